@@ -1,0 +1,74 @@
+"""Command line: `python -m bot [run|import|show|load|migrate|simulate]`.
+
+Each subcommand parses its arguments and calls one function; with no subcommand the bot runs
+(local mode when no BOT_TOKEN is set). Exit status 2 means bad input, with one clear line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="督办助手")
+    sub = parser.add_subparsers(dest="command")
+
+    sub.add_parser("run", help="run the bot (local mode when BOT_TOKEN is not set)")
+
+    p = sub.add_parser("import", help="read a plan document and print or write its task list")
+    p.add_argument("file")
+    p.add_argument("--code", help="plan code, the prefix of every ref (e.g. SR)")
+    p.add_argument("--default-unit", dest="default_unit", help="unit for items that name none")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print the task list as JSON")
+    out.add_argument("-o", "--output", help="write the reviewed YAML here")
+
+    p = sub.add_parser("show", help="summarise a plan (code in tasks_data, or a file)")
+    p.add_argument("target", nargs="?")
+    p.add_argument("--tasks-data", dest="tasks_data", type=Path, default=Path("tasks_data"))
+
+    p = sub.add_parser("load", help="upsert plans into the database (default tasks_data/)")
+    p.add_argument("paths", nargs="*", type=Path)
+    p.add_argument("--database-url", dest="database_url")
+
+    p = sub.add_parser("migrate", help="create or upgrade the database in place")
+    p.add_argument("--database-url", dest="database_url")
+
+    p = sub.add_parser("simulate", help="what the reminder policy would send, week by week")
+    p.add_argument("--from", dest="date_from", required=True)
+    p.add_argument("--to", dest="date_to", required=True)
+    p.add_argument("--plan")
+    p.add_argument("--csv")
+    p.add_argument("--policy", type=Path)
+    p.add_argument("--tasks-data", dest="tasks_data", type=Path, default=Path("tasks_data"))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    command = args.command or "run"
+    if command == "import":
+        from bot.importer.cli import run_import
+
+        return run_import(args)
+    if command == "show":
+        from bot.importer.cli import run_show
+
+        return run_show(args)
+    if command in ("load", "migrate"):
+        from bot.storage import cli as storage_cli
+
+        return storage_cli.run_load(args) if command == "load" else storage_cli.run_migrate(args)
+    if command == "simulate":
+        from schedules.simulate import run_simulate
+
+        return run_simulate(args)
+    from bot.app import run_app
+
+    return run_app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

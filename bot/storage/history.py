@@ -1,0 +1,72 @@
+"""Write a status transition: update the assignment and append its history event.
+
+History is append-only: this module only ever adds StatusEvent rows. The caller commits.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.core.status import DONE_REPORTED, Transition
+from bot.storage.models import CLOSED, Assignment, Person, StatusEvent
+
+
+async def record(
+    session: AsyncSession,
+    assignment: Assignment,
+    transition: Transition,
+    *,
+    at: datetime,
+    actor: Person | None = None,
+    actor_label: str = "",
+    note: str = "",
+    evidence_kind: str | None = None,
+    evidence_file_id: str | None = None,
+    evidence_name: str | None = None,
+) -> StatusEvent:
+    """Apply `transition` to `assignment` at instant `at` and add the StatusEvent."""
+    due_before: date | None = None
+    due_after: date | None = None
+    if transition.due_after is not None and transition.due_after != assignment.due:
+        due_before, due_after = assignment.due, transition.due_after
+        assignment.due = transition.due_after
+    assignment.status = transition.new_status
+    if transition.progress is not None:
+        assignment.progress = transition.progress
+    if transition.extension_requested_to is not None:
+        assignment.extension_requested_to = transition.extension_requested_to
+    if transition.clear_extension:
+        assignment.extension_requested_to = None
+    if transition.acknowledge and assignment.acknowledged_at is None:
+        assignment.acknowledged_at = at
+    if transition.is_report:
+        assignment.last_report_at = at
+    if transition.new_status == DONE_REPORTED and transition.old_status != DONE_REPORTED:
+        assignment.done_reported_at = at
+    if transition.new_status == CLOSED:
+        assignment.closed_at = at
+    if transition.old_status == DONE_REPORTED and transition.new_status != DONE_REPORTED:
+        if transition.new_status != CLOSED:
+            assignment.done_reported_at = None  # returned (退回): the report no longer stands
+    session.add(assignment)
+
+    event = StatusEvent(
+        assignment_id=assignment.id,  # type: ignore[arg-type]
+        at=at,
+        actor_id=actor.id if actor else None,
+        actor_label=actor_label or (actor.name if actor else "system"),
+        kind=transition.event_kind,
+        old_status=transition.old_status,
+        new_status=transition.new_status,
+        progress=transition.progress,
+        note=note,
+        evidence_kind=evidence_kind,
+        evidence_file_id=evidence_file_id,
+        evidence_name=evidence_name,
+        due_before=due_before,
+        due_after=due_after if due_after else transition.extension_requested_to,
+    )
+    session.add(event)
+    return event

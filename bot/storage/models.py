@@ -1,0 +1,224 @@
+"""SQLModel tables. Timestamps are timezone-aware UTC; calendar dates (due dates) are `date`.
+
+The ledger: Plan 1-n Task (kind task / project / indicator) 1-n Milestone 1-n Assignment
+(one milestone for one unit). Every change of an assignment appends a StatusEvent; events are
+never updated or deleted. Items that disappear from a re-loaded plan are archived
+(`archived_at`), never deleted, so their history stays readable.
+
+Alembic migrations in `bot/storage/migrations` must match this metadata (a test checks).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from bot.core.status import (  # noqa: F401  the one status vocabulary, re-exported
+    BLOCKED,
+    CLOSED,
+    DONE_REPORTED,
+    IN_PROGRESS,
+    NOT_STARTED,
+)
+
+ROLE_COORDINATOR = "coordinator"
+ROLE_LIAISON = "liaison"
+ROLE_LEADER = "leader"
+
+
+class Plan(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(index=True, unique=True)  # e.g. "SR"; the prefix of every ref
+    title: str
+    issuer: str = ""
+    issued: date | None = None
+    period_start: date
+    period_end: date
+    source: str = ""  # file it was imported from
+    content_hash: str = ""  # of the YAML last loaded; unchanged hash → nothing to do
+    loaded_at: datetime
+    archived_at: datetime | None = None
+
+
+class Unit(SQLModel, table=True):
+    """A responsible unit, by canonical name (aliases live in tasks_data/units.yaml)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True)  # canonical, qualified: "上饶市卫生健康委员会"
+    short_name: str = ""  # how plans usually write it: "市卫健委"
+    jurisdiction: str = ""  # "上饶市"; aliases resolve within a plan's jurisdiction
+    level: str = ""  # 市直 / 县级 / 乡镇 / 企业 / 其他
+    is_group: bool = False  # "12+3"人民政府（管委会）: expands to members, never assigned
+    known: bool = True  # False: kept as written, not in the unit directory
+
+
+class Task(SQLModel, table=True):
+    """A ledger item: a key task, a key project or an indicator of a plan."""
+
+    __table_args__ = (UniqueConstraint("plan_id", "ref"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True)
+    ref: str = Field(index=True)  # "SR-12", globally unique in practice (plan code prefix)
+    kind: str = "task"  # task | project | indicator
+    number: str = ""
+    section: str = ""
+    title: str
+    text: str = ""
+    recurrence: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    task_ref: str | None = None  # a key project's task
+    position: int = 0  # order in the plan
+    # indicator fields
+    domain: str = ""
+    measure_unit: str = ""
+    baseline: str = ""
+    target: str = ""
+    nature: str = ""
+    binding: bool = False
+    archived_at: datetime | None = None
+
+
+class Milestone(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("task_id", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    seq: int = 0  # order within the task, stable key with task_id
+    due: date  # as the plan currently says
+    original_due: date  # as first loaded: on-time statistics keep it
+    phrase: str = ""
+    target: str = ""
+    archived_at: datetime | None = None
+
+
+class Assignment(SQLModel, table=True):
+    """One milestone for one unit: what a liaison answers for and what is red/yellow/green."""
+
+    __table_args__ = (UniqueConstraint("milestone_id", "unit_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    milestone_id: int = Field(foreign_key="milestone.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    role: str = "lead"  # lead | co
+    status: str = Field(default=NOT_STARTED, index=True)
+    progress: int | None = None  # percent, when reported
+    due: date  # effective due date: the milestone's, or an approved extension
+    extension_requested_to: date | None = None  # pending 申请延期
+    assigned_at: datetime  # when the unit got it (acknowledgement ladder counts from here)
+    acknowledged_at: datetime | None = None  # 签收
+    last_report_at: datetime | None = None
+    done_reported_at: datetime | None = None
+    closed_at: datetime | None = None
+    archived_at: datetime | None = None
+
+
+class StatusEvent(SQLModel, table=True):
+    """Append-only history of an assignment: who, when, what changed, note, evidence."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    assignment_id: int = Field(foreign_key="assignment.id", index=True)
+    at: datetime = Field(index=True)
+    actor_id: int | None = Field(default=None, foreign_key="person.id")
+    actor_label: str = ""  # "system", "import", or the person's name at the time
+    # report | note | ack | confirm | return | extension_request | extension_approve |
+    # extension_deny | remind | import | archive | restore | due_change
+    kind: str
+    old_status: str | None = None
+    new_status: str | None = None
+    progress: int | None = None
+    note: str = ""
+    evidence_kind: str | None = None  # photo | document
+    evidence_file_id: str | None = None
+    evidence_name: str | None = None
+    due_before: date | None = None
+    due_after: date | None = None
+
+
+class Person(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    telegram_id: int | None = Field(default=None, index=True, unique=True)
+    name: str = ""
+    username: str = ""
+    locale: str | None = None  # None: the deployment's default
+    active: bool = True  # False once Telegram says the bot is blocked
+    created_at: datetime
+
+
+class Membership(SQLModel, table=True):
+    """A person's role: coordinator (all plans or one), liaison (of a unit), leader (of a unit
+    or a plan). Revoked rows stay for the record."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    role: str = Field(index=True)
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    plan_id: int | None = Field(default=None, foreign_key="plan.id")
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+
+class Invite(SQLModel, table=True):
+    """A one-time deep link `/start TOKEN`."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token: str = Field(index=True, unique=True)
+    role: str
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    plan_id: int | None = Field(default=None, foreign_key="plan.id")
+    name: str = ""
+    created_by: int | None = Field(default=None, foreign_key="person.id")
+    created_at: datetime
+    expires_at: datetime
+    used_by: int | None = Field(default=None, foreign_key="person.id")
+    used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class ChatSubscription(SQLModel, table=True):
+    """A group chat that receives the weekly digest (`/subscribe` in the group)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(index=True, unique=True)
+    title: str = ""
+    locale: str | None = None
+    plan_id: int | None = Field(default=None, foreign_key="plan.id")
+    created_at: datetime
+    active: bool = True
+
+
+class Outbox(SQLModel, table=True):
+    """A notification to deliver. `key` is the idempotency key (e.g. "remind:42:d7"): planning
+    the same stage twice inserts nothing. The sender marks rows sent with the message id."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(index=True, unique=True)
+    kind: str  # reminder | ack_chase | overdue | escalation | digest | notice | periodic
+    chat_id: int = Field(index=True)
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    assignment_id: int | None = Field(default=None, foreign_key="assignment.id", index=True)
+    stage: str = ""
+    locale: str | None = None
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime
+    not_before: datetime = Field(index=True)
+    status: str = Field(default="pending", index=True)  # pending | sent | failed | dead
+    attempts: int = 0
+    last_error: str = ""
+    sent_at: datetime | None = None
+    message_id: int | None = None
+
+
+class SentMessage(SQLModel, table=True):
+    """A bot message about an assignment, so that replies and button presses on it reach it."""
+
+    __table_args__ = (UniqueConstraint("chat_id", "message_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(index=True)
+    message_id: int
+    assignment_id: int = Field(foreign_key="assignment.id", index=True)
+    kind: str = ""  # reminder | task | my | escalation | …
+    sent_at: datetime
