@@ -173,3 +173,85 @@ def plan_to_dict(plan: Plan, *, with_warnings: bool = True) -> dict[str, Any]:
     if with_warnings:
         out["warnings"] = [{"line": w.line, "message": w.message} for w in plan.warnings]
     return out
+
+
+# --- back from the dict form -----------------------------------------------------------------
+
+
+def _date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _units_from(rows: list[dict[str, Any]] | None) -> list[UnitRef]:
+    return [
+        UnitRef(name=str(r["name"]), as_written=str(r.get("as_written") or r["name"]),
+                role="co" if r.get("role") == "co" else "lead")
+        for r in rows or []
+    ]
+
+
+def _milestones_from(rows: list[dict[str, Any]] | None) -> list[Milestone]:
+    return [
+        Milestone(due=_date(r["due"]), phrase=str(r.get("phrase") or ""),
+                  target=str(r.get("target") or ""))
+        for r in rows or []
+    ]
+
+
+def item_from_dict(data: dict[str, Any], kind: ItemKind) -> Item:
+    return Item(
+        ref=str(data["ref"]),
+        number=str(data.get("number") or ""),
+        section=str(data.get("section") or ""),
+        title=str(data.get("title") or ""),
+        text=str(data.get("text") or ""),
+        units=_units_from(data.get("units")),
+        milestones=_milestones_from(data.get("milestones")),
+        recurrence=[str(r) for r in data.get("recurrence") or []],
+        kind=kind,
+        task_ref=data.get("task_ref") if kind == "project" else None,
+    )
+
+
+def indicator_from_dict(data: dict[str, Any]) -> Indicator:
+    return Indicator(
+        ref=str(data["ref"]),
+        number=str(data.get("number") or ""),
+        domain=str(data.get("domain") or ""),
+        name=str(data.get("name") or ""),
+        unit=str(data.get("unit") or ""),
+        baseline=str(data.get("baseline") or ""),
+        target=str(data.get("target") or ""),
+        nature=str(data.get("nature") or "预期性"),
+        binding=bool(data.get("binding", False)),
+        units=_units_from(data.get("units")),
+        milestones=_milestones_from(data.get("milestones")),
+        parent=data.get("parent"),
+    )
+
+
+def plan_from_dict(data: dict[str, Any]) -> Plan:
+    """The inverse of `plan_to_dict` (dates may be ISO strings or `date`s). Trusts the shape:
+    validate first (`bot.importer.yaml_io.read_plan_yaml` does) when the dict comes from a file."""
+    head = data["plan"]
+    period = head["period"]
+    issued = head.get("issued")
+    info = PlanInfo(
+        code=str(head["code"]),
+        title=str(head.get("title") or ""),
+        issuer=str(head.get("issuer") or ""),
+        issued=_date(issued) if issued else None,
+        start=_date(period["start"]),
+        end=_date(period["end"]),
+        source=str(head.get("source") or ""),
+    )
+    return Plan(
+        info=info,
+        tasks=[item_from_dict(t, "task") for t in data.get("tasks") or []],
+        key_projects=[item_from_dict(p, "project") for p in data.get("key_projects") or []],
+        indicators=[indicator_from_dict(i) for i in data.get("indicators") or []],
+        warnings=[
+            ImportWarning(line=w.get("line"), message=str(w.get("message") or ""))
+            for w in data.get("warnings") or []
+        ],
+    )

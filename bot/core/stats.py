@@ -35,7 +35,6 @@ BUCKET_NOT_STARTED = "not_started"
 BUCKETS = (BUCKET_CLOSED, BUCKET_AWAITING, BUCKET_IN_PROGRESS, BUCKET_NOT_STARTED)
 
 
-
 def weekdays(day: date) -> bool:
     """Monday to Friday: the fallback calendar when the official one has no data."""
     return day.weekday() < 5
@@ -103,7 +102,7 @@ def days_late(
     done_reported_on: date | None = None,
     closed_on: date | None = None,
 ) -> int:
-    """Days past the effective due date: until today while open, until it was finished otherwise."""
+    """Days past the effective due date: until today while open, else until it was finished."""
     end = today
     if status in (CLOSED, DONE_REPORTED):
         end = finished_on(done_reported_on, closed_on) or today

@@ -31,7 +31,7 @@ _OPEN = "（〔【［[｛{〈"
 _CLOSE = "）〕】］]｝}〉"
 _BRACKETS = str.maketrans({**dict.fromkeys(_OPEN, "("), **dict.fromkeys(_CLOSE, ")")})
 _EDGE_PUNCT = "。；;，,、:：.!！?？ "
-_PLACE = re.compile(r"^(?:中共)?([\u4e00-\u9fff]{1,6}?(?:自治州|自治县|市|县|区|旗))")
+_PLACE = re.compile(r"^(?:中共)?((?![市县区省])[\u4e00-\u9fff]{2,6}?(?:自治州|自治县|市|县|区|旗))")
 
 
 def normalize_unit_text(text: str) -> str:

@@ -1,0 +1,34 @@
+"""Plan importer: a published plan (.txt / .md / .docx) → `bot.core.plan.Plan`.
+
+Public API:
+- `import_plan(path, *, code=None, default_unit=None, directory=None) -> Plan`
+- `parse_plan_text(text, *, source, code=None, default_unit=None, directory=None) -> Plan`
+- `PlanInputError` for bad input (missing/unreadable file, unsupported format, no tasks).
+YAML files: `bot.importer.yaml_io` (`write_plan_yaml`, `read_plan_yaml`, `read_plans_dir`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.core.plan import Plan
+from bot.core.units import UnitDirectory
+from bot.importer.errors import PlanInputError
+from bot.importer.pipeline import parse_lines, parse_plan_text
+from bot.importer.reader import read_source
+
+__all__ = ["PlanInputError", "import_plan", "parse_plan_text"]
+
+
+def import_plan(
+    path: Path,
+    *,
+    code: str | None = None,
+    default_unit: str | None = None,
+    directory: UnitDirectory | None = None,
+) -> Plan:
+    """Reads and parses one plan file; `Plan.info.source` is the file's name."""
+    path = Path(path)
+    _, lines = read_source(path)
+    return parse_lines(lines, source=path.name, code=code, default_unit=default_unit,
+                       directory=directory, path=path)

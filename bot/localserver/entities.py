@@ -15,10 +15,24 @@ Entity = dict[str, Any]
 
 _SUPPORTED_TAGS = frozenset(
     {
-        "a", "b", "strong", "i", "em", "s", "strike", "del", "u", "ins",
-        "tg-spoiler", "tg-emoji", "span", "pre", "code", "blockquote",
+        "a",
+        "b",
+        "strong",
+        "i",
+        "em",
+        "s",
+        "strike",
+        "del",
+        "u",
+        "ins",
+        "tg-spoiler",
+        "tg-emoji",
+        "span",
+        "pre",
+        "code",
+        "blockquote",
     }
-)  # fmt: skip
+)
 _SIMPLE_TAG_TYPES = {
     "b": "bold",
     "strong": "bold",
@@ -110,7 +124,7 @@ def _check_link(url: str) -> str | None:
         return None
     rest = url.split("://", 1)[1]
     host = re.split(r"[/?#]", rest, maxsplit=1)[0]
-    if not host or "." not in host and host.split(":")[0] != "localhost":
+    if not host or ("." not in host and host.split(":")[0] != "localhost"):
         return None
     if len(rest) == len(host):
         url += "/"
@@ -127,9 +141,13 @@ def _closing_entity(tag: _OpenTag, length: int, out: list[str], entities: list[E
         if not tag.argument.isdigit():
             raise EntityParseError("Invalid custom emoji identifier specified")
         entities.append(
-            {"type": "custom_emoji", "offset": offset, "length": length,
-             "custom_emoji_id": tag.argument}
-        )  # fmt: skip
+            {
+                "type": "custom_emoji",
+                "offset": offset,
+                "length": length,
+                "custom_emoji_id": tag.argument,
+            }
+        )
     elif name == "a":
         url = _check_link(tag.argument or "".join(out[tag.text_index :]))
         if url is not None:
@@ -274,8 +292,7 @@ def parse_html(src: str) -> tuple[str, list[Entity]]:
             tag_name = text[name_begin:i].lower()
             if tag_name not in _SUPPORTED_TAGS:
                 raise EntityParseError(
-                    f'Unsupported start tag "{tag_name}" at byte offset '
-                    f"{_byte_offset(src, begin)}"
+                    f'Unsupported start tag "{tag_name}" at byte offset {_byte_offset(src, begin)}'
                 )
             argument, i = _read_attributes(text, i, tag_name, begin, src)
             if tag_name == "span" and argument != "spoiler":

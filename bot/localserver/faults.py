@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from .errors import ApiError, blocked_by_user, server_error, too_many_requests
+from .errors import blocked_by_user, server_error, too_many_requests
 
 FaultKind = Literal["retry_after", "server_error", "blocked", "hang"]
 FAULT_KINDS: tuple[str, ...] = ("retry_after", "server_error", "blocked", "hang")
@@ -52,9 +53,11 @@ class Fault:
 class FaultInjector:
     """Holds fault rules; the Bot API route consults it before running a method."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_change: Callable[[], None] | None = None) -> None:
+        """``on_change`` is called when the number of hung requests changes (to wake waiters)."""
         self._faults: list[Fault] = []
         self._ids = itertools.count(1)
+        self._on_change = on_change or (lambda: None)
         self.hanging = 0  # requests currently held by a hang fault
 
     def add(
@@ -116,9 +119,11 @@ class FaultInjector:
         if fault.kind == "blocked":
             raise blocked_by_user()
         self.hanging += 1
+        self._on_change()
         try:
             await asyncio.wait_for(fault.release.wait(), fault.hang_seconds)
         except TimeoutError:
             pass
         finally:
             self.hanging -= 1
+            self._on_change()

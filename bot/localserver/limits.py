@@ -32,10 +32,17 @@ MAX_SHORT_DESCRIPTION = 120
 
 _COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
 _BUTTON_ACTIONS = (
-    "callback_data", "url", "web_app", "login_url", "switch_inline_query",
-    "switch_inline_query_current_chat", "switch_inline_query_chosen_chat", "copy_text",
-    "callback_game", "pay",
-)  # fmt: skip
+    "callback_data",
+    "url",
+    "web_app",
+    "login_url",
+    "switch_inline_query",
+    "switch_inline_query_current_chat",
+    "switch_inline_query_chosen_chat",
+    "copy_text",
+    "callback_game",
+    "pay",
+)
 
 
 def formatted_text(
@@ -110,10 +117,10 @@ def _checked_entities(entities: Any, text: str) -> list[Entity]:
     checked: list[Entity] = []
     for entity in entities:
         if not isinstance(entity, dict) or not isinstance(entity.get("type"), str):
-            raise bad_request("can't parse MessageEntity: Field \"type\" must be of type String")
+            raise bad_request('can\'t parse MessageEntity: Field "type" must be of type String')
         offset, length = entity.get("offset"), entity.get("length")
         if not isinstance(offset, int) or not isinstance(length, int):
-            raise bad_request("can't parse MessageEntity: Field \"offset\" must be of type Number")
+            raise bad_request('can\'t parse MessageEntity: Field "offset" must be of type Number')
         if offset < 0 or length <= 0 or offset + length > size:
             continue  # Telegram silently drops entities outside the text
         checked.append(dict(entity))
@@ -139,16 +146,20 @@ def reply_markup(markup: Any) -> dict[str, Any] | None:
 
 def _inline_keyboard(rows: Any) -> None:
     if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-        raise bad_request("can't parse inline keyboard button: Field \"inline_keyboard\" "
-                          "must be of type Array")  # fmt: skip
+        raise bad_request(
+            'can\'t parse inline keyboard button: Field "inline_keyboard" must be of type Array'
+        )
     for row in rows:
         for button in row:
             if not isinstance(button, dict) or not isinstance(button.get("text"), str):
-                raise bad_request("can't parse inline keyboard button: Field \"text\" must be "
-                                  "of type String")  # fmt: skip
+                raise bad_request(
+                    'can\'t parse inline keyboard button: Field "text" must be of type String'
+                )
             if not any(key in button for key in _BUTTON_ACTIONS):
-                raise bad_request("can't parse inline keyboard button: Text buttons are "
-                                  "unallowed in the inline keyboard")  # fmt: skip
+                raise bad_request(
+                    "can't parse inline keyboard button: Text buttons are "
+                    "unallowed in the inline keyboard"
+                )
             if "callback_data" in button:
                 callback_data = button["callback_data"]
                 if (

@@ -47,7 +47,7 @@ class Params:
         if value is None:
             return default
         if isinstance(value, (dict, list)):
-            raise bad_request(f"field \"{name}\" must be of type String")
+            raise bad_request(f'field "{name}" must be of type String')
         return str(value)
 
     def integer(self, name: str, default: int | None = None) -> int | None:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 Clock = Callable[[], float]
+_EPSILON = 1e-9  # float refill arithmetic must not turn "exactly one token" into a refusal
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,8 @@ class _Bucket:
 
     def wait_time(self) -> float:
         """Seconds until one token is available (0 if one is available now)."""
-        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.per_second
+        missing = 1 - self.tokens
+        return 0.0 if missing <= _EPSILON else missing / self.per_second
 
 
 class RateLimiter:
@@ -48,7 +50,11 @@ class RateLimiter:
     """
 
     def __init__(
-        self, limits: RateLimits | None = None, *, enabled: bool = False, clock: Clock = time.monotonic
+        self,
+        limits: RateLimits | None = None,
+        *,
+        enabled: bool = False,
+        clock: Clock = time.monotonic,
     ) -> None:
         self.limits = limits or RateLimits()
         self.enabled = enabled

@@ -37,8 +37,12 @@ class BotIdentity:
     username: str
 
     def to_api(self) -> dict[str, Any]:
-        return {"id": self.id, "is_bot": True, "first_name": self.first_name,
-                "username": self.username}  # fmt: skip
+        return {
+            "id": self.id,
+            "is_bot": True,
+            "first_name": self.first_name,
+            "username": self.username,
+        }
 
 
 @dataclass
@@ -80,8 +84,11 @@ class StoredFile:
     photo_group: list[StoredFile] = field(default_factory=list, repr=False)
 
     def document_api(self) -> dict[str, Any]:
-        doc: dict[str, Any] = {"file_id": self.file_id, "file_unique_id": self.file_unique_id,
-                               "file_size": len(self.data)}  # fmt: skip
+        doc: dict[str, Any] = {
+            "file_id": self.file_id,
+            "file_unique_id": self.file_unique_id,
+            "file_size": len(self.data),
+        }
         if self.file_name:
             doc["file_name"] = self.file_name
         if self.mime_type:
@@ -89,8 +96,13 @@ class StoredFile:
         return doc
 
     def photo_size_api(self) -> dict[str, Any]:
-        return {"file_id": self.file_id, "file_unique_id": self.file_unique_id,
-                "file_size": len(self.data), "width": self.width, "height": self.height}  # fmt: skip
+        return {
+            "file_id": self.file_id,
+            "file_unique_id": self.file_unique_id,
+            "file_size": len(self.data),
+            "width": self.width,
+            "height": self.height,
+        }
 
 
 @dataclass
@@ -110,9 +122,14 @@ class ChatRecord:
         return self.type != "private"
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "type": self.type, "title": self.title,
-                "member_ids": list(self.member_ids), "reply_keyboard": self.reply_keyboard,
-                "message_count": len(self.messages)}  # fmt: skip
+        return {
+            "id": self.id,
+            "type": self.type,
+            "title": self.title,
+            "member_ids": list(self.member_ids),
+            "reply_keyboard": self.reply_keyboard,
+            "message_count": len(self.messages),
+        }
 
 
 @dataclass
@@ -139,9 +156,15 @@ class MessageRecord:
 
     def content(self) -> dict[str, Any]:
         """The editable part, as stored in the edit history."""
-        return {"text": self.text, "entities": self.entities, "caption": self.caption,
-                "caption_entities": self.caption_entities, "reply_markup": self.reply_markup,
-                "edit_date": self.edit_date, "version": self.version}  # fmt: skip
+        return {
+            "text": self.text,
+            "entities": self.entities,
+            "caption": self.caption,
+            "caption_entities": self.caption_entities,
+            "reply_markup": self.reply_markup,
+            "edit_date": self.edit_date,
+            "version": self.version,
+        }
 
 
 @dataclass
@@ -245,8 +268,12 @@ class World:
 
     def events_after(self, after: int) -> tuple[list[dict[str, Any]], bool]:
         """Events with ``seq > after`` and whether older ones were dropped for capacity."""
-        truncated = bool(self.events) and self.events[0]["seq"] > after + 1
-        return [e for e in self.events if e["seq"] > after], truncated
+        if not self.events:
+            return [], False
+        first = self.events[0]["seq"]
+        # seqs in the deque are consecutive, so the start index is arithmetic, not a scan
+        start = max(0, after - first + 1)
+        return list(itertools.islice(self.events, start, None)), first > after + 1
 
     @property
     def last_event_seq(self) -> int:
@@ -321,8 +348,12 @@ class World:
                 chat_id = -1_000_000_000_000 + chat_id
         if chat_id >= 0 or chat_id in self.chats:
             raise WorldError(f"group id {chat_id} must be negative and unused")
-        chat = ChatRecord(chat_id, "supergroup" if supergroup else "group", title,
-                          list(dict.fromkeys(member_ids)))  # fmt: skip
+        chat = ChatRecord(
+            chat_id,
+            "supergroup" if supergroup else "group",
+            title,
+            list(dict.fromkeys(member_ids)),
+        )
         self.chats[chat_id] = chat
         self.emit("chat", chat=chat.to_json())
         return chat
@@ -355,10 +386,16 @@ class World:
         member = {"status": "member", "user": bot}
         kicked = {"status": "kicked", "user": bot, "until_date": 0}
         old, new = (member, kicked) if blocked else (kicked, member)
-        self.queue_update("my_chat_member", {
-            "chat": self.chat_api(self.chats[user.id]), "from": user.to_api(),
-            "date": self.timestamp(), "old_chat_member": old, "new_chat_member": new,
-        })  # fmt: skip
+        self.queue_update(
+            "my_chat_member",
+            {
+                "chat": self.chat_api(self.chats[user.id]),
+                "from": user.to_api(),
+                "date": self.timestamp(),
+                "old_chat_member": old,
+                "new_chat_member": new,
+            },
+        )
 
     def timestamp(self) -> int:
         return int(self._now())
@@ -368,8 +405,11 @@ class World:
     def chat_api(self, chat: ChatRecord) -> dict[str, Any]:
         if chat.type == "private":
             user = self.users[chat.id]
-            data: dict[str, Any] = {"id": chat.id, "type": "private",
-                                    "first_name": user.first_name}  # fmt: skip
+            data: dict[str, Any] = {
+                "id": chat.id,
+                "type": "private",
+                "first_name": user.first_name,
+            }
             if user.last_name:
                 data["last_name"] = user.last_name
             if user.username:
@@ -385,9 +425,12 @@ class World:
     def message_api(self, message: MessageRecord, *, with_reply: bool = True) -> dict[str, Any]:
         """The message as a Bot API Message object."""
         chat = self.chats[message.chat_id]
-        data: dict[str, Any] = {"message_id": message.message_id,
-                                "from": self.sender_api(message),
-                                "chat": self.chat_api(chat), "date": message.date}  # fmt: skip
+        data: dict[str, Any] = {
+            "message_id": message.message_id,
+            "from": self.sender_api(message),
+            "chat": self.chat_api(chat),
+            "date": message.date,
+        }
         if message.edit_date is not None:
             data["edit_date"] = message.edit_date
         reply = chat.messages.get(message.reply_to_message_id or 0)
@@ -412,12 +455,19 @@ class World:
 
     def message_view(self, message: MessageRecord) -> dict[str, Any]:
         """The message for the control API: Bot API form plus version, history and flags."""
-        return {"chat_id": message.chat_id, "message_id": message.message_id,
-                "from_bot": message.from_bot, "sender_id": message.sender_id,
-                "text": message.text, "caption": message.caption,
-                "reply_markup": message.reply_markup, "version": message.version,
-                "deleted": message.deleted, "history": list(message.history),
-                "message": self.message_api(message)}  # fmt: skip
+        return {
+            "chat_id": message.chat_id,
+            "message_id": message.message_id,
+            "from_bot": message.from_bot,
+            "sender_id": message.sender_id,
+            "text": message.text,
+            "caption": message.caption,
+            "reply_markup": message.reply_markup,
+            "version": message.version,
+            "deleted": message.deleted,
+            "history": list(message.history),
+            "message": self.message_api(message),
+        }
 
     # -- updates ------------------------------------------------------------------------------
 
@@ -464,8 +514,9 @@ class World:
         return user, chat
 
     def _new_message(self, chat: ChatRecord, sender_id: int, from_bot: bool) -> MessageRecord:
-        message = MessageRecord(chat.id, chat.next_message_id, sender_id, from_bot,
-                                self.timestamp())  # fmt: skip
+        message = MessageRecord(
+            chat.id, chat.next_message_id, sender_id, from_bot, self.timestamp()
+        )
         chat.next_message_id += 1
         chat.messages[message.message_id] = message
         return message
@@ -542,28 +593,48 @@ class World:
         rows = (message.reply_markup or {}).get("inline_keyboard") or []
         if not any(b.get("callback_data") == callback_data for row in rows for b in row):
             raise WorldError(f"message {message_id} has no button with data {callback_data!r}")
-        record = CallbackRecord(str(next(self._callback_ids)), user_id, chat.id, message_id,
-                                callback_data)  # fmt: skip
+        record = CallbackRecord(
+            str(next(self._callback_ids)), user_id, chat.id, message_id, callback_data
+        )
         self.callbacks[record.id] = record
         instance = hashlib.sha1(str(chat.id).encode(), usedforsecurity=False).hexdigest()[:16]
-        self.queue_update("callback_query", {
-            "id": record.id, "from": user.to_api(), "message": self.message_api(message),
-            "chat_instance": str(int(instance, 16)), "data": callback_data,
-        })  # fmt: skip
-        self.emit("callback_query", chat_id=chat.id, message_id=message_id,
-                  callback_query_id=record.id, data=callback_data, user_id=user_id)  # fmt: skip
+        self.queue_update(
+            "callback_query",
+            {
+                "id": record.id,
+                "from": user.to_api(),
+                "message": self.message_api(message),
+                "chat_instance": str(int(instance, 16)),
+                "data": callback_data,
+            },
+        )
+        self.emit(
+            "callback_query",
+            chat_id=chat.id,
+            message_id=message_id,
+            callback_query_id=record.id,
+            data=callback_data,
+            user_id=user_id,
+        )
         return record
 
     # -- files --------------------------------------------------------------------------------
 
-    def _store(self, data: bytes, kind: str, file_name: str | None, mime: str | None,
-               size: tuple[int, int] | None = None) -> StoredFile:  # fmt: skip
+    def _store(
+        self,
+        data: bytes,
+        kind: str,
+        file_name: str | None,
+        mime: str | None,
+        size: tuple[int, int] | None = None,
+    ) -> StoredFile:
         file_id, unique_id = media.new_file_id(kind)
         folder = "photos" if kind == "photo" else "documents"
         ext = "jpg" if kind == "photo" else media.extension(file_name, mime or "")
         path = f"{folder}/file_{next(self._file_numbers)}.{ext}"
-        stored = StoredFile(file_id, unique_id, data, kind, path, file_name, mime,
-                            *(size or (None, None)))  # fmt: skip
+        stored = StoredFile(
+            file_id, unique_id, data, kind, path, file_name, mime, *(size or (None, None))
+        )
         self.files[file_id] = stored
         self.files_by_path[path] = stored
         return stored
@@ -579,8 +650,10 @@ class World:
         if size is None:
             return None
         # Without an image library every size holds the original bytes; only dimensions differ
-        group = [self._store(data, "photo", None, "image/jpeg", (w, h))
-                 for _, w, h in media.photo_ladder(*size)]  # fmt: skip
+        group = [
+            self._store(data, "photo", None, "image/jpeg", (w, h))
+            for _, w, h in media.photo_ladder(*size)
+        ]
         for stored in group:
             stored.photo_group = group
         return group
@@ -693,8 +766,13 @@ class World:
             )
         record.answer = answer
         record.answered.set()
-        self.emit("callback_answer", chat_id=record.chat_id, message_id=record.message_id,
-                  callback_query_id=record.id, **answer)  # fmt: skip
+        self.emit(
+            "callback_answer",
+            chat_id=record.chat_id,
+            message_id=record.message_id,
+            callback_query_id=record.id,
+            **answer,
+        )
 
     # -- queries for the control API ----------------------------------------------------------
 
@@ -702,8 +780,11 @@ class World:
         self, chat_id: int, *, after: int = 0, only_bot: bool = False
     ) -> list[MessageRecord]:
         chat = self.chat(chat_id)
-        return [m for m in chat.messages.values()
-                if m.message_id > after and (m.from_bot or not only_bot)]  # fmt: skip
+        return [
+            m
+            for m in chat.messages.values()
+            if m.message_id > after and (m.from_bot or not only_bot)
+        ]
 
     def next_bot_message(self, chat_id: int, after: int) -> MessageRecord | None:
         """The first bot message in the chat with id > ``after`` (deleted ones included)."""
@@ -718,4 +799,3 @@ class World:
 
 def _update_kind(update: dict[str, Any]) -> str:
     return next(key for key in update if key != "update_id")
-

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from bot.core.status import (  # noqa: F401  the one status vocabulary, re-exported
@@ -97,7 +97,25 @@ class Milestone(SQLModel, table=True):
 class Assignment(SQLModel, table=True):
     """One milestone for one unit: what a liaison answers for and what is red/yellow/green."""
 
-    __table_args__ = (UniqueConstraint("milestone_id", "unit_id"),)
+    __table_args__ = (
+        UniqueConstraint("milestone_id", "unit_id"),
+        # Covering indexes of the /status aggregates (bot.services.stats): per-unit counts and
+        # 及时签收率; lights of live items and the most overdue (ordered by due); 按时办结率.
+        Index(
+            "ix_assignment_ledger",
+            "unit_id", "archived_at", "status", "due", "assigned_at", "acknowledged_at",
+        ),
+        Index(
+            "ix_assignment_live",
+            "due", "status", "archived_at", "unit_id", "progress", "acknowledged_at",
+            "last_report_at", "milestone_id",
+        ),
+        Index("ix_assignment_assigned_at", "assigned_at"),
+        Index(
+            "ix_assignment_ontime",
+            "milestone_id", "archived_at", "status", "done_reported_at", "closed_at",
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     milestone_id: int = Field(foreign_key="milestone.id", index=True)
@@ -204,11 +222,18 @@ class Outbox(SQLModel, table=True):
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_at: datetime
     not_before: datetime = Field(index=True)
-    status: str = Field(default="pending", index=True)  # pending | sent | failed | dead
+    # pending | sending (claimed by the sender; left so by a crash → retried) | sent |
+    # failed (recipient unreachable: 403) | dead (Telegram refused the message: 400)
+    status: str = Field(default="pending", index=True)
     attempts: int = 0
     last_error: str = ""
     sent_at: datetime | None = None
-    message_id: int | None = None
+    message_id: int | None = None  # of the first part
+    # added by the sender (schedules/sender.py): resumable multi-part messages
+    parts_sent: int = 0  # parts Telegram accepted and that are committed
+    # a multi-part message's parts frozen at its first render, so a resume continues the same
+    # text: [{"text": ..., "reply_markup": {...} | None, "assignment_id": ... | None}, ...]
+    parts: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class SentMessage(SQLModel, table=True):

@@ -70,10 +70,7 @@ def upgrade() -> None:
         sa.Column("plan_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["plan_id"],
-            ["plan.id"],
-        ),
+        sa.ForeignKeyConstraint(["plan_id"], ["plan.id"]),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index(
@@ -94,22 +91,10 @@ def upgrade() -> None:
         sa.Column("used_by", sa.Integer(), nullable=True),
         sa.Column("used_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("revoked_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["created_by"],
-            ["person.id"],
-        ),
-        sa.ForeignKeyConstraint(
-            ["plan_id"],
-            ["plan.id"],
-        ),
-        sa.ForeignKeyConstraint(
-            ["unit_id"],
-            ["unit.id"],
-        ),
-        sa.ForeignKeyConstraint(
-            ["used_by"],
-            ["person.id"],
-        ),
+        sa.ForeignKeyConstraint(["created_by"], ["person.id"]),
+        sa.ForeignKeyConstraint(["plan_id"], ["plan.id"]),
+        sa.ForeignKeyConstraint(["unit_id"], ["unit.id"]),
+        sa.ForeignKeyConstraint(["used_by"], ["person.id"]),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index(op.f("ix_invite_token"), "invite", ["token"], unique=True)
@@ -123,18 +108,9 @@ def upgrade() -> None:
         sa.Column("plan_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("revoked_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["person_id"],
-            ["person.id"],
-        ),
-        sa.ForeignKeyConstraint(
-            ["plan_id"],
-            ["plan.id"],
-        ),
-        sa.ForeignKeyConstraint(
-            ["unit_id"],
-            ["unit.id"],
-        ),
+        sa.ForeignKeyConstraint(["person_id"], ["person.id"]),
+        sa.ForeignKeyConstraint(["plan_id"], ["plan.id"]),
+        sa.ForeignKeyConstraint(["unit_id"], ["unit.id"]),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index(op.f("ix_membership_person_id"), "membership", ["person_id"], unique=False)
@@ -161,10 +137,7 @@ def upgrade() -> None:
         sa.Column("nature", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("binding", sa.Boolean(), nullable=False),
         sa.Column("archived_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["plan_id"],
-            ["plan.id"],
-        ),
+        sa.ForeignKeyConstraint(["plan_id"], ["plan.id"]),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("plan_id", "ref"),
     )
@@ -181,10 +154,7 @@ def upgrade() -> None:
         sa.Column("phrase", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("target", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("archived_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["task_id"],
-            ["task.id"],
-        ),
+        sa.ForeignKeyConstraint(["task_id"], ["task.id"]),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("task_id", "seq"),
     )
@@ -206,14 +176,8 @@ def upgrade() -> None:
         sa.Column("done_reported_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("closed_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("archived_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["milestone_id"],
-            ["milestone.id"],
-        ),
-        sa.ForeignKeyConstraint(
-            ["unit_id"],
-            ["unit.id"],
-        ),
+        sa.ForeignKeyConstraint(["milestone_id"], ["milestone.id"]),
+        sa.ForeignKeyConstraint(["unit_id"], ["unit.id"]),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("milestone_id", "unit_id"),
     )
@@ -241,14 +205,10 @@ def upgrade() -> None:
         sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("sent_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("message_id", sa.Integer(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["assignment_id"],
-            ["assignment.id"],
-        ),
-        sa.ForeignKeyConstraint(
-            ["person_id"],
-            ["person.id"],
-        ),
+        sa.Column("parts_sent", sa.Integer(), nullable=False),
+        sa.Column("parts", sa.JSON(), nullable=True),
+        sa.ForeignKeyConstraint(["assignment_id"], ["assignment.id"]),
+        sa.ForeignKeyConstraint(["person_id"], ["person.id"]),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index(op.f("ix_outbox_assignment_id"), "outbox", ["assignment_id"], unique=False)
@@ -265,10 +225,7 @@ def upgrade() -> None:
         sa.Column("assignment_id", sa.Integer(), nullable=False),
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("sent_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["assignment_id"],
-            ["assignment.id"],
-        ),
+        sa.ForeignKeyConstraint(["assignment_id"], ["assignment.id"]),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("chat_id", "message_id"),
     )
@@ -294,14 +251,8 @@ def upgrade() -> None:
         sa.Column("evidence_name", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("due_before", sa.Date(), nullable=True),
         sa.Column("due_after", sa.Date(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["actor_id"],
-            ["person.id"],
-        ),
-        sa.ForeignKeyConstraint(
-            ["assignment_id"],
-            ["assignment.id"],
-        ),
+        sa.ForeignKeyConstraint(["actor_id"], ["person.id"]),
+        sa.ForeignKeyConstraint(["assignment_id"], ["assignment.id"]),
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index(

@@ -1,0 +1,280 @@
+"""`python -m bot run`: start-up, long polling, graceful shutdown.
+
+Start-up order: settings → database (migrated in place) → tasks_data loaded (idempotent, one
+log line per plan) → ADMIN_IDS made coordinators → clock → Bot and Dispatcher → command menus
+→ scheduler (in the dispatcher's startup hook, stopped in its shutdown hook) → polling until
+SIGINT/SIGTERM. `build_app` returns the pieces so that an in-process local mode can reuse them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.utils.i18n import I18n
+from aiogram.utils.token import TokenValidationError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.clock import Clock, SystemClock, VirtualClock
+from bot.config import Settings, SettingsError, load_settings
+from bot.i18n import make_i18n
+from bot.storage.db import SessionMaker, make_engine, make_session_maker
+
+log = logging.getLogger("bot")
+
+LOCAL_TOKEN = "123456:LOCAL"  # any well-formed token does for a local Bot API server
+TELEGRAM_HOSTS = ("api.telegram.org",)
+
+
+class StartupError(Exception):
+    """Start-up cannot go on; the message is one line for the operator."""
+
+
+@dataclass
+class App:
+    """The running pieces: what `python -m bot run` and a later local mode share."""
+
+    settings: Settings
+    bot: Bot
+    dispatcher: Dispatcher
+    engine: AsyncEngine
+    session_maker: SessionMaker
+    clock: Clock
+    directory: Any
+    i18n: I18n
+    coordinator_chat_ids: list[int] = field(default_factory=list)
+
+    async def close(self) -> None:
+        await self.bot.session.close()
+        await self.engine.dispose()
+
+
+def is_telegram(api_base: str) -> bool:
+    host = (urlparse(api_base).hostname or "").lower()
+    return host in TELEGRAM_HOSTS or host.endswith(".telegram.org")
+
+
+def bot_token(settings: Settings) -> str:
+    """The configured token; a local Bot API server gets a dummy one. Raises StartupError."""
+    if settings.bot_token is not None and settings.bot_token.get_secret_value().strip():
+        return settings.bot_token.get_secret_value().strip()
+    if is_telegram(settings.telegram_api_base):
+        raise StartupError(
+            "setting BOT_TOKEN: missing; set it to the token from @BotFather "
+            "(or point TELEGRAM_API_BASE at a local Bot API server)"
+        )
+    return LOCAL_TOKEN
+
+
+def make_clock(settings: Settings) -> Clock:
+    if settings.clock_start is not None:
+        return VirtualClock(settings.clock_start)
+    return SystemClock()
+
+
+def make_bot(settings: Settings, token: str) -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
+    try:
+        return Bot(
+            token=token,
+            session=session,
+            default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+        )
+    except TokenValidationError as exc:
+        raise StartupError("setting BOT_TOKEN: malformed (expected digits:letters)") from exc
+
+
+async def prepare_database(settings: Settings, engine: AsyncEngine) -> None:
+    """Create or upgrade the schema in place (storage's migrations; create_all without them)."""
+    try:
+        from bot.storage.migrate import upgrade_database
+    except ModuleNotFoundError:
+        from bot.storage.db import create_all
+
+        log.warning("bot.storage.migrate is not available; creating tables directly")
+        await create_all(engine)
+        return
+    await upgrade_database(settings.database_url)
+
+
+def load_directory(settings: Settings) -> Any:
+    from bot.core.units import load_unit_directory
+
+    return load_unit_directory(Path(settings.tasks_data) / "units.yaml")
+
+
+async def load_tasks_data(
+    settings: Settings, session_maker: SessionMaker, directory: Any, clock: Clock
+) -> int:
+    """Load the reviewed plans of tasks_data (idempotent); one log line per plan. Returns the
+    number of plans read."""
+    folder = Path(settings.tasks_data)
+    plans_dir = folder / "plans" if (folder / "plans").is_dir() else folder
+    if not plans_dir.is_dir():
+        log.warning("TASKS_DATA %s is not a directory; no plans loaded", folder)
+        return 0
+    from bot.importer.yaml_io import read_plans_dir
+    from bot.storage.loader import load_plans
+
+    plans = read_plans_dir(plans_dir)
+    if not plans:
+        log.info("no plans in %s", plans_dir)
+        return 0
+    report = await load_plans(session_maker, plans, directory, at=clock.now())
+    for result in report.plans:
+        if result.skipped:
+            state = "unchanged"
+        elif result.new_plan:
+            state = "new"
+        else:
+            state = "updated"
+        log.info(
+            "plan %s %s: %d tasks, %d projects, %d indicators, %d assignments (%s)",
+            result.code, result.title, result.tasks, result.key_projects, result.indicators,
+            result.assignments, state,
+        )  # fmt: skip
+    return len(plans)
+
+
+async def bootstrap(settings: Settings, session_maker: SessionMaker, clock: Clock) -> list[int]:
+    """Make ADMIN_IDS coordinators; return the Telegram ids of every coordinator."""
+    from bot.services.people import bootstrap_admins, coordinators
+
+    async with session_maker() as session:
+        await bootstrap_admins(session, settings.admin_ids, at=clock.now())
+        await session.commit()
+        return [p.telegram_id for p in await coordinators(session) if p.telegram_id]
+
+
+async def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
+    """Everything but polling: database ready, plans loaded, Bot and Dispatcher built, the
+    scheduler hooked to the dispatcher's startup/shutdown. Raises StartupError."""
+    token = bot_token(settings)
+    clock = clock or make_clock(settings)
+    engine = make_engine(settings.database_url)
+    try:
+        await prepare_database(settings, engine)
+        session_maker = make_session_maker(engine)
+        directory = load_directory(settings)
+        await load_tasks_data(settings, session_maker, directory, clock)
+        coordinator_ids = await bootstrap(settings, session_maker, clock)
+        i18n = make_i18n(default_locale=settings.default_locale)
+        bot = make_bot(settings, token)
+    except BaseException as exc:
+        await engine.dispose()
+        if _is_input_error(exc):
+            raise StartupError(f"{type(exc).__name__}: {exc}") from exc
+        raise
+
+    from bot.telegram.setup import build_dispatcher
+
+    dispatcher = build_dispatcher(
+        settings=settings, clock=clock, session_maker=session_maker, directory=directory,
+        i18n=i18n,
+    )  # fmt: skip
+    app = App(
+        settings=settings, bot=bot, dispatcher=dispatcher, engine=engine,
+        session_maker=session_maker, clock=clock, directory=directory, i18n=i18n,
+        coordinator_chat_ids=coordinator_ids,
+    )  # fmt: skip
+    install_hooks(app)
+    return app
+
+
+def _is_input_error(exc: BaseException) -> bool:
+    """Bad data or an unsafe database: the operator must fix something; no traceback."""
+    names = {"MigrationError", "PlanInputError", "LoadError", "UnitDirectoryError"}
+    return any(cls.__name__ in names for cls in type(exc).__mro__)
+
+
+def install_hooks(app: App) -> None:
+    """Command menus and the scheduler start with polling and stop with it."""
+    dp = app.dispatcher
+
+    async def on_startup(bot: Bot) -> None:
+        from bot.telegram.commands import register_commands
+
+        me = await bot.me()
+        log.info("bot @%s (id %s) on %s", me.username, me.id, app.settings.telegram_api_base)
+        await register_commands(
+            bot, default_locale=app.settings.default_locale,
+            coordinator_chat_ids=app.coordinator_chat_ids,
+        )  # fmt: skip
+        try:
+            from schedules.runtime import start_scheduler
+        except ModuleNotFoundError as exc:
+            log.warning("scheduler not started: %s", exc)
+            return
+        dp["scheduler"] = await start_scheduler(
+            bot=bot, session_maker=app.session_maker, clock=app.clock, settings=app.settings
+        )
+        log.info("scheduler started (tick %ss)", app.settings.scheduler_tick_seconds)
+
+    async def on_shutdown() -> None:
+        scheduler = dp.workflow_data.get("scheduler")
+        if scheduler is None:
+            return
+        from schedules.runtime import stop_scheduler
+
+        await stop_scheduler(scheduler)
+        dp["scheduler"] = None
+        log.info("scheduler stopped")
+
+    dp.startup.register(on_startup)
+    dp.shutdown.register(on_shutdown)
+
+
+async def serve(app: App) -> None:
+    """Long polling until SIGINT/SIGTERM (aiogram handles both), then a clean shutdown."""
+    try:
+        await app.bot.delete_webhook(drop_pending_updates=False)
+        await app.dispatcher.start_polling(
+            app.bot,
+            handle_signals=True,
+            close_bot_session=False,
+            allowed_updates=app.dispatcher.resolve_used_update_types(),
+        )
+    finally:
+        await app.close()
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+
+
+def run_app() -> int:
+    """`python -m bot run`. Exit 0 after a clean stop, 2 on a bad setting, 1 on a failure."""
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+
+    async def main() -> None:
+        app = await build_app(settings)
+        await serve(app)
+
+    try:
+        asyncio.run(main())
+    except StartupError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    return 0

@@ -1,0 +1,90 @@
+"""The outline of a plan: headings, numbered items, 专栏 boxes, tables and paragraphs.
+
+`outline(lines)` turns cleaned lines into a flat list of `Node`s in document order. Heading
+levels come from the numbering style, never from markdown `#` counts (the seeds mix them):
+  h0 第一章 / 第一部分 · h1 一、 · h2 （一） · item 1. / 1、 · sub （1） · circle ① ·
+  box 专栏3 … · annex 附件 · table · para.
+For headings and items `title` is the text up to the first 。 (or the whole short line) and
+`rest` the text after it on the same line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.importer.reader import Line
+from bot.importer.tables import Table, collect_table
+
+_CN_NUM = "一二三四五六七八九十百零〇两"
+_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("h0", re.compile(rf"^第([{_CN_NUM}\d]+)[章部篇](?:分)?[\s:：、]*(.*)$")),
+    ("box", re.compile(r"^专栏\s*(\d+|[一二三四五六七八九十]+)[\s:：、.．]*(.*)$")),
+    ("annex", re.compile(r"^附\s*件\s*(\d*)[\s:：、]*(.*)$")),
+    ("h1", re.compile(rf"^([{_CN_NUM}]+)[、.．]\s*(.*)$")),
+    ("h2", re.compile(rf"^[（(]([{_CN_NUM}]+)[）)]\s*(.*)$")),
+    ("item", re.compile(r"^(\d{1,3})(?:[.、．](?!\d)|\s*[）)](?!\d))\s*(.*)$")),
+    ("sub", re.compile(r"^[（(](\d{1,3})[）)]\s*(.*)$")),
+    ("circle", re.compile(r"^([①-⑳])\s*(.*)$")),
+]
+_TITLE_MAX = 60
+
+
+@dataclass
+class Node:
+    """One block of the outline (see the module docstring for the kinds)."""
+
+    kind: str
+    line: int
+    text: str
+    number: str = ""
+    title: str = ""
+    rest: str = ""
+    table: Table | None = None
+
+
+def split_title(text: str) -> tuple[str, str]:
+    """'完善体系。加强…' → ('完善体系', '加强…'); a long sentence gives a 30-char title."""
+    text = text.strip()
+    match = re.search(r"[。！？!?]", text)
+    if match and match.start() <= _TITLE_MAX:
+        return text[: match.start()].strip(), text[match.end() :].strip()
+    if len(text) <= 40:
+        return text.rstrip("：:；;，,"), ""
+    clause = re.split(r"[，,；;：:]", text, maxsplit=1)[0]
+    return (clause if len(clause) <= 40 else clause[:30] + "…"), text
+
+
+def classify(line: Line) -> Node:
+    """The node a single (non-table) line makes."""
+    text = line.text.strip()
+    for kind, pattern in _PATTERNS:
+        match = pattern.match(text)
+        if not match:
+            continue
+        number, body = match.group(1), match.group(2).strip()
+        if kind == "h1" and not body:
+            continue
+        if kind == "annex" and len(body) > 40 and "。" in body:
+            continue  # "附件…" inside prose is not an annex heading
+        title, rest = split_title(body) if kind not in ("annex", "box") else (body, "")
+        return Node(kind, line.no, text, number, title, rest)
+    return Node("para", line.no, text)
+
+
+def outline(lines: list[Line]) -> list[Node]:
+    """The flat outline of cleaned lines (blank lines dropped, tables collected)."""
+    nodes: list[Node] = []
+    i = 0
+    n = len(lines)
+    while i < n:
+        line = lines[i]
+        if "\t" in line.text:
+            table, i = collect_table(lines, i)
+            if table.rows:
+                nodes.append(Node("table", table.line, "", table=table))
+            continue
+        i += 1
+        if line.text.strip():
+            nodes.append(classify(line))
+    return nodes

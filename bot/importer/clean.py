@@ -1,0 +1,145 @@
+"""Cleaning source lines: markup out, page breaks mended, line numbers kept.
+
+What a caller gets back: the same `Line`s (blank ones kept, they separate table rows), with
+- HTML tags and entities, markdown heading marks, bold/italic marks and footnote markers removed;
+- spaces next to Chinese text removed ("到 2023 年底" → "到2023年底"), full-width digits ASCII;
+- pipe-table rows turned into tab-separated rows (separator rows dropped);
+- footnote lines (¹ …) dropped;
+- a sentence broken by a page break (a long line without closing punctuation, then blank
+  lines, then its continuation) joined back onto its first line (whose number it keeps).
+Tab lines (tables) are never joined; their leading tab is kept.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from bot.importer.reader import Line
+
+_TAG = re.compile(r"</?[A-Za-z][^<>]{0,200}>")
+_MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s*")
+_MD_EMPHASIS = re.compile(r"\*\*|__")  # a single * is data: 约束性* marks binding indicators
+_SUPERSCRIPTS = "¹²³⁴⁵⁶⁷⁸⁹⁰"
+_FOOTNOTE_LINE = re.compile(rf"^\s*[{_SUPERSCRIPTS}]+\s*\S")
+_SUPERSCRIPT_RUN = re.compile(rf"[{_SUPERSCRIPTS}]+")
+_FULLWIDTH = str.maketrans(
+    {chr(c): chr(c - 0xFEE0) for c in [*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B)]}
+    | {chr(c): chr(c - 0xFEE0) for c in range(0xFF41, 0xFF5B)}
+    | {"\u3000": " ", "\u00a0": " ", "＋": "+", "％": "%"}
+)
+_CJK = r"\u3000-\u303f\u4e00-\u9fff\uff00-\uffef“”‘’《》、。，；：？！…—"
+_SPACE_NEAR_CJK = re.compile(rf"(?<=[{_CJK}])[ \u200b]+|[ \u200b]+(?=[{_CJK}])")
+_SPACE_NEAR_DIGIT = re.compile(r"(?<=\d)[ ]+(?=[%‰])")
+_PIPE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+
+# a line ending with one of these ends its sentence (or its heading)
+_TERMINAL = "。！？；：!?;:”’）)〕】]」』》"
+_OPENERS = "（(〔【[「『《“"
+_CLOSERS = "）)〕】]」』》”"
+_TITLE_END = re.compile(
+    r"(规划|意见|方案|计划|通知|清单|要点|办法|纲要|指标体系|一览表|分工表|任务表|汇总表|目录|附件\d*)$"
+)
+# lines that begin a new block: never glued onto the previous line
+BLOCK_START = re.compile(
+    r"^(\t|\||#|第[一二三四五六七八九十百]+[章节部分篇条]|[一二三四五六七八九十]+[、.．]"
+    r"|[（(][一二三四五六七八九十]+[）)]|\d{1,3}[.、．](?!\d)|[（(]\d{1,3}[）)]|[①-⑳]"
+    r"|专栏|附件|附表|序号|——|(牵头|配合|责任|协办|主办)(单位|部门|主体)|完成(时限|时间)"
+    r"|时间(节点|要求)|时限)"
+)
+_HEADING_LIKE = re.compile(
+    r"^(第[一二三四五六七八九十百]+[章节部分篇]|[一二三四五六七八九十]+[、.．]"
+    r"|[（(][一二三四五六七八九十]+[）)]|专栏|附件)"
+)
+
+
+def clean_text(text: str) -> str:
+    """Markup and stray spaces out of one piece of text (tabs kept)."""
+    if "<" in text:
+        text = _TAG.sub(" ", text)
+    if "&" in text:
+        text = html.unescape(text)
+    text = text.translate(_FULLWIDTH)
+    if "*" in text or "_" in text:
+        text = _MD_EMPHASIS.sub("", text)
+    text = _SUPERSCRIPT_RUN.sub("", text)
+    text = _SPACE_NEAR_DIGIT.sub("", _SPACE_NEAR_CJK.sub("", text))
+    return re.sub(r" {2,}", " ", text)
+
+
+def _pipe_row(text: str) -> str | None:
+    """'| a | b |' → 'a\\tb'; a separator row → None."""
+    if _PIPE_SEPARATOR.match(text):
+        return None
+    cells = text.strip().strip("|").split("|")
+    return "\t".join(c.strip() for c in cells)
+
+
+def clean_line(text: str) -> tuple[str, bool]:
+    """One cleaned line and whether it was a markdown heading (`# …`)."""
+    heading = bool(_MD_HEADING.match(text)) and text.lstrip().startswith("#")
+    if heading:
+        text = _MD_HEADING.sub("", text)
+    stripped = text.strip()
+    if stripped.startswith("|") and stripped.count("|") >= 2:
+        row = _pipe_row(stripped)
+        return ("" if row is None else "\t".join(clean_text(c) for c in row.split("\t"))), False
+    if "\t" in text:
+        cells = text.rstrip(" \r\n").split("\t")  # keep "\t": an empty cell on its own line
+        return "\t".join(clean_text(c).strip() for c in cells), heading
+    return clean_text(text).strip(), heading
+
+
+def _bracket_open(text: str) -> bool:
+    depth = 0
+    for ch in text:
+        if ch in _OPENERS:
+            depth += 1
+        elif ch in _CLOSERS and depth:
+            depth -= 1
+    return depth > 0
+
+
+def _is_broken(text: str) -> bool:
+    """Does this line stop in the middle of a sentence (page break)?"""
+    if not text or text[-1] in _TERMINAL and not _bracket_open(text):
+        return False
+    if _bracket_open(text) or text[-1] in "、，,":
+        return True
+    if _TITLE_END.search(text):
+        return False
+    if _HEADING_LIKE.match(text) and "。" not in text:
+        return False
+    return len(text) >= 18
+
+
+def clean_lines(lines: list[Line]) -> list[Line]:
+    """Cleans every line and mends page breaks (see the module docstring)."""
+    cleaned: list[tuple[int, str, bool]] = []
+    for line in lines:
+        if _FOOTNOTE_LINE.match(line.text):
+            continue
+        text, heading = clean_line(line.text)
+        cleaned.append((line.no, text, heading))
+    out: list[Line] = []
+    i = 0
+    n = len(cleaned)
+    while i < n:
+        no, text, heading = cleaned[i]
+        i += 1
+        if not text or text.startswith("\t") or "\t" in text or heading:
+            out.append(Line(no, text))
+            continue
+        while _is_broken(text):
+            j = i
+            while j < n and not cleaned[j][1] and j - i < 6:
+                j += 1
+            if j >= n or not cleaned[j][1] or cleaned[j][2]:
+                break
+            following = cleaned[j][1]
+            if "\t" in following or BLOCK_START.match(following):
+                break
+            text += following
+            i = j + 1
+        out.append(Line(no, text))
+    return out

@@ -1,0 +1,189 @@
+"""Plan facts from the document head: title, issuer, issue date, period, jurisdiction, code.
+
+- title: the plan's own title line (ends in 规划/意见/计划/方案…), else the 《…》 of the notice
+  title (关于印发《X》的通知), else the notice title itself, else the file name;
+- issuer: "X关于印发…" of the notice title, else a signature line (…人民政府);
+- issued: the first line that is only a full date (2023年5月8日, 2022年5月11日印发), or None;
+- period: "2023-2025年" in the title → 2023-01-01..2025-12-31; 十四五 → 2021..2025; one year
+  → that year; else the years the text names (with a warning);
+- jurisdiction: the leading place of the issuer, else of the title (上饶市);
+- code: given, else the directory's table (上饶市 → SR), else the file name's letters.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from bot.core.units import UnitDirectory, jurisdiction_of
+from bot.importer.reader import Line
+
+_HEAD_LINES = 60
+_TITLE_LINE = re.compile(
+    r"(规划|意见|计划|方案|要点|办法|纲要|细则|清单)(（[^）]*）|\([^)]*\))*$"
+)
+_NOTICE = re.compile(r"^(?P<issuer>.{2,40}?)?关于(?:印发|征求|转发)?(?P<body>.+?)(?:的通知|意见建议的通知|的函)?$")
+_BOOK = re.compile(r"《(.+)》")
+_ISSUER = re.compile(r"^(.{2,30}?(?:人民政府办公室|人民政府办公厅|人民政府|办公室|办公厅|委员会|局|管委会|领导小组))$")
+_FULL_DATE = re.compile(r"^(?P<y>(?:19|20)\d{2})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日\s*(印发|发布|印)?$")
+_RANGE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*(?:年)?\s*[-—–~～至到]\s*((?:19|20)\d{2})\s*年")
+_FIVE_YEAR = {"十三五": (2016, 2020), "十四五": (2021, 2025), "十五五": (2026, 2030)}
+_OUTLINE = re.compile(r"^(第[一二三四五六七八九十]+[章部]|[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[）)])")
+_CODE = re.compile(r"^[A-Z][A-Z0-9]{0,5}$")
+
+
+@dataclass(frozen=True)
+class PlanMeta:
+    """The facts of the plan head; `notes` are warnings worth showing the coordinator."""
+
+    title: str
+    issuer: str
+    issued: date | None
+    start: date
+    end: date
+    jurisdiction: str
+    notes: tuple[tuple[int | None, str], ...] = ()
+
+
+def _head(lines: list[Line]) -> list[Line]:
+    out = [ln for ln in lines if ln.text.strip() and "\t" not in ln.text]
+    return out[:_HEAD_LINES]
+
+
+def _notice_title(head: list[Line]) -> str:
+    """The notice title, glued back when the document broke it over lines."""
+    for k, line in enumerate(head[:8]):
+        if "关于" in line.text:
+            text = line.text.strip()
+            j = k + 1
+            while not re.search(r"(通知|函|意见|规划|方案)$", text) and j < min(len(head), k + 4):
+                text += head[j].text.strip()
+                j += 1
+            return text
+    return ""
+
+
+def find_title(lines: list[Line], fallback: str) -> str:
+    """The plan's title (see the module docstring)."""
+    head = _head(lines)
+    for line in head:
+        text = line.text.strip()
+        if _OUTLINE.match(text):
+            break  # the title comes before the first heading of the body
+        if (
+            len(text) <= 90
+            and "。" not in text
+            and not text.endswith(("通知", "函"))
+            and not re.match(r"^(附件|附表|专栏)", text)
+            and "关于印发" not in text
+            and _TITLE_LINE.search(text)
+        ):
+            return text
+    notice = _notice_title(head)
+    if notice:
+        book = _BOOK.search(notice)
+        if book:
+            return book.group(1)
+        match = _NOTICE.match(notice)
+        if match and match.group("body"):
+            return re.sub(r"^(印发|征求|转发)", "", match.group("body")).strip()
+        return notice
+    return fallback
+
+
+def find_issuer(lines: list[Line]) -> str:
+    """The issuing office (上饶市人民政府), or ""."""
+    head = _head(lines)
+    notice = _notice_title(head)
+    if notice:
+        match = re.match(r"^(.{2,40}?)关于", notice)
+        if match and _ISSUER.match(match.group(1)):
+            return match.group(1)
+    for line in head[:20]:
+        text = line.text.strip()
+        if len(text) <= 30 and _ISSUER.match(text) and not text.startswith(("各", "关于")):
+            if not text.endswith("文件"):
+                return text
+    return ""
+
+
+def find_issued(lines: list[Line]) -> date | None:
+    """The first line that is only a full date, or None."""
+    for line in lines:
+        match = _FULL_DATE.match(line.text.strip())
+        if match:
+            try:
+                return date(int(match.group("y")), int(match.group("m")), int(match.group("d")))
+            except ValueError:
+                continue
+    return None
+
+
+def find_period(
+    title: str, text: str, issued: date | None
+) -> tuple[date, date, str | None] | None:
+    """(start, end, note) of the plan, or None when nothing names a year."""
+    squeezed = re.sub(r"[“”\"\s]", "", title)
+    match = _RANGE.search(squeezed)
+    if match:
+        y1, y2 = int(match.group(1)), int(match.group(2))
+        if 0 <= y2 - y1 <= 15:
+            return date(y1, 1, 1), date(y2, 12, 31), None
+    for words, (y1, y2) in _FIVE_YEAR.items():
+        if words in squeezed:
+            return date(y1, 1, 1), date(y2, 12, 31), None
+    single = re.search(r"(?<!\d)((?:19|20)\d{2})\s*年", squeezed)
+    if single:
+        year = int(single.group(1))
+        return date(year, 1, 1), date(year, 12, 31), None
+    body = re.sub(r"[“”\"\s]", "", text[:4000])
+    for words, (y1, y2) in _FIVE_YEAR.items():
+        if words in body[:600]:
+            return date(y1, 1, 1), date(y2, 12, 31), f"period taken from {words} in the text"
+    years = sorted({int(y) for y in re.findall(r"(?<!\d)((?:19|20)\d{2})年", text)})
+    if issued is not None:
+        years = [y for y in years if y >= issued.year] or [issued.year]
+    if years:
+        y1, y2 = years[0], min(years[-1], years[0] + 10)
+        return date(y1, 1, 1), date(y2, 12, 31), f"period {y1}-{y2} guessed from the years named"
+    return None
+
+
+def derive_code(
+    code: str | None,
+    jurisdiction: str,
+    source: str,
+    directory: UnitDirectory | None,
+) -> tuple[str, str | None]:
+    """(plan code, note) — the note says how a code was derived when none was given."""
+    if code:
+        return code.strip().upper(), None
+    if directory is not None and jurisdiction:
+        known = directory.code_for(jurisdiction)
+        if known:
+            return known, f"plan code {known} derived from {jurisdiction} (use --code to change)"
+    letters = [w[0] for w in re.findall(r"[A-Za-z][A-Za-z0-9]*", Path(source).stem)]
+    derived = "".join(letters)[:3].upper() or "PLAN"
+    return derived, f"plan code {derived} derived from the file name (use --code to change)"
+
+
+def valid_code(code: str) -> bool:
+    """Codes are short upper-case ASCII: SR, LN, NC2."""
+    return bool(_CODE.match(code))
+
+
+def read_meta(lines: list[Line], source: str) -> PlanMeta | None:
+    """The plan head facts, or None when no period can be found."""
+    title = find_title(lines, Path(source).stem)
+    issuer = find_issuer(lines)
+    issued = find_issued(lines)
+    text = "\n".join(ln.text for ln in lines)
+    period = find_period(title, text, issued)
+    if period is None:
+        return None
+    start, end, note = period
+    jurisdiction = jurisdiction_of(issuer) or jurisdiction_of(title)
+    notes = ((None, note),) if note else ()
+    return PlanMeta(title, issuer, issued, start, end, jurisdiction, notes)

@@ -1,0 +1,49 @@
+"""A plan summary for a coordinator reviewing an import before loading it (text, no I/O)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from bot.core.plan import Plan
+
+
+def unit_names(plan: Plan) -> list[str]:
+    """Distinct canonical unit names of all items, in first-seen order."""
+    seen: dict[str, None] = {}
+    for item in plan.items():
+        for unit in item.units:
+            seen.setdefault(unit.name, None)
+    return list(seen)
+
+
+def milestones_per_year(plan: Plan) -> dict[int, int]:
+    counts = Counter(m.due.year for item in plan.items() for m in item.milestones)
+    return dict(sorted(counts.items()))
+
+
+def render_summary(plan: Plan, *, max_warnings: int = 20) -> str:
+    """Counts of tasks, projects, indicators, units, milestones per year, then warnings."""
+    info = plan.info
+    issued = info.issued.isoformat() if info.issued else "unknown"
+    lines = [
+        f"{info.code}  {info.title}",
+        f"  issuer: {info.issuer or 'unknown'}   issued: {issued}   "
+        f"period: {info.start.isoformat()} .. {info.end.isoformat()}   source: {info.source}",
+        f"  tasks: {len(plan.tasks)}   key projects: {len(plan.key_projects)}   "
+        f"indicators: {len(plan.indicators)}",
+    ]
+    units = unit_names(plan)
+    lines.append(f"  units: {len(units)}" + (f"  ({'、'.join(units[:8])}"
+                                             f"{' …' if len(units) > 8 else ''})" if units else ""))
+    per_year = milestones_per_year(plan)
+    lines.append("  milestones per year: " + ", ".join(f"{y}: {n}" for y, n in per_year.items()))
+    recurring = sum(1 for item in plan.tasks + plan.key_projects if item.recurrence)
+    if recurring:
+        lines.append(f"  recurring duties: {recurring} items")
+    lines.append(f"  warnings: {len(plan.warnings)}")
+    for warning in plan.warnings[:max_warnings]:
+        where = f"line {warning.line}: " if warning.line else ""
+        lines.append(f"    - {where}{warning.message}")
+    if len(plan.warnings) > max_warnings:
+        lines.append(f"    … and {len(plan.warnings) - max_warnings} more")
+    return "\n".join(lines)

@@ -1,0 +1,231 @@
+"""Responsible units written in a plan item → `UnitRef`s through the unit directory.
+
+Understood forms (any bracket （）()【】〔〕[]［］, a wrong closer, half-width `:` `,`):
+- 〔责任单位：A、B，"12+3"人民政府（管委会）〕 — the first unit leads, the others co-operate;
+- 〔牵头单位：A；配合单位：B、C〕, labels 责任部门 / 责任主体 / 牵头部门 / 配合部门 / 协办单位;
+- （A牵头，B、C配合） and （A牵头，各有关部门按职责分工负责）;
+- lines of their own: 牵头单位：A / 配合单位：B、C / 责任单位：… (and 完成时限：…, returned as a
+  deadline phrase for the dates module).
+`extract_units(text)` returns the written units with roles, the deadline texts, and the text
+with the annotations removed. `resolve_units` maps them through the directory; an unknown
+unit keeps its written name and produces a warning.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from bot.core.plan import Role, UnitRef
+from bot.core.units import UnitDirectory, normalize_unit_text
+
+_OPEN = "（(〔【[［「"
+_CLOSE = "）)〕】]］」"
+_QUOTE_OPEN = "“‘"
+_QUOTE_CLOSE = "”’"
+_LEAD_LABEL = r"牵头单位|牵头部门|主办单位|主责单位|牵头"
+_CO_LABEL = r"配合单位|配合部门|协办单位|协助单位|参与单位|配合"
+_DUTY_LABEL = r"责任单位|责任部门|责任主体|实施单位|承办单位"
+_LABEL = re.compile(rf"(?P<label>{_DUTY_LABEL}|{_LEAD_LABEL}|{_CO_LABEL})\s*[:：]\s*")
+_DEADLINE_LABEL = re.compile(r"^(?:完成时限|完成时间|时间节点|时限要求|时间要求|时限|完成期限)\s*[:：]\s*")
+_LABEL_LINE = re.compile(
+    rf"^(?:[（(【\[〔])?\s*(?:{_DUTY_LABEL}|{_LEAD_LABEL}|{_CO_LABEL})\s*[:：]"
+)
+_SUFFIX = re.compile(
+    r"(?P<suffix>按职责分工负责|按职责分工落实|按职责负责|按职能分工负责|分别负责|共同负责|负责落实"
+    r"|牵头负责|负责牵头|牵头|配合|参与|协助|协办|负责)$"
+)
+_CO_SUFFIXES = ("配合", "参与", "协助", "协办", "按职责分工负责", "按职责分工落实", "按职责负责",
+                "按职能分工负责", "分别负责", "共同负责")
+
+
+@dataclass
+class WrittenUnit:
+    """A unit as the plan writes it, with its role (None: decided by list order)."""
+
+    text: str
+    role: Role | None
+    line: int | None = None
+
+
+@dataclass
+class Annotations:
+    """What `extract_units` found: units, deadline texts (完成时限) and the remaining text."""
+
+    units: list[WrittenUnit] = field(default_factory=list)
+    deadlines: list[str] = field(default_factory=list)
+    text: str = ""
+
+
+def split_top(text: str, separators: str = "、，,；;/") -> list[str]:
+    """Splits on separators outside brackets and quotes: '各县（市、区）' stays whole."""
+    parts: list[str] = []
+    depth = 0
+    quoted = False
+    current = ""
+    for ch in text:
+        if ch in _OPEN:
+            depth += 1
+        elif ch in _CLOSE and depth:
+            depth -= 1
+        elif ch in _QUOTE_OPEN:
+            quoted = True
+        elif ch in _QUOTE_CLOSE:
+            quoted = False
+        elif ch == '"':
+            quoted = not quoted
+        if depth == 0 and not quoted and (ch in separators or ch.isspace()):
+            parts.append(current)
+            current = ""
+            continue
+        current += ch
+    parts.append(current)
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _role_for_label(label: str | None) -> Role | None:
+    if not label:
+        return None
+    if re.fullmatch(_LEAD_LABEL, label):
+        return "lead"
+    if re.fullmatch(_CO_LABEL, label):
+        return "co"
+    return None
+
+
+def parse_unit_list(content: str, default: Role | None, line: int | None) -> list[WrittenUnit]:
+    """'A牵头，B、C配合' / 'A、B' → written units with roles from suffixes or `default`."""
+    out: list[WrittenUnit] = []
+    pending: list[str] = []
+    for piece in split_top(content):
+        piece = re.sub(r"^(?:其中|由|以|并由)", "", piece).strip()
+        piece = re.sub(r"等$", "", piece).strip()
+        piece = re.sub(r"[（(](牵头|配合)[）)]$", r"\1", piece)
+        match = _SUFFIX.search(piece)
+        if match and len(piece) > len(match.group("suffix")):
+            name = piece[: match.start()].strip()
+            suffix = match.group("suffix")
+            role: Role = "co" if suffix in _CO_SUFFIXES else "lead"
+            out += [WrittenUnit(p, role, line) for p in [*pending, name] if p]
+            pending = []
+            continue
+        if match:
+            continue  # a bare "负责" / "牵头" left by the split
+        pending.append(piece)
+    out += [WrittenUnit(p, default, line) for p in pending if p]
+    return [u for u in out if _plausible(u.text)]
+
+
+def _plausible(text: str) -> bool:
+    """A unit name is short and not a sentence."""
+    key = normalize_unit_text(text)
+    return 1 < len(key) <= 40 and "。" not in key
+
+
+def _labelled(content: str, line: int | None) -> list[WrittenUnit]:
+    """Units of 'label：list；label：list' content (or an unlabelled 'A牵头，B配合')."""
+    out: list[WrittenUnit] = []
+    matches = list(_LABEL.finditer(content))
+    if not matches:
+        return parse_unit_list(content, None, line)
+    if matches[0].start() > 0:
+        out += parse_unit_list(content[: matches[0].start()], None, line)
+    for k, match in enumerate(matches):
+        end = matches[k + 1].start() if k + 1 < len(matches) else len(content)
+        body = content[match.end() : end]
+        body = re.split(r"(?:完成时限|完成时间|时限)\s*[:：]", body)[0]
+        out += parse_unit_list(body, _role_for_label(match.group("label")), line)
+    return out
+
+
+def _bracket_end(text: str, start: int) -> int:
+    """Index just after the bracket opened at `start` (any closer counts); len(text) if none."""
+    depth = 0
+    for i in range(start, len(text)):
+        ch = text[i]
+        if ch in _OPEN:
+            depth += 1
+        elif ch in _CLOSE:
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return len(text)
+
+
+_ANNOTATION_START = re.compile(
+    rf"[{re.escape(_OPEN)}]\s*(?=(?:{_DUTY_LABEL}|{_LEAD_LABEL}|{_CO_LABEL})\s*[:：])"
+)
+_LEAD_BRACKET = re.compile(r"[（(【\[〔]([^（(【\[〔）)】\]〕]{2,30}?)(?:牵头|负责牵头|牵头负责)[，,、；;]")
+
+
+def extract_units(text: str, line: int | None = None) -> Annotations:
+    """Unit annotations and deadline lines of an item (see the module docstring)."""
+    result = Annotations()
+    kept_lines: list[str] = []
+    for raw in text.split("\n"):
+        stripped = raw.strip()
+        deadline = _DEADLINE_LABEL.match(stripped)
+        if deadline:
+            result.deadlines.append(stripped[deadline.end() :])
+            continue
+        if _LABEL_LINE.match(stripped) and len(stripped) <= 200:
+            inner = stripped.strip("（(【[〔〕】])）")
+            deadline_split = re.split(r"(?:完成时限|完成时间|时限)\s*[:：]", inner, maxsplit=1)
+            if len(deadline_split) == 2:
+                result.deadlines.append(deadline_split[1])
+            result.units += _labelled(deadline_split[0], line)
+            continue
+        kept_lines.append(raw)
+    body = "\n".join(kept_lines)
+    out = ""
+    cursor = 0
+    while True:
+        match = _ANNOTATION_START.search(body, cursor)
+        lead = _LEAD_BRACKET.search(body, cursor)
+        starts = [m.start() for m in (match, lead) if m]
+        if not starts:
+            break
+        start = min(starts)
+        end = _bracket_end(body, start)
+        closed = end <= len(body) and body[end - 1] in _CLOSE
+        content = body[start + 1 : end - 1 if closed else end].strip()
+        deadline_split = re.split(r"(?:完成时限|完成时间|时限)\s*[:：]", content, maxsplit=1)
+        if len(deadline_split) == 2:
+            result.deadlines.append(deadline_split[1])
+        result.units += _labelled(deadline_split[0], line)
+        out += body[cursor:start]
+        cursor = end
+    out += body[cursor:]
+    result.text = out.strip()
+    return result
+
+
+def resolve_units(
+    written: list[WrittenUnit],
+    directory: UnitDirectory | None,
+    jurisdiction: str,
+) -> tuple[list[UnitRef], list[WrittenUnit]]:
+    """UnitRefs (canonical names, roles decided, duplicates merged) and the unknown units.
+
+    Roles: explicit 牵头/配合 win; otherwise the first unit leads and the rest co-operate.
+    """
+    refs: list[UnitRef] = []
+    unknown: list[WrittenUnit] = []
+    lead_taken = any(u.role == "lead" for u in written)
+    for unit in written:
+        as_written = unit.text.strip()
+        entry = directory.resolve(as_written, jurisdiction) if directory else None
+        if entry is None:
+            unknown.append(unit)
+            name = as_written
+        else:
+            name = entry.name
+        role: Role = unit.role or ("co" if lead_taken else "lead")
+        lead_taken = lead_taken or role == "lead"
+        existing = next((k for k, r in enumerate(refs) if r.name == name), None)
+        if existing is not None:
+            if role == "lead" and refs[existing].role != "lead":
+                refs[existing] = UnitRef(name, refs[existing].as_written, "lead")
+            continue
+        refs.append(UnitRef(name=name, as_written=as_written, role=role))
+    return refs, unknown

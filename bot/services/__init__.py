@@ -1,0 +1,1 @@
+"""Use cases without aiogram: plain async functions taking a session."""

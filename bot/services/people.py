@@ -1,0 +1,301 @@
+"""People and their roles: who writes to the bot, invitations, memberships, language.
+
+Plain async functions taking a session; the caller commits. Errors are `ServiceError` with the
+codes listed in each docstring.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.core.roles import NOBODY, Roles, roles_from_memberships
+from bot.services.errors import ServiceError
+from bot.storage.models import (
+    ROLE_COORDINATOR,
+    ROLE_LEADER,
+    ROLE_LIAISON,
+    Invite,
+    Membership,
+    Person,
+    Plan,
+    Unit,
+)
+
+INVITE_ROLES = (ROLE_LIAISON, ROLE_LEADER, ROLE_COORDINATOR)
+TOKEN_BYTES = 16  # token_urlsafe(16) → 22 characters of [A-Za-z0-9_-]: fits a deep link (≤ 64)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """SQLite hands back what was stored; make sure comparisons see aware UTC instants."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+# --- people ----------------------------------------------------------------------------------
+
+
+async def person_by_telegram_id(session: AsyncSession, telegram_id: int) -> Person | None:
+    result = await session.exec(select(Person).where(Person.telegram_id == telegram_id))
+    return result.first()
+
+
+async def ensure_person(
+    session: AsyncSession,
+    *,
+    telegram_id: int,
+    at: datetime,
+    name: str = "",
+    username: str = "",
+) -> Person:
+    """The person with `telegram_id`, created when new; fills an empty name/username."""
+    person = await person_by_telegram_id(session, telegram_id)
+    if person is None:
+        person = Person(telegram_id=telegram_id, name=name, username=username, created_at=at)
+        session.add(person)
+        await session.flush()
+        return person
+    changed = False
+    if name and not person.name:
+        person.name, changed = name, True
+    if username and person.username != username:
+        person.username, changed = username, True
+    if not person.active:
+        person.active, changed = True, True
+    if changed:
+        session.add(person)
+    return person
+
+
+async def set_locale(session: AsyncSession, person: Person, locale: str | None) -> Person:
+    person.locale = locale
+    session.add(person)
+    return person
+
+
+# --- roles -----------------------------------------------------------------------------------
+
+
+async def active_memberships(session: AsyncSession, person_id: int) -> list[Membership]:
+    result = await session.exec(
+        select(Membership).where(
+            Membership.person_id == person_id,
+            Membership.revoked_at.is_(None),  # type: ignore[union-attr]
+        )
+    )
+    return list(result.all())
+
+
+async def roles_of(session: AsyncSession, person: Person | None) -> Roles:
+    if person is None or person.id is None:
+        return NOBODY
+    rows = await active_memberships(session, person.id)
+    return roles_from_memberships([(m.role, m.unit_id, m.plan_id) for m in rows])
+
+
+async def add_membership(
+    session: AsyncSession,
+    person: Person,
+    *,
+    role: str,
+    at: datetime,
+    unit_id: int | None = None,
+    plan_id: int | None = None,
+) -> Membership:
+    """Give `person` a role (idempotent: an identical active membership is returned as is)."""
+    if role not in INVITE_ROLES:
+        raise ServiceError("unknown_role", role=role)
+    assert person.id is not None
+    for m in await active_memberships(session, person.id):
+        if m.role == role and m.unit_id == unit_id and m.plan_id == plan_id:
+            return m
+    membership = Membership(
+        person_id=person.id, role=role, unit_id=unit_id, plan_id=plan_id, created_at=at
+    )
+    session.add(membership)
+    await session.flush()
+    return membership
+
+
+async def revoke_membership(
+    session: AsyncSession, membership: Membership, *, at: datetime
+) -> None:
+    membership.revoked_at = at
+    session.add(membership)
+
+
+async def bootstrap_admins(
+    session: AsyncSession, admin_ids: Iterable[int], *, at: datetime
+) -> list[Person]:
+    """Make every id of ADMIN_IDS a coordinator of all plans (idempotent)."""
+    people: list[Person] = []
+    for telegram_id in dict.fromkeys(admin_ids):
+        person = await ensure_person(session, telegram_id=telegram_id, at=at)
+        await add_membership(session, person, role=ROLE_COORDINATOR, at=at)
+        people.append(person)
+    return people
+
+
+async def coordinators(session: AsyncSession) -> list[Person]:
+    """Active people with a coordinator role (of all plans or some)."""
+    result = await session.exec(
+        select(Person)
+        .join(Membership, Membership.person_id == Person.id)  # type: ignore[arg-type]
+        .where(
+            Membership.role == ROLE_COORDINATOR,
+            Membership.revoked_at.is_(None),  # type: ignore[union-attr]
+            Person.active.is_(True),  # type: ignore[attr-defined]
+        )
+        .distinct()
+    )
+    return list(result.all())
+
+
+async def liaisons_of_units(
+    session: AsyncSession, unit_ids: Sequence[int]
+) -> dict[int, list[Person]]:
+    """The active liaisons of each unit (units without one are absent)."""
+    if not unit_ids:
+        return {}
+    result = await session.exec(
+        select(Membership.unit_id, Person)
+        .join(Person, Person.id == Membership.person_id)  # type: ignore[arg-type]
+        .where(
+            Membership.role == ROLE_LIAISON,
+            Membership.revoked_at.is_(None),  # type: ignore[union-attr]
+            Membership.unit_id.in_(list(unit_ids)),  # type: ignore[union-attr]
+        )
+        .order_by(Person.id)
+    )
+    out: dict[int, list[Person]] = {}
+    for unit_id, person in result.all():
+        out.setdefault(unit_id, []).append(person)
+    return out
+
+
+# --- invitations -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Redeemed:
+    person: Person
+    membership: Membership
+    invite: Invite
+    unit: Unit | None
+    plan: Plan | None
+
+
+async def create_invite(
+    session: AsyncSession,
+    *,
+    role: str,
+    at: datetime,
+    ttl_days: int,
+    unit_id: int | None = None,
+    plan_id: int | None = None,
+    name: str = "",
+    created_by: Person | None = None,
+) -> Invite:
+    """A one-time invitation, valid `ttl_days` from `at`.
+
+    Codes: unknown_role, unit_required (a liaison invite names a unit), target_required (a
+    leader invite names a unit or a plan).
+    """
+    if role not in INVITE_ROLES:
+        raise ServiceError("unknown_role", role=role)
+    if role == ROLE_LIAISON and unit_id is None:
+        raise ServiceError("unit_required")
+    if role == ROLE_LEADER and unit_id is None and plan_id is None:
+        raise ServiceError("target_required")
+    invite = Invite(
+        token=secrets.token_urlsafe(TOKEN_BYTES),
+        role=role,
+        unit_id=unit_id,
+        plan_id=plan_id,
+        name=name.strip()[:100],
+        created_by=created_by.id if created_by else None,
+        created_at=at,
+        expires_at=at + timedelta(days=ttl_days),
+    )
+    session.add(invite)
+    await session.flush()
+    return invite
+
+
+async def invite_by_token(session: AsyncSession, token: str) -> Invite | None:
+    result = await session.exec(select(Invite).where(Invite.token == token.strip()))
+    return result.first()
+
+
+async def revoke_invite(session: AsyncSession, token: str, *, at: datetime) -> Invite:
+    """Codes: invite_unknown, invite_used, invite_revoked."""
+    invite = await invite_by_token(session, token)
+    if invite is None:
+        raise ServiceError("invite_unknown")
+    if invite.used_at is not None:
+        raise ServiceError("invite_used")
+    if invite.revoked_at is not None:
+        raise ServiceError("invite_revoked")
+    invite.revoked_at = at
+    session.add(invite)
+    return invite
+
+
+async def redeem_invite(
+    session: AsyncSession,
+    token: str,
+    *,
+    telegram_id: int,
+    at: datetime,
+    telegram_name: str = "",
+    username: str = "",
+) -> Redeemed:
+    """Bind whoever opened `/start TOKEN` to the invitation's role.
+
+    The invitation's name (a real name, given by the coordinator) wins over the Telegram name.
+    Codes: invite_unknown, invite_used, invite_revoked, invite_expired.
+    """
+    invite = await invite_by_token(session, token)
+    if invite is None:
+        raise ServiceError("invite_unknown")
+    if invite.revoked_at is not None:
+        raise ServiceError("invite_revoked")
+    if invite.used_at is not None:
+        raise ServiceError("invite_used")
+    expires_at = _aware(invite.expires_at)
+    assert expires_at is not None
+    if at >= expires_at:
+        raise ServiceError("invite_expired", expired=expires_at)
+    person = await ensure_person(
+        session, telegram_id=telegram_id, at=at, name=telegram_name, username=username
+    )
+    if invite.name:
+        person.name = invite.name
+        session.add(person)
+    membership = await add_membership(
+        session, person, role=invite.role, at=at, unit_id=invite.unit_id, plan_id=invite.plan_id
+    )
+    invite.used_by = person.id
+    invite.used_at = at
+    session.add(invite)
+    unit = await session.get(Unit, invite.unit_id) if invite.unit_id else None
+    plan = await session.get(Plan, invite.plan_id) if invite.plan_id else None
+    return Redeemed(person=person, membership=membership, invite=invite, unit=unit, plan=plan)
+
+
+async def pending_invites(session: AsyncSession, *, at: datetime) -> list[Invite]:
+    """Invitations neither used, revoked nor expired."""
+    result = await session.exec(
+        select(Invite).where(
+            Invite.used_at.is_(None),  # type: ignore[union-attr]
+            Invite.revoked_at.is_(None),  # type: ignore[union-attr]
+            Invite.expires_at > at,  # type: ignore[arg-type]
+        )
+    )
+    return list(result.all())

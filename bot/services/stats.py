@@ -1,0 +1,678 @@
+"""Ledger statistics from the database, with aggregate queries (GROUP BY in SQL).
+
+The definitions live in `bot.core.stats` (rates, ranking) and `bot.core.lights` (the lights);
+this module computes the same numbers without loading assignments one by one, so that `/status`
+over 100,000 assignments answers within the benchmark's budget (`benchmarks/status_bench.py`).
+
+- `light_sql` mirrors `bot.core.lights.light_of` as one SQL CASE expression (a test compares both
+  on random ledgers).
+- Local dates of UTC timestamps use the zone's offset at the instant asked about: exact for
+  Asia/Shanghai (no daylight saving time).
+
+SQLite only for the local-date expressions (the project's database); other dialects would need
+their own `_local_day`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    DateTime,
+    Float,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.sql import Select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.core import stats as core
+from bot.core.lights import Light, LightPolicy
+from bot.core.status import BLOCKED, CLOSED, DONE_REPORTED, IN_PROGRESS, OPEN_STATUSES
+from bot.storage.models import Assignment, Membership, Milestone, Person, Plan, Task, Unit
+
+A = Assignment.__table__  # type: ignore[attr-defined]
+M = Milestone.__table__  # type: ignore[attr-defined]
+T = Task.__table__  # type: ignore[attr-defined]
+P = Plan.__table__  # type: ignore[attr-defined]
+U = Unit.__table__  # type: ignore[attr-defined]
+MS = Membership.__table__  # type: ignore[attr-defined]
+PE = Person.__table__  # type: ignore[attr-defined]
+
+DEFAULT_ACK_WINDOW = 2  # working days to acknowledge (签收) a new item
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which assignments a question is about. `plan_ids` restricts to the plans a coordinator
+    may see (None: every plan); `plan_id` / `unit_id` narrow further."""
+
+    plan_id: int | None = None
+    unit_id: int | None = None
+    plan_ids: frozenset[int] | None = None
+
+    @property
+    def needs_task(self) -> bool:
+        return self.plan_id is not None or self.plan_ids is not None
+
+
+@dataclass(frozen=True)
+class When:
+    """The instant of the question, and the local calendar around it."""
+
+    at: datetime
+    zone: ZoneInfo
+
+    @property
+    def today(self) -> date:
+        return self.at.astimezone(self.zone).date()
+
+    @property
+    def offset_minutes(self) -> int:
+        offset = self.at.astimezone(self.zone).utcoffset() or timedelta(0)
+        return int(offset.total_seconds() // 60)
+
+
+# --- SQL building blocks -------------------------------------------------------------------
+
+
+def _local_day(column: ColumnElement, when: When) -> ColumnElement:
+    """The local calendar day (ISO text) of a UTC timestamp column (SQLite)."""
+    return func.date(column, f"{when.offset_minutes:+d} minutes")
+
+
+def _date(value: date) -> ColumnElement:
+    return literal(value, Date)
+
+
+def _base_from(scope: Scope, *, milestone: bool = False):  # type: ignore[no-untyped-def]
+    joined = A
+    if milestone or scope.needs_task:
+        joined = joined.join(M, M.c.id == A.c.milestone_id)
+    if scope.needs_task:
+        joined = joined.join(T, T.c.id == M.c.task_id)
+    return joined
+
+
+def _scope_filters(scope: Scope) -> list[ColumnElement]:
+    filters: list[ColumnElement] = [A.c.archived_at.is_(None)]
+    if scope.plan_ids is not None:
+        allowed = sorted(scope.plan_ids)
+        filters.append(T.c.plan_id.in_(allowed) if allowed else literal(False))
+    if scope.plan_id is not None:
+        filters.append(T.c.plan_id == scope.plan_id)
+    if scope.unit_id is not None:
+        filters.append(A.c.unit_id == scope.unit_id)
+    return filters
+
+
+def _scoped(
+    stmt: Select, scope: Scope, *, milestone: bool = False, index: str | None = None
+) -> Select:
+    """Restrict `stmt` to the scope; `index` names the covering index the query is meant to
+    scan (kept next to the query so that a change of either is seen together)."""
+    del index  # documentation of the intended plan; see `_unindexed`
+    return stmt.select_from(_base_from(scope, milestone=milestone)).where(*_scope_filters(scope))
+
+
+def window_start_sql(milestone_id: ColumnElement) -> ColumnElement:
+    """The start of a milestone's window: the previous (active) milestone's due date in the
+    same item, or the plan's first day; correlated on `milestone_id`."""
+    m0 = M.alias("m_own")
+    m2 = M.alias("m_prev")
+    t2 = T.alias("t_ws")
+    p2 = P.alias("p_ws")
+    previous = (
+        select(func.max(m2.c.due))
+        .select_from(m0.join(m2, m2.c.task_id == m0.c.task_id))
+        .where(m0.c.id == milestone_id, m2.c.seq < m0.c.seq, m2.c.archived_at.is_(None))
+        .scalar_subquery()
+    )
+    plan_start = (
+        select(p2.c.period_start)
+        .select_from(m0.join(t2, t2.c.id == m0.c.task_id).join(p2, p2.c.id == t2.c.plan_id))
+        .where(m0.c.id == milestone_id)
+        .scalar_subquery()
+    )
+    return func.coalesce(previous, plan_start)
+
+
+def light_inputs(scope: Scope, when: When) -> Select:
+    """What `light_sql` needs of the live rows (open, not yet due): the row and, where a
+    percentage makes it matter, its window start, looked up once per distinct milestone."""
+    live = (
+        _scoped(
+            select(
+                A.c.status.label("status"),
+                A.c.due.label("due"),
+                A.c.progress.label("progress"),
+                A.c.acknowledged_at.label("acknowledged_at"),
+                A.c.last_report_at.label("last_report_at"),
+                A.c.milestone_id.label("milestone_id"),
+            ),
+            scope,
+            index="ix_assignment_live",
+        )
+        .where(A.c.due >= _date(when.today), _open_sql())
+        .cte("live")
+        .prefix_with("MATERIALIZED")
+    )
+    wanted = (
+        select(live.c.milestone_id.label("mid"))
+        .where(live.c.progress.is_not(None))
+        .distinct()
+        .subquery("wanted")
+    )
+    starts = (
+        select(wanted.c.mid.label("mid"), window_start_sql(wanted.c.mid).label("start"))
+        .cte("starts")
+        .prefix_with("MATERIALIZED")
+    )
+    return select(
+        live.c.status,
+        live.c.due,
+        live.c.progress,
+        live.c.acknowledged_at,
+        live.c.last_report_at,
+        starts.c.start.label("window_start"),
+    ).select_from(live.join(starts, starts.c.mid == live.c.milestone_id, isouter=True))
+
+
+def light_sql(row, when: When, policy: LightPolicy) -> ColumnElement:  # type: ignore[no-untyped-def]
+    """bot.core.lights.light_of as a CASE expression over `row` (columns named as in
+    `light_inputs`: status, due, progress, acknowledged_at, last_report_at, window_start)."""
+    c = row.c
+    today = _date(when.today)
+    soon = _date(when.today + timedelta(days=policy.due_soon_days))
+    stale_since = _instant(when.at - timedelta(days=policy.stale_report_days))
+    start = c.window_start
+    days_total = func.julianday(c.due) - func.julianday(start)
+    share = cast(func.julianday(today) - func.julianday(start), Float) / days_total * 100.0
+    expected = case(
+        (c.due <= start, case((today >= c.due, 100.0), else_=0.0)),
+        else_=func.max(0.0, func.min(100.0, share)),
+    )
+    lag = expected - c.progress
+    waiting = or_(c.status == BLOCKED, c.acknowledged_at.is_(None))
+    stale = and_(c.due <= soon, or_(c.last_report_at.is_(None), c.last_report_at < stale_since))
+    return case(
+        (c.status == CLOSED, Light.GREY.value),
+        (c.status == DONE_REPORTED, Light.GREEN.value),
+        (c.due < today, Light.RED.value),
+        (and_(c.progress.is_not(None), lag > policy.red_lag_points), Light.RED.value),
+        (waiting, Light.YELLOW.value),
+        (and_(c.progress.is_not(None), lag >= policy.yellow_lag_points), Light.YELLOW.value),
+        (stale, Light.YELLOW.value),
+        else_=Light.GREEN.value,
+    )
+
+
+def _unindexed(column: ColumnElement) -> ColumnElement:
+    """`column || ''`: the same value, but SQLite will not pick the column's own index for it.
+    A fresh ledger has no planner statistics and SQLite would otherwise walk the status index
+    (and read every row) instead of the covering due-date index."""
+    return column.op("||")(literal(""))
+
+
+def _open_sql() -> ColumnElement:
+    return _unindexed(A.c.status).in_(OPEN_STATUSES)
+
+
+def overdue_sql(when: When, *, by_due_index: bool = False) -> ColumnElement:
+    """Open and past due. `by_due_index` when the query walks the due-date index (top-N);
+    aggregates over a covering index compare the status directly (cheaper per row)."""
+    is_open = _open_sql() if by_due_index else A.c.status.in_(OPEN_STATUSES)
+    return and_(is_open, A.c.due < _date(when.today))
+
+
+def _on_time_sql(when: When) -> ColumnElement:
+    finished = func.coalesce(
+        _local_day(A.c.done_reported_at, when), _local_day(A.c.closed_at, when)
+    )
+    return and_(A.c.status == CLOSED, finished.is_not(None), finished <= M.c.original_due)
+
+
+def _counts_for_on_time_sql(when: When) -> ColumnElement:
+    return or_(A.c.status == CLOSED, M.c.original_due < _date(when.today))
+
+
+def _count_if(condition: ColumnElement) -> ColumnElement:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+# --- the summary ---------------------------------------------------------------------------
+
+
+def _utc_midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+
+
+def _instant(value: datetime) -> ColumnElement:
+    return literal(value, DateTime())
+
+
+def _before_day_end_sql(column: ColumnElement, day: ColumnElement, when: When) -> ColumnElement:
+    """`column` (a UTC timestamp) falls on or before the local calendar day `day` (a date column).
+
+    With a positive offset of at most a day (Asia/Shanghai) the end of local `day` is `day`
+    at 24:00 minus the offset in UTC, and the stored text compares directly; otherwise SQLite's
+    datetime() does the arithmetic."""
+    offset = when.offset_minutes
+    if 0 < offset <= 24 * 60:
+        minutes = 24 * 60 - offset
+        suffix = f" {minutes // 60:02d}:{minutes % 60:02d}:00.000000"
+        return column < day.op("||")(suffix)
+    return column < func.datetime(day, "+1 day", f"{-offset:+d} minutes")
+
+
+def _ack_sql(
+    when: When, window: int, is_working_day: core.WorkingDay, first: datetime, last: datetime
+) -> tuple[ColumnElement, ColumnElement]:
+    """(timely, counted) of 及时签收率 per row as 0/1, without per-row date arithmetic: the
+    deadline is a step function of the assignment instant, written as a balanced tree of CASEs
+    over the runs of local days that share a deadline. `counted` is a prefix of those runs."""
+    zone = when.zone
+    day = first.astimezone(zone).date()
+    last_day = last.astimezone(zone).date()
+    runs: list[tuple[datetime, datetime]] = []  # (first instant of the run, deadline instant)
+    while day <= last_day:
+        deadline = core.ack_deadline(day, window, is_working_day)
+        end = _utc_midnight(deadline + timedelta(days=1), zone)
+        if not runs or runs[-1][1] != end:
+            runs.append((_utc_midnight(day, zone), end))
+        day += timedelta(days=1)
+
+    def tree(lo: int, hi: int) -> ColumnElement:
+        if lo == hi:
+            return _instant(runs[lo][1])
+        mid = (lo + hi + 1) // 2
+        return case(
+            (A.c.assigned_at < _instant(runs[mid][0]), tree(lo, mid - 1)), else_=tree(mid, hi)
+        )
+
+    timely = case(
+        (A.c.acknowledged_at.is_(None), 0),
+        (A.c.acknowledged_at < tree(0, len(runs) - 1), 1),
+        else_=0,
+    )
+    today_start = _utc_midnight(when.today, zone)
+    # A window is over when its deadline day is before today, i.e. its end <= today's start;
+    # only the rows after that point need the deadline a second time.
+    threshold = next((start for start, end in runs if end > today_start), None)
+    if threshold is None:
+        return timely, literal(1)
+    return timely, case((A.c.assigned_at < _instant(threshold), 1), else_=timely)
+
+
+@dataclass(frozen=True)
+class UnitLine:
+    unit_id: int
+    name: str
+    total: int
+    closed: int
+    overdue: int
+
+
+@dataclass
+class Totals:
+    total: int = 0
+    buckets: dict[str, int] = field(default_factory=lambda: dict.fromkeys(core.BUCKETS, 0))
+    overdue: int = 0
+    lights: dict[str, int] = field(default_factory=lambda: {light.value: 0 for light in Light})
+    on_time: core.Rate = field(default_factory=lambda: core.Rate(0, 0))
+    acknowledgement: core.Rate = field(default_factory=lambda: core.Rate(0, 0))
+
+    @property
+    def completion(self) -> core.Rate:
+        return core.completion_rate(self.buckets[core.BUCKET_CLOSED], self.total)
+
+
+@dataclass(frozen=True)
+class OverdueItem:
+    assignment_id: int
+    ref: str
+    title: str
+    unit_name: str
+    due: date
+    days_late: int
+    status: str
+
+
+@dataclass
+class StatusReport:
+    today: date
+    totals: Totals
+    units: list[UnitLine]  # every unit in scope with its counts
+    most_overdue: list[OverdueItem]
+
+    @property
+    def acknowledgement(self) -> core.Rate:
+        return self.totals.acknowledgement
+
+    def units_by_overdue(self, limit: int | None = None) -> list[UnitLine]:
+        ranked = [u for u in self.units if u.overdue]
+        ranked.sort(key=lambda u: (-u.overdue, u.name))
+        return ranked if limit is None else ranked[:limit]
+
+    def scorecard(self) -> list[core.ScoreRow]:
+        return core.scorecard(
+            core.UnitFacts(u.unit_id, u.name, u.total, u.closed, u.overdue) for u in self.units
+        )
+
+
+async def unit_names(session: AsyncSession, unit_ids: Iterable[int]) -> dict[int, str]:
+    """Short names (as plans write them) of units, by id."""
+    ids = sorted(set(unit_ids))
+    if not ids:
+        return {}
+    label = func.coalesce(func.nullif(U.c.short_name, ""), U.c.name)
+    rows = (await session.execute(select(U.c.id, label).where(U.c.id.in_(ids)))).all()
+    return {row[0]: row[1] for row in rows}
+
+
+async def _assigned_range(session: AsyncSession) -> tuple[datetime, datetime] | None:
+    row = (
+        await session.execute(select(func.min(A.c.assigned_at), func.max(A.c.assigned_at)))
+    ).one()
+    if row[0] is None:
+        return None
+    return row[0], row[1]
+
+
+async def unit_totals(
+    session: AsyncSession,
+    *,
+    scope: Scope,
+    when: When,
+    ack_window: int = DEFAULT_ACK_WINDOW,
+    is_working_day: core.WorkingDay = core.weekdays,
+) -> tuple[Totals, list[UnitLine]]:
+    """One pass over the scope grouped by unit (a covering index): counts per status, overdue
+    and 及时签收率. The totals are the sum of the unit lines; lights and 按时办结率 are added
+    by `status_report`."""
+    bounds = await _assigned_range(session)
+    if bounds is None:
+        return Totals(), []
+    timely, counted = _ack_sql(when, ack_window, is_working_day, *bounds)
+    stmt = _scoped(
+        select(
+            A.c.unit_id,
+            func.count().label("total"),
+            _count_if(A.c.status == CLOSED),
+            _count_if(A.c.status == DONE_REPORTED),
+            _count_if(A.c.status.in_((IN_PROGRESS, BLOCKED))),
+            _count_if(overdue_sql(when)),
+            func.coalesce(func.sum(timely), 0),
+            func.coalesce(func.sum(counted), 0),
+        ),
+        scope,
+        index="ix_assignment_ledger",
+    ).group_by(A.c.unit_id)
+    rows = (await session.execute(stmt)).all()
+    names = await unit_names(session, [row[0] for row in rows])
+    totals = Totals()
+    lines: list[UnitLine] = []
+    ack_ok = ack_counted = 0
+    for unit_id, total, closed, awaiting, doing, overdue, ok, seen in rows:
+        totals.total += total
+        totals.buckets[core.BUCKET_CLOSED] += closed
+        totals.buckets[core.BUCKET_AWAITING] += awaiting
+        totals.buckets[core.BUCKET_IN_PROGRESS] += doing
+        totals.buckets[core.BUCKET_NOT_STARTED] += total - closed - awaiting - doing
+        totals.overdue += overdue
+        ack_ok += ok
+        ack_counted += seen
+        lines.append(UnitLine(unit_id, names.get(unit_id, "?"), total, closed, overdue))
+    totals.acknowledgement = core.Rate(ack_ok, ack_counted)
+    return totals, lines
+
+
+async def live_lights(
+    session: AsyncSession, *, scope: Scope, when: When, policy: LightPolicy
+) -> dict[str, int]:
+    """Lights of the open items not yet due (a range of the due-date index). The others need
+    no rule: overdue is red, a reported completion green, a closed item grey. The live rows are
+    window starts are looked up once per milestone."""
+    rows = light_inputs(scope, when).subquery("rows")
+    light = light_sql(rows, when, policy).label("light")
+    stmt = select(light, func.count()).select_from(rows).group_by(light)
+    return {row[0]: row[1] for row in (await session.execute(stmt)).all()}
+
+
+async def on_time(session: AsyncSession, *, scope: Scope, when: When) -> core.Rate:
+    """按时办结率 against each milestone's original due date."""
+    finished = func.coalesce(A.c.done_reported_at, A.c.closed_at)
+    ok = and_(
+        A.c.status == CLOSED,
+        finished.is_not(None),
+        _before_day_end_sql(finished, M.c.original_due, when),
+    )
+    stmt = _scoped(
+        select(_count_if(ok), _count_if(_counts_for_on_time_sql(when))),
+        scope,
+        milestone=True,
+        index="ix_assignment_ontime",
+    )
+    numerator, denominator = (await session.execute(stmt)).one()
+    return core.Rate(int(numerator), int(denominator))
+
+
+def _overdue_order(stmt: Select) -> Select:
+    return stmt.order_by(A.c.due, A.c.id)
+
+
+async def overdue_items(
+    session: AsyncSession, *, scope: Scope, when: When, offset: int = 0, limit: int = 10
+) -> list[OverdueItem]:
+    """Open assignments past their due date, most overdue first."""
+    joined = _base_from(scope, milestone=True)
+    if not scope.needs_task:
+        joined = joined.join(T, T.c.id == M.c.task_id)
+    joined = joined.join(U, U.c.id == A.c.unit_id)
+    stmt = (
+        select(
+            A.c.id,
+            T.c.ref,
+            T.c.title,
+            func.coalesce(func.nullif(U.c.short_name, ""), U.c.name),
+            A.c.due,
+            A.c.status,
+        )
+        .select_from(joined)
+        .where(*_scope_filters(scope), overdue_sql(when, by_due_index=True))
+    )
+    stmt = _overdue_order(stmt).offset(offset).limit(limit)
+    out: list[OverdueItem] = []
+    for assignment_id, ref, title, unit_name, due, status in (await session.execute(stmt)).all():
+        out.append(
+            OverdueItem(
+                assignment_id=assignment_id,
+                ref=ref,
+                title=title,
+                unit_name=unit_name,
+                due=due,
+                days_late=core.days_late(status, due, when.today),
+                status=status,
+            )
+        )
+    return out
+
+
+async def count_overdue(session: AsyncSession, *, scope: Scope, when: When) -> int:
+    stmt = _scoped(select(func.count()), scope, index="ix_assignment_live").where(
+        overdue_sql(when, by_due_index=True)
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def status_report(
+    session: AsyncSession,
+    *,
+    scope: Scope,
+    at: datetime,
+    zone: ZoneInfo,
+    policy: LightPolicy,
+    ack_window: int = DEFAULT_ACK_WINDOW,
+    is_working_day: core.WorkingDay = core.weekdays,
+    top_items: int = 10,
+) -> StatusReport:
+    """Everything `/status` shows: four aggregate queries over covering indexes and one
+    top-N walk of the due-date index."""
+    when = When(at, zone)
+    totals, lines = await unit_totals(
+        session, scope=scope, when=when, ack_window=ack_window, is_working_day=is_working_day
+    )
+    live = await live_lights(session, scope=scope, when=when, policy=policy)
+    totals.lights = {
+        Light.RED.value: totals.overdue + live.get(Light.RED.value, 0),
+        Light.YELLOW.value: live.get(Light.YELLOW.value, 0),
+        Light.GREEN.value: totals.buckets[core.BUCKET_AWAITING] + live.get(Light.GREEN.value, 0),
+        Light.GREY.value: totals.buckets[core.BUCKET_CLOSED],
+    }
+    totals.on_time = await on_time(session, scope=scope, when=when)
+    top = await overdue_items(session, scope=scope, when=when, limit=top_items)
+    return StatusReport(today=when.today, totals=totals, units=lines, most_overdue=top)
+
+
+# --- plans and units overviews -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanLine:
+    plan_id: int
+    code: str
+    title: str
+    period_start: date
+    period_end: date
+    tasks: int
+    total: int
+    closed: int
+    overdue: int
+
+
+async def plan_lines(
+    session: AsyncSession, *, when: When, plan_ids: frozenset[int] | None = None
+) -> list[PlanLine]:
+    """Active plans with their assignment counts (`/plans`)."""
+    counts = (
+        select(
+            T.c.plan_id.label("plan_id"),
+            func.count(func.distinct(T.c.id)).label("tasks"),
+            func.count(A.c.id).label("total"),
+            _count_if(A.c.status == CLOSED).label("closed"),
+            _count_if(overdue_sql(when)).label("overdue"),
+        )
+        .select_from(
+            T.join(M, and_(M.c.task_id == T.c.id, M.c.archived_at.is_(None)), isouter=True).join(
+                A, and_(A.c.milestone_id == M.c.id, A.c.archived_at.is_(None)), isouter=True
+            )
+        )
+        .where(T.c.archived_at.is_(None))
+        .group_by(T.c.plan_id)
+        .subquery()
+    )
+    stmt = (
+        select(
+            P.c.id,
+            P.c.code,
+            P.c.title,
+            P.c.period_start,
+            P.c.period_end,
+            func.coalesce(counts.c.tasks, 0),
+            func.coalesce(counts.c.total, 0),
+            func.coalesce(counts.c.closed, 0),
+            func.coalesce(counts.c.overdue, 0),
+        )
+        .select_from(P.join(counts, counts.c.plan_id == P.c.id, isouter=True))
+        .where(P.c.archived_at.is_(None))
+        .order_by(P.c.code)
+    )
+    if plan_ids is not None:
+        stmt = stmt.where(P.c.id.in_(sorted(plan_ids)))
+    return [PlanLine(*row) for row in (await session.execute(stmt)).all()]
+
+
+@dataclass(frozen=True)
+class UnitOverview:
+    unit_id: int
+    name: str
+    short_name: str
+    liaisons: int
+    open: int
+    overdue: int
+
+
+async def unit_overview(
+    session: AsyncSession, *, when: When, plan_ids: frozenset[int] | None = None
+) -> list[UnitOverview]:
+    """Units that have assignments (in the plans given), with liaison and open counts
+    (`/units`). Units without a liaison come first: they are the ones to fix."""
+    scope = Scope(plan_ids=plan_ids)
+    work = (
+        _scoped(
+            select(
+                A.c.unit_id.label("unit_id"),
+                _count_if(A.c.status.in_(OPEN_STATUSES)).label("open"),
+                _count_if(overdue_sql(when)).label("overdue"),
+            ),
+            scope,
+        )
+        .group_by(A.c.unit_id)
+        .subquery()
+    )
+    liaisons = (
+        select(MS.c.unit_id.label("unit_id"), func.count(func.distinct(MS.c.person_id)).label("n"))
+        .select_from(MS.join(PE, PE.c.id == MS.c.person_id))
+        .where(MS.c.role == "liaison", MS.c.revoked_at.is_(None), MS.c.unit_id.is_not(None))
+        .group_by(MS.c.unit_id)
+        .subquery()
+    )
+    stmt = select(
+        U.c.id,
+        U.c.name,
+        U.c.short_name,
+        func.coalesce(liaisons.c.n, 0),
+        work.c.open,
+        work.c.overdue,
+    ).select_from(
+        work.join(U, U.c.id == work.c.unit_id).join(
+            liaisons, liaisons.c.unit_id == U.c.id, isouter=True
+        )
+    )
+    rows = [UnitOverview(*row) for row in (await session.execute(stmt)).all()]
+    rows.sort(key=lambda u: (u.liaisons > 0, -u.overdue, u.name))
+    return rows
+
+
+__all__ = [
+    "DEFAULT_ACK_WINDOW",
+    "OverdueItem",
+    "PlanLine",
+    "Scope",
+    "StatusReport",
+    "Totals",
+    "UnitLine",
+    "UnitOverview",
+    "When",
+    "count_overdue",
+    "light_sql",
+    "live_lights",
+    "on_time",
+    "overdue_items",
+    "plan_lines",
+    "status_report",
+    "unit_names",
+    "unit_overview",
+    "unit_totals",
+    "window_start_sql",
+]

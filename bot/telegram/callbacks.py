@@ -1,0 +1,35 @@
+"""Callback data factories of the liaison side. Each packs ids, never refs, well under
+Telegram's 64 bytes (bot.telegram.limits.MAX_CALLBACK). Prefixes are short and unique across
+the bot: `as` assignment actions, `ao` open an assignment's card, `my` /my pages. (The
+reminders' snooze button and the coordinator's buttons use prefixes of their own.)
+"""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+
+# action codes on the wire → bot.core.status.Action values
+ACTION_CODES = {
+    "p": "progress",
+    "d": "done",
+    "b": "blocked",
+    "x": "extend",
+    "k": "ack",
+}
+
+
+class AssignmentAction(CallbackData, prefix="as"):
+    """A status button on a message about one assignment."""
+
+    code: str  # one of ACTION_CODES
+    assignment_id: int
+
+
+class OpenAssignment(CallbackData, prefix="ao"):
+    """Open the card of one assignment (from a /my list)."""
+
+    assignment_id: int
+
+
+class MyPage(CallbackData, prefix="my"):
+    page: int

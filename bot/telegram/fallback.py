@@ -1,0 +1,41 @@
+"""The last router: what nobody else handled gets one line saying what to do instead."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.enums import ChatType
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.services.errors import ServiceError
+from bot.telegram.common import error_line
+from bot.telegram.filters import IsRegistered
+
+
+def router() -> Router:
+    r = Router(name="fallback")
+    r.message.filter(IsRegistered(), F.chat.type == ChatType.PRIVATE)
+
+    @r.message(F.reply_to_message, ~F.text.startswith("/"))
+    async def reply_elsewhere(message: Message, locale: str) -> None:
+        await message.answer(error_line(ServiceError("not_about_assignment"), locale))
+
+    @r.message(F.text.startswith("/"))
+    async def unknown_command(message: Message) -> None:
+        await message.answer(_("I do not know that command. Send /help for the list."))
+
+    @r.message(F.text)
+    async def plain_text(message: Message) -> None:
+        await message.answer(
+            _("To add a note, reply to a message about the item. Send /help for the commands.")
+        )
+
+    @r.message()
+    async def other_content(message: Message, locale: str) -> None:
+        await message.answer(error_line(ServiceError("unsupported_upload"), locale))
+
+    @r.callback_query(IsRegistered())
+    async def stale_button(callback: CallbackQuery) -> None:
+        await callback.answer(_("This button no longer works. Send /my for your items."))
+
+    return r

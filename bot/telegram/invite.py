@@ -1,0 +1,115 @@
+"""/invite and /revoke (coordinators): one-time deep links `/start TOKEN` that bind whoever
+opens them as a unit's liaison, a leader or a coordinator."""
+
+from __future__ import annotations
+
+from aiogram import Bot, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.core.roles import Roles
+from bot.i18n import format_date
+from bot.services import people
+from bot.services.errors import ServiceError
+from bot.services.lookup import plan_by_code, resolve_unit
+from bot.storage.models import Person, Plan, Unit
+from bot.telegram.common import error_line
+from bot.telegram.filters import IsCoordinator, IsRegistered
+from bot.telegram.parsing import parse_invite, parse_single
+from bot.telegram.render import esc
+
+
+async def _target(
+    session, directory, roles: Roles, role: str, target: str, name: str
+) -> tuple[Unit | None, Plan | None, str]:
+    """The unit or plan an invitation names, checked against the coordinator's plans.
+    Returns (unit, plan, name). Codes: unknown_unit, ambiguous_unit, unknown_plan,
+    not_your_plan."""
+    if role == "coordinator":
+        plan = await plan_by_code(session, target) if target else None
+        if target and plan is None:
+            name = f"{target} {name}".strip()  # "/invite coordinator 王五": a name, no plan
+        if plan is None and not roles.coordinator_all:
+            raise ServiceError("not_your_plan", plan=target or "*")
+        if plan is not None and not roles.coordinates(plan.id or 0):
+            raise ServiceError("not_your_plan", plan=plan.code)
+        return None, plan, name
+    if role == "leader":
+        plan = await plan_by_code(session, target)
+        if plan is not None:
+            if not roles.coordinates(plan.id or 0):
+                raise ServiceError("not_your_plan", plan=plan.code)
+            return None, plan, name
+    return await resolve_unit(session, directory, target), None, name
+
+
+def router() -> Router:
+    r = Router(name="invite")
+
+    @r.message(Command("invite", "revoke"), IsRegistered(), ~IsCoordinator())
+    async def not_allowed(message: Message, locale: str) -> None:
+        await message.answer(error_line(ServiceError("not_coordinator"), locale))
+
+    @r.message(Command("invite"), IsCoordinator())
+    async def invite(
+        message: Message, command: CommandObject, bot: Bot, session, settings: Settings,
+        clock: Clock, directory, person: Person, roles: Roles, locale: str,
+    ) -> None:  # fmt: skip
+        now = clock.now()
+        try:
+            args = parse_invite(command.args)
+            unit, plan, name = await _target(
+                session, directory, roles, args.role, args.target, args.name
+            )
+            invite = await people.create_invite(
+                session, role=args.role, at=now, ttl_days=settings.invite_ttl_days,
+                unit_id=unit.id if unit else None, plan_id=plan.id if plan else None,
+                name=name, created_by=person,
+            )  # fmt: skip
+        except ServiceError as exc:
+            await session.rollback()
+            await message.answer(error_line(exc, locale))
+            return
+        await session.commit()
+        if args.role == "liaison":
+            what = _("Invitation for the liaison of %(unit)s") % {"unit": esc(unit.name)}  # type: ignore[union-attr]
+        elif args.role == "leader":
+            target = unit.name if unit else plan.title  # type: ignore[union-attr]
+            what = _("Invitation for a leader of %(target)s") % {"target": esc(target)}
+        else:
+            what = _("Invitation for a coordinator of %(scope)s") % {
+                "scope": esc(plan.code) if plan else _("all plans")
+            }
+        if name:
+            what += f" ({esc(name)})"
+        me = await bot.me()
+        link = f"https://t.me/{me.username}?start={invite.token}"
+        until = format_date(invite.expires_at.astimezone(settings.zone).date(), locale=locale)
+        lines = [
+            what,
+            _("Valid once, until %(date)s. Send this link to the person:") % {"date": until},
+            link,
+            _("Or they can send the bot: %(command)s")
+            % {"command": f"<code>/start {invite.token}</code>"},
+            _("To withdraw it: %(command)s") % {"command": f"<code>/revoke {invite.token}</code>"},
+        ]
+        await message.answer("\n".join(lines), disable_web_page_preview=True)
+
+    @r.message(Command("revoke"), IsCoordinator())
+    async def revoke(
+        message: Message, command: CommandObject, session, clock: Clock, locale: str
+    ) -> None:
+        try:
+            token = parse_single(command.args, "revoke_usage")
+            await people.revoke_invite(session, token, at=clock.now())
+        except ServiceError as exc:
+            await session.rollback()
+            await message.answer(error_line(exc, locale))
+            return
+        await session.commit()
+        await message.answer(_("The invitation is withdrawn; its link no longer works."))
+
+    return r

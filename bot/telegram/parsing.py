@@ -1,0 +1,169 @@
+"""Parsing of command arguments (pure): what a user typed → what they mean, or a ServiceError
+with a code that the handler turns into one line. No aiogram here."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+
+from bot.core.status import Action
+from bot.services.errors import ServiceError
+
+STATUS_WORDS: dict[str, Action] = {
+    # 进行中
+    "进行中": Action.PROGRESS,
+    "推进中": Action.PROGRESS,
+    "在办": Action.PROGRESS,
+    "doing": Action.PROGRESS,
+    "progress": Action.PROGRESS,
+    "in-progress": Action.PROGRESS,
+    "inprogress": Action.PROGRESS,
+    # 已完成
+    "已完成": Action.DONE,
+    "完成": Action.DONE,
+    "done": Action.DONE,
+    "finished": Action.DONE,
+    "complete": Action.DONE,
+    "completed": Action.DONE,
+    # 有困难
+    "有困难": Action.BLOCKED,
+    "困难": Action.BLOCKED,
+    "blocked": Action.BLOCKED,
+    "stuck": Action.BLOCKED,
+    # 申请延期
+    "申请延期": Action.EXTEND,
+    "延期": Action.EXTEND,
+    "extend": Action.EXTEND,
+    "extension": Action.EXTEND,
+    # 签收 and notes
+    "签收": Action.ACK,
+    "ack": Action.ACK,
+    "acknowledge": Action.ACK,
+    "备注": Action.NOTE,
+    "note": Action.NOTE,
+}
+
+_PERCENT = re.compile(r"^(\d{1,3})(?:%|％|percent)$", re.IGNORECASE)
+_DATE_PATTERNS = (
+    re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$"),
+    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+)
+
+
+def normalize(text: str) -> str:
+    """NFKC (full-width digits, ％, －) and trimmed."""
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+def parse_date(text: str) -> date:
+    """`2026-03-31`, `2026/3/31`, `2026.3.31`, `2026年3月31日`, `20260331`. Code: bad_date."""
+    raw = normalize(text)
+    for pattern in _DATE_PATTERNS:
+        match = pattern.match(raw)
+        if match:
+            try:
+                return date(*(int(g) for g in match.groups()))
+            except ValueError:
+                break
+    raise ServiceError("bad_date", text=text.strip())
+
+
+def parse_percent(token: str) -> int | None:
+    match = _PERCENT.match(normalize(token))
+    return int(match.group(1)) if match else None
+
+
+def status_action(word: str) -> Action | None:
+    return STATUS_WORDS.get(normalize(word).lower())
+
+
+@dataclass(frozen=True)
+class ReportArgs:
+    ref: str
+    action: Action
+    progress: int | None = None
+    new_due: date | None = None
+    note: str = ""
+
+
+def parse_report(args: str | None) -> ReportArgs:
+    """`/report REF STATUS [60%] [note]`; `申请延期` takes a date next. `/report REF 60%` means
+    进行中 60%. Codes: report_usage, unknown_status, bad_date, progress_range."""
+    tokens = (args or "").split()
+    if len(tokens) < 2:
+        raise ServiceError("report_usage")
+    ref, word, rest = tokens[0], tokens[1], tokens[2:]
+    progress = parse_percent(word)
+    if progress is not None:
+        action = Action.PROGRESS
+    else:
+        found = status_action(word)
+        if found is None:
+            raise ServiceError("unknown_status", word=word)
+        action = found
+    new_due = None
+    if action is Action.EXTEND:
+        if not rest:
+            raise ServiceError("extension_date_required")
+        new_due = parse_date(rest[0])
+        rest = rest[1:]
+    if rest and progress is None and action in (Action.PROGRESS, Action.BLOCKED):
+        maybe = parse_percent(rest[0])
+        if maybe is not None:
+            progress, rest = maybe, rest[1:]
+    if progress is not None and not 0 <= progress <= 100:
+        raise ServiceError("progress_range", progress=progress)
+    note = " ".join(rest)
+    if action is Action.NOTE and not note:
+        raise ServiceError("empty_note")
+    return ReportArgs(ref=ref, action=action, progress=progress, new_due=new_due, note=note)
+
+
+def parse_lang(args: str | None) -> str:
+    """`zh` / `中文` / `zh_CN` → zh_CN, `en` / `English` → en. Code: lang_usage."""
+    word = normalize(args or "").lower().replace("-", "_")
+    if word in ("zh", "zh_cn", "cn", "中文", "汉语", "chinese"):
+        return "zh_CN"
+    if word in ("en", "english", "英文", "英语"):
+        return "en"
+    raise ServiceError("lang_usage")
+
+
+@dataclass(frozen=True)
+class InviteArgs:
+    role: str  # liaison | leader | coordinator
+    target: str = ""  # unit (liaison), unit or plan (leader), plan or "" (coordinator)
+    name: str = ""
+
+
+def parse_invite(args: str | None) -> InviteArgs:
+    """`/invite UNIT [NAME]`, `/invite leader UNIT|PLAN [NAME]`, `/invite coordinator [PLAN]
+    [NAME]` (the handler decides whether a coordinator's first word is a plan). Code:
+    invite_usage."""
+    tokens = normalize(args or "").split()
+    if not tokens:
+        raise ServiceError("invite_usage")
+    head = tokens[0].lower()
+    if head in ("leader", "领导"):
+        if len(tokens) < 2:
+            raise ServiceError("invite_usage")
+        return InviteArgs("leader", tokens[1], " ".join(tokens[2:]))
+    if head in ("coordinator", "督办员"):
+        return InviteArgs("coordinator", tokens[1] if len(tokens) > 1 else "",
+                          " ".join(tokens[2:]))  # fmt: skip
+    if head in ("liaison", "联络员"):
+        if len(tokens) < 2:
+            raise ServiceError("invite_usage")
+        tokens = tokens[1:]
+    return InviteArgs("liaison", tokens[0], " ".join(tokens[1:]))
+
+
+def parse_single(args: str | None, usage: str) -> str:
+    """Exactly one argument (a ref, a token). Code: `usage`."""
+    tokens = (args or "").split()
+    if len(tokens) != 1:
+        raise ServiceError(usage)
+    return tokens[0]

@@ -1,0 +1,367 @@
+"""Rendering of the liaison side: one function per message kind, HTML parse mode.
+
+Every piece of user or plan text goes through `esc` (html.escape); dates and numbers through
+bot.i18n in the reader's locale. Functions take the locale explicitly so that scheduler jobs
+can render the same lines outside an update. Long texts are split by bot.telegram.limits.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import date, tzinfo
+from typing import Any
+
+from bot.core.lights import LIGHT_EMOJI, Light
+from bot.core.status import BLOCKED, CLOSED, DONE_REPORTED, IN_PROGRESS, NOT_STARTED, Action
+from bot.i18n import format_date, format_datetime, gettext, ngettext
+from bot.services.assignments import AssignmentRow, HistoryRow, Page, ReportOutcome, TaskDetail
+from bot.telegram.limits import split_html
+
+TEXT_PREVIEW = 1200  # characters of a task's full text on its card
+
+
+def esc(value: object) -> str:
+    return html.escape(str(value), quote=False)
+
+
+def status_label(status: str, locale: str) -> str:
+    labels = {
+        NOT_STARTED: gettext("Not started", locale=locale),
+        IN_PROGRESS: gettext("In progress", locale=locale),
+        BLOCKED: gettext("Blocked", locale=locale),
+        DONE_REPORTED: gettext("Done, awaiting confirmation", locale=locale),
+        CLOSED: gettext("Closed", locale=locale),
+    }
+    return labels.get(status, status)
+
+
+def role_label(role: str, locale: str) -> str:
+    if role == "lead":
+        return gettext("lead", locale=locale)
+    return gettext("co-operating", locale=locale)
+
+
+def days_text(days_left: int, locale: str) -> str:
+    """“3 days left”, “due today”, “5 days late”."""
+    if days_left == 0:
+        return gettext("due today", locale=locale)
+    if days_left > 0:
+        return ngettext("%(n)s day left", "%(n)s days left", days_left, locale=locale) % {
+            "n": days_left
+        }
+    late = -days_left
+    return ngettext("%(n)s day late", "%(n)s days late", late, locale=locale) % {"n": late}
+
+
+def progress_text(progress: int | None) -> str:
+    return f" {progress}%" if progress is not None else ""
+
+
+def light_mark(light: Light | str) -> str:
+    return LIGHT_EMOJI.get(Light(light), "")
+
+
+# --- /my -----------------------------------------------------------------------------------
+
+
+def my_list(page: Page, *, locale: str) -> str:
+    if page.total == 0:
+        return gettext("You have no open items. New assignments will arrive here.", locale=locale)
+    head = gettext("<b>My items</b> (%(total)s open)", locale=locale) % {"total": page.total}
+    counts = " ".join(
+        f"{LIGHT_EMOJI[light]}{page.counts[light]}"
+        for light in (Light.RED, Light.YELLOW, Light.GREEN)
+        if page.counts.get(light)
+    )
+    lines = [f"{head}  {counts}".rstrip(), ""]
+    for row in page.items:
+        lines.append(my_line(row, locale=locale))
+    if page.pages > 1:
+        lines.append("")
+        lines.append(
+            gettext("Page %(page)s of %(pages)s", locale=locale)
+            % {"page": page.page + 1, "pages": page.pages}
+        )
+    lines.append(gettext("Tap an item to open it and report.", locale=locale))
+    return "\n".join(lines)
+
+
+def my_line(row: AssignmentRow, *, locale: str) -> str:
+    due = format_date(row.due, locale=locale)
+    status = status_label(row.status, locale) + progress_text(row.progress)
+    ack = "" if row.acknowledged else " · " + gettext("not acknowledged", locale=locale)
+    return (
+        f"{light_mark(row.light)} <b>{esc(row.ref)}</b> {esc(short(row.title, 40))}\n"
+        f"    {esc(row.unit_short)} · {due} · {days_text(row.days_left, locale)} · "
+        f"{esc(status)}{ack}"
+    )
+
+
+def short(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# --- /task -----------------------------------------------------------------------------------
+
+
+def task_card(
+    detail: TaskDetail, *, locale: str, zone: tzinfo, focus: AssignmentRow | None = None
+) -> list[str]:
+    """The card of a task: text, milestones with targets, each unit's status, recent history.
+    Returned as parts that each fit one message."""
+    task, plan = detail.task, detail.plan
+    lines = [f"<b>{esc(task.ref)}</b> {esc(task.title)}"]
+    lines.append(f"<i>{esc(plan.title)}</i>" + (f" · {esc(task.section)}" if task.section else ""))
+    if task.text and task.text.strip() != task.title.strip():
+        lines += ["", esc(short(task.text, TEXT_PREVIEW))]
+    if task.kind == "indicator" and (task.baseline or task.target):
+        lines.append(
+            gettext("Baseline %(baseline)s → target %(target)s %(unit)s", locale=locale)
+            % {
+                "baseline": esc(task.baseline or "—"),
+                "target": esc(task.target or "—"),
+                "unit": esc(task.measure_unit),
+            }
+        )
+    lines += ["", gettext("<b>Milestones</b>", locale=locale)]
+    for m in detail.milestones:
+        target = f" — {esc(m.target)}" if m.target else ""
+        lines.append(f"📅 {format_date(m.due, locale=locale)}{target}")
+        for a in m.assignments:
+            lines.append("    " + unit_status_line(a, locale=locale))
+    if not detail.milestones:
+        lines.append(gettext("No milestones.", locale=locale))
+    if detail.history:
+        lines += ["", gettext("<b>Recent history</b>", locale=locale)]
+        lines += [history_line(h, locale=locale, zone=zone) for h in detail.history]
+    current = focus or detail.current
+    if current is not None:
+        lines += [
+            "",
+            gettext("Buttons apply to: %(unit)s, due %(due)s.", locale=locale)
+            % {"unit": esc(current.unit_short), "due": format_date(current.due, locale=locale)},
+            gettext(
+                "Reply to this message with text, a photo or a file to add a note.", locale=locale
+            ),
+        ]
+    return split_html("\n".join(lines))
+
+
+def unit_status_line(a: AssignmentRow, *, locale: str) -> str:
+    parts = [
+        f"{light_mark(a.light)} {esc(a.unit_short)} ({role_label(a.role, locale)})",
+        esc(status_label(a.status, locale) + progress_text(a.progress)),
+    ]
+    if a.due != a.original_due:
+        parts.append(
+            gettext("extended to %(date)s", locale=locale)
+            % {"date": format_date(a.due, locale=locale)}
+        )
+    if a.extension_requested_to:
+        parts.append(
+            gettext("extension to %(date)s requested", locale=locale)
+            % {"date": format_date(a.extension_requested_to, locale=locale)}
+        )
+    if not a.acknowledged:
+        parts.append(gettext("not acknowledged", locale=locale))
+    return " · ".join(parts)
+
+
+def event_label(kind: str, locale: str) -> str:
+    labels = {
+        "report": gettext("report", locale=locale),
+        "note": gettext("note", locale=locale),
+        "ack": gettext("acknowledged", locale=locale),
+        "confirm": gettext("confirmed closed", locale=locale),
+        "return": gettext("returned", locale=locale),
+        "extension_request": gettext("extension requested", locale=locale),
+        "extension_approve": gettext("extension approved", locale=locale),
+        "extension_deny": gettext("extension denied", locale=locale),
+        "remind": gettext("reminded", locale=locale),
+        "due_change": gettext("due date changed", locale=locale),
+    }
+    return labels.get(kind, kind)
+
+
+def history_line(h: HistoryRow, *, locale: str, zone: tzinfo) -> str:
+    when = format_datetime(h.at, locale=locale, zone=zone)
+    what = event_label(h.kind, locale)
+    if h.kind == "report" and h.new_status:
+        what = status_label(h.new_status, locale) + progress_text(h.progress)
+    if h.due_after and h.kind.startswith("extension"):
+        what += " " + format_date(h.due_after, locale=locale)
+    line = f"• {when} {esc(h.actor_label)} ({esc(short(h.unit_name, 20))}): {esc(what)}"
+    if h.evidence_kind == "photo":
+        line += " 📷"
+    elif h.evidence_kind == "document":
+        line += " 📎"
+    if h.note:
+        line += f" — {esc(short(h.note, 200))}"
+    return line
+
+
+# --- reports ---------------------------------------------------------------------------------
+
+
+def report_ack(outcome: ReportOutcome, *, locale: str) -> str:
+    """The one line that acknowledges a liaison's report."""
+    row = outcome.row
+    who = f"<b>{esc(row.ref)}</b> · {esc(row.unit_short)}"
+    action = outcome.transition.action
+    if action is Action.ACK:
+        return gettext("✅ %(who)s: acknowledged.", locale=locale) % {"who": who}
+    if action is Action.NOTE:
+        evidence = outcome.event.evidence_kind
+        if evidence == "photo":
+            return gettext("✅ %(who)s: note with photo recorded.", locale=locale) % {"who": who}
+        if evidence == "document":
+            return gettext("✅ %(who)s: note with file recorded.", locale=locale) % {"who": who}
+        return gettext("✅ %(who)s: note recorded.", locale=locale) % {"who": who}
+    if action is Action.EXTEND:
+        return gettext(
+            "✅ %(who)s: extension to %(date)s requested, awaiting approval.", locale=locale
+        ) % {"who": who, "date": format_date(row.extension_requested_to, locale=locale)}
+    if row.status == DONE_REPORTED:
+        return gettext(
+            "✅ %(who)s: reported done, awaiting the coordinator's confirmation.", locale=locale
+        ) % {"who": who}
+    if row.status == BLOCKED:
+        return gettext(
+            "✅ %(who)s: reported blocked. Reply to this message to explain what is needed.",
+            locale=locale,
+        ) % {"who": who}
+    return gettext("✅ %(who)s: %(status)s recorded.", locale=locale) % {
+        "who": who,
+        "status": esc(status_label(row.status, locale) + progress_text(row.progress)),
+    }
+
+
+def extend_prompt(row: AssignmentRow, *, locale: str) -> str:
+    return gettext(
+        "%(who)s is due %(due)s. Reply to this message with the new due date, e.g. %(example)s.",
+        locale=locale,
+    ) % {
+        "who": f"<b>{esc(row.ref)}</b> · {esc(row.unit_short)}",
+        "due": format_date(row.due, locale=locale),
+        "example": "2026-03-31",
+    }
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+def error_text(code: str, params: dict[str, Any], *, locale: str) -> str:
+    """One line saying what went wrong and what to do instead."""
+    p = {k: _fmt(v, locale) for k, v in params.items()}
+    texts = {
+        # lookups
+        "unknown_ref": gettext("No item %(ref)s. Check the ref in /my.", locale=locale),
+        "unknown_unit": gettext("No unit called %(unit)s. Try its full name.", locale=locale),
+        "ambiguous_unit": gettext(
+            "%(unit)s may mean: %(candidates)s. Use the full name.", locale=locale
+        ),
+        "unknown_plan": gettext("No plan with code %(plan)s.", locale=locale),
+        "unknown_assignment": gettext(
+            "This item no longer exists. Send /my for your current items.", locale=locale
+        ),
+        "not_your_task": gettext("%(ref)s is not assigned to your unit.", locale=locale),
+        "not_your_unit": gettext(
+            "%(ref)s of %(unit)s is not yours: you can only report for your own unit.",
+            locale=locale,
+        ),
+        # reports
+        "already_acknowledged": gettext("%(ref)s is already acknowledged.", locale=locale),
+        "empty_note": gettext("Send some text, a photo or a file as the note.", locale=locale),
+        "closed": gettext(
+            "This item is closed (办结); you can still reply with a note.", locale=locale
+        ),
+        "progress_range": gettext("Progress must be between 0%% and 100%%.", locale=locale),
+        "waiting_confirmation": gettext(
+            "Already reported done; waiting for the coordinator's confirmation.", locale=locale
+        ),
+        "extension_date_required": gettext(
+            "Give the new due date: /report REF extend 2026-03-31", locale=locale
+        ),
+        "extension_date_past": gettext(
+            "The new due date %(date)s is not in the future.", locale=locale
+        ),
+        "extension_not_later": gettext(
+            "The new due date %(date)s must be later than the current one, %(due)s.",
+            locale=locale,
+        ),
+        "extension_pending": gettext("An extension request is already pending.", locale=locale),
+        "bad_date": gettext("%(text)s is not a date. Write it like 2026-03-31.", locale=locale),
+        "wrong_role": gettext("Only a coordinator can do that.", locale=locale),
+        # commands
+        "report_usage": gettext(
+            "Usage: /report REF STATUS [note], STATUS one of 进行中, 已完成, 有困难, "
+            "申请延期 YYYY-MM-DD (doing, done, blocked, extend); add 60%% for progress.",
+            locale=locale,
+        ),
+        "unknown_status": gettext(
+            "%(word)s is not a status. Use 进行中, 已完成, 有困难 or 申请延期 "
+            "(doing, done, blocked, extend).",
+            locale=locale,
+        ),
+        "task_usage": gettext("Usage: /task REF, for example /task SR-12", locale=locale),
+        "lang_usage": gettext("Usage: /lang zh or /lang en", locale=locale),
+        "invite_usage": gettext(
+            "Usage: /invite UNIT [NAME], /invite leader UNIT|PLAN [NAME], "
+            "/invite coordinator [PLAN]",
+            locale=locale,
+        ),
+        "revoke_usage": gettext("Usage: /revoke TOKEN", locale=locale),
+        "not_liaison": gettext(
+            "Only a unit's liaison can report. Ask your coordinator for an invitation.",
+            locale=locale,
+        ),
+        "not_coordinator": gettext("Only a coordinator can do that.", locale=locale),
+        "not_your_plan": gettext("You do not coordinate plan %(plan)s.", locale=locale),
+        # invitations
+        "invite_unknown": gettext(
+            "This invitation is not valid. Ask your coordinator for a new link.", locale=locale
+        ),
+        "invite_used": gettext(
+            "This invitation has already been used. Ask your coordinator for a new link.",
+            locale=locale,
+        ),
+        "invite_revoked": gettext(
+            "This invitation was withdrawn. Ask your coordinator for a new link.", locale=locale
+        ),
+        "invite_expired": gettext(
+            "This invitation has expired. Ask your coordinator for a new link.", locale=locale
+        ),
+        "unit_required": gettext("Name the unit: /invite UNIT [NAME]", locale=locale),
+        "target_required": gettext(
+            "Name the unit or plan: /invite leader UNIT|PLAN [NAME]", locale=locale
+        ),
+        # replies
+        "not_about_assignment": gettext(
+            "That message is not about an item. Reply to a reminder or a /task card.",
+            locale=locale,
+        ),
+        "unsupported_upload": gettext(
+            "Send text, a photo or a document as evidence.", locale=locale
+        ),
+        "file_too_large": gettext("The file is too large (at most 20 MB).", locale=locale),
+    }
+    text = texts.get(code)
+    if text is None:
+        return gettext("That did not work (%(code)s).", locale=locale) % {"code": esc(code)}
+    try:
+        return text % p
+    except (KeyError, TypeError, ValueError):
+        return text
+
+
+def _fmt(value: Any, locale: str) -> str:
+    if isinstance(value, date):
+        return format_date(value, locale=locale)
+    if isinstance(value, list | tuple):
+        return (
+            "、".join(esc(v) for v in value)
+            if locale == "zh_CN"
+            else ", ".join(esc(v) for v in value)
+        )
+    return esc(value)

@@ -1,0 +1,195 @@
+"""Reports: `/report REF STATUS [note]`, the status buttons (进行中 / 已完成 / 有困难 / 申请延期 /
+签收) on /my cards, /task cards and reminders, and replies with text, a photo or a document to
+any bot message about an assignment. Every report is acknowledged in one line; bad input gets
+one line and changes nothing."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, CommandObject, Filter
+from aiogram.types import CallbackQuery, ForceReply, Message
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.core.roles import Roles
+from bot.core.status import Action, TransitionError
+from bot.services.assignments import (
+    ReportOutcome,
+    assignment_for_task,
+    assignment_row,
+    message_subject,
+    remember_message,
+    report,
+)
+from bot.services.errors import ServiceError
+from bot.storage.models import Person, SentMessage
+from bot.telegram.callbacks import ACTION_CODES, AssignmentAction
+from bot.telegram.common import Moment, error_line, moment
+from bot.telegram.filters import IsRegistered
+from bot.telegram.keyboards import assignment_keyboard
+from bot.telegram.limits import MAX_DOWNLOAD
+from bot.telegram.parsing import parse_date, parse_report
+from bot.telegram.render import extend_prompt, report_ack
+
+EXTEND_PROMPT = "extend_prompt"
+
+
+class ReplyToAssignment(Filter):
+    """A reply to a bot message that is about an assignment; injects `subject` (SentMessage).
+    Replies to other messages fall through to later routers."""
+
+    async def __call__(self, message: Message, bot: Bot, session: Any = None) -> Any:
+        target = message.reply_to_message
+        if target is None or session is None:
+            return False
+        if target.from_user is not None and target.from_user.id != bot.id:
+            return False
+        subject = await message_subject(
+            session, chat_id=message.chat.id, message_id=target.message_id
+        )
+        return {"subject": subject} if subject is not None else False
+
+
+async def _acknowledge(
+    bot: Bot, chat_id: int, outcome: ReportOutcome, *, session: Any, at: Any, locale: str
+) -> Message:
+    """Send the one-line acknowledgement and remember it, so a reply to it adds a note."""
+    sent = await bot.send_message(chat_id, report_ack(outcome, locale=locale))
+    await remember_message(
+        session, chat_id=chat_id, message_id=sent.message_id,
+        assignment_id=outcome.row.assignment_id, kind="ack", at=at,
+    )  # fmt: skip
+    return sent
+
+
+async def _report(
+    session: Any, m: Moment, person: Person, roles: Roles, assignment_id: int, action: Action,
+    **kw: Any,
+) -> ReportOutcome:  # fmt: skip
+    return await report(
+        session, assignment_id=assignment_id, person=person, roles=roles, action=action,
+        at=m.now, today=m.today, policy=m.policy, **kw,
+    )  # fmt: skip
+
+
+def router() -> Router:
+    r = Router(name="report")
+    r.message.filter(IsRegistered())
+    r.callback_query.filter(IsRegistered())
+
+    @r.message(Command("report"))
+    async def report_command(
+        message: Message, command: CommandObject, bot: Bot, session, settings: Settings,
+        clock: Clock, person: Person, roles: Roles, locale: str,
+    ) -> None:  # fmt: skip
+        if not roles.liaison:
+            await message.answer(error_line(ServiceError("not_liaison"), locale))
+            return
+        m = moment(settings, clock)
+        try:
+            args = parse_report(command.args)
+            row = await assignment_for_task(
+                session, ref=args.ref, roles=roles, today=m.today, now=m.now, policy=m.policy
+            )
+            outcome = await _report(
+                session, m, person, roles, row.assignment_id, args.action,
+                progress=args.progress, new_due=args.new_due, note=args.note,
+            )  # fmt: skip
+        except (ServiceError, TransitionError) as exc:
+            await session.rollback()
+            await message.answer(error_line(exc, locale))
+            return
+        await _acknowledge(bot, message.chat.id, outcome, session=session, at=m.now,
+                           locale=locale)  # fmt: skip
+        await session.commit()
+
+    @r.callback_query(AssignmentAction.filter())
+    async def status_button(
+        callback: CallbackQuery, callback_data: AssignmentAction, bot: Bot, session,
+        settings: Settings, clock: Clock, person: Person, roles: Roles, locale: str,
+    ) -> None:  # fmt: skip
+        m = moment(settings, clock)
+        code = ACTION_CODES.get(callback_data.code)
+        chat_id = callback.message.chat.id if callback.message else callback.from_user.id
+        if code is None:
+            await callback.answer()
+            return
+        action = Action(code)
+        aid = callback_data.assignment_id
+        if action is Action.EXTEND:
+            try:
+                row = await assignment_row(session, aid, today=m.today, now=m.now,
+                                           policy=m.policy)  # fmt: skip
+                if not roles.answers_for(row.unit_id):
+                    raise ServiceError("not_your_unit", ref=row.ref, unit=row.unit_name)
+            except ServiceError as exc:
+                await callback.answer(error_line(exc, locale), show_alert=True)
+                return
+            sent = await bot.send_message(
+                chat_id, extend_prompt(row, locale=locale),
+                reply_markup=ForceReply(input_field_placeholder="2026-03-31"),
+            )  # fmt: skip
+            await remember_message(session, chat_id=chat_id, message_id=sent.message_id,
+                                   assignment_id=aid, kind=EXTEND_PROMPT, at=m.now)  # fmt: skip
+            await session.commit()
+            await callback.answer()
+            return
+        try:
+            outcome = await _report(session, m, person, roles, aid, action)
+        except (ServiceError, TransitionError) as exc:
+            await session.rollback()
+            await callback.answer(error_line(exc, locale), show_alert=True)
+            return
+        await _acknowledge(bot, chat_id, outcome, session=session, at=m.now, locale=locale)
+        await session.commit()
+        await callback.answer()
+        if outcome.transition.acknowledge and callback.message is not None:
+            # the 签收 button has done its job: redraw the keyboard without it
+            keyboard = assignment_keyboard(aid, acknowledged=True, locale=locale)
+            with contextlib.suppress(TelegramBadRequest):
+                await callback.message.edit_reply_markup(reply_markup=keyboard)  # type: ignore[union-attr]
+
+    @r.message(ReplyToAssignment(), ~F.text.startswith("/"))
+    async def reply_note(
+        message: Message, subject: SentMessage, bot: Bot, session, settings: Settings,
+        clock: Clock, person: Person, roles: Roles, locale: str,
+    ) -> None:  # fmt: skip
+        m = moment(settings, clock)
+        try:
+            kw = _evidence(message)
+            action = Action.NOTE
+            if subject.kind == EXTEND_PROMPT and message.text:
+                first, _, rest = message.text.strip().partition(" ")
+                action, kw = Action.EXTEND, {"new_due": parse_date(first), "note": rest.strip()}
+            outcome = await _report(session, m, person, roles, subject.assignment_id, action,
+                                    **kw)  # fmt: skip
+        except (ServiceError, TransitionError) as exc:
+            await session.rollback()
+            await message.answer(error_line(exc, locale))
+            return
+        await _acknowledge(bot, message.chat.id, outcome, session=session, at=m.now,
+                           locale=locale)  # fmt: skip
+        await session.commit()
+
+    return r
+
+
+def _evidence(message: Message) -> dict[str, Any]:
+    """The note and evidence of a reply. Codes: unsupported_upload, file_too_large."""
+    if message.photo:
+        largest = message.photo[-1]
+        return {"note": message.caption or "", "evidence_kind": "photo",
+                "evidence_file_id": largest.file_id}  # fmt: skip
+    if message.document:
+        doc = message.document
+        if doc.file_size is not None and doc.file_size > MAX_DOWNLOAD:
+            raise ServiceError("file_too_large")
+        return {"note": message.caption or "", "evidence_kind": "document",
+                "evidence_file_id": doc.file_id, "evidence_name": doc.file_name or ""}  # fmt: skip
+    if message.text:
+        return {"note": message.text}
+    raise ServiceError("unsupported_upload")

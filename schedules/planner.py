@@ -1,0 +1,398 @@
+"""What is due now: pure planning of reminders, chases, escalations, report requests, digests.
+
+No database, no aiogram, no clock: `due_notifications(snapshots, policy, at)` looks at the
+assignments as they are at instant `at` and returns the notifications that should exist now.
+`schedules/enqueue.py` turns them into Outbox rows whose unique key makes planning idempotent:
+calling this every tick with the same world returns the same keys and inserts nothing new.
+
+Ladders (one per assignment and purpose):
+
+- due ladder: reminders N days before the due date (提醒, to liaisons), then the overdue notice
+  on day `notice_day` (逾期提醒, liaisons), then 督办 on day `escalate_day` and every
+  `repeat_every_days` after it (liaisons + unit leaders + plan coordinators). Stages are counted
+  from the assignment's effective due date, so an approved extension moves the whole ladder
+  (the due date is part of the stage, so the new ladder's stages are new keys);
+- acknowledgement ladder: not 签收 `chase_after` working days after assignment → 催办 to liaisons,
+  `escalate_after` working days → escalation to the unit leaders. Stopped by 签收 or by any
+  report (status no longer 未开始); not run once the item is overdue (the due ladder chases);
+- periodic ladder (recurring duties 每年 / 每学期…): a report request `lead_days` before each
+  period's end, to liaisons, for one carrier assignment per (task, unit).
+
+A stage becomes due at the first sending-window opening on or after its day (a stage on a
+weekend or holiday waits for the next working morning). Only the LATEST due stage of each
+ladder is returned: after downtime, or when several stages fall on the same morning (a holiday
+week), older stages are skipped, never sent late in a burst. Skipped stages are not written
+anywhere (the Outbox only holds what was meant to be sent). Nothing is chased while a reported
+completion waits for confirmation (已完成, awaiting 办结) or after 办结.
+
+Outside the sending window the planner returns nothing: what becomes due at night is planned at
+the next window opening (where the "latest stage only" rule can still pick the newest one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from bot.core.workdays import (
+    add_working_days,
+    in_window,
+    next_window_start,
+    opening_on_or_after,
+)
+from bot.storage.models import CLOSED, DONE_REPORTED, NOT_STARTED
+from schedules.policy import PlanRules, Policy
+
+# audiences
+LIAISONS = "liaisons"
+LEADERS = "leaders"
+COORDINATORS = "coordinators"
+GROUPS = "groups"
+
+# Outbox kinds
+REMINDER = "reminder"
+ACK_CHASE = "ack_chase"
+OVERDUE = "overdue"
+ESCALATION = "escalation"
+PERIODIC = "periodic"
+DIGEST = "digest"
+CHASE = "chase"  # manual /remind (coordinator engineer)
+NOTICE = "notice"
+
+_SILENT = frozenset({DONE_REPORTED, CLOSED})
+
+
+@dataclass(slots=True)
+class AssignmentSnapshot:
+    """What the planner needs to know about one open assignment."""
+
+    id: int
+    plan: str  # plan code
+    unit_id: int
+    status: str
+    due: date  # effective due date (an approved extension included)
+    assigned_at: datetime
+    acknowledged_at: datetime | None = None
+    done_reported_at: datetime | None = None
+    original_due: date | None = None
+    role: str = "lead"
+    task_id: int = 0
+    recurrence: tuple[str, ...] = ()
+    plan_start: date | None = None
+    plan_end: date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """One notification that should exist now. `key` is f"{kind}:{assignment_id}:{stage}"
+    (digests: f"digest:{week}"); enqueue adds the recipient's chat to it."""
+
+    key: str
+    kind: str
+    stage: str
+    audience: tuple[str, ...]
+    not_before: datetime
+    trigger: datetime  # when the stage became due (its window opening)
+    assignment_id: int | None = None
+    plan: str | None = None
+    unit_id: int | None = None
+    due: date | None = None
+    days: int = 0  # reminder: days left; overdue/escalation: days overdue; ack: working days
+    period_end: date | None = None  # periodic report requests
+    ladder: str = ""  # "due" | "ack" | "periodic" | "digest"
+
+
+@dataclass
+class PlanningStats:
+    considered: int = 0
+    due: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+
+def reminder_stage(days_before: int, due: date) -> str:
+    return f"d{days_before}@{due.isoformat()}"
+
+
+def overdue_stage(days_over: int, due: date) -> str:
+    return f"od{days_over}@{due.isoformat()}"
+
+
+def ack_stage(working_days: int) -> str:
+    return f"ack{working_days}"
+
+
+def periodic_stage(period_end: date) -> str:
+    return f"p{period_end.isoformat()}"
+
+
+def notification_key(kind: str, assignment_id: int, stage: str) -> str:
+    return f"{kind}:{assignment_id}:{stage}"
+
+
+def overdue_ladder(rules: PlanRules, days_over: int) -> list[int]:
+    """The overdue stages (days after due) up to `days_over`, ascending."""
+    stages = [rules.overdue_notice_day] if rules.overdue_notice_day <= days_over else []
+    day = rules.overdue_escalate_day
+    while day <= days_over:
+        stages.append(day)
+        day += rules.overdue_repeat_days
+    return stages
+
+
+def _latest_overdue_day(rules: PlanRules, days_over: int) -> int | None:
+    """The last overdue stage day <= days_over (None before the notice day)."""
+    if days_over < rules.overdue_notice_day:
+        return None
+    if days_over < rules.overdue_escalate_day:
+        return rules.overdue_notice_day
+    steps = (days_over - rules.overdue_escalate_day) // rules.overdue_repeat_days
+    return rules.overdue_escalate_day + steps * rules.overdue_repeat_days
+
+
+def _previous_overdue_day(rules: PlanRules, day: int) -> int | None:
+    if day <= rules.overdue_notice_day:
+        return None
+    if day <= rules.overdue_escalate_day:
+        return rules.overdue_notice_day
+    return day - rules.overdue_repeat_days
+
+
+class _Planner:
+    def __init__(self, policy: Policy, at: datetime) -> None:
+        self.policy = policy
+        self.at = at
+        self.window = policy.window
+        self.today = at.astimezone(policy.zone).date()
+        self.stats = PlanningStats()
+        self._openings: dict[date, datetime] = {}
+
+    def opening(self, day: date) -> datetime:
+        found = self._openings.get(day)
+        if found is None:
+            found = self._openings[day] = opening_on_or_after(day, self.window)
+        return found
+
+    # --- the due ladder ------------------------------------------------------------------
+
+    def due_ladder(self, snap: AssignmentSnapshot, rules: PlanRules) -> Notification | None:
+        today = self.today
+        due = snap.due
+        days_left = (due - today).days
+        if days_left > rules.max_lead_days:
+            return None
+        at = self.at
+        if days_left < 0:
+            day = _latest_overdue_day(rules, -days_left)
+            while day is not None:
+                trigger = self.opening(due + timedelta(days=day))
+                if trigger <= at:
+                    escalate = day >= rules.overdue_escalate_day
+                    kind = ESCALATION if escalate else OVERDUE
+                    audience = (LIAISONS, LEADERS, COORDINATORS) if escalate else (LIAISONS,)
+                    stage = overdue_stage(day, due)
+                    return Notification(
+                        key=notification_key(kind, snap.id, stage),
+                        kind=kind,
+                        stage=stage,
+                        audience=audience,
+                        not_before=at,
+                        trigger=trigger,
+                        assignment_id=snap.id,
+                        plan=snap.plan,
+                        unit_id=snap.unit_id,
+                        due=due,
+                        days=-days_left,
+                        ladder="due",
+                    )
+                day = _previous_overdue_day(rules, day)
+        # reminders, nearest to the due date first
+        for index in range(len(rules.reminder_days) - 1, -1, -1):
+            before = rules.reminder_days[index]
+            if before < days_left:
+                continue
+            trigger = self.opening(due - timedelta(days=before))
+            if trigger > at:
+                continue
+            stage = reminder_stage(before, due)
+            return Notification(
+                key=notification_key(REMINDER, snap.id, stage),
+                kind=REMINDER,
+                stage=stage,
+                audience=(LIAISONS,),
+                not_before=at,
+                trigger=trigger,
+                assignment_id=snap.id,
+                plan=snap.plan,
+                unit_id=snap.unit_id,
+                due=due,
+                days=days_left,
+                ladder="due",
+            )
+        return None
+
+    # --- the acknowledgement ladder -------------------------------------------------------
+
+    def ack_ladder(self, snap: AssignmentSnapshot, rules: PlanRules) -> Notification | None:
+        assigned = snap.assigned_at.astimezone(self.window.zone)
+        for working_days, kind, audience in (
+            (rules.ack_escalate_after, ESCALATION, (LEADERS,)),
+            (rules.ack_chase_after, ACK_CHASE, (LIAISONS,)),
+        ):
+            day = add_working_days(assigned.date(), working_days)
+            when = datetime.combine(day, assigned.timetz())
+            trigger = next_window_start(when, self.window)
+            if trigger > self.at:
+                continue
+            stage = ack_stage(working_days)
+            return Notification(
+                key=notification_key(kind, snap.id, stage),
+                kind=kind,
+                stage=stage,
+                audience=audience,
+                not_before=self.at,
+                trigger=trigger,
+                assignment_id=snap.id,
+                plan=snap.plan,
+                unit_id=snap.unit_id,
+                due=snap.due,
+                days=working_days,
+                ladder="ack",
+            )
+        return None
+
+    # --- the periodic ladder ---------------------------------------------------------------
+
+    def periodic(self, snap: AssignmentSnapshot, rules: PlanRules) -> Notification | None:
+        specs = [rules.recurrences[w] for w in snap.recurrence if w in rules.recurrences]
+        if not specs:
+            return None
+        first_year = (snap.plan_start or snap.assigned_at.date()).year
+        start = snap.plan_start or date(first_year, 1, 1)
+        end = snap.plan_end or snap.due
+        lead = timedelta(days=rules.periodic_lead_days)
+        ends: set[date] = set()
+        for year in range(first_year, min(end.year, self.today.year + 1) + 1):
+            for spec in specs:
+                if (year - first_year) % spec.every_years:
+                    continue
+                for month, day in spec.ends:
+                    period_end = _clamped(year, month, day)
+                    if start <= period_end <= end:
+                        ends.add(period_end)
+        due_ends = [e for e in sorted(ends) if self.opening(e - lead) <= self.at]
+        if not due_ends:
+            return None
+        period_end = due_ends[-1]
+        stage = periodic_stage(period_end)
+        return Notification(
+            key=notification_key(PERIODIC, snap.id, stage),
+            kind=PERIODIC,
+            stage=stage,
+            audience=(LIAISONS,),
+            not_before=self.at,
+            trigger=self.opening(period_end - lead),
+            assignment_id=snap.id,
+            plan=snap.plan,
+            unit_id=snap.unit_id,
+            due=snap.due,
+            days=(period_end - self.today).days,
+            period_end=period_end,
+            ladder="periodic",
+        )
+
+
+def _clamped(year: int, month: int, day: int) -> date:
+    while True:
+        try:
+            return date(year, month, day)
+        except ValueError:
+            day -= 1
+
+
+def due_notifications(
+    snapshots: Iterable[AssignmentSnapshot],
+    policy: Policy,
+    at: datetime,
+    *,
+    stats: PlanningStats | None = None,
+) -> list[Notification]:
+    """The notifications due at `at` (aware): at most one per assignment and ladder, the latest
+    due stage. Empty outside the sending window. Pass `stats` to receive counts."""
+    if not in_window(at, policy.window):
+        return []
+    planner = _Planner(policy, at)
+    if stats is not None:
+        planner.stats = stats
+    out: list[Notification] = []
+    carriers: dict[tuple[int, int], AssignmentSnapshot] = {}
+    for_plan = policy.for_plan
+    rules_cache: dict[str, PlanRules] = {}
+    considered = 0
+    for snap in snapshots:
+        considered += 1
+        if snap.status in _SILENT or snap.assigned_at > at:
+            continue
+        rules = rules_cache.get(snap.plan)
+        if rules is None:
+            rules = rules_cache[snap.plan] = for_plan(snap.plan)
+        found = planner.due_ladder(snap, rules)
+        if found is not None:
+            out.append(found)
+        overdue = found is not None and found.kind != REMINDER
+        if snap.acknowledged_at is None and snap.status == NOT_STARTED and not overdue:
+            chase = planner.ack_ladder(snap, rules)
+            if chase is not None:
+                out.append(chase)
+        if snap.recurrence:
+            key = (snap.task_id, snap.unit_id)
+            current = carriers.get(key)
+            if current is None or (snap.due, snap.id) > (current.due, current.id):
+                carriers[key] = snap
+    for snap in carriers.values():
+        request = planner.periodic(snap, for_plan(snap.plan))
+        if request is not None:
+            out.append(request)
+    planner.stats.considered += considered
+    planner.stats.due += len(out)
+    for note in out:
+        planner.stats.by_kind[note.kind] = planner.stats.by_kind.get(note.kind, 0) + 1
+    return out
+
+
+# --- the weekly digest ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DigestSlot:
+    """This week's digest is due: `week` ("2025-W41") is the idempotency part of its keys."""
+
+    week: str
+    week_start: date  # Monday
+    trigger: datetime
+    not_before: datetime
+
+    def key(self, chat_id: int) -> str:
+        return f"{DIGEST}:{self.week}:{chat_id}"
+
+
+def digest_due(policy: Policy, at: datetime) -> DigestSlot | None:
+    """This week's digest slot once its time (weekday + time, first window at or after it) has
+    come; None before that and outside the window. Decided from the project clock at each tick,
+    so it works on a virtual clock and after downtime (a missed week is not sent late: only the
+    current week's digest exists)."""
+    if not in_window(at, policy.window):
+        return None
+    zone = policy.zone
+    local = at.astimezone(zone)
+    iso = local.isocalendar()
+    monday = local.date() - timedelta(days=iso.weekday - 1)
+    day = monday + timedelta(days=policy.digest.weekday - 1)
+    trigger = next_window_start(
+        datetime.combine(day, policy.digest.at, tzinfo=zone), policy.window
+    )
+    if trigger > at:
+        return None
+    return DigestSlot(
+        week=f"{iso.year}-W{iso.week:02d}", week_start=monday, trigger=trigger, not_before=at
+    )

@@ -1,0 +1,759 @@
+"""The outbox sender: delivers planned notifications once, from the user's point of view.
+
+How a message is delivered once
+-------------------------------
+Planning writes each notification as an `Outbox` row with a unique idempotency key, so
+planning the same stage twice, overlapping ticks or a restart never create a second row. The
+sender then delivers rows whose `not_before` has come (project clock), oldest first, one
+message at a time:
+
+1. **Claim** the row in its own transaction: `UPDATE outbox SET status='sending' WHERE id=?
+   AND status='pending'`. Only the sender that changed the row sends it, so two overlapping
+   ticks (or a second sender on the same database) cannot both send it.
+2. **Send** it to Telegram, rendered at that moment in the recipient's language.
+3. **Record** it right after Telegram accepts, in one transaction for that message alone:
+   status `sent`, `sent_at`, the message id, and a `SentMessage` row (chat, message id,
+   assignment) so replies and button presses on it reach the assignment. Nothing is batched:
+   every message is committed before the next one is sent.
+
+Telegram has no idempotent send, so one window remains: Telegram accepted a message and the
+process died before step 3 committed. The row is then still `sending`, and on the next start
+`recover()` puts every `sending` row back to `pending`, so it is sent again. We choose a
+possible duplicate over a possible loss, and the window holds only the message actually in
+flight: one message, since the sender sends one at a time. A message cancelled during shutdown
+is treated the same way (it stays `sending` and is retried at the next start).
+
+A message that is too long for one Telegram message (a digest) is sent in parts. Its parts are
+rendered once and frozen on the row (`parts`), and `parts_sent` is committed after each part,
+so a crash in the middle re-sends at most the part in flight and continues with the same text.
+
+Failures never drop a row silently; each outcome is stored on the row and logged:
+- 429 Too Many Requests: the chat (and, when several chats flood, the whole bot) waits the
+  `retry_after` Telegram gave; the row stays `pending` and is sent after it.
+- 5xx, network errors and timeouts: the row stays `pending` with `attempts`, `last_error` and a
+  later `not_before` (exponential back-off with jitter); repeated failures pause all sending.
+- 403 Forbidden (blocked, or the user never started the bot): the person is marked inactive
+  (a group's digest subscription is paused), the row becomes `failed` with the reason, and the
+  plan's coordinators get a notice saying who could not be reached. Later rows for an inactive
+  person are marked `failed` without sending.
+- 400 Bad Request (and 404, 413): Telegram will never take this message; the row becomes
+  `dead` with the error, logged as an error.
+- A bug while rendering or any other unexpected error: retried with back-off, `dead` after
+  `max_attempts`.
+
+Telegram's flood limits (about 30 messages a second, 1 a second per chat, 20 a minute per group)
+are kept by `schedules.throttle.Throttle`; one sender per database is assumed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramEntityTooLarge,
+    TelegramForbiddenError,
+    TelegramMigrateToChat,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.types import InlineKeyboardMarkup
+from sqlalchemy import func, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.clock import Clock
+from bot.storage.models import (
+    ROLE_COORDINATOR,
+    Assignment,
+    ChatSubscription,
+    Membership,
+    Milestone,
+    Outbox,
+    Person,
+    SentMessage,
+    Task,
+)
+from schedules.throttle import Throttle, backoff_delay
+
+log = logging.getLogger(__name__)
+
+PENDING = "pending"
+SENDING = "sending"
+SENT = "sent"
+FAILED = "failed"
+DEAD = "dead"
+
+NOTICE = "notice"
+
+Sleep = Callable[[float], Awaitable[None]]
+RenderFn = Callable[..., Any]  # render(row, *, locale) -> Rendered | Sequence[Rendered]
+
+# worth retrying with back-off: Telegram's 5xx, the network, timeouts
+TRANSIENT = (TelegramServerError, TelegramNetworkError, aiohttp.ClientError, TimeoutError)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One Telegram message of an outbox row."""
+
+    text: str
+    reply_markup: InlineKeyboardMarkup | None = None
+    assignment_id: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        markup = (
+            self.reply_markup.model_dump(mode="json", exclude_none=True)
+            if (self.reply_markup)
+            else None
+        )
+        return {"text": self.text, "reply_markup": markup, "assignment_id": self.assignment_id}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Part:
+        markup = data.get("reply_markup")
+        return cls(
+            text=data["text"],
+            reply_markup=InlineKeyboardMarkup.model_validate(markup) if markup else None,
+            assignment_id=data.get("assignment_id"),
+        )
+
+
+@dataclass
+class DrainReport:
+    """What one `drain()` did, counted per message part."""
+
+    sent: int = 0  # parts Telegram accepted
+    completed: int = 0  # rows now fully sent
+    retried: int = 0  # 429 / 5xx / network: still pending
+    failed: int = 0  # 403: recipient unreachable
+    dead: int = 0  # 400 and the like: never deliverable
+    errors: list[str] = field(default_factory=list)
+
+
+def _default_render() -> RenderFn:
+    """The planning engineer's renderer; until it exists, only "notice" rows render."""
+    try:
+        from schedules.messages import render
+    except ImportError:  # pragma: no cover - only before schedules.messages exists
+        return render_notice
+    return render
+
+
+def render_notice(row: Outbox, *, locale: str) -> Part:
+    """A "notice" row: its payload carries ready HTML in `text`."""
+    if row.kind != NOTICE:
+        raise LookupError(f"no renderer for outbox kind {row.kind!r}")
+    return Part(text=str(row.payload.get("text", "")))
+
+
+def to_parts(rendered: Any) -> list[Part]:
+    """Normalise what a renderer returns (one Rendered, several, or one with `.parts`) into
+    message parts under Telegram's length limit; a keyboard stays on the last part."""
+    from bot.telegram.limits import MAX_TEXT, split_html, utf16_len
+
+    if isinstance(rendered, Sequence) and not isinstance(rendered, str):
+        items = list(rendered)
+    elif hasattr(rendered, "parts") and not isinstance(rendered, Part):
+        items = list(rendered.parts)
+    else:
+        items = [rendered]
+    parts: list[Part] = []
+    for item in items:
+        text = str(item.text)
+        markup = getattr(item, "reply_markup", None)
+        assignment_id = getattr(item, "assignment_id", None)
+        chunks = [text] if utf16_len(text) <= MAX_TEXT else split_html(text)
+        for i, chunk in enumerate(chunks):
+            last = i == len(chunks) - 1
+            parts.append(Part(chunk, markup if last else None, assignment_id))
+    if not parts:
+        raise ValueError("the renderer returned no message")
+    return parts
+
+
+class Sender:
+    """Delivers due outbox rows; see the module docstring for the guarantees.
+
+    `drain()` sends everything that is due now (waiting only for short flood-limit pauses) and
+    returns; the scheduler's tick calls it. `recover()` must run once at start-up, `stop()` at
+    shutdown. `sleep` and `monotonic` are injectable so tests move time instead of sleeping.
+    """
+
+    def __init__(
+        self,
+        *,
+        bot: Bot,
+        session_maker: Callable[[], AsyncSession],
+        clock: Clock,
+        default_locale: str = "zh_CN",
+        throttle: Throttle | None = None,
+        render: RenderFn | None = None,
+        sleep: Sleep | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        rng: Callable[[], float] = random.random,
+        batch_size: int = 200,
+        linger: float = 5.0,
+        max_attempts: int = 8,
+        request_timeout: float = 30.0,
+    ) -> None:
+        self.bot = bot
+        self.session_maker = session_maker
+        self.clock = clock
+        self.default_locale = default_locale
+        self.throttle = throttle or Throttle(monotonic=monotonic)
+        self._render = render or _default_render()
+        self._sleep_fn = sleep
+        self._rng = rng
+        self.batch_size = batch_size
+        self.linger = linger  # wait for a flood-limit pause shorter than this within a drain
+        self.max_attempts = max_attempts  # for unexpected errors; transient ones retry forever
+        self.request_timeout = request_timeout
+        self._lock = asyncio.Lock()
+        self._stopping = asyncio.Event()
+        self._transient_streak = 0
+
+    # --- lifecycle ------------------------------------------------------------------------
+    async def recover(self) -> int:
+        """Put rows left `sending` by a crash or a cancelled shutdown back to `pending`.
+
+        Their message may or may not have reached Telegram; sending again risks one duplicate
+        per row, never a loss. Returns how many rows were recovered.
+        """
+        async with self.session_maker() as session:
+            result = await session.exec(  # type: ignore[call-overload]
+                update(Outbox)
+                .where(Outbox.status == SENDING)  # type: ignore[arg-type]
+                .values(status=PENDING, last_error="interrupted while sending; sent again")
+            )
+            await session.commit()
+        count = result.rowcount or 0
+        if count:
+            log.warning("recovered %d outbox row(s) interrupted while sending", count)
+        return count
+
+    def stop(self) -> None:
+        """Send nothing new; the message in flight finishes (or is cancelled by the caller)."""
+        self._stopping.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    @property
+    def busy(self) -> bool:
+        return self._lock.locked()
+
+    async def wait_idle(self, timeout: float) -> bool:
+        """Wait until no drain runs (at most `timeout` seconds); True when idle."""
+        try:
+            async with asyncio.timeout(timeout):
+                async with self._lock:
+                    return True
+        except TimeoutError:
+            return False
+
+    # --- the loop -------------------------------------------------------------------------
+    async def drain(self) -> DrainReport:
+        """Send every due row, one message at a time, oldest first, within the flood limits.
+
+        One row per chat per pass keeps a chat's messages in order and lets other chats go
+        while one waits. Returns when nothing is due, or what is due waits longer than
+        `linger` (a later tick sends it), or on `stop()`.
+        """
+        report = DrainReport()
+        async with self._lock:
+            while not self.stopping:
+                rows = await self._due_rows()
+                if not rows:  # perhaps some are due in chats the throttle holds for a moment
+                    waits = await self._held_waits()
+                    if not waits or min(waits) > self.linger:
+                        break
+                    await self._sleep(min(waits))
+                    continue
+                progressed = False
+                waits: list[float] = []
+                for row_id, chat_id in rows:
+                    if self.stopping:
+                        break
+                    wait = self.throttle.chat_wait(chat_id)
+                    if wait > 0:
+                        waits.append(wait)
+                        continue
+                    pause = self.throttle.global_wait()
+                    if pause > 0:
+                        if pause > self.linger and not progressed:
+                            waits.append(pause)
+                            break
+                        await self._sleep(pause)
+                        if self.stopping:
+                            break
+                    if await self._deliver(row_id, report):
+                        progressed = True
+                if not progressed:
+                    if not waits or min(waits) > self.linger:
+                        break
+                    await self._sleep(min(waits))
+        return report
+
+    async def _due_rows(self) -> list[tuple[int, int]]:
+        """The oldest due pending row of each chat that the throttle does not hold."""
+        now = self.clock.now()
+        held = self.throttle.held_chats()
+        rank = (
+            func.row_number()
+            .over(partition_by=Outbox.chat_id, order_by=(Outbox.not_before, Outbox.id))
+            .label("rank")
+        )
+        due = (
+            select(Outbox.id, Outbox.chat_id, Outbox.not_before, rank).where(  # type: ignore[arg-type]
+                Outbox.status == PENDING, Outbox.not_before <= now
+            )  # type: ignore[arg-type]
+        )
+        if held:
+            due = due.where(Outbox.chat_id.not_in(held))  # type: ignore[attr-defined]
+        sub = due.subquery()
+        query = (
+            select(sub.c.id, sub.c.chat_id)
+            .where(sub.c.rank == 1)
+            .order_by(sub.c.not_before, sub.c.id)
+            .limit(self.batch_size)
+        )
+        async with self.session_maker() as session:
+            result = await session.exec(query)  # type: ignore[call-overload]
+            return [(row_id, chat_id) for row_id, chat_id in result.all()]
+
+    async def _held_waits(self) -> list[float]:
+        """How long each held chat that has a due row must still wait."""
+        held = self.throttle.held_chats()
+        if not held:
+            return []
+        query = (
+            select(Outbox.chat_id)
+            .where(
+                Outbox.status == PENDING,  # type: ignore[arg-type]
+                Outbox.not_before <= self.clock.now(),  # type: ignore[arg-type]
+                Outbox.chat_id.in_(held),  # type: ignore[attr-defined]
+            )
+            .distinct()
+        )
+        async with self.session_maker() as session:
+            chats = (await session.exec(query)).scalars().all()  # type: ignore[call-overload]
+        return [self.throttle.wait(chat) for chat in chats]
+
+    async def _sleep(self, seconds: float) -> None:
+        if self._sleep_fn is not None:
+            await self._sleep_fn(seconds)
+            return
+        try:  # a stop() interrupts the pause
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        except TimeoutError:
+            pass
+
+    # --- one message ----------------------------------------------------------------------
+    async def _deliver(self, row_id: int, report: DrainReport) -> bool:
+        """Claim the row, send its next part, record the outcome. False when the row was not
+        ours to claim (another drain took it); True when it was handled, whatever the outcome."""
+        claimed = await self._claim(row_id, report)
+        if isinstance(claimed, bool):
+            return claimed
+        row, parts = claimed
+        index = row.parts_sent
+        part = parts[index]
+        self.throttle.sent(row.chat_id)
+        try:
+            message = await self.bot.send_message(
+                chat_id=row.chat_id,
+                text=part.text,
+                parse_mode="HTML",
+                reply_markup=part.reply_markup,
+                request_timeout=int(self.request_timeout),
+            )
+        except asyncio.CancelledError:
+            # Shutdown: Telegram may or may not have it. The row stays `sending` and is sent
+            # again after the next start (a possible duplicate, never a loss).
+            log.warning("outbox %s: send cancelled in flight; it is retried after restart", row.id)
+            raise
+        except TelegramRetryAfter as exc:
+            await self._on_retry_after(row, exc, report)
+            return True
+        except TelegramMigrateToChat as exc:
+            await self._on_migrated(row, exc.migrate_to_chat_id)
+            return True
+        except TelegramForbiddenError as exc:
+            await self._on_forbidden(row, exc.message, report)
+            return True
+        except (TelegramBadRequest, TelegramNotFound, TelegramEntityTooLarge) as exc:
+            await self._finish(row, DEAD, f"{type(exc).__name__}: {exc.message}", report)
+            return True
+        except TRANSIENT as exc:
+            await self._on_transient(row, exc, report)
+            return True
+        except TelegramUnauthorizedError as exc:
+            # The token is wrong or revoked: nothing can be sent; pause everything.
+            await self._on_transient(row, exc, report, pause_all=True)
+            return True
+        except Exception as exc:  # recorded on the row, never dropped
+            await self._on_unexpected(row, exc, report)
+            return True
+        self._transient_streak = 0
+        await self._record_sent(row, parts, index, message.message_id, part.assignment_id, report)
+        return True
+
+    async def _claim(self, row_id: int, report: DrainReport) -> tuple[Outbox, list[Part]] | bool:
+        """Mark the row `sending` (only if still pending) and work out its parts; False when
+        it was not ours to claim, True when it was settled without sending."""
+        async with self.session_maker() as session:
+            result = await session.exec(  # type: ignore[call-overload]
+                update(Outbox)
+                .where(Outbox.id == row_id, Outbox.status == PENDING)  # type: ignore[arg-type]
+                .values(status=SENDING)
+            )
+            if result.rowcount != 1:
+                await session.rollback()
+                return False  # another sender took it, or it changed since we looked
+            row = await session.get(Outbox, row_id)
+            assert row is not None
+            person = await self._recipient(session, row)
+            inactive = person is not None and not person.active
+            if not inactive and row.chat_id < 0:
+                found = await session.exec(
+                    select(ChatSubscription.active).where(ChatSubscription.chat_id == row.chat_id)
+                )
+                inactive = found.scalars().first() is False  # type: ignore[attr-defined]
+            if inactive:
+                row.status = FAILED
+                row.last_error = "recipient is inactive (Telegram refused an earlier message); not sent"
+                await session.commit()
+                report.failed += 1
+                log.warning("outbox %s (%s) not sent: %s", row.id, row.key, row.last_error)
+                return True
+            try:
+                if row.parts is not None:
+                    parts = [Part.from_json(p) for p in row.parts]
+                else:
+                    locale = await self._locale(session, row, person)
+                    parts = to_parts(self._render(row, locale=locale))
+                    if len(parts) > 1:  # freeze, so a resume continues the same text
+                        row.parts = [p.to_json() for p in parts]
+            except Exception as exc:  # a renderer's bug: retried, then dead
+                session.expunge(row)  # keep its loaded values readable after the rollback
+                await session.rollback()
+                await self._on_unexpected(row, exc, report, stage="render")
+                return True
+            if row.parts_sent >= len(parts):  # nothing left (all parts were recorded)
+                row.status = SENT
+                row.sent_at = row.sent_at or self.clock.now()
+                await session.commit()
+                return True
+            await session.commit()
+            return row, parts
+
+    async def _recipient(self, session: AsyncSession, row: Outbox) -> Person | None:
+        if row.person_id is not None:
+            return await session.get(Person, row.person_id)
+        if row.chat_id > 0:
+            found = await session.exec(select(Person).where(Person.telegram_id == row.chat_id))
+            return found.scalars().first()  # type: ignore[attr-defined]
+        return None
+
+    async def _locale(self, session: AsyncSession, row: Outbox, person: Person | None) -> str:
+        if row.locale:
+            return row.locale
+        if person is not None and person.locale:
+            return person.locale
+        if row.chat_id < 0:
+            found = await session.exec(
+                select(ChatSubscription.locale).where(ChatSubscription.chat_id == row.chat_id)
+            )
+            locale = found.scalars().first()  # type: ignore[attr-defined]
+            if locale:
+                return locale
+        return self.default_locale
+
+    async def _commit_retrying(self, write: Callable[[AsyncSession], Awaitable[None]]) -> None:
+        """Run `write` in a fresh transaction and commit, retrying a failing database a few
+        times: after Telegram accepted a message, losing this commit means a duplicate later."""
+        delay = 0.05
+        for attempt in range(5):
+            try:
+                async with self.session_maker() as session:
+                    await write(session)
+                    await session.commit()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                if attempt == 4:
+                    raise
+                log.exception("outbox commit failed; retrying")
+                await asyncio.sleep(delay)
+                delay *= 4
+
+    async def _record_sent(
+        self,
+        row: Outbox,
+        parts: list[Part],
+        index: int,
+        message_id: int,
+        assignment_id: int | None,
+        report: DrainReport,
+    ) -> None:
+        now = self.clock.now()
+        done = index + 1 >= len(parts)
+        assignment_id = assignment_id if assignment_id is not None else row.assignment_id
+
+        async def write(session: AsyncSession) -> None:
+            fresh = await session.get(Outbox, row.id)
+            assert fresh is not None
+            fresh.parts_sent = index + 1
+            if fresh.message_id is None:
+                fresh.message_id = message_id
+            fresh.status = SENT if done else PENDING  # the next part is claimed again
+            if done:
+                fresh.sent_at = now
+            if assignment_id is not None:
+                session.add(
+                    SentMessage(
+                        chat_id=row.chat_id,
+                        message_id=message_id,
+                        assignment_id=assignment_id,
+                        kind=row.kind,
+                        sent_at=now,
+                    )
+                )
+
+        await self._commit_retrying(write)
+        report.sent += 1
+        if done:
+            report.completed += 1
+            log.info(
+                "outbox %s (%s) sent to chat %s as message %s%s",
+                row.id, row.key, row.chat_id, message_id,
+                f" ({len(parts)} parts)" if len(parts) > 1 else "",
+            )  # fmt: skip
+
+    async def _update(self, row_id: int, **values: Any) -> None:
+        async def write(session: AsyncSession) -> None:
+            await session.exec(  # type: ignore[call-overload]
+                update(Outbox).where(Outbox.id == row_id).values(**values)  # type: ignore[arg-type]
+            )
+
+        await self._commit_retrying(write)
+
+    async def _finish(self, row: Outbox, status: str, error: str, report: DrainReport) -> None:
+        """A terminal failure: recorded on the row and logged."""
+        await self._update(
+            row.id, status=status, last_error=error[:1000], attempts=row.attempts + 1
+        )
+        level = logging.ERROR if status == DEAD else logging.WARNING
+        log.log(level, "outbox %s (%s) to chat %s is %s: %s",
+                row.id, row.key, row.chat_id, status, error)  # fmt: skip
+        if status == DEAD:
+            report.dead += 1
+        else:
+            report.failed += 1
+        report.errors.append(f"{row.key}: {error}")
+
+    async def _on_retry_after(
+        self, row: Outbox, exc: TelegramRetryAfter, report: DrainReport
+    ) -> None:
+        everyone = self.throttle.retry_after(row.chat_id, exc.retry_after)
+        await self._update(
+            row.id,
+            status=PENDING,
+            attempts=row.attempts + 1,
+            last_error=f"429: retry after {exc.retry_after}s",
+        )
+        report.retried += 1
+        log.warning(
+            "outbox %s: 429 for chat %s, waiting %ss%s",
+            row.id, row.chat_id, exc.retry_after, " (all chats)" if everyone else "",
+        )  # fmt: skip
+
+    async def _on_transient(
+        self, row: Outbox, exc: Exception, report: DrainReport, *, pause_all: bool = False
+    ) -> None:
+        attempts = row.attempts + 1
+        delay = backoff_delay(attempts, rng=self._rng)
+        self._transient_streak += 1
+        if pause_all or self._transient_streak >= 3:
+            # Telegram itself is failing: stop hammering it with the other rows too.
+            self.throttle.hold_all(backoff_delay(self._transient_streak, cap=60, rng=self._rng))
+        error = f"{type(exc).__name__}: {getattr(exc, 'message', None) or exc}"
+        await self._update(
+            row.id,
+            status=PENDING,
+            attempts=attempts,
+            last_error=error[:1000],
+            not_before=self.clock.now() + timedelta(seconds=delay),
+        )
+        report.retried += 1
+        log.warning("outbox %s: %s; retry %d in %.1fs", row.id, error, attempts, delay)
+
+    async def _on_unexpected(
+        self, row: Outbox, exc: Exception, report: DrainReport, *, stage: str = "send"
+    ) -> None:
+        attempts = row.attempts + 1
+        error = f"{stage}: {type(exc).__name__}: {exc}"
+        log.error("outbox %s (%s): %s", row.id, row.key, error, exc_info=exc)
+        if attempts >= self.max_attempts:
+            await self._finish(row, DEAD, error, report)
+            return
+        delay = backoff_delay(attempts, rng=self._rng)
+        await self._update(
+            row.id,
+            status=PENDING,
+            attempts=attempts,
+            last_error=error[:1000],
+            not_before=self.clock.now() + timedelta(seconds=delay),
+        )
+        report.retried += 1
+
+    async def _on_migrated(self, row: Outbox, new_chat_id: int) -> None:
+        """A group became a supergroup: follow it (row and subscription) and send again."""
+        old = row.chat_id
+
+        async def write(session: AsyncSession) -> None:
+            await session.exec(  # type: ignore[call-overload]
+                update(Outbox)
+                .where(Outbox.chat_id == old, Outbox.status.in_((PENDING, SENDING)))  # type: ignore[attr-defined]
+                .values(chat_id=new_chat_id, status=PENDING)
+            )
+            await session.exec(  # type: ignore[call-overload]
+                update(ChatSubscription)
+                .where(ChatSubscription.chat_id == old)  # type: ignore[arg-type]
+                .values(chat_id=new_chat_id)
+            )
+
+        await self._commit_retrying(write)
+        log.warning("chat %s migrated to %s; its outbox rows follow it", old, new_chat_id)
+
+    # --- 403 ------------------------------------------------------------------------------
+    async def _on_forbidden(self, row: Outbox, reason: str, report: DrainReport) -> None:
+        """Mark the recipient unreachable, fail the row and tell the plan's coordinators."""
+        now = self.clock.now()
+        notified: list[int] = []
+
+        async def write(session: AsyncSession) -> None:
+            notified.clear()
+            fresh = await session.get(Outbox, row.id)
+            assert fresh is not None
+            fresh.status = FAILED
+            fresh.attempts += 1
+            fresh.last_error = f"403: {reason}"[:1000]
+            who: str
+            person: Person | None = None
+            if row.chat_id < 0:
+                found = await session.exec(
+                    select(ChatSubscription).where(ChatSubscription.chat_id == row.chat_id)
+                )
+                sub = found.scalars().first()  # type: ignore[attr-defined]
+                if sub is not None:
+                    sub.active = False
+                who = html.escape(sub.title if sub is not None and sub.title else str(row.chat_id))
+            else:
+                person = await self._recipient(session, row)
+                if person is not None:
+                    person.active = False
+                    who = html.escape(person.name or person.username or str(row.chat_id))
+                    if person.username:
+                        who += f" (@{html.escape(person.username)})"
+                else:
+                    who = str(row.chat_id)
+            plan_id, ref = await self._plan_of(session, row)
+            for coordinator in await self._coordinators(session, plan_id):
+                if person is not None and coordinator.id == person.id:
+                    continue
+                if coordinator.telegram_id is None or coordinator.telegram_id == row.chat_id:
+                    continue
+                locale = coordinator.locale or self.default_locale
+                session.add(
+                    Outbox(
+                        key=f"unreachable:{row.id}:{coordinator.id}",
+                        kind=NOTICE,
+                        chat_id=coordinator.telegram_id,
+                        person_id=coordinator.id,
+                        stage="unreachable",
+                        locale=locale,
+                        payload={"text": unreachable_text(who, reason, ref, locale=locale)},
+                        created_at=now,
+                        not_before=now,
+                    )
+                )
+                notified.append(coordinator.id)  # type: ignore[arg-type]
+
+        await self._commit_retrying(write)
+        report.failed += 1
+        report.errors.append(f"{row.key}: 403 {reason}")
+        log.warning(
+            "outbox %s (%s): chat %s unreachable (%s); recipient marked inactive, "
+            "coordinators notified: %s",
+            row.id, row.key, row.chat_id, reason, notified or "none",
+        )  # fmt: skip
+
+    async def _plan_of(self, session: AsyncSession, row: Outbox) -> tuple[int | None, str]:
+        """The plan (and task ref) a row is about, from its assignment or its payload."""
+        if row.assignment_id is not None:
+            found = await session.exec(
+                select(Task.plan_id, Task.ref)
+                .join(Milestone, Milestone.task_id == Task.id)  # type: ignore[arg-type]
+                .join(Assignment, Assignment.milestone_id == Milestone.id)  # type: ignore[arg-type]
+                .where(Assignment.id == row.assignment_id)
+            )
+            hit = found.first()
+            if hit is not None:
+                return hit[0], hit[1]
+        plan_id = row.payload.get("plan_id") if isinstance(row.payload, dict) else None
+        return (plan_id if isinstance(plan_id, int) else None), str(row.payload.get("ref", ""))
+
+    async def _coordinators(self, session: AsyncSession, plan_id: int | None) -> list[Person]:
+        """Active coordinators of the plan (and those of all plans); all when unknown."""
+        query = (
+            select(Person)
+            .join(Membership, Membership.person_id == Person.id)  # type: ignore[arg-type]
+            .where(
+                Membership.role == ROLE_COORDINATOR,
+                Membership.revoked_at.is_(None),  # type: ignore[union-attr]
+                Person.active.is_(True),  # type: ignore[attr-defined]
+            )
+            .order_by(Person.id)
+        )
+        if plan_id is not None:
+            query = query.where(
+                (Membership.plan_id == plan_id) | Membership.plan_id.is_(None)  # type: ignore[union-attr]
+            )
+        found = await session.exec(query)
+        people: dict[int, Person] = {}
+        for person in found.scalars().all():  # type: ignore[attr-defined]
+            people.setdefault(person.id, person)
+        return list(people.values())
+
+
+def unreachable_text(who: str, reason: str, ref: str, *, locale: str) -> str:
+    """The coordinator's notice about a recipient Telegram refused (HTML; `who` escaped)."""
+    from bot.i18n import gettext
+
+    text = gettext(
+        "⚠️ Could not deliver a message to {who}: Telegram says “{reason}”. "
+        "They are marked inactive and get no more messages until they write /start to the "
+        "bot. Please contact them another way.",
+        locale=locale,
+    ).format(who=who, reason=html.escape(reason))
+    if ref:
+        text += "\n" + gettext("Undelivered message about: {ref}", locale=locale).format(
+            ref=html.escape(ref)
+        )
+    return text

@@ -1,0 +1,133 @@
+"""Telegram's flood limits on the sending side: when may the next message go to a chat.
+
+Pure bookkeeping on an injectable monotonic clock (seconds), so tests move time instead of
+sleeping. The sender asks `wait(chat_id)` before a send, calls `sent(chat_id)` right before it
+goes out, and reports 429s with `retry_after(...)`. Exponential back-off with jitter for 5xx and
+network errors is `backoff_delay(...)`.
+
+The limits are Telegram's published guidance, kept with a margin of zero burst: sends are spaced
+evenly (at most `global_per_second` overall, one per `private_interval` in a private chat, one per
+`group_interval` in a group, i.e. 20 a minute), so a server enforcing token buckets with the same
+rates never answers 429.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+Monotonic = Callable[[], float]
+
+GLOBAL = "global"
+
+
+@dataclass(frozen=True)
+class Limits:
+    global_per_second: float = 30.0
+    private_interval: float = 1.0  # seconds between two messages to one private chat
+    group_interval: float = 3.0  # 20 per minute per group, spaced evenly
+    # several chats answering 429 within this many seconds means the bot as a whole is flooding
+    global_flood_window: float = 1.0
+
+
+def is_group(chat_id: int) -> bool:
+    """Groups, supergroups and channels have negative ids; users positive ones."""
+    return chat_id < 0
+
+
+class Throttle:
+    """Earliest next-send instants per chat and overall, on a monotonic clock.
+
+    Not thread-safe; one sender uses one throttle from the event loop.
+    """
+
+    def __init__(self, limits: Limits | None = None, *, monotonic: Monotonic = time.monotonic):
+        self.limits = limits or Limits()
+        self._now = monotonic
+        self._global_next = 0.0
+        self._chat_next: dict[int, float] = {}
+        self._recent_429: dict[int, float] = {}  # chat → when it last answered 429
+        self._sent_since_prune = 0
+
+    # --- asking -----------------------------------------------------------------------------
+    def chat_wait(self, chat_id: int) -> float:
+        """Seconds before this chat may receive another message (0: now)."""
+        return max(0.0, self._chat_next.get(chat_id, 0.0) - self._now())
+
+    def global_wait(self) -> float:
+        """Seconds before the bot may send anything (0: now)."""
+        return max(0.0, self._global_next - self._now())
+
+    def wait(self, chat_id: int) -> float:
+        """Seconds before a message may go to this chat, counting both limits."""
+        return max(self.chat_wait(chat_id), self.global_wait())
+
+    def held_chats(self) -> list[int]:
+        """Chats that may not receive a message now."""
+        now = self._now()
+        return [chat for chat, until in self._chat_next.items() if until > now]
+
+    # --- telling ----------------------------------------------------------------------------
+    def sent(self, chat_id: int) -> None:
+        """A message to `chat_id` is going out now: spend the allowance."""
+        now = self._now()
+        limits = self.limits
+        interval = limits.group_interval if is_group(chat_id) else limits.private_interval
+        self._global_next = max(self._global_next, now) + 1.0 / limits.global_per_second
+        self._chat_next[chat_id] = max(self._chat_next.get(chat_id, 0.0), now + interval)
+        self._sent_since_prune += 1
+        if self._sent_since_prune >= 1000:
+            self._prune(now)
+
+    def retry_after(self, chat_id: int | None, seconds: float) -> bool:
+        """Telegram answered 429 "retry after `seconds`" for a message to `chat_id`.
+
+        The chat is held for `seconds`. Telegram does not say whether the limit hit was the
+        chat's or the bot's, so when a second chat answers 429 within `global_flood_window` (or
+        no chat is known) the whole bot is held too. Returns True when held globally.
+        """
+        now = self._now()
+        seconds = max(0.0, float(seconds))
+        until = now + seconds
+        if chat_id is None:
+            self.hold_all(seconds)
+            return True
+        self._chat_next[chat_id] = max(self._chat_next.get(chat_id, 0.0), until)
+        window = self.limits.global_flood_window
+        others = [c for c, at in self._recent_429.items() if c != chat_id and now - at <= window]
+        self._recent_429 = {c: at for c, at in self._recent_429.items() if now - at <= window}
+        self._recent_429[chat_id] = now
+        if others:
+            self.hold_all(seconds)
+            return True
+        return False
+
+    def hold(self, chat_id: int, seconds: float) -> None:
+        """Send nothing to this chat for `seconds` (back-off after an error)."""
+        until = self._now() + max(0.0, seconds)
+        self._chat_next[chat_id] = max(self._chat_next.get(chat_id, 0.0), until)
+
+    def hold_all(self, seconds: float) -> None:
+        """Send nothing at all for `seconds`."""
+        self._global_next = max(self._global_next, self._now() + max(0.0, seconds))
+
+    def _prune(self, now: float) -> None:
+        self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}
+        self._sent_since_prune = 0
+
+
+def backoff_delay(
+    attempt: int,
+    *,
+    base: float = 2.0,
+    cap: float = 900.0,
+    rng: Callable[[], float] = random.random,
+) -> float:
+    """Seconds to wait before retry number `attempt` (1-based): exponential, capped, with
+    "equal jitter" (half fixed, half random) so many failed rows do not retry in lockstep."""
+    if attempt < 1:
+        attempt = 1
+    ceiling = min(cap, base * (2 ** min(attempt - 1, 30)))
+    return ceiling / 2 + rng() * ceiling / 2

@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.services import people
+from bot.services.errors import ServiceError
+from bot.storage.models import Membership
+
+from .factories import NOW, add_person
+
+
+async def test_bootstrap_admins_is_idempotent(ledger):
+    async with ledger.session_maker() as s:
+        await people.bootstrap_admins(s, [42, 42, 43], at=NOW)
+        await s.commit()
+    async with ledger.session_maker() as s:
+        await people.bootstrap_admins(s, [42], at=NOW)
+        await s.commit()
+        person = await people.person_by_telegram_id(s, 42)
+        roles = await people.roles_of(s, person)
+        assert roles.coordinator_all and not roles.liaison
+        assert len(await people.active_memberships(s, person.id)) == 1
+        assert len(await people.coordinators(s)) == 2
+
+
+async def test_invite_redeem_binds_liaison_with_real_name(ledger):
+    async with ledger.session_maker() as s:
+        invite = await people.create_invite(
+            s, role="liaison", unit_id=ledger.units["sr_health"], name="张三", at=NOW, ttl_days=7
+        )
+        await s.commit()
+    assert len(invite.token) <= 64 and invite.token.replace("-", "").replace("_", "").isalnum()
+    assert invite.expires_at == NOW + timedelta(days=7)
+    async with ledger.session_maker() as s:
+        redeemed = await people.redeem_invite(
+            s,
+            invite.token,
+            telegram_id=777,
+            telegram_name="zs",
+            username="zs",
+            at=NOW + timedelta(days=1),
+        )
+        await s.commit()
+        assert redeemed.person.name == "张三"
+        assert redeemed.unit.name == "上饶市卫生健康委员会"
+        roles = await people.roles_of(s, redeemed.person)
+        assert roles.liaison_unit_ids == {ledger.units["sr_health"]}
+    async with ledger.session_maker() as s:
+        with pytest.raises(ServiceError) as err:
+            await people.redeem_invite(s, invite.token, telegram_id=778, at=NOW)
+        assert err.value.code == "invite_used"
+
+
+@pytest.mark.parametrize(
+    ("setup", "code"),
+    [("expired", "invite_expired"), ("revoked", "invite_revoked"), ("unknown", "invite_unknown")],
+)
+async def test_invite_refusals(ledger, setup, code):
+    async with ledger.session_maker() as s:
+        invite = await people.create_invite(
+            s, role="liaison", unit_id=ledger.units["sr_health"], at=NOW, ttl_days=7
+        )
+        if setup == "revoked":
+            await people.revoke_invite(s, invite.token, at=NOW)
+        await s.commit()
+    token = "nope" if setup == "unknown" else invite.token
+    at = NOW + timedelta(days=8) if setup == "expired" else NOW
+    async with ledger.session_maker() as s:
+        with pytest.raises(ServiceError) as err:
+            await people.redeem_invite(s, token, telegram_id=9, at=at)
+        assert err.value.code == code
+        assert await people.person_by_telegram_id(s, 9) is None
+
+
+async def test_revoke_twice_and_used(ledger):
+    async with ledger.session_maker() as s:
+        invite = await people.create_invite(s, role="coordinator", at=NOW, ttl_days=1)
+        await people.revoke_invite(s, invite.token, at=NOW)
+        with pytest.raises(ServiceError, match="invite_revoked"):
+            await people.revoke_invite(s, invite.token, at=NOW)
+        with pytest.raises(ServiceError, match="invite_unknown"):
+            await people.revoke_invite(s, "missing", at=NOW)
+
+
+async def test_invite_needs_a_target(ledger):
+    async with ledger.session_maker() as s:
+        with pytest.raises(ServiceError, match="unit_required"):
+            await people.create_invite(s, role="liaison", at=NOW, ttl_days=1)
+        with pytest.raises(ServiceError, match="target_required"):
+            await people.create_invite(s, role="leader", at=NOW, ttl_days=1)
+        with pytest.raises(ServiceError, match="unknown_role"):
+            await people.create_invite(s, role="king", at=NOW, ttl_days=1)
+
+
+async def test_leader_invite_for_plan_and_existing_person_keeps_roles(ledger):
+    await add_person(ledger, 50, "李四", role="coordinator")
+    async with ledger.session_maker() as s:
+        invite = await people.create_invite(
+            s, role="leader", plan_id=ledger.plans["SR"], at=NOW, ttl_days=7
+        )
+        redeemed = await people.redeem_invite(s, invite.token, telegram_id=50, at=NOW)
+        await s.commit()
+        roles = await people.roles_of(s, redeemed.person)
+        assert roles.coordinator_all and roles.leader_plan_ids == {ledger.plans["SR"]}
+        assert redeemed.person.name == "李四"
+
+
+async def test_liaisons_of_units_and_locale(ledger):
+    pid = await add_person(ledger, 60, "王五", role="liaison", unit="sr_finance")
+    async with ledger.session_maker() as s:
+        found = await people.liaisons_of_units(s, [ledger.units["sr_finance"], 999])
+        assert [p.id for p in found[ledger.units["sr_finance"]]] == [pid]
+        person = await people.person_by_telegram_id(s, 60)
+        await people.set_locale(s, person, "en")
+        await s.commit()
+    async with ledger.session_maker() as s:
+        assert (await people.person_by_telegram_id(s, 60)).locale == "en"
+        membership = (await people.active_memberships(s, pid))[0]
+        assert isinstance(membership, Membership)
+        await people.revoke_membership(s, membership, at=NOW)
+        await s.commit()
+        assert not (await people.roles_of(s, await people.person_by_telegram_id(s, 60))).liaison

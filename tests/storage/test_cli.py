@@ -1,0 +1,99 @@
+"""`python -m bot load` / `migrate`: one line per plan, exit 2 and nothing written on bad input."""
+
+from __future__ import annotations
+
+import argparse
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.storage import cli
+from bot.storage.migrate import head_revision
+
+from .conftest import FakeDirectory, make_plan
+
+
+def load_args(db_url: str, *paths: Path) -> argparse.Namespace:
+    return argparse.Namespace(paths=list(paths), database_url=db_url)
+
+
+def plan_count(db_path: Path) -> int:
+    if not db_path.exists():
+        return 0
+    with sqlite3.connect(db_path) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        return conn.execute("SELECT count(*) FROM plan").fetchone()[0] if "plan" in tables else 0
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "cli.sqlite3"
+
+
+@pytest.fixture
+def url(db_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{db_path}"
+
+
+def test_load_prints_one_line_per_plan(url, db_path, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "read_plans", lambda paths: [make_plan("SR"), make_plan("LN")])
+    monkeypatch.setattr(cli, "_read_directory", lambda settings: FakeDirectory())
+
+    assert cli.run_load(load_args(url)) == 0
+    first = capsys.readouterr().out.splitlines()
+    assert cli.run_load(load_args(url)) == 0
+    second = capsys.readouterr().out.splitlines()
+
+    assert first[0] == (
+        "SR 上饶市关于加强公共卫生体… : 3 tasks, 1 key projects, 1 indicators, "
+        "12 assignments (new 12, archived 0, items +5 ~0 -0 ↺0, unknown units 1)"
+    )
+    assert first[1].startswith("LN ")
+    assert second[0].endswith("12 assignments (unchanged)")
+    assert plan_count(db_path) == 2
+
+
+def test_unknown_path_exits_2_and_writes_nothing(url, db_path, tmp_path, capsys):
+    missing = tmp_path / "nope.yaml"
+
+    assert cli.run_load(load_args(url, missing)) == 2
+
+    err = capsys.readouterr().err
+    assert str(missing) in err and err.count("\n") == 1
+    assert not db_path.exists()
+
+
+def test_bad_yaml_exits_2_naming_the_file(url, db_path, tmp_path, capsys):
+    pytest.importorskip("bot.importer.yaml_io")
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("plan:\n  code: SR\n  title: [unclosed\n", encoding="utf-8")
+
+    assert cli.run_load(load_args(url, bad)) == 2
+
+    err = capsys.readouterr().err
+    assert "broken.yaml" in err and err.count("\n") == 1
+    assert plan_count(db_path) == 0
+
+
+def test_a_bad_file_among_good_ones_loads_nothing(url, db_path, tmp_path, capsys):
+    yaml_io = pytest.importorskip("bot.importer.yaml_io")
+    plans_dir = Path(__file__).resolve().parents[2] / "tasks_data" / "plans"
+    good = sorted(plans_dir.glob("*.yaml"))
+    if not good:
+        pytest.skip("no seed plans in tasks_data/plans yet")
+    yaml_io.read_plan_yaml(good[0])  # the good file really is good
+    bad = tmp_path / "zz_bad.yaml"
+    bad.write_text("tasks: 12\n", encoding="utf-8")
+
+    assert cli.run_load(load_args(url, good[0], bad)) == 2
+
+    assert "zz_bad.yaml" in capsys.readouterr().err
+    assert plan_count(db_path) == 0
+
+
+def test_migrate_reports_the_revision(url, capsys):
+    assert cli.run_migrate(argparse.Namespace(database_url=url)) == 0
+
+    out = capsys.readouterr().out
+    assert f"at revision {head_revision()}" in out

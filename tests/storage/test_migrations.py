@@ -1,0 +1,172 @@
+"""Migrations: a fresh database equals the models, upgrades are idempotent and keep data."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bot.storage.db import create_all, make_engine, make_session_maker
+from bot.storage.loader import load_plans
+from bot.storage.migrate import (
+    MIGRATIONS_DIR,
+    MigrationError,
+    current_revision,
+    head_revision,
+    schema_differences,
+    upgrade_database,
+)
+
+from .conftest import AT, FakeDirectory, make_plan
+
+FIRST_REVISION = "0001"
+
+SECOND_REVISION = '''"""Test-only: a column and an index on a table other tables point at."""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "9999"
+down_revision = {head!r}
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("unit") as batch_op:
+        batch_op.add_column(sa.Column("note", sa.String(), nullable=False, server_default=""))
+        batch_op.create_index("ix_unit_level", ["level"])
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("unit") as batch_op:
+        batch_op.drop_index("ix_unit_level")
+        batch_op.drop_column("note")
+'''
+
+
+async def differences(db_url: str) -> list:
+    engine = make_engine(db_url)
+    async with engine.connect() as conn:
+        diffs = await conn.run_sync(schema_differences)
+    await engine.dispose()
+    return diffs
+
+
+def sqlite_path(db_url: str) -> str:
+    return db_url.split(":///", 1)[1]
+
+
+def table_rows(db_url: str, table: str) -> list[tuple]:
+    with sqlite3.connect(sqlite_path(db_url)) as conn:
+        return conn.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()
+
+
+async def load_sample(db_url: str) -> None:
+    engine = make_engine(db_url)
+    await load_plans(make_session_maker(engine), [make_plan()], FakeDirectory(), at=AT)
+    await engine.dispose()
+
+
+async def test_fresh_database_matches_the_models(db_url):
+    await upgrade_database(db_url)
+
+    assert await current_revision(db_url) == head_revision()
+    assert await differences(db_url) == []
+
+
+async def test_upgrading_twice_is_a_no_op(db_url):
+    await upgrade_database(db_url)
+    await load_sample(db_url)
+    before = {t: table_rows(db_url, t) for t in ("plan", "unit", "assignment", "statusevent")}
+
+    await upgrade_database(db_url)
+
+    assert await current_revision(db_url) == head_revision()
+    assert {t: table_rows(db_url, t) for t in before} == before
+
+
+async def test_in_place_upgrade_keeps_the_data(db_url, tmp_path: Path):
+    await upgrade_database(db_url)
+    await load_sample(db_url)
+    before = {t: table_rows(db_url, t) for t in ("unit", "task", "assignment", "statusevent")}
+    scripts = tmp_path / "migrations"
+    shutil.copytree(MIGRATIONS_DIR, scripts, ignore=shutil.ignore_patterns("__pycache__"))
+    (scripts / "versions" / "9999_test_only.py").write_text(
+        SECOND_REVISION.format(head=head_revision()), encoding="utf-8"
+    )
+
+    await upgrade_database(db_url, script_location=scripts)
+
+    assert await current_revision(db_url) == "9999"
+    units = table_rows(db_url, "unit")
+    assert [row[:-1] for row in units] == before["unit"]  # same rows, plus the new column
+    assert {row[-1] for row in units} == {""}
+    for table in ("task", "assignment", "statusevent"):
+        assert table_rows(db_url, table) == before[table]
+    with sqlite3.connect(sqlite_path(db_url)) as conn:
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+async def test_every_migration_after_the_first_keeps_the_data(db_url):
+    """Rows written at the first revision survive all later migrations (exercises future ones)."""
+    await upgrade_database(db_url, revision=FIRST_REVISION)
+    with sqlite3.connect(sqlite_path(db_url)) as conn:
+        conn.executescript(
+            """
+            INSERT INTO plan (id, code, title, issuer, period_start, period_end, source,
+                              content_hash, loaded_at)
+                VALUES (1, 'SR', '实施意见', '上饶市人民政府', '2023-01-01', '2025-12-31', '',
+                        'h', '2025-01-06 01:00:00.000000');
+            INSERT INTO unit (id, name, short_name, jurisdiction, level, is_group, known)
+                VALUES (1, '上饶市卫生健康委员会', '市卫健委', '上饶市', '市直', 0, 1);
+            INSERT INTO task (id, plan_id, ref, kind, number, section, title, text, recurrence,
+                              position, domain, measure_unit, baseline, target, nature, binding)
+                VALUES (1, 1, 'SR-1', 'task', '1', '', '任务', '', '[]', 0, '', '', '', '', '', 0);
+            INSERT INTO milestone (id, task_id, seq, due, original_due, phrase, target)
+                VALUES (1, 1, 0, '2024-12-31', '2024-12-31', '2024年底', '');
+            INSERT INTO assignment (id, milestone_id, unit_id, role, status, progress, due,
+                                    assigned_at)
+                VALUES (1, 1, 1, 'lead', 'in_progress', 40, '2024-12-31',
+                        '2025-01-06 01:00:00.000000');
+            INSERT INTO statusevent (id, assignment_id, at, actor_label, kind, note)
+                VALUES (1, 1, '2025-01-07 01:00:00.000000', '王', 'report', '已开工');
+            """
+        )
+
+    await upgrade_database(db_url)
+
+    with sqlite3.connect(sqlite_path(db_url)) as conn:
+        assert conn.execute("SELECT status, progress FROM assignment").fetchall() == [
+            ("in_progress", 40)
+        ]
+        assert conn.execute("SELECT note FROM statusevent").fetchall() == [("已开工",)]
+    assert await differences(db_url) == []
+
+
+async def test_database_without_history_is_stamped_when_it_matches(db_url):
+    engine = make_engine(db_url)
+    await create_all(engine)
+    await engine.dispose()
+    await load_sample(db_url)
+
+    await upgrade_database(db_url)
+
+    assert await current_revision(db_url) == head_revision()
+    assert len(table_rows(db_url, "assignment")) == 12
+
+
+async def test_database_without_history_that_differs_is_refused(db_url):
+    engine = make_engine(db_url)
+    await create_all(engine)
+    async with engine.begin() as conn:
+        await conn.execute(text("ALTER TABLE unit ADD COLUMN stray TEXT"))
+    await engine.dispose()
+
+    with pytest.raises(MigrationError, match="no migration history"):
+        await upgrade_database(db_url)
+
+    assert await current_revision(db_url) is None
