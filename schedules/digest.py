@@ -17,7 +17,7 @@ Payload shape (`kind="digest"`): {"week", "week_start", "today", "audience", "un
 "plans": [{"code", "title", "completed": [item], "newly_overdue": [item], "overdue": [item],
 "due_soon": [item], "more": {list: n}, "totals": {...}, "scorecard": [row]}]}, where an item is
 {"id", "ref", "title", "unit", "due", "days"} and a row {"rank", "unit", "total", "closed",
-"overdue", "on_time": [n, d], "ack": [n, d]}.
+"overdue", "red", "on_time": [n, d], "ack": [n, d], "mine"}.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import stats as core_stats
-from bot.core.lights import LightPolicy
+from bot.core.lights import Light, LightPolicy
 from bot.core.workdays import is_working_day
 from bot.services import stats as ledger_stats
 from schedules.enqueue import Directory, Recipient, _fetch, load_directory
@@ -139,25 +139,35 @@ async def build_plan_digests(
 async def _scorecard(
     session: AsyncSession, plan_id: int, policy: Policy, at: datetime
 ) -> tuple[list[dict[str, Any]], set[int]]:
-    when = ledger_stats.When(at, policy.zone)
-    scope = ledger_stats.Scope(plan_id=plan_id)
-    _totals, lines = await ledger_stats.unit_totals(
-        session, scope=scope, when=when, policy=LightPolicy()
-    )
-    ranked = core_stats.scorecard(
-        core_stats.UnitFacts(u.unit_id, u.name, u.total, u.closed, u.overdue, u.on_time)
-        for u in lines
-    )
-    rows: list[dict[str, Any]] = []
-    window = policy.for_plan(None).ack_chase_after
-    for row in ranked:
-        ack = await ledger_stats.acknowledgement(
+    """The plan's units in 通报 order with 按时办结率, 及时签收率 and red items, from
+    `bot.services.stats.status_report` (the same numbers /status shows)."""
+
+    async def report(scope: ledger_stats.Scope) -> ledger_stats.StatusReport:
+        return await ledger_stats.status_report(
             session,
-            scope=ledger_stats.Scope(plan_id=plan_id, unit_id=row.unit_id),
-            when=when,
-            window=window,
+            scope=scope,
+            at=at,
+            zone=policy.zone,
+            policy=LightPolicy(),
+            ack_window=policy.for_plan(None).ack_chase_after,
             is_working_day=is_working_day,
+            top_items=0,
         )
+
+    whole = await report(ledger_stats.Scope(plan_id=plan_id))
+    per_unit = {
+        line.unit_id: (await report(ledger_stats.Scope(plan_id=plan_id, unit_id=line.unit_id)))
+        for line in whole.units
+    }
+    ranked = core_stats.scorecard(
+        core_stats.UnitFacts(
+            u.unit_id, u.name, u.total, u.closed, u.overdue, per_unit[u.unit_id].totals.on_time
+        )
+        for u in whole.units
+    )
+    rows = []
+    for row in ranked:
+        totals = per_unit[row.unit_id].totals
         rows.append(
             {
                 "rank": row.rank,
@@ -166,11 +176,12 @@ async def _scorecard(
                 "total": row.total,
                 "closed": row.closed,
                 "overdue": row.overdue,
-                "on_time": [row.on_time.numerator, row.on_time.denominator],
-                "ack": [ack.numerator, ack.denominator],
+                "red": totals.lights.get(Light.RED.value, row.overdue),
+                "on_time": [totals.on_time.numerator, totals.on_time.denominator],
+                "ack": [totals.acknowledgement.numerator, totals.acknowledgement.denominator],
             }
         )
-    return rows, {u.unit_id for u in lines}
+    return rows, {u.unit_id for u in whole.units}
 
 
 def _possible_chats(directory: Directory, policy: Policy) -> set[int]:

@@ -415,14 +415,15 @@ def _digest(row: Outbox, p: dict[str, Any], locale: str) -> Rendered:
                 mark = "👉 " if r.get("mine") else ""
                 lines.append(
                     gettext(
-                        "{rank}. {mark}{unit}: overdue {overdue} · on-time completion {on_time} "
-                        "· timely acknowledgement {ack}",
+                        "{rank}. {mark}{unit}: red {red} (overdue {overdue}) · on-time "
+                        "completion {on_time} · timely acknowledgement {ack}",
                         locale=locale,
                     ).format(
                         rank=r.get("rank", ""),
                         mark=mark,
                         unit=esc(r.get("unit", "")),
                         overdue=r.get("overdue", 0),
+                        red=r.get("red", r.get("overdue", 0)),
                         on_time=_rate(r.get("on_time"), locale),
                         ack=_rate(r.get("ack"), locale),
                     )

@@ -31,7 +31,9 @@ _OPEN = "（〔【［[｛{〈"
 _CLOSE = "）〕】］]｝}〉"
 _BRACKETS = str.maketrans({**dict.fromkeys(_OPEN, "("), **dict.fromkeys(_CLOSE, ")")})
 _EDGE_PUNCT = "。；;，,、:：.!！?？ "
-_PLACE = re.compile(r"^(?:中共)?((?![市县区省])[\u4e00-\u9fff]{2,6}?(?:自治州|自治县|市|县|区|旗))")
+_PLACE = re.compile(
+    r"^(?:中共)?((?![市县区省])[\u4e00-\u9fff]{2,6}?(?:自治州|自治县|市|县|区|旗))"
+)
 
 
 def normalize_unit_text(text: str) -> str:
@@ -319,7 +321,7 @@ def load_unit_directory(path: Path | None = None) -> UnitDirectory:
     if cached is None or cached[0] != stamp:
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         with path.open(encoding="utf-8") as fh:
-            cached = (stamp, yaml.load(fh, Loader=loader))  # noqa: S506 - safe loader
+            cached = (stamp, yaml.load(fh, Loader=loader))
         _CACHE[path] = cached
     return directory_from_dict(cached[1])
 

@@ -102,7 +102,7 @@ def _bracket_open(text: str) -> bool:
 
 def _is_broken(text: str) -> bool:
     """Does this line stop in the middle of a sentence (page break)?"""
-    if not text or text[-1] in _TERMINAL and not _bracket_open(text):
+    if not text or (text[-1] in _TERMINAL and not _bracket_open(text)):
         return False
     if _bracket_open(text) or text[-1] in "、，,":
         return True

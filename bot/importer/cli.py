@@ -46,6 +46,8 @@ def run_import(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     except UnitDirectoryError as exc:
         return _fail(f"tasks_data/units.yaml: {exc}")
+    except BrokenPipeError:  # `… --json | head`: the reader left, not an input error
+        return 0
     except OSError as exc:
         return _fail(f"{getattr(exc, 'filename', None) or args.file}: {exc.strerror or exc}")
 

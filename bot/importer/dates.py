@@ -30,7 +30,8 @@ _YEAR = r"(?<![\d.])(?P<y>(?:19|20)\d{2})\s*年"
 _DATE = re.compile(
     r"(?P<range>(?<![\d.])(?P<y1>(?:19|20)\d{2})\s*(?:年)?\s*[-—–~～至到]\s*(?P<y2>(?:19|20)\d{2})\s*年"
     r"(?:度)?)"
-    rf"|(?P<ymd>{_YEAR.replace('<y>', '<ya>')}(?P<m>1[0-2]|0?[1-9])\s*月(?:份)?(?P<part>上旬|中旬|下旬|底前|底|末|前|中)?)"
+    rf"|(?P<ymd>{_YEAR.replace('<y>', '<ya>')}(?P<m>1[0-2]|0?[1-9])\s*月(?:份)?"
+    r"(?P<part>上旬|中旬|下旬|底前|底|末|前|中)?)"
     rf"|(?P<yhalf>{_YEAR}(?P<half>上半年|下半年|年中|年底前|年底|年末|底前|底|末|初|内|前)?)"
     r"(?P<yq>(?:第)?(?P<q>[一二三四1-4])季度(?:末|底)?)?"
     r"|(?P<bare>(?:今年底|今年内|本年度|(?<![\u4e00-\u9fff])年内|年底前|(?<![\u4e00-\u9fff])年底"
@@ -155,7 +156,8 @@ def find_phrases(text: str, ctx: DateContext) -> list[Phrase]:
         if not keep:
             continue
         out.append(
-            Phrase(match.start(), match.end(), tuple(d for d, _ in keep), tuple(w for _, w in keep))
+            Phrase(match.start(), match.end(), tuple(d for d, _ in keep),
+                   tuple(w for _, w in keep))
         )
     return out
 
@@ -201,16 +203,10 @@ def _respectively(values: list[str], count: int) -> list[str] | None:
     not split into `count` values."""
     if len(values) != count or count < 2:
         return None
-    first = None
-    for first in _VALUE.finditer(values[0]):
-        if first.group(0).strip() and re.match(r"[≥≤<>＞＜\d]", first.group(0)):
-            break
-    else:
-        return None
-    if first is None or not first.group(0).strip():
-        return None
-    # take the last number of the first item: the prefix ("达到总任务量的") comes before it
+    # the last number of the first item is its value: the prefix ("达到总任务量的") precedes it
     matches = [m for m in _VALUE.finditer(values[0]) if re.match(r"[≥≤<>＞＜\d]", m.group(0))]
+    if not matches:
+        return None
     head = matches[-1]
     prefix = values[0][: head.start()]
     vals = [head.group(0).strip()]
@@ -261,12 +257,12 @@ def _respectively_targets(
             return None
         clauses.append([f"{subject}{t}" for t in per_year])
         cursor = match.end() + len(region)
-    if not clauses:
-        stop = re.search(r"[，,；;。]", rest[1:] if rest[:1] in "，," else rest)
+    if not clauses:  # "2023-2025年完成…占比为75%、90%、100%": a value list without 分别
         body = rest
         values = re.search(
-            r"((?:[≥≤<>]?\d+(?:\.\d+)?[^、，,；;。\d]{0,6}、){%d}[≥≤<>]?\d+(?:\.\d+)?\S*?)"
-            r"(?=$|[，,；;。])" % (count - 1),
+            r"((?:[≥≤<>]?\d+(?:\.\d+)?[^、，,；;。\d]{0,6}、){"
+            + str(count - 1)
+            + r"}[≥≤<>]?\d+(?:\.\d+)?\S*?)(?=$|[，,；;。])",
             body,
         )
         if not values:
@@ -275,7 +271,6 @@ def _respectively_targets(
         per_year = _respectively(_split_values(values.group(1)), count)
         if per_year is None:
             return None
-        del stop
         clauses.append([f"{subject}{t}" for t in per_year])
     return ["，".join(c[k] for c in clauses) for k in range(count)]
 

@@ -19,7 +19,12 @@ from dataclasses import dataclass, field
 from bot.core.plan import ImportWarning, Item, ItemKind, Milestone, UnitRef
 from bot.core.units import UnitDirectory
 from bot.importer import dates
-from bot.importer.unitparse import WrittenUnit, extract_units, resolve_units
+from bot.importer.unitparse import (
+    WrittenUnit,
+    extract_units,
+    resolve_units,
+    trailing_unit_list,
+)
 
 
 @dataclass
@@ -53,6 +58,11 @@ class ItemBuilder:
         annotations = extract_units(draft.body, draft.line)
         text = annotations.text
         written = annotations.units + draft.units
+        if not written and self.directory is not None:
+            directory, place = self.directory, self.jurisdiction
+            written, text = trailing_unit_list(
+                text, lambda t: directory.resolve(t, place) is not None, draft.line
+            )
         refs, unknown = resolve_units(written, self.directory, self.jurisdiction)
         for unit in unknown:
             first, count = self.unknown.get(unit.text, (unit.line, 0))
@@ -122,7 +132,9 @@ class ItemBuilder:
                 self.duty_used += 1
             else:
                 self.warnings.append(
-                    ImportWarning(item.line, f"{item.ref}: no responsible unit (use --default-unit)")
+                    ImportWarning(
+                        item.line, f"{item.ref}: no responsible unit (use --default-unit)"
+                    )
                 )
 
     def unknown_warnings(self) -> list[ImportWarning]:

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.core.plan import ImportWarning, Item, Plan, PlanInfo, UnitRef
+from bot.core.plan import ImportWarning, Plan, PlanInfo, UnitRef
 from bot.core.units import UnitDirectory, load_unit_directory
 from bot.importer import meta as plan_meta
 from bot.importer.blocks import Node, outline, split_title
@@ -193,7 +193,8 @@ def _table_drafts(table: Table, caption: str, kind: str) -> list[Draft]:
             continue
         if not title:
             title = split_title(text)[0]
-        units = parse_unit_list(cell("units"), None, line) + parse_unit_list(cell("co"), "co", line)
+        units = parse_unit_list(cell("units"), None, line)
+        units += parse_unit_list(cell("co"), "co", line)
         body = text or title
         out.append(
             Draft(kind, number, caption, title, body, line, units=units,  # type: ignore[arg-type]

@@ -33,8 +33,8 @@ def render_summary(plan: Plan, *, max_warnings: int = 20) -> str:
         f"indicators: {len(plan.indicators)}",
     ]
     units = unit_names(plan)
-    lines.append(f"  units: {len(units)}" + (f"  ({'、'.join(units[:8])}"
-                                             f"{' …' if len(units) > 8 else ''})" if units else ""))
+    shown = "、".join(units[:8]) + (" …" if len(units) > 8 else "")
+    lines.append(f"  units: {len(units)}" + (f"  ({shown})" if units else ""))
     per_year = milestones_per_year(plan)
     lines.append("  milestones per year: " + ", ".join(f"{y}: {n}" for y, n in per_year.items()))
     recurring = sum(1 for item in plan.tasks + plan.key_projects if item.recurrence)

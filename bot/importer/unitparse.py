@@ -14,6 +14,7 @@ unit keeps its written name and produces a warning.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.core.plan import Role, UnitRef
@@ -27,7 +28,9 @@ _LEAD_LABEL = r"牵头单位|牵头部门|主办单位|主责单位|牵头"
 _CO_LABEL = r"配合单位|配合部门|协办单位|协助单位|参与单位|配合"
 _DUTY_LABEL = r"责任单位|责任部门|责任主体|实施单位|承办单位"
 _LABEL = re.compile(rf"(?P<label>{_DUTY_LABEL}|{_LEAD_LABEL}|{_CO_LABEL})\s*[:：]\s*")
-_DEADLINE_LABEL = re.compile(r"^(?:完成时限|完成时间|时间节点|时限要求|时间要求|时限|完成期限)\s*[:：]\s*")
+_DEADLINE_LABEL = re.compile(
+    r"^(?:完成时限|完成时间|时间节点|时限要求|时间要求|时限|完成期限)\s*[:：]\s*"
+)
 _LABEL_LINE = re.compile(
     rf"^(?:[（(【\[〔])?\s*(?:{_DUTY_LABEL}|{_LEAD_LABEL}|{_CO_LABEL})\s*[:：]"
 )
@@ -35,6 +38,7 @@ _SUFFIX = re.compile(
     r"(?P<suffix>按职责分工负责|按职责分工落实|按职责负责|按职能分工负责|分别负责|共同负责|负责落实"
     r"|牵头负责|负责牵头|牵头|配合|参与|协助|协办|负责)$"
 )
+_NEUTRAL_SUFFIXES = ("负责", "负责落实")  # "A牵头，B负责": B follows the list order
 _CO_SUFFIXES = ("配合", "参与", "协助", "协办", "按职责分工负责", "按职责分工落实", "按职责负责",
                 "按职能分工负责", "分别负责", "共同负责")
 
@@ -105,7 +109,9 @@ def parse_unit_list(content: str, default: Role | None, line: int | None) -> lis
         if match and len(piece) > len(match.group("suffix")):
             name = piece[: match.start()].strip()
             suffix = match.group("suffix")
-            role: Role = "co" if suffix in _CO_SUFFIXES else "lead"
+            role: Role | None = "co" if suffix in _CO_SUFFIXES else "lead"
+            if suffix in _NEUTRAL_SUFFIXES:
+                role = default
             out += [WrittenUnit(p, role, line) for p in [*pending, name] if p]
             pending = []
             continue
@@ -155,7 +161,9 @@ def _bracket_end(text: str, start: int) -> int:
 _ANNOTATION_START = re.compile(
     rf"[{re.escape(_OPEN)}]\s*(?=(?:{_DUTY_LABEL}|{_LEAD_LABEL}|{_CO_LABEL})\s*[:：])"
 )
-_LEAD_BRACKET = re.compile(r"[（(【\[〔]([^（(【\[〔）)】\]〕]{2,30}?)(?:牵头|负责牵头|牵头负责)[，,、；;]")
+_LEAD_BRACKET = re.compile(
+    r"[（(【\[〔]([^（(【\[〔）)】\]〕]{2,30}?)(?:牵头|负责牵头|牵头负责)[，,、；;]"
+)
 
 
 def extract_units(text: str, line: int | None = None) -> Annotations:
@@ -169,7 +177,9 @@ def extract_units(text: str, line: int | None = None) -> Annotations:
             result.deadlines.append(stripped[deadline.end() :])
             continue
         if _LABEL_LINE.match(stripped) and len(stripped) <= 200:
-            inner = stripped.strip("（(【[〔〕】])）")
+            inner = stripped
+            if inner[0] in _OPEN and _bracket_end(inner, 0) == len(inner):
+                inner = inner[1:-1]  # the whole line is one bracket: （牵头单位：…）
             deadline_split = re.split(r"(?:完成时限|完成时间|时限)\s*[:：]", inner, maxsplit=1)
             if len(deadline_split) == 2:
                 result.deadlines.append(deadline_split[1])
@@ -229,3 +239,23 @@ def resolve_units(
             continue
         refs.append(UnitRef(name=name, as_written=as_written, role=role))
     return refs, unknown
+
+
+_TRAILING = re.compile(  # a last bracket (it may hold one inner pair: 各县（市、区）)
+    r"[（(〔【\[［]([^（(〔【\[［]*(?:[（(][^）)]*[）)][^（(〔【\[［]*)*)[）)〕】\]］]"
+    r"\s*[。.；;]?\s*$"
+)
+
+
+def trailing_unit_list(
+    text: str, is_unit: Callable[[str], bool], line: int | None = None
+) -> tuple[list[WrittenUnit], str]:
+    """An unlabelled '（市卫健委、市医保局）' closing the text, when every piece is a known
+    unit; returns the units (first leads) and the text without it, else ([], text)."""
+    match = _TRAILING.search(text)
+    if not match:
+        return [], text
+    pieces = parse_unit_list(match.group(1), None, line)
+    if not pieces or not all(is_unit(p.text) for p in pieces):
+        return [], text
+    return pieces, text[: match.start()].rstrip()

@@ -80,6 +80,17 @@ def _read_saved_clock(path: Path) -> datetime | None:
     return instant if instant.tzinfo is not None else None
 
 
+def address_lines(url: str, host: str) -> tuple[str, str | None]:
+    """The one line with the web chat's address, and a warning when not on loopback."""
+    if is_loopback(host):
+        return f"督办助手 local mode: open {url} (loopback only, not a public server)", None
+    warning = (
+        f"warning: local mode listens on {host}, reachable from other computers; it is for "
+        "trying the bot, not a public server (no login, no encryption)"
+    )
+    return f"督办助手 local mode: open {url} (listening on {host}; not a public server)", warning
+
+
 @dataclass
 class LocalMode:
     """One running local mode. `start()` then `stop()`, or `async with`."""
@@ -98,6 +109,9 @@ class LocalMode:
 
     @property
     def url(self) -> str:
+        """The web chat's address (a wildcard bind is shown as this computer's loopback)."""
+        if self.server.host in ("0.0.0.0", "::", ""):
+            return f"http://127.0.0.1:{self.server.port}/"
         return self.server.base_url + "/"
 
     @property
@@ -181,18 +195,10 @@ class LocalMode:
             raise RuntimeError("the bot stopped while starting")
 
     def _print_address(self) -> None:
-        host = self.settings.local_host
-        if not is_loopback(host):
-            print(
-                f"warning: local mode is listening on {host}, not only on this computer; it is "
-                "for trying the bot, not a public server (no authentication).",
-                file=sys.stderr,
-                flush=True,
-            )
-            where = f"listening on {host}, not a public server"
-        else:
-            where = "loopback only, not a public server"
-        print(f"督办助手 local mode: open {self.url} ({where})", flush=True)
+        line, warning = address_lines(self.url, self.settings.local_host)
+        if warning:
+            print(warning, file=sys.stderr, flush=True)
+        print(line, flush=True)
 
     def save_clock(self) -> None:
         """Keep the virtual clock's instant so that the next start resumes from it."""

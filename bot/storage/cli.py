@@ -121,10 +121,12 @@ def format_result(result: PlanLoadResult) -> str:
     if result.due_changes:
         parts.append(f"due changed {result.due_changes}")
     items = result.items
-    if items.created or items.archived or items.restored or items.updated:
-        parts.append(
-            f"items +{items.created} ~{items.updated} -{items.archived} ↺{items.restored}"
-        )
+    if not result.new_plan:
+        counts = [("new", items.created), ("changed", items.updated)]
+        counts += [("archived", items.archived), ("restored", items.restored)]
+        changed = [f"{n} {word}" for word, n in counts if n]
+        if changed:
+            parts.append(f"items: {' '.join(changed)}")
     if result.unknown_units:
         parts.append(f"unknown units {len(result.unknown_units)}")
     return f"{head} ({', '.join(parts)})"

@@ -99,21 +99,28 @@ class Assignment(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("milestone_id", "unit_id"),
-        # Covering indexes of the /status aggregates (bot.services.stats): per-unit counts and
-        # 及时签收率; lights of live items and the most overdue (ordered by due); 按时办结率.
-        Index(
-            "ix_assignment_ledger",
-            "unit_id", "archived_at", "status", "due", "assigned_at", "acknowledged_at",
-        ),
+        # Covering indexes of the /status aggregates (bot.services.stats): counts per unit and
+        # status; lights of live items and the most overdue (by due); 及时签收率; 按时办结率.
+        Index("ix_assignment_ledger", "unit_id", "status", "archived_at", "due"),
         Index(
             "ix_assignment_live",
-            "due", "status", "archived_at", "unit_id", "progress", "acknowledged_at",
-            "last_report_at", "milestone_id",
+            "due",
+            "status",
+            "archived_at",
+            "unit_id",
+            "progress",
+            "acknowledged_at",
+            "last_report_at",
+            "milestone_id",
         ),
-        Index("ix_assignment_assigned_at", "assigned_at"),
+        Index("ix_assignment_ack", "assigned_at", "acknowledged_at", "archived_at", "unit_id"),
         Index(
             "ix_assignment_ontime",
-            "milestone_id", "archived_at", "status", "done_reported_at", "closed_at",
+            "milestone_id",
+            "archived_at",
+            "status",
+            "done_reported_at",
+            "closed_at",
         ),
     )
 

@@ -36,7 +36,11 @@ def optional_routers(module_name: str, attribute: str) -> list[Router]:
             log.warning("%s is not available; its commands are off", module_name)
             return []
         raise
-    made = getattr(module, attribute)()
+    factory = getattr(module, attribute, None)
+    if factory is None:
+        log.warning("%s has no %s() yet; its commands are off", module_name, attribute)
+        return []
+    made = factory()
     return list(made) if isinstance(made, list | tuple) else [made]
 
 

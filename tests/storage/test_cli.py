@@ -47,7 +47,7 @@ def test_load_prints_one_line_per_plan(url, db_path, monkeypatch, capsys):
 
     assert first[0] == (
         "SR 上饶市关于加强公共卫生体… : 3 tasks, 1 key projects, 1 indicators, "
-        "12 assignments (new 12, archived 0, items +5 ~0 -0 ↺0, unknown units 1)"
+        "12 assignments (new 12, archived 0, unknown units 1)"
     )
     assert first[1].startswith("LN ")
     assert second[0].endswith("12 assignments (unchanged)")

@@ -182,7 +182,40 @@ def upgrade() -> None:
         sa.UniqueConstraint("milestone_id", "unit_id"),
     )
     op.create_index(
+        "ix_assignment_ack",
+        "assignment",
+        ["assigned_at", "acknowledged_at", "archived_at", "unit_id"],
+        unique=False,
+    )
+    op.create_index(
+        "ix_assignment_ledger",
+        "assignment",
+        ["unit_id", "status", "archived_at", "due"],
+        unique=False,
+    )
+    op.create_index(
+        "ix_assignment_live",
+        "assignment",
+        [
+            "due",
+            "status",
+            "archived_at",
+            "unit_id",
+            "progress",
+            "acknowledged_at",
+            "last_report_at",
+            "milestone_id",
+        ],
+        unique=False,
+    )
+    op.create_index(
         op.f("ix_assignment_milestone_id"), "assignment", ["milestone_id"], unique=False
+    )
+    op.create_index(
+        "ix_assignment_ontime",
+        "assignment",
+        ["milestone_id", "archived_at", "status", "done_reported_at", "closed_at"],
+        unique=False,
     )
     op.create_index(op.f("ix_assignment_status"), "assignment", ["status"], unique=False)
     op.create_index(op.f("ix_assignment_unit_id"), "assignment", ["unit_id"], unique=False)
@@ -276,7 +309,11 @@ def downgrade() -> None:
     op.drop_table("outbox")
     op.drop_index(op.f("ix_assignment_unit_id"), table_name="assignment")
     op.drop_index(op.f("ix_assignment_status"), table_name="assignment")
+    op.drop_index("ix_assignment_ontime", table_name="assignment")
     op.drop_index(op.f("ix_assignment_milestone_id"), table_name="assignment")
+    op.drop_index("ix_assignment_live", table_name="assignment")
+    op.drop_index("ix_assignment_ledger", table_name="assignment")
+    op.drop_index("ix_assignment_ack", table_name="assignment")
     op.drop_table("assignment")
     op.drop_index(op.f("ix_milestone_task_id"), table_name="milestone")
     op.drop_table("milestone")

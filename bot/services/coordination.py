@@ -1,0 +1,466 @@
+"""The coordinator's acts on the ledger: 办结 (confirm), 退回 (return), approve / deny an
+extension, 催办 (chase now), and the scope a question is about.
+
+Plain async functions taking a session; the caller commits. Transitions come from
+bot.core.status and are written by bot.storage.history.record (append-only history). An
+approved extension moves `Assignment.due`; `Milestone.original_due` never moves, so on-time
+statistics keep the plan's date. Errors are ServiceError / TransitionError with a code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.core.roles import Roles
+from bot.core.status import CLOSED, DONE_REPORTED, OPEN_STATUSES, Action, Snapshot, apply
+from bot.core.units import normalize_unit_text
+from bot.services.errors import ServiceError
+from bot.services.lookup import find_units, plan_by_code, resolve_unit, task_by_ref
+from bot.services.people import liaisons_of_units
+from bot.services.stats import Scope
+from bot.storage.history import record
+from bot.storage.models import (
+    Assignment,
+    Milestone,
+    Outbox,
+    Person,
+    Plan,
+    StatusEvent,
+    Task,
+    Unit,
+)
+
+CONFIRM = Action.CONFIRM
+RETURN = Action.RETURN
+APPROVE = Action.APPROVE
+DENY = Action.DENY
+REMIND = "remind"
+ACTIONS: tuple[str, ...] = (CONFIRM, RETURN, APPROVE, DENY, REMIND)
+NEEDS_REASON = frozenset({RETURN, DENY})  # /remind takes an optional note the same way
+
+
+# --- scope -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScopeChoice:
+    scope: Scope
+    label: str | None  # None: every plan the coordinator sees
+    plan_id: int | None = None
+    unit_id: int | None = None
+
+
+def allowed_plans(roles: Roles) -> frozenset[int] | None:
+    return None if roles.coordinator_all else frozenset(roles.coordinator_plan_ids)
+
+
+async def resolve_scope(
+    session: AsyncSession, directory: Any, roles: Roles, arg: str | None
+) -> ScopeChoice:
+    """`None` → every plan; a plan code → that plan; anything else → a unit through the alias
+    directory. Codes: not_your_plan, unknown_unit, ambiguous_unit."""
+    allowed = allowed_plans(roles)
+    if not arg:
+        return ScopeChoice(Scope(plan_ids=allowed), None)
+    plan = await plan_by_code(session, arg)
+    if plan is not None:
+        if allowed is not None and plan.id not in allowed:
+            raise ServiceError("not_your_plan", plan=plan.code)
+        return ScopeChoice(Scope(plan_id=plan.id, plan_ids=allowed), plan.code, plan_id=plan.id)
+    unit = await resolve_unit(session, directory, arg)
+    return ScopeChoice(
+        Scope(unit_id=unit.id, plan_ids=allowed), unit.short_name or unit.name, unit_id=unit.id
+    )
+
+
+async def scope_from_ids(
+    session: AsyncSession, roles: Roles, plan_id: int | None, unit_id: int | None
+) -> ScopeChoice:
+    """The scope of a button (ids on the wire), checked against the roles again."""
+    allowed = allowed_plans(roles)
+    if plan_id is not None:
+        plan = await session.get(Plan, plan_id)
+        if plan is None:
+            raise ServiceError("unknown_plan", plan=str(plan_id))
+        if allowed is not None and plan.id not in allowed:
+            raise ServiceError("not_your_plan", plan=plan.code)
+        return ScopeChoice(Scope(plan_id=plan.id, plan_ids=allowed), plan.code, plan_id=plan.id)
+    if unit_id is not None:
+        unit = await session.get(Unit, unit_id)
+        if unit is None:
+            raise ServiceError("unknown_unit", unit=str(unit_id))
+        label = unit.short_name or unit.name
+        return ScopeChoice(Scope(unit_id=unit.id, plan_ids=allowed), label, unit_id=unit.id)
+    return ScopeChoice(Scope(plan_ids=allowed), None)
+
+
+# --- candidates of an act ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One assignment of an item an act could apply to."""
+
+    assignment_id: int
+    task_id: int
+    plan_id: int
+    ref: str
+    title: str
+    unit_id: int
+    unit_name: str
+    role: str
+    seq: int
+    due: date
+    original_due: date
+    status: str
+    extension_requested_to: date | None
+    acknowledged: bool
+
+
+def pending_for(action: str, c: Candidate) -> bool:
+    """Whether the act applies: 办结/退回 need a reported completion, approve/deny a pending
+    extension request, 催办 an open item."""
+    if action in (CONFIRM, RETURN):
+        return c.status == DONE_REPORTED
+    if action in (APPROVE, DENY):
+        return c.extension_requested_to is not None and c.status != CLOSED
+    return c.status in OPEN_STATUSES
+
+
+async def item_candidates(session: AsyncSession, task: Task) -> list[Candidate]:
+    """Every active assignment of the item, by milestone then lead first."""
+    result = await session.exec(
+        select(Assignment, Milestone, Unit)
+        .join(Milestone, col(Milestone.id) == Assignment.milestone_id)
+        .join(Unit, col(Unit.id) == Assignment.unit_id)
+        .where(
+            Milestone.task_id == task.id,
+            col(Assignment.archived_at).is_(None),
+            col(Milestone.archived_at).is_(None),
+        )
+        .order_by(Milestone.seq, col(Assignment.role) != "lead", Assignment.id)
+    )
+    out = []
+    for a, m, u in result.all():
+        out.append(
+            Candidate(
+                assignment_id=a.id,  # type: ignore[arg-type]
+                task_id=task.id,  # type: ignore[arg-type]
+                plan_id=task.plan_id,
+                ref=task.ref,
+                title=task.title,
+                unit_id=u.id,  # type: ignore[arg-type]
+                unit_name=u.short_name or u.name,
+                role=a.role,
+                seq=m.seq,
+                due=a.due,
+                original_due=m.original_due,
+                status=a.status,
+                extension_requested_to=a.extension_requested_to,
+                acknowledged=a.acknowledged_at is not None,
+            )
+        )
+    return out
+
+
+def current_per_unit(candidates: list[Candidate]) -> list[Candidate]:
+    """For 催办: each unit's earliest open milestone."""
+    seen: dict[int, Candidate] = {}
+    for c in candidates:
+        if c.unit_id not in seen:
+            seen[c.unit_id] = c
+    return list(seen.values())
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What `/confirm REF [UNIT] …` points at: exactly one candidate, or several to choose
+    from (buttons); `reason` is the rest of the command after the unit."""
+
+    candidates: list[Candidate]
+    reason: str
+    ref: str
+    unit_text: str | None = None
+
+
+async def targets_for(
+    session: AsyncSession,
+    directory: Any,
+    roles: Roles,
+    *,
+    action: str,
+    ref: str,
+    rest: tuple[str, ...],
+) -> Targets:
+    """The assignments of item `ref` the act applies to, narrowed by a unit when the first word
+    after the ref names one of the item's units (through the alias directory).
+
+    Codes: unknown_ref, not_your_plan, unit_not_on_item, nothing_pending."""
+    task = await task_by_ref(session, ref)
+    if not roles.coordinates(task.plan_id):
+        plan = await session.get(Plan, task.plan_id)
+        raise ServiceError("not_your_plan", plan=plan.code if plan else "")
+    everything = await item_candidates(session, task)
+    unit_text: str | None = None
+    reason = " ".join(rest).strip()
+    if rest:
+        unit_ids = await _unit_ids_named(session, directory, rest[0], everything)
+        if unit_ids:
+            unit_text = rest[0]
+            reason = " ".join(rest[1:]).strip()
+            everything = [c for c in everything if c.unit_id in unit_ids]
+        elif action in (CONFIRM, APPROVE) or (len(rest) == 1 and _looks_like_unit(rest[0])):
+            raise ServiceError("unit_not_on_item", ref=task.ref, unit=rest[0])
+    pending = [c for c in everything if pending_for(action, c)]
+    if action == REMIND:
+        pending = current_per_unit(pending)
+    if not pending:
+        raise ServiceError(f"nothing_pending_{action}", ref=task.ref)
+    return Targets(pending, reason, task.ref, unit_text)
+
+
+def _looks_like_unit(word: str) -> bool:
+    """A lone word after the ref of /return, /deny or /remind is the reason (or note) unless it
+    ends like a unit name (局, 委, 办, 政府, 中心 …)."""
+    return word.endswith(("局", "委", "办", "府", "会", "院", "中心", "公司", "所", "室", "处"))
+
+
+async def _unit_ids_named(
+    session: AsyncSession, directory: Any, word: str, candidates: list[Candidate]
+) -> set[int]:
+    on_item = {c.unit_id for c in candidates}
+    key = normalize_unit_text(word)
+    direct = {c.unit_id for c in candidates if normalize_unit_text(c.unit_name) == key}
+    if direct:
+        return direct
+    try:
+        units = await find_units(session, directory, word)
+    except Exception:  # a directory that cannot search this word: treat as not a unit
+        return set()
+    return {u.id for u in units if u.id in on_item}  # type: ignore[misc]
+
+
+# --- the acts ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActOutcome:
+    candidate: Candidate
+    action: str
+    new_status: str
+    due_after: date | None
+    reason: str
+    event: StatusEvent
+
+
+async def act(
+    session: AsyncSession,
+    *,
+    assignment_id: int,
+    action: str,
+    person: Person | None,
+    roles: Roles,
+    at: datetime,
+    today: date,
+    reason: str = "",
+) -> ActOutcome:
+    """办结 / 退回 / approve / deny on one assignment. Codes: unknown_assignment,
+    not_your_plan, and bot.core.status's TransitionError codes (not_done_reported,
+    no_extension_request, reason_required, closed)."""
+    if action not in (CONFIRM, RETURN, APPROVE, DENY):
+        raise ServiceError("unknown_action", action=action)
+    candidate = await candidate_by_id(session, assignment_id)
+    if not roles.coordinates(candidate.plan_id):
+        plan = await session.get(Plan, candidate.plan_id)
+        raise ServiceError("not_your_plan", plan=plan.code if plan else "")
+    assignment = await session.get(Assignment, assignment_id)
+    assert assignment is not None
+    snapshot = Snapshot(
+        status=assignment.status,
+        due=assignment.due,
+        acknowledged=assignment.acknowledged_at is not None,
+        progress=assignment.progress,
+        extension_requested_to=assignment.extension_requested_to,
+    )
+    transition = apply(snapshot, Action(action), by="coordinator", today=today, reason=reason)
+    event = await record(
+        session, assignment, transition, at=at, actor=person, note=reason.strip()
+    )
+    await session.flush()
+    return ActOutcome(
+        candidate=candidate,
+        action=action,
+        new_status=transition.new_status,
+        due_after=transition.due_after,
+        reason=reason.strip(),
+        event=event,
+    )
+
+
+async def candidate_by_id(session: AsyncSession, assignment_id: int) -> Candidate:
+    """Code: unknown_assignment."""
+    assignment = await session.get(Assignment, assignment_id)
+    if assignment is None or assignment.archived_at is not None:
+        raise ServiceError("unknown_assignment")
+    milestone = await session.get(Milestone, assignment.milestone_id)
+    task = await session.get(Task, milestone.task_id) if milestone else None
+    if milestone is None or task is None:
+        raise ServiceError("unknown_assignment")
+    for c in await item_candidates(session, task):
+        if c.assignment_id == assignment_id:
+            return c
+    raise ServiceError("unknown_assignment")
+
+
+async def liaisons(session: AsyncSession, unit_id: int) -> list[Person]:
+    """Active liaisons of a unit who can be messaged."""
+    people = (await liaisons_of_units(session, [unit_id])).get(unit_id, [])
+    return [p for p in people if p.active and p.telegram_id is not None]
+
+
+# --- 催办 ----------------------------------------------------------------------------------
+
+
+def chase_key(assignment_id: int, at: datetime, chat_id: int) -> str:
+    """The Outbox idempotency key: one chase per assignment and instant, per recipient."""
+    return f"chase:{assignment_id}:{at:%Y%m%d%H%M%S}|{chat_id}"
+
+
+async def chase_payload(session: AsyncSession, c: Candidate, *, today: date) -> dict[str, Any]:
+    """The item keys schedules.messages renders for a `chase` row."""
+    plan = await session.get(Plan, c.plan_id)
+    milestone_target = (
+        await session.exec(
+            select(Milestone.target, Milestone.phrase)
+            .join(Assignment, col(Assignment.milestone_id) == Milestone.id)
+            .where(Assignment.id == c.assignment_id)
+        )
+    ).first()
+    everyone = await item_candidates(session, await session.get(Task, c.task_id))  # type: ignore[arg-type]
+    units = [
+        {"name": o.unit_name, "role": o.role} for o in everyone if o.seq == c.seq
+    ]
+    return {
+        "plan": plan.code if plan else "",
+        "plan_title": plan.title if plan else "",
+        "ref": c.ref,
+        "title": c.title,
+        "target": milestone_target[0] if milestone_target else "",
+        "phrase": milestone_target[1] if milestone_target else "",
+        "due": c.due.isoformat(),
+        "original_due": c.original_due.isoformat(),
+        "days": (c.due - today).days,
+        "unit": c.unit_name,
+        "unit_id": c.unit_id,
+        "units": units,
+        "role": c.role,
+        "status": c.status,
+        "acknowledged": c.acknowledged,
+        "audience": "liaisons",
+    }
+
+
+@dataclass(frozen=True)
+class ChaseOutcome:
+    candidate: Candidate
+    queued: int  # Outbox rows (one per liaison)
+    recipients: list[str]
+
+
+async def chase(
+    session: AsyncSession,
+    *,
+    assignment_id: int,
+    person: Person | None,
+    roles: Roles,
+    at: datetime,
+    today: date,
+    default_locale: str,
+    note: str = "",
+) -> ChaseOutcome:
+    """催办 now: one Outbox row of kind "chase" per liaison of the unit (the sender delivers
+    them), and a "remind" event in the item's history. Codes: unknown_assignment,
+    not_your_plan, no_liaison, closed."""
+    candidate = await candidate_by_id(session, assignment_id)
+    if not roles.coordinates(candidate.plan_id):
+        plan = await session.get(Plan, candidate.plan_id)
+        raise ServiceError("not_your_plan", plan=plan.code if plan else "")
+    if candidate.status not in OPEN_STATUSES:
+        raise ServiceError(f"nothing_pending_{REMIND}", ref=candidate.ref)
+    people = await liaisons(session, candidate.unit_id)
+    if not people:
+        raise ServiceError("no_liaison", unit=candidate.unit_name)
+    payload = await chase_payload(session, candidate, today=today)
+    if note.strip():
+        payload["note"] = note.strip()
+    if person is not None and person.name:
+        payload["by"] = person.name
+    queued = 0
+    for p in people:
+        key = chase_key(assignment_id, at, p.telegram_id)  # type: ignore[arg-type]
+        exists = (await session.exec(select(func.count()).where(Outbox.key == key))).one()
+        if exists:
+            continue
+        session.add(
+            Outbox(
+                key=key,
+                kind="chase",
+                chat_id=p.telegram_id,  # type: ignore[arg-type]
+                person_id=p.id,
+                assignment_id=assignment_id,
+                stage="manual",
+                locale=p.locale or default_locale,
+                payload=payload,
+                created_at=at,
+                not_before=at,
+            )
+        )
+        queued += 1
+    session.add(
+        StatusEvent(
+            assignment_id=assignment_id,
+            at=at,
+            actor_id=person.id if person else None,
+            actor_label=person.name if person and person.name else "coordinator",
+            kind="remind",
+            old_status=candidate.status,
+            new_status=candidate.status,
+            note=note.strip(),
+        )
+    )
+    await session.flush()
+    return ChaseOutcome(candidate, queued, [p.name or p.username or "" for p in people])
+
+
+__all__ = [
+    "ACTIONS",
+    "APPROVE",
+    "CONFIRM",
+    "DENY",
+    "NEEDS_REASON",
+    "REMIND",
+    "RETURN",
+    "ActOutcome",
+    "Candidate",
+    "ChaseOutcome",
+    "ScopeChoice",
+    "Targets",
+    "act",
+    "allowed_plans",
+    "candidate_by_id",
+    "chase",
+    "chase_key",
+    "current_per_unit",
+    "item_candidates",
+    "liaisons",
+    "pending_for",
+    "resolve_scope",
+    "scope_from_ids",
+    "targets_for",
+]

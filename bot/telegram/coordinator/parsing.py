@@ -1,0 +1,70 @@
+"""Parsing of the coordinator's command arguments (pure). Errors are ServiceErrors with a code
+that the handler turns into one line (bot.telegram.coordinator.texts)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.services.errors import ServiceError
+from bot.telegram.parsing import normalize
+
+
+@dataclass(frozen=True)
+class RefArgs:
+    """`REF [UNIT] [reason…]` split into the ref and the words after it. Whether the first
+    word names a unit is decided against the item's units (bot.services.coordination)."""
+
+    ref: str
+    rest: tuple[str, ...] = ()
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.rest)
+
+
+def parse_ref_args(args: str | None, usage: str) -> RefArgs:
+    """`/confirm SR-12 市卫健委` → RefArgs("SR-12", ("市卫健委",)). Code: `usage` when empty."""
+    words = normalize(args or "").split()
+    if not words:
+        raise ServiceError(usage)
+    return RefArgs(words[0], tuple(words[1:]))
+
+
+def parse_optional(args: str | None) -> str | None:
+    """`/status`, `/status SR`, `/status 市卫健委`: the one optional argument, trimmed."""
+    text = normalize(args or "")
+    return text or None
+
+
+def parse_required(args: str | None, usage: str) -> str:
+    text = parse_optional(args)
+    if text is None:
+        raise ServiceError(usage)
+    return text
+
+
+def split_unit(rest: tuple[str, ...], matches_unit) -> tuple[str | None, str]:  # type: ignore[no-untyped-def]
+    """(unit word, reason): the first word is the unit when `matches_unit(word)` says so."""
+    if rest and matches_unit(rest[0]):
+        return rest[0], " ".join(rest[1:]).strip()
+    return None, " ".join(rest).strip()
+
+
+SCOPE_ALL = "a"
+
+
+def scope_token(plan_id: int | None = None, unit_id: int | None = None) -> str:
+    """A scope on the wire (callback data): `a`, `p12`, `u5`."""
+    if plan_id is not None:
+        return f"p{plan_id}"
+    if unit_id is not None:
+        return f"u{unit_id}"
+    return SCOPE_ALL
+
+
+def parse_scope_token(token: str) -> tuple[int | None, int | None]:
+    """(plan_id, unit_id) of a scope token; (None, None) for all (and anything malformed)."""
+    if len(token) > 1 and token[0] in "pu" and token[1:].isdigit():
+        value = int(token[1:])
+        return (value, None) if token[0] == "p" else (None, value)
+    return None, None

@@ -1,0 +1,93 @@
+"""Property tests: random and mangled documents never crash the importer, and every due date
+stays within sane bounds. Only PlanInputError may come out."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.core.units import load_unit_directory
+from bot.importer import parse_plan_text
+from bot.importer.errors import PlanInputError
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "plans"
+SAMPLE = (FIXTURES / "plan_a_jiujiang.md").read_text(encoding="utf-8")
+SAMPLE_LINES = SAMPLE.splitlines() + (FIXTURES / "plan_d_pingxiang.txt").read_text(
+    encoding="utf-8").splitlines()
+DIRECTORY = load_unit_directory()
+BRACKETS = "（）()〔〕【】[]［］"
+PIECES = st.sampled_from([
+    "1.", "2、", "（一）", "二、", "第三章", "专栏2", "附件", "〔责任单位：", "市卫健委、",
+    "〕", "】",
+    "牵头单位：", "完成时限：", "2024年6月底前", "到2025年底、2026年底", "分别达到", "60%、80%",
+    "上半年", "第三季度", "年内", "三年内", "十四五期间", "\t", "\n", "\n\n", "**", "<b>", "</p>",
+    "|", "序号\t指标\t2025年\t指标性质", "其中", "*", "约束性", "9999年", "2099年13月", "0年",
+])
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _check(text: str) -> None:
+    try:
+        plan = parse_plan_text(text, source="random.txt", directory=DIRECTORY)
+    except PlanInputError as exc:
+        assert str(exc).startswith("random.txt")
+        return
+    info = plan.info
+    assert info.start <= info.end
+    assert 1900 <= info.start.year and info.end.year <= 2100
+    latest = date(info.end.year + 10, 12, 31)
+    for item in plan.items():
+        assert item.milestones, item.ref
+        for milestone in item.milestones:
+            assert info.start <= milestone.due <= latest, (item.ref, milestone)
+    refs = [item.ref for item in plan.items()]
+    assert len(refs) == len(set(refs))
+
+
+@SETTINGS
+@given(st.text(max_size=400))
+def test_random_text_never_crashes(text: str) -> None:
+    _check(text)
+
+
+@SETTINGS
+@given(st.lists(PIECES | st.text(max_size=8), max_size=80).map("".join))
+def test_plan_like_noise_never_crashes(text: str) -> None:
+    _check("九江市2024-2026年行动方案\n" + text)
+
+
+@SETTINGS
+@given(st.randoms(use_true_random=False), st.integers(0, 30))
+def test_mangled_plans_never_crash(rnd, edits: int) -> None:
+    lines = list(SAMPLE_LINES)
+    for _ in range(edits):
+        action = rnd.randrange(6)
+        k = rnd.randrange(len(lines))
+        if action == 0:
+            rnd.shuffle(lines)
+        elif action == 1:
+            lines.insert(k, lines[rnd.randrange(len(lines))])  # duplicated line
+        elif action == 2 and lines[k]:
+            cut = rnd.randrange(len(lines[k]))
+            lines[k : k + 1] = [lines[k][:cut], "", "", lines[k][cut:]]  # page break
+        elif action == 3:
+            swap = {a: rnd.choice(BRACKETS) for a in BRACKETS}
+            lines[k] = "".join(swap.get(c, c) for c in lines[k])  # bracket swaps
+        elif action == 4:
+            pos = rnd.randrange(len(lines[k]) + 1)
+            junk = "".join(chr(rnd.randrange(0x20, 0x2FFFF)) for _ in range(rnd.randrange(5)))
+            lines[k] = lines[k][:pos] + junk + lines[k][pos:]  # random unicode
+        else:
+            del lines[k]
+            if not lines:
+                lines = [""]
+    _check("\n".join(lines))
+
+
+def test_dates_of_the_sample_are_in_the_plan() -> None:
+    plan = parse_plan_text(SAMPLE, source="a.md", directory=DIRECTORY)
+    assert all(plan.info.start <= m.due <= plan.info.end + timedelta(days=1)
+               for item in plan.items() for m in item.milestones)

@@ -1,0 +1,163 @@
+"""Planning against a real database: recipients, idempotency, escalation history, digests,
+rendering in the recipient's language."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+import pytest_asyncio
+from sched_helpers import local
+from sched_world import make_world
+
+from bot.storage.models import CLOSED, ROLE_COORDINATOR, ROLE_LEADER, ROLE_LIAISON
+from bot.telegram.limits import MAX_TEXT
+from schedules.enqueue import plan_due
+from schedules.messages import render
+from schedules.policy import load_policy
+
+
+@pytest.fixture(scope="module")
+def policy():
+    return load_policy()
+
+
+@pytest_asyncio.fixture
+async def world(tmp_path):
+    w = await make_world(tmp_path / "ledger.sqlite3")
+    await w.person("张联络", ROLE_LIAISON, unit="市卫健委")
+    await w.person("Li Liaison", ROLE_LIAISON, unit="市财政局", locale="en")
+    await w.person("王领导", ROLE_LEADER, unit="市卫健委")
+    await w.person("赵督办", ROLE_COORDINATOR, plan=True)
+    yield w
+    await w.engine.dispose()
+
+
+async def test_a_reminder_goes_to_each_liaison_of_the_unit_in_their_language(world, policy):
+    await world.item("SR-1", date(2025, 6, 20), ["市卫健委", "市财政局"], target="设立<公共卫生科>")
+    result = await plan_due(world.session_maker, local("2025-06-13 09:00"), policy, digests=False)
+    assert result.inserted == 2
+    rows = await world.outbox()
+    assert {r.key for r in rows} == {
+        f"reminder:1:d7@2025-06-20|{world.people['张联络'].telegram_id}",
+        f"reminder:2:d7@2025-06-20|{world.people['Li Liaison'].telegram_id}",
+    }
+    zh = next(r for r in rows if r.locale == "zh_CN")
+    en = next(r for r in rows if r.locale == "en")
+    text_zh = render(zh, locale=zh.locale).text
+    text_en = render(en, locale=en.locale).text
+    assert "SR-1" in text_zh and "&lt;公共卫生科&gt;" in text_zh  # plan text is escaped
+    assert "&lt;实施意见&gt;" in text_zh
+    assert "市财政局" in text_zh and "市卫健委" in text_zh
+    assert "Reminder" in text_en and "7 days left" in text_en
+    keyboard = render(zh, locale="zh_CN").reply_markup
+    datas = [b.callback_data for line in keyboard.inline_keyboard for b in line]
+    assert "sz:1" in datas  # 稍后提醒
+
+
+async def test_planning_twice_inserts_nothing(world, policy):
+    await world.item("SR-1", date(2025, 3, 14), ["市卫健委"])
+    first = await plan_due(world.session_maker, local("2025-03-21 10:00"), policy, digests=False)
+    second = await plan_due(world.session_maker, local("2025-03-21 10:00:30"), policy, digests=False)
+    assert first.inserted == 3  # 督办: liaison, leader, coordinator
+    assert (second.due, second.new, second.inserted) == (1, 0, 0)
+    assert len(await world.outbox()) == 3
+
+
+async def test_escalation_names_who_was_chased_and_when(world, policy):
+    [a] = await world.item("SR-1", date(2025, 3, 14), ["市卫健委"])
+    await plan_due(world.session_maker, local("2025-03-17 09:00"), policy)  # day 3: 逾期提醒
+    await world.mark_sent()
+    await plan_due(world.session_maker, local("2025-03-21 09:00"), policy)  # day 7: 督办
+    rows = [r for r in await world.outbox() if r.kind == "escalation"]
+    assert {r.payload["audience"] for r in rows} == {"liaisons", "leaders", "coordinators"}
+    leader = next(r for r in rows if r.payload["audience"] == "leaders")
+    text = render(leader, locale="zh_CN").text
+    assert "张联络" in text and "2025" in text
+    assert leader.assignment_id == a.id
+
+
+async def test_a_closed_item_is_not_chased_and_nobody_bound_means_nothing_yet(world, policy):
+    await world.item("SR-1", date(2025, 3, 14), ["市卫健委"], status=CLOSED)
+    await world.item("SR-2", date(2025, 3, 14), ["市人社局"])  # no liaison bound
+    result = await plan_due(world.session_maker, local("2025-03-21 10:00"), policy, digests=False)
+    assert result.inserted == 1  # only the coordinator hears about SR-2's 督办
+    assert result.by_audience == {"coordinators": 1}
+
+
+async def test_the_digest_goes_once_a_week_to_each_chat(world, policy):
+    await world.subscribe(-100123)
+    await world.item("SR-1", date(2025, 3, 14), ["市卫健委"])
+    await world.item("SR-2", date(2025, 3, 28), ["市财政局"])
+    await world.item("SR-3", date(2025, 3, 1), ["市卫健委"], status=CLOSED)
+    digests = []
+    for instant in ("2025-03-24 08:59", "2025-03-24 09:00", "2025-03-24 09:00:30",
+                    "2025-03-26 15:00", "2025-03-31 09:05"):  # fmt: skip
+        result = await plan_due(world.session_maker, local(instant), policy)
+        digests.append(result.digests)
+    # coordinator, unit leader, group: once in week 13, once again in week 14
+    assert digests == [0, 3, 0, 0, 3]
+    rows = [r for r in await world.outbox() if r.kind == "digest"]
+    assert len({r.key for r in rows}) == 6
+    assert {r.key for r in rows if r.chat_id == -100123} == {
+        "digest:2025-W13:-100123",
+        "digest:2025-W14:-100123",
+    }
+    coordinator = next(r for r in rows if r.payload["audience"] == "coordinators")
+    text = render(coordinator, locale="zh_CN").text
+    assert "SR-1" in text and "SR-2" in text
+    leader = next(r for r in rows if r.payload["audience"] == "leaders")
+    plan = leader.payload["plans"][0]
+    assert [i["ref"] for i in plan["overdue"] + plan["newly_overdue"]] == ["SR-1"]  # their unit
+    assert [r["unit"] for r in plan["scorecard"]][0] in ("市卫健委", "市财政局")
+
+
+async def test_a_long_digest_is_split_under_the_telegram_limit(world):
+    policy = load_policy(overrides={"digest": {"max_items": 500}})
+    for n in range(120):
+        await world.item(f"SR-{n}", date(2025, 3, 1), ["市卫健委"], title="很长的任务标题" * 8)
+    await plan_due(world.session_maker, local("2025-03-24 09:00"), policy)
+    row = next(r for r in await world.outbox() if r.kind == "digest")
+    parts = render(row, locale="zh_CN").parts
+    assert len(parts) > 1
+    assert all(len(p.text.encode("utf-16-le")) // 2 <= MAX_TEXT for p in parts)
+    assert parts[0].text.endswith(f"(1/{len(parts)})</i>")
+
+
+async def test_the_acknowledgement_ladder_escalates_to_the_unit_leader(world, policy):
+    await world.item("SR-1", date(2025, 12, 31), ["市卫健委"], acknowledged=False,
+                     assigned_at=local("2025-06-09 10:00"))  # fmt: skip
+    await plan_due(world.session_maker, local("2025-06-12 10:00"), policy, digests=False)
+    await world.mark_sent()
+    await plan_due(world.session_maker, local("2025-06-16 10:00"), policy, digests=False)
+    rows = await world.outbox()
+    assert [(r.kind, r.payload["audience"]) for r in rows] == [
+        ("ack_chase", "liaisons"),
+        ("escalation", "leaders"),
+    ]
+    assert "签收" in render(rows[0], locale="zh_CN").text or rows[0].kind == "ack_chase"
+    assert "张联络" in render(rows[1], locale="zh_CN").text
+
+
+async def test_every_kind_renders_in_both_languages(world, policy):
+    from bot.storage.models import Outbox
+
+    base = {"plan": "SR", "plan_title": "P", "ref": "SR-1", "title": "T", "due": "2025-03-14",
+            "days": 3, "unit": "U", "units": [{"name": "U", "role": "lead"}],
+            "status": "in_progress", "acknowledged": False, "audience": "liaisons",
+            "period_end": "2025-12-31", "note": "<b>快</b>", "by": "赵"}  # fmt: skip
+    for kind in ("reminder", "ack_chase", "overdue", "escalation", "periodic", "chase"):
+        for locale in ("zh_CN", "en"):
+            row = Outbox(key=f"{kind}:1:x", kind=kind, chat_id=1, assignment_id=1, stage="x",
+                         payload=base, created_at=local("2025-01-01 00:00"),
+                         not_before=local("2025-01-01 00:00"))  # fmt: skip
+            rendered = render(row, locale=locale)
+            assert "SR-1" in rendered.text and rendered.assignment_id == 1
+    row = Outbox(key="n", kind="notice", chat_id=1, payload={"text": "<b>hi</b>"},
+                 created_at=local("2025-01-01 00:00"), not_before=local("2025-01-01 00:00"))  # fmt: skip
+    assert render(row, locale="en").text == "<b>hi</b>"
+    assert "&lt;b&gt;快" in render(
+        Outbox(key="c", kind="chase", chat_id=1, assignment_id=1, payload=base,
+               created_at=local("2025-01-01 00:00"), not_before=local("2025-01-01 00:00")),
+        locale="zh_CN",
+    ).text  # fmt: skip

@@ -1,0 +1,224 @@
+from __future__ import annotations
+
+import re
+
+from sqlmodel import select
+
+from bot.storage.models import Assignment, StatusEvent
+from bot.telegram.callbacks import AssignmentAction
+
+from .conftest import COORDINATOR, FINANCE, LIAISON, STRANGER
+
+
+async def test_stranger_gets_only_the_access_note(h):
+    for text in ("/my", "/task SR-1", "hello", "/help", "/start", "/report SR-1 done"):
+        sent = await h.send(STRANGER, text)
+        assert len(sent.messages) == 1, text
+        assert "邀请" in sent.text and "SR-1" not in sent.text
+    sent = await h.send(STRANGER, "/my", language_code="en")
+    assert "invitation link" in sent.text
+    data = AssignmentAction(code="d", assignment_id=1).pack()
+    sent = await h.press(STRANGER, data)
+    assert sent.messages == [] and "邀请" in sent.alerts[0]
+
+
+async def test_stranger_in_a_group_gets_nothing(h):
+    sent = await h.send(STRANGER, "hello", chat_type="group")
+    assert sent.calls == []
+
+
+async def test_invite_then_start_binds_the_liaison(h):
+    sent = await h.send(COORDINATOR, "/invite 上饶市卫健委 王五")
+    assert "上饶市卫生健康委员会" in sent.text and "王五" in sent.text
+    token = re.search(r"/start (\S+?)</code>", sent.text).group(1)
+    assert f"https://t.me/duban_bot?start={token}" in sent.text
+    sent = await h.send(555, f"/start {token}")
+    assert "王五" in sent.text and "联络员" in sent.text
+    sent = await h.send(555, "/my")
+    assert "SR-1" in sent.text and "SR-2" in sent.text and "LN-1" not in sent.text
+    again = await h.send(556, f"/start {token}")
+    assert "已被使用" in again.text
+
+
+async def test_invite_ambiguous_unknown_and_wrong_role(h):
+    sent = await h.send(COORDINATOR, "/invite 市卫健委")
+    assert "上饶市卫生健康委员会" in sent.text and "龙南市卫生健康委员会" in sent.text
+    assert "/start" not in sent.text
+    assert "未找到" in (await h.send(COORDINATOR, "/invite 不存在的局")).text
+    assert "用法" in (await h.send(COORDINATOR, "/invite")).text
+    assert "仅限督办员" in (await h.send(LIAISON, "/invite 上饶市财政局")).text
+
+
+async def test_invite_leader_and_coordinator_then_revoke(h):
+    sent = await h.send(COORDINATOR, "/invite leader sr 赵六")
+    assert "上饶市实施意见" in sent.text
+    sent = await h.send(COORDINATOR, "/invite coordinator SR")
+    token = re.search(r"/start (\S+?)</code>", sent.text).group(1)
+    assert "撤销" in (await h.send(COORDINATOR, f"/revoke {token}")).text
+    assert "已撤销" in (await h.send(777, f"/start {token}")).text
+    assert "无效" in (await h.send(COORDINATOR, "/revoke nope")).text
+
+
+async def test_start_plain_for_registered(h):
+    sent = await h.send(LIAISON, "/start")
+    assert "张三" in sent.text and "上饶市卫生健康委员会" in sent.text
+
+
+async def test_my_lists_by_urgency_with_buttons(h):
+    sent = await h.send(LIAISON, "/my")
+    text = sent.text
+    assert text.index("SR-1") < text.index("SR-2")
+    assert "🔴" in text and "逾期" in text
+    assert "设立公共卫生科 &lt;b&gt;&amp;" in text  # plan text escaped
+    labels = [label for label, _ in sent.buttons()]
+    assert any("SR-2" in label for label in labels)
+    sent = await h.press(LIAISON, sent.button("SR-2"))
+    assert "SR-2" in sent.text and "建设区域医疗中心" in sent.text
+    assert {"进行中", "已完成", "有困难", "申请延期", "签收"} <= {b for b, _ in sent.buttons()}
+
+
+async def test_my_for_someone_without_units(h):
+    assert "不是任何单位的联络员" in (await h.send(COORDINATOR, "/my")).text
+
+
+async def test_task_card_and_errors(h):
+    sent = await h.send(LIAISON, "/task sr-1")
+    assert "时间节点" in sent.text and "市财政局 (配合)" in sent.text
+    assert sent.buttons()
+    assert "不是本单位" in (await h.send(LIAISON, "/task LN-1")).text
+    assert "没有编号" in (await h.send(LIAISON, "/task XX-9")).text
+    assert "用法" in (await h.send(LIAISON, "/task")).text
+    coordinator = await h.send(COORDINATOR, "/task LN-1")
+    assert "LN-1" in coordinator.text and coordinator.buttons() == []
+
+
+async def _assignment(h, key):
+    async with h.ledger.session_maker() as s:
+        return await s.get(Assignment, h.ledger.assignments[key])
+
+
+async def _events(h):
+    async with h.ledger.session_maker() as s:
+        return list((await s.exec(select(StatusEvent))).all())
+
+
+async def test_report_command_paths(h):
+    sent = await h.send(LIAISON, "/report SR-1 进行中 60% 已召开部署会")
+    assert len(sent.messages) == 1 and "进行中 60%" in sent.text
+    a = await _assignment(h, ("SR-1", 0, "sr_health"))
+    assert a.status == "in_progress" and a.progress == 60 and a.acknowledged_at is not None
+    sent = await h.send(LIAISON, "/report sr-1 done")
+    assert "等待督办员确认办结" in sent.text
+    sent = await h.send(LIAISON, "/report SR-1 done")
+    assert "已报送完成" in sent.text
+    sent = await h.send(LIAISON, "/report SR-2 申请延期 2026-02-28 资金未到位")
+    assert "2026年2月28日" in sent.text
+    a = await _assignment(h, ("SR-2", 0, "sr_health"))
+    assert str(a.extension_requested_to) == "2026-02-28" and a.status == "not_started"
+
+
+async def test_bad_reports_change_nothing(h):
+    before = len(await _events(h))
+    cases = {
+        "/report": "用法",
+        "/report SR-1": "用法",
+        "/report SR-1 maybe": "不是有效状态",
+        "/report SR-1 extend": "请写明延期至的日期",
+        "/report SR-1 extend 2025-02-30": "不是有效日期",
+        "/report SR-1 extend 2025-01-01": "不晚于今天",
+        "/report SR-1 进行中 120%": "0% 至 100%",
+        "/report SR-9 done": "没有编号",
+        "/report LN-1 done": "不是本单位",
+    }
+    for text, expected in cases.items():
+        sent = await h.send(LIAISON, text)
+        assert len(sent.messages) == 1 and expected in sent.text, (text, sent.text)
+    assert "只有责任单位联络员" in (await h.send(COORDINATOR, "/report SR-1 done")).text
+    assert len(await _events(h)) == before
+
+
+async def test_buttons_report_and_ack(h):
+    sent = await h.send(LIAISON, "/task SR-2")
+    ack = await h.press(LIAISON, sent.button("签收"))
+    assert "已签收" in ack.text
+    assert any(type(c).__name__ == "EditMessageReplyMarkup" for c in ack.calls)
+    again = await h.press(LIAISON, sent.button("签收"))
+    assert again.messages == [] and "已签收" in again.alerts[0]
+    blocked = await h.press(LIAISON, sent.button("有困难"))
+    assert "有困难" in blocked.text
+    assert (await _assignment(h, ("SR-2", 0, "sr_health"))).status == "blocked"
+
+
+async def test_other_units_button_is_refused(h):
+    data = AssignmentAction(code="d", assignment_id=h.ledger.assignments[("SR-1", 0, "sr_finance")])
+    sent = await h.press(LIAISON, data.pack())
+    assert sent.messages == [] and "不属于您" in sent.alerts[0]
+    assert (await _assignment(h, ("SR-1", 0, "sr_finance"))).status == "not_started"
+    sent = await h.press(FINANCE, data.pack())
+    assert "等待督办员确认办结" in sent.text
+
+
+async def test_reply_with_photo_document_text_and_extension(h):
+    sent = await h.send(LIAISON, "/task SR-2")
+    card_id = sent.last_id
+    photo = await h.send(LIAISON, reply_to=card_id, photo=True, caption="现场照片")
+    assert "照片" in photo.text
+    doc = await h.send(LIAISON, reply_to=card_id, document=("方案.pdf", 1000))
+    assert "文件" in doc.text
+    big = await h.send(LIAISON, reply_to=card_id, document=("大.zip", 30 * 1024 * 1024))
+    assert "文件过大" in big.text
+    sticker = await h.send(LIAISON, reply_to=card_id, sticker=True)
+    assert "佐证材料" in sticker.text
+    text = await h.send(LIAISON, "已协调土地指标", reply_to=card_id)
+    assert "说明已记录" in text.text
+    events = [e for e in await _events(h) if e.kind == "note"]
+    assert [(e.evidence_kind, e.evidence_file_id) for e in events] == [
+        ("photo", "PHOTO-BIG"), ("document", "DOC-1"), (None, None)
+    ]
+    assert events[0].note == "现场照片"
+
+    prompt = await h.press(LIAISON, sent.button("申请延期"))
+    assert "回复本消息" in prompt.text
+    prompt_id = prompt.last_id
+    bad = await h.send(LIAISON, "下个月", reply_to=prompt_id)
+    assert "不是有效日期" in bad.text
+    ok = await h.send(LIAISON, "2026-03-15 需要更多时间", reply_to=prompt_id)
+    assert "已申请延期至 2026年3月15日" in ok.text
+
+
+async def test_reply_to_unrelated_message_and_other_text(h):
+    sent = await h.send(LIAISON, "补充", reply_to=4242)
+    assert "不对应具体事项" in sent.text
+    assert "回复对应事项" in (await h.send(LIAISON, "你好")).text
+    assert "无法识别该命令" in (await h.send(LIAISON, "/nonsense")).text
+
+
+async def test_lang_switches_and_help_follows(h):
+    zh = await h.send(COORDINATOR, "/help")
+    assert "督办员" in zh.text
+    sent = await h.send(COORDINATOR, "/lang en")
+    assert sent.text == "From now on I will write to you in English."
+    en = await h.send(COORDINATOR, "/help")
+    assert len(en.text.splitlines()) == len(zh.text.splitlines())
+    assert not re.search(r"[\u4e00-\u9fff]", en.text), en.text
+    assert "用法" in (await h.send(LIAISON, "/lang klingon")).text
+    assert "中文" in (await h.send(COORDINATOR, "/lang zh")).text
+
+
+async def test_liaison_help_has_no_coordinator_lines(h):
+    text = (await h.send(LIAISON, "/help")).text
+    assert "/my" in text and "/invite" not in text
+
+
+async def test_errors_are_apologised_for(h, monkeypatch):
+    import bot.telegram.help as help_module
+
+    def boom(roles):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(help_module, "help_text", boom)
+    sent = await h.send(LIAISON, "/help")
+    assert "抱歉" in sent.text
+    sent = await h.send(LIAISON, "/help", language_code="en")
+    assert "Sorry" in sent.text  # no language saved: Telegram's language decides
+    assert "SR-1" in (await h.send(LIAISON, "/my")).text  # the bot keeps going
