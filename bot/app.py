@@ -255,6 +255,8 @@ def configure_logging(level: str) -> None:
         stream=sys.stderr,
     )
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    # one line per tick and job run is noise; the scheduler logs what it sent itself
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def run_app() -> int:

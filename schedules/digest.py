@@ -22,6 +22,7 @@ Payload shape (`kind="digest"`): {"week", "week_start", "today", "audience", "un
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -31,9 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import stats as core_stats
-from bot.core.lights import Light, LightPolicy
 from bot.core.workdays import is_working_day
-from bot.services import stats as ledger_stats
 from schedules.enqueue import Directory, Recipient, _fetch, load_directory
 from schedules.planner import COORDINATORS, DIGEST, GROUPS, LEADERS, DigestSlot
 from schedules.policy import Policy
@@ -130,58 +129,101 @@ async def build_plan_digests(
         else:
             item["days"] = -days
             digest.lists["due_soon"].append(item)
+    cards = await scorecards(conn, policy, at)
     for digest in plans.values():
         digest.lists["overdue"].sort(key=lambda i: (-i["days"], i["ref"], i["unit"]))
-        digest.scorecard, digest.unit_ids = await _scorecard(session, digest.plan_id, policy, at)
+        digest.scorecard = cards.get(digest.plan_id, [])
+        digest.unit_ids = {row["unit_id"] for row in digest.scorecard}
     return plans
 
 
-async def _scorecard(
-    session: AsyncSession, plan_id: int, policy: Policy, at: datetime
-) -> tuple[list[dict[str, Any]], set[int]]:
-    """The plan's units in 通报 order with 按时办结率, 及时签收率 and red items, from
-    `bot.services.stats.status_report` (the same numbers /status shows)."""
+_SCORE_SQL = """
+SELECT t.plan_id, a.unit_id, COALESCE(NULLIF(u.short_name, ''), u.name), count(*),
+       sum(a.status = 'closed'),
+       sum(a.status IN ('not_started', 'in_progress', 'blocked') AND a.due < :today),
+       sum(a.status = 'closed'
+           AND date(COALESCE(a.done_reported_at, a.closed_at), :offset) <= m.original_due),
+       sum(a.status = 'closed' OR m.original_due < :today)
+FROM assignment a
+JOIN milestone m ON m.id = a.milestone_id
+JOIN task t ON t.id = m.task_id
+JOIN unit u ON u.id = a.unit_id
+WHERE a.archived_at IS NULL AND m.archived_at IS NULL AND t.archived_at IS NULL
+GROUP BY t.plan_id, a.unit_id
+"""
 
-    async def report(scope: ledger_stats.Scope) -> ledger_stats.StatusReport:
-        return await ledger_stats.status_report(
-            session,
-            scope=scope,
-            at=at,
-            zone=policy.zone,
-            policy=LightPolicy(),
-            ack_window=policy.for_plan(None).ack_chase_after,
-            is_working_day=is_working_day,
-            top_items=0,
-        )
+_ACK_SQL = """
+SELECT t.plan_id, a.unit_id, date(a.assigned_at, :offset), date(a.acknowledged_at, :offset),
+       count(*)
+FROM assignment a
+JOIN milestone m ON m.id = a.milestone_id
+JOIN task t ON t.id = m.task_id
+WHERE a.archived_at IS NULL AND m.archived_at IS NULL AND t.archived_at IS NULL
+GROUP BY 1, 2, 3, 4
+"""
 
-    whole = await report(ledger_stats.Scope(plan_id=plan_id))
-    per_unit = {
-        line.unit_id: (await report(ledger_stats.Scope(plan_id=plan_id, unit_id=line.unit_id)))
-        for line in whole.units
-    }
-    ranked = core_stats.scorecard(
-        core_stats.UnitFacts(
-            u.unit_id, u.name, u.total, u.closed, u.overdue, per_unit[u.unit_id].totals.on_time
+
+async def scorecards(
+    conn: AsyncConnection, policy: Policy, at: datetime
+) -> dict[int, list[dict[str, Any]]]:
+    """Every plan's units in 通报 order (`bot.core.stats.scorecard`) with 按时办结率 and
+    及时签收率 as `bot.core.stats` defines them, from two grouped queries over the ledger.
+    Red items are the overdue ones (red = 逾期)."""
+    local = at.astimezone(policy.zone)
+    offset = f"{int((local.utcoffset() or timedelta(0)).total_seconds() // 60):+d} minutes"
+    today = local.date()
+    params = {"today": today.isoformat(), "offset": offset}
+    facts: dict[int, list[core_stats.UnitFacts]] = defaultdict(list)
+    for plan_id, unit_id, name, total, closed, overdue, ok, counted in await _fetch(
+        conn, _SCORE_SQL.replace(":today", "?").replace(":offset", "?"),
+        _ordered(_SCORE_SQL, params),
+    ):  # fmt: skip
+        facts[plan_id].append(
+            core_stats.UnitFacts(
+                unit_id, name, total, closed or 0, overdue or 0,
+                core_stats.Rate(ok or 0, counted or 0),
+            )
+        )  # fmt: skip
+    groups: dict[tuple[int, int], list[core_stats.AckGroup]] = defaultdict(list)
+    for plan_id, unit_id, assigned, acked, count in await _fetch(
+        conn, _ACK_SQL.replace(":offset", "?"), _ordered(_ACK_SQL, params)
+    ):
+        groups[(plan_id, unit_id)].append(
+            core_stats.AckGroup(
+                date.fromisoformat(assigned), date.fromisoformat(acked) if acked else None, count
+            )
         )
-        for u in whole.units
-    )
-    rows = []
-    for row in ranked:
-        totals = per_unit[row.unit_id].totals
-        rows.append(
-            {
-                "rank": row.rank,
-                "unit_id": row.unit_id,
-                "unit": row.name,
-                "total": row.total,
-                "closed": row.closed,
-                "overdue": row.overdue,
-                "red": totals.lights.get(Light.RED.value, row.overdue),
-                "on_time": [totals.on_time.numerator, totals.on_time.denominator],
-                "ack": [totals.acknowledgement.numerator, totals.acknowledgement.denominator],
-            }
-        )
-    return rows, {u.unit_id for u in whole.units}
+    out: dict[int, list[dict[str, Any]]] = {}
+    for plan_id, units in facts.items():
+        window = policy.for_plan(None).ack_chase_after
+        rows = []
+        for row in core_stats.scorecard(units):
+            ack = core_stats.acknowledgement_rate(
+                groups.get((plan_id, row.unit_id), []),
+                today=today,
+                window=window,
+                is_working_day=is_working_day,
+            )
+            rows.append(
+                {
+                    "rank": row.rank,
+                    "unit_id": row.unit_id,
+                    "unit": row.name,
+                    "total": row.total,
+                    "closed": row.closed,
+                    "overdue": row.overdue,
+                    "red": row.overdue,
+                    "on_time": [row.on_time.numerator, row.on_time.denominator],
+                    "ack": [ack.numerator, ack.denominator],
+                }
+            )
+        out[plan_id] = rows
+    return out
+
+
+def _ordered(sql: str, params: dict[str, str]) -> tuple[str, ...]:
+    """Positional parameters in the order their :names appear in `sql`."""
+    return tuple(params[name] for name in re.findall(r":(today|offset)\b", sql))
 
 
 def _possible_chats(directory: Directory, policy: Policy) -> set[int]:

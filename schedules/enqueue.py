@@ -38,9 +38,6 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 
 from bot.storage.models import (
-    CLOSED,
-    DONE_REPORTED,
-    NOT_STARTED,
     ROLE_COORDINATOR,
     ROLE_LEADER,
     ROLE_LIAISON,
@@ -62,12 +59,13 @@ from schedules.planner import (
     digest_due,
     due_notifications,
 )
-from schedules.policy import Policy
+from schedules.policy import PlanRules, Policy
 
 log = logging.getLogger(__name__)
 
 OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
 _CHUNK = 500  # ids per IN (...) list, under SQLite's variable limit
+_SLICE = 5000  # notifications turned into rows at a time
 # the audience a person is addressed as when they are in several (one row per chat)
 _AUDIENCE_ORDER = (LIAISONS, LEADERS, COORDINATORS, GROUPS)
 
@@ -128,19 +126,74 @@ def _parse_datetime(value: str | None) -> datetime | None:
 
 # --- step 1: snapshots ---------------------------------------------------------------------
 
-_SNAPSHOT_SQL = """
-SELECT a.id, p.code, a.unit_id, a.status, a.due, a.assigned_at, a.acknowledged_at, a.role,
-       m.task_id, t.recurrence, p.period_start, p.period_end, p.id
-FROM assignment a
-JOIN milestone m ON m.id = a.milestone_id
-JOIN task t ON t.id = m.task_id
-JOIN plan p ON p.id = t.plan_id
-WHERE a.archived_at IS NULL AND m.archived_at IS NULL AND t.archived_at IS NULL
-  AND p.archived_at IS NULL
-  AND a.status NOT IN (:done_reported, :closed)
-  AND (a.due <= :horizon
-       OR (a.acknowledged_at IS NULL AND a.status = :not_started)
-       OR (t.recurrence IS NOT NULL AND t.recurrence NOT IN ('[]', '')))
+_OPEN = "('not_started', 'in_progress', 'blocked')"
+_SELECT = (
+    "SELECT a.id, m.task_id, a.unit_id, a.status, a.due, a.assigned_at, a.acknowledged_at, a.role"
+)
+
+
+def _calendar_stage_sql(rules: PlanRules) -> str:
+    """SQL for the key of an assignment's latest due-ladder stage by the calendar alone
+    (holidays ignored), mirroring `schedules.planner`; NULL beyond the reminder horizon."""
+    late = "CAST(julianday(?) - julianday(a.due) AS INTEGER)"
+    esc, notice, repeat = (
+        rules.overdue_escalate_day,
+        rules.overdue_notice_day,
+        rules.overdue_repeat_days,
+    )
+    reminders = " ".join(
+        f"WHEN -{late} <= {n} THEN 'reminder:' || a.id || ':d{n}@' || a.due"
+        for n in sorted(rules.reminder_days)
+    )
+    return (
+        f"CASE WHEN {late} >= {esc} THEN 'escalation:' || a.id || ':od' || "
+        f"({esc} + (({late} - {esc}) / {repeat}) * {repeat}) || '@' || a.due "
+        f"WHEN {late} >= {notice} THEN 'overdue:' || a.id || ':od{notice}@' || a.due "
+        f"{reminders} END"
+    )
+
+
+def _snapshot_sql(policy: Policy) -> tuple[str, int]:
+    """Open assignments with something possibly due, and how many times `today` is bound.
+
+    A row is skipped when its latest stage by the calendar already has Outbox rows: nothing
+    newer can be due for it (the planner would return that stage, or an older one that the
+    newer one supersedes). Unacknowledged items are always loaded (the acknowledgement
+    ladder counts working days) unless long overdue (the due ladder has replaced their
+    acknowledgement ladder), and so are the plans with rules of their own.
+    """
+    stage = _calendar_stage_sql(policy.defaults)
+    binds = stage.count("?")
+    own = ",".join(f"'{code}'" for code in policy.plans if code.isalnum())
+    bypass = (
+        f" OR m.task_id IN (SELECT t.id FROM task t JOIN plan p ON p.id = t.plan_id "
+        f"WHERE p.code IN ({own}))"
+        if own
+        else ""
+    )
+    sql = f"""
+{_SELECT}
+FROM assignment a JOIN milestone m ON m.id = a.milestone_id
+WHERE a.status IN {_OPEN} AND a.archived_at IS NULL AND m.archived_at IS NULL
+  AND ((a.due <= ? AND NOT EXISTS (
+          SELECT 1 FROM outbox o WHERE o.key > ({stage}) || '|' AND o.key < ({stage}) || '}}'))
+       OR (a.acknowledged_at IS NULL AND a.status = 'not_started' AND a.due >= ?){bypass})
+"""
+    return sql, binds * 2
+
+
+# the open assignments of recurring duties (periodic report requests), task first
+_RECURRING_SQL = f"""
+{_SELECT}
+FROM task t CROSS JOIN milestone m CROSS JOIN assignment a
+WHERE t.recurrence IS NOT NULL AND t.recurrence NOT IN ('[]', '') AND t.archived_at IS NULL
+  AND m.task_id = t.id AND m.archived_at IS NULL
+  AND a.milestone_id = m.id AND a.status IN {_OPEN} AND a.archived_at IS NULL
+"""
+_TASKS_SQL = """
+SELECT t.id, p.id, p.code, t.recurrence, p.period_start, p.period_end
+FROM task t JOIN plan p ON p.id = t.plan_id
+WHERE t.archived_at IS NULL AND p.archived_at IS NULL
 """
 
 
@@ -155,37 +208,43 @@ async def _fetch(conn: AsyncConnection, sql: str, params: Sequence[Any] = ()) ->
         await cursor.close()
 
 
-def _positional(sql: str, names: Sequence[str]) -> str:
-    for name in names:
-        sql = sql.replace(f":{name}", "?")
-    return sql
-
-
 async def load_snapshots(
     conn: AsyncConnection, policy: Policy, at: datetime
 ) -> tuple[list[AssignmentSnapshot], dict[str, int]]:
     """Open assignments that might have something due at `at`, and plan code → plan id."""
     today = at.astimezone(policy.zone).date()
     horizon = (today + timedelta(days=policy.max_lead_days + 1)).isoformat()
-    sql = _positional(_SNAPSHOT_SQL, ["done_reported", "closed", "horizon", "not_started"])
-    rows = await _fetch(conn, sql, (DONE_REPORTED, CLOSED, horizon, NOT_STARTED))
-    snaps: list[AssignmentSnapshot] = []
+    tasks: dict[int, tuple[str, tuple[str, ...], date | None, date | None]] = {}
     plan_ids: dict[str, int] = {}
+    for task_id, plan_id, code, rec, start, end in await _fetch(conn, _TASKS_SQL):
+        plan_ids[code] = plan_id
+        recurrence = tuple(json.loads(rec)) if rec and rec != "[]" else ()
+        if recurrence:
+            tasks[task_id] = (code, recurrence, date.fromisoformat(start), date.fromisoformat(end))
+        else:
+            tasks[task_id] = (code, (), None, None)
+    sql, today_binds = _snapshot_sql(policy)
+    long_overdue = (today - timedelta(days=31)).isoformat()
+    rows = await _fetch(conn, sql, (horizon, *[today.isoformat()] * today_binds, long_overdue))
+    rows += await _fetch(conn, _RECURRING_SQL)
+    seen: set[int] = set()
+    snaps: list[AssignmentSnapshot] = []
     from_date = date.fromisoformat
     from_dt = datetime.fromisoformat
     dates: dict[str, date] = {}
-    for aid, code, unit_id, status, due, assigned, acked, role, task_id, rec, ps, pe, pid in rows:
-        plan_ids[code] = pid
+    append = snaps.append
+    for aid, task_id, unit_id, status, due, assigned, acked, role in rows:
+        task = tasks.get(task_id)
+        if task is None or aid in seen:  # archived task or plan; loaded twice
+            continue
+        seen.add(aid)
         due_day = dates.get(due)
         if due_day is None:
             due_day = dates[due] = from_date(due)
-        recurrence: tuple[str, ...] = ()
-        if rec and rec != "[]":
-            recurrence = tuple(json.loads(rec))
-        snaps.append(
+        append(
             AssignmentSnapshot(
                 aid,
-                code,
+                task[0],
                 unit_id,
                 status,
                 due_day,
@@ -195,9 +254,9 @@ async def load_snapshots(
                 None,
                 role,
                 task_id,
-                recurrence,
-                from_date(ps) if recurrence else None,
-                from_date(pe) if recurrence else None,
+                task[1],
+                task[2],
+                task[3],
             )
         )
     return snaps, plan_ids
@@ -423,8 +482,13 @@ async def plan_due(
             fresh = await _new_keys(conn, (n.key for n in notes))
             notes = [n for n in notes if n.key in fresh]
             result.new = len(notes)
-        if notes:
-            rows += await _rows_for(conn, notes, plan_ids, at, default_locale, result)
+        # in slices, so that the burst after loading a mostly overdue plan stays small in memory
+        for start in range(0, len(notes), _SLICE):
+            batch = await _rows_for(
+                conn, notes[start : start + _SLICE], plan_ids, at, default_locale, result
+            )
+            result.inserted += await insert_rows(conn, batch)
+            _count(result, batch)
         slot = digest_due(policy, at) if digests else None
         if slot is not None:
             from schedules.digest import digest_rows
@@ -434,11 +498,8 @@ async def plan_due(
             )
             rows += digest_rows_
         if rows:
-            result.inserted = await insert_rows(conn, rows)
-        for row in rows:
-            result.by_kind[row["kind"]] = result.by_kind.get(row["kind"], 0) + 1
-            audience = row["payload"].get("audience", "")
-            result.by_audience[audience] = result.by_audience.get(audience, 0) + 1
+            result.inserted += await insert_rows(conn, rows)
+            _count(result, rows)
         result.digests = sum(1 for row in rows if row["kind"] == DIGEST)
     result.seconds = time.perf_counter() - started
     if result.inserted:
@@ -452,6 +513,13 @@ async def plan_due(
             result.seconds,
         )
     return result
+
+
+def _count(result: PlanResult, rows: list[dict[str, Any]]) -> None:
+    for row in rows:
+        result.by_kind[row["kind"]] = result.by_kind.get(row["kind"], 0) + 1
+        audience = row["payload"].get("audience", "")
+        result.by_audience[audience] = result.by_audience.get(audience, 0) + 1
 
 
 async def _rows_for(

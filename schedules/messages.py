@@ -111,9 +111,8 @@ def _units(p: dict[str, Any], locale: str) -> str:
     names = []
     for u in units:
         name = esc(u.get("name", ""))
-        names.append(
-            f"{name}{gettext(' (lead)', locale=locale)}" if u.get("role") == "lead" else name
-        )
+        lead = u.get("role") == "lead" and len(units) > 1
+        names.append(gettext("{name} (lead)", locale=locale).format(name=name) if lead else name)
     return gettext(", ", locale=locale).join(names) if names else esc(p.get("unit", ""))
 
 

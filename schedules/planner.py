@@ -83,7 +83,7 @@ class AssignmentSnapshot:
     plan_end: date | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Notification:
     """One notification that should exist now. `key` is f"{kind}:{assignment_id}:{stage}"
     (digests: f"digest:{week}"); enqueue adds the recipient's chat to it."""
@@ -110,12 +110,22 @@ class PlanningStats:
     by_kind: dict[str, int] = field(default_factory=dict)
 
 
+_ISO: dict[date, str] = {}
+
+
+def _iso(day: date) -> str:
+    text = _ISO.get(day)
+    if text is None:
+        text = _ISO[day] = day.isoformat()
+    return text
+
+
 def reminder_stage(days_before: int, due: date) -> str:
-    return f"d{days_before}@{due.isoformat()}"
+    return f"d{days_before}@{_iso(due)}"
 
 
 def overdue_stage(days_over: int, due: date) -> str:
-    return f"od{days_over}@{due.isoformat()}"
+    return f"od{days_over}@{_iso(due)}"
 
 
 def ack_stage(working_days: int) -> str:
@@ -175,11 +185,12 @@ class _Planner:
 
     # --- the due ladder ------------------------------------------------------------------
 
-    def due_ladder(self, snap: AssignmentSnapshot, rules: PlanRules) -> Notification | None:
-        today = self.today
+    def due_ladder(
+        self, snap: AssignmentSnapshot, rules: PlanRules, max_lead: int
+    ) -> Notification | None:
         due = snap.due
-        days_left = (due - today).days
-        if days_left > rules.max_lead_days:
+        days_left = (due - self.today).days
+        if days_left > max_lead:
             return None
         at = self.at
         if days_left < 0:
@@ -327,16 +338,18 @@ def due_notifications(
     out: list[Notification] = []
     carriers: dict[tuple[int, int], AssignmentSnapshot] = {}
     for_plan = policy.for_plan
-    rules_cache: dict[str, PlanRules] = {}
+    rules_cache: dict[str, tuple[PlanRules, int]] = {}
     considered = 0
     for snap in snapshots:
         considered += 1
         if snap.status in _SILENT or snap.assigned_at > at:
             continue
-        rules = rules_cache.get(snap.plan)
-        if rules is None:
-            rules = rules_cache[snap.plan] = for_plan(snap.plan)
-        found = planner.due_ladder(snap, rules)
+        cached = rules_cache.get(snap.plan)
+        if cached is None:
+            rules = for_plan(snap.plan)
+            cached = rules_cache[snap.plan] = (rules, rules.max_lead_days)
+        rules, max_lead = cached
+        found = planner.due_ladder(snap, rules, max_lead)
         if found is not None:
             out.append(found)
         overdue = found is not None and found.kind != REMINDER

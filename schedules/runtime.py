@@ -222,7 +222,7 @@ async def start_scheduler(
     session_maker: Any,
     clock: Clock,
     settings: Settings,
-    planner: Planner | None | bool = True,
+    planner: Planner | bool | None = True,
     sender: Sender | None = None,
 ) -> SchedulerRuntime:
     """Start planning and sending; call from the dispatcher's startup hook (a running loop is

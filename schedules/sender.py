@@ -435,7 +435,9 @@ class Sender:
                 inactive = found.scalars().first() is False  # type: ignore[attr-defined]
             if inactive:
                 row.status = FAILED
-                row.last_error = "recipient is inactive (Telegram refused an earlier message); not sent"
+                row.last_error = (
+                    "recipient is inactive (Telegram refused an earlier message); not sent"
+                )
                 await session.commit()
                 report.failed += 1
                 log.warning("outbox %s (%s) not sent: %s", row.id, row.key, row.last_error)

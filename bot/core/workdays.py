@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -93,7 +93,7 @@ def in_window(at: datetime, window: SendingWindow) -> bool:
 
 def window_opening(day: date, window: SendingWindow) -> datetime:
     """The aware instant (UTC) at which the window opens on local `day` (open or not)."""
-    return datetime.combine(day, window.start, tzinfo=window.zone).astimezone(ZoneInfo("UTC"))
+    return datetime.combine(day, window.start, tzinfo=window.zone).astimezone(UTC)
 
 
 def next_window_start(at: datetime, window: SendingWindow) -> datetime:
@@ -107,7 +107,7 @@ def next_window_start(at: datetime, window: SendingWindow) -> datetime:
         if local.time() < window.start:
             return window_opening(day, window)
         if local.time() < window.end:
-            return at.astimezone(ZoneInfo("UTC"))
+            return at.astimezone(UTC)
     day += timedelta(days=1)
     while not window.is_open_on(day):
         day += timedelta(days=1)

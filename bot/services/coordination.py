@@ -289,9 +289,7 @@ async def act(
         extension_requested_to=assignment.extension_requested_to,
     )
     transition = apply(snapshot, Action(action), by="coordinator", today=today, reason=reason)
-    event = await record(
-        session, assignment, transition, at=at, actor=person, note=reason.strip()
-    )
+    event = await record(session, assignment, transition, at=at, actor=person, note=reason.strip())
     await session.flush()
     return ActOutcome(
         candidate=candidate,
@@ -343,9 +341,7 @@ async def chase_payload(session: AsyncSession, c: Candidate, *, today: date) -> 
         )
     ).first()
     everyone = await item_candidates(session, await session.get(Task, c.task_id))  # type: ignore[arg-type]
-    units = [
-        {"name": o.unit_name, "role": o.role} for o in everyone if o.seq == c.seq
-    ]
+    units = [{"name": o.unit_name, "role": o.role} for o in everyone if o.seq == c.seq]
     return {
         "plan": plan.code if plan else "",
         "plan_title": plan.title if plan else "",

@@ -231,15 +231,11 @@ def light_sql(row, when: When, policy: LightPolicy) -> ColumnElement:  # type: i
     )
 
 
-def _unindexed(column: ColumnElement) -> ColumnElement:
-    """`column || ''`: the same value, but SQLite will not pick the column's own index for it.
-    A fresh ledger has no planner statistics and SQLite would otherwise walk the status index
-    (and read every row) instead of the covering due-date index."""
-    return column.op("||")(literal(""))
-
-
 def _open_sql() -> ColumnElement:
-    return _unindexed(A.c.status).in_(OPEN_STATUSES)
+    """Open (not reported done, not closed), written as NOT IN: SQLite then walks the covering
+    due-date index instead of the single-column status index (a fresh ledger has no planner
+    statistics), at no per-row cost."""
+    return A.c.status.not_in((DONE_REPORTED, CLOSED))
 
 
 def overdue_sql(when: When, *, by_due_index: bool = False) -> ColumnElement:
@@ -359,7 +355,7 @@ async def acknowledgement(
             select(func.coalesce(func.sum(timely), 0), func.coalesce(func.sum(counted), 0)),
             scope,
         )
-        ok, seen = (await session.execute(stmt)).one()
+        ok, seen = (await session.exec(stmt)).one()
         return core.Rate(int(ok), int(seen))
     threshold = _ack_threshold(runs, when)
     bounded = [
@@ -376,7 +372,7 @@ async def acknowledgement(
             if stop is not None:
                 count = count.where(A.c.assigned_at < _instant(stop))
             columns.append(count.scalar_subquery())
-        per_run.extend((await session.execute(select(*columns))).one())
+        per_run.extend((await session.exec(select(*columns))).one())
     ok = sum(per_run)
     if threshold is None:
         seen = await _count(session, scope)
@@ -384,7 +380,7 @@ async def acknowledgement(
         before = _scoped(select(func.count()), scope, index="ix_assignment_ack").where(
             A.c.assigned_at < _instant(threshold)
         )
-        seen = int((await session.execute(before)).scalar_one())
+        seen = int((await session.exec(before)).scalar_one())
         seen += sum(
             n for (start, _, _), n in zip(bounded, per_run, strict=True) if start >= threshold
         )
@@ -392,7 +388,7 @@ async def acknowledgement(
 
 
 async def _count(session: AsyncSession, scope: Scope) -> int:
-    return int((await session.execute(_scoped(select(func.count()), scope))).scalar_one())
+    return int((await session.exec(_scoped(select(func.count()), scope))).scalar_one())
 
 
 @dataclass(frozen=True)
@@ -452,19 +448,31 @@ class StatusReport:
 
 
 async def unit_names(session: AsyncSession, unit_ids: Iterable[int]) -> dict[int, str]:
-    """Short names (as plans write them) of units, by id."""
+    """How to name units in a list, by id: the short name plans use (市卫健委), or the full
+    name when several units share that short name (each city has a 市卫健委)."""
     ids = sorted(set(unit_ids))
     if not ids:
         return {}
-    label = func.coalesce(func.nullif(U.c.short_name, ""), U.c.name)
-    rows = (await session.execute(select(U.c.id, label).where(U.c.id.in_(ids)))).all()
-    return {row[0]: row[1] for row in rows}
+    rows = (
+        await session.exec(select(U.c.id, U.c.name, U.c.short_name).where(U.c.id.in_(ids)))
+    ).all()
+    shorts = sorted({short for _, _, short in rows if short})
+    shared: set[str] = set()
+    if shorts:
+        shared_rows = await session.exec(
+            select(U.c.short_name)
+            .where(U.c.short_name.in_(shorts))
+            .group_by(U.c.short_name)
+            .having(func.count() > 1)
+        )
+        shared = {row[0] for row in shared_rows.all()}
+    return {uid: (short if short and short not in shared else name) for uid, name, short in rows}
 
 
 async def _assigned_range(session: AsyncSession) -> tuple[datetime, datetime] | None:
     # Two statements: SQLite answers a lone min() or max() from the index, not both at once.
-    first = (await session.execute(select(func.min(A.c.assigned_at)))).scalar()
-    last = (await session.execute(select(func.max(A.c.assigned_at)))).scalar()
+    first = (await session.exec(select(func.min(A.c.assigned_at)))).scalar()
+    last = (await session.exec(select(func.max(A.c.assigned_at)))).scalar()
     if first is None or last is None:
         return None
     return first, last
@@ -490,7 +498,7 @@ async def unit_totals(
     ).group_by(A.c.unit_id, A.c.status)
     per_unit: dict[int, list[int]] = {}  # unit → [total, closed, overdue]
     totals = Totals()
-    for unit_id, status, count, past_due in (await session.execute(stmt)).all():
+    for unit_id, status, count, past_due in (await session.exec(stmt)).all():
         line = per_unit.setdefault(unit_id, [0, 0, 0])
         line[0] += count
         totals.total += count
@@ -524,7 +532,7 @@ async def live_lights(
         (light == Light.RED.value, 1), (light == Light.YELLOW.value, _PACK), else_=_PACK * _PACK
     )
     stmt = select(func.coalesce(func.sum(packed), 0)).select_from(rows)
-    total = int((await session.execute(stmt)).scalar_one())
+    total = int((await session.exec(stmt)).scalar_one())
     return {
         Light.RED.value: total % _PACK,
         Light.YELLOW.value: total // _PACK % _PACK,
@@ -546,7 +554,7 @@ async def on_time(session: AsyncSession, *, scope: Scope, when: When) -> core.Ra
         milestone=True,
         index="ix_assignment_ontime",
     )
-    numerator, denominator = (await session.execute(stmt)).one()
+    numerator, denominator = (await session.exec(stmt)).one()
     return core.Rate(int(numerator), int(denominator))
 
 
@@ -561,13 +569,12 @@ async def overdue_items(
     joined = _base_from(scope, milestone=True)
     if not scope.needs_task:
         joined = joined.join(T, T.c.id == M.c.task_id)
-    joined = joined.join(U, U.c.id == A.c.unit_id)
     stmt = (
         select(
             A.c.id,
             T.c.ref,
             T.c.title,
-            func.coalesce(func.nullif(U.c.short_name, ""), U.c.name),
+            A.c.unit_id,
             A.c.due,
             A.c.status,
         )
@@ -575,14 +582,16 @@ async def overdue_items(
         .where(*_scope_filters(scope), overdue_sql(when, by_due_index=True))
     )
     stmt = _overdue_order(stmt).offset(offset).limit(limit)
+    rows = (await session.exec(stmt)).all()
+    names = await unit_names(session, [row[3] for row in rows])
     out: list[OverdueItem] = []
-    for assignment_id, ref, title, unit_name, due, status in (await session.execute(stmt)).all():
+    for assignment_id, ref, title, unit_id, due, status in rows:
         out.append(
             OverdueItem(
                 assignment_id=assignment_id,
                 ref=ref,
                 title=title,
-                unit_name=unit_name,
+                unit_name=names.get(unit_id, "?"),
                 due=due,
                 days_late=core.days_late(status, due, when.today),
                 status=status,
@@ -595,7 +604,7 @@ async def count_overdue(session: AsyncSession, *, scope: Scope, when: When) -> i
     stmt = _scoped(select(func.count()), scope, index="ix_assignment_live").where(
         overdue_sql(when, by_due_index=True)
     )
-    return int((await session.execute(stmt)).scalar_one())
+    return int((await session.exec(stmt)).scalar_one())
 
 
 async def status_report(
@@ -683,7 +692,7 @@ async def plan_lines(
     )
     if plan_ids is not None:
         stmt = stmt.where(P.c.id.in_(sorted(plan_ids)))
-    return [PlanLine(*row) for row in (await session.execute(stmt)).all()]
+    return [PlanLine(*row) for row in (await session.exec(stmt)).all()]
 
 
 @dataclass(frozen=True)
@@ -733,7 +742,7 @@ async def unit_overview(
             liaisons, liaisons.c.unit_id == U.c.id, isouter=True
         )
     )
-    rows = [UnitOverview(*row) for row in (await session.execute(stmt)).all()]
+    rows = [UnitOverview(*row) for row in (await session.exec(stmt)).all()]
     rows.sort(key=lambda u: (u.liaisons > 0, -u.overdue, u.name))
     return rows
 

@@ -112,6 +112,8 @@ class PlanLoadResult:
 
 @dataclass
 class LoadReport:
+    """Per plan results in the order given, plus the units created or refreshed."""
+
     plans: list[PlanLoadResult] = field(default_factory=list)
     units_created: int = 0
     units_updated: int = 0

@@ -121,6 +121,7 @@ class Assignment(SQLModel, table=True):
             "status",
             "done_reported_at",
             "closed_at",
+            "unit_id",
         ),
     )
 

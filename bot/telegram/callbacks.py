@@ -33,3 +33,21 @@ class OpenAssignment(CallbackData, prefix="ao"):
 
 class MyPage(CallbackData, prefix="my"):
     page: int
+
+
+class InvitePick(CallbackData, prefix="iv"):
+    """The coordinator picks one unit of an ambiguous /invite (e.g. 市卫健委 of two cities)."""
+
+    role: str  # liaison | leader
+    unit_id: int
+    name: str = ""  # the invitee's name when it fits the 64 bytes, else empty
+
+
+def invite_pick(role: str, unit_id: int, name: str) -> InvitePick | None:
+    """The callback for one candidate, or None when even the bare ids do not fit."""
+    name = name.replace(":", " ").strip()
+    for candidate in (name, ""):
+        data = InvitePick(role=role, unit_id=unit_id, name=candidate)
+        if len(data.pack().encode()) <= 64:
+            return data
+    return None

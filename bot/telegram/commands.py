@@ -78,6 +78,7 @@ async def register_commands(
                     language_code=language_code,  # type: ignore[operator, arg-type]
                 )
                 done += 1
-            except Exception as exc:
-                log.warning("setMyCommands failed for %s/%s: %s", scope, language_code, exc)
+            except Exception as exc:  # best effort: a chat the bot cannot reach yet
+                log.warning("setMyCommands failed for %s: %s", scope, exc)
+                break  # the other languages of this scope would fail the same way
     return done

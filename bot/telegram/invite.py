@@ -3,9 +3,13 @@ opens them as a unit's liaison, a leader or a coordinator."""
 
 from __future__ import annotations
 
+import contextlib
+from datetime import datetime
+
 from aiogram import Bot, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.clock import Clock
@@ -14,8 +18,9 @@ from bot.core.roles import Roles
 from bot.i18n import format_date
 from bot.services import people
 from bot.services.errors import ServiceError
-from bot.services.lookup import plan_by_code, resolve_unit
+from bot.services.lookup import find_units, plan_by_code
 from bot.storage.models import Person, Plan, Unit
+from bot.telegram.callbacks import InvitePick, invite_pick
 from bot.telegram.common import error_line
 from bot.telegram.filters import IsCoordinator, IsRegistered
 from bot.telegram.parsing import parse_invite, parse_single
@@ -43,7 +48,62 @@ async def _target(
             if not roles.coordinates(plan.id or 0):
                 raise ServiceError("not_your_plan", plan=plan.code)
             return None, plan, name
-    return await resolve_unit(session, directory, target), None, name
+    units = await find_units(session, directory, target)
+    if not units:
+        raise ServiceError("unknown_unit", unit=target)
+    if len(units) > 1:
+        raise ServiceError(
+            "ambiguous_unit", unit=target, candidates=[u.name for u in units[:8]],
+            units=[(u.id, u.name) for u in units[:8]],
+        )  # fmt: skip
+    return units[0], None, name
+
+
+async def _issue(
+    message: Message, bot: Bot, session, settings: Settings, *, role: str, at: datetime,
+    unit: Unit | None, plan: Plan | None, name: str, person: Person, locale: str,
+) -> None:  # fmt: skip
+    """Create the invitation, commit, and send the link."""
+    invite = await people.create_invite(
+        session, role=role, at=at, ttl_days=settings.invite_ttl_days,
+        unit_id=unit.id if unit else None, plan_id=plan.id if plan else None,
+        name=name, created_by=person,
+    )  # fmt: skip
+    await session.commit()
+    if role == "liaison":
+        what = _("Invitation for the liaison of %(unit)s") % {"unit": esc(unit.name)}  # type: ignore[union-attr]
+    elif role == "leader":
+        target = unit.name if unit else plan.title  # type: ignore[union-attr]
+        what = _("Invitation for a leader of %(target)s") % {"target": esc(target)}
+    else:
+        what = _("Invitation for a coordinator of %(scope)s") % {
+            "scope": esc(plan.code) if plan else _("all plans")
+        }
+    if name:
+        what += _(" (%(name)s)") % {"name": esc(name)}
+    me = await bot.me()
+    link = f"https://t.me/{me.username}?start={invite.token}"
+    until = format_date(invite.expires_at.astimezone(settings.zone).date(), locale=locale)
+    lines = [
+        what,
+        _("Valid once, until %(date)s. Send this link to the person:") % {"date": until},
+        link,
+        _("Or they can send the bot: %(command)s")
+        % {"command": f"<code>/start {invite.token}</code>"},
+        _("To withdraw it: %(command)s") % {"command": f"<code>/revoke {invite.token}</code>"},
+    ]
+    await message.answer("\n".join(lines), disable_web_page_preview=True)
+
+
+def _pick_keyboard(
+    units: list[tuple[int, str]], role: str, name: str
+) -> InlineKeyboardMarkup | None:
+    rows = []
+    for unit_id, unit_name in units:
+        data = invite_pick(role, unit_id, name)
+        if data is not None:
+            rows.append([InlineKeyboardButton(text=unit_name, callback_data=data.pack())])
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
 
 
 def router() -> Router:
@@ -64,39 +124,32 @@ def router() -> Router:
             unit, plan, name = await _target(
                 session, directory, roles, args.role, args.target, args.name
             )
-            invite = await people.create_invite(
-                session, role=args.role, at=now, ttl_days=settings.invite_ttl_days,
-                unit_id=unit.id if unit else None, plan_id=plan.id if plan else None,
-                name=name, created_by=person,
-            )  # fmt: skip
+            await _issue(message, bot, session, settings, role=args.role, at=now, unit=unit,
+                         plan=plan, name=name, person=person, locale=locale)  # fmt: skip
         except ServiceError as exc:
             await session.rollback()
-            await message.answer(error_line(exc, locale))
+            keyboard = None
+            if exc.code == "ambiguous_unit":
+                keyboard = _pick_keyboard(exc.params["units"], args.role, args.name)
+            await message.answer(error_line(exc, locale), reply_markup=keyboard)
+
+    @r.callback_query(InvitePick.filter(), IsCoordinator())
+    async def pick_unit(
+        callback: CallbackQuery, callback_data: InvitePick, bot: Bot, session,
+        settings: Settings, clock: Clock, person: Person, locale: str,
+    ) -> None:  # fmt: skip
+        unit = await session.get(Unit, callback_data.unit_id)
+        if unit is None or callback_data.role not in ("liaison", "leader"):
+            await callback.answer(error_line(ServiceError("unknown_unit", unit="?"), locale),
+                                  show_alert=True)  # fmt: skip
             return
-        await session.commit()
-        if args.role == "liaison":
-            what = _("Invitation for the liaison of %(unit)s") % {"unit": esc(unit.name)}  # type: ignore[union-attr]
-        elif args.role == "leader":
-            target = unit.name if unit else plan.title  # type: ignore[union-attr]
-            what = _("Invitation for a leader of %(target)s") % {"target": esc(target)}
-        else:
-            what = _("Invitation for a coordinator of %(scope)s") % {
-                "scope": esc(plan.code) if plan else _("all plans")
-            }
-        if name:
-            what += f" ({esc(name)})"
-        me = await bot.me()
-        link = f"https://t.me/{me.username}?start={invite.token}"
-        until = format_date(invite.expires_at.astimezone(settings.zone).date(), locale=locale)
-        lines = [
-            what,
-            _("Valid once, until %(date)s. Send this link to the person:") % {"date": until},
-            link,
-            _("Or they can send the bot: %(command)s")
-            % {"command": f"<code>/start {invite.token}</code>"},
-            _("To withdraw it: %(command)s") % {"command": f"<code>/revoke {invite.token}</code>"},
-        ]
-        await message.answer("\n".join(lines), disable_web_page_preview=True)
+        await callback.answer()
+        if isinstance(callback.message, Message):
+            with contextlib.suppress(TelegramBadRequest):
+                await callback.message.edit_reply_markup(reply_markup=None)
+            await _issue(callback.message, bot, session, settings, role=callback_data.role,
+                         at=clock.now(), unit=unit, plan=None, name=callback_data.name,
+                         person=person, locale=locale)  # fmt: skip
 
     @r.message(Command("revoke"), IsCoordinator())
     async def revoke(

@@ -144,14 +144,16 @@ def router() -> Router:
             await session.rollback()
             await callback.answer(error_line(exc, locale), show_alert=True)
             return
-        await _acknowledge(bot, chat_id, outcome, session=session, at=m.now, locale=locale)
         await session.commit()
         await callback.answer()
         if outcome.transition.acknowledge and callback.message is not None:
-            # the 签收 button has done its job: redraw the keyboard without it
+            # the 签收 button has done its job: redraw the keyboard without it (before the
+            # acknowledgement, so whoever reads that line sees the card already redrawn)
             keyboard = assignment_keyboard(aid, acknowledged=True, locale=locale)
             with contextlib.suppress(TelegramBadRequest):
                 await callback.message.edit_reply_markup(reply_markup=keyboard)  # type: ignore[union-attr]
+        await _acknowledge(bot, chat_id, outcome, session=session, at=m.now, locale=locale)
+        await session.commit()
 
     @r.message(ReplyToAssignment(), ~F.text.startswith("/"))
     async def reply_note(

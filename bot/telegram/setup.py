@@ -27,8 +27,8 @@ LIAISON_SIDE = (start, help_, lang, my, task, report, invite)
 
 
 def optional_routers(module_name: str, attribute: str) -> list[Router]:
-    """Routers of a feature that may not exist yet (built in parallel): a missing module is
-    logged, not fatal. Any other error is a bug and is raised."""
+    """Routers of a feature that may not exist yet (built in parallel): a missing module or
+    factory, or an ImportError inside it, is logged, not fatal. Any other error is raised."""
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -40,7 +40,12 @@ def optional_routers(module_name: str, attribute: str) -> list[Router]:
     if factory is None:
         log.warning("%s has no %s() yet; its commands are off", module_name, attribute)
         return []
-    made = factory()
+    try:
+        made = factory()
+    except ImportError:
+        # a feature whose own modules are incomplete: the rest of the bot still serves
+        log.exception("%s.%s() failed to import; its commands are off", module_name, attribute)
+        return []
     return list(made) if isinstance(made, list | tuple) else [made]
 
 

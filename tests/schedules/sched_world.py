@@ -9,9 +9,6 @@ from sqlmodel import select
 
 from bot.storage.db import SessionMaker, create_all, make_engine, make_session_maker
 from bot.storage.models import (
-    ROLE_COORDINATOR,
-    ROLE_LEADER,
-    ROLE_LIAISON,
     Assignment,
     ChatSubscription,
     Membership,
@@ -67,8 +64,12 @@ class World:
                    status: str = "not_started", acknowledged: bool = True,
                    assigned_at: datetime = T0) -> list[Assignment]:  # fmt: skip
         task = await self.add(
-            Task(plan_id=self.plan_id, ref=ref, title=title or f"任务 {ref}",
-                 recurrence=recurrence or [])  # fmt: skip
+            Task(
+                plan_id=self.plan_id,
+                ref=ref,
+                title=title or f"任务 {ref}",
+                recurrence=recurrence or [],
+            )
         )
         milestone = await self.add(
             Milestone(task_id=task.id, due=due, original_due=due, target=target)
@@ -104,8 +105,12 @@ class World:
 
     async def subscribe(self, chat_id: int, *, plan: bool = False) -> None:
         await self.add(
-            ChatSubscription(chat_id=chat_id, title="督办群", created_at=T0,
-                             plan_id=self.plan_id if plan else None)  # fmt: skip
+            ChatSubscription(
+                chat_id=chat_id,
+                title="督办群",
+                created_at=T0,
+                plan_id=self.plan_id if plan else None,
+            )
         )
 
     async def mark_sent(self) -> None:
@@ -121,8 +126,13 @@ async def make_world(path) -> World:
     await create_all(engine)
     world = World(make_session_maker(engine), engine)
     plan = await world.add(
-        Plan(code="SR", title="上饶市 <实施意见>", period_start=date(2023, 1, 1),
-             period_end=date(2025, 12, 31), loaded_at=T0)  # fmt: skip
+        Plan(
+            code="SR",
+            title="上饶市 <实施意见>",
+            period_start=date(2023, 1, 1),
+            period_end=date(2025, 12, 31),
+            loaded_at=T0,
+        )
     )
     world.plan_id = plan.id
     for name in ("市卫健委", "市财政局", "市人社局"):

@@ -34,7 +34,9 @@ async def world(tmp_path):
 
 
 async def test_a_reminder_goes_to_each_liaison_of_the_unit_in_their_language(world, policy):
-    await world.item("SR-1", date(2025, 6, 20), ["市卫健委", "市财政局"], target="设立<公共卫生科>")
+    await world.item(
+        "SR-1", date(2025, 6, 20), ["市卫健委", "市财政局"], target="设立<公共卫生科>"
+    )
     result = await plan_due(world.session_maker, local("2025-06-13 09:00"), policy, digests=False)
     assert result.inserted == 2
     rows = await world.outbox()
@@ -58,9 +60,11 @@ async def test_a_reminder_goes_to_each_liaison_of_the_unit_in_their_language(wor
 async def test_planning_twice_inserts_nothing(world, policy):
     await world.item("SR-1", date(2025, 3, 14), ["市卫健委"])
     first = await plan_due(world.session_maker, local("2025-03-21 10:00"), policy, digests=False)
-    second = await plan_due(world.session_maker, local("2025-03-21 10:00:30"), policy, digests=False)
+    second = await plan_due(
+        world.session_maker, local("2025-03-21 10:00:30"), policy, digests=False
+    )
     assert first.inserted == 3  # 督办: liaison, leader, coordinator
-    assert (second.due, second.new, second.inserted) == (1, 0, 0)
+    assert (second.new, second.inserted) == (0, 0)  # skipped in SQL: its stage has rows
     assert len(await world.outbox()) == 3
 
 
@@ -109,7 +113,7 @@ async def test_the_digest_goes_once_a_week_to_each_chat(world, policy):
     leader = next(r for r in rows if r.payload["audience"] == "leaders")
     plan = leader.payload["plans"][0]
     assert [i["ref"] for i in plan["overdue"] + plan["newly_overdue"]] == ["SR-1"]  # their unit
-    assert [r["unit"] for r in plan["scorecard"]][0] in ("市卫健委", "市财政局")
+    assert next(r["unit"] for r in plan["scorecard"]) in ("市卫健委", "市财政局")
 
 
 async def test_a_long_digest_is_split_under_the_telegram_limit(world):
@@ -153,11 +157,67 @@ async def test_every_kind_renders_in_both_languages(world, policy):
                          not_before=local("2025-01-01 00:00"))  # fmt: skip
             rendered = render(row, locale=locale)
             assert "SR-1" in rendered.text and rendered.assignment_id == 1
+    t0 = local("2025-01-01 00:00")
     row = Outbox(key="n", kind="notice", chat_id=1, payload={"text": "<b>hi</b>"},
-                 created_at=local("2025-01-01 00:00"), not_before=local("2025-01-01 00:00"))  # fmt: skip
+                 created_at=t0, not_before=t0)  # fmt: skip
     assert render(row, locale="en").text == "<b>hi</b>"
     assert "&lt;b&gt;快" in render(
         Outbox(key="c", kind="chase", chat_id=1, assignment_id=1, payload=base,
                created_at=local("2025-01-01 00:00"), not_before=local("2025-01-01 00:00")),
         locale="zh_CN",
     ).text  # fmt: skip
+
+
+async def test_snooze_defers_a_reminder_once_to_the_next_working_morning(world, policy):
+    from bot.telegram.reminders import snooze_reminder
+
+    await world.item("SR-1", date(2025, 10, 18), ["市卫健委"])
+    await plan_due(world.session_maker, local("2025-09-30 10:00"), policy, digests=False)  # d30
+    async with world.session_maker() as s:
+        [row] = [r for r in await world.outbox() if r.kind == "reminder"]
+        row.status, row.message_id = "sent", 77
+        s.add(row)
+        await s.commit()
+    chat = world.people["张联络"].telegram_id
+
+    async def snooze(at: str):
+        async with world.session_maker() as s:
+            outcome = await snooze_reminder(
+                s, chat_id=chat, message_id=77, assignment_id=row.assignment_id,
+                at=local(at), policy=policy,
+            )  # fmt: skip
+            await s.commit()
+            return outcome
+
+    first = await snooze("2025-09-30 10:05")
+    assert first.code == "snoozed"
+    assert first.not_before == local("2025-10-09 09:00")  # 国庆: the next working morning
+    assert (await snooze("2025-09-30 10:06")).code == "already"
+    rows = await world.outbox()
+    assert [r.key.endswith(":snoozed") for r in rows] == [False, True]
+    assert "sz:" not in str(render(rows[1], locale="zh_CN").reply_markup)  # no second snooze
+
+
+async def test_snooze_never_goes_past_the_due_date(world, policy):
+    from bot.telegram.reminders import snooze_reminder
+
+    await world.item("SR-1", date(2025, 10, 11), ["市卫健委"])  # d1 = Friday 10-10
+    await plan_due(world.session_maker, local("2025-10-10 10:00"), policy, digests=False)
+    async with world.session_maker() as s:
+        [row] = await world.outbox()
+        row.status, row.message_id = "sent", 5
+        s.add(row)
+        await s.commit()
+    async with world.session_maker() as s:
+        outcome = await snooze_reminder(
+            s, chat_id=row.chat_id, message_id=5, assignment_id=row.assignment_id,
+            at=local("2025-10-10 11:00"), policy=policy,
+        )  # fmt: skip
+    # 10-11 is a 调休 working Saturday and the due date itself: allowed
+    assert outcome.code == "snoozed" and outcome.not_before == local("2025-10-11 09:00")
+    async with world.session_maker() as s:
+        late = await snooze_reminder(
+            s, chat_id=row.chat_id, message_id=5, assignment_id=row.assignment_id,
+            at=local("2025-10-11 11:00"), policy=policy,
+        )  # fmt: skip
+    assert late.code in ("already", "past_due")

@@ -100,7 +100,7 @@ class Env:
         return record.id
 
     async def person(self, name: str, telegram_id: int | None, *, locale: str | None = None,
-                     coordinator_of: int | None | bool = False) -> Person:  # fmt: skip
+                     coordinator_of: int | bool | None = False) -> Person:  # fmt: skip
         async with self.db() as session:
             person = Person(telegram_id=telegram_id, name=name, locale=locale, created_at=START)
             session.add(person)
@@ -445,7 +445,7 @@ async def test_a_multi_part_message_resumes_at_the_part_in_flight(env: Env) -> N
     await restarted.drain()
 
     assert env.texts(alice) == ["part 1/3", "part 2/3", "part 2/3", "part 3/3"]
-    assert renders == ["test:%d:digest" % alice]  # rendered once, frozen for the resume
+    assert renders == [f"test:{alice}:digest"]  # rendered once, frozen for the resume
     row = await env.row(row_id)
     assert (row.status, row.parts_sent) == ("sent", 3)
 

@@ -97,3 +97,21 @@ def test_migrate_reports_the_revision(url, capsys):
 
     out = capsys.readouterr().out
     assert f"at revision {head_revision()}" in out
+
+
+def test_loading_the_seed_plans_twice(url, capsys):
+    pytest.importorskip("bot.importer.yaml_io")
+    tasks_data = Path(__file__).resolve().parents[2] / "tasks_data"
+    if not list((tasks_data / "plans").glob("*.yaml")):
+        pytest.skip("no seed plans in tasks_data/plans yet")
+
+    assert cli.run_load(load_args(url, tasks_data)) == 0
+    first = capsys.readouterr().out.splitlines()
+    assert cli.run_load(load_args(url, tasks_data)) == 0
+    second = capsys.readouterr().out.splitlines()
+
+    assert len(first) == len(second) >= 4
+    assert all("(new " in line for line in first)
+    assert all(line.endswith("(unchanged)") for line in second)
+    sr = next(line for line in first if line.startswith("SR "))
+    assert "29 tasks, 48 key projects" in sr

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from services.conftest import ledger, ledger_template  # noqa: F401  (shared fixtures)
+from services.factories import NOW, add_person
 
 from bot.clock import VirtualClock
 from bot.config import Settings
@@ -8,8 +10,6 @@ from bot.core.units import load_unit_directory
 from bot.i18n import make_i18n
 from bot.services.people import bootstrap_admins
 from bot.telegram.setup import build_dispatcher
-from services.conftest import ledger, ledger_template  # noqa: F401  (shared fixtures)
-from services.factories import NOW, add_person
 
 from .harness import Harness, RecordingSession, make_bot
 

@@ -170,8 +170,10 @@ class Harness:
         if sticker:
             from aiogram.types import Sticker
 
-            kw["sticker"] = Sticker(file_id="st", file_unique_id="st", type="regular",
-                                    width=1, height=1, is_animated=False, is_video=False)  # fmt: skip
+            kw["sticker"] = Sticker(
+                file_id="st", file_unique_id="st", type="regular", width=1, height=1,
+                is_animated=False, is_video=False,
+            )  # fmt: skip
         return Message(
             message_id=next(self._message_ids),
             date=datetime.now(UTC),
@@ -196,9 +198,12 @@ class Harness:
             chat_instance="ci",
             data=data,
             message=Message(
-                message_id=message_id, date=datetime.now(UTC), chat=chat, from_user=BOT_USER,
+                message_id=message_id,
+                date=datetime.now(UTC),
+                chat=chat,
+                from_user=BOT_USER,
                 text="card",
-            ),  # fmt: skip
+            ),
         )
         return await self._feed(Update(update_id=next(self._update_ids), callback_query=callback))
 

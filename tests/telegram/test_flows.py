@@ -41,9 +41,11 @@ async def test_invite_then_start_binds_the_liaison(h):
 
 
 async def test_invite_ambiguous_unknown_and_wrong_role(h):
-    sent = await h.send(COORDINATOR, "/invite 市卫健委")
+    sent = await h.send(COORDINATOR, "/invite 市卫健委 王五")
     assert "上饶市卫生健康委员会" in sent.text and "龙南市卫生健康委员会" in sent.text
     assert "/start" not in sent.text
+    picked = await h.press(COORDINATOR, sent.button("龙南市卫生健康委员会"))
+    assert "龙南市卫生健康委员会 联络员邀请（王五）" in picked.text and "/start" in picked.text
     assert "未找到" in (await h.send(COORDINATOR, "/invite 不存在的局")).text
     assert "用法" in (await h.send(COORDINATOR, "/invite")).text
     assert "仅限督办员" in (await h.send(LIAISON, "/invite 上饶市财政局")).text
@@ -150,7 +152,9 @@ async def test_buttons_report_and_ack(h):
 
 
 async def test_other_units_button_is_refused(h):
-    data = AssignmentAction(code="d", assignment_id=h.ledger.assignments[("SR-1", 0, "sr_finance")])
+    data = AssignmentAction(
+        code="d", assignment_id=h.ledger.assignments[("SR-1", 0, "sr_finance")]
+    )
     sent = await h.press(LIAISON, data.pack())
     assert sent.messages == [] and "不属于您" in sent.alerts[0]
     assert (await _assignment(h, ("SR-1", 0, "sr_finance"))).status == "not_started"
@@ -173,7 +177,9 @@ async def test_reply_with_photo_document_text_and_extension(h):
     assert "说明已记录" in text.text
     events = [e for e in await _events(h) if e.kind == "note"]
     assert [(e.evidence_kind, e.evidence_file_id) for e in events] == [
-        ("photo", "PHOTO-BIG"), ("document", "DOC-1"), (None, None)
+        ("photo", "PHOTO-BIG"),
+        ("document", "DOC-1"),
+        (None, None),
     ]
     assert events[0].note == "现场照片"
 

@@ -39,7 +39,10 @@ from bot.telegram.parsing import (
 def test_parse_report(args, action, progress, due, note):
     parsed = parse_report(args)
     assert (parsed.action, parsed.progress, parsed.new_due, parsed.note) == (
-        action, progress, due, note
+        action,
+        progress,
+        due,
+        note,
     )
     assert parsed.ref.upper() == "SR-12"
 
@@ -125,7 +128,10 @@ def test_assignment_keyboard_labels_per_locale():
     assert labels == ["进行中", "已完成", "有困难", "申请延期", "签收"]
     en = assignment_keyboard(7, acknowledged=True, locale="en", snooze=False)
     assert [b.text for row in en.inline_keyboard for b in row] == [
-        "In progress", "Done", "Blocked", "Request extension"
+        "In progress",
+        "Done",
+        "Blocked",
+        "Request extension",
     ]
 
 

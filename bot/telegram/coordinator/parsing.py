@@ -43,13 +43,6 @@ def parse_required(args: str | None, usage: str) -> str:
     return text
 
 
-def split_unit(rest: tuple[str, ...], matches_unit) -> tuple[str | None, str]:  # type: ignore[no-untyped-def]
-    """(unit word, reason): the first word is the unit when `matches_unit(word)` says so."""
-    if rest and matches_unit(rest[0]):
-        return rest[0], " ".join(rest[1:]).strip()
-    return None, " ".join(rest).strip()
-
-
 SCOPE_ALL = "a"
 
 

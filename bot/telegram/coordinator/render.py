@@ -96,7 +96,11 @@ def status_text(report: StatusReport, *, scope_label: str, locale: str) -> str:
     worst = report.units_by_overdue(TOP_UNITS)
     if worst:
         lines += ["", gettext("<b>Overdue by unit</b>", locale=locale)]
-        lines += [f"{esc(u.name)}: {_n(u.overdue, locale)}" for u in worst]
+        lines += [
+            gettext("%(unit)s: %(n)s", locale=locale)
+            % {"unit": esc(u.name), "n": _n(u.overdue, locale)}
+            for u in worst
+        ]
         more = len(report.units_by_overdue()) - len(worst)
         if more > 0:
             lines.append(
@@ -182,9 +186,7 @@ def plans_text(plans: list[PlanLine], *, locale: str) -> str:
     return "\n".join(lines)
 
 
-def units_text(
-    units: list[UnitOverview], *, page: int, pages: int, locale: str
-) -> str:
+def units_text(units: list[UnitOverview], *, page: int, pages: int, locale: str) -> str:
     missing = sum(1 for u in units if u.liaisons == 0)
     lines = [gettext("<b>Units</b>", locale=locale)]
     for u in units:

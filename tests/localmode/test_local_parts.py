@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,6 +19,7 @@ from bot.localmode.runner import (
     data_dir_of,
     is_loopback,
 )
+from bot.localmode.web import STATIC_DIR
 from tests.localmode.conftest import local_settings
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -102,3 +104,15 @@ def test_the_address_line_says_loopback_or_warns() -> None:
     assert "not a public server" in line and warning and "0.0.0.0" in warning
     assert is_loopback("localhost") and is_loopback("::1") and is_loopback("127.0.0.2")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5")
+
+
+def test_the_page_needs_no_network() -> None:
+    """No CDN, no web font, no remote script: the page works offline."""
+    remote = re.compile(
+        r"""(src|href)\s*=\s*["']?(https?:)?//|@import|url\(\s*["']?(https?:)?//"""
+    )
+    for name in ("index.html", "app.js", "style.css"):
+        text = (STATIC_DIR / name).read_text("utf-8")
+        assert not remote.search(text), name
+    script = (STATIC_DIR / "app.js").read_text("utf-8")
+    assert not re.search(r"\.(inner|outer)HTML\s*=|insertAdjacentHTML|document\.write", script)

@@ -1,0 +1,100 @@
+"""/status over a big ledger: server time of the service call plus the rendering.
+
+    python benchmarks/status_bench.py [ASSIGNMENTS] [RUNS]
+
+Builds ASSIGNMENTS (default 100,000) assignments with benchmarks/synthetic.py into a temporary
+SQLite database (tables and indexes from the models), then times `status_screen` (the aggregate
+queries of bot.services.stats and the rendering) for the whole ledger, one plan and one unit:
+median, best and worst wall time of RUNS runs (default 9) after one warm-up, and the process
+CPU time (less sensitive to other load on the machine). Target: median under 100 ms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.synthetic import build_synthetic_ledger
+from bot.config import Settings
+from bot.core.roles import Roles
+from bot.services import stats
+from bot.services.coordination import scope_from_ids
+from bot.storage.db import create_all, make_engine, make_session_maker
+from bot.telegram.coordinator.status import status_screen
+
+AT = datetime(2025, 12, 1, 2, 0, tzinfo=UTC)
+TARGET_MS = 100.0
+
+
+async def _time(
+    session_maker, choice, settings, runs: int
+) -> tuple[list[float], list[float], int]:  # type: ignore[no-untyped-def]
+    walls: list[float] = []
+    cpus: list[float] = []
+    size = 0
+    for i in range(runs + 1):
+        async with session_maker() as session:
+            wall0, cpu0 = time.perf_counter(), time.process_time()
+            text, _ = await status_screen(
+                session, choice, settings=settings, at=AT, locale="zh_CN"
+            )
+            wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+        size = len(text)
+        if i:  # the first run warms the page cache and the statement cache
+            walls.append(wall * 1000)
+            cpus.append(cpu * 1000)
+    return walls, cpus, size
+
+
+async def main(assignments: int, runs: int) -> int:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite+aiosqlite:///{Path(folder) / 'status-bench.sqlite3'}"
+        engine = make_engine(url)
+        await create_all(engine)
+        session_maker = make_session_maker(engine)
+        start = time.perf_counter()
+        info = await build_synthetic_ledger(session_maker, assignments=assignments, at=AT)
+        built = time.perf_counter() - start
+        print(
+            f"ledger: {info.assignments:,} assignments, {info.milestones:,} milestones, "
+            f"{info.plans} plans, {info.units} units (built in {built:.1f} s)"
+        )
+        everyone = Roles(coordinator_all=True)
+        async with session_maker() as session:
+            lines = (await stats.unit_totals(
+                session, scope=stats.Scope(), when=stats.When(AT, settings.zone)
+            ))[1]  # fmt: skip
+            busiest_unit = max(lines, key=lambda u: u.total).unit_id
+            scopes = {
+                "all plans": await scope_from_ids(session, everyone, None, None),
+                "one plan": await scope_from_ids(session, everyone, 1, None),
+                "one unit": await scope_from_ids(session, everyone, None, busiest_unit),
+            }
+        worst_median = 0.0
+        print(f"/status server time over {runs} runs (ms): median  best  worst  | cpu median")
+        for name, choice in scopes.items():
+            walls, cpus, size = await _time(session_maker, choice, settings, runs)
+            median = statistics.median(walls)
+            worst_median = max(worst_median, median)
+            print(
+                f"  {name:<10} {median:7.1f} {min(walls):6.1f} {max(walls):6.1f}  | "
+                f"{statistics.median(cpus):7.1f}   ({size} characters)"
+            )
+        await engine.dispose()
+    verdict = "OK" if worst_median < TARGET_MS else "OVER"
+    print(f"target: median < {TARGET_MS:.0f} ms → {verdict} (worst median {worst_median:.1f} ms)")
+    return 0
+
+
+if __name__ == "__main__":
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    k = int(sys.argv[2]) if len(sys.argv) > 2 else 9
+    raise SystemExit(asyncio.run(main(n, k)))

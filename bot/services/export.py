@@ -1,0 +1,260 @@
+"""The 台账 (ledger) as an .xlsx workbook: one row per active assignment.
+
+Columns: plan, ref, section, title, unit, liaison(s), milestone (phrase + target), due, original
+due, status, progress, last report (time + note), days late. The header row is frozen, the
+auto-filter is on, widths follow the content (CJK characters count double, capped). Every
+text cell is cleaned of the control characters openpyxl refuses (PITFALLS): a note carrying a
+NUL must not break the whole export.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from sqlalchemy import and_, func, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.core import stats as core
+from bot.services.stats import A, M, P, Scope, T, U, _scope_filters
+from bot.storage.models import Membership, Person, StatusEvent
+
+# openpyxl's own rule (openpyxl.cell.cell.ILLEGAL_CHARACTERS_RE): C0 controls except tab,
+# newline and carriage return.
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+MAX_WIDTH = 60
+MIN_WIDTH = 6
+REPORT_KINDS = ("report", "note")
+
+COLUMNS = (
+    "plan",
+    "ref",
+    "section",
+    "title",
+    "unit",
+    "liaisons",
+    "milestone",
+    "due",
+    "original_due",
+    "status",
+    "progress",
+    "last_report_at",
+    "last_report_note",
+    "days_late",
+)
+
+
+def clean(value: Any) -> Any:
+    """A cell value openpyxl accepts: control characters removed from text."""
+    if isinstance(value, str):
+        return _ILLEGAL.sub("", value)
+    return value
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    plan: str
+    ref: str
+    section: str
+    title: str
+    unit: str
+    liaisons: str
+    milestone: str
+    due: date
+    original_due: date
+    status: str
+    progress: int | None
+    last_report_at: datetime | None
+    last_report_note: str
+    days_late: int
+
+
+def _local_day(value: datetime | None, zone: ZoneInfo) -> date | None:
+    if value is None:
+        return None
+    return value.astimezone(zone).date()
+
+
+async def ledger_rows(
+    session: AsyncSession, *, scope: Scope, at: datetime, zone: ZoneInfo
+) -> list[tuple[LedgerRow, str]]:
+    """(row, raw status) for every active assignment in scope, in plan order."""
+    today = at.astimezone(zone).date()
+    last = (
+        select(
+            StatusEvent.assignment_id.label("aid"),  # type: ignore[attr-defined]
+            func.max(StatusEvent.id).label("eid"),
+        )
+        .where(StatusEvent.kind.in_(REPORT_KINDS))  # type: ignore[attr-defined]
+        .group_by(StatusEvent.assignment_id)
+        .subquery("last")
+    )
+    ev = StatusEvent.__table__.alias("ev")  # type: ignore[attr-defined]
+    joined = (
+        A.join(M, M.c.id == A.c.milestone_id)
+        .join(T, T.c.id == M.c.task_id)
+        .join(P, P.c.id == T.c.plan_id)
+        .join(U, U.c.id == A.c.unit_id)
+        .outerjoin(last, last.c.aid == A.c.id)
+        .outerjoin(ev, ev.c.id == last.c.eid)
+    )
+    stmt = (
+        select(
+            P.c.code,
+            T.c.ref,
+            T.c.section,
+            T.c.title,
+            U.c.name,
+            U.c.short_name,
+            A.c.unit_id,
+            M.c.phrase,
+            M.c.target,
+            A.c.due,
+            M.c.original_due,
+            A.c.status,
+            A.c.progress,
+            ev.c.at,
+            ev.c.note,
+            A.c.done_reported_at,
+            A.c.closed_at,
+        )
+        .select_from(joined)
+        .where(*_scope_filters(scope))
+        .order_by(P.c.code, T.c.position, T.c.id, M.c.seq, A.c.role != "lead", A.c.id)
+    )
+    result = (await session.exec(stmt)).all()
+    names = await _liaison_names(session, {row[6] for row in result})
+    out: list[tuple[LedgerRow, str]] = []
+    for (
+        code, ref, section, title, unit, short_name, unit_id, phrase, target, due,
+        original_due, status, progress, report_at, note, done_at, closed_at,
+    ) in result:  # fmt: skip
+        milestone = " ".join(part for part in (phrase, target) if part)
+        late = core.days_late(
+            status, due, today, _local_day(done_at, zone), _local_day(closed_at, zone)
+        )
+        out.append(
+            (
+                LedgerRow(
+                    plan=code,
+                    ref=ref,
+                    section=section or "",
+                    title=title,
+                    unit=short_name or unit,
+                    liaisons="、".join(names.get(unit_id, [])),
+                    milestone=milestone,
+                    due=due,
+                    original_due=original_due,
+                    status=status,
+                    progress=progress,
+                    last_report_at=report_at,
+                    last_report_note=note or "",
+                    days_late=late,
+                ),
+                status,
+            )
+        )
+    return out
+
+
+async def _liaison_names(session: AsyncSession, unit_ids: set[int]) -> dict[int, list[str]]:
+    if not unit_ids:
+        return {}
+    ms = Membership.__table__  # type: ignore[attr-defined]
+    pe = Person.__table__  # type: ignore[attr-defined]
+    stmt = (
+        select(ms.c.unit_id, pe.c.name, pe.c.username)
+        .select_from(ms.join(pe, pe.c.id == ms.c.person_id))
+        .where(
+            and_(
+                ms.c.role == "liaison",
+                ms.c.revoked_at.is_(None),
+                ms.c.unit_id.in_(sorted(unit_ids)),
+            )
+        )
+        .order_by(ms.c.unit_id, pe.c.id)
+    )
+    out: dict[int, list[str]] = {}
+    for unit_id, name, username in (await session.exec(stmt)).all():
+        out.setdefault(unit_id, []).append(name or username or "")
+    return out
+
+
+def _width(value: Any) -> int:
+    text = value if isinstance(value, str) else str(value if value is not None else "")
+    longest = max((line for line in text.split("\n")), key=len, default="")
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in longest)
+
+
+def workbook_bytes(
+    rows: list[tuple[LedgerRow, str]],
+    *,
+    headers: dict[str, str],
+    status_label: Callable[[str], str],
+    zone: ZoneInfo,
+    sheet_title: str,
+) -> bytes:
+    """The .xlsx file: header frozen, filter on, widths from the content, text cleaned."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = clean(sheet_title)[:31] or "Sheet1"
+    ws.append([clean(headers[c]) for c in COLUMNS])
+    bold = Font(bold=True)
+    fill = PatternFill("solid", fgColor="DDEBF7")
+    for cell in ws[1]:
+        cell.font = bold
+        cell.fill = fill
+        cell.alignment = Alignment(vertical="center")
+    widths = [_width(headers[c]) for c in COLUMNS]
+    for row, status in rows:
+        values: list[Any] = [
+            row.plan,
+            row.ref,
+            row.section,
+            row.title,
+            row.unit,
+            row.liaisons,
+            row.milestone,
+            row.due,
+            row.original_due,
+            status_label(status),
+            row.progress,
+            row.last_report_at.astimezone(zone).replace(tzinfo=None)
+            if row.last_report_at
+            else None,
+            row.last_report_note,
+            row.days_late,
+        ]
+        values = [clean(v) for v in values]
+        ws.append(values)
+        for i, v in enumerate(values):
+            if isinstance(v, str):
+                widths[i] = max(widths[i], _width(v))
+    for i, column in enumerate(COLUMNS, start=1):
+        letter = get_column_letter(i)
+        if column in ("due", "original_due"):
+            widths[i - 1] = max(widths[i - 1], 11)
+            for cell in ws[letter][1:]:
+                cell.number_format = "yyyy-mm-dd"
+        if column == "last_report_at":
+            widths[i - 1] = max(widths[i - 1], 16)
+            for cell in ws[letter][1:]:
+                cell.number_format = "yyyy-mm-dd hh:mm"
+        ws.column_dimensions[letter].width = min(MAX_WIDTH, max(MIN_WIDTH, widths[i - 1] + 2))
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{max(1, len(rows) + 1)}"
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+def file_name(at: datetime, zone: ZoneInfo) -> str:
+    return f"台账-{at.astimezone(zone):%Y%m%d}.xlsx"

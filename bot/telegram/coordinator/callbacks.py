@@ -1,0 +1,31 @@
+"""Callback data of the coordinator's buttons: ids and short codes only, well under 64 bytes.
+Prefixes (unique across the bot): `cv` status detail views, `ca` acts on one assignment, `ci`
+plan upload confirm / cancel, `cu` /units pages."""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+
+VIEW_OVERDUE = "o"
+VIEW_UNITS = "u"
+VIEW_SUMMARY = "s"
+
+
+class StatusView(CallbackData, prefix="cv"):
+    view: str  # VIEW_*
+    scope: str  # bot.telegram.coordinator.parsing.scope_token
+    page: int = 0
+
+
+class CoordAct(CallbackData, prefix="ca"):
+    action: str  # confirm | approve | remind ("all" assignment_id 0 with unit_all for remind)
+    assignment_id: int
+
+
+class UploadChoice(CallbackData, prefix="ci"):
+    token: str
+    ok: bool
+
+
+class UnitsPage(CallbackData, prefix="cu"):
+    page: int

@@ -1,0 +1,87 @@
+"""/export [PLAN|UNIT]: the 台账 as an .xlsx document (bot.services.export), headers in the
+coordinator's language."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import BufferedInputFile, Message
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.core.roles import Roles
+from bot.i18n import format_number, gettext
+from bot.services import export
+from bot.services.coordination import resolve_scope
+from bot.services.errors import ServiceError
+from bot.telegram.coordinator.parsing import parse_optional
+from bot.telegram.coordinator.texts import all_plans_label, error_line
+from bot.telegram.filters import IsCoordinator
+from bot.telegram.render import esc, status_label
+
+
+def headers(locale: str) -> dict[str, str]:
+    return {
+        "plan": gettext("Plan", locale=locale),
+        "ref": gettext("Ref", locale=locale),
+        "section": gettext("Section", locale=locale),
+        "title": gettext("Task", locale=locale),
+        "unit": gettext("Unit", locale=locale),
+        "liaisons": gettext("Liaison", locale=locale),
+        "milestone": gettext("Milestone", locale=locale),
+        "due": gettext("Due", locale=locale),
+        "original_due": gettext("Original due", locale=locale),
+        "status": gettext("Status", locale=locale),
+        "progress": gettext("Progress %", locale=locale),
+        "last_report_at": gettext("Last report", locale=locale),
+        "last_report_note": gettext("Last report note", locale=locale),
+        "days_late": gettext("Days late", locale=locale),
+    }
+
+
+async def ledger_document(
+    session: AsyncSession, *, scope: Any, settings: Settings, clock: Clock, locale: str
+) -> tuple[bytes, str, int]:
+    """(xlsx bytes, file name, rows)."""
+    now = clock.now()
+    rows = await export.ledger_rows(session, scope=scope, at=now, zone=settings.zone)
+    data = await asyncio.to_thread(
+        export.workbook_bytes,
+        rows,
+        headers=headers(locale),
+        status_label=lambda s: status_label(s, locale),
+        zone=settings.zone,
+        sheet_title=gettext("Ledger", locale=locale),
+    )
+    return data, export.file_name(now, settings.zone), len(rows)
+
+
+def router() -> Router:
+    r = Router(name="coordinator-export")
+    r.message.filter(IsCoordinator())
+
+    @r.message(Command("export"))
+    async def export_cmd(
+        message: Message, command: CommandObject, session: AsyncSession, settings: Settings,
+        clock: Clock, roles: Roles, directory: Any, locale: str,
+    ) -> None:  # fmt: skip
+        try:
+            choice = await resolve_scope(session, directory, roles, parse_optional(command.args))
+        except ServiceError as exc:
+            await message.answer(error_line(exc, locale))
+            return
+        data, name, count = await ledger_document(
+            session, scope=choice.scope, settings=settings, clock=clock, locale=locale
+        )
+        label = choice.label if choice.label is not None else all_plans_label(locale)
+        caption = gettext("Ledger of %(scope)s: %(n)s rows", locale=locale) % {
+            "scope": esc(label),
+            "n": format_number(count, locale=locale),
+        }
+        await message.answer_document(BufferedInputFile(data, filename=name), caption=caption)
+
+    return r

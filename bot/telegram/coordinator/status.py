@@ -1,0 +1,241 @@
+"""/status [PLAN|UNIT] and its detail pages (all overdue items, units ranked), /overdue [UNIT],
+/unit NAME. Each handler: parse → bot.services.stats → render."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.core.lights import LightPolicy
+from bot.core.roles import Roles
+from bot.core.workdays import is_working_day
+from bot.i18n import gettext
+from bot.services import stats
+from bot.services.coordination import ScopeChoice, liaisons, resolve_scope, scope_from_ids
+from bot.services.errors import ServiceError
+from bot.telegram.coordinator import render
+from bot.telegram.coordinator.callbacks import (
+    VIEW_OVERDUE,
+    VIEW_SUMMARY,
+    VIEW_UNITS,
+    StatusView,
+)
+from bot.telegram.coordinator.parsing import (
+    parse_optional,
+    parse_required,
+    parse_scope_token,
+    scope_token,
+)
+from bot.telegram.coordinator.texts import all_plans_label, error_line
+from bot.telegram.filters import IsCoordinator
+
+ACK_WINDOW_DEFAULT = stats.DEFAULT_ACK_WINDOW
+
+
+def ack_window(settings: Settings) -> int:
+    """Working days a unit has to 签收 (及时签收率); a setting when the deployment has one."""
+    return int(getattr(settings, "ack_window_days", ACK_WINDOW_DEFAULT))
+
+
+def _label(choice: ScopeChoice, locale: str) -> str:
+    return choice.label if choice.label is not None else all_plans_label(locale)
+
+
+def _token(choice: ScopeChoice) -> str:
+    return scope_token(choice.plan_id, choice.unit_id)
+
+
+def status_keyboard(choice: ScopeChoice, locale: str) -> InlineKeyboardMarkup:
+    token = _token(choice)
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=gettext("All overdue", locale=locale),
+        callback_data=StatusView(view=VIEW_OVERDUE, scope=token, page=0),
+    )
+    builder.button(
+        text=gettext("Units ranked", locale=locale),
+        callback_data=StatusView(view=VIEW_UNITS, scope=token, page=0),
+    )
+    builder.adjust(2)
+    return builder.as_markup()
+
+
+def pager(view: str, token: str, page: int, pages: int, locale: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    count = 0
+    if page > 0:
+        builder.button(text="◀", callback_data=StatusView(view=view, scope=token, page=page - 1))
+        count += 1
+    if page < pages - 1:
+        builder.button(text="▶", callback_data=StatusView(view=view, scope=token, page=page + 1))
+        count += 1
+    builder.button(
+        text=gettext("Back to summary", locale=locale),
+        callback_data=StatusView(view=VIEW_SUMMARY, scope=token, page=0),
+    )
+    builder.adjust(*([count] if count else []), 1)
+    return builder.as_markup()
+
+
+async def status_screen(
+    session: AsyncSession,
+    choice: ScopeChoice,
+    *,
+    settings: Settings,
+    at: datetime,
+    locale: str,
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The /status message for a scope: the aggregate queries and the rendering (what the
+    benchmark times)."""
+    report = await stats.status_report(
+        session,
+        scope=choice.scope,
+        at=at,
+        zone=settings.zone,
+        policy=LightPolicy.from_settings(settings),
+        ack_window=ack_window(settings),
+        is_working_day=is_working_day,
+        top_items=render.TOP_ITEMS,
+    )
+    text = render.status_text(report, scope_label=_label(choice, locale), locale=locale)
+    return text, status_keyboard(choice, locale)
+
+
+async def overdue_screen(
+    session: AsyncSession, choice: ScopeChoice, *, settings: Settings, at: datetime, locale: str,
+    page: int = 0,
+) -> tuple[str, InlineKeyboardMarkup]:  # fmt: skip
+    when = stats.When(at, settings.zone)
+    total = await stats.count_overdue(session, scope=choice.scope, when=when)
+    pages = max(1, -(-total // render.PAGE_SIZE))
+    page = min(max(page, 0), pages - 1)
+    items = await stats.overdue_items(
+        session, scope=choice.scope, when=when, offset=page * render.PAGE_SIZE,
+        limit=render.PAGE_SIZE,
+    )  # fmt: skip
+    text = render.overdue_page(
+        items, total=total, page=page, pages=pages, scope_label=_label(choice, locale),
+        locale=locale,
+    )  # fmt: skip
+    return text, pager(VIEW_OVERDUE, _token(choice), page, pages, locale)
+
+
+async def units_screen(
+    session: AsyncSession, choice: ScopeChoice, *, settings: Settings, at: datetime, locale: str,
+    page: int = 0,
+) -> tuple[str, InlineKeyboardMarkup]:  # fmt: skip
+    when = stats.When(at, settings.zone)
+    _, lines = await stats.unit_totals(session, scope=choice.scope, when=when)
+    rows = stats.StatusReport(when.today, stats.Totals(), lines, []).scorecard()
+    pages = max(1, -(-len(rows) // render.PAGE_SIZE))
+    page = min(max(page, 0), pages - 1)
+    shown = rows[page * render.PAGE_SIZE : (page + 1) * render.PAGE_SIZE]
+    text = render.scorecard_page(
+        shown, page=page, pages=pages, scope_label=_label(choice, locale), locale=locale
+    )
+    return text, pager(VIEW_UNITS, _token(choice), page, pages, locale)
+
+
+def router() -> Router:
+    r = Router(name="coordinator-status")
+    r.message.filter(IsCoordinator())
+    r.callback_query.filter(IsCoordinator())
+
+    @r.message(Command("status"))
+    async def status_cmd(
+        message: Message, command: CommandObject, session: AsyncSession, settings: Settings,
+        clock: Clock, roles: Roles, directory: Any, locale: str,
+    ) -> None:  # fmt: skip
+        try:
+            choice = await resolve_scope(session, directory, roles, parse_optional(command.args))
+        except ServiceError as exc:
+            await message.answer(error_line(exc, locale))
+            return
+        text, keyboard = await status_screen(
+            session, choice, settings=settings, at=clock.now(), locale=locale
+        )
+        await message.answer(text, reply_markup=keyboard)
+
+    @r.message(Command("overdue"))
+    async def overdue_cmd(
+        message: Message, command: CommandObject, session: AsyncSession, settings: Settings,
+        clock: Clock, roles: Roles, directory: Any, locale: str,
+    ) -> None:  # fmt: skip
+        try:
+            choice = await resolve_scope(session, directory, roles, parse_optional(command.args))
+        except ServiceError as exc:
+            await message.answer(error_line(exc, locale))
+            return
+        text, keyboard = await overdue_screen(
+            session, choice, settings=settings, at=clock.now(), locale=locale
+        )
+        await message.answer(text, reply_markup=keyboard)
+
+    @r.message(Command("unit"))
+    async def unit_cmd(
+        message: Message, command: CommandObject, session: AsyncSession, settings: Settings,
+        clock: Clock, roles: Roles, directory: Any, locale: str,
+    ) -> None:  # fmt: skip
+        try:
+            name = parse_required(command.args, "unit_usage")
+            choice = await resolve_scope(session, directory, roles, name)
+            if choice.unit_id is None:  # a plan code: /unit is about units
+                from bot.services.lookup import resolve_unit
+
+                unit = await resolve_unit(session, directory, name)
+                choice = await scope_from_ids(session, roles, None, unit.id)
+        except ServiceError as exc:
+            await message.answer(error_line(exc, locale))
+            return
+        assert choice.unit_id is not None
+        people = await liaisons(session, choice.unit_id)
+        head = render.unit_header(
+            _label(choice, locale), [p.name or p.username for p in people], locale=locale
+        )
+        text, keyboard = await status_screen(
+            session, choice, settings=settings, at=clock.now(), locale=locale
+        )
+        await message.answer(head + "\n\n" + text, reply_markup=keyboard)
+
+    @r.callback_query(StatusView.filter())
+    async def view_cb(
+        query: CallbackQuery, callback_data: StatusView, session: AsyncSession,
+        settings: Settings, clock: Clock, roles: Roles, locale: str,
+    ) -> None:  # fmt: skip
+        plan_id, unit_id = parse_scope_token(callback_data.scope)
+        try:
+            choice = await scope_from_ids(session, roles, plan_id, unit_id)
+        except ServiceError as exc:
+            await query.answer(error_line(exc, locale), show_alert=True)
+            return
+        now = clock.now()
+        if callback_data.view == VIEW_OVERDUE:
+            text, keyboard = await overdue_screen(
+                session, choice, settings=settings, at=now, locale=locale,
+                page=callback_data.page,
+            )  # fmt: skip
+        elif callback_data.view == VIEW_UNITS:
+            text, keyboard = await units_screen(
+                session, choice, settings=settings, at=now, locale=locale,
+                page=callback_data.page,
+            )  # fmt: skip
+        else:
+            text, keyboard = await status_screen(
+                session, choice, settings=settings, at=now, locale=locale
+            )
+        if isinstance(query.message, Message):
+            try:
+                await query.message.edit_text(text, reply_markup=keyboard)
+            except Exception:  # unchanged text or an old message: send it anew
+                await query.message.answer(text, reply_markup=keyboard)
+        await query.answer()
+
+    return r

@@ -1,0 +1,254 @@
+"""`python -m bot simulate --from DATE --to DATE [--plan CODE] [--csv OUT] [--policy FILE]`
+
+What the reminder policy would send, week by week, before switching it on. A temporary
+database gets the reviewed plans of `--tasks-data` (the real loader, as if loaded at the
+start), a synthetic roster so that every audience resolves (one liaison and one leader per
+unit, one coordinator of every plan, one subscribed group), and then the REAL planning pass
+(`schedules.enqueue.plan_due`) runs on a virtual clock at every sending-window opening from
+`--from` to `--to`, everything planned being marked delivered at once. Nobody answers, so
+the figures show the worst case: every item is chased until the end.
+
+Output: one line per ISO week with the messages per kind and audience, and a total; `--csv`
+writes week,kind,audience,count rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import sys
+import tempfile
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, text, update
+
+from bot.clock import VirtualClock
+from bot.core.workdays import window_opening
+from bot.storage.db import create_all, make_engine, make_session_maker
+from bot.storage.models import (
+    ROLE_COORDINATOR,
+    ROLE_LEADER,
+    ROLE_LIAISON,
+    ChatSubscription,
+    Membership,
+    Outbox,
+    Person,
+)
+from schedules.enqueue import plan_due
+from schedules.planner import ACK_CHASE, DIGEST, ESCALATION, OVERDUE, PERIODIC, REMINDER
+from schedules.policy import Policy, PolicyError, load_policy
+
+KINDS = (REMINDER, ACK_CHASE, OVERDUE, ESCALATION, PERIODIC, DIGEST)
+LABELS = {
+    REMINDER: "reminders",
+    ACK_CHASE: "ack chases",
+    OVERDUE: "overdue notices",
+    ESCALATION: "escalations",
+    PERIODIC: "report requests",
+    DIGEST: "digests",
+}
+GROUP_CHAT = -1_000_000_000_001
+
+
+class SimulateError(Exception):
+    """Bad input; the message is one line for the user."""
+
+
+def _day(value: str, name: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise SimulateError(f"{name}: expected a date like 2025-10-01, got {value!r}") from exc
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    """The CLI entry: 0 on success, 2 on bad input (one line on stderr)."""
+    try:
+        start = _day(args.date_from, "--from")
+        end = _day(args.date_to, "--to")
+        if end < start:
+            raise SimulateError("--to is before --from")
+        policy = load_policy(args.policy) if getattr(args, "policy", None) else load_policy()
+        weeks = asyncio.run(
+            simulate(
+                start,
+                end,
+                policy=policy,
+                tasks_data=Path(args.tasks_data),
+                plan_code=getattr(args, "plan", None),
+            )
+        )
+    except (SimulateError, PolicyError) as exc:
+        print(f"simulate: {exc}", file=sys.stderr)
+        return 2
+    for line in format_weeks(weeks):
+        print(line)
+    if getattr(args, "csv", None):
+        write_csv(Path(args.csv), weeks)
+        print(f"wrote {args.csv}")
+    return 0
+
+
+async def simulate(
+    start: date,
+    end: date,
+    *,
+    policy: Policy,
+    tasks_data: Path,
+    plan_code: str | None = None,
+) -> dict[str, Counter[tuple[str, str]]]:
+    """ISO week → Counter of (kind, audience) → messages, over `start`..`end` (local dates)."""
+    plans, directory = _read_plans(tasks_data, plan_code)
+    with tempfile.TemporaryDirectory() as folder:
+        engine = make_engine(f"sqlite+aiosqlite:///{Path(folder) / 'simulate.sqlite3'}")
+        try:
+            await create_all(engine)
+            session_maker = make_session_maker(engine)
+            loaded_at = window_opening(start, policy.window)
+            from bot.storage.loader import load_plans
+
+            await load_plans(session_maker, plans, directory, at=loaded_at)
+            await _bootstrap_roster(session_maker, loaded_at)
+            clock = VirtualClock(loaded_at, rate=0)
+            day = start
+            while day <= end:
+                if policy.window.is_open_on(day):
+                    clock.set(max(clock.now(), window_opening(day, policy.window)))
+                    await plan_due(session_maker, clock.now(), policy)
+                    await _deliver_all(session_maker, clock.now())
+                day += timedelta(days=1)
+            return await _weekly_counts(session_maker, policy)
+        finally:
+            await engine.dispose()
+
+
+def _read_plans(tasks_data: Path, plan_code: str | None) -> tuple[list[Any], Any]:
+    from bot.core.units import load_unit_directory
+    from bot.storage.cli import InputError, read_plans
+
+    if not tasks_data.exists():
+        raise SimulateError(f"--tasks-data {tasks_data}: no such directory")
+    try:
+        plans = read_plans([tasks_data])
+    except InputError as exc:
+        raise SimulateError(str(exc)) from exc
+    if plan_code:
+        plans = [p for p in plans if p.info.code.upper() == plan_code.upper()]
+        if not plans:
+            raise SimulateError(f"--plan {plan_code}: no such plan in {tasks_data}")
+    units_file = tasks_data / "units.yaml"
+    return plans, load_unit_directory(units_file if units_file.exists() else None)
+
+
+async def _bootstrap_roster(session_maker: Any, at: datetime) -> None:
+    """A liaison and a leader for every unit with assignments, one coordinator of every plan,
+    one subscribed group: every audience resolves to somebody."""
+    async with session_maker() as session, session.begin():
+        conn = await session.connection()
+        unit_ids = [
+            row[0]
+            for row in (
+                await conn.execute(
+                    text("SELECT DISTINCT unit_id FROM assignment WHERE archived_at IS NULL")
+                )
+            ).all()
+        ]
+        people: list[dict[str, Any]] = []
+        members: list[dict[str, Any]] = []
+        person_id = 0
+
+        def add(role: str, unit_id: int | None) -> None:
+            nonlocal person_id
+            person_id += 1
+            people.append(
+                {
+                    "id": person_id,
+                    "telegram_id": 5_000_000 + person_id,
+                    "name": f"{role} {unit_id or ''}".strip(),
+                    "username": "",
+                    "active": True,
+                    "created_at": at,
+                }
+            )
+            members.append(
+                {"person_id": person_id, "role": role, "unit_id": unit_id, "created_at": at}
+            )
+
+        add(ROLE_COORDINATOR, None)
+        for unit_id in unit_ids:
+            add(ROLE_LIAISON, unit_id)
+            add(ROLE_LEADER, unit_id)
+        await conn.execute(insert(Person.__table__), people)  # type: ignore[attr-defined]
+        await conn.execute(insert(Membership.__table__), members)  # type: ignore[attr-defined]
+        await conn.execute(
+            insert(ChatSubscription.__table__),  # type: ignore[attr-defined]
+            [{"chat_id": GROUP_CHAT, "title": "group", "created_at": at, "active": True}],
+        )
+
+
+async def _deliver_all(session_maker: Any, at: datetime) -> None:
+    table = Outbox.__table__  # type: ignore[attr-defined]
+    async with session_maker() as session, session.begin():
+        conn = await session.connection()
+        await conn.execute(
+            update(table)
+            .where(table.c.status == "pending", table.c.not_before <= at)
+            .values(status="sent", sent_at=at)
+        )
+
+
+async def _weekly_counts(session_maker: Any, policy: Policy) -> dict[str, Counter]:
+    weeks: dict[str, Counter] = {}
+    async with session_maker() as session:
+        conn = await session.connection()
+        rows = (
+            await conn.execute(
+                text(
+                    "SELECT kind, json_extract(payload, '$.audience'), sent_at FROM outbox "
+                    "WHERE status = 'sent'"
+                )
+            )
+        ).all()
+    for kind, audience, sent_at in rows:
+        when = datetime.fromisoformat(str(sent_at)).replace(tzinfo=UTC)
+        iso = when.astimezone(policy.zone).isocalendar()
+        week = f"{iso.year}-W{iso.week:02d}"
+        weeks.setdefault(week, Counter())[(kind, audience or "")] += 1
+    return dict(sorted(weeks.items()))
+
+
+def format_weeks(weeks: dict[str, Counter]) -> list[str]:
+    """One line per week: per kind its total and the split by audience."""
+    lines: list[str] = []
+    total: Counter = Counter()
+    for week, counts in weeks.items():
+        total.update(counts)
+        lines.append(f"{week}  {_describe(counts)}")
+    if not weeks:
+        lines.append("nothing would be sent")
+    lines.append(f"total     {_describe(total)}")
+    return lines
+
+
+def _describe(counts: Counter) -> str:
+    parts = []
+    for kind in KINDS:
+        by_audience = {aud: n for (k, aud), n in counts.items() if k == kind}
+        if not by_audience:
+            continue
+        split = ", ".join(f"{aud} {n}" for aud, n in sorted(by_audience.items()))
+        parts.append(f"{LABELS[kind]} {sum(by_audience.values())} ({split})")
+    return " · ".join(parts) if parts else "—"
+
+
+def write_csv(path: Path, weeks: dict[str, Counter]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["week", "kind", "audience", "count"])
+        for week, counts in weeks.items():
+            for (kind, audience), n in sorted(counts.items()):
+                writer.writerow([week, kind, audience, n])

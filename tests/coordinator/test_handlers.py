@@ -1,0 +1,226 @@
+"""The coordinator's commands through the real dispatcher (recorded Bot API calls)."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+
+from aiogram.methods import SendDocument, SendMessage
+from openpyxl import load_workbook
+from sqlmodel import select
+
+from bot.storage.models import Assignment, Milestone, Outbox, StatusEvent
+
+from .conftest import COORDINATOR, FINANCE, LIAISON, STRANGER
+
+
+def sent_to(sent, chat_id: int) -> list[str]:
+    return [m.text for m in sent.messages if int(m.chat_id) == chat_id]
+
+
+async def assignment(hc, key) -> Assignment:
+    async with hc.ledger.session_maker() as s:
+        return await s.get(Assignment, hc.ledger.assignments[key])
+
+
+async def test_status_fits_one_screen_with_detail_buttons(hc):
+    sent = await hc.send(COORDINATOR, "/status")
+    assert len(sent.messages) == 1
+    text = sent.text
+    assert len(text) < 3500
+    assert "SR-1" in text  # the most overdue item (due 2024-12-31)
+    labels = [label for label, _ in sent.buttons()]
+    assert len(labels) == 2
+    overdue = await hc.press(COORDINATOR, sent.buttons()[0][1])
+    assert any("SR-1" in c.text for c in overdue.calls if hasattr(c, "text") and c.text)
+    ranked = await hc.press(COORDINATOR, sent.buttons()[1][1])
+    assert any("市卫健委" in (getattr(c, "text", "") or "") for c in ranked.calls)
+
+
+async def test_status_by_plan_unit_and_bad_scope(hc):
+    assert "LN-1" not in (await hc.send(COORDINATOR, "/status SR")).text
+    by_unit = await hc.send(COORDINATOR, "/status 上饶市财政局")
+    assert "市财政局" in by_unit.text
+    ambiguous = await hc.send(COORDINATOR, "/status 市卫健委")  # 上饶 or 龙南
+    assert "上饶市卫生健康委员会" in ambiguous.text and "龙南市卫生健康委员会" in ambiguous.text
+    assert len((await hc.send(COORDINATOR, "/status 不存在的局")).messages) == 1
+
+
+async def test_everyone_else_gets_one_polite_line(hc):
+    for command in ("/status", "/confirm SR-1", "/export", "/units", "/import"):
+        sent = await hc.send(LIAISON, command)
+        assert len(sent.messages) == 1, command
+        assert "SR-1" not in sent.text and "市财政局" not in sent.text
+    stranger = await hc.send(STRANGER, "/status")
+    assert len(stranger.messages) == 1 and "SR" not in stranger.text
+
+
+async def test_confirm_closes_and_tells_the_liaison(hc):
+    await hc.send(LIAISON, "/report SR-2 已完成")
+    sent = await hc.send(COORDINATOR, "/confirm sr-2")
+    assert sent_to(sent, COORDINATOR) and "SR-2" in sent_to(sent, COORDINATOR)[0]
+    assert len(sent_to(sent, LIAISON)) == 1 and "SR-2" in sent_to(sent, LIAISON)[0]
+    a = await assignment(hc, ("SR-2", 0, "sr_health"))
+    assert a.status == "closed" and a.closed_at is not None
+    again = await hc.send(COORDINATOR, "/confirm SR-2")
+    assert len(again.messages) == 1 and sent_to(again, LIAISON) == []
+
+
+async def test_confirm_asks_which_unit_when_several_are_waiting(hc):
+    await hc.send(LIAISON, "/report SR-1 已完成")
+    await hc.send(FINANCE, "/report SR-1 done")
+    sent = await hc.send(COORDINATOR, "/confirm SR-1")
+    assert len(sent.buttons()) == 2
+    data = sent.button("市财政局")
+    picked = await hc.press(COORDINATOR, data)
+    notices = sent_to(picked, FINANCE)
+    assert len(notices) == 1 and "confirmed" in notices[0]  # 李四 reads English
+    finance = await assignment(hc, ("SR-1", 0, "sr_finance"))
+    health = await assignment(hc, ("SR-1", 0, "sr_health"))
+    assert finance.status == "closed" and health.status == "done_reported"
+    # naming the unit picks it directly
+    direct = await hc.send(COORDINATOR, "/confirm SR-1 上饶市卫健委")
+    assert sent.buttons() and not direct.buttons()
+    assert (await assignment(hc, ("SR-1", 0, "sr_health"))).status == "closed"
+
+
+async def test_return_needs_a_reason_and_reaches_the_unit(hc):
+    await hc.send(LIAISON, "/report SR-2 已完成")
+    no_reason = await hc.send(COORDINATOR, "/return SR-2")
+    assert (await assignment(hc, ("SR-2", 0, "sr_health"))).status == "done_reported"
+    assert len(no_reason.messages) == 1
+    sent = await hc.send(COORDINATOR, "/return SR-2 佐证材料不全<b>")
+    notice = sent_to(sent, LIAISON)
+    assert len(notice) == 1 and "佐证材料不全&lt;b&gt;" in notice[0]
+    a = await assignment(hc, ("SR-2", 0, "sr_health"))
+    assert a.status == "in_progress" and a.done_reported_at is None
+    async with hc.ledger.session_maker() as s:
+        events = (await s.exec(select(StatusEvent).where(StatusEvent.kind == "return"))).all()
+    assert [e.note for e in events] == ["佐证材料不全<b>"]
+
+
+async def test_return_with_several_units_asks_for_the_unit_in_words(hc):
+    await hc.send(LIAISON, "/report SR-1 已完成")
+    await hc.send(FINANCE, "/report SR-1 done")
+    sent = await hc.send(COORDINATOR, "/return SR-1 材料不全")
+    assert not sent.buttons() and "市财政局" in sent.text and "市卫健委" in sent.text
+    sent = await hc.send(COORDINATOR, "/return SR-1 市财政局 材料不全")
+    assert (await assignment(hc, ("SR-1", 0, "sr_finance"))).status == "in_progress"
+    assert (await assignment(hc, ("SR-1", 0, "sr_health"))).status == "done_reported"
+
+
+async def test_approve_moves_due_but_keeps_the_original(hc):
+    await hc.send(LIAISON, "/report SR-2 申请延期 2026-03-31")
+    sent = await hc.send(COORDINATOR, "/approve SR-2")
+    assert "SR-2" in sent_to(sent, LIAISON)[0]
+    a = await assignment(hc, ("SR-2", 0, "sr_health"))
+    assert a.due == date(2026, 3, 31) and a.extension_requested_to is None
+    async with hc.ledger.session_maker() as s:
+        m = await s.get(Milestone, a.milestone_id)
+    assert m.original_due == date(2026, 1, 10)
+    nothing = await hc.send(COORDINATOR, "/approve SR-2")
+    assert len(nothing.messages) == 1 and sent_to(nothing, LIAISON) == []
+
+
+async def test_deny_keeps_due_and_tells_why(hc):
+    await hc.send(LIAISON, "/report SR-2 申请延期 2026-03-31")
+    sent = await hc.send(COORDINATOR, "/deny SR-2 理由不充分")
+    assert "理由不充分" in sent_to(sent, LIAISON)[0]
+    a = await assignment(hc, ("SR-2", 0, "sr_health"))
+    assert a.due == date(2026, 1, 10) and a.extension_requested_to is None
+
+
+async def test_remind_queues_a_chase_per_liaison(hc):
+    sent = await hc.send(COORDINATOR, "/remind SR-2 请尽快报送")
+    assert len(sent.messages) == 1 and sent_to(sent, LIAISON) == []  # the sender delivers it
+    async with hc.ledger.session_maker() as s:
+        rows = (await s.exec(select(Outbox))).all()
+        events = (await s.exec(select(StatusEvent).where(StatusEvent.kind == "remind"))).all()
+    assert len(rows) == 1
+    row = rows[0]
+    aid = hc.ledger.assignments[("SR-2", 0, "sr_health")]
+    assert row.kind == "chase" and row.chat_id == LIAISON and row.assignment_id == aid
+    assert row.key.startswith(f"chase:{aid}:20251220010000")
+    assert row.payload["ref"] == "SR-2" and row.payload["note"] == "请尽快报送"
+    assert len(events) == 1
+    # SR-1: both units open → buttons
+    several = await hc.send(COORDINATOR, "/remind SR-1")
+    assert len(several.buttons()) == 2
+    # a unit without a liaison is refused with one line
+    alone = await hc.send(COORDINATOR, "/remind LN-1")
+    assert len(alone.messages) == 1
+
+
+async def test_bad_arguments_get_one_line(hc):
+    for command in ("/confirm", "/return", "/approve", "/deny", "/remind", "/unit",
+                    "/confirm XX-9", "/confirm SR-2 上饶市财政局"):  # fmt: skip
+        sent = await hc.send(COORDINATOR, command)
+        assert len(sent.messages) == 1, command
+
+
+async def test_overdue_unit_plans_units(hc):
+    overdue = await hc.send(COORDINATOR, "/overdue")
+    assert "SR-1" in overdue.text
+    unit = await hc.send(COORDINATOR, "/unit 上饶市财政局")
+    assert "李四" in unit.text
+    plans = await hc.send(COORDINATOR, "/plans")
+    assert "SR" in plans.text and "LN" in plans.text
+    units = await hc.send(COORDINATOR, "/units")
+    assert "⚠️" in units.text  # 龙南's 市卫健委 has no liaison
+
+
+async def test_export_sends_the_ledger(hc):
+    await hc.send(LIAISON, "/report SR-2 进行中 40% 已完成土建\x00招标")
+    sent = await hc.send(COORDINATOR, "/export")
+    docs = [c for c in sent.calls if isinstance(c, SendDocument)]
+    assert len(docs) == 1
+    doc = docs[0].document
+    assert doc.filename == "台账-20251220.xlsx"
+    wb = load_workbook(io.BytesIO(doc.data))
+    ws = wb.active
+    assert ws.max_row == 1 + 6  # six assignments in the ledger
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref
+    notes = [c.value for c in ws["M"][1:] if c.value]
+    assert any("已完成土建" in n and "\x00" not in n for n in notes)
+    en = await hc.send(COORDINATOR, "/export SR", language_code="en")
+    data = next(c for c in en.calls if isinstance(c, SendDocument)).document.data
+    wb = load_workbook(io.BytesIO(data))
+    assert wb.active["A1"].value == "Plan" and wb.active.max_row == 1 + 5
+
+
+PLAN = """关于推进测试工作的实施意见
+
+一、重点任务
+（一）建设测试中心。到2026年底，建成测试中心。（责任单位：市财政局）
+（二）完善测试机制。2027年6月底前完善机制。（责任单位：市卫健委）
+"""
+
+
+async def test_import_flow_confirm_and_cancel(hc):
+    hc.session.files["DOC-1"] = PLAN.encode("utf-8")
+    sent = await hc.send(COORDINATOR, "/import TS")
+    assert len(sent.messages) == 1
+    summary = await hc.send(COORDINATOR, document=("plan.txt", len(PLAN.encode())))
+    assert "TS" in summary.text and len(summary.buttons()) == 2
+    confirm = summary.buttons()[0][1]
+    loaded = await hc.press(COORDINATOR, confirm)
+    assert any("TS" in (getattr(c, "text", "") or "") for c in loaded.calls)
+    assert (hc.settings.tasks_data / "plans" / "ts.yaml").is_file()
+    status = await hc.send(COORDINATOR, "/status TS")
+    assert "TS" in status.text
+    expired = await hc.press(COORDINATOR, confirm)
+    assert expired.alerts and expired.alerts[0]
+    # cancel discards; an unsupported file gets one line
+    caption = await hc.send(COORDINATOR, caption="/import TT", document=("plan.txt", 10))
+    cancel = caption.buttons()[1][1]
+    await hc.press(COORDINATOR, cancel)
+    assert not (hc.settings.tasks_data / "plans" / "tt.yaml").exists()
+    bad = await hc.send(COORDINATOR, caption="/import", document=("plan.pdf", 10))
+    assert len(bad.messages) == 1 and not bad.buttons()
+    big = await hc.send(COORDINATOR, caption="/import", document=("plan.docx", 50 * 2**20))
+    assert len(big.messages) == 1 and not big.buttons()
+
+
+async def test_messages_are_sent_as_html_under_the_limit(hc):
+    sent = await hc.send(COORDINATOR, "/status")
+    assert all(isinstance(m, SendMessage) and len(m.text) < 4096 for m in sent.messages)

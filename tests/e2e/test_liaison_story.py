@@ -1,0 +1,120 @@
+"""End to end: the real bot process against the local Bot API server.
+
+The story of issue 3: a coordinator invites the 市卫健委 liaison, the liaison joins, lists the
+items, reports with a button and with a photo, the coordinator sees it and confirms; a stranger
+gets nothing but the access note; a liaison cannot touch another unit's item; /lang en switches
+every line of /help.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .world import World, text_of
+
+UNIT = "上饶市卫生健康委员会"
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+async def invite_liaison(world: World, name: str) -> str:
+    """`/invite 市卫健委 NAME`; 市卫健委 exists in several cities, so pick 上饶's."""
+    coordinator = world.coordinator
+    answer = await coordinator.ask(
+        f"/invite 市卫健委 {name}", match=lambda m: "市卫" in text_of(m)
+    )
+    if "/start " not in text_of(answer):
+        assert "龙南市卫生健康委员会" in text_of(answer)  # the choice is offered
+        await coordinator.press(answer, UNIT)
+        answer = await coordinator.wait_for("/start ", after=answer.message_id)
+    assert UNIT in text_of(answer) and name in text_of(answer)
+    return re.search(r"/start (\S+)", text_of(answer)).group(1)
+
+
+async def test_liaison_story(world: World):
+    coordinator = world.coordinator
+
+    status_before = await coordinator.ask("/status SR", match="SR")
+    assert "无法识别" not in text_of(status_before)
+
+    # invite → /start TOKEN
+    token = await invite_liaison(world, "张三")
+    liaison = await world.person("张三")
+    welcome = await liaison.ask(f"/start {token}", match="张三")
+    assert UNIT in text_of(welcome) and "/my" in text_of(welcome)
+
+    # /my: most urgent first, a button per item
+    my = await liaison.ask("/my", match="我的事项")
+    assert "🔴" in text_of(my) and "逾期" in text_of(my)
+    first_button = my.buttons[0][0]
+    ref = first_button["text"].split()[-1]
+    assert re.fullmatch(r"SR-\w+", ref), ref
+
+    # open the first item: its card has the report buttons
+    await liaison.press(my, ref)
+    card = await liaison.wait_for("下方按钮对应", after=my.message_id)
+    assert ref in text_of(card)
+    labels = [b["text"] for row in card.buttons for b in row]
+    assert {"进行中", "已完成", "有困难", "申请延期", "签收"} <= set(labels)
+
+    # press 进行中: one line acknowledges it, 签收 leaves the keyboard
+    answer = await liaison.press(card, "进行中")
+    assert answer.answer is not None
+    ack = await liaison.wait_for("已报送", after=card.message_id)
+    assert ref in text_of(ack) and "进行中" in text_of(ack)
+    card_now = await liaison.latest(card)
+    assert "签收" not in [b["text"] for row in card_now.buttons for b in row]
+
+    # reply to the card with a photo: a note with evidence
+    photo = await liaison.send_photo(caption="现场照片", reply_to=card)
+    noted = await liaison.wait_for("照片已记录", after=photo.message_id)
+    assert ref in text_of(noted)
+
+    # the coordinator sees it: /status moved (one more in progress, one more acknowledged)
+    status = await coordinator.ask("/status SR", match="SR")
+    assert status_before is not None and text_of(status) != text_of(status_before)
+    seen = await coordinator.ask(f"/task {ref}", match=ref)
+    assert "进行中" in text_of(seen) and "📷" in text_of(seen) and "现场照片" in text_of(seen)
+
+    # 已完成 by command, then the coordinator's /confirm (办结)
+    done = await liaison.ask(f"/report {ref} 已完成 验收材料已报", match="已报送完成")
+    assert ref in text_of(done)
+    await coordinator.ask(f"/confirm {ref} {UNIT}", match=ref)
+    after = await coordinator.ask(f"/task {ref}", match=ref)
+    assert "已办结" in text_of(after), text_of(after)
+
+
+async def test_strangers_and_other_units(world: World):
+    stranger = await world.person("路人", language_code="zh-hans")
+    for text in ("/start", "/my", "/task SR-1", "/help", "你好"):
+        answer = await stranger.ask(text)
+        assert "邀请" in text_of(answer) and "SR-" not in text_of(answer), text_of(answer)
+        assert not answer.buttons
+    messages = await stranger.messages()
+    assert len(messages) == 5  # one note per message, nothing else
+
+    token = await invite_liaison(world, "李四")
+    liaison = await world.person("李四")
+    await liaison.ask(f"/start {token}", match="李四")
+    refused = await liaison.ask("/report LN-1 已完成", match="LN-1")
+    assert "不是本单位" in text_of(refused)
+    refused = await liaison.ask("/task LN-1", match="LN-1")
+    assert "不是本单位" in text_of(refused)
+    wrong_role = await liaison.ask("/invite 上饶市财政局", match="督办员")
+    assert "仅限督办员" in text_of(wrong_role)
+
+
+async def test_lang_switches_every_line_of_help(world: World):
+    coordinator = world.coordinator
+    menus = (await world.client.bot_info())["commands"]
+    by_scope = {(m["scope"]["type"], m["language_code"]): m["commands"] for m in menus}
+    assert {("default", "zh"), ("default", "en"), ("chat", "en")} <= set(by_scope)
+    assert any(c["command"] == "status" for c in by_scope[("chat", "en")])
+    assert by_scope[("default", "en")][0]["description"] == "My open items"
+    zh = await coordinator.ask("/help", match="/lang")
+    assert CJK.search(text_of(zh))
+    switched = await coordinator.ask("/lang en", match="English")
+    assert text_of(switched) == "From now on I will write to you in English."
+    en = await coordinator.ask("/help", match="/lang")
+    zh_lines, en_lines = text_of(zh).splitlines(), text_of(en).splitlines()
+    assert len(en_lines) == len(zh_lines)
+    assert not [line for line in en_lines if CJK.search(line)], text_of(en)
