@@ -15,9 +15,11 @@ their own `_local_day`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
@@ -617,23 +619,41 @@ async def status_report(
     ack_window: int = DEFAULT_ACK_WINDOW,
     is_working_day: core.WorkingDay = core.weekdays,
     top_items: int = 10,
+    session_maker: Any = None,
 ) -> StatusReport:
     """Everything `/status` shows: four aggregate queries over covering indexes and one
-    top-N walk of the due-date index."""
+    top-N walk of the due-date index. With a `session_maker` the independent queries run at
+    the same time on their own read-only sessions (SQLite in WAL mode serves readers side by
+    side, and each aiosqlite connection steps in its own thread); otherwise one after another
+    on `session`."""
     when = When(at, zone)
-    totals, lines = await unit_totals(session, scope=scope, when=when)
-    totals.acknowledgement = await acknowledgement(
-        session, scope=scope, when=when, window=ack_window, is_working_day=is_working_day
+    parts = (
+        lambda s: unit_totals(s, scope=scope, when=when),
+        lambda s: acknowledgement(
+            s, scope=scope, when=when, window=ack_window, is_working_day=is_working_day
+        ),
+        lambda s: live_lights(s, scope=scope, when=when, policy=policy),
+        lambda s: on_time(s, scope=scope, when=when),
+        lambda s: overdue_items(s, scope=scope, when=when, limit=top_items),
     )
-    live = await live_lights(session, scope=scope, when=when, policy=policy)
+    if session_maker is None:
+        results = [await part(session) for part in parts]
+    else:
+
+        async def run(part):  # type: ignore[no-untyped-def]
+            async with session_maker() as own:
+                return await part(own)
+
+        results = await asyncio.gather(*(run(part) for part in parts))
+    (totals, lines), ack, live, punctual, top = results
+    totals.acknowledgement = ack
     totals.lights = {
         Light.RED.value: totals.overdue + live.get(Light.RED.value, 0),
         Light.YELLOW.value: live.get(Light.YELLOW.value, 0),
         Light.GREEN.value: totals.buckets[core.BUCKET_AWAITING] + live.get(Light.GREEN.value, 0),
         Light.GREY.value: totals.buckets[core.BUCKET_CLOSED],
     }
-    totals.on_time = await on_time(session, scope=scope, when=when)
-    top = await overdue_items(session, scope=scope, when=when, limit=top_items)
+    totals.on_time = punctual
     return StatusReport(today=when.today, totals=totals, units=lines, most_overdue=top)
 
 

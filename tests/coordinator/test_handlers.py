@@ -34,7 +34,8 @@ async def test_status_fits_one_screen_with_detail_buttons(hc):
     overdue = await hc.press(COORDINATOR, sent.buttons()[0][1])
     assert any("SR-1" in c.text for c in overdue.calls if hasattr(c, "text") and c.text)
     ranked = await hc.press(COORDINATOR, sent.buttons()[1][1])
-    assert any("市卫健委" in (getattr(c, "text", "") or "") for c in ranked.calls)
+    ranked_text = " ".join(getattr(c, "text", "") or "" for c in ranked.calls)
+    assert "市财政局" in ranked_text and "上饶市卫生健康委员会" in ranked_text
 
 
 async def test_status_by_plan_unit_and_bad_scope(hc):

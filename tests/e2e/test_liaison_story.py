@@ -118,3 +118,12 @@ async def test_lang_switches_every_line_of_help(world: World):
     zh_lines, en_lines = text_of(zh).splitlines(), text_of(en).splitlines()
     assert len(en_lines) == len(zh_lines)
     assert not [line for line in en_lines if CJK.search(line)], text_of(en)
+
+
+async def test_sigterm_stops_cleanly_and_restart_is_idempotent(world: World):
+    assert await world.stop() == 0
+    log = world.log()
+    assert "Polling stopped" in log and log.count("INFO bot: plan ") >= 1
+    await world.start()  # same database: plans unchanged, the coordinator answers again
+    assert "(unchanged)" in world.log()
+    assert await world.stop() == 0

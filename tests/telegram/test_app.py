@@ -64,6 +64,7 @@ def test_bad_settings_stop_with_one_line(env, needle, monkeypatch, tmp_path, cap
     assert len(lines) == 1 and needle in lines[0], lines
 
 
+@pytest.mark.e2e  # a real process: slow to import everything
 def test_python_m_bot_run_without_token_exits_2(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(REPO)}
     result = subprocess.run(

@@ -19,6 +19,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.core.roles import Roles
 from bot.i18n import format_number, gettext, ngettext
 from bot.services import plan_upload as up
 from bot.services.errors import ServiceError
@@ -98,6 +99,10 @@ def confirm_keyboard(token: str, locale: str) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
+def only_all_plans(locale: str) -> str:
+    return gettext("Only a coordinator of all plans can import a new plan.", locale=locale)
+
+
 def router(pending: up.PendingUploads | None = None) -> Router:
     store = pending if pending is not None else up.PendingUploads()
     r = Router(name="coordinator-upload")
@@ -139,16 +144,22 @@ def router(pending: up.PendingUploads | None = None) -> Router:
     @r.message(Command("import"), F.document)
     async def import_with_file(
         message: Message, bot: Bot, state: FSMContext, settings: Settings, clock: Clock,
-        directory: Any, locale: str,
+        directory: Any, locale: str, roles: Roles,
     ) -> None:  # fmt: skip
         await state.clear()
+        if not roles.coordinator_all:
+            await message.answer(only_all_plans(locale))
+            return
         await receive(message, bot, import_code(message.caption), settings, clock, directory,
                       locale)  # fmt: skip
 
     @r.message(Command("import"))
     async def import_cmd(
-        message: Message, command: CommandObject, state: FSMContext, locale: str
+        message: Message, command: CommandObject, state: FSMContext, locale: str, roles: Roles
     ) -> None:
+        if not roles.coordinator_all:
+            await message.answer(only_all_plans(locale))
+            return
         await state.set_state(ImportFlow.waiting_file)
         await state.update_data(code=import_code(command.args))
         await message.answer(
@@ -158,7 +169,8 @@ def router(pending: up.PendingUploads | None = None) -> Router:
             % {"mb": up.MAX_BYTES // (1024 * 1024)}
         )
 
-    @r.message(StateFilter(ImportFlow.waiting_file), F.document)
+    # a reply with a document is evidence for an item (the liaison side), not a plan
+    @r.message(StateFilter(ImportFlow.waiting_file), F.document, F.reply_to_message.is_(None))
     async def file_after_import(
         message: Message, bot: Bot, state: FSMContext, settings: Settings, clock: Clock,
         directory: Any, locale: str,

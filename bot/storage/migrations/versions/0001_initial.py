@@ -214,7 +214,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_assignment_ontime",
         "assignment",
-        ["milestone_id", "archived_at", "status", "done_reported_at", "closed_at"],
+        ["milestone_id", "archived_at", "status", "done_reported_at", "closed_at", "unit_id"],
         unique=False,
     )
     op.create_index(op.f("ix_assignment_status"), "assignment", ["status"], unique=False)

@@ -1,0 +1,125 @@
+"""bot.services.coordination against the small hand-built ledger (tests/services/factories)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from services.factories import NOW, TODAY, add_person
+from sqlmodel import select
+
+from bot.core.roles import Roles
+from bot.core.status import TransitionError
+from bot.services import coordination as co
+from bot.services.errors import ServiceError
+from bot.storage.models import Assignment, Milestone, Outbox, StatusEvent
+
+ALL = Roles(coordinator_all=True)
+
+
+async def set_status(ledger, key, **values) -> int:
+    aid = ledger.assignments[key]
+    async with ledger.session_maker() as s:
+        a = await s.get(Assignment, aid)
+        for k, v in values.items():
+            setattr(a, k, v)
+        s.add(a)
+        await s.commit()
+    return aid
+
+
+async def test_targets_pick_the_pending_unit(ledger, directory):
+    await set_status(ledger, ("SR-1", 0, "sr_finance"), status="done_reported", progress=100)
+    async with ledger.session_maker() as s:
+        t = await co.targets_for(s, directory, ALL, action="confirm", ref="sr-1", rest=())
+        assert [c.unit_name for c in t.candidates] == ["市财政局"]
+        # remind: each unit's earliest open milestone; SR-1's 市卫健委 is open on seq 0
+        t = await co.targets_for(s, directory, ALL, action="remind", ref="SR-1", rest=())
+        assert [(c.unit_name, c.seq) for c in t.candidates] == [("市卫健委", 0), ("市财政局", 1)]
+        t = await co.targets_for(
+            s, directory, ALL, action="return", ref="SR-1", rest=("市财政局", "材料", "不全")
+        )
+        assert t.reason == "材料 不全" and t.unit_text == "市财政局"
+        t = await co.targets_for(s, directory, ALL, action="return", ref="SR-1", rest=("不全",))
+        assert t.reason == "不全" and t.unit_text is None
+        for action, rest, code in (
+            ("approve", (), "nothing_pending_approve"),
+            ("confirm", ("上饶市卫健委",), "nothing_pending_confirm"),
+            ("confirm", ("龙南市卫健委",), "unit_not_on_item"),
+            ("deny", ("市教育局",), "unit_not_on_item"),
+        ):
+            with pytest.raises(ServiceError) as exc:
+                await co.targets_for(s, directory, ALL, action=action, ref="SR-1", rest=rest)
+            assert exc.value.code == code, (action, rest)
+        with pytest.raises(ServiceError) as exc:
+            await co.targets_for(s, directory, ALL, action="confirm", ref="XX-1", rest=())
+        assert exc.value.code == "unknown_ref"
+
+
+async def test_a_coordinator_of_one_plan_cannot_act_on_another(ledger, directory):
+    only_ln = Roles(coordinator_plan_ids=frozenset({ledger.plans["LN"]}))
+    aid = await set_status(ledger, ("SR-2", 0, "sr_health"), status="done_reported")
+    async with ledger.session_maker() as s:
+        with pytest.raises(ServiceError) as exc:
+            await co.targets_for(s, directory, only_ln, action="confirm", ref="SR-2", rest=())
+        assert exc.value.code == "not_your_plan"
+        with pytest.raises(ServiceError):
+            await co.act(s, assignment_id=aid, action="confirm", person=None, roles=only_ln,
+                         at=NOW, today=TODAY)  # fmt: skip
+        with pytest.raises(ServiceError):
+            await co.resolve_scope(s, directory, only_ln, "SR")
+        choice = await co.resolve_scope(s, directory, only_ln, None)
+        assert choice.scope.plan_ids == frozenset({ledger.plans["LN"]})
+
+
+async def test_approve_keeps_the_original_due_and_records_history(ledger):
+    aid = await set_status(
+        ledger, ("SR-2", 0, "sr_health"), extension_requested_to=date(2026, 4, 30)
+    )
+    async with ledger.session_maker() as s:
+        out = await co.act(s, assignment_id=aid, action="approve", person=None, roles=ALL,
+                           at=NOW, today=TODAY)  # fmt: skip
+        await s.commit()
+        assert out.due_after == date(2026, 4, 30)
+        a = await s.get(Assignment, aid)
+        m = await s.get(Milestone, a.milestone_id)
+        assert (a.due, m.due, m.original_due) == (date(2026, 4, 30),) + (date(2026, 1, 10),) * 2
+        events = (await s.exec(select(StatusEvent).where(StatusEvent.assignment_id == aid))).all()
+        assert [e.kind for e in events] == ["extension_approve"]
+        assert events[0].due_before == date(2026, 1, 10)
+        with pytest.raises(TransitionError) as exc:
+            await co.act(s, assignment_id=aid, action="deny", person=None, roles=ALL, at=NOW,
+                         today=TODAY, reason="x")  # fmt: skip
+        assert exc.value.code == "no_extension_request"
+
+
+async def test_chase_is_one_row_per_liaison_and_idempotent(ledger):
+    await add_person(ledger, 100, "张三", role="liaison", unit="sr_health")
+    await add_person(ledger, 101, "王五", role="liaison", unit="sr_health", locale="en")
+    aid = ledger.assignments[("SR-2", 0, "sr_health")]
+    async with ledger.session_maker() as s:
+        out = await co.chase(s, assignment_id=aid, person=None, roles=ALL, at=NOW, today=TODAY,
+                             default_locale="zh_CN", note="请本周内报送")  # fmt: skip
+        await s.commit()
+        assert out.queued == 2
+        again = await co.chase(s, assignment_id=aid, person=None, roles=ALL, at=NOW,
+                               today=TODAY, default_locale="zh_CN")  # fmt: skip
+        await s.commit()
+        assert again.queued == 0
+        rows = (await s.exec(select(Outbox).order_by(Outbox.chat_id))).all()
+    assert [(r.chat_id, r.locale) for r in rows] == [(100, "zh_CN"), (101, "en")]
+    assert all(r.kind == "chase" and r.not_before == NOW for r in rows)
+    assert rows[0].key == co.chase_key(aid, NOW, 100) == f"chase:{aid}:20251220010000|100"
+    p = rows[0].payload
+    assert (p["ref"], p["unit"], p["note"], p["days"]) == ("SR-2", "市卫健委", "请本周内报送", 21)
+
+
+async def test_chase_refuses_closed_items_and_units_without_liaison(ledger):
+    closed = await set_status(ledger, ("SR-2", 0, "sr_health"), status="closed")
+    lonely = ledger.assignments[("LN-1", 0, "ln_health")]
+    async with ledger.session_maker() as s:
+        for aid, code in ((closed, "nothing_pending_remind"), (lonely, "no_liaison")):
+            with pytest.raises(ServiceError) as exc:
+                await co.chase(s, assignment_id=aid, person=None, roles=ALL, at=NOW,
+                               today=TODAY, default_locale="zh_CN")  # fmt: skip
+            assert exc.value.code == code
