@@ -2,9 +2,12 @@
 
 Fills a migrated (or `create_all`-ed) database with plans, units, tasks, milestones and
 assignments (statuses as they would be at `at`: overdue ones mostly closed or late, future ones
-mostly open), their history events, and persons with liaison / coordinator / leader
-memberships. Everything goes in with Core bulk inserts and explicit ids, in one transaction.
-Deterministic for a given `seed`. Run `python benchmarks/synthetic.py [N]` for the build time.
+mostly open), their history events (ack, report, confirm; the loader's per-assignment "import"
+events are left out), and persons with liaison / coordinator / leader memberships. Rows get
+explicit ids and go in with one executemany per table, in one transaction (on SQLite through the
+driver, values converted exactly as SQLAlchemy stores them; into empty tables the indexes are
+rebuilt afterwards). Deterministic for a given `seed`.
+Run `python benchmarks/synthetic.py [N]` for the build time.
 """
 
 from __future__ import annotations

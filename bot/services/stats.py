@@ -254,10 +254,6 @@ def _on_time_sql(when: When) -> ColumnElement:
     return and_(A.c.status == CLOSED, finished.is_not(None), finished <= M.c.original_due)
 
 
-def _counts_for_on_time_sql(when: When) -> ColumnElement:
-    return or_(A.c.status == CLOSED, M.c.original_due < _date(when.today))
-
-
 def _count_if(condition: ColumnElement) -> ColumnElement:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
@@ -542,22 +538,41 @@ async def live_lights(
     }
 
 
+@dataclass(frozen=True)
+class OnTimeParts:
+    """按时办结率 in parts: closed items, those closed on time, and open items whose original
+    due date is today or later (the rest of the open items are in the denominator)."""
+
+    closed: int
+    on_time: int
+    open_not_yet_due: int
+
+    def rate(self, total: int) -> core.Rate:
+        return core.Rate(self.on_time, total - self.open_not_yet_due)
+
+
+async def on_time_parts(session: AsyncSession, *, scope: Scope, when: When) -> OnTimeParts:
+    """Two small queries instead of a pass over every assignment: the closed ones (status
+    index) against their milestone's original due date, and the open ones of milestones not
+    yet originally due (original-due index, then the assignments of each)."""
+    finished = func.coalesce(A.c.done_reported_at, A.c.closed_at)
+    ok = and_(finished.is_not(None), _before_day_end_sql(finished, M.c.original_due, when))
+    closed = _scoped(select(func.count(), _count_if(ok)), scope, milestone=True).where(
+        A.c.status == CLOSED
+    )
+    closed_count, ok_count = (await session.exec(closed)).one()
+    pending = _scoped(
+        select(func.count()), scope, milestone=True, index="ix_assignment_ontime"
+    ).where(M.c.original_due >= _date(when.today), A.c.status != CLOSED)
+    not_yet = (await session.exec(pending)).scalar_one()
+    return OnTimeParts(int(closed_count), int(ok_count), int(not_yet))
+
+
 async def on_time(session: AsyncSession, *, scope: Scope, when: When) -> core.Rate:
     """按时办结率 against each milestone's original due date."""
-    finished = func.coalesce(A.c.done_reported_at, A.c.closed_at)
-    ok = and_(
-        A.c.status == CLOSED,
-        finished.is_not(None),
-        _before_day_end_sql(finished, M.c.original_due, when),
-    )
-    stmt = _scoped(
-        select(_count_if(ok), _count_if(_counts_for_on_time_sql(when))),
-        scope,
-        milestone=True,
-        index="ix_assignment_ontime",
-    )
-    numerator, denominator = (await session.exec(stmt)).one()
-    return core.Rate(int(numerator), int(denominator))
+    parts = await on_time_parts(session, scope=scope, when=when)
+    total = (await session.exec(_scoped(select(func.count()), scope))).scalar_one()
+    return parts.rate(int(total))
 
 
 def _overdue_order(stmt: Select) -> Select:
@@ -633,7 +648,7 @@ async def status_report(
             s, scope=scope, when=when, window=ack_window, is_working_day=is_working_day
         ),
         lambda s: live_lights(s, scope=scope, when=when, policy=policy),
-        lambda s: on_time(s, scope=scope, when=when),
+        lambda s: on_time_parts(s, scope=scope, when=when),
         lambda s: overdue_items(s, scope=scope, when=when, limit=top_items),
     )
     if session_maker is None:
@@ -653,7 +668,7 @@ async def status_report(
         Light.GREEN.value: totals.buckets[core.BUCKET_AWAITING] + live.get(Light.GREEN.value, 0),
         Light.GREY.value: totals.buckets[core.BUCKET_CLOSED],
     }
-    totals.on_time = punctual
+    totals.on_time = punctual.rate(totals.total)
     return StatusReport(today=when.today, totals=totals, units=lines, most_overdue=top)
 
 
@@ -782,6 +797,7 @@ __all__ = [
     "light_sql",
     "live_lights",
     "on_time",
+    "on_time_parts",
     "overdue_items",
     "plan_lines",
     "status_report",

@@ -82,7 +82,11 @@ class Task(SQLModel, table=True):
 
 
 class Milestone(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("task_id", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("task_id", "seq"),
+        # 按时办结率 (bot.services.stats.on_time): the milestones not yet originally due
+        Index("ix_milestone_original_due", "original_due"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     task_id: int = Field(foreign_key="task.id", index=True)

@@ -159,7 +159,8 @@ async def test_a_digest_cut_by_sigkill_resumes_without_repeats(make_world) -> No
         await roster.add_plan_leaders("SR", leaders)
 
         # the sender reaches the hung message: everything before it is recorded, it is in flight
-        assert await world.server.world.wait_until(lambda: world.server.faults.hanging, 90)
+        hung = await world.server.world.wait_until(lambda: world.server.faults.hanging, 90)
+        assert hung, world.log()[-3000:]
         before = sum(1 for chat in leaders if bot_texts(world, chat))
         await world.kill()
         world.server.faults.release(hang.id)  # Telegram accepted it after all: the duplicate
