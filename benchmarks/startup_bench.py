@@ -115,6 +115,11 @@ def main() -> int:
         )
     cold_help = statistics.median(h for _, h in cold)
     warm_help = statistics.median(h for _, h in warm)
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(
+        f"machine: {os.cpu_count()} CPU(s), load average {load} (aiogram's import alone takes "
+        "seconds of CPU: pydantic builds its models; a busy machine stretches every figure)"
+    )
     print(
         f"local mode start-up to a usable web chat (median of {args.runs}): "
         f"{cold_help:.2f} s on a new database, {warm_help:.2f} s on an existing one "

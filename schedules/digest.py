@@ -9,6 +9,11 @@ per recipient and frozen into the row's payload (render has no database):
 - the unit scorecard: 按时办结率, 及时签收率, overdue (red) items, ranked the way a 通报 ranks
   (`bot.core.stats.scorecard`: most overdue first, then the lowest completion rate).
 
+Cost: the content is built once per pass (two queries: the listed items, and one grouped query
+for every plan's scorecard, 及时签收 counted against a small table of deadlines per assignment
+day), each plan's part is cut once per scope (all units, or a leader's units) and shared by
+the recipients with that scope; nothing is built once every recipient has this week's row.
+
 Recipients: coordinators (their plans, or all), unit leaders (the plans where their unit has
 items, lists cut to their unit, scorecard whole so they see the rank), plan leaders and
 subscribed group chats (their plan, or all). One row per chat, key f"digest:{week}:{chat}".
@@ -25,7 +30,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -143,67 +148,79 @@ SELECT t.plan_id, a.unit_id, COALESCE(NULLIF(u.short_name, ''), u.name), count(*
        sum(a.status IN ('not_started', 'in_progress', 'blocked') AND a.due < :today),
        sum(a.status = 'closed'
            AND date(COALESCE(a.done_reported_at, a.closed_at), :offset) <= m.original_due),
-       sum(a.status = 'closed' OR m.original_due < :today)
+       sum(a.status = 'closed' OR m.original_due < :today),
+       sum(a.acknowledged_at < dl.before),
+       sum(a.acknowledged_at < dl.before OR dl.deadline < :today)
 FROM assignment a
 JOIN milestone m ON m.id = a.milestone_id
 JOIN task t ON t.id = m.task_id
 JOIN unit u ON u.id = a.unit_id
+LEFT JOIN temp.ack_deadline dl ON dl.day = date(a.assigned_at, :offset)
 WHERE a.archived_at IS NULL AND m.archived_at IS NULL AND t.archived_at IS NULL
 GROUP BY t.plan_id, a.unit_id
 """
 
-_ACK_SQL = """
-SELECT t.plan_id, a.unit_id, date(a.assigned_at, :offset), date(a.acknowledged_at, :offset),
-       count(*)
-FROM assignment a
-JOIN milestone m ON m.id = a.milestone_id
-JOIN task t ON t.id = m.task_id
-WHERE a.archived_at IS NULL AND m.archived_at IS NULL AND t.archived_at IS NULL
-GROUP BY 1, 2, 3, 4
-"""
+
+async def _ack_deadlines(conn: AsyncConnection, offset: str, window: int, zone: Any) -> None:
+    """temp.ack_deadline: each local assignment day → its 签收 deadline (`window` working days
+    later, `bot.core.stats.ack_deadline`) and `before`, the stored (naive UTC) text of the
+    local midnight after it, so one grouped query can count 及时签收 the way
+    `bot.core.stats.acknowledgement_rate` does (timely: acknowledged on or before the
+    deadline's local day; counted: timely, or the deadline has passed) without a row per
+    assignment and without converting every acknowledgement to a local date."""
+    days = await _fetch(
+        conn,
+        "SELECT DISTINCT date(assigned_at, ?) FROM assignment WHERE archived_at IS NULL",
+        (offset,),
+    )
+    raw = (await conn.get_raw_connection()).driver_connection
+    await raw.execute(  # type: ignore[union-attr]
+        "CREATE TEMP TABLE IF NOT EXISTS ack_deadline "
+        "(day TEXT PRIMARY KEY, deadline TEXT, before TEXT)"
+    )
+    await raw.execute("DELETE FROM temp.ack_deadline")  # type: ignore[union-attr]
+    rows = []
+    for (day,) in days:
+        if not day:
+            continue
+        deadline = core_stats.ack_deadline(date.fromisoformat(day), window, is_working_day)
+        midnight = datetime.combine(deadline + timedelta(days=1), time(0), tzinfo=zone)
+        rows.append((day, deadline.isoformat(), _db_time(midnight)))
+    await raw.executemany(  # type: ignore[union-attr]
+        "INSERT INTO temp.ack_deadline (day, deadline, before) VALUES (?, ?, ?)", rows
+    )
 
 
 async def scorecards(
     conn: AsyncConnection, policy: Policy, at: datetime
 ) -> dict[int, list[dict[str, Any]]]:
     """Every plan's units in 通报 order (`bot.core.stats.scorecard`) with 按时办结率 and
-    及时签收率 as `bot.core.stats` defines them, from two grouped queries over the ledger.
+    及时签收率 as `bot.core.stats` defines them, from one grouped query over the ledger.
     Red items are the overdue ones (red = 逾期)."""
     local = at.astimezone(policy.zone)
     offset = f"{int((local.utcoffset() or timedelta(0)).total_seconds() // 60):+d} minutes"
     today = local.date()
     params = {"today": today.isoformat(), "offset": offset}
+    await _ack_deadlines(conn, offset, policy.for_plan(None).ack_chase_after, policy.zone)
     facts: dict[int, list[core_stats.UnitFacts]] = defaultdict(list)
-    for plan_id, unit_id, name, total, closed, overdue, ok, counted in await _fetch(
+    acks: dict[tuple[int, int], core_stats.Rate] = {}
+    for row in await _fetch(
         conn, _SCORE_SQL.replace(":today", "?").replace(":offset", "?"),
         _ordered(_SCORE_SQL, params),
     ):  # fmt: skip
+        plan_id, unit_id, name, total, closed, overdue, ok, counted, timely, ack_counted = row
         facts[plan_id].append(
             core_stats.UnitFacts(
                 unit_id, name, total, closed or 0, overdue or 0,
                 core_stats.Rate(ok or 0, counted or 0),
             )
         )  # fmt: skip
-    groups: dict[tuple[int, int], list[core_stats.AckGroup]] = defaultdict(list)
-    for plan_id, unit_id, assigned, acked, count in await _fetch(
-        conn, _ACK_SQL.replace(":offset", "?"), _ordered(_ACK_SQL, params)
-    ):
-        groups[(plan_id, unit_id)].append(
-            core_stats.AckGroup(
-                date.fromisoformat(assigned), date.fromisoformat(acked) if acked else None, count
-            )
-        )
+        acks[(plan_id, unit_id)] = core_stats.Rate(timely or 0, ack_counted or 0)
     out: dict[int, list[dict[str, Any]]] = {}
     for plan_id, units in facts.items():
-        window = policy.for_plan(None).ack_chase_after
         rows = []
         for row in core_stats.scorecard(units):
-            ack = core_stats.acknowledgement_rate(
-                groups.get((plan_id, row.unit_id), []),
-                today=today,
-                window=window,
-                is_working_day=is_working_day,
-            )
+            ack = acks.get((plan_id, row.unit_id), core_stats.Rate(0, 0))
             rows.append(
                 {
                     "rank": row.rank,
@@ -302,14 +319,20 @@ async def digest_rows(
     recipients = _recipients(directory, plans, policy)
     rows: list[dict[str, Any]] = []
     today = at.astimezone(policy.zone).date()
+    # a plan's part depends only on the scope (its units, or all): cut once per scope and
+    # shared by every recipient with that scope (coordinators, plan leaders, groups)
+    cuts: dict[tuple[int, frozenset[int] | None], dict[str, Any] | None] = {}
     for chat_id, (audience, who, plan_ids, unit_ids) in sorted(recipients.items()):
         if chat_id in existing:
             continue
+        scope = frozenset(unit_ids) if unit_ids is not None else None
         parts = []
         for plan_id, digest in plans.items():
             if plan_ids is not None and plan_id not in plan_ids:
                 continue
-            cut = digest.cut(unit_ids, policy.digest.max_items)
+            if (plan_id, scope) not in cuts:
+                cuts[(plan_id, scope)] = digest.cut(unit_ids, policy.digest.max_items)
+            cut = cuts[(plan_id, scope)]
             if cut is not None:
                 parts.append(cut)
         rows.append(

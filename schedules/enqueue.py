@@ -4,12 +4,14 @@
 drains the Outbox). One pass, one transaction:
 
 1. load a snapshot of every open assignment that could have something due (one SELECT over
-   assignment ⋈ milestone ⋈ task ⋈ plan, read as plain tuples; items due beyond the policy's
-   horizon, acknowledged and not recurring, are filtered out in SQL);
+   assignment ⋈ milestone ⋈ task ⋈ plan, read as plain tuples; items whose latest stage by
+   the calendar already has Outbox rows, items due beyond the policy's horizon, and
+   unacknowledged items whose last acknowledgement stage has rows are filtered out in SQL);
 2. ask the pure planner (`schedules.planner`) what is due at `at`;
-3. drop what is already in the Outbox (anti-join on the unique key in a temp table);
-4. resolve the audience (liaisons, unit leaders, plan coordinators; subscribed groups for the
-   digest) to active people with a Telegram id, one row per chat;
+3. resolve the audience (liaisons, unit leaders, plan coordinators; subscribed groups for the
+   digest) to active people with a Telegram id, one row per chat; a notification with nobody
+   to address is dropped here and planned again on the next tick;
+4. drop what is already in the Outbox (one anti-join over the keys passed as a JSON array);
 5. INSERT … ON CONFLICT(key) DO NOTHING. Keys are f"{kind}:{assignment_id}:{stage}|{chat_id}"
    (digests f"digest:{week}:{chat_id}"): planning twice, overlapping ticks or a crash between
    planning and sending can never create a second row for the same stage and chat.
@@ -18,9 +20,34 @@ A notification whose audience has nobody yet (no liaison bound to the unit) inse
 is planned again on the next tick: once someone is bound, they get the stage that is current
 then. Once a stage has rows, people bound later are not added to it (they get the next stage).
 
+督办汇总 (escalation batching, policy `overdue.batch_for`, default [leaders, coordinators])
+-------------------------------------------------------------------------------------------
+Liaisons get one message per escalated item (with its buttons: they act on it). The
+audiences in `batch_for` get instead ONE summary per recipient, plan and day, kind
+"escalation_batch", key f"escalation_batch:{plan}:{local date}|{chat}", listing the items
+escalated to them in that pass (督办 of overdue items and the acknowledgement escalation),
+worst first, capped at `overdue.batch_max_items` (the rest counted), rendered by
+`schedules.messages` and split under 4096 characters; /task REF shows one item. An item that
+becomes due later the same day (a 退回, someone bound in the afternoon) comes in a follow-up
+summary keyed "…:{date}#2|{chat}" rather than being lost. With `batch_for: false` every
+audience gets one message per item, as before.
+
+Bookkeeping ("was this stage planned?") stays per item, in the same key space as before, so
+the SQL pre-filter of step 1 and the anti-join of step 4 need no change: a stage is planned
+when some row is keyed f"{kind}:{assignment_id}:{stage}|…". A batched stage usually has its
+liaisons' per-item rows; when it has none (no liaison bound, or the acknowledgement escalation
+that only goes to leaders), a MARKER row keyed f"{kind}:{assignment_id}:{stage}|0" is written
+with chat 0, status "batched" (the sender only takes "pending" rows, so it is never sent) and
+the keys of the summaries that carry the stage in its payload. Summaries, markers and
+per-item rows of a pass are written in the same transaction, so a crash leaves all or none,
+and a restart or an overlapping tick finds the stage planned and the day's summary keyed.
+(The alternative, stage keys inside the summary's JSON payload, would make every pre-filter
+and anti-join a JSON scan; zero-chat rows keep them index range probes.)
+
 Payloads carry everything `schedules.messages.render` needs (render has no database): plan,
 ref, title, milestone target, due date, days, units, the recipient's audience; escalations also
-carry who was chased before and when (from earlier Outbox rows); digests their whole content.
+carry who was chased before and when (from earlier Outbox rows); summaries their items (ref,
+title, unit, days overdue, who was chased and when); digests their whole content.
 """
 
 from __future__ import annotations
@@ -34,7 +61,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 
 from bot.storage.models import (
@@ -46,8 +72,8 @@ from bot.storage.models import (
 from schedules.planner import (
     ACK_CHASE,
     COORDINATORS,
-    DIGEST,
     ESCALATION,
+    ESCALATION_BATCH,
     GROUPS,
     LEADERS,
     LIAISONS,
@@ -56,8 +82,11 @@ from schedules.planner import (
     AssignmentSnapshot,
     Notification,
     PlanningStats,
+    ack_stage,
     digest_due,
     due_notifications,
+    overdue_stage,
+    reminder_stage,
 )
 from schedules.policy import PlanRules, Policy
 
@@ -68,6 +97,9 @@ _CHUNK = 500  # ids per IN (...) list, under SQLite's variable limit
 _SLICE = 5000  # notifications turned into rows at a time
 # the audience a person is addressed as when they are in several (one row per chat)
 _AUDIENCE_ORDER = (LIAISONS, LEADERS, COORDINATORS, GROUPS)
+# the status of a marker row: never sent (the sender only takes "pending" rows), it records
+# that a batched stage was planned (see the module docstring)
+BATCHED = "batched"
 
 
 @dataclass
@@ -79,8 +111,11 @@ class PlanResult:
     due: int = 0  # notifications due now (before dropping what the Outbox has)
     new: int = 0  # notifications not yet in the Outbox
     inserted: int = 0  # Outbox rows written
-    unresolved: int = 0  # new notifications with nobody to send them to (yet)
+    unresolved: int = 0  # due notifications with nobody to send them to (yet)
     digests: int = 0  # digest rows written
+    batches: int = 0  # 督办汇总 rows written (one per recipient and plan)
+    batched_items: int = 0  # escalation stages that went into them
+    markers: int = 0  # marker rows written (batched stages with no per-item row)
     by_kind: dict[str, int] = field(default_factory=dict)  # rows written per kind
     by_audience: dict[str, int] = field(default_factory=dict)  # rows written per audience
     seconds: float = 0.0
@@ -128,72 +163,96 @@ def _parse_datetime(value: str | None) -> datetime | None:
 
 _OPEN = "('not_started', 'in_progress', 'blocked')"
 _SELECT = (
-    "SELECT a.id, m.task_id, a.unit_id, a.status, a.due, a.assigned_at, a.acknowledged_at, a.role"
+    "SELECT a.id, m.task_id, a.unit_id, a.status, a.due, a.assigned_at, a.acknowledged_at, "
+    "a.role, p.code"
+)
+_JOINS = (
+    "JOIN task t ON t.id = m.task_id AND t.archived_at IS NULL "
+    "JOIN plan p ON p.id = t.plan_id AND p.archived_at IS NULL"
 )
 
 
-def _calendar_stage_sql(rules: PlanRules) -> str:
-    """SQL for the key of an assignment's latest due-ladder stage by the calendar alone
-    (holidays ignored), mirroring `schedules.planner`; NULL beyond the reminder horizon."""
-    late = "CAST(julianday(?) - julianday(a.due) AS INTEGER)"
-    esc, notice, repeat = (
-        rules.overdue_escalate_day,
-        rules.overdue_notice_day,
-        rules.overdue_repeat_days,
+def calendar_stage(rules: PlanRules, today: date, due: date) -> tuple[str, str] | None:
+    """The latest due-ladder stage of an item due on `due` by the calendar alone (holidays
+    ignored), as (kind, stage) with the planner's own stage names; None beyond the reminder
+    horizon. The planner may still return an older stage (a holiday delays the newer one):
+    then the newer one has no rows and the item is simply loaded."""
+    late = (today - due).days
+    if late >= rules.overdue_escalate_day:
+        steps = (late - rules.overdue_escalate_day) // rules.overdue_repeat_days
+        day = rules.overdue_escalate_day + steps * rules.overdue_repeat_days
+        return ESCALATION, overdue_stage(day, due)
+    if late >= rules.overdue_notice_day:
+        return OVERDUE, overdue_stage(rules.overdue_notice_day, due)
+    for before in sorted(rules.reminder_days):
+        if -late <= before:
+            return REMINDER, reminder_stage(before, due)
+    return None
+
+
+async def _due_stages(conn: AsyncConnection, policy: Policy, today: date, horizon: str) -> None:
+    """temp.stage_by_due: for every day from the earliest due date of an item up to the
+    horizon, the key of the latest calendar stage of an item due that day, as head ||
+    assignment id || tail (NULL head: nothing by the calendar). A thousand days stand for
+    tens of thousands of items, so the snapshot query builds each item's key with two
+    concatenations instead of date arithmetic."""
+    # the earliest due date of any item (an index lookup; the few closed days are harmless)
+    [(first,)] = await _fetch(conn, "SELECT min(due) FROM assignment")
+    rows = []
+    if first is not None:
+        day, last = date.fromisoformat(first), date.fromisoformat(horizon)
+        while day <= last:
+            found = calendar_stage(policy.defaults, today, day)
+            text = day.isoformat()
+            rows.append((text, f"{found[0]}:", f":{found[1]}") if found else (text, None, None))
+            day += timedelta(days=1)
+    raw = (await conn.get_raw_connection()).driver_connection
+    await raw.execute(  # type: ignore[union-attr]
+        "CREATE TEMP TABLE IF NOT EXISTS stage_by_due (due DATE PRIMARY KEY, head TEXT, tail TEXT)"
     )
-    reminders = " ".join(
-        f"WHEN -{late} <= {n} THEN 'reminder:' || a.id || ':d{n}@' || a.due"
-        for n in sorted(rules.reminder_days)
-    )
-    return (
-        f"CASE WHEN {late} >= {esc} THEN 'escalation:' || a.id || ':od' || "
-        f"({esc} + (({late} - {esc}) / {repeat}) * {repeat}) || '@' || a.due "
-        f"WHEN {late} >= {notice} THEN 'overdue:' || a.id || ':od{notice}@' || a.due "
-        f"{reminders} END"
+    await raw.execute("DELETE FROM temp.stage_by_due")  # type: ignore[union-attr]
+    await raw.executemany(  # type: ignore[union-attr]
+        "INSERT INTO temp.stage_by_due VALUES (?, ?, ?)", rows
     )
 
 
-def _snapshot_sql(policy: Policy) -> tuple[str, int]:
-    """Open assignments with something possibly due, and how many times `today` is bound.
+def _snapshot_sql(policy: Policy) -> str:
+    """Open assignments with something possibly due (binds: horizon, long-overdue date).
 
-    A row is skipped when its latest stage by the calendar already has Outbox rows: nothing
-    newer can be due for it (the planner would return that stage, or an older one that the
-    newer one supersedes). Unacknowledged items are always loaded (the acknowledgement
-    ladder counts working days) unless long overdue (the due ladder has replaced their
-    acknowledgement ladder), and so are the plans with rules of their own.
+    A row is skipped when its latest stage by the calendar (`temp.stage_by_due`, filled by
+    `_due_stages`) already has Outbox rows: nothing newer can be due for it (the planner would
+    return that stage, or an older one that the newer one supersedes). Unacknowledged items
+    are loaded (the acknowledgement ladder counts working days) unless long overdue (the due
+    ladder has replaced their acknowledgement ladder) or their last acknowledgement stage
+    already has rows; so are the plans with rules of their own. A stage batched into a
+    督办汇总 has rows too (see the module docstring). CROSS JOIN keeps SQLite from joining
+    milestone, task and plan before the Outbox probe has dropped most rows.
     """
-    stage = _calendar_stage_sql(policy.defaults)
-    binds = stage.count("?")
+    stage = "ds.head || a.id || ds.tail"
+    last_ack = f"'{ESCALATION}:' || a.id || ':{ack_stage(policy.defaults.ack_escalate_after)}'"
     own = ",".join(f"'{code}'" for code in policy.plans if code.isalnum())
-    bypass = (
-        f" OR m.task_id IN (SELECT t.id FROM task t JOIN plan p ON p.id = t.plan_id "
-        f"WHERE p.code IN ({own}))"
-        if own
-        else ""
-    )
-    sql = f"""
+    bypass = f" OR p.code IN ({own})" if own else ""
+    return f"""
 {_SELECT}
-FROM assignment a JOIN milestone m ON m.id = a.milestone_id
+FROM assignment a LEFT JOIN temp.stage_by_due ds ON ds.due = a.due
+CROSS JOIN milestone m ON m.id = a.milestone_id {_JOINS}
 WHERE a.status IN {_OPEN} AND a.archived_at IS NULL AND m.archived_at IS NULL
-  AND ((a.due <= ? AND NOT EXISTS (
-          SELECT 1 FROM outbox o WHERE o.key > ({stage}) || '|' AND o.key < ({stage}) || '}}'))
-       OR (a.acknowledged_at IS NULL AND a.status = 'not_started' AND a.due >= ?){bypass})
+  AND ((a.due <= ? AND (ds.head IS NULL OR NOT EXISTS (
+          SELECT 1 FROM outbox o WHERE o.key > {stage} || '|' AND o.key < {stage} || '}}')))
+       OR (a.acknowledged_at IS NULL AND a.status = 'not_started' AND a.due >= ?
+           AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.key > {last_ack} || '|'
+                           AND o.key < {last_ack} || '}}')){bypass})
 """
-    return sql, binds * 2
 
 
 # the open assignments of recurring duties (periodic report requests), task first
 _RECURRING_SQL = f"""
-{_SELECT}
-FROM task t CROSS JOIN milestone m CROSS JOIN assignment a
+{_SELECT}, t.recurrence, p.period_start, p.period_end
+FROM task t CROSS JOIN milestone m CROSS JOIN assignment a JOIN plan p ON p.id = t.plan_id
 WHERE t.recurrence IS NOT NULL AND t.recurrence NOT IN ('[]', '') AND t.archived_at IS NULL
+  AND p.archived_at IS NULL
   AND m.task_id = t.id AND m.archived_at IS NULL
   AND a.milestone_id = m.id AND a.status IN {_OPEN} AND a.archived_at IS NULL
-"""
-_TASKS_SQL = """
-SELECT t.id, p.id, p.code, t.recurrence, p.period_start, p.period_end
-FROM task t JOIN plan p ON p.id = t.plan_id
-WHERE t.archived_at IS NULL AND p.archived_at IS NULL
 """
 
 
@@ -214,51 +273,70 @@ async def load_snapshots(
     """Open assignments that might have something due at `at`, and plan code → plan id."""
     today = at.astimezone(policy.zone).date()
     horizon = (today + timedelta(days=policy.max_lead_days + 1)).isoformat()
-    tasks: dict[int, tuple[str, tuple[str, ...], date | None, date | None]] = {}
-    plan_ids: dict[str, int] = {}
-    for task_id, plan_id, code, rec, start, end in await _fetch(conn, _TASKS_SQL):
-        plan_ids[code] = plan_id
-        recurrence = tuple(json.loads(rec)) if rec and rec != "[]" else ()
-        if recurrence:
-            tasks[task_id] = (code, recurrence, date.fromisoformat(start), date.fromisoformat(end))
-        else:
-            tasks[task_id] = (code, (), None, None)
-    sql, today_binds = _snapshot_sql(policy)
+    plan_ids = {
+        code: pid
+        for pid, code in await _fetch(conn, "SELECT id, code FROM plan WHERE archived_at IS NULL")
+    }
+    await _due_stages(conn, policy, today, horizon)
     long_overdue = (today - timedelta(days=31)).isoformat()
-    rows = await _fetch(conn, sql, (horizon, *[today.isoformat()] * today_binds, long_overdue))
-    rows += await _fetch(conn, _RECURRING_SQL)
+    rows = await _fetch(conn, _snapshot_sql(policy), (horizon, long_overdue))
+    recurring = await _fetch(conn, _RECURRING_SQL)
     seen: set[int] = set()
     snaps: list[AssignmentSnapshot] = []
     from_date = date.fromisoformat
     from_dt = datetime.fromisoformat
-    dates: dict[str, date] = {}
+    dates: dict[str | None, date | None] = {None: None}
+    words: dict[str, tuple[str, ...]] = {}
     append = snaps.append
-    for aid, task_id, unit_id, status, due, assigned, acked, role in rows:
-        task = tasks.get(task_id)
-        if task is None or aid in seen:  # archived task or plan; loaded twice
+
+    def day_of(text: str | None) -> date | None:
+        found = dates.get(text, dates)
+        if found is dates:
+            found = dates[text] = from_date(text)  # type: ignore[arg-type]
+        return found  # type: ignore[return-value]
+
+    # recurring duties first: their rows carry the recurrence
+    for (
+        aid,
+        task_id,
+        unit_id,
+        status,
+        due,
+        assigned,
+        acked,
+        role,
+        code,
+        rec,
+        start,
+        end,
+    ) in recurring:
+        if aid in seen:
             continue
         seen.add(aid)
-        due_day = dates.get(due)
-        if due_day is None:
-            due_day = dates[due] = from_date(due)
+        recurrence = words.get(rec)
+        if recurrence is None:
+            recurrence = words[rec] = tuple(json.loads(rec)) if rec else ()
         append(
             AssignmentSnapshot(
-                aid,
-                task[0],
-                unit_id,
-                status,
-                due_day,
+                aid, code, unit_id, status, day_of(due),  # type: ignore[arg-type]
                 from_dt(assigned).replace(tzinfo=UTC),
                 None if acked is None else from_dt(acked).replace(tzinfo=UTC),
-                None,
-                None,
-                role,
-                task_id,
-                task[1],
-                task[2],
-                task[3],
+                None, None, role, task_id, recurrence,
+                day_of(start) if recurrence else None, day_of(end) if recurrence else None,
             )
-        )
+        )  # fmt: skip
+    for aid, task_id, unit_id, status, due, assigned, acked, role, code in rows:
+        if aid in seen:  # loaded twice
+            continue
+        seen.add(aid)
+        append(
+            AssignmentSnapshot(
+                aid, code, unit_id, status, day_of(due),  # type: ignore[arg-type]
+                from_dt(assigned).replace(tzinfo=UTC),
+                None if acked is None else from_dt(acked).replace(tzinfo=UTC),
+                None, None, role, task_id,
+            )
+        )  # fmt: skip
     return snaps, plan_ids
 
 
@@ -266,21 +344,20 @@ async def load_snapshots(
 
 
 async def _new_keys(conn: AsyncConnection, keys: Iterable[str]) -> set[str]:
-    """The notification keys that have no Outbox row yet (any chat, snoozed copies included)."""
-    raw = (await conn.get_raw_connection()).driver_connection
-    await raw.execute("CREATE TEMP TABLE IF NOT EXISTS planned_key (key TEXT PRIMARY KEY)")  # type: ignore[union-attr]
-    await raw.execute("DELETE FROM temp.planned_key")  # type: ignore[union-attr]
-    await raw.executemany(  # type: ignore[union-attr]
-        "INSERT OR IGNORE INTO temp.planned_key (key) VALUES (?)", [(k,) for k in keys]
-    )
-    # rows of a notification are keyed "<key>|<chat>": '|' < '}' bounds the range
-    rows = await _fetch(
-        conn,
-        "SELECT pk.key FROM temp.planned_key pk WHERE NOT EXISTS ("
-        " SELECT 1 FROM outbox o WHERE o.key > pk.key || '|' AND o.key < pk.key || '}')",
-    )
-    await raw.execute("DELETE FROM temp.planned_key")  # type: ignore[union-attr]
-    return {row[0] for row in rows}
+    """The notification keys that have no Outbox row yet (any chat, snoozed copies and batch
+    markers included). One statement: the keys go in as one JSON array (json_each), and rows
+    of a notification are keyed "<key>|<chat>", so '|' < '}' bounds each range."""
+    listed = sorted(set(keys))
+    fresh: set[str] = set()
+    for start in range(0, len(listed), 20_000):
+        rows = await _fetch(
+            conn,
+            "SELECT k.value FROM json_each(?) k WHERE NOT EXISTS ("
+            " SELECT 1 FROM outbox o WHERE o.key > k.value || '|' AND o.key < k.value || '}')",
+            (json.dumps(listed[start : start + 20_000], ensure_ascii=False),),
+        )
+        fresh.update(row[0] for row in rows)
+    return fresh
 
 
 # --- step 4: recipients --------------------------------------------------------------------
@@ -452,6 +529,17 @@ def _payload(note: Notification, detail: dict, audience: str) -> dict[str, Any]:
 # --- the pass ------------------------------------------------------------------------------
 
 
+@dataclass
+class _Batch:
+    """One recipient's 督办汇总 of one plan and day, being assembled."""
+
+    plan: str
+    plan_title: str
+    audience: str
+    who: Recipient
+    items: list[dict[str, Any]] = field(default_factory=list)
+
+
 async def plan_due(
     session_maker: async_sessionmaker[Any],
     at: datetime,
@@ -477,30 +565,55 @@ async def plan_due(
         notes = due_notifications(snaps, policy, at, stats=stats)
         del snaps
         result.due = len(notes)
-        rows: list[dict[str, Any]] = []
-        if notes:
-            fresh = await _new_keys(conn, (n.key for n in notes))
-            notes = [n for n in notes if n.key in fresh]
-            result.new = len(notes)
+        directory = await load_directory(conn)
+        # the audience first: a notification with nobody to address (nobody bound yet) is
+        # planned again next tick, so it is not worth looking up in the Outbox
+        targets: dict[str, tuple[Notification, list[tuple[str, Recipient]]]] = {}
+        audiences: dict[tuple, list[tuple[str, Recipient]]] = {}  # many notes share one
+        for note in notes:
+            plan_id = plan_ids.get(note.plan or "", 0)
+            scope = (note.audience, note.unit_id, plan_id)
+            members = audiences.get(scope)
+            if members is None:
+                members = audiences[scope] = _audience_members(note, directory, plan_id)
+            if members:
+                targets[note.key] = (note, members)
+            else:
+                result.unresolved += 1
+        del notes
+        if targets:
+            fresh = await _new_keys(conn, targets)
+            targets = {key: target for key, target in targets.items() if key in fresh}
+        result.new = len(targets)
+        todo = list(targets.values())
+        del targets
+        batches: dict[tuple[str, int], _Batch] = {}
+        markers: list[tuple[Notification, list[tuple[str, int]]]] = []
         # in slices, so that the burst after loading a mostly overdue plan stays small in memory
-        for start in range(0, len(notes), _SLICE):
-            batch = await _rows_for(
-                conn, notes[start : start + _SLICE], plan_ids, at, default_locale, result
+        for begin in range(0, len(todo), _SLICE):
+            rows = await _rows_for(
+                conn, todo[begin : begin + _SLICE], policy, at, default_locale, batches, markers
             )
-            result.inserted += await insert_rows(conn, batch)
-            _count(result, batch)
+            result.inserted += await insert_rows(conn, rows)
+            _count(result, rows)
+        del todo
+        if batches:
+            rows = await _batch_rows(conn, batches, markers, policy, at, default_locale)
+            result.batches = sum(1 for row in rows if row["kind"] == ESCALATION_BATCH)
+            result.batched_items = len(markers)
+            result.markers = await insert_rows(conn, [r for r in rows if r["chat_id"] == 0])
+            rows = [r for r in rows if r["chat_id"] != 0]
+            result.inserted += await insert_rows(conn, rows)
+            _count(result, rows)
         slot = digest_due(policy, at) if digests else None
         if slot is not None:
             from schedules.digest import digest_rows
 
-            digest_rows_ = await digest_rows(
-                session, slot, policy, at, default_locale=default_locale
-            )
-            rows += digest_rows_
-        if rows:
-            result.inserted += await insert_rows(conn, rows)
-            _count(result, rows)
-        result.digests = sum(1 for row in rows if row["kind"] == DIGEST)
+            rows = await digest_rows(session, slot, policy, at, default_locale=default_locale)
+            if rows:
+                result.inserted += await insert_rows(conn, rows)
+                _count(result, rows)
+            result.digests = len(rows)
     result.seconds = time.perf_counter() - started
     if result.inserted:
         log.info(
@@ -524,33 +637,33 @@ def _count(result: PlanResult, rows: list[dict[str, Any]]) -> None:
 
 async def _rows_for(
     conn: AsyncConnection,
-    notes: list[Notification],
-    plan_ids: dict[str, int],
+    todo: list[tuple[Notification, list[tuple[str, Recipient]]]],
+    policy: Policy,
     at: datetime,
     default_locale: str,
-    result: PlanResult,
+    batches: dict[tuple[str, int], _Batch],
+    markers: list[tuple[Notification, list[tuple[str, int]]]],
 ) -> list[dict[str, Any]]:
-    directory = await load_directory(conn)
-    targets: list[tuple[Notification, list[tuple[str, Recipient]]]] = []
-    for note in notes:
-        members = _audience_members(note, directory, plan_ids.get(note.plan or "", 0))
-        if members:
-            targets.append((note, members))
-        else:
-            result.unresolved += 1
-    if not targets:
-        return []
-    details = await _details(conn, (n.assignment_id for n, _ in targets if n.assignment_id))
-    escalated = [n.assignment_id for n, _ in targets if n.kind == ESCALATION and n.assignment_id]
+    """The per-item rows of these notifications; the parts that go into a 督办汇总 are added
+    to `batches` (recipient's summary → items) and `markers` instead."""
+    details = await _details(conn, (n.assignment_id for n, _ in todo if n.assignment_id))
+    escalated = [n.assignment_id for n, _ in todo if n.kind == ESCALATION and n.assignment_id]
     history = await _chase_history(conn, escalated) if escalated else {}
     rows: list[dict[str, Any]] = []
-    for note, members in targets:
+    for note, members in todo:
         detail = details.get(note.assignment_id or 0)
         if detail is None:  # archived between the two queries
             continue
-        if note.kind == ESCALATION:
-            detail = {**detail, "chased": history.get(note.assignment_id or 0, [])}
-        for audience, who in members:
+        batch_for = policy.for_plan(note.plan).batch_for if note.kind == ESCALATION else ()
+        # who was chased before: shown to leaders and coordinators (the liaison's own 督办
+        # message does not list it, so their payload stays small)
+        chased = history.get(note.assignment_id or 0, []) if note.kind == ESCALATION else None
+        single = [(aud, who) for aud, who in members if aud not in batch_for]
+        batched = [(aud, who) for aud, who in members if aud in batch_for]
+        for audience, who in single:
+            shown = (
+                detail if chased is None or audience == LIAISONS else {**detail, "chased": chased}
+            )
             rows.append(
                 {
                     "key": f"{note.key}|{who.chat_id}",
@@ -560,20 +673,188 @@ async def _rows_for(
                     "assignment_id": note.assignment_id,
                     "stage": note.stage,
                     "locale": who.locale or default_locale,
-                    "payload": _payload(note, detail, audience),
+                    "payload": _payload(note, shown, audience),
                     "created_at": at,
                     "not_before": note.not_before,
                 }
             )
+        if not batched:
+            continue
+        item = _batch_item(note, detail, chased or [])
+        plan = detail["plan"]
+        chats: list[tuple[str, int]] = []
+        for audience, who in batched:
+            batch = batches.get((plan, who.chat_id))
+            if batch is None:
+                batch = batches[(plan, who.chat_id)] = _Batch(
+                    plan, detail["plan_title"] or "", audience, who
+                )
+            elif _AUDIENCE_ORDER.index(audience) < _AUDIENCE_ORDER.index(batch.audience):
+                batch.audience = audience
+            batch.items.append(item)  # one dict shared by every recipient's summary
+            chats.append((plan, who.chat_id))
+        # the stage's bookkeeping: its per-item rows (the liaisons') already show it was
+        # planned; without any, a marker row does (see `_batch_rows`)
+        if not single:
+            markers.append((note, chats))
+        else:
+            markers.append((note, []))
     return rows
 
 
+def _chased_summary(history: list[dict[str, Any]]) -> dict[str, Any]:
+    """How often the unit was chased before (reminders to liaisons, overdue notices, 督办,
+    manual 催办) and the latest one: when, what, to whom."""
+    chased = [c for c in history if c.get("audience") in (LIAISONS, "", None)]
+    if not chased:
+        return {"n": 0}
+    last = chased[-1]
+    names = sorted({c["to"] for c in chased if c["stage"] == last["stage"] and c["to"]})
+    stages = {(c["kind"], c["stage"]) for c in chased}
+    return {"n": len(stages), "at": last["at"], "kind": last["kind"], "to": names}
+
+
+def _batch_item(
+    note: Notification, detail: dict[str, Any], chased: list[dict[str, Any]]
+) -> dict[str, Any]:
+    return {
+        "id": note.assignment_id,
+        "ref": detail["ref"],
+        "title": detail["title"][:80],
+        "unit": detail["unit"],
+        "status": detail["status"],
+        "ladder": note.ladder,  # "due": overdue 督办 · "ack": not acknowledged
+        "days": note.days,  # days overdue / working days since assignment
+        "due": note.due.isoformat() if note.due else None,
+        "stage": note.stage,
+        "chased": _chased_summary(chased),
+    }
+
+
+def batch_rank(item: dict[str, Any]) -> tuple:
+    """Worst first: overdue items by days overdue, then unacknowledged ones by working days."""
+    return (item["ladder"] != "due", -int(item["days"]), item["ref"], item["unit"])
+
+
+async def _batch_rows(
+    conn: AsyncConnection,
+    batches: dict[tuple[str, int], _Batch],
+    markers: list[tuple[Notification, list[tuple[str, int]]]],
+    policy: Policy,
+    at: datetime,
+    default_locale: str,
+) -> list[dict[str, Any]]:
+    """The 督办汇总 rows, one per recipient and plan, and the marker rows of their stages.
+
+    Key f"escalation_batch:{plan}:{local date}|{chat}": one summary per recipient, plan and
+    day, whatever the number of ticks, restarts or overlapping passes. Everything due becomes
+    due at the window opening, so one summary a day is the rule; an item that becomes due
+    later the same day (a 退回, someone bound in the afternoon) is not lost but sent in a
+    follow-up summary keyed "…:{date}#2|{chat}" (#3, …).
+    """
+    day = at.astimezone(policy.zone).date().isoformat()
+    taken: dict[tuple[str, int], int] = defaultdict(int)
+    for plan in {plan for plan, _ in batches}:
+        prefix = f"{ESCALATION_BATCH}:{plan}:{day}"
+        for (key,) in await _fetch(
+            conn, "SELECT key FROM outbox WHERE key > ? AND key < ?", (prefix, prefix + "}")
+        ):
+            base, _, chat = key.rpartition("|")
+            if base == prefix or base.startswith(prefix + "#"):
+                taken[(plan, int(chat))] += 1
+    rows: list[dict[str, Any]] = []
+    keys: dict[tuple[str, int], str] = {}
+    for (plan, chat_id), batch in sorted(batches.items()):
+        seq = taken[(plan, chat_id)]
+        key = f"{ESCALATION_BATCH}:{plan}:{day}" + (f"#{seq + 1}" if seq else "") + f"|{chat_id}"
+        keys[(plan, chat_id)] = key
+        cap = policy.for_plan(plan).batch_max_items
+        items = sorted(batch.items, key=batch_rank)
+        counts = {"due": 0, "ack": 0}
+        for item in items:
+            counts[item["ladder"]] = counts.get(item["ladder"], 0) + 1
+        rows.append(
+            {
+                "key": key,
+                "kind": ESCALATION_BATCH,
+                "chat_id": chat_id,
+                "person_id": batch.who.person_id,
+                "assignment_id": None,
+                "stage": day,
+                "locale": batch.who.locale or default_locale,
+                "payload": {
+                    "plan": plan,
+                    "plan_title": batch.plan_title,
+                    "date": day,
+                    "audience": batch.audience,
+                    "total": len(items),
+                    "counts": counts,
+                    "items": items[:cap],
+                    "more": max(0, len(items) - cap),
+                    "follow_up": seq + 1 if seq else 0,
+                },
+                "created_at": at,
+                "not_before": at,
+            }
+        )
+    for note, chats in markers:
+        if not chats:
+            continue
+        rows.append(
+            {
+                "key": f"{note.key}|0",
+                "kind": note.kind,
+                "chat_id": 0,
+                "person_id": None,
+                "assignment_id": note.assignment_id,
+                "stage": note.stage,
+                "locale": None,
+                "payload": {"audience": "batched", "batches": [keys[c] for c in chats]},
+                "created_at": at,
+                "not_before": at,
+                "status": BATCHED,
+            }
+        )
+    return rows
+
+
+_INSERT_SQL = (
+    "INSERT INTO outbox (key, kind, chat_id, person_id, assignment_id, stage, locale, payload, "
+    "created_at, not_before, status, attempts, last_error, parts_sent) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, '', 0) ON CONFLICT(key) DO NOTHING"
+)
+
+
 async def insert_rows(conn: AsyncConnection, rows: list[dict[str, Any]]) -> int:
-    """INSERT … ON CONFLICT(key) DO NOTHING; returns how many rows were new."""
+    """INSERT … ON CONFLICT(key) DO NOTHING; returns how many rows were new.
+
+    Straight to the driver, in the exact formats SQLAlchemy writes for these columns (JSON as
+    `json.dumps`, datetimes as naive UTC text with microseconds): the burst after loading a
+    plan writes tens of thousands of rows, and SQLAlchemy's per-row parameter processing was
+    most of its cost. Same connection, same transaction as the rest of the pass."""
+    if not rows:
+        return 0
+    raw = (await conn.get_raw_connection()).driver_connection
+    dumps = json.dumps
     inserted = 0
-    for start in range(0, len(rows), 2000):
-        batch = rows[start : start + 2000]
-        stmt = sqlite_insert(OUTBOX).on_conflict_do_nothing(index_elements=["key"])
-        outcome = await conn.execute(stmt, batch)
-        inserted += max(outcome.rowcount or 0, 0)
+    for start in range(0, len(rows), 5000):
+        params = [
+            (
+                row["key"],
+                row["kind"],
+                row["chat_id"],
+                row["person_id"],
+                row["assignment_id"],
+                row["stage"],
+                row["locale"],
+                dumps(row["payload"]),
+                _db_datetime(row["created_at"]),
+                _db_datetime(row["not_before"]),
+                row.get("status", "pending"),
+            )
+            for row in rows[start : start + 5000]
+        ]
+        cursor = await raw.executemany(_INSERT_SQL, params)  # type: ignore[union-attr]
+        inserted += max(cursor.rowcount or 0, 0)
+        await cursor.close()
     return inserted

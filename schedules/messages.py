@@ -19,9 +19,14 @@ Kinds and the payload keys they read (written by `schedules.enqueue` / `schedule
 
 - reminder, ack_chase, overdue, escalation, periodic: plan, plan_title, ref, title, target,
   due, days, unit, units [{name, role}], role, status, acknowledged, audience, stage; escalation
-  also `chased` [{kind, stage, at, to, audience, sent}]; periodic also `period_end`.
+  to leaders / coordinators also `chased` [{kind, stage, at, to, audience, sent}] (the
+  liaison's own 督办 does not list it); periodic also `period_end`.
 - chase (manual /remind): the same item keys where known, plus optional `note` (the
   coordinator's words, plain text) and `by` (their name).
+- escalation_batch (督办汇总, one per leader or coordinator, plan and day; see
+  `schedules.enqueue`): plan, plan_title, date, audience, total, counts {due, ack}, more,
+  follow_up, items [{id, ref, title, unit, status, ladder ("due" | "ack"), days, due, stage,
+  chased {n, at, kind, to [names]}}] ranked worst first.
 - digest: see `schedules.digest`.
 - notice: {"text": ready, already-escaped HTML}.
 """
@@ -289,6 +294,83 @@ def _escalation(row: Outbox, p: dict[str, Any], locale: str) -> Rendered:
     return Rendered("\n".join(lines), None, row.assignment_id)
 
 
+def _chased_brief(c: dict[str, Any] | None, locale: str) -> str:
+    c = c or {}
+    n = int(c.get("n") or 0)
+    if not n:
+        return gettext("No earlier reminders were delivered.", locale=locale)
+    what = _kind_labels(locale).get(c.get("kind", ""), esc(c.get("kind", "")))
+    names = c.get("to") or []
+    who = gettext(", ", locale=locale).join(esc(x) for x in names) or gettext(
+        "liaison", locale=locale
+    )
+    return ngettext(
+        "Chased %(n)s time, last: %(when)s %(what)s → %(who)s",
+        "Chased %(n)s times, last: %(when)s %(what)s → %(who)s",
+        n,
+        locale=locale,
+    ) % {"n": n, "when": _instant(c.get("at"), locale), "what": what, "who": who}
+
+
+def _escalation_batch(row: Outbox, p: dict[str, Any], locale: str) -> Rendered:
+    """督办汇总: the items escalated today to this leader or coordinator, worst first."""
+    total = int(p.get("total", 0))
+    counts = p.get("counts") or {}
+    label = gettext("Supervision summary", locale=locale)
+    if p.get("follow_up"):
+        label = gettext("Supervision summary (follow-up)", locale=locale)
+    lines = [
+        _heading("🚨", label, p),
+        esc(_date(p.get("date"), locale))
+        + " · "
+        + ngettext(
+            "%(n)s item escalated today", "%(n)s items escalated today", total, locale=locale
+        )
+        % {"n": total},
+    ]
+    items = p.get("items") or []
+    sections = (
+        ("due", gettext("Overdue ({n})", locale=locale)),
+        ("ack", gettext("Not acknowledged in time ({n})", locale=locale)),
+    )
+    rank = 0
+    for ladder, title in sections:
+        chosen = [i for i in items if i.get("ladder", "due") == ladder]
+        if not chosen:
+            continue
+        lines += ["", f"<b>{esc(title.format(n=counts.get(ladder, len(chosen))))}</b>"]
+        for i in chosen:
+            rank += 1
+            days = int(i.get("days", 0))
+            if ladder == "due":
+                how = _days_overdue(days, locale)
+            else:
+                how = ngettext(
+                    "not acknowledged %(n)s working day after assignment",
+                    "not acknowledged %(n)s working days after assignment",
+                    days,
+                    locale=locale,
+                ) % {"n": days}
+            item = f"<b>{esc(i.get('ref', ''))}</b> {esc(_short(i.get('title', ''), 60))}"
+            lines.append(
+                f"{rank}. "
+                + gettext("{item} — {unit}, {how}", locale=locale).format(
+                    item=item, unit=esc(i.get("unit", "")), how=esc(how)
+                )
+            )
+            lines.append("    " + _chased_brief(i.get("chased"), locale))
+    more = int(p.get("more", 0))
+    if more:
+        lines.append(
+            ngettext("…and %(n)s more", "…and %(n)s more", more, locale=locale) % {"n": more}
+        )
+    lines += [
+        "",
+        esc(gettext("Send /task REF for the details of an item.", locale=locale)),
+    ]
+    return Rendered("\n".join(lines), None, None)
+
+
 def _periodic(row: Outbox, p: dict[str, Any], locale: str) -> Rendered:
     lines = [
         _heading("🗓", gettext("Periodic report due", locale=locale), p),
@@ -435,6 +517,7 @@ _RENDERERS: dict[str, Callable[[Outbox, dict[str, Any], str], Rendered]] = {
     "ack_chase": _ack_chase,
     "overdue": _overdue,
     "escalation": _escalation,
+    "escalation_batch": _escalation_batch,
     "periodic": _periodic,
     "chase": _chase,
     "digest": _digest,

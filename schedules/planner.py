@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from bot.core.workdays import (
     add_working_days,
@@ -55,6 +55,7 @@ REMINDER = "reminder"
 ACK_CHASE = "ack_chase"
 OVERDUE = "overdue"
 ESCALATION = "escalation"
+ESCALATION_BATCH = "escalation_batch"  # one 督办汇总 per recipient, plan and day (enqueue)
 PERIODIC = "periodic"
 DIGEST = "digest"
 CHASE = "chase"  # manual /remind (coordinator engineer)
@@ -176,6 +177,8 @@ class _Planner:
         self.today = at.astimezone(policy.zone).date()
         self.stats = PlanningStats()
         self._openings: dict[date, datetime] = {}
+        self._working: dict[tuple[date, int], date] = {}
+        self._periods: dict[tuple, tuple[date, datetime] | None] = {}
 
     def opening(self, day: date) -> datetime:
         found = self._openings.get(day)
@@ -245,14 +248,31 @@ class _Planner:
     # --- the acknowledgement ladder -------------------------------------------------------
 
     def ack_ladder(self, snap: AssignmentSnapshot, rules: PlanRules) -> Notification | None:
-        assigned = snap.assigned_at.astimezone(self.window.zone)
+        """The latest due acknowledgement stage. A stage is due at the first window instant at
+        or after (the `n`-th working day after assignment, at the time of day it was assigned);
+        days are cached, so thousands of unacknowledged items cost a dict lookup each."""
+        window = self.window
+        assigned = snap.assigned_at.astimezone(window.zone)
+        assigned_day = assigned.date()
         for working_days, kind, audience in (
             (rules.ack_escalate_after, ESCALATION, (LEADERS,)),
             (rules.ack_chase_after, ACK_CHASE, (LIAISONS,)),
         ):
-            day = add_working_days(assigned.date(), working_days)
-            when = datetime.combine(day, assigned.timetz())
-            trigger = next_window_start(when, self.window)
+            cache_key = (assigned_day, working_days)
+            day = self._working.get(cache_key)
+            if day is None:
+                day = self._working[cache_key] = add_working_days(assigned_day, working_days)
+            if day > self.today:
+                continue
+            # `day` is a working day (so the window opens on it): same as
+            # next_window_start(datetime.combine(day, assigned.timetz()), window)
+            clock = assigned.time()
+            if clock < window.start:
+                trigger = self.opening(day)
+            elif clock < window.end:
+                trigger = datetime.combine(day, assigned.timetz()).astimezone(UTC)
+            else:
+                trigger = self.opening(day + timedelta(days=1))
             if trigger > self.at:
                 continue
             stage = ack_stage(working_days)
@@ -275,12 +295,43 @@ class _Planner:
     # --- the periodic ladder ---------------------------------------------------------------
 
     def periodic(self, snap: AssignmentSnapshot, rules: PlanRules) -> Notification | None:
-        specs = [rules.recurrences[w] for w in snap.recurrence if w in rules.recurrences]
-        if not specs:
-            return None
         first_year = (snap.plan_start or snap.assigned_at.date()).year
         start = snap.plan_start or date(first_year, 1, 1)
         end = snap.plan_end or snap.due
+        # many carriers share their plan's period and recurrence: computed once per pass
+        cache_key = (id(rules), snap.recurrence, start, end)
+        if cache_key in self._periods:
+            found = self._periods[cache_key]
+        else:
+            found = self._periods[cache_key] = self._latest_period(snap, rules, start, end)
+        if found is None:
+            return None
+        period_end, trigger = found
+        stage = periodic_stage(period_end)
+        return Notification(
+            key=notification_key(PERIODIC, snap.id, stage),
+            kind=PERIODIC,
+            stage=stage,
+            audience=(LIAISONS,),
+            not_before=self.at,
+            trigger=trigger,
+            assignment_id=snap.id,
+            plan=snap.plan,
+            unit_id=snap.unit_id,
+            due=snap.due,
+            days=(period_end - self.today).days,
+            period_end=period_end,
+            ladder="periodic",
+        )
+
+    def _latest_period(
+        self, snap: AssignmentSnapshot, rules: PlanRules, start: date, end: date
+    ) -> tuple[date, datetime] | None:
+        """The latest period end whose report request is due, and when it became due."""
+        specs = [rules.recurrences[w] for w in snap.recurrence if w in rules.recurrences]
+        if not specs:
+            return None
+        first_year = start.year
         lead = timedelta(days=rules.periodic_lead_days)
         ends: set[date] = set()
         for year in range(first_year, min(end.year, self.today.year + 1) + 1):
@@ -294,23 +345,7 @@ class _Planner:
         due_ends = [e for e in sorted(ends) if self.opening(e - lead) <= self.at]
         if not due_ends:
             return None
-        period_end = due_ends[-1]
-        stage = periodic_stage(period_end)
-        return Notification(
-            key=notification_key(PERIODIC, snap.id, stage),
-            kind=PERIODIC,
-            stage=stage,
-            audience=(LIAISONS,),
-            not_before=self.at,
-            trigger=self.opening(period_end - lead),
-            assignment_id=snap.id,
-            plan=snap.plan,
-            unit_id=snap.unit_id,
-            due=snap.due,
-            days=(period_end - self.today).days,
-            period_end=period_end,
-            ladder="periodic",
-        )
+        return due_ends[-1], self.opening(due_ends[-1] - lead)
 
 
 def _clamped(year: int, month: int, day: int) -> date:

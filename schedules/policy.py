@@ -25,6 +25,8 @@ from bot.core.workdays import SendingWindow
 DEFAULT_POLICY_FILE = Path(__file__).with_name("policy.yaml")
 PLAN_SECTIONS = ("reminders", "acknowledgement", "overdue", "periodic")
 _MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
+# the audiences whose 督办 can be batched (schedules.planner.LEADERS / COORDINATORS)
+BATCHABLE = frozenset({"leaders", "coordinators"})
 
 
 class PolicyError(ValueError):
@@ -49,6 +51,10 @@ class PlanRules:
     overdue_repeat_days: int = 7
     periodic_lead_days: int = 14
     recurrences: Mapping[str, Recurrence] = field(default_factory=dict)
+    # 督办 to these audiences goes as ONE summary per recipient per day (per plan) instead of
+    # one message per item; liaisons always get one message per item (they act on it)
+    batch_for: frozenset[str] = BATCHABLE
+    batch_max_items: int = 50  # items listed in one summary; the rest is counted
 
     @property
     def max_lead_days(self) -> int:
@@ -271,7 +277,11 @@ def _plan_rules(data: Mapping[str, Any], prefix: str, base: PlanRules) -> PlanRu
         )
 
     od = _section(data, "overdue", prefix)
-    _no_unknown(od, {"notice_day", "escalate_day", "repeat_every_days"}, f"{prefix}overdue.")
+    _no_unknown(
+        od,
+        {"notice_day", "escalate_day", "repeat_every_days", "batch_for", "batch_max_items"},
+        f"{prefix}overdue.",
+    )
     notice = _int(
         od.get("notice_day", base.overdue_notice_day), f"{prefix}overdue.notice_day", minimum=1
     )
@@ -285,6 +295,12 @@ def _plan_rules(data: Mapping[str, Any], prefix: str, base: PlanRules) -> PlanRu
     repeat = _int(
         od.get("repeat_every_days", base.overdue_repeat_days),
         f"{prefix}overdue.repeat_every_days",
+        minimum=1,
+    )
+    batch_for = _batch_for(od.get("batch_for", base.batch_for), f"{prefix}overdue.batch_for")
+    batch_max = _int(
+        od.get("batch_max_items", base.batch_max_items),
+        f"{prefix}overdue.batch_max_items",
         minimum=1,
     )
 
@@ -307,7 +323,28 @@ def _plan_rules(data: Mapping[str, Any], prefix: str, base: PlanRules) -> PlanRu
         overdue_repeat_days=repeat,
         periodic_lead_days=lead,
         recurrences=recurrences,
+        batch_for=batch_for,
+        batch_max_items=batch_max,
     )
+
+
+def _batch_for(value: Any, name: str) -> frozenset[str]:
+    """`[leaders, coordinators]` (a subset), `true` (both) or `false` / `[]` / null (none)."""
+    if value is None or value is False:
+        return frozenset()
+    if value is True:
+        return BATCHABLE
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list | tuple | set | frozenset):
+        raise _fail(name, "expected a list like [leaders, coordinators], or false")
+    out = set()
+    for i, item in enumerate(value):
+        if item not in BATCHABLE:
+            hint = " (liaisons always get one message per item)" if item == "liaisons" else ""
+            raise _fail(f"{name}[{i}]", f"expected leaders or coordinators, got {item!r}{hint}")
+        out.add(item)
+    return frozenset(out)
 
 
 def _recurrence(spec: Any, name: str) -> Recurrence:

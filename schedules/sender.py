@@ -31,7 +31,8 @@ Failures never drop a row silently; each outcome is stored on the row and logged
 - 429 Too Many Requests: the chat (and, when several chats flood, the whole bot) waits the
   `retry_after` Telegram gave; the row stays `pending` and is sent after it.
 - 5xx, network errors and timeouts: the row stays `pending` with `attempts`, `last_error` and a
-  later `not_before` (exponential back-off with jitter); repeated failures pause all sending.
+  later `not_before` (exponential back-off with jitter), retried until it goes through; five
+  failures in a row with no success between pause all sending (1 s, 2 s, 4 s… up to 30 s).
 - 403 Forbidden (blocked, or the user never started the bot): the person is marked inactive
   (a group's digest subscription is paused), the row becomes `failed` with the reason, and the
   plan's coordinators get a notice saying who could not be reached. Later rows for an inactive
@@ -100,6 +101,13 @@ NOTICE = "notice"
 
 Sleep = Callable[[float], Awaitable[None]]
 RenderFn = Callable[..., Any]  # render(row, *, locale) -> Rendered | Sequence[Rendered]
+
+# global pauses up to this long are waited for within a pass; longer ones end the pass
+INLINE_PAUSE = 0.25
+
+# this many transient failures in a row, with no success between, pause all sending
+OUTAGE_STREAK = 5
+OUTAGE_PAUSE_CAP = 30.0  # seconds
 
 # worth retrying with back-off: Telegram's 5xx, the network, timeouts
 TRANSIENT = (TelegramServerError, TelegramNetworkError, aiohttp.ClientError, TimeoutError)
@@ -293,10 +301,12 @@ class Sender:
                         waits.append(wait)
                         continue
                     pause = self.throttle.global_wait()
-                    if pause > 0:
-                        if pause > self.linger and not progressed:
-                            waits.append(pause)
-                            break
+                    if pause > INLINE_PAUSE:
+                        # a hold (429 flood, outage): afterwards look again at what is due,
+                        # this pass's list may no longer be the oldest first
+                        waits.append(pause)
+                        break
+                    if pause > 0:  # the spacing of 30 a second
                         await self._sleep(pause)
                         if self.stopping:
                             break
@@ -591,9 +601,11 @@ class Sender:
         attempts = row.attempts + 1
         delay = backoff_delay(attempts, rng=self._rng)
         self._transient_streak += 1
-        if pause_all or self._transient_streak >= 3:
-            # Telegram itself is failing: stop hammering it with the other rows too.
-            self.throttle.hold_all(backoff_delay(self._transient_streak, cap=60, rng=self._rng))
+        streak = self._transient_streak - OUTAGE_STREAK
+        if pause_all or streak >= 0:
+            # Several rows in a row failed: Telegram (or the network) is down, not one chat.
+            # Pause everything, longer each time, instead of trying every row in turn.
+            self.throttle.hold_all(min(2.0 ** max(streak, 0), OUTAGE_PAUSE_CAP))
         error = f"{type(exc).__name__}: {getattr(exc, 'message', None) or exc}"
         await self._update(
             row.id,

@@ -9,7 +9,10 @@ unit, one coordinator of every plan, one subscribed group), and then the REAL pl
 the figures show the worst case: every item is chased until the end.
 
 Output: one line per ISO week with the messages per kind and audience, and a total; `--csv`
-writes week,kind,audience,count rows.
+writes week,kind,audience,count rows. With the default policy leaders and coordinators get
+one 督办 summary (督办汇总) per day and plan instead of one message per escalated item: the
+line shows the summaries and, in brackets, how many escalated items they listed (the CSV
+kind `escalation_batch_items`); liaisons' per-item escalations are counted as before.
 """
 
 from __future__ import annotations
@@ -39,18 +42,29 @@ from bot.storage.models import (
     Person,
 )
 from schedules.enqueue import plan_due
-from schedules.planner import ACK_CHASE, DIGEST, ESCALATION, OVERDUE, PERIODIC, REMINDER
+from schedules.planner import (
+    ACK_CHASE,
+    DIGEST,
+    ESCALATION,
+    ESCALATION_BATCH,
+    OVERDUE,
+    PERIODIC,
+    REMINDER,
+)
 from schedules.policy import Policy, PolicyError, load_policy
 
-KINDS = (REMINDER, ACK_CHASE, OVERDUE, ESCALATION, PERIODIC, DIGEST)
+KINDS = (REMINDER, ACK_CHASE, OVERDUE, ESCALATION, ESCALATION_BATCH, PERIODIC, DIGEST)
 LABELS = {
     REMINDER: "reminders",
     ACK_CHASE: "ack chases",
     OVERDUE: "overdue notices",
     ESCALATION: "escalations",
+    ESCALATION_BATCH: "督办 summaries",
     PERIODIC: "report requests",
     DIGEST: "digests",
 }
+# counted beside the summaries: how many escalated items they listed (CSV kind of its own)
+BATCH_ITEMS = "escalation_batch_items"
 GROUP_CHAT = -1_000_000_000_001
 
 
@@ -208,16 +222,19 @@ async def _weekly_counts(session_maker: Any, policy: Policy) -> dict[str, Counte
         rows = (
             await conn.execute(
                 text(
-                    "SELECT kind, json_extract(payload, '$.audience'), sent_at FROM outbox "
-                    "WHERE status = 'sent'"
+                    "SELECT kind, json_extract(payload, '$.audience'), sent_at, "
+                    "json_extract(payload, '$.total') FROM outbox WHERE status = 'sent'"
                 )
             )
         ).all()
-    for kind, audience, sent_at in rows:
+    for kind, audience, sent_at, total in rows:
         when = datetime.fromisoformat(str(sent_at)).replace(tzinfo=UTC)
         iso = when.astimezone(policy.zone).isocalendar()
         week = f"{iso.year}-W{iso.week:02d}"
-        weeks.setdefault(week, Counter())[(kind, audience or "")] += 1
+        counts = weeks.setdefault(week, Counter())
+        counts[(kind, audience or "")] += 1
+        if kind == ESCALATION_BATCH:
+            counts[(BATCH_ITEMS, audience or "")] += int(total or 0)
     return dict(sorted(weeks.items()))
 
 
@@ -241,6 +258,9 @@ def _describe(counts: Counter) -> str:
         if not by_audience:
             continue
         split = ", ".join(f"{aud} {n}" for aud, n in sorted(by_audience.items()))
+        if kind == ESCALATION_BATCH:
+            items = sum(n for (k, _), n in counts.items() if k == BATCH_ITEMS)
+            split += f"; {items} items"
         parts.append(f"{LABELS[kind]} {sum(by_audience.values())} ({split})")
     return " · ".join(parts) if parts else "—"
 

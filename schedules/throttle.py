@@ -28,8 +28,10 @@ class Limits:
     global_per_second: float = 30.0
     private_interval: float = 1.0  # seconds between two messages to one private chat
     group_interval: float = 3.0  # 20 per minute per group, spaced evenly
-    # several chats answering 429 within this many seconds means the bot as a whole is flooding
+    # `flood_chats` chats answering 429 within `global_flood_window` seconds means the bot as a
+    # whole is flooding, not one chat
     global_flood_window: float = 1.0
+    flood_chats: int = 3
 
 
 def is_group(chat_id: int) -> bool:
@@ -85,8 +87,9 @@ class Throttle:
         """Telegram answered 429 "retry after `seconds`" for a message to `chat_id`.
 
         The chat is held for `seconds`. Telegram does not say whether the limit hit was the
-        chat's or the bot's, so when a second chat answers 429 within `global_flood_window` (or
-        no chat is known) the whole bot is held too. Returns True when held globally.
+        chat's or the bot's, so when `flood_chats` different chats answer 429 within
+        `global_flood_window` (or no chat is known) the whole bot is held too. Returns True
+        when held globally.
         """
         now = self._now()
         seconds = max(0.0, float(seconds))
@@ -99,7 +102,7 @@ class Throttle:
         others = [c for c, at in self._recent_429.items() if c != chat_id and now - at <= window]
         self._recent_429 = {c: at for c, at in self._recent_429.items() if now - at <= window}
         self._recent_429[chat_id] = now
-        if others:
+        if len(others) + 1 >= self.limits.flood_chats:
             self.hold_all(seconds)
             return True
         return False

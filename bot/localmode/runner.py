@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import ipaddress
 import json
 import logging
@@ -165,10 +166,14 @@ class LocalMode:
     async def _start_bot(self) -> None:
         """Build the real bot against our server (database migrated, plans loaded), register
         the people, then poll; the scheduler starts in the dispatcher's startup hook."""
+        # aiogram takes seconds to import (pydantic builds its models): import it off the event
+        # loop so that the web chat answers meanwhile
+        await asyncio.to_thread(_import_bot_modules)
         from bot.app import build_app
 
         self.app = await build_app(self.bot_settings, clock=self.clock)
         missing = await seed_database(self.app.session_maker, at=self.clock.now())
+        await continue_message_ids(self.server.world, self.app.session_maker)
         if missing:
             log.warning("local mode: units missing from the plans: %s", "、".join(missing))
         dispatcher, bot = self.app.dispatcher, self.app.bot
@@ -233,14 +238,51 @@ class LocalMode:
         await self.stop()
 
 
+async def continue_message_ids(world: Any, session_maker: Any) -> None:
+    """The server forgets its messages on restart, the database does not: make every chat's
+    message ids continue after the highest the database knows, so that a reply to a new
+    message never reaches the assignment of an old one with the same id."""
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from bot.storage.models import Outbox, SentMessage
+
+    highest: dict[int, int] = {}
+    async with session_maker() as session:
+        rows = [
+            *(await session.exec(
+                select(SentMessage.chat_id, func.max(SentMessage.message_id))
+                .group_by(SentMessage.chat_id)
+            )).all(),
+            *(await session.exec(
+                select(Outbox.chat_id, func.max(Outbox.message_id + Outbox.parts_sent))
+                .where(Outbox.message_id.is_not(None))  # type: ignore[union-attr]
+                .group_by(Outbox.chat_id)
+            )).all(),
+        ]  # fmt: skip
+    for chat_id, top in rows:
+        if top is not None:
+            highest[chat_id] = max(highest.get(chat_id, 0), int(top))
+    for chat_id, top in highest.items():
+        chat = world.chats.get(chat_id)
+        if chat is not None and chat.next_message_id <= top:
+            chat.next_message_id = top + 1
+
+
+def _import_bot_modules() -> None:
+    for name in ("bot.app", "bot.telegram.setup", "schedules.runtime"):
+        try:
+            importlib.import_module(name)
+        except ImportError:  # reported by build_app itself, in the loop
+            log.debug("local mode: %s not importable yet", name, exc_info=True)
+
+
 async def _serve(settings: Settings) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    from bot.app import StartupError
-
     mode = LocalMode(settings, announce=True)
     try:
         await mode.start()
@@ -251,7 +293,11 @@ async def _serve(settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    except StartupError as exc:
+    except Exception as exc:
+        from bot.app import StartupError  # imported late: it brings aiogram
+
+        if not isinstance(exc, StartupError):
+            raise
         print(exc, file=sys.stderr)
         return 2
     try:
@@ -266,7 +312,18 @@ async def _serve(settings: Settings) -> int:
 
 
 def run_local(settings: Settings) -> int:
-    """Run local mode until Ctrl-C / SIGTERM; returns the exit status."""
+    """Run local mode until Ctrl-C / SIGTERM; returns the exit status.
+
+    Imports nothing of aiogram before the web chat listens, so that the page answers while
+    the bot is still starting (the caller should not import `bot.app` first, for the same
+    reason)."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=getattr(logging, settings.log_level.upper(), logging.INFO),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            stream=sys.stderr,
+        )
+        logging.getLogger("aiogram.event").setLevel(logging.WARNING)
     return asyncio.run(_serve(settings))
 
 

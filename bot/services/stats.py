@@ -4,21 +4,26 @@ The definitions live in `bot.core.stats` (rates, ranking) and `bot.core.lights` 
 this module computes the same numbers without loading assignments one by one, so that `/status`
 over 100,000 assignments answers within the benchmark's budget (`benchmarks/status_bench.py`).
 
-- `light_sql` mirrors `bot.core.lights.light_of` as one SQL CASE expression (a test compares both
-  on random ledgers).
-- Local dates of UTC timestamps use the zone's offset at the instant asked about: exact for
-  Asia/Shanghai (no daylight saving time).
+- `light_sql` mirrors `bot.core.lights.light_of` as one SQL CASE expression, and the rates
+  mirror `bot.core.stats`; tests/coordinator/test_stats_service.py compares both on random
+  ledgers for every scope.
+- Local days of UTC timestamps use the zone's offset at the instant asked about: exact for
+  Asia/Shanghai (no daylight saving time). No per-row date arithmetic: instants are compared
+  with precomputed bounds (SQLite stores them as ISO text, so the comparison is textual).
+- The queries are written for SQLite (the project's database) and its planner: each names the
+  covering index it is meant to walk (see the indexes on `Assignment` and `Milestone`).
 
-SQLite only for the local-date expressions (the project's database); other dialects would need
-their own `_local_day`.
+Cost (benchmarks/status_bench.py prints it): five passes over covering indexes, per-unit counts,
+及时签收率 (one range count per run of deadline days), lights of the items not yet due, 按时办结率
+(closed items plus the open items of milestones not yet due) and the top-N walk by due date.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,7 +34,6 @@ from sqlalchemy import (
     Float,
     and_,
     case,
-    cast,
     func,
     literal,
     or_,
@@ -88,11 +92,6 @@ class When:
 # --- SQL building blocks -------------------------------------------------------------------
 
 
-def _local_day(column: ColumnElement, when: When) -> ColumnElement:
-    """The local calendar day (ISO text) of a UTC timestamp column (SQLite)."""
-    return func.date(column, f"{when.offset_minutes:+d} minutes")
-
-
 def _date(value: date) -> ColumnElement:
     return literal(value, Date)
 
@@ -123,21 +122,19 @@ def _scoped(
 ) -> Select:
     """Restrict `stmt` to the scope; `index` names the covering index the query is meant to
     scan (kept next to the query so that a change of either is seen together)."""
-    del index  # documentation of the intended plan; see `_unindexed`
+    del index  # documentation of the intended plan (checked with EXPLAIN QUERY PLAN)
     return stmt.select_from(_base_from(scope, milestone=milestone)).where(*_scope_filters(scope))
 
 
-def window_start_sql(milestone: ColumnElement, task: ColumnElement) -> ColumnElement:
+def window_start_sql(task: ColumnElement, seq: ColumnElement) -> ColumnElement:
     """The start of a milestone's window: the previous (active) milestone's due date in the
-    same item, or the plan's first day; correlated on the milestone's id and task id."""
+    same item, or the plan's first day; correlated on the milestone's task id and seq."""
     m_prev = M.alias("m_prev")
-    m_own = M.alias("m_own")
     t2 = T.alias("t_ws")
     p2 = P.alias("p_ws")
     previous = (
         select(func.max(m_prev.c.due))
-        .select_from(m_own.join(m_prev, m_prev.c.task_id == m_own.c.task_id))
-        .where(m_own.c.id == milestone, m_prev.c.seq < m_own.c.seq, m_prev.c.archived_at.is_(None))
+        .where(m_prev.c.task_id == task, m_prev.c.seq < seq, m_prev.c.archived_at.is_(None))
         .scalar_subquery()
     )
     plan_start = (
@@ -149,66 +146,73 @@ def window_start_sql(milestone: ColumnElement, task: ColumnElement) -> ColumnEle
     return func.coalesce(previous, plan_start)
 
 
-def light_inputs(scope: Scope, when: When) -> Select:
-    """What `light_sql` needs of the live rows (open, not yet due): the row and, where a
-    percentage makes it matter, its lag (the window start looked up once per milestone)."""
-    live = (
-        _scoped(
-            select(
-                A.c.status.label("status"),
-                A.c.due.label("due"),
-                A.c.progress.label("progress"),
-                A.c.acknowledged_at.label("acknowledged_at"),
-                A.c.last_report_at.label("last_report_at"),
-                A.c.milestone_id.label("milestone_id"),
-            ),
-            scope,
-            index="ix_assignment_live",
-        )
-        .where(A.c.due >= _date(when.today), _open_sql())
-        .cte("live")
-        .prefix_with("MATERIALIZED")
-    )
-    wanted = (
-        select(live.c.milestone_id.label("mid"))
-        .where(live.c.progress.is_not(None))
-        .distinct()
-        .subquery("wanted")
-    )
-    m_ws = M.alias("m_ws")
-    starts = (
-        select(
-            wanted.c.mid.label("mid"), window_start_sql(m_ws.c.id, m_ws.c.task_id).label("start")
-        )
-        .select_from(wanted.join(m_ws, m_ws.c.id == wanted.c.mid))
-        .cte("starts")
-        .prefix_with("MATERIALIZED")
-    )
-    lag = case(
-        (live.c.progress.is_not(None), lag_sql(live.c.due, live.c.progress, starts.c.start, when))
-    )
-    return select(
-        live.c.status,
-        live.c.due,
-        live.c.progress,
-        live.c.acknowledged_at,
-        live.c.last_report_at,
-        lag.label("lag"),
-    ).select_from(live.join(starts, starts.c.mid == live.c.milestone_id, isouter=True))
+def _live_filters(when: When, *, with_progress: bool) -> list[ColumnElement]:
+    progress = A.c.progress.is_not(None) if with_progress else A.c.progress.is_(None)
+    return [A.c.due >= _date(when.today), _open_sql(), progress]
+
+
+def _julian(day: date) -> float:
+    """SQLite's julianday() of a date (midnight), exactly."""
+    return day.toordinal() + 1721424.5
 
 
 def lag_sql(
-    due: ColumnElement, progress: ColumnElement, start: ColumnElement, when: When
+    due: ColumnElement, progress: ColumnElement, start_jd: ColumnElement, when: When
 ) -> ColumnElement:
-    """bot.core.lights.lag_points: expected_progress(start, due, today) - progress."""
+    """bot.core.lights.lag_points: expected_progress(start, due, today) - progress, with the
+    window start given as its julianday (whole days, so the shares are computed exactly as
+    in Python)."""
     today = _date(when.today)
-    days_total = func.julianday(due) - func.julianday(start)
-    share = cast(func.julianday(today) - func.julianday(start), Float) / days_total * 100.0
+    due_jd = func.julianday(due)
+    share = (literal(_julian(when.today), Float) - start_jd) / (due_jd - start_jd) * 100.0
     expected = case(
-        (due <= start, case((today >= due, 100.0), else_=0.0)),
+        (due_jd <= start_jd, case((today >= due, 100.0), else_=0.0)),
         else_=func.max(0.0, func.min(100.0, share)),
     )
     return expected - progress
+
+
+@dataclass(frozen=True)
+class _Row:
+    """The columns `light_sql` reads, under the names it reads them by."""
+
+    c: Any
+
+
+def light_inputs(scope: Scope, when: When, *, with_progress: bool) -> tuple[Any, list, _Row]:
+    """(FROM clause, WHERE terms, row columns) of the live rows (open, not yet due) for
+    `light_sql`.
+
+    Rows without a percentage need no lag. For the others the window start is looked up once
+    per milestone (a small materialized table) and joined back. The LEFT JOIN (every row has
+    its milestone there) fixes the order: SQLite walks the due-date index of the assignments
+    and probes that table, never the other way round."""
+    filters = [*_scope_filters(scope), *_live_filters(when, with_progress=with_progress)]
+    base = _base_from(scope)
+    lag: ColumnElement = literal(None, Float)
+    if with_progress:
+        wanted = select(A.c.milestone_id).select_from(base).where(*filters)
+        m_ws = M.alias("m_ws")
+        starts = (
+            select(
+                m_ws.c.id.label("mid"),
+                func.julianday(window_start_sql(m_ws.c.task_id, m_ws.c.seq)).label("start_jd"),
+            )
+            .where(m_ws.c.id.in_(wanted))
+            .cte("starts")
+            .prefix_with("MATERIALIZED")
+        )
+        base = base.join(starts, starts.c.mid == A.c.milestone_id, isouter=True)
+        lag = lag_sql(A.c.due, A.c.progress, starts.c.start_jd, when)
+    columns = SimpleNamespace(
+        status=A.c.status,
+        due=A.c.due,
+        progress=A.c.progress,
+        acknowledged_at=A.c.acknowledged_at,
+        last_report_at=A.c.last_report_at,
+        lag=lag,
+    )
+    return base, filters, _Row(columns)
 
 
 def light_sql(row, when: When, policy: LightPolicy) -> ColumnElement:  # type: ignore[no-untyped-def]
@@ -245,13 +249,6 @@ def overdue_sql(when: When, *, by_due_index: bool = False) -> ColumnElement:
     aggregates over a covering index compare the status directly (cheaper per row)."""
     is_open = _open_sql() if by_due_index else A.c.status.in_(OPEN_STATUSES)
     return and_(is_open, A.c.due < _date(when.today))
-
-
-def _on_time_sql(when: When) -> ColumnElement:
-    finished = func.coalesce(
-        _local_day(A.c.done_reported_at, when), _local_day(A.c.closed_at, when)
-    )
-    return and_(A.c.status == CLOSED, finished.is_not(None), finished <= M.c.original_due)
 
 
 def _count_if(condition: ColumnElement) -> ColumnElement:
@@ -309,7 +306,7 @@ def _ack_threshold(runs: list[tuple[datetime, datetime]], when: When) -> datetim
 
 def _ack_sql(runs: list[tuple[datetime, datetime]], when: When) -> tuple[ColumnElement, ...]:
     """(timely, counted) per row as 0/1: the deadline as a balanced tree of CASEs over the
-    runs (for scopes through plans, where the per-run range scans would not pay)."""
+    runs (for a plan or a unit, where range scans over everyone's rows would not pay)."""
 
     def tree(lo: int, hi: int) -> ColumnElement:
         if lo == hi:
@@ -340,14 +337,16 @@ async def acknowledgement(
     when: When,
     window: int = DEFAULT_ACK_WINDOW,
     is_working_day: core.WorkingDay = core.weekdays,
+    total: int | None = None,
 ) -> core.Rate:
-    """及时签收率 (see bot.core.stats). Without a plan filter: one range count per run of the
-    assignment-instant index (each row is compared once, no per-row date arithmetic)."""
+    """及时签收率 (see bot.core.stats). Over the whole ledger: one range count per run of the
+    assignment-instant index (each row compared once, no per-row date arithmetic). For a plan
+    or a unit: the deadline tree over that scope's rows only."""
     bounds = await _assigned_range(session)
     if bounds is None:
         return core.Rate(0, 0)
     runs = _ack_runs(when, window, is_working_day, *bounds)
-    if scope.needs_task:
+    if scope.needs_task or scope.unit_id is not None:
         timely, counted = _ack_sql(runs, when)
         stmt = _scoped(
             select(func.coalesce(func.sum(timely), 0), func.coalesce(func.sum(counted), 0)),
@@ -372,8 +371,8 @@ async def acknowledgement(
             columns.append(count.scalar_subquery())
         per_run.extend((await session.exec(select(*columns))).one())
     ok = sum(per_run)
-    if threshold is None:
-        seen = await _count(session, scope)
+    if threshold is None:  # every window is over: every assignment is judged
+        seen = total if total is not None else await _count(session, scope)
     else:
         before = _scoped(select(func.count()), scope, index="ix_assignment_ack").where(
             A.c.assigned_at < _instant(threshold)
@@ -521,16 +520,19 @@ async def live_lights(
     session: AsyncSession, *, scope: Scope, when: When, policy: LightPolicy
 ) -> dict[str, int]:
     """Lights of the open items not yet due (a range of the due-date index). The others need
-    no rule: overdue is red, a reported completion green, a closed item grey. The live rows are
-    window starts are looked up once per milestone."""
-    rows = light_inputs(scope, when).cte("rows").prefix_with("MATERIALIZED")
-    light = light_sql(rows, when, policy)
-    # One evaluation of the CASE per row and no sort: the three counts packed in one sum.
-    packed = case(
-        (light == Light.RED.value, 1), (light == Light.YELLOW.value, _PACK), else_=_PACK * _PACK
-    )
-    stmt = select(func.coalesce(func.sum(packed), 0)).select_from(rows)
-    total = int((await session.exec(stmt)).scalar_one())
+    no rule: overdue is red, a reported completion green, a closed item grey."""
+    total = 0
+    for with_progress in (False, True):
+        base, filters, row = light_inputs(scope, when, with_progress=with_progress)
+        light = light_sql(row, when, policy)
+        # One evaluation of the CASE per row and no sort: the three counts packed in one sum.
+        packed = case(
+            (light == Light.RED.value, 1),
+            (light == Light.YELLOW.value, _PACK),
+            else_=_PACK * _PACK,
+        )
+        stmt = select(func.coalesce(func.sum(packed), 0)).select_from(base).where(*filters)
+        total += int((await session.exec(stmt)).scalar_one())
     return {
         Light.RED.value: total % _PACK,
         Light.YELLOW.value: total // _PACK % _PACK,
@@ -634,41 +636,26 @@ async def status_report(
     ack_window: int = DEFAULT_ACK_WINDOW,
     is_working_day: core.WorkingDay = core.weekdays,
     top_items: int = 10,
-    session_maker: Any = None,
 ) -> StatusReport:
-    """Everything `/status` shows: four aggregate queries over covering indexes and one
-    top-N walk of the due-date index. With a `session_maker` the independent queries run at
-    the same time on their own read-only sessions (SQLite in WAL mode serves readers side by
-    side, and each aiosqlite connection steps in its own thread); otherwise one after another
-    on `session`."""
+    """Everything `/status` shows: aggregate queries over covering indexes and one top-N walk
+    of the due-date index, on one session (one page cache; running them side by side on
+    several connections measured slower)."""
     when = When(at, zone)
-    parts = (
-        lambda s: unit_totals(s, scope=scope, when=when),
-        lambda s: acknowledgement(
-            s, scope=scope, when=when, window=ack_window, is_working_day=is_working_day
-        ),
-        lambda s: live_lights(s, scope=scope, when=when, policy=policy),
-        lambda s: on_time_parts(s, scope=scope, when=when),
-        lambda s: overdue_items(s, scope=scope, when=when, limit=top_items),
-    )
-    if session_maker is None:
-        results = [await part(session) for part in parts]
-    else:
-
-        async def run(part):  # type: ignore[no-untyped-def]
-            async with session_maker() as own:
-                return await part(own)
-
-        results = await asyncio.gather(*(run(part) for part in parts))
-    (totals, lines), ack, live, punctual, top = results
-    totals.acknowledgement = ack
+    totals, lines = await unit_totals(session, scope=scope, when=when)
+    totals.acknowledgement = await acknowledgement(
+        session, scope=scope, when=when, window=ack_window, is_working_day=is_working_day,
+        total=totals.total,
+    )  # fmt: skip
+    live = await live_lights(session, scope=scope, when=when, policy=policy)
     totals.lights = {
         Light.RED.value: totals.overdue + live.get(Light.RED.value, 0),
         Light.YELLOW.value: live.get(Light.YELLOW.value, 0),
         Light.GREEN.value: totals.buckets[core.BUCKET_AWAITING] + live.get(Light.GREEN.value, 0),
         Light.GREY.value: totals.buckets[core.BUCKET_CLOSED],
     }
-    totals.on_time = punctual.rate(totals.total)
+    parts = await on_time_parts(session, scope=scope, when=when)
+    totals.on_time = parts.rate(totals.total)
+    top = await overdue_items(session, scope=scope, when=when, limit=top_items)
     return StatusReport(today=when.today, totals=totals, units=lines, most_overdue=top)
 
 

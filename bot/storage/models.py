@@ -86,6 +86,8 @@ class Milestone(SQLModel, table=True):
         UniqueConstraint("task_id", "seq"),
         # 按时办结率 (bot.services.stats.on_time): the milestones not yet originally due
         Index("ix_milestone_original_due", "original_due"),
+        # the lights' window start: the previous milestone's due date, from the index alone
+        Index("ix_milestone_window", "task_id", "seq", "archived_at", "due"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -104,7 +106,8 @@ class Assignment(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("milestone_id", "unit_id"),
         # Covering indexes of the /status aggregates (bot.services.stats): counts per unit and
-        # status; lights of live items and the most overdue (by due); 及时签收率; 按时办结率.
+        # status; lights of live items and the most overdue (by due); 及时签收率; 按时办结率
+        # (closed items, and open items of milestones not yet originally due).
         Index("ix_assignment_ledger", "unit_id", "status", "archived_at", "due"),
         Index(
             "ix_assignment_live",
@@ -119,14 +122,15 @@ class Assignment(SQLModel, table=True):
         ),
         Index("ix_assignment_ack", "assigned_at", "acknowledged_at", "archived_at", "unit_id"),
         Index(
-            "ix_assignment_ontime",
-            "milestone_id",
-            "archived_at",
+            "ix_assignment_closed",
             "status",
+            "archived_at",
+            "milestone_id",
             "done_reported_at",
             "closed_at",
             "unit_id",
         ),
+        Index("ix_assignment_ontime", "milestone_id", "archived_at", "status", "unit_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

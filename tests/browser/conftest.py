@@ -77,7 +77,7 @@ def start_local_mode(data_dir: Path, port: int) -> LocalProcess:
     log_path = data_dir / "local-mode.log"
     log_file = log_path.open("w", encoding="utf-8")
     process = subprocess.Popen(
-        [sys.executable, "/tmp/runlocal.py"],
+        [sys.executable, "-m", "bot"],
         cwd=REPO,
         env=env,
         stdout=subprocess.PIPE,

@@ -73,20 +73,111 @@ async def test_escalation_names_who_was_chased_and_when(world, policy):
     await plan_due(world.session_maker, local("2025-03-17 09:00"), policy)  # day 3: 逾期提醒
     await world.mark_sent()
     await plan_due(world.session_maker, local("2025-03-21 09:00"), policy)  # day 7: 督办
-    rows = [r for r in await world.outbox() if r.kind == "escalation"]
-    assert {r.payload["audience"] for r in rows} == {"liaisons", "leaders", "coordinators"}
-    leader = next(r for r in rows if r.payload["audience"] == "leaders")
+    rows = await world.outbox()
+    [liaison] = [r for r in rows if r.kind == "escalation"]
+    assert liaison.payload["audience"] == "liaisons" and liaison.assignment_id == a.id
+    batches = [r for r in rows if r.kind == "escalation_batch"]
+    assert {r.payload["audience"] for r in batches} == {"leaders", "coordinators"}
+    leader = next(r for r in batches if r.payload["audience"] == "leaders")
     text = render(leader, locale="zh_CN").text
-    assert "张联络" in text and "2025" in text
-    assert leader.assignment_id == a.id
+    assert "张联络" in text and "2025" in text and "SR-1" in text
+    assert leader.assignment_id is None  # a summary is about several items
 
 
 async def test_a_closed_item_is_not_chased_and_nobody_bound_means_nothing_yet(world, policy):
     await world.item("SR-1", date(2025, 3, 14), ["市卫健委"], status=CLOSED)
     await world.item("SR-2", date(2025, 3, 14), ["市人社局"])  # no liaison bound
     result = await plan_due(world.session_maker, local("2025-03-21 10:00"), policy, digests=False)
-    assert result.inserted == 1  # only the coordinator hears about SR-2's 督办
+    assert result.inserted == 1  # only the coordinator hears about SR-2's 督办 (in a summary)
     assert result.by_audience == {"coordinators": 1}
+    assert result.markers == 1  # the batched stage's bookkeeping: no per-item row shows it
+    again = await plan_due(world.session_maker, local("2025-03-21 11:00"), policy, digests=False)
+    assert (again.considered, again.new, again.inserted) == (0, 0, 0)
+
+
+async def _leaders_and_coordinators(world):
+    await world.person("钱领导", ROLE_LEADER, unit="市财政局", locale="en")
+    await world.person("孙督办", ROLE_COORDINATOR, plan=True)
+
+
+async def test_escalations_are_batched_once_a_day_per_leader_and_coordinator(world, policy):
+    await _leaders_and_coordinators(world)
+    for n, unit in enumerate(["市卫健委", "市卫健委", "市财政局", "市卫健委"]):
+        await world.item(f"SR-{n}", date(2025, 3, 17 - n), [unit])  # 7..10 days overdue
+    first = await plan_due(world.session_maker, local("2025-03-24 09:00"), policy, digests=False)
+    rows = await world.outbox()
+    per_item = [r for r in rows if r.kind == "escalation" and r.chat_id]
+    batches = [r for r in rows if r.kind == "escalation_batch"]
+    # the liaisons: one message per item, with buttons
+    assert sorted(r.payload["audience"] for r in per_item) == ["liaisons"] * 4
+    assert all(render(r, locale="zh_CN").reply_markup for r in per_item)
+    # one summary per leader (their unit's items) and per coordinator (every item)
+    by_chat = {r.chat_id: r for r in batches}
+    people = world.people
+    names = ("王领导", "钱领导", "赵督办", "孙督办")
+    assert set(by_chat) == {people[n].telegram_id for n in names}
+    assert first.batches == 4 and first.markers == 0  # the liaison rows show every stage
+    wang = by_chat[people["王领导"].telegram_id]
+    assert wang.key == f"escalation_batch:SR:2025-03-24|{people['王领导'].telegram_id}"
+    assert [i["ref"] for i in wang.payload["items"]] == ["SR-3", "SR-1", "SR-0"]  # worst first
+    zhao = by_chat[people["赵督办"].telegram_id].payload
+    assert zhao["total"] == 4 and [i["days"] for i in zhao["items"]] == [10, 9, 8, 7]
+    text = render(by_chat[people["钱领导"].telegram_id], locale="en").text
+    assert "Supervision summary" in text and "SR-2" in text and "/task" in text
+    # later ticks the same day, a restart, the next days: nothing new until the next stage
+    for instant in ("2025-03-24 09:00:30", "2025-03-24 15:00", "2025-03-25 09:00"):
+        again = await plan_due(world.session_maker, local(instant), policy, digests=False)
+        assert again.inserted == 0, instant
+    # 03-28: SR-3 is 14 days overdue, its second 督办 goes to its leader and the coordinators
+    await plan_due(world.session_maker, local("2025-03-28 09:00"), policy, digests=False)
+    later = [r for r in await world.outbox() if r.kind == "escalation_batch"]
+    assert len(later) == 7 and len({r.key for r in later}) == 7
+    new = [r for r in later if r.stage == "2025-03-28"]
+    assert {tuple(i["ref"] for i in r.payload["items"]) for r in new} == {("SR-3",)}
+    assert {r.chat_id for r in new} == {
+        people[n].telegram_id for n in ("王领导", "赵督办", "孙督办")
+    }
+
+
+async def test_an_item_escalated_later_the_same_day_gets_a_follow_up_summary(world, policy):
+    await world.item("SR-1", date(2025, 3, 17), ["市卫健委"])
+    await plan_due(world.session_maker, local("2025-03-24 09:00"), policy, digests=False)
+    [sr2] = await world.item("SR-2", date(2025, 3, 17), ["市人社局"])  # loaded in the afternoon
+    result = await plan_due(world.session_maker, local("2025-03-24 15:00"), policy, digests=False)
+    assert result.batches == 1  # the coordinator (市人社局 has no liaison nor leader)
+    rows = [r for r in await world.outbox() if r.kind == "escalation_batch"]
+    chat = world.people["赵督办"].telegram_id
+    assert sorted(r.key for r in rows if r.chat_id == chat) == [
+        f"escalation_batch:SR:2025-03-24#2|{chat}",
+        f"escalation_batch:SR:2025-03-24|{chat}",
+    ]
+    follow = next(r for r in rows if "#2" in r.key)
+    assert [i["id"] for i in follow.payload["items"]] == [sr2.id]
+    assert "（补充）" in render(follow, locale="zh_CN").text
+
+
+async def test_switching_batching_off_sends_one_message_per_item(world):
+    policy = load_policy(overrides={"overdue": {"batch_for": False}})
+    await world.item("SR-1", date(2025, 3, 14), ["市卫健委"])
+    await world.item("SR-2", date(2025, 3, 13), ["市卫健委"])
+    result = await plan_due(world.session_maker, local("2025-03-21 10:00"), policy, digests=False)
+    assert result.batches == 0 and result.by_kind == {"escalation": 6}
+    assert result.by_audience == {"liaisons": 2, "leaders": 2, "coordinators": 2}
+    only_leaders = load_policy(overrides={"overdue": {"batch_for": ["leaders"]}})
+    assert only_leaders.defaults.batch_for == {"leaders"}
+
+
+async def test_a_big_summary_is_capped_and_split_under_the_telegram_limit(world):
+    policy = load_policy(overrides={"overdue": {"batch_max_items": 200}})
+    for n in range(150):
+        await world.item(f"SR-{n}", date(2025, 3, 14), ["市卫健委"], title="很长的任务标题" * 8)
+    await plan_due(world.session_maker, local("2025-03-21 09:00"), policy, digests=False)
+    row = next(r for r in await world.outbox() if r.kind == "escalation_batch")
+    parts = render(row, locale="zh_CN").parts
+    assert len(parts) > 1
+    assert all(len(p.text.encode("utf-16-le")) // 2 <= MAX_TEXT for p in parts)
+    capped = load_policy(overrides={"overdue": {"batch_max_items": 10}})
+    assert capped.defaults.batch_max_items == 10
 
 
 async def test_the_digest_goes_once_a_week_to_each_chat(world, policy):
@@ -133,14 +224,20 @@ async def test_the_acknowledgement_ladder_escalates_to_the_unit_leader(world, po
                      assigned_at=local("2025-06-09 10:00"))  # fmt: skip
     await plan_due(world.session_maker, local("2025-06-12 10:00"), policy, digests=False)
     await world.mark_sent()
-    await plan_due(world.session_maker, local("2025-06-16 10:00"), policy, digests=False)
+    second = await plan_due(world.session_maker, local("2025-06-16 10:00"), policy, digests=False)
     rows = await world.outbox()
-    assert [(r.kind, r.payload["audience"]) for r in rows] == [
-        ("ack_chase", "liaisons"),
-        ("escalation", "leaders"),
+    assert [(r.kind, r.payload["audience"], r.status) for r in rows] == [
+        ("ack_chase", "liaisons", "sent"),
+        ("escalation", "batched", "batched"),  # the marker: ack5 was planned (never sent)
+        ("escalation_batch", "leaders", "pending"),  # the leader's 督办汇总
     ]
-    assert "签收" in render(rows[0], locale="zh_CN").text or rows[0].kind == "ack_chase"
-    assert "张联络" in render(rows[1], locale="zh_CN").text
+    assert rows[1].chat_id == 0 and rows[1].payload["batches"] == [rows[2].key]
+    text = render(rows[2], locale="zh_CN").text
+    assert "张联络" in text and "签收" in text
+    assert second.batched_items == 1
+    # the marker keeps the stage from being planned again, even after a restart
+    again = await plan_due(world.session_maker, local("2025-06-17 10:00"), policy, digests=False)
+    assert (again.considered, again.inserted) == (0, 0)
 
 
 async def test_every_kind_renders_in_both_languages(world, policy):

@@ -314,6 +314,28 @@ async def test_500s_are_retried_with_backoff_then_delivered_once(env: Env) -> No
     assert row.status == "sent" and env.texts(alice) == ["hello"]
 
 
+async def test_an_outage_pauses_all_sending_instead_of_trying_every_row(env: Env) -> None:
+    chats = [env.user(f"U{i}") for i in range(8)]
+    for chat in chats:
+        await env.notice(chat, "x")
+    env.server.faults.add("sendMessage", "server_error", count=100)
+    sender = env.sender()
+    start = env.mono.now
+
+    await sender.drain()
+
+    # five failures in a row: then a pause of 1 s, 2 s, 4 s between the next tries
+    calls = env.server.calls.calls("sendMessage")
+    assert len(calls) == 8 and all(c.status == 500 for c in calls)
+    gaps = [b.at - a.at for a, b in zip(calls, calls[1:], strict=False)]
+    assert all(g < 0.1 for g in gaps[:4]) and [round(g) for g in gaps[4:]] == [1, 2, 4]
+    assert env.mono.now - start >= 7
+
+    env.server.faults.clear()
+    env.mono.advance(300)  # five minutes on both the project clock and the throttle's
+    assert (await sender.drain()).completed == 8  # a success ends the outage
+
+
 async def test_network_errors_are_retried(env: Env) -> None:
     alice = env.user("Alice")
     row_id = await env.notice(alice, "hello")

@@ -67,9 +67,11 @@ def test_retry_after_holds_the_chat_and_a_flood_holds_everyone(mono: Mono) -> No
     throttle = Throttle(monotonic=mono)
     assert throttle.retry_after(1, 5) is False
     assert throttle.chat_wait(1) == 5 and throttle.global_wait() == 0
-    mono.now += 0.5
-    assert throttle.retry_after(2, 7) is True  # a second chat within a second: the bot floods
-    assert throttle.global_wait() == 7 and throttle.wait(3) == 7
+    mono.now += 0.3
+    assert throttle.retry_after(2, 3) is False
+    mono.now += 0.3
+    assert throttle.retry_after(3, 7) is True  # three chats within a second: the bot floods
+    assert throttle.global_wait() == 7 and throttle.wait(9) == 7
     mono.now += 3
     assert throttle.retry_after(4, 2) is False  # the earlier 429s are old news
     assert throttle.retry_after(None, 4) is True  # no chat: everyone waits

@@ -81,11 +81,21 @@ def test_the_deployment_file_and_plan_overrides_merge(tmp_path):
         ({"plans": {"SR": {"overdue": {"notice_day": 0}}}}, "plans.SR.overdue.notice_day"),
         ({"periodic": {"recurrences": {"每年": {"ends": ["13-01"]}}}}, "每年.ends[0]"),
         ({"timezone": "Mars/Base"}, "timezone"),
+        ({"overdue": {"batch_for": ["leaders", "liaisons"]}}, "overdue.batch_for[1]"),
+        ({"plans": {"SR": {"overdue": {"batch_for": 3}}}}, "plans.SR.overdue.batch_for"),
+        ({"overdue": {"batch_max_items": 0}}, "overdue.batch_max_items"),
     ],
 )
 def test_validation_errors_name_the_field(overrides, field):
     with pytest.raises(PolicyError, match=field.replace("[", r"\[").replace("]", r"\]")):
         load_policy(overrides=overrides)
+
+
+def test_escalation_batching_is_on_by_default_and_can_be_switched_off_per_plan():
+    policy = load_policy(overrides={"plans": {"LN": {"overdue": {"batch_for": []}}}})
+    assert policy.defaults.batch_for == {"leaders", "coordinators"}
+    assert policy.for_plan("LN").batch_for == frozenset()
+    assert load_policy(overrides={"overdue": {"batch_for": None}}).defaults.batch_for == set()
 
 
 def test_a_missing_policy_file_is_one_clear_error(tmp_path):

@@ -246,7 +246,7 @@ function renderChats() {
       dataset: { chatId: chat.id },
       onclick: () => selectChat(chat.id),
     },
-    el("span", { class: "chat-icon", text: chat.type === "private" ? "🤖" : "👥" }),
+    el("span", { class: "chat-icon" + (chat.type === "private" ? " bot" : ""), text: chat.type === "private" ? "督" : "群" }),
     el("span", { class: "person-text" },
       el("span", { class: "person-name", text: chat.title }),
       el("span", { class: "person-unit", text: chat.subtitle })),
@@ -293,7 +293,10 @@ async function loadMessages() {
   }
   if (chatId !== state.chatId) return;
   if (!views.length) {
-    box.append(el("div", { class: "empty", text: "还没有消息。发送 /start 或 /help 试试。" }));
+    const hint = chatId < 0
+      ? "还没有消息。本群已订阅督办周报：把时钟拨到“下周一 09:00”看看。"
+      : "还没有消息。发送 /help 看看能做什么，或把时钟拨到 09:00 等提醒到来。";
+    box.append(el("div", { class: "empty", text: hint }));
   }
   for (const view of views) putMessage(view);
   scrollToEnd(true);
@@ -473,10 +476,14 @@ async function press(view, button, node) {
   }
 }
 
+function nearEnd() {
+  const box = $("messages");
+  return box.scrollHeight - box.scrollTop - box.clientHeight < 160;
+}
+
 function scrollToEnd(force) {
   const box = $("messages");
-  const near = box.scrollHeight - box.scrollTop - box.clientHeight < 160;
-  if (force || near) box.scrollTop = box.scrollHeight;
+  if (force || nearEnd()) box.scrollTop = box.scrollHeight;
 }
 
 // -- replying and sending -----------------------------------------------------------------
@@ -560,6 +567,7 @@ function autoGrow() {
   const area = $("text");
   area.style.height = "auto";
   area.style.height = Math.min(area.scrollHeight, 180) + "px";
+  area.style.overflowY = area.scrollHeight > 180 ? "auto" : "hidden";
 }
 
 // -- bot commands menu --------------------------------------------------------------------
@@ -604,9 +612,14 @@ function clockNow() {
   return new Date(state.clock.serverMs + (performance.now() - state.clock.perfMs));
 }
 
+function clockText(date) {
+  const p = Object.fromEntries(clockFormat.formatToParts(date).map((x) => [x.type, x.value]));
+  return p.year + "年" + p.month + "月" + p.day + "日 " + p.weekday + " " + p.hour + ":" + p.minute + ":" + p.second;
+}
+
 function tickClock() {
   const now = clockNow();
-  if (now) $("clock-time").textContent = clockFormat.format(now);
+  if (now) $("clock-time").textContent = clockText(now);
 }
 
 async function moveClock(body, button) {
@@ -615,7 +628,7 @@ async function moveClock(body, button) {
   try {
     const view = await api("POST", "/control/clock", body);
     setClock(view);
-    toast("时钟已拨到 " + clockFormat.format(new Date(view.now)));
+    toast("时钟已拨到 " + clockText(new Date(view.now)));
   } catch (error) {
     toast("无法拨动时钟：" + explain(error), { kind: "error" });
   } finally {
@@ -634,9 +647,9 @@ function onEvent(event) {
       const view = event.message;
       if (event.chat_id === state.chatId) {
         if (event.type === "message" || state.messages.has(view.message_id)) {
+          const follow = nearEnd(); // decided before the new message makes the list taller
           putMessage(view);
-          scrollToEnd(event.type === "message" && !view.from_bot);
-          if (event.type === "message") scrollToEnd(false);
+          if (event.type === "message" && (follow || !view.from_bot)) scrollToEnd(true);
         }
       } else if (event.type === "message" && view.from_bot) {
         state.unread.set(event.chat_id, (state.unread.get(event.chat_id) || 0) + 1);

@@ -92,10 +92,9 @@ async def status_screen(
     settings: Settings,
     at: datetime,
     locale: str,
-    session_maker: Any = None,
 ) -> tuple[str, InlineKeyboardMarkup]:
     """The /status message for a scope: the aggregate queries and the rendering (what the
-    benchmark times). With `session_maker` the queries run side by side."""
+    benchmark times)."""
     report = await stats.status_report(
         session,
         scope=choice.scope,
@@ -105,7 +104,6 @@ async def status_screen(
         ack_window=ack_window(settings),
         is_working_day=is_working_day,
         top_items=render.TOP_ITEMS,
-        session_maker=session_maker,
     )
     text = render.status_text(report, scope_label=_label(choice, locale), locale=locale)
     return text, status_keyboard(choice, locale)
@@ -154,7 +152,7 @@ def router() -> Router:
     @r.message(Command("status"))
     async def status_cmd(
         message: Message, command: CommandObject, session: AsyncSession, settings: Settings,
-        clock: Clock, roles: Roles, directory: Any, locale: str, session_maker: Any = None,
+        clock: Clock, roles: Roles, directory: Any, locale: str,
     ) -> None:  # fmt: skip
         try:
             choice = await resolve_scope(session, directory, roles, parse_optional(command.args))
@@ -163,7 +161,6 @@ def router() -> Router:
             return
         text, keyboard = await status_screen(
             session, choice, settings=settings, at=clock.now(), locale=locale,
-            session_maker=session_maker,
         )  # fmt: skip
         await message.answer(text, reply_markup=keyboard)
 
@@ -185,7 +182,7 @@ def router() -> Router:
     @r.message(Command("unit"))
     async def unit_cmd(
         message: Message, command: CommandObject, session: AsyncSession, settings: Settings,
-        clock: Clock, roles: Roles, directory: Any, locale: str, session_maker: Any = None,
+        clock: Clock, roles: Roles, directory: Any, locale: str,
     ) -> None:  # fmt: skip
         try:
             name = parse_required(command.args, "unit_usage")
@@ -205,14 +202,13 @@ def router() -> Router:
         )
         text, keyboard = await status_screen(
             session, choice, settings=settings, at=clock.now(), locale=locale,
-            session_maker=session_maker,
         )  # fmt: skip
         await message.answer(head + "\n\n" + text, reply_markup=keyboard)
 
     @r.callback_query(StatusView.filter())
     async def view_cb(
         query: CallbackQuery, callback_data: StatusView, session: AsyncSession,
-        settings: Settings, clock: Clock, roles: Roles, locale: str, session_maker: Any = None,
+        settings: Settings, clock: Clock, roles: Roles, locale: str,
     ) -> None:  # fmt: skip
         plan_id, unit_id = parse_scope_token(callback_data.scope)
         try:
@@ -234,7 +230,6 @@ def router() -> Router:
         else:
             text, keyboard = await status_screen(
                 session, choice, settings=settings, at=now, locale=locale,
-                session_maker=session_maker,
             )  # fmt: skip
         if isinstance(query.message, Message):
             try:
