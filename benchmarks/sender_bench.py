@@ -26,6 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from sqlalchemy import func
+from sqlmodel import select
 
 from bot.clock import VirtualClock
 from bot.localserver import LocalBotApiServer
@@ -52,9 +54,14 @@ async def _run(chats: int, per_chat: int) -> tuple[int, float, int, int]:
                 ids.append(user.id)
             async with db() as session:
                 session.add_all(
-                    Outbox(key=f"bench:{chat}:{n}", kind="notice", chat_id=chat,
-                           payload={"text": f"周报 {n + 1} · 第 {i + 1} 位"},
-                           created_at=START, not_before=START)  # fmt: skip
+                    Outbox(
+                        key=f"bench:{chat}:{n}",
+                        kind="notice",
+                        chat_id=chat,
+                        payload={"text": f"周报 {n + 1} · 第 {i + 1} 位"},
+                        created_at=START,
+                        not_before=START,
+                    )
                     for i, chat in enumerate(ids)
                     for n in range(per_chat)
                 )
@@ -78,13 +85,9 @@ async def _run(chats: int, per_chat: int) -> tuple[int, float, int, int]:
 
 
 async def _pending(db) -> int:  # type: ignore[no-untyped-def]
-    from sqlalchemy import func, select
-
     async with db() as session:
-        result = await session.exec(
-            select(func.count()).select_from(Outbox).where(Outbox.status != "sent")
-        )
-        return int(result.one()[0] if isinstance(result.one, tuple) else result.scalar_one())
+        query = select(func.count()).select_from(Outbox).where(Outbox.status != "sent")
+        return int((await session.exec(query)).one())
 
 
 async def sender_figures(messages: int = 600) -> list[str]:

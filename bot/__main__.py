@@ -65,10 +65,25 @@ def main(argv: list[str] | None = None) -> int:
         from schedules.simulate import run_simulate
 
         return run_simulate(args)
+    return run()
+
+
+def run() -> int:
+    """Start the bot: local mode (local Bot API server, web chat) when no BOT_TOKEN is set."""
+    from bot.config import TELEGRAM_API, SettingsError, load_settings
+
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    # without a token and without another Bot API server to talk to, run everything locally
+    if settings.local_mode and settings.telegram_api_base == TELEGRAM_API:
+        # imported before aiogram so that the web page answers while the bot is still starting
+        from bot.localmode import run_local
+
+        return run_local(settings)
     from bot.app import run_app
 
     return run_app()
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Locale = Literal["zh_CN", "en"]
 LOCALES: tuple[str, ...] = ("zh_CN", "en")
+TELEGRAM_API = "https://api.telegram.org"
 
 
 class SettingsError(Exception):
@@ -29,7 +30,7 @@ class Settings(BaseSettings):
         default=None, description="BotFather token; without it `python -m bot` runs local mode"
     )
     telegram_api_base: str = Field(
-        default="https://api.telegram.org", description="any Bot API server"
+        default=TELEGRAM_API, description="any Bot API server"
     )
     database_url: str = Field(
         default="sqlite+aiosqlite:///data/duban.sqlite3", description="SQLAlchemy async URL"

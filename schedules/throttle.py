@@ -5,10 +5,10 @@ sleeping. The sender asks `wait(chat_id)` before a send, calls `sent(chat_id)` r
 goes out, and reports 429s with `retry_after(...)`. Exponential back-off with jitter for 5xx and
 network errors is `backoff_delay(...)`.
 
-The limits are Telegram's published guidance, kept with a margin of zero burst: sends are spaced
-evenly (at most `global_per_second` overall, one per `private_interval` in a private chat, one per
-`group_interval` in a group, i.e. 20 a minute), so a server enforcing token buckets with the same
-rates never answers 429.
+The limits are Telegram's published guidance: sends are spaced evenly (on average at most
+`global_per_second` overall, with a burst of `global_burst` to catch up after a late wake-up; one
+per `private_interval` in a private chat, one per `group_interval` in a group, i.e. 20 a minute),
+so a server enforcing token buckets with the same rates never answers 429.
 """
 
 from __future__ import annotations
@@ -26,6 +26,9 @@ GLOBAL = "global"
 @dataclass(frozen=True)
 class Limits:
     global_per_second: float = 30.0
+    # up to this many messages may go back to back when the sender fell behind the 30/s
+    # schedule (a late wake-up, a slow commit), so pauses that overshoot do not add up
+    global_burst: int = 3
     private_interval: float = 1.0  # seconds between two messages to one private chat
     group_interval: float = 3.0  # 20 per minute per group, spaced evenly
     # `flood_chats` chats answering 429 within `global_flood_window` seconds means the bot as a
@@ -48,7 +51,8 @@ class Throttle:
     def __init__(self, limits: Limits | None = None, *, monotonic: Monotonic = time.monotonic):
         self.limits = limits or Limits()
         self._now = monotonic
-        self._global_next = 0.0
+        self._global_next = 0.0  # the 30/s schedule (GCRA: theoretical arrival time)
+        self._global_hold = 0.0  # nothing at all before this (429 flood, outage)
         self._chat_next: dict[int, float] = {}
         self._recent_429: dict[int, float] = {}  # chat → when it last answered 429
         self._sent_since_prune = 0
@@ -60,7 +64,10 @@ class Throttle:
 
     def global_wait(self) -> float:
         """Seconds before the bot may send anything (0: now)."""
-        return max(0.0, self._global_next - self._now())
+        interval = 1.0 / self.limits.global_per_second
+        slack = (self.limits.global_burst - 1) * interval
+        held = self._global_hold - self._now()
+        return max(0.0, self._global_next - slack - self._now(), held)
 
     def wait(self, chat_id: int) -> float:
         """Seconds before a message may go to this chat, counting both limits."""
@@ -114,7 +121,7 @@ class Throttle:
 
     def hold_all(self, seconds: float) -> None:
         """Send nothing at all for `seconds`."""
-        self._global_next = max(self._global_next, self._now() + max(0.0, seconds))
+        self._global_hold = max(self._global_hold, self._now() + max(0.0, seconds))
 
     def _prune(self, now: float) -> None:
         self._chat_next = {c: t for c, t in self._chat_next.items() if t > now}

@@ -183,8 +183,7 @@ async def test_a_digest_cut_by_sigkill_resumes_without_repeats(make_world) -> No
         assert await all_digests_arrived(world, leaders, 120), "some leaders miss their digest"
 
         repeats = {
-            chat: sum(n - 1 for n in Counter(bot_texts(world, chat)).values())
-            for chat in leaders
+            chat: sum(n - 1 for n in Counter(bot_texts(world, chat)).values()) for chat in leaders
         }
         assert {chat: n for chat, n in repeats.items() if n} in ({}, {in_flight: 1})
         rows = [r for r in await roster.outbox("digest") if r.chat_id in set(leaders)]

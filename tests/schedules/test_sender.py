@@ -7,6 +7,7 @@ the sender's throttle, its pauses and the server's flood limiter, and the tests 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -263,7 +264,7 @@ async def test_many_chats_share_the_global_limit(env: Env) -> None:
     assert report.completed == 90 and report.retried == 0
     assert all(env.texts(chat) == ["digest"] for chat in chats)
     assert env.server.calls.by_status.get(429, 0) == 0
-    assert env.mono.now - start >= 89 / 30 - 1e-6  # 30 a second, no faster
+    assert env.mono.now - start >= 87 / 30 - 1e-6  # 30 a second after a burst of 3
 
 
 # --- faults -----------------------------------------------------------------------------------
@@ -327,7 +328,7 @@ async def test_an_outage_pauses_all_sending_instead_of_trying_every_row(env: Env
     # five failures in a row: then a pause of 1 s, 2 s, 4 s between the next tries
     calls = env.server.calls.calls("sendMessage")
     assert len(calls) == 8 and all(c.status == 500 for c in calls)
-    gaps = [b.at - a.at for a, b in zip(calls, calls[1:], strict=False)]
+    gaps = [b.at - a.at for a, b in itertools.pairwise(calls)]
     assert all(g < 0.1 for g in gaps[:4]) and [round(g) for g in gaps[4:]] == [1, 2, 4]
     assert env.mono.now - start >= 7
 

@@ -47,20 +47,33 @@ def test_twenty_a_minute_per_group(mono: Mono) -> None:
     assert sends == 20
 
 
-def test_thirty_a_second_overall(mono: Mono) -> None:
+def test_thirty_a_second_overall_with_a_small_burst(mono: Mono) -> None:
     throttle = Throttle(monotonic=mono)
-    sent = 0
-    chat = 1
+    sent: list[float] = []
     start = mono.now
-    while mono.now - start < 1.0 - 1e-9:
+    while mono.now - start < 10.0 - 1e-9:
         wait = throttle.global_wait()
         if wait:
             mono.now += wait
             continue
+        throttle.sent(len(sent) + 1)
+        sent.append(mono.now - start)
+    assert sent[:3] == [0, 0, 0]  # the burst
+    # any one second: 30 plus the burst (plus one for float rounding at the window edge)
+    assert max(sum(1 for t in sent if a <= t < a + 1) for a in sent) <= 33
+    assert 300 <= len(sent) <= 302  # 30 a second on average
+
+
+def test_a_late_sender_may_catch_up_but_not_run_ahead(mono: Mono) -> None:
+    throttle = Throttle(monotonic=mono)
+    for chat in range(1, 4):
         throttle.sent(chat)
-        chat += 1
-        sent += 1
-    assert sent == 30
+    assert throttle.global_wait() == pytest.approx(1 / 30)
+    mono.now += 0.5  # woke up late: the schedule is behind, three may go at once
+    for chat in range(4, 7):
+        assert throttle.global_wait() == 0
+        throttle.sent(chat)
+    assert throttle.global_wait() > 0
 
 
 def test_retry_after_holds_the_chat_and_a_flood_holds_everyone(mono: Mono) -> None:
@@ -88,7 +101,8 @@ def test_hold_never_shortens_an_earlier_hold(mono: Mono) -> None:
 
 
 def test_custom_limits(mono: Mono) -> None:
-    throttle = Throttle(Limits(global_per_second=10, private_interval=2), monotonic=mono)
+    limits = Limits(global_per_second=10, global_burst=1, private_interval=2)
+    throttle = Throttle(limits, monotonic=mono)
     throttle.sent(1)
     assert throttle.global_wait() == pytest.approx(0.1)
     assert throttle.chat_wait(1) == pytest.approx(2)
