@@ -87,3 +87,6 @@ def run() -> int:
 
     return run_app()
 
+
+if __name__ == "__main__":
+    sys.exit(main())

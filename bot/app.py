@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.clock import Clock, SystemClock, VirtualClock
 from bot.config import Settings, SettingsError, load_settings
 from bot.i18n import make_i18n
+from bot.logs import configure_logging
 from bot.storage.db import SessionMaker, make_engine, make_session_maker
 
 log = logging.getLogger("bot")
@@ -95,15 +96,9 @@ def make_bot(settings: Settings, token: str) -> Bot:
 
 
 async def prepare_database(settings: Settings, engine: AsyncEngine) -> None:
-    """Create or upgrade the schema in place (storage's migrations; create_all without them)."""
-    try:
-        from bot.storage.migrate import upgrade_database
-    except ModuleNotFoundError:
-        from bot.storage.db import create_all
+    """Create or upgrade the schema in place (the storage migrations)."""
+    from bot.storage.migrate import upgrade_database
 
-        log.warning("bot.storage.migrate is not available; creating tables directly")
-        await create_all(engine)
-        return
     await upgrade_database(settings.database_url)
 
 
@@ -210,11 +205,8 @@ def install_hooks(app: App) -> None:
             bot, default_locale=app.settings.default_locale,
             coordinator_chat_ids=app.coordinator_chat_ids,
         )  # fmt: skip
-        try:
-            from schedules.runtime import start_scheduler
-        except ModuleNotFoundError as exc:
-            log.warning("scheduler not started: %s", exc)
-            return
+        from schedules.runtime import start_scheduler
+
         dp["scheduler"] = await start_scheduler(
             bot=bot, session_maker=app.session_maker, clock=app.clock, settings=app.settings
         )
@@ -246,17 +238,6 @@ async def serve(app: App) -> None:
         )
     finally:
         await app.close()
-
-
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
-    # one line per tick and job run is noise; the scheduler logs what it sent itself
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def run_app() -> int:

@@ -2,7 +2,7 @@
 translations, check completeness. Holds a file lock so several people can run it at once.
 
     python scripts/i18n.py extract             # scan bot/ and schedules/, update both .po files
-    python scripts/i18n.py set zh_CN MSGID MSGSTR
+    python scripts/i18n.py set zh_CN MSGID MSGSTR   # plural forms separated by "||"
     python scripts/i18n.py set-tsv FILE.tsv    # lines: msgid<TAB>zh_CN[<TAB>en]
     python scripts/i18n.py check               # untranslated or fuzzy entries: exit 1
     python scripts/i18n.py compile             # .po → .mo (the bot also does this at start)
@@ -107,16 +107,28 @@ def extract() -> None:
     print(f"{len(tmpl)} messages")
 
 
-def set_translation(locale: str, msgid: str, msgstr: str) -> bool:
-    catalog = read(locale)
+def _assign(catalog: Catalog, msgid: str, msgstr: str) -> bool:
+    """Set one translation; a plural entry takes its forms separated by "||" (the last form
+    repeats to fill the locale's number of plural forms)."""
     message = catalog.get(msgid)
     if message is None:
         catalog.add(msgid, msgstr)
+        return False
+    if message.pluralizable:
+        forms = [form.strip() for form in msgstr.split("||")]
+        forms += [forms[-1]] * (catalog.num_plurals - len(forms))
+        message.string = tuple(forms[: catalog.num_plurals])
     else:
         message.string = msgstr
-        message.flags.discard("fuzzy")
+    message.flags.discard("fuzzy")
+    return True
+
+
+def set_translation(locale: str, msgid: str, msgstr: str) -> bool:
+    catalog = read(locale)
+    found = _assign(catalog, msgid, msgstr)
     write(locale, catalog)
-    return message is not None
+    return found
 
 
 def set_tsv(path: Path) -> None:
@@ -127,13 +139,7 @@ def set_tsv(path: Path) -> None:
             if len(row) <= locale_index or not row[locale_index]:
                 continue
             msgid = row[0].replace("\\n", "\n")
-            msgstr = row[locale_index].replace("\\n", "\n")
-            message = catalog.get(msgid)
-            if message is None:
-                catalog.add(msgid, msgstr)
-            else:
-                message.string = msgstr
-                message.flags.discard("fuzzy")
+            _assign(catalog, msgid, row[locale_index].replace("\\n", "\n"))
         write(locale, catalog)
 
 

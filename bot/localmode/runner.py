@@ -36,6 +36,7 @@ from bot.config import Settings
 from bot.localmode.people import COORDINATOR_ID, LOCAL_PEOPLE, seed_database, seed_world
 from bot.localmode.web import BOT_DISPLAY_NAME, STATIC_DIR, add_webchat_routes
 from bot.localserver import LocalBotApiServer
+from bot.logs import configure_logging
 
 log = logging.getLogger(__name__)
 
@@ -317,13 +318,7 @@ def run_local(settings: Settings) -> int:
     Imports nothing of aiogram before the web chat listens, so that the page answers while
     the bot is still starting (the caller should not import `bot.app` first, for the same
     reason)."""
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=getattr(logging, settings.log_level.upper(), logging.INFO),
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-            stream=sys.stderr,
-        )
-        logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    configure_logging(settings.log_level)
     return asyncio.run(_serve(settings))
 
 

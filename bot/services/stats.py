@@ -55,7 +55,7 @@ U = Unit.__table__  # type: ignore[attr-defined]
 MS = Membership.__table__  # type: ignore[attr-defined]
 PE = Person.__table__  # type: ignore[attr-defined]
 
-DEFAULT_ACK_WINDOW = 2  # working days to acknowledge (签收) a new item
+DEFAULT_ACK_WINDOW = 3  # working days to acknowledge (签收); the policy's chase threshold
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ fallback."""
 
 from __future__ import annotations
 
-import importlib
 import logging
 from typing import Any
 
@@ -17,36 +16,24 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.i18n import gettext
 from bot.storage.db import SessionMaker
-from bot.telegram import fallback, gate, invite, lang, my, report, start, task
+from bot.telegram import (
+    coordinator,
+    fallback,
+    gate,
+    invite,
+    lang,
+    my,
+    reminders,
+    report,
+    start,
+    task,
+)
 from bot.telegram import help as help_
 from bot.telegram.middlewares import DbSessionMiddleware, LocaleMiddleware, PersonMiddleware
 
 log = logging.getLogger(__name__)
 
 LIAISON_SIDE = (start, help_, lang, my, task, report, invite)
-
-
-def optional_routers(module_name: str, attribute: str) -> list[Router]:
-    """Routers of a feature that may not exist yet (built in parallel): a missing module or
-    factory, or an ImportError inside it, is logged, not fatal. Any other error is raised."""
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
-            log.warning("%s is not available; its commands are off", module_name)
-            return []
-        raise
-    factory = getattr(module, attribute, None)
-    if factory is None:
-        log.warning("%s has no %s() yet; its commands are off", module_name, attribute)
-        return []
-    try:
-        made = factory()
-    except ImportError:
-        # a feature whose own modules are incomplete: the rest of the bot still serves
-        log.exception("%s.%s() failed to import; its commands are off", module_name, attribute)
-        return []
-    return list(made) if isinstance(made, list | tuple) else [made]
 
 
 def build_dispatcher(
@@ -76,10 +63,9 @@ def build_dispatcher(
     dp.include_router(gate.router())
     for module in LIAISON_SIDE:
         dp.include_router(module.router())
-    for extra in optional_routers("bot.telegram.coordinator", "routers"):
+    for extra in coordinator.routers():
         dp.include_router(extra)
-    for extra in optional_routers("bot.telegram.reminders", "router"):
-        dp.include_router(extra)
+    dp.include_router(reminders.router())
     for extra in extra_routers or []:
         dp.include_router(extra)
     dp.include_router(fallback.router())

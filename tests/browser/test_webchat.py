@@ -26,8 +26,8 @@ WAIT = 60  # seconds: a reminder comes from the scheduler's first tick after the
 WAIT_DIGEST = 180
 REF = re.compile(r"\b[A-Z]{2}-[A-Z]?\d+\b")
 SCREENSHOT = REPO / "docs" / "webchat.png"
-# the /status answer (not a notice the scheduler sends meanwhile): "已办结 0 · … · 推进中 1 · …"
-IN_PROGRESS = re.compile(r"(?:进行中|推进中|in progress)\s*([\d,]+)")
+# the /status answer (not a notice the scheduler sends meanwhile): "已办结 0 · … · 进行中 1 · …"
+IN_PROGRESS = re.compile(r"(?:进行中|in progress)\s*([\d,]+)")
 
 
 def is_status(message: dict[str, Any]) -> bool:

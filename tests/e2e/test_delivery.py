@@ -180,7 +180,8 @@ async def test_a_digest_cut_by_sigkill_resumes_without_repeats(make_world) -> No
         assert 0 < before < 200
 
         await world.start()
-        assert await all_digests_arrived(world, leaders, 120), "some leaders miss their digest"
+        arrived = await all_digests_arrived(world, leaders, 120)
+        assert arrived, await diagnose(world, roster, leaders)
 
         repeats = {
             chat: sum(n - 1 for n in Counter(bot_texts(world, chat)).values()) for chat in leaders
@@ -200,12 +201,12 @@ async def test_429s_and_500s_still_deliver_every_digest_once(make_world) -> None
     world.server.limiter.enabled = True  # Telegram's flood limits, enforced
     leaders = started_users(world, 60, "领导")
     # sporadic faults, as Telegram gives them: every fourth leader answers 429 once, every
-    # fourth (another one) 500 twice
+    # fourth (another one) 500 once (repeated 500s for one message: tests/schedules)
     faults = [
         world.server.faults.add("sendMessage", "retry_after", chat_id=chat, retry_after=2)
         for chat in leaders[0::4]
     ] + [
-        world.server.faults.add("sendMessage", "server_error", chat_id=chat, count=2)
+        world.server.faults.add("sendMessage", "server_error", chat_id=chat)
         for chat in leaders[2::4]
     ]
     roster = Roster(world)
@@ -220,6 +221,6 @@ async def test_429s_and_500s_still_deliver_every_digest_once(make_world) -> None
         assert all(f.count == 0 for f in faults)  # every fault was met
         statuses = Counter(c.status for c in world.server.calls.calls("sendMessage"))
         assert statuses[429] == 15  # only the injected ones: the bot kept to the limits
-        assert statuses[500] == 30
+        assert statuses[500] == 15
     finally:
         await roster.close()

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from aiogram import Router
@@ -36,13 +38,18 @@ from bot.telegram.coordinator.parsing import (
 )
 from bot.telegram.coordinator.texts import all_plans_label, error_line
 from bot.telegram.filters import IsCoordinator
+from schedules.policy import load_policy
 
-ACK_WINDOW_DEFAULT = stats.DEFAULT_ACK_WINDOW
+
+@lru_cache(maxsize=4)
+def _policy_ack_window(policy_file: Path | None, timezone: str) -> int:
+    return load_policy(policy_file, timezone=timezone).for_plan(None).ack_chase_after
 
 
 def ack_window(settings: Settings) -> int:
-    """Working days a unit has to 签收 (及时签收率); a setting when the deployment has one."""
-    return int(getattr(settings, "ack_window_days", ACK_WINDOW_DEFAULT))
+    """Working days a unit has to 签收 for 及时签收率: the reminder policy's chase threshold, so
+    /status and the weekly digest count the same thing."""
+    return _policy_ack_window(settings.policy_file, settings.timezone)
 
 
 def _label(choice: ScopeChoice, locale: str) -> str:
