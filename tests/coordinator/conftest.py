@@ -7,15 +7,15 @@ import pytest
 from aiogram import Bot
 from aiogram.methods import GetFile, SendDocument, TelegramMethod
 from aiogram.types import File
-from services.conftest import ledger, ledger_template  # noqa: F401  (shared fixtures)
-from services.factories import NOW, add_person
-from telegram.conftest import directory, i18n  # noqa: F401
-from telegram.harness import Harness, RecordingSession, make_bot
 
 from bot.clock import VirtualClock
 from bot.config import Settings
 from bot.services.people import bootstrap_admins
 from bot.telegram.setup import build_dispatcher
+from tests.services.conftest import ledger, ledger_template  # noqa: F401  (shared fixtures)
+from tests.services.factories import NOW, add_person
+from tests.telegram.conftest import directory, i18n  # noqa: F401
+from tests.telegram.harness import Harness, RecordingSession, make_bot
 
 COORDINATOR = 1
 LIAISON = 100  # 张三, liaison of 上饶市卫生健康委员会 (zh_CN)

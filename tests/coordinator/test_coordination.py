@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from services.factories import NOW, TODAY, add_person
 from sqlmodel import select
 
 from bot.core.roles import Roles
@@ -13,6 +12,7 @@ from bot.core.status import TransitionError
 from bot.services import coordination as co
 from bot.services.errors import ServiceError
 from bot.storage.models import Assignment, Milestone, Outbox, StatusEvent
+from tests.services.factories import NOW, TODAY, add_person
 
 ALL = Roles(coordinator_all=True)
 

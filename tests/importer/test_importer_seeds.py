@@ -8,11 +8,11 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from seedcache import seed_plan
 
 from bot.core.plan import plan_to_dict
 from bot.importer.seeds import load_manifest
 from bot.importer.yaml_io import read_plan_yaml
+from tests.importer.seedcache import seed_plan
 
 # --- canonical names used below ---------------------------------------------------------------
 SR = "上饶市"

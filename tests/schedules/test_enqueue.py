@@ -7,14 +7,14 @@ from datetime import date
 
 import pytest
 import pytest_asyncio
-from sched_helpers import local
-from sched_world import make_world
 
 from bot.storage.models import CLOSED, ROLE_COORDINATOR, ROLE_LEADER, ROLE_LIAISON
 from bot.telegram.limits import MAX_TEXT
 from schedules.enqueue import plan_due
 from schedules.messages import render
 from schedules.policy import load_policy
+from tests.schedules.sched_helpers import local
+from tests.schedules.sched_world import make_world
 
 
 @pytest.fixture(scope="module")

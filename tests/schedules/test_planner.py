@@ -6,7 +6,6 @@ from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
-from sched_helpers import ZONE, Ledger, local, snapshot
 
 from bot.storage.models import BLOCKED, CLOSED, DONE_REPORTED, IN_PROGRESS
 from schedules.planner import (
@@ -18,6 +17,7 @@ from schedules.planner import (
     due_notifications,
 )
 from schedules.policy import load_policy
+from tests.schedules.sched_helpers import ZONE, Ledger, local, snapshot
 
 
 @pytest.fixture(scope="module")

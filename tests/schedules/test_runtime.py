@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest_asyncio
 from sqlmodel import select
-from test_sender import FakeMonotonic, make_bot
 
 from bot.clock import VirtualClock
 from bot.config import Settings
@@ -27,6 +26,7 @@ from schedules.runtime import (
     start_scheduler,
     stop_scheduler,
 )
+from tests.schedules.test_sender import FakeMonotonic, make_bot
 
 TOKEN = "6161616161:AAH-runtime-test-token"
 START = datetime(2025, 12, 24, 1, 0, tzinfo=UTC)

@@ -6,7 +6,6 @@ import logging
 from datetime import date
 
 import pytest
-from sched_helpers import ZONE, local
 
 from bot.core import workdays
 from bot.core.workdays import (
@@ -18,6 +17,7 @@ from bot.core.workdays import (
     next_working_morning,
 )
 from schedules.policy import PolicyError, load_policy
+from tests.schedules.sched_helpers import ZONE, local
 
 
 def test_official_holidays_and_make_up_days():

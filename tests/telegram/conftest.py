@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 import pytest
-from services.conftest import ledger, ledger_template  # noqa: F401  (shared fixtures)
-from services.factories import NOW, add_person
 
 from bot.clock import VirtualClock
 from bot.config import Settings
@@ -10,6 +8,8 @@ from bot.core.units import load_unit_directory
 from bot.i18n import make_i18n
 from bot.services.people import bootstrap_admins
 from bot.telegram.setup import build_dispatcher
+from tests.services.conftest import ledger, ledger_template  # noqa: F401  (shared fixtures)
+from tests.services.factories import NOW, add_person
 
 from .harness import Harness, RecordingSession, make_bot
 

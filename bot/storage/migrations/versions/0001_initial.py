@@ -158,7 +158,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("task_id", "seq"),
     )
+    op.create_index("ix_milestone_original_due", "milestone", ["original_due"], unique=False)
     op.create_index(op.f("ix_milestone_task_id"), "milestone", ["task_id"], unique=False)
+    op.create_index(
+        "ix_milestone_window", "milestone", ["task_id", "seq", "archived_at", "due"], unique=False
+    )
 
     op.create_table(
         "assignment",
@@ -188,6 +192,12 @@ def upgrade() -> None:
         unique=False,
     )
     op.create_index(
+        "ix_assignment_closed",
+        "assignment",
+        ["status", "archived_at", "milestone_id", "done_reported_at", "closed_at", "unit_id"],
+        unique=False,
+    )
+    op.create_index(
         "ix_assignment_ledger",
         "assignment",
         ["unit_id", "status", "archived_at", "due"],
@@ -214,7 +224,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_assignment_ontime",
         "assignment",
-        ["milestone_id", "archived_at", "status", "done_reported_at", "closed_at", "unit_id"],
+        ["milestone_id", "archived_at", "status", "unit_id"],
         unique=False,
     )
     op.create_index(op.f("ix_assignment_status"), "assignment", ["status"], unique=False)
@@ -313,9 +323,12 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_assignment_milestone_id"), table_name="assignment")
     op.drop_index("ix_assignment_live", table_name="assignment")
     op.drop_index("ix_assignment_ledger", table_name="assignment")
+    op.drop_index("ix_assignment_closed", table_name="assignment")
     op.drop_index("ix_assignment_ack", table_name="assignment")
     op.drop_table("assignment")
+    op.drop_index("ix_milestone_window", table_name="milestone")
     op.drop_index(op.f("ix_milestone_task_id"), table_name="milestone")
+    op.drop_index("ix_milestone_original_due", table_name="milestone")
     op.drop_table("milestone")
     op.drop_index(op.f("ix_task_ref"), table_name="task")
     op.drop_index(op.f("ix_task_plan_id"), table_name="task")
