@@ -27,6 +27,10 @@ A message that is too long for one Telegram message (a digest) is sent in parts.
 rendered once and frozen on the row (`parts`), and `parts_sent` is committed after each part,
 so a crash in the middle re-sends at most the part in flight and continues with the same text.
 
+A chasing message (reminder, chase, overdue, escalation, periodic request) whose assignment was
+reported done, closed (办结) or archived after it was planned — or an acknowledgement chase whose
+item was acknowledged meanwhile — is marked `cancelled` with the reason instead of being sent.
+
 Failures never drop a row silently; each outcome is stored on the row and logged:
 - 429 Too Many Requests: the chat (and, when several chats flood, the whole bot) waits the
   `retry_after` Telegram gave; the row stays `pending` and is sent after it.
@@ -77,6 +81,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
 from bot.storage.models import (
+    CLOSED,
+    DONE_REPORTED,
     ROLE_COORDINATOR,
     Assignment,
     ChatSubscription,
@@ -96,6 +102,10 @@ SENDING = "sending"
 SENT = "sent"
 FAILED = "failed"
 DEAD = "dead"
+CANCELLED = "cancelled"  # planned, but the assignment moved on before it was sent
+
+# kinds that chase an assignment: pointless once its completion is reported or it is closed
+CHASING_KINDS = frozenset({"reminder", "ack_chase", "overdue", "escalation", "chase", "periodic"})
 
 NOTICE = "notice"
 
@@ -443,6 +453,13 @@ class Sender:
                     select(ChatSubscription.active).where(ChatSubscription.chat_id == row.chat_id)
                 )
                 inactive = found.scalars().first() is False  # type: ignore[attr-defined]
+            moot = await self._moot(session, row)
+            if moot:
+                row.status = CANCELLED
+                row.last_error = moot
+                await session.commit()
+                log.info("outbox %s (%s) not sent: %s", row.id, row.key, moot)
+                return True
             if inactive:
                 row.status = FAILED
                 row.last_error = (
@@ -472,6 +489,21 @@ class Sender:
                 return True
             await session.commit()
             return row, parts
+
+    async def _moot(self, session: AsyncSession, row: Outbox) -> str:
+        """Why a chasing message no longer makes sense (empty when it still does): its
+        assignment was reported done, closed (办结) or archived, or — for an acknowledgement
+        chase — acknowledged, since the row was planned (e.g. a snoozed reminder)."""
+        if row.assignment_id is None or row.kind not in CHASING_KINDS:
+            return ""
+        assignment = await session.get(Assignment, row.assignment_id)
+        if assignment is None or assignment.archived_at is not None:
+            return "the assignment was archived"
+        if assignment.status in (DONE_REPORTED, CLOSED):
+            return f"the assignment is {assignment.status}"
+        if row.kind == "ack_chase" and assignment.acknowledged_at is not None:
+            return "the assignment was acknowledged"
+        return ""
 
     async def _recipient(self, session: AsyncSession, row: Outbox) -> Person | None:
         if row.person_id is not None:

@@ -123,7 +123,7 @@ class Env:
         async with self.db() as session:
             row = Outbox(
                 key=key or f"test:{chat_id}:{text}",
-                kind="notice",
+                kind=fields.pop("kind", "notice"),
                 chat_id=chat_id,
                 payload={"text": text},
                 created_at=self.clock.now(),
@@ -230,6 +230,26 @@ async def test_a_sent_reminder_records_its_chat_and_message_for_replies(env: Env
     assert [(s.chat_id, s.message_id, s.assignment_id, s.kind) for s in sent] == [
         (alice, row.message_id, assignment_id, "notice")
     ]
+
+
+async def test_a_chase_planned_before_the_item_was_closed_is_cancelled(env: Env) -> None:
+    _, assignment_id = await env.ledger()
+    alice = env.user("Alice")
+    reminder = await env.notice(alice, "SR-12 reminder", key="r", kind="reminder",
+                                assignment_id=assignment_id)  # fmt: skip
+    notice = await env.notice(alice, "SR-12 was confirmed", key="n", assignment_id=assignment_id)
+    async with env.db() as session:
+        assignment = await session.get(Assignment, assignment_id)
+        assignment.status = "closed"
+        session.add(assignment)
+        await session.commit()
+
+    await env.sender().drain()
+
+    row = await env.row(reminder)
+    assert (row.status, row.message_id) == ("cancelled", None)
+    assert "closed" in row.last_error
+    assert (await env.row(notice)).status == "sent"  # a notice is news, not a chase
 
 
 async def test_messages_are_rendered_at_send_time_in_the_recipients_language(env: Env) -> None:
