@@ -13,8 +13,9 @@ drains the Outbox). One pass, one transaction:
    to address is dropped here and planned again on the next tick;
 4. drop what is already in the Outbox (one anti-join over the keys passed as a JSON array);
 5. INSERT … ON CONFLICT(key) DO NOTHING. Keys are f"{kind}:{assignment_id}:{stage}|{chat_id}"
-   (digests f"digest:{week}:{chat_id}"): planning twice, overlapping ticks or a crash between
-   planning and sending can never create a second row for the same stage and chat.
+   (digests f"digest:{week}:{chat_id}", summaries and lists below): planning twice,
+   overlapping ticks or a crash between planning and sending can never create a second row
+   for the same stage and chat.
 
 A notification whose audience has nobody yet (no liaison bound to the unit) inserts nothing and
 is planned again on the next tick: once someone is bound, they get the stage that is current
@@ -22,7 +23,8 @@ then. Once a stage has rows, people bound later are not added to it (they get th
 
 督办汇总 (escalation batching, policy `overdue.batch_for`, default [leaders, coordinators])
 -------------------------------------------------------------------------------------------
-Liaisons get one message per escalated item (with its buttons: they act on it). The
+Liaisons get one message per escalated item (with its buttons: they act on it; unless one
+pass has too many for them, see 逾期事项清单 below). The
 audiences in `batch_for` get instead ONE summary per recipient, plan and day, kind
 "escalation_batch", key f"escalation_batch:{plan}:{local date}|{chat}", listing the items
 escalated to them in that pass (督办 of overdue items and the acknowledgement escalation),
@@ -32,22 +34,43 @@ becomes due later the same day (a 退回, someone bound in the afternoon) comes 
 summary keyed "…:{date}#2|{chat}" rather than being lost. With `batch_for: false` every
 audience gets one message per item, as before.
 
+逾期事项清单 (a flooded liaison's list, policy `overdue.liaison_batch_over`, default 5)
+-------------------------------------------------------------------------------------
+Liaisons normally get one message per item, with its buttons. But when one pass would send a
+liaison (one chat) MORE than `liaison_batch_over` overdue notices and 督办 together (counted
+over the whole pass and all plans, before the pass is cut into slices; typically the first
+window opening after a mostly overdue plan was loaded), the overdue notices and 督办 of every
+plan whose threshold is exceeded go to that liaison as ONE list per plan and day instead:
+kind "overdue_batch", key f"overdue_batch:{plan}:{local date}|{chat}" (follow-ups "#2"…),
+every item listed (ref, title, due date, days overdue, 已督办), worst first, no buttons; the
+message ends with "/my … or /task REF". It is the same machinery as the 督办汇总 (`_Batch`,
+`_batch_rows`, rendered by the same function), a sibling kind so that a person who is a
+liaison of one unit and the leader of another gets their own items to act on apart from the
+summary of what was escalated to them. Reminders before the due date, acknowledgement chases
+and report requests are never listed. `liaison_batch_over: 0` (or null), per plan or
+globally, keeps one message per item. The next stage of a listed item (督办 on day 7, then
+every 7 days) is planned as usual, per item or in the list of its own day.
+
 Bookkeeping ("was this stage planned?") stays per item, in the same key space as before, so
 the SQL pre-filter of step 1 and the anti-join of step 4 need no change: a stage is planned
 when some row is keyed f"{kind}:{assignment_id}:{stage}|…". A batched stage usually has its
-liaisons' per-item rows; when it has none (no liaison bound, or the acknowledgement escalation
-that only goes to leaders), a MARKER row keyed f"{kind}:{assignment_id}:{stage}|0" is written
-with chat 0, status "batched" (the sender only takes "pending" rows, so it is never sent) and
-the keys of the summaries that carry the stage in its payload. Summaries, markers and
+liaisons' per-item rows; when it has none (no liaison bound, the acknowledgement escalation
+that only goes to leaders), or when a liaison got it in their 逾期事项清单, a MARKER row keyed
+f"{kind}:{assignment_id}:{stage}|0" is written with chat 0, status "batched" (the sender
+only takes "pending" rows, so it is never sent) and the keys of the summaries and lists that
+carry the stage in its payload (and, for a list, the liaisons' names: the chase history shown
+to leaders counts a listed stage as a chase of the unit). Summaries, lists, markers and
 per-item rows of a pass are written in the same transaction, so a crash leaves all or none,
-and a restart or an overlapping tick finds the stage planned and the day's summary keyed.
+and a restart or an overlapping tick finds the stage planned and the day's summary or list
+keyed.
 (The alternative, stage keys inside the summary's JSON payload, would make every pre-filter
 and anti-join a JSON scan; zero-chat rows keep them index range probes.)
 
 Payloads carry everything `schedules.messages.render` needs (render has no database): plan,
 ref, title, milestone target, due date, days, units, the recipient's audience; escalations also
 carry who was chased before and when (from earlier Outbox rows); summaries their items (ref,
-title, unit, days overdue, who was chased and when); digests their whole content.
+title, unit, days overdue, who was chased and when); lists their items (ref, title, unit, due
+date, days overdue, overdue or 督办); digests their whole content.
 """
 
 from __future__ import annotations
@@ -78,6 +101,7 @@ from schedules.planner import (
     LEADERS,
     LIAISONS,
     OVERDUE,
+    OVERDUE_BATCH,
     REMINDER,
     AssignmentSnapshot,
     Notification,
@@ -113,8 +137,9 @@ class PlanResult:
     inserted: int = 0  # Outbox rows written
     unresolved: int = 0  # due notifications with nobody to send them to (yet)
     digests: int = 0  # digest rows written
-    batches: int = 0  # 督办汇总 rows written (one per recipient and plan)
-    batched_items: int = 0  # escalation stages that went into them
+    batches: int = 0  # 督办汇总 rows written (one per leader / coordinator and plan)
+    lists: int = 0  # 逾期事项清单 rows written (one per flooded liaison and plan)
+    batched_items: int = 0  # stages that went into summaries or lists
     markers: int = 0  # marker rows written (batched stages with no per-item row)
     by_kind: dict[str, int] = field(default_factory=dict)  # rows written per kind
     by_audience: dict[str, int] = field(default_factory=dict)  # rows written per audience
@@ -482,7 +507,9 @@ async def _details(conn: AsyncConnection, assignment_ids: Iterable[int]) -> dict
 async def _chase_history(
     conn: AsyncConnection, assignment_ids: Iterable[int]
 ) -> dict[int, list[dict[str, Any]]]:
-    """Earlier reminders, chases and escalations of each assignment: who, when, what."""
+    """Earlier reminders, chases and escalations of each assignment: who, when, what. A stage
+    a liaison got in a 逾期事项清单 counts too (its marker row names them; its time is the
+    list's planning time)."""
     ids = sorted(set(assignment_ids))
     history: dict[int, list[dict[str, Any]]] = defaultdict(list)
     kinds = (REMINDER, ACK_CHASE, OVERDUE, ESCALATION, "chase")
@@ -492,23 +519,29 @@ async def _chase_history(
             "o.payload, pe.name FROM outbox o LEFT JOIN person pe ON pe.id = o.person_id "
             f"WHERE o.assignment_id IN ({','.join('?' * len(chunk))}) "
             f"AND o.kind IN ({','.join('?' * len(kinds))}) AND o.status IN ('sent', 'pending', "
-            "'sending') ORDER BY o.assignment_id, COALESCE(o.sent_at, o.not_before), o.id"
+            f"'sending', '{BATCHED}') "
+            "ORDER BY o.assignment_id, COALESCE(o.sent_at, o.not_before), o.id"
         )
         for aid, kind, stage, status, sent_at, not_before, payload, name in await _fetch(
             conn, sql, (*chunk, *kinds)
         ):
-            audience = (json.loads(payload) if payload else {}).get("audience", "")
+            data = json.loads(payload) if payload else {}
             when = _parse_datetime(sent_at or not_before)
-            history[aid].append(
-                {
-                    "kind": kind,
-                    "stage": stage,
-                    "at": when.isoformat() if when else None,
-                    "to": name or "",
-                    "audience": audience,
-                    "sent": status == "sent",
-                }
-            )
+            if status == BATCHED:  # a marker: only a liaison's list is a chase of the unit
+                people, audience = data.get("liaisons") or [], LIAISONS
+            else:
+                people, audience = [name or ""], data.get("audience", "")
+            for person in people:
+                history[aid].append(
+                    {
+                        "kind": kind,
+                        "stage": stage,
+                        "at": when.isoformat() if when else None,
+                        "to": person,
+                        "audience": audience,
+                        "sent": status == "sent",
+                    }
+                )
     return history
 
 
@@ -531,13 +564,32 @@ def _payload(note: Notification, detail: dict, audience: str) -> dict[str, Any]:
 
 @dataclass
 class _Batch:
-    """One recipient's 督办汇总 of one plan and day, being assembled."""
+    """One recipient's 督办汇总 (kind escalation_batch) or 逾期事项清单 (kind overdue_batch) of
+    one plan and day, being assembled."""
 
+    kind: str
     plan: str
     plan_title: str
     audience: str
     who: Recipient
     items: list[dict[str, Any]] = field(default_factory=list)
+
+
+# what one batch is keyed by while a pass assembles it: (kind, plan, chat)
+BatchId = tuple[str, str, int]
+# the kinds a flooded liaison gets in a list (reminders and acknowledgement chases stay per item)
+_LISTABLE = frozenset({OVERDUE, ESCALATION})
+
+
+def _liaison_load(todo: Iterable[tuple[Notification, list[tuple[str, Recipient]]]]) -> dict:
+    """chat → how many overdue notices and 督办 this pass would send that liaison (all plans)."""
+    load: dict[int, int] = defaultdict(int)
+    for note, members in todo:
+        if note.kind in _LISTABLE and note.ladder == "due":
+            for audience, who in members:
+                if audience == LIAISONS:
+                    load[who.chat_id] += 1
+    return load
 
 
 async def plan_due(
@@ -587,19 +639,22 @@ async def plan_due(
         result.new = len(targets)
         todo = list(targets.values())
         del targets
-        batches: dict[tuple[str, int], _Batch] = {}
-        markers: list[tuple[Notification, list[tuple[str, int]]]] = []
+        batches: dict[BatchId, _Batch] = {}
+        markers: list[tuple[Notification, list[BatchId], list[str]]] = []
+        load = _liaison_load(todo)  # decided over the whole pass, before slicing
         # in slices, so that the burst after loading a mostly overdue plan stays small in memory
         for begin in range(0, len(todo), _SLICE):
             rows = await _rows_for(
-                conn, todo[begin : begin + _SLICE], policy, at, default_locale, batches, markers
-            )
+                conn, todo[begin : begin + _SLICE], policy, at, default_locale, batches, markers,
+                load,
+            )  # fmt: skip
             result.inserted += await insert_rows(conn, rows)
             _count(result, rows)
         del todo
         if batches:
             rows = await _batch_rows(conn, batches, markers, policy, at, default_locale)
             result.batches = sum(1 for row in rows if row["kind"] == ESCALATION_BATCH)
+            result.lists = sum(1 for row in rows if row["kind"] == OVERDUE_BATCH)
             result.batched_items = len(markers)
             result.markers = await insert_rows(conn, [r for r in rows if r["chat_id"] == 0])
             rows = [r for r in rows if r["chat_id"] != 0]
@@ -641,11 +696,13 @@ async def _rows_for(
     policy: Policy,
     at: datetime,
     default_locale: str,
-    batches: dict[tuple[str, int], _Batch],
-    markers: list[tuple[Notification, list[tuple[str, int]]]],
+    batches: dict[BatchId, _Batch],
+    markers: list[tuple[Notification, list[BatchId], list[str]]],
+    load: dict[int, int],
 ) -> list[dict[str, Any]]:
-    """The per-item rows of these notifications; the parts that go into a 督办汇总 are added
-    to `batches` (recipient's summary → items) and `markers` instead."""
+    """The per-item rows of these notifications; the parts that go into a 督办汇总 or a
+    逾期事项清单 are added to `batches` (recipient's batch → items) and `markers` instead.
+    `load`: chat → overdue notices and 督办 the pass has for that liaison (`_liaison_load`)."""
     details = await _details(conn, (n.assignment_id for n, _ in todo if n.assignment_id))
     escalated = [n.assignment_id for n, _ in todo if n.kind == ESCALATION and n.assignment_id]
     history = await _chase_history(conn, escalated) if escalated else {}
@@ -654,12 +711,21 @@ async def _rows_for(
         detail = details.get(note.assignment_id or 0)
         if detail is None:  # archived between the two queries
             continue
-        batch_for = policy.for_plan(note.plan).batch_for if note.kind == ESCALATION else ()
+        rules = policy.for_plan(note.plan)
+        batch_for = rules.batch_for if note.kind == ESCALATION else ()
+        over = rules.liaison_batch_over if note.kind in _LISTABLE and note.ladder == "due" else 0
         # who was chased before: shown to leaders and coordinators (the liaison's own 督办
         # message does not list it, so their payload stays small)
         chased = history.get(note.assignment_id or 0, []) if note.kind == ESCALATION else None
-        single = [(aud, who) for aud, who in members if aud not in batch_for]
-        batched = [(aud, who) for aud, who in members if aud in batch_for]
+        single: list[tuple[str, Recipient]] = []
+        batched: list[tuple[str, str, Recipient]] = []  # (batch kind, audience, recipient)
+        for audience, who in members:
+            if audience in batch_for:
+                batched.append((ESCALATION_BATCH, audience, who))
+            elif audience == LIAISONS and over and load.get(who.chat_id, 0) > over:
+                batched.append((OVERDUE_BATCH, audience, who))
+            else:
+                single.append((audience, who))
         for audience, who in single:
             shown = (
                 detail if chased is None or audience == LIAISONS else {**detail, "chased": chased}
@@ -680,25 +746,32 @@ async def _rows_for(
             )
         if not batched:
             continue
-        item = _batch_item(note, detail, chased or [])
         plan = detail["plan"]
-        chats: list[tuple[str, int]] = []
-        for audience, who in batched:
-            batch = batches.get((plan, who.chat_id))
-            if batch is None:
-                batch = batches[(plan, who.chat_id)] = _Batch(
-                    plan, detail["plan_title"] or "", audience, who
+        items: dict[str, dict[str, Any]] = {}  # one dict shared by every recipient's batch
+        ids: list[BatchId] = []
+        listed: list[str] = []  # the liaisons who get the item in a list (chase history)
+        for kind, audience, who in batched:
+            item = items.get(kind)
+            if item is None:
+                # the list is the liaison's own: who was chased is for leaders / coordinators
+                item = items[kind] = _batch_item(
+                    note, detail, (chased or []) if kind == ESCALATION_BATCH else None
                 )
+            bid = (kind, plan, who.chat_id)
+            batch = batches.get(bid)
+            if batch is None:
+                title = detail["plan_title"] or ""
+                batch = batches[bid] = _Batch(kind, plan, title, audience, who)
             elif _AUDIENCE_ORDER.index(audience) < _AUDIENCE_ORDER.index(batch.audience):
                 batch.audience = audience
-            batch.items.append(item)  # one dict shared by every recipient's summary
-            chats.append((plan, who.chat_id))
-        # the stage's bookkeeping: its per-item rows (the liaisons') already show it was
-        # planned; without any, a marker row does (see `_batch_rows`)
-        if not single:
-            markers.append((note, chats))
-        else:
-            markers.append((note, []))
+            batch.items.append(item)
+            ids.append(bid)
+            if kind == OVERDUE_BATCH:
+                listed.append(who.name)
+        # the stage's bookkeeping: its per-item rows already show it was planned; without any,
+        # or when a liaison got it in a list (the chase history names them), a marker row does
+        # (see `_batch_rows`)
+        markers.append((note, ids if not single or listed else [], listed))
     return rows
 
 
@@ -715,20 +788,24 @@ def _chased_summary(history: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _batch_item(
-    note: Notification, detail: dict[str, Any], chased: list[dict[str, Any]]
+    note: Notification, detail: dict[str, Any], chased: list[dict[str, Any]] | None
 ) -> dict[str, Any]:
-    return {
+    """One item of a 督办汇总 (with `chased`) or of a liaison's 逾期事项清单 (without)."""
+    item = {
         "id": note.assignment_id,
         "ref": detail["ref"],
         "title": detail["title"][:80],
         "unit": detail["unit"],
         "status": detail["status"],
+        "kind": note.kind,  # overdue (逾期提醒) | escalation (督办)
         "ladder": note.ladder,  # "due": overdue 督办 · "ack": not acknowledged
         "days": note.days,  # days overdue / working days since assignment
         "due": note.due.isoformat() if note.due else None,
         "stage": note.stage,
-        "chased": _chased_summary(chased),
     }
+    if chased is not None:
+        item["chased"] = _chased_summary(chased)
+    return item
 
 
 def batch_rank(item: dict[str, Any]) -> tuple:
@@ -738,45 +815,49 @@ def batch_rank(item: dict[str, Any]) -> tuple:
 
 async def _batch_rows(
     conn: AsyncConnection,
-    batches: dict[tuple[str, int], _Batch],
-    markers: list[tuple[Notification, list[tuple[str, int]]]],
+    batches: dict[BatchId, _Batch],
+    markers: list[tuple[Notification, list[BatchId], list[str]]],
     policy: Policy,
     at: datetime,
     default_locale: str,
 ) -> list[dict[str, Any]]:
-    """The 督办汇总 rows, one per recipient and plan, and the marker rows of their stages.
+    """The 督办汇总 and 逾期事项清单 rows, one per recipient, kind and plan, and the marker
+    rows of their stages.
 
-    Key f"escalation_batch:{plan}:{local date}|{chat}": one summary per recipient, plan and
-    day, whatever the number of ticks, restarts or overlapping passes. Everything due becomes
-    due at the window opening, so one summary a day is the rule; an item that becomes due
-    later the same day (a 退回, someone bound in the afternoon) is not lost but sent in a
-    follow-up summary keyed "…:{date}#2|{chat}" (#3, …).
+    Key f"{kind}:{plan}:{local date}|{chat}": one per recipient, plan and day, whatever the
+    number of ticks, restarts or overlapping passes. Everything due becomes due at the window
+    opening, so one a day is the rule; an item that becomes due later the same day (a 退回,
+    someone bound in the afternoon) is not lost but sent in a follow-up keyed
+    "…:{date}#2|{chat}" (#3, …). A 督办汇总 lists at most `batch_max_items` (the rest
+    counted); a liaison's list has every item (each one needs their report).
     """
     day = at.astimezone(policy.zone).date().isoformat()
-    taken: dict[tuple[str, int], int] = defaultdict(int)
-    for plan in {plan for plan, _ in batches}:
-        prefix = f"{ESCALATION_BATCH}:{plan}:{day}"
+    taken: dict[BatchId, int] = defaultdict(int)
+    for kind, plan in {(kind, plan) for kind, plan, _ in batches}:
+        prefix = f"{kind}:{plan}:{day}"
         for (key,) in await _fetch(
             conn, "SELECT key FROM outbox WHERE key > ? AND key < ?", (prefix, prefix + "}")
         ):
             base, _, chat = key.rpartition("|")
             if base == prefix or base.startswith(prefix + "#"):
-                taken[(plan, int(chat))] += 1
+                taken[(kind, plan, int(chat))] += 1
     rows: list[dict[str, Any]] = []
-    keys: dict[tuple[str, int], str] = {}
-    for (plan, chat_id), batch in sorted(batches.items()):
-        seq = taken[(plan, chat_id)]
-        key = f"{ESCALATION_BATCH}:{plan}:{day}" + (f"#{seq + 1}" if seq else "") + f"|{chat_id}"
-        keys[(plan, chat_id)] = key
-        cap = policy.for_plan(plan).batch_max_items
+    keys: dict[BatchId, str] = {}
+    for bid, batch in sorted(batches.items()):
+        kind, plan, chat_id = bid
+        seq = taken[bid]
+        key = f"{kind}:{plan}:{day}" + (f"#{seq + 1}" if seq else "") + f"|{chat_id}"
+        keys[bid] = key
         items = sorted(batch.items, key=batch_rank)
-        counts = {"due": 0, "ack": 0}
+        cap = policy.for_plan(plan).batch_max_items if kind == ESCALATION_BATCH else len(items)
+        counts: dict[str, int] = {"due": 0, "ack": 0} if kind == ESCALATION_BATCH else {}
         for item in items:
-            counts[item["ladder"]] = counts.get(item["ladder"], 0) + 1
+            group = item["ladder"] if kind == ESCALATION_BATCH else item["kind"]
+            counts[group] = counts.get(group, 0) + 1
         rows.append(
             {
                 "key": key,
-                "kind": ESCALATION_BATCH,
+                "kind": kind,
                 "chat_id": chat_id,
                 "person_id": batch.who.person_id,
                 "assignment_id": None,
@@ -797,9 +878,12 @@ async def _batch_rows(
                 "not_before": at,
             }
         )
-    for note, chats in markers:
-        if not chats:
+    for note, ids, listed in markers:
+        if not ids:
             continue
+        payload: dict[str, Any] = {"audience": "batched", "batches": [keys[i] for i in ids]}
+        if listed:
+            payload["liaisons"] = listed
         rows.append(
             {
                 "key": f"{note.key}|0",
@@ -809,7 +893,7 @@ async def _batch_rows(
                 "assignment_id": note.assignment_id,
                 "stage": note.stage,
                 "locale": None,
-                "payload": {"audience": "batched", "batches": [keys[c] for c in chats]},
+                "payload": payload,
                 "created_at": at,
                 "not_before": at,
                 "status": BATCHED,

@@ -27,6 +27,10 @@ Kinds and the payload keys they read (written by `schedules.enqueue` / `schedule
   `schedules.enqueue`): plan, plan_title, date, audience, total, counts {due, ack}, more,
   follow_up, items [{id, ref, title, unit, status, ladder ("due" | "ack"), days, due, stage,
   chased {n, at, kind, to [names]}}] ranked worst first.
+- overdue_batch (逾期事项清单, one per flooded liaison, plan and day; see `schedules.enqueue`):
+  the same keys with audience "liaisons", counts {overdue, escalation} and items without
+  `chased` but with `kind` ("overdue" | "escalation"); every item is listed (more = 0).
+  Rendered by the same code as escalation_batch.
 - digest: see `schedules.digest`.
 - notice: {"text": ready, already-escaped HTML}.
 """
@@ -312,10 +316,48 @@ def _chased_brief(c: dict[str, Any] | None, locale: str) -> str:
     ) % {"n": n, "when": _instant(c.get("at"), locale), "what": what, "who": who}
 
 
+def _listed_item(i: dict[str, Any], units: bool, locale: str) -> str:
+    """One line of a liaison's 逾期事项清单: ref, title, due date, days overdue (· 督办)."""
+    item = f"<b>{esc(i.get('ref', ''))}</b> {esc(_short(i.get('title', ''), 60))}"
+    due, how = _date(i.get("due"), locale), esc(_days_overdue(int(i.get("days", 0)), locale))
+    if units:  # a liaison of several units
+        line = gettext("{item} — {unit}, due {due}, {how}", locale=locale).format(
+            item=item, unit=esc(i.get("unit", "")), due=due, how=how
+        )
+    else:
+        line = gettext("{item} — due {due}, {how}", locale=locale).format(
+            item=item, due=due, how=how
+        )
+    if i.get("kind") == "escalation":
+        line += " · " + esc(gettext("under supervision", locale=locale))
+    return line
+
+
 def _escalation_batch(row: Outbox, p: dict[str, Any], locale: str) -> Rendered:
-    """督办汇总: the items escalated today to this leader or coordinator, worst first."""
+    """督办汇总 (escalation_batch): the items escalated today to this leader or coordinator;
+    逾期事项清单 (overdue_batch): a liaison's overdue items of the day, in one message instead
+    of one each. Worst first, in both."""
+    listing = row.kind == "overdue_batch"
     total = int(p.get("total", 0))
     counts = p.get("counts") or {}
+    items = p.get("items") or []
+    if listing:
+        label = gettext("Overdue items", locale=locale)
+        if p.get("follow_up"):
+            label = gettext("Overdue items (follow-up)", locale=locale)
+        summary = ngettext(
+            "%(n)s item is overdue. Please report progress on each of them.",
+            "%(n)s items are overdue. Please report progress on each of them.",
+            total,
+            locale=locale,
+        )
+        units = len({i.get("unit") for i in items}) > 1
+        lines = [_heading("⚠️", label, p), esc(_date(p.get("date"), locale)) + " · "
+                 + summary % {"n": total}, ""]  # fmt: skip
+        lines += [f"{n}. {_listed_item(i, units, locale)}" for n, i in enumerate(items, 1)]
+        lines += ["", esc(gettext("Use /my to see them and report on each, or /task REF.",
+                                  locale=locale))]  # fmt: skip
+        return Rendered("\n".join(lines), None, None)
     label = gettext("Supervision summary", locale=locale)
     if p.get("follow_up"):
         label = gettext("Supervision summary (follow-up)", locale=locale)
@@ -328,7 +370,6 @@ def _escalation_batch(row: Outbox, p: dict[str, Any], locale: str) -> Rendered:
         )
         % {"n": total},
     ]
-    items = p.get("items") or []
     sections = (
         ("due", gettext("Overdue ({n})", locale=locale)),
         ("ack", gettext("Not acknowledged in time ({n})", locale=locale)),
@@ -518,6 +559,7 @@ _RENDERERS: dict[str, Callable[[Outbox, dict[str, Any], str], Rendered]] = {
     "overdue": _overdue,
     "escalation": _escalation,
     "escalation_batch": _escalation_batch,
+    "overdue_batch": _escalation_batch,  # a liaison's 逾期事项清单: the same code
     "periodic": _periodic,
     "chase": _chase,
     "digest": _digest,

@@ -56,6 +56,7 @@ ACK_CHASE = "ack_chase"
 OVERDUE = "overdue"
 ESCALATION = "escalation"
 ESCALATION_BATCH = "escalation_batch"  # one 督办汇总 per recipient, plan and day (enqueue)
+OVERDUE_BATCH = "overdue_batch"  # one 逾期事项清单 per flooded liaison, plan and day (enqueue)
 PERIODIC = "periodic"
 DIGEST = "digest"
 CHASE = "chase"  # manual /remind (coordinator engineer)

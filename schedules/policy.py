@@ -52,9 +52,13 @@ class PlanRules:
     periodic_lead_days: int = 14
     recurrences: Mapping[str, Recurrence] = field(default_factory=dict)
     # 督办 to these audiences goes as ONE summary per recipient per day (per plan) instead of
-    # one message per item; liaisons always get one message per item (they act on it)
+    # one message per item; liaisons get one message per item (they act on it) unless
+    # flooded (`liaison_batch_over`)
     batch_for: frozenset[str] = BATCHABLE
     batch_max_items: int = 50  # items listed in one summary; the rest is counted
+    # a liaison who would get more than this many overdue / 督办 messages in one pass gets ONE
+    # 逾期事项清单 per plan instead (0: never; see schedules.enqueue)
+    liaison_batch_over: int = 5
 
     @property
     def max_lead_days(self) -> int:
@@ -279,7 +283,14 @@ def _plan_rules(data: Mapping[str, Any], prefix: str, base: PlanRules) -> PlanRu
     od = _section(data, "overdue", prefix)
     _no_unknown(
         od,
-        {"notice_day", "escalate_day", "repeat_every_days", "batch_for", "batch_max_items"},
+        {
+            "notice_day",
+            "escalate_day",
+            "repeat_every_days",
+            "batch_for",
+            "batch_max_items",
+            "liaison_batch_over",
+        },
         f"{prefix}overdue.",
     )
     notice = _int(
@@ -303,6 +314,10 @@ def _plan_rules(data: Mapping[str, Any], prefix: str, base: PlanRules) -> PlanRu
         f"{prefix}overdue.batch_max_items",
         minimum=1,
     )
+    over = od.get("liaison_batch_over", base.liaison_batch_over)
+    liaison_over = (
+        0 if over is None or over is False else _int(over, f"{prefix}overdue.liaison_batch_over")
+    )
 
     per = _section(data, "periodic", prefix)
     _no_unknown(per, {"lead_days", "recurrences"}, f"{prefix}periodic.")
@@ -325,6 +340,7 @@ def _plan_rules(data: Mapping[str, Any], prefix: str, base: PlanRules) -> PlanRu
         recurrences=recurrences,
         batch_for=batch_for,
         batch_max_items=batch_max,
+        liaison_batch_over=liaison_over,
     )
 
 
@@ -341,7 +357,7 @@ def _batch_for(value: Any, name: str) -> frozenset[str]:
     out = set()
     for i, item in enumerate(value):
         if item not in BATCHABLE:
-            hint = " (liaisons always get one message per item)" if item == "liaisons" else ""
+            hint = " (liaisons: see overdue.liaison_batch_over)" if item == "liaisons" else ""
             raise _fail(f"{name}[{i}]", f"expected leaders or coordinators, got {item!r}{hint}")
         out.add(item)
     return frozenset(out)

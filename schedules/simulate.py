@@ -12,7 +12,10 @@ Output: one line per ISO week with the messages per kind and audience, and a tot
 writes week,kind,audience,count rows. With the default policy leaders and coordinators get
 one 督办 summary (督办汇总) per day and plan instead of one message per escalated item: the
 line shows the summaries and, in brackets, how many escalated items they listed (the CSV
-kind `escalation_batch_items`); liaisons' per-item escalations are counted as before.
+kind `escalation_batch_items`); liaisons' per-item escalations are counted as before. A
+liaison whom one pass would send more than `overdue.liaison_batch_over` overdue notices and
+督办 gets one 逾期事项清单 per plan instead: "overdue lists", with the items they listed in
+brackets (CSV kinds `overdue_batch` and `overdue_batch_items`).
 """
 
 from __future__ import annotations
@@ -48,23 +51,29 @@ from schedules.planner import (
     ESCALATION,
     ESCALATION_BATCH,
     OVERDUE,
+    OVERDUE_BATCH,
     PERIODIC,
     REMINDER,
 )
 from schedules.policy import Policy, PolicyError, load_policy
 
-KINDS = (REMINDER, ACK_CHASE, OVERDUE, ESCALATION, ESCALATION_BATCH, PERIODIC, DIGEST)
+KINDS = (
+    REMINDER, ACK_CHASE, OVERDUE, OVERDUE_BATCH, ESCALATION, ESCALATION_BATCH, PERIODIC, DIGEST,
+)  # fmt: skip
 LABELS = {
     REMINDER: "reminders",
     ACK_CHASE: "ack chases",
     OVERDUE: "overdue notices",
     ESCALATION: "escalations",
     ESCALATION_BATCH: "督办 summaries",
+    OVERDUE_BATCH: "overdue lists",
     PERIODIC: "report requests",
     DIGEST: "digests",
 }
-# counted beside the summaries: how many escalated items they listed (CSV kind of its own)
+# counted beside the summaries and lists: how many items they listed (CSV kinds of their own)
 BATCH_ITEMS = "escalation_batch_items"
+LIST_ITEMS = "overdue_batch_items"
+ITEMS_OF = {ESCALATION_BATCH: BATCH_ITEMS, OVERDUE_BATCH: LIST_ITEMS}
 GROUP_CHAT = -1_000_000_000_001
 
 
@@ -233,8 +242,8 @@ async def _weekly_counts(session_maker: Any, policy: Policy) -> dict[str, Counte
         week = f"{iso.year}-W{iso.week:02d}"
         counts = weeks.setdefault(week, Counter())
         counts[(kind, audience or "")] += 1
-        if kind == ESCALATION_BATCH:
-            counts[(BATCH_ITEMS, audience or "")] += int(total or 0)
+        if kind in ITEMS_OF:
+            counts[(ITEMS_OF[kind], audience or "")] += int(total or 0)
     return dict(sorted(weeks.items()))
 
 
@@ -258,8 +267,8 @@ def _describe(counts: Counter) -> str:
         if not by_audience:
             continue
         split = ", ".join(f"{aud} {n}" for aud, n in sorted(by_audience.items()))
-        if kind == ESCALATION_BATCH:
-            items = sum(n for (k, _), n in counts.items() if k == BATCH_ITEMS)
+        if kind in ITEMS_OF:
+            items = sum(n for (k, _), n in counts.items() if k == ITEMS_OF[kind])
             split += f"; {items} items"
         parts.append(f"{LABELS[kind]} {sum(by_audience.values())} ({split})")
     return " · ".join(parts) if parts else "—"
