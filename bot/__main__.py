@@ -65,11 +65,14 @@ def main(argv: list[str] | None = None) -> int:
         from schedules.simulate import run_simulate
 
         return run_simulate(args)
-    return run()
+    # bare `python -m bot` may fall back to local mode; `run` (the Procfile's worker) never
+    # does: a production process without its token must fail loudly
+    return run(local_fallback=args.command is None)
 
 
-def run() -> int:
-    """Start the bot: local mode (local Bot API server, web chat) when no BOT_TOKEN is set."""
+def run(*, local_fallback: bool) -> int:
+    """Start the bot; with `local_fallback`, local mode (local Bot API server, web chat) when
+    no BOT_TOKEN is set and no other Bot API server is configured."""
     from bot.config import TELEGRAM_API, SettingsError, load_settings
 
     try:
@@ -78,7 +81,7 @@ def run() -> int:
         print(exc, file=sys.stderr)
         return 2
     # without a token and without another Bot API server to talk to, run everything locally
-    if settings.local_mode and settings.telegram_api_base == TELEGRAM_API:
+    if local_fallback and settings.local_mode and settings.telegram_api_base == TELEGRAM_API:
         # imported before aiogram so that the web page answers while the bot is still starting
         from bot.localmode import run_local
 

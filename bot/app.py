@@ -72,7 +72,7 @@ def bot_token(settings: Settings) -> str:
     if is_telegram(settings.telegram_api_base):
         raise StartupError(
             "setting BOT_TOKEN: missing; set it to the token from @BotFather "
-            "(or point TELEGRAM_API_BASE at a local Bot API server)"
+            "(or run `python -m bot` without a command to try local mode)"
         )
     return LOCAL_TOKEN
 
