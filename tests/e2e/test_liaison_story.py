@@ -3,12 +3,16 @@
 The story of issue 3: a coordinator invites the 市卫健委 liaison, the liaison joins, lists the
 items, reports with a button and with a photo, the coordinator sees it and confirms; a stranger
 gets nothing but the access note; a liaison cannot touch another unit's item; /lang en switches
-every line of /help.
+every line of /help and /status; /export opens with openpyxl, one row per assignment.
 """
 
 from __future__ import annotations
 
+import io
 import re
+import sqlite3
+
+import openpyxl
 
 from .world import World, text_of
 
@@ -127,3 +131,38 @@ async def test_sigterm_stops_cleanly_and_restart_is_idempotent(world: World):
     await world.start()  # same database: plans unchanged, the coordinator answers again
     assert "(unchanged)" in world.log()
     assert await world.stop() == 0
+
+
+async def test_export_opens_with_one_row_per_assignment(world: World):
+    coordinator = world.coordinator
+    answer = await coordinator.ask("/export SR", match=lambda m: m.document is not None)
+    data = await world.client.download(answer.document["file_id"])
+    assert answer.document["file_name"].endswith(".xlsx")
+
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref
+    rows = sheet.max_row - 1  # below the header
+    db = world.env["DATABASE_URL"].removeprefix("sqlite+aiosqlite:///")
+    with sqlite3.connect(db) as conn:
+        (assignments,) = conn.execute(
+            "SELECT count(*) FROM assignment a JOIN milestone m ON m.id = a.milestone_id "
+            "JOIN task t ON t.id = m.task_id JOIN plan p ON p.id = t.plan_id "
+            "WHERE p.code = 'SR' AND a.archived_at IS NULL"
+        ).fetchone()
+    assert rows == assignments > 1000
+
+
+async def test_lang_en_switches_every_line_of_status(world: World):
+    coordinator = world.coordinator
+    zh = await coordinator.ask("/status SR", match="SR")
+    await coordinator.ask("/lang en", match="English")
+    en = await coordinator.ask("/status SR", match="SR")
+    zh_lines, en_lines = text_of(zh).splitlines(), text_of(en).splitlines()
+    assert len(en_lines) == len(zh_lines)
+    # plan titles, item titles and unit names stay Chinese (they are data); no UI word does
+    ui_words = ("已办结", "进行中", "未开始", "逾期", "按时办结率", "及时签收率", "完成率", "待确认")
+    for word in ui_words:
+        assert word not in text_of(en), (word, text_of(en))
+    labelled = [line for line in en_lines if re.search(r"[A-Za-z]{3,}", line)]
+    assert len(labelled) >= len(en_lines) // 2, text_of(en)
+    assert [b["text"] for row in en.buttons for b in row if CJK.search(b["text"])] == []
