@@ -358,6 +358,7 @@ class _Builder:
                     archived_at=None,
                 )
                 units = rng.sample(unit_ids, k=min(len(unit_ids), rng.choice([1, 2, 3, 4, 8, 12])))
+                window_start = FIRST_DUE  # the plan's first day, then the latest earlier due
                 for seq in range(rng.choice([1, 1, 2, 3])):
                     if made >= goal:
                         break
@@ -371,7 +372,9 @@ class _Builder:
                         phrase=f"{due.year}年底",
                         target="",
                         archived_at=None,
+                        window_start=window_start,
                     )
+                    window_start = due if seq == 0 else max(window_start, due)
                     for i, unit_id in enumerate(units[: goal - made]):
                         self.assignment(mid, unit_id, "lead" if i == 0 else "co", due)
                         made += 1

@@ -32,6 +32,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Float,
+    Integer,
     and_,
     case,
     func,
@@ -183,27 +184,20 @@ def light_inputs(scope: Scope, when: When, *, with_progress: bool) -> tuple[Any,
     """(FROM clause, WHERE terms, row columns) of the live rows (open, not yet due) for
     `light_sql`.
 
-    Rows without a percentage need no lag. For the others the window start is looked up once
-    per milestone (a small materialized table) and joined back. The LEFT JOIN (every row has
-    its milestone there) fixes the order: SQLite walks the due-date index of the assignments
-    and probes that table, never the other way round."""
+    Rows without a percentage need no lag. For the others the window start is the
+    milestone's stored `window_start` (kept by the loader), or computed when not stored. The
+    LEFT JOIN (every row has its milestone) fixes the order: SQLite walks the due-date index
+    of the assignments and probes the milestones by id, never the other way round."""
     filters = [*_scope_filters(scope), *_live_filters(when, with_progress=with_progress)]
     base = _base_from(scope)
     lag: ColumnElement = literal(None, Float)
     if with_progress:
-        wanted = select(A.c.milestone_id).select_from(base).where(*filters)
-        m_ws = M.alias("m_ws")
-        starts = (
-            select(
-                m_ws.c.id.label("mid"),
-                func.julianday(window_start_sql(m_ws.c.task_id, m_ws.c.seq)).label("start_jd"),
-            )
-            .where(m_ws.c.id.in_(wanted))
-            .cte("starts")
-            .prefix_with("MATERIALIZED")
-        )
-        base = base.join(starts, starts.c.mid == A.c.milestone_id, isouter=True)
-        lag = lag_sql(A.c.due, A.c.progress, starts.c.start_jd, when)
+        if not scope.needs_task:
+            base = base.join(M, M.c.id == A.c.milestone_id, isouter=True)
+        # COALESCE stops at its first non-NULL argument: the subqueries run only for
+        # milestones without a stored window start.
+        start = func.coalesce(M.c.window_start, window_start_sql(M.c.task_id, M.c.seq))
+        lag = lag_sql(A.c.due, A.c.progress, func.julianday(start), when)
     columns = SimpleNamespace(
         status=A.c.status,
         due=A.c.due,
@@ -215,9 +209,13 @@ def light_inputs(scope: Scope, when: When, *, with_progress: bool) -> tuple[Any,
     return base, filters, _Row(columns)
 
 
-def light_sql(row, when: When, policy: LightPolicy) -> ColumnElement:  # type: ignore[no-untyped-def]
+def light_sql(  # type: ignore[no-untyped-def]
+    row, when: When, policy: LightPolicy, values: dict[Light, Any] | None = None
+) -> ColumnElement:
     """bot.core.lights.light_of as a CASE expression over `row` (columns named as in
-    `light_inputs`: status, due, progress, acknowledged_at, last_report_at, lag)."""
+    `light_inputs`: status, due, progress, acknowledged_at, last_report_at, lag). `values`
+    maps each light to what the CASE yields (default: the light's name)."""
+    out = {light: light.value for light in Light} if values is None else values
     c = row.c
     today = _date(when.today)
     soon = _date(when.today + timedelta(days=policy.due_soon_days))
@@ -225,15 +223,16 @@ def light_sql(row, when: When, policy: LightPolicy) -> ColumnElement:  # type: i
     lag = c.lag
     waiting = or_(c.status == BLOCKED, c.acknowledged_at.is_(None))
     stale = and_(c.due <= soon, or_(c.last_report_at.is_(None), c.last_report_at < stale_since))
+    red, yellow, green = out[Light.RED], out[Light.YELLOW], out[Light.GREEN]
     return case(
-        (c.status == CLOSED, Light.GREY.value),
-        (c.status == DONE_REPORTED, Light.GREEN.value),
-        (c.due < today, Light.RED.value),
-        (and_(c.progress.is_not(None), lag > policy.red_lag_points), Light.RED.value),
-        (waiting, Light.YELLOW.value),
-        (and_(c.progress.is_not(None), lag >= policy.yellow_lag_points), Light.YELLOW.value),
-        (stale, Light.YELLOW.value),
-        else_=Light.GREEN.value,
+        (c.status == CLOSED, out[Light.GREY]),
+        (c.status == DONE_REPORTED, green),
+        (c.due < today, red),
+        (and_(c.progress.is_not(None), lag > policy.red_lag_points), red),
+        (waiting, yellow),
+        (and_(c.progress.is_not(None), lag >= policy.yellow_lag_points), yellow),
+        (stale, yellow),
+        else_=green,
     )
 
 
@@ -488,7 +487,7 @@ async def unit_totals(
             A.c.unit_id,
             A.c.status,
             func.count(),
-            _count_if(A.c.due < _date(when.today)),
+            func.sum(A.c.due < _date(when.today), type_=Integer),  # a group has rows
         ),
         scope,
         index="ix_assignment_ledger",
@@ -524,13 +523,12 @@ async def live_lights(
     total = 0
     for with_progress in (False, True):
         base, filters, row = light_inputs(scope, when, with_progress=with_progress)
-        light = light_sql(row, when, policy)
-        # One evaluation of the CASE per row and no sort: the three counts packed in one sum.
-        packed = case(
-            (light == Light.RED.value, 1),
-            (light == Light.YELLOW.value, _PACK),
-            else_=_PACK * _PACK,
-        )
+        # One evaluation of the CASE per row and no sort: the three counts packed in one sum
+        # (grey never happens here: the rows are open).
+        packed = light_sql(
+            row, when, policy,
+            {Light.RED: 1, Light.YELLOW: _PACK, Light.GREEN: _PACK * _PACK, Light.GREY: 0},
+        )  # fmt: skip
         stmt = select(func.coalesce(func.sum(packed), 0)).select_from(base).where(*filters)
         total += int((await session.exec(stmt)).scalar_one())
     return {

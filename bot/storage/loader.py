@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel
 
@@ -429,6 +429,7 @@ class _PlanWriter:
         plan_id = await self._plan(plan_row)
         self.task_ids = await self._tasks(plan_id)
         milestone_ids, due_moves = await self._milestones(plan_id, self.task_ids)
+        await self._window_starts(plan_id)
         await self._assignments(plan_id, milestone_ids, due_moves)
         await _insert(self.conn, EVENT, self.events)
 
@@ -535,6 +536,31 @@ class _PlanWriter:
         for key, m in wanted.items():
             ids[key] = (row_ids[key], m["due"])
         return ids, due_moves
+
+    async def _window_starts(self, plan_id: int) -> None:
+        """Milestone.window_start of the plan's milestones: the latest due date of the active
+        milestones before each in its item, else the plan's first day (the SQL definition of
+        bot.services.stats.window_start_sql, written once here). Only changed rows are written."""
+        prev = MILESTONE.alias("m_prev")
+        previous = (
+            select(func.max(prev.c.due))
+            .where(
+                prev.c.task_id == MILESTONE.c.task_id,
+                prev.c.seq < MILESTONE.c.seq,
+                prev.c.archived_at.is_(None),
+            )
+            .scalar_subquery()
+        )
+        plan_start = select(PLAN.c.period_start).where(PLAN.c.id == plan_id).scalar_subquery()
+        start = func.coalesce(previous, plan_start)
+        tasks = select(TASK.c.id).where(TASK.c.plan_id == plan_id)
+        await self.conn.execute(
+            update(MILESTONE)
+            .where(
+                MILESTONE.c.task_id.in_(tasks), MILESTONE.c.window_start.is_distinct_from(start)
+            )
+            .values(window_start=start)
+        )
 
     async def _assignments(
         self,

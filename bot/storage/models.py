@@ -95,6 +95,10 @@ class Milestone(SQLModel, table=True):
     seq: int = 0  # order within the task, stable key with task_id
     due: date  # as the plan currently says
     original_due: date  # as first loaded: on-time statistics keep it
+    # The start of the lights' window (bot.core.lights): the latest due date of the active
+    # milestones before this one in its item, else the plan's first day. Kept by the loader
+    # (bot.storage.loader) on every load; NULL: computed by the query instead.
+    window_start: date | None = None
     phrase: str = ""
     target: str = ""
     archived_at: datetime | None = None

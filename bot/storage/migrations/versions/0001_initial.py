@@ -151,6 +151,7 @@ def upgrade() -> None:
         sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("due", sa.Date(), nullable=False),
         sa.Column("original_due", sa.Date(), nullable=False),
+        sa.Column("window_start", sa.Date(), nullable=True),
         sa.Column("phrase", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("target", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("archived_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
