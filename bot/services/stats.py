@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -40,6 +41,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.dialects.sqlite import dialect as _sqlite_dialect
 from sqlalchemy.sql import Select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -147,9 +149,8 @@ def window_start_sql(task: ColumnElement, seq: ColumnElement) -> ColumnElement:
     return func.coalesce(previous, plan_start)
 
 
-def _live_filters(when: When, *, with_progress: bool) -> list[ColumnElement]:
-    progress = A.c.progress.is_not(None) if with_progress else A.c.progress.is_(None)
-    return [A.c.due >= _date(when.today), _open_sql(), progress]
+def _live_filters(when: When) -> list[ColumnElement]:
+    return [A.c.due >= _date(when.today), _open_sql()]
 
 
 def _julian(day: date) -> float:
@@ -180,24 +181,25 @@ class _Row:
     c: Any
 
 
-def light_inputs(scope: Scope, when: When, *, with_progress: bool) -> tuple[Any, list, _Row]:
+def light_inputs(scope: Scope, when: When) -> tuple[Any, list, _Row]:
     """(FROM clause, WHERE terms, row columns) of the live rows (open, not yet due) for
     `light_sql`.
 
-    Rows without a percentage need no lag. For the others the window start is the
-    milestone's stored `window_start` (kept by the loader), or computed when not stored. The
-    LEFT JOIN (every row has its milestone) fixes the order: SQLite walks the due-date index
-    of the assignments and probes the milestones by id, never the other way round."""
-    filters = [*_scope_filters(scope), *_live_filters(when, with_progress=with_progress)]
+    Rows without a percentage need no lag (`light_sql` reads it only when there is one). For
+    the others the window start is the milestone's stored `window_start` (kept by the loader),
+    or computed when not stored. Over the whole ledger the milestone is LEFT JOINed on rows
+    with a percentage only, so the rows without one cost no probe; the LEFT JOIN (every row has
+    its milestone) also fixes the order: SQLite walks the due-date index of the assignments and
+    probes the milestones by id, never the other way round."""
+    filters = [*_scope_filters(scope), *_live_filters(when)]
     base = _base_from(scope)
-    lag: ColumnElement = literal(None, Float)
-    if with_progress:
-        if not scope.needs_task:
-            base = base.join(M, M.c.id == A.c.milestone_id, isouter=True)
-        # COALESCE stops at its first non-NULL argument: the subqueries run only for
-        # milestones without a stored window start.
-        start = func.coalesce(M.c.window_start, window_start_sql(M.c.task_id, M.c.seq))
-        lag = lag_sql(A.c.due, A.c.progress, func.julianday(start), when)
+    if not scope.needs_task:
+        on = and_(M.c.id == A.c.milestone_id, A.c.progress.is_not(None))
+        base = base.join(M, on, isouter=True)
+    # COALESCE stops at its first non-NULL argument: the subqueries run only for
+    # milestones without a stored window start.
+    start = func.coalesce(M.c.window_start, window_start_sql(M.c.task_id, M.c.seq))
+    lag = lag_sql(A.c.due, A.c.progress, func.julianday(start), when)
     columns = SimpleNamespace(
         status=A.c.status,
         due=A.c.due,
@@ -327,6 +329,45 @@ def _ack_sql(runs: list[tuple[datetime, datetime]], when: When) -> tuple[ColumnE
 
 
 _RUNS_PER_QUERY = 200
+_SQLITE_INSTANT = DateTime().dialect_impl(_sqlite_dialect()).bind_processor(_sqlite_dialect())
+_PAST_EVERY_INSTANT = "9999-12-31 23:59:59.999999"  # the last run's open end (stored text)
+
+
+@lru_cache(maxsize=8)
+def _run_counts_sql(runs: int) -> str:
+    """One range count of the assignment-instant index per run, as SQL text built once per
+    number of runs (building the equivalent expression tree cost more than running it): the
+    runs are a VALUES table of (first instant, next run's first instant, deadline end)."""
+    values = ", ".join(["(?, ?, ?, ?)"] * runs)
+    return (
+        f"WITH runs(i, start, stop, deadline) AS (VALUES {values}) "
+        "SELECT (SELECT count(*) FROM assignment "
+        "WHERE assignment.assigned_at >= runs.start AND assignment.assigned_at < runs.stop "
+        "AND assignment.acknowledged_at < runs.deadline AND assignment.archived_at IS NULL) "
+        "FROM runs ORDER BY runs.i"
+    )
+
+
+async def _run_counts(
+    session: AsyncSession, bounded: list[tuple[datetime, datetime | None, datetime]]
+) -> list[int]:
+    """Acknowledged-in-time count per run over the whole ledger (see `acknowledgement`; the
+    scopes narrower than the whole ledger take the deadline tree instead)."""
+    connection = await session.connection()
+    out: list[int] = []
+    for first in range(0, len(bounded), _RUNS_PER_QUERY):
+        chunk = bounded[first : first + _RUNS_PER_QUERY]
+        params: list[Any] = []
+        for i, (start, stop, end) in enumerate(chunk):
+            params += [
+                i,
+                _SQLITE_INSTANT(start),
+                _PAST_EVERY_INSTANT if stop is None else _SQLITE_INSTANT(stop),
+                _SQLITE_INSTANT(end),
+            ]
+        result = await connection.exec_driver_sql(_run_counts_sql(len(chunk)), tuple(params))
+        out.extend(int(row[0]) for row in result.all())
+    return out
 
 
 async def acknowledgement(
@@ -358,17 +399,7 @@ async def acknowledgement(
         (start, nxt[0] if nxt else None, end)
         for (start, end), nxt in zip(runs, [*runs[1:], None], strict=True)
     ]
-    per_run: list[int] = []
-    for first in range(0, len(bounded), _RUNS_PER_QUERY):
-        columns = []
-        for start, stop, end in bounded[first : first + _RUNS_PER_QUERY]:
-            count = _scoped(select(func.count()), scope, index="ix_assignment_ack").where(
-                A.c.assigned_at >= _instant(start), A.c.acknowledged_at < _instant(end)
-            )
-            if stop is not None:
-                count = count.where(A.c.assigned_at < _instant(stop))
-            columns.append(count.scalar_subquery())
-        per_run.extend((await session.exec(select(*columns))).one())
+    per_run = await _run_counts(session, bounded)
     ok = sum(per_run)
     if threshold is None:  # every window is over: every assignment is judged
         seen = total if total is not None else await _count(session, scope)
@@ -520,17 +551,15 @@ async def live_lights(
 ) -> dict[str, int]:
     """Lights of the open items not yet due (a range of the due-date index). The others need
     no rule: overdue is red, a reported completion green, a closed item grey."""
-    total = 0
-    for with_progress in (False, True):
-        base, filters, row = light_inputs(scope, when, with_progress=with_progress)
-        # One evaluation of the CASE per row and no sort: the three counts packed in one sum
-        # (grey never happens here: the rows are open).
-        packed = light_sql(
-            row, when, policy,
-            {Light.RED: 1, Light.YELLOW: _PACK, Light.GREEN: _PACK * _PACK, Light.GREY: 0},
-        )  # fmt: skip
-        stmt = select(func.coalesce(func.sum(packed), 0)).select_from(base).where(*filters)
-        total += int((await session.exec(stmt)).scalar_one())
+    base, filters, row = light_inputs(scope, when)
+    # One pass over the due-date range, one evaluation of the CASE per row and no sort: the
+    # three counts packed in one sum (grey never happens here: the rows are open).
+    packed = light_sql(
+        row, when, policy,
+        {Light.RED: 1, Light.YELLOW: _PACK, Light.GREEN: _PACK * _PACK, Light.GREY: 0},
+    )  # fmt: skip
+    stmt = select(func.coalesce(func.sum(packed), 0)).select_from(base).where(*filters)
+    total = int((await session.exec(stmt)).scalar_one())
     return {
         Light.RED.value: total % _PACK,
         Light.YELLOW.value: total // _PACK % _PACK,

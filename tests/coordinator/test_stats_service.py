@@ -130,3 +130,21 @@ async def test_plans_and_units_overviews(world):
     # units without a liaison first
     flags = [u.liaisons > 0 for u in units]
     assert flags == sorted(flags)
+
+
+async def test_acknowledgement_in_several_statements(world, monkeypatch):
+    """The per-run counts over the whole ledger split over several statements (a few runs
+    each; the last run open-ended) add up to the same rate."""
+    monkeypatch.setattr(stats, "_RUNS_PER_QUERY", 2)
+    rows = world.active()
+    async with world.session_maker() as session:
+        for window in (0, 3):
+            got = await stats.acknowledgement(
+                session, scope=stats.Scope(), when=stats.When(AT, ZONE), window=window,
+                is_working_day=holidays,
+            )  # fmt: skip
+            want = core.acknowledgement_rate(
+                (core.AckGroup(world.facts(a).assigned_on, world.facts(a).acked_on) for a in rows),
+                today=TODAY, window=window, is_working_day=holidays,
+            )  # fmt: skip
+            assert got == want, window
