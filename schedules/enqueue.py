@@ -75,6 +75,7 @@ date, days overdue, overdue or 督办); digests their whole content.
 
 from __future__ import annotations
 
+import heapq
 import json
 import logging
 import time
@@ -573,6 +574,33 @@ class _Batch:
     audience: str
     who: Recipient
     items: list[dict[str, Any]] = field(default_factory=list)
+    # A 督办汇总 lists only its `cap` worst items: `items` is pruned to them as it grows (the
+    # first pass after loading escalates tens of thousands of items to each coordinator),
+    # while `total` and `counts` (of a 督办汇总, by ladder) count every item added.
+    cap: int | None = None
+    total: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, item: dict[str, Any]) -> None:
+        self.items.append(item)
+        self.total += 1
+        if self.kind == ESCALATION_BATCH:
+            self.counts[item["ladder"]] = self.counts.get(item["ladder"], 0) + 1
+        if self.cap is not None and len(self.items) >= 2 * self.cap + 100:
+            # the `cap` first of a stable sort, in order: ties keep the order items came in
+            # (every later item comes after them), so the final sort's first `cap` are unchanged
+            self.items = heapq.nsmallest(self.cap, self.items, key=batch_rank)
+
+
+@dataclass
+class _Markers:
+    """The stages a pass batched (into summaries or lists): how many, and those that need a
+    marker row, as (notification key, kind, assignment id, stage, batches, listed liaisons)."""
+
+    planned: int = 0
+    rows: list[tuple[str, str, int | None, str, list[BatchId], list[str]]] = field(
+        default_factory=list
+    )
 
 
 # what one batch is keyed by while a pass assembles it: (kind, plan, chat)
@@ -640,7 +668,7 @@ async def plan_due(
         todo = list(targets.values())
         del targets
         batches: dict[BatchId, _Batch] = {}
-        markers: list[tuple[Notification, list[BatchId], list[str]]] = []
+        markers = _Markers()
         load = _liaison_load(todo)  # decided over the whole pass, before slicing
         # in slices, so that the burst after loading a mostly overdue plan stays small in memory
         for begin in range(0, len(todo), _SLICE):
@@ -652,12 +680,16 @@ async def plan_due(
             _count(result, rows)
         del todo
         if batches:
-            rows = await _batch_rows(conn, batches, markers, policy, at, default_locale)
+            rows, keys = await _batch_rows(conn, batches, policy, at, default_locale)
+            del batches
             result.batches = sum(1 for row in rows if row["kind"] == ESCALATION_BATCH)
             result.lists = sum(1 for row in rows if row["kind"] == OVERDUE_BATCH)
-            result.batched_items = len(markers)
-            result.markers = await insert_rows(conn, [r for r in rows if r["chat_id"] == 0])
-            rows = [r for r in rows if r["chat_id"] != 0]
+            result.batched_items = markers.planned
+            # the marker rows first (as many as the batched stages), a slice at a time
+            for begin in range(0, len(markers.rows), _SLICE):
+                chunk = _marker_rows(markers.rows[begin : begin + _SLICE], keys, at)
+                result.markers += await insert_rows(conn, chunk)
+            del markers
             result.inserted += await insert_rows(conn, rows)
             _count(result, rows)
         slot = digest_due(policy, at) if digests else None
@@ -697,7 +729,7 @@ async def _rows_for(
     at: datetime,
     default_locale: str,
     batches: dict[BatchId, _Batch],
-    markers: list[tuple[Notification, list[BatchId], list[str]]],
+    markers: _Markers,
     load: dict[int, int],
 ) -> list[dict[str, Any]]:
     """The per-item rows of these notifications; the parts that go into a 督办汇总 or a
@@ -762,16 +794,20 @@ async def _rows_for(
             if batch is None:
                 title = detail["plan_title"] or ""
                 batch = batches[bid] = _Batch(kind, plan, title, audience, who)
+                cap = policy.for_plan(plan).batch_max_items if kind == ESCALATION_BATCH else 0
+                batch.cap = cap if cap > 0 else None
             elif _AUDIENCE_ORDER.index(audience) < _AUDIENCE_ORDER.index(batch.audience):
                 batch.audience = audience
-            batch.items.append(item)
+            batch.add(item)
             ids.append(bid)
             if kind == OVERDUE_BATCH:
                 listed.append(who.name)
         # the stage's bookkeeping: its per-item rows already show it was planned; without any,
         # or when a liaison got it in a list (the chase history names them), a marker row does
         # (see `_batch_rows`)
-        markers.append((note, ids if not single or listed else [], listed))
+        markers.planned += 1
+        if ids and (not single or listed):
+            markers.rows.append((note.key, note.kind, note.assignment_id, note.stage, ids, listed))
     return rows
 
 
@@ -816,13 +852,12 @@ def batch_rank(item: dict[str, Any]) -> tuple:
 async def _batch_rows(
     conn: AsyncConnection,
     batches: dict[BatchId, _Batch],
-    markers: list[tuple[Notification, list[BatchId], list[str]]],
     policy: Policy,
     at: datetime,
     default_locale: str,
-) -> list[dict[str, Any]]:
-    """The 督办汇总 and 逾期事项清单 rows, one per recipient, kind and plan, and the marker
-    rows of their stages.
+) -> tuple[list[dict[str, Any]], dict[BatchId, str]]:
+    """The 督办汇总 and 逾期事项清单 rows, one per recipient, kind and plan, and their keys
+    (for the marker rows of their stages, `_marker_rows`).
 
     Key f"{kind}:{plan}:{local date}|{chat}": one per recipient, plan and day, whatever the
     number of ticks, restarts or overlapping passes. Everything due becomes due at the window
@@ -849,11 +884,16 @@ async def _batch_rows(
         key = f"{kind}:{plan}:{day}" + (f"#{seq + 1}" if seq else "") + f"|{chat_id}"
         keys[bid] = key
         items = sorted(batch.items, key=batch_rank)
-        cap = policy.for_plan(plan).batch_max_items if kind == ESCALATION_BATCH else len(items)
-        counts: dict[str, int] = {"due": 0, "ack": 0} if kind == ESCALATION_BATCH else {}
-        for item in items:
-            group = item["ladder"] if kind == ESCALATION_BATCH else item["kind"]
-            counts[group] = counts.get(group, 0) + 1
+        total = batch.total  # `items` may have been cut to the listed ones (`_Batch.add`)
+        if kind == ESCALATION_BATCH:
+            cap = policy.for_plan(plan).batch_max_items
+            counts: dict[str, int] = {"due": 0, "ack": 0}
+            for group, n in batch.counts.items():
+                counts[group] = counts.get(group, 0) + n
+        else:
+            cap, counts = len(items), {}
+            for item in items:
+                counts[item["kind"]] = counts.get(item["kind"], 0) + 1
         rows.append(
             {
                 "key": key,
@@ -868,30 +908,39 @@ async def _batch_rows(
                     "plan_title": batch.plan_title,
                     "date": day,
                     "audience": batch.audience,
-                    "total": len(items),
+                    "total": total,
                     "counts": counts,
                     "items": items[:cap],
-                    "more": max(0, len(items) - cap),
+                    "more": max(0, total - cap),
                     "follow_up": seq + 1 if seq else 0,
                 },
                 "created_at": at,
                 "not_before": at,
             }
         )
-    for note, ids, listed in markers:
-        if not ids:
-            continue
+    return rows, keys
+
+
+def _marker_rows(
+    markers: Iterable[tuple[str, str, int | None, str, list[BatchId], list[str]]],
+    keys: dict[BatchId, str],
+    at: datetime,
+) -> list[dict[str, Any]]:
+    """The marker rows of batched stages (`_Markers.rows`): chat 0, status "batched", the keys
+    of the summaries and lists that carry the stage (see the module docstring)."""
+    rows: list[dict[str, Any]] = []
+    for note_key, kind, assignment_id, stage, ids, listed in markers:
         payload: dict[str, Any] = {"audience": "batched", "batches": [keys[i] for i in ids]}
         if listed:
             payload["liaisons"] = listed
         rows.append(
             {
-                "key": f"{note.key}|0",
-                "kind": note.kind,
+                "key": f"{note_key}|0",
+                "kind": kind,
                 "chat_id": 0,
                 "person_id": None,
-                "assignment_id": note.assignment_id,
-                "stage": note.stage,
+                "assignment_id": assignment_id,
+                "stage": stage,
                 "locale": None,
                 "payload": payload,
                 "created_at": at,
