@@ -16,10 +16,8 @@ from bot.config import Settings
 from bot.core.roles import Roles
 from bot.i18n import format_number, gettext
 from bot.services import export
-from bot.services.coordination import resolve_scope
-from bot.services.errors import ServiceError
-from bot.telegram.coordinator.parsing import parse_optional
-from bot.telegram.coordinator.texts import all_plans_label, error_line
+from bot.telegram.coordinator.scope import scope_or_explain
+from bot.telegram.coordinator.texts import all_plans_label
 from bot.telegram.filters import IsCoordinator
 from bot.telegram.render import esc, status_label
 
@@ -69,10 +67,11 @@ def router() -> Router:
         message: Message, command: CommandObject, session: AsyncSession, settings: Settings,
         clock: Clock, roles: Roles, directory: Any, locale: str,
     ) -> None:  # fmt: skip
-        try:
-            choice = await resolve_scope(session, directory, roles, parse_optional(command.args))
-        except ServiceError as exc:
-            await message.answer(error_line(exc, locale))
+        choice = await scope_or_explain(
+            message, command.args, session=session, directory=directory, roles=roles,
+            locale=locale,
+        )  # fmt: skip
+        if choice is None:
             return
         data, name, count = await ledger_document(
             session, scope=choice.scope, settings=settings, clock=clock, locale=locale

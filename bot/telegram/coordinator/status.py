@@ -31,11 +31,11 @@ from bot.telegram.coordinator.callbacks import (
     StatusView,
 )
 from bot.telegram.coordinator.parsing import (
-    parse_optional,
     parse_required,
     parse_scope_token,
     scope_token,
 )
+from bot.telegram.coordinator.scope import scope_or_explain
 from bot.telegram.coordinator.texts import all_plans_label, error_line
 from bot.telegram.filters import IsCoordinator
 from schedules.policy import load_policy
@@ -161,10 +161,11 @@ def router() -> Router:
         message: Message, command: CommandObject, session: AsyncSession, settings: Settings,
         clock: Clock, roles: Roles, directory: Any, locale: str,
     ) -> None:  # fmt: skip
-        try:
-            choice = await resolve_scope(session, directory, roles, parse_optional(command.args))
-        except ServiceError as exc:
-            await message.answer(error_line(exc, locale))
+        choice = await scope_or_explain(
+            message, command.args, session=session, directory=directory, roles=roles,
+            locale=locale,
+        )  # fmt: skip
+        if choice is None:
             return
         text, keyboard = await status_screen(
             session, choice, settings=settings, at=clock.now(), locale=locale,
@@ -176,10 +177,11 @@ def router() -> Router:
         message: Message, command: CommandObject, session: AsyncSession, settings: Settings,
         clock: Clock, roles: Roles, directory: Any, locale: str,
     ) -> None:  # fmt: skip
-        try:
-            choice = await resolve_scope(session, directory, roles, parse_optional(command.args))
-        except ServiceError as exc:
-            await message.answer(error_line(exc, locale))
+        choice = await scope_or_explain(
+            message, command.args, session=session, directory=directory, roles=roles,
+            locale=locale,
+        )  # fmt: skip
+        if choice is None:
             return
         text, keyboard = await overdue_screen(
             session, choice, settings=settings, at=clock.now(), locale=locale
