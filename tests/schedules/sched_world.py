@@ -9,6 +9,9 @@ from sqlmodel import select
 
 from bot.storage.db import SessionMaker, create_all, make_engine, make_session_maker
 from bot.storage.models import (
+    ROLE_COORDINATOR,
+    ROLE_LEADER,
+    ROLE_LIAISON,
     Assignment,
     ChatSubscription,
     Membership,
@@ -139,3 +142,14 @@ async def make_world(path) -> World:
         unit = await world.add(Unit(name=f"上饶{name}", short_name=name))
         world.units[name] = unit.id
     return world
+
+
+async def staffed_world(path) -> World:
+    """A world with the usual cast: liaisons of 市卫健委 (zh) and 市财政局 (en), the 市卫健委
+    leader and a coordinator of the plan."""
+    w = await make_world(path)
+    await w.person("张联络", ROLE_LIAISON, unit="市卫健委")
+    await w.person("Li Liaison", ROLE_LIAISON, unit="市财政局", locale="en")
+    await w.person("王领导", ROLE_LEADER, unit="市卫健委")
+    await w.person("赵督办", ROLE_COORDINATOR, plan=True)
+    return w

@@ -9,13 +9,13 @@ from datetime import date, timedelta
 import pytest
 import pytest_asyncio
 
-from bot.storage.models import ROLE_COORDINATOR, ROLE_LEADER, ROLE_LIAISON, Membership
+from bot.storage.models import ROLE_LIAISON, Membership
 from bot.telegram.limits import MAX_TEXT
 from schedules.enqueue import plan_due
 from schedules.messages import render
 from schedules.policy import PolicyError, load_policy
 from tests.schedules.sched_helpers import local
-from tests.schedules.sched_world import T0, make_world
+from tests.schedules.sched_world import T0, staffed_world
 
 MONDAY = "2025-03-24 09:00"  # a working Monday
 
@@ -27,11 +27,7 @@ def policy():
 
 @pytest_asyncio.fixture
 async def world(tmp_path):
-    w = await make_world(tmp_path / "ledger.sqlite3")
-    await w.person("张联络", ROLE_LIAISON, unit="市卫健委")
-    await w.person("Li Liaison", ROLE_LIAISON, unit="市财政局", locale="en")
-    await w.person("王领导", ROLE_LEADER, unit="市卫健委")
-    await w.person("赵督办", ROLE_COORDINATOR, plan=True)
+    w = await staffed_world(tmp_path / "ledger.sqlite3")
     yield w
     await w.engine.dispose()
 
