@@ -117,8 +117,8 @@ def main() -> int:
     warm_help = statistics.median(h for _, h in warm)
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(
-        f"machine: {os.cpu_count()} CPU(s), load average {load} (aiogram's import alone takes "
-        "seconds of CPU: pydantic builds its models; a busy machine stretches every figure)"
+        f"machine: {os.cpu_count()} CPU(s), load average {load} (start-up is CPU-bound: imports, "
+        "migrations, the seed plans; a busy machine stretches every figure)"
     )
     print(
         f"local mode start-up to a usable web chat (median of {args.runs}): "

@@ -167,8 +167,8 @@ class LocalMode:
     async def _start_bot(self) -> None:
         """Build the real bot against our server (database migrated, plans loaded), register
         the people, then poll; the scheduler starts in the dispatcher's startup hook."""
-        # aiogram takes seconds to import (pydantic builds its models): import it off the event
-        # loop so that the web chat answers meanwhile
+        # aiogram still takes a second or more to import: import it off the event loop so that
+        # the web chat answers meanwhile
         await asyncio.to_thread(_import_bot_modules)
         from bot.app import build_app
 
@@ -271,6 +271,9 @@ async def continue_message_ids(world: Any, session_maker: Any) -> None:
 
 
 def _import_bot_modules() -> None:
+    from bot.lazy_aiogram import import_aiogram
+
+    import_aiogram()  # the bulk of the start-up unless its types are built lazily
     for name in ("bot.app", "bot.telegram.setup", "schedules.runtime"):
         try:
             importlib.import_module(name)
