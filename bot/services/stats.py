@@ -1,53 +1,35 @@
-"""Ledger statistics from the database, with aggregate queries (GROUP BY in SQL).
+"""Ledger statistics from the database, with aggregate queries.
 
 The definitions live in `bot.core.stats` (rates, ranking) and `bot.core.lights` (the lights);
 this module computes the same numbers without loading assignments one by one, so that `/status`
 over 100,000 assignments answers within the benchmark's budget (`benchmarks/status_bench.py`).
+tests/coordinator/test_stats_service.py compares both on random ledgers for every scope.
 
-- `light_sql` mirrors `bot.core.lights.light_of` as one SQL CASE expression, and the rates
-  mirror `bot.core.stats`; tests/coordinator/test_stats_service.py compares both on random
-  ledgers for every scope.
-- Local days of UTC timestamps use the zone's offset at the instant asked about: exact for
-  Asia/Shanghai (no daylight saving time). No per-row date arithmetic: instants are compared
-  with precomputed bounds (SQLite stores them as ISO text, so the comparison is textual).
-- The queries are written for SQLite (the project's database) and its planner: each names the
-  covering index it is meant to walk (see the indexes on `Assignment` and `Milestone`).
-
-Cost (benchmarks/status_bench.py prints it): five passes over covering indexes, per-unit counts,
-及时签收率 (one range count per run of deadline days), lights of the items not yet due, 按时办结率
-(closed items plus the open items of milestones not yet due) and the top-N walk by due date.
+/status asks four questions (per-unit counts, 及时签收率, the lights of the items not yet due,
+按时办结率), each one statement of `bot.services.stats_sql`, prebuilt SQL text: over the whole
+ledger a statement shaped for its index, over a plan or a unit one pass over that scope's rows.
+The most overdue items, the overdue pages and the overviews are SQLAlchemy queries below.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
-from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import (
-    ColumnElement,
-    Date,
-    DateTime,
-    Float,
-    Integer,
-    and_,
-    case,
-    func,
-    literal,
-    or_,
-    select,
-)
+from sqlalchemy import ColumnElement, Date, and_, case, func, literal, select
 from sqlalchemy.dialects.sqlite import dialect as _sqlite_dialect
+from sqlalchemy.engine import Row
 from sqlalchemy.sql import Select
+from sqlalchemy.types import DateTime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import stats as core
 from bot.core.lights import Light, LightPolicy
-from bot.core.status import BLOCKED, CLOSED, DONE_REPORTED, OPEN_STATUSES
+from bot.core.status import CLOSED, DONE_REPORTED, OPEN_STATUSES
+from bot.services import stats_sql as sql
 from bot.storage.models import Assignment, Membership, Milestone, Person, Plan, Task, Unit
 
 A = Assignment.__table__  # type: ignore[attr-defined]
@@ -74,6 +56,11 @@ class Scope:
     def needs_task(self) -> bool:
         return self.plan_id is not None or self.plan_ids is not None
 
+    @property
+    def whole_ledger(self) -> bool:
+        """No restriction: answered by the statements over the ledger's own indexes."""
+        return not self.needs_task and self.unit_id is None
+
 
 @dataclass(frozen=True)
 class When:
@@ -92,7 +79,7 @@ class When:
         return int(offset.total_seconds() // 60)
 
 
-# --- SQL building blocks -------------------------------------------------------------------
+# --- SQLAlchemy building blocks (the overdue items and pages, the overviews, the export) -------
 
 
 def _date(value: date) -> ColumnElement:
@@ -129,115 +116,6 @@ def _scoped(
     return stmt.select_from(_base_from(scope, milestone=milestone)).where(*_scope_filters(scope))
 
 
-def window_start_sql(task: ColumnElement, seq: ColumnElement) -> ColumnElement:
-    """The start of a milestone's window: the previous (active) milestone's due date in the
-    same item, or the plan's first day; correlated on the milestone's task id and seq."""
-    m_prev = M.alias("m_prev")
-    t2 = T.alias("t_ws")
-    p2 = P.alias("p_ws")
-    previous = (
-        select(func.max(m_prev.c.due))
-        .where(m_prev.c.task_id == task, m_prev.c.seq < seq, m_prev.c.archived_at.is_(None))
-        .scalar_subquery()
-    )
-    plan_start = (
-        select(p2.c.period_start)
-        .select_from(t2.join(p2, p2.c.id == t2.c.plan_id))
-        .where(t2.c.id == task)
-        .scalar_subquery()
-    )
-    return func.coalesce(previous, plan_start)
-
-
-def _live_filters(when: When) -> list[ColumnElement]:
-    return [A.c.due >= _date(when.today), _open_sql()]
-
-
-def _julian(day: date) -> float:
-    """SQLite's julianday() of a date (midnight), exactly."""
-    return day.toordinal() + 1721424.5
-
-
-def lag_sql(
-    due: ColumnElement, progress: ColumnElement, start_jd: ColumnElement, when: When
-) -> ColumnElement:
-    """bot.core.lights.lag_points: expected_progress(start, due, today) - progress, with the
-    window start given as its julianday (whole days, so the shares are computed exactly as
-    in Python)."""
-    today = _date(when.today)
-    due_jd = func.julianday(due)
-    share = (literal(_julian(when.today), Float) - start_jd) / (due_jd - start_jd) * 100.0
-    expected = case(
-        (due_jd <= start_jd, case((today >= due, 100.0), else_=0.0)),
-        else_=func.max(0.0, func.min(100.0, share)),
-    )
-    return expected - progress
-
-
-@dataclass(frozen=True)
-class _Row:
-    """The columns `light_sql` reads, under the names it reads them by."""
-
-    c: Any
-
-
-def light_inputs(scope: Scope, when: When) -> tuple[Any, list, _Row]:
-    """(FROM clause, WHERE terms, row columns) of the live rows (open, not yet due) for
-    `light_sql`.
-
-    Rows without a percentage need no lag (`light_sql` reads it only when there is one). For
-    the others the window start is the milestone's stored `window_start` (kept by the loader),
-    or computed when not stored. Over the whole ledger the milestone is LEFT JOINed on rows
-    with a percentage only, so the rows without one cost no probe; the LEFT JOIN (every row has
-    its milestone) also fixes the order: SQLite walks the due-date index of the assignments and
-    probes the milestones by id, never the other way round."""
-    filters = [*_scope_filters(scope), *_live_filters(when)]
-    base = _base_from(scope)
-    if not scope.needs_task:
-        on = and_(M.c.id == A.c.milestone_id, A.c.progress.is_not(None))
-        base = base.join(M, on, isouter=True)
-    # COALESCE stops at its first non-NULL argument: the subqueries run only for
-    # milestones without a stored window start.
-    start = func.coalesce(M.c.window_start, window_start_sql(M.c.task_id, M.c.seq))
-    lag = lag_sql(A.c.due, A.c.progress, func.julianday(start), when)
-    columns = SimpleNamespace(
-        status=A.c.status,
-        due=A.c.due,
-        progress=A.c.progress,
-        acknowledged_at=A.c.acknowledged_at,
-        last_report_at=A.c.last_report_at,
-        lag=lag,
-    )
-    return base, filters, _Row(columns)
-
-
-def light_sql(  # type: ignore[no-untyped-def]
-    row, when: When, policy: LightPolicy, values: dict[Light, Any] | None = None
-) -> ColumnElement:
-    """bot.core.lights.light_of as a CASE expression over `row` (columns named as in
-    `light_inputs`: status, due, progress, acknowledged_at, last_report_at, lag). `values`
-    maps each light to what the CASE yields (default: the light's name)."""
-    out = {light: light.value for light in Light} if values is None else values
-    c = row.c
-    today = _date(when.today)
-    soon = _date(when.today + timedelta(days=policy.due_soon_days))
-    stale_since = _instant(when.at - timedelta(days=policy.stale_report_days))
-    lag = c.lag
-    waiting = or_(c.status == BLOCKED, c.acknowledged_at.is_(None))
-    stale = and_(c.due <= soon, or_(c.last_report_at.is_(None), c.last_report_at < stale_since))
-    red, yellow, green = out[Light.RED], out[Light.YELLOW], out[Light.GREEN]
-    return case(
-        (c.status == CLOSED, out[Light.GREY]),
-        (c.status == DONE_REPORTED, green),
-        (c.due < today, red),
-        (and_(c.progress.is_not(None), lag > policy.red_lag_points), red),
-        (waiting, yellow),
-        (and_(c.progress.is_not(None), lag >= policy.yellow_lag_points), yellow),
-        (stale, yellow),
-        else_=green,
-    )
-
-
 def _open_sql() -> ColumnElement:
     """Open (not reported done, not closed), written as NOT IN: SQLite then walks the covering
     due-date index instead of the single-column status index (a fresh ledger has no planner
@@ -256,29 +134,61 @@ def _count_if(condition: ColumnElement) -> ColumnElement:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-# --- the summary ---------------------------------------------------------------------------
+# --- running the statements of bot.services.stats_sql ------------------------------------------
+
+_SQLITE_INSTANT = DateTime().dialect_impl(_sqlite_dialect()).bind_processor(_sqlite_dialect())
+
+
+def _instant_text(value: datetime) -> str:
+    """A UTC instant as SQLite stores it."""
+    return _SQLITE_INSTANT(value.astimezone(UTC))
+
+
+def _julian(day: date) -> float:
+    """SQLite's julianday() of a date (midnight), exactly."""
+    return day.toordinal() + 1721424.5
+
+
+def _scope_rows(scope: Scope, *, milestone: bool = False) -> str:
+    return sql.scope_rows(
+        scope.plan_ids, plan=scope.plan_id is not None, unit=scope.unit_id is not None,
+        milestone=milestone,
+    )  # fmt: skip
+
+
+def _day_params(scope: Scope, when: When) -> dict[str, Any]:
+    """The named parameters every statement may use: the scope's ids and the local day."""
+    return {
+        "plan_id": scope.plan_id,
+        "unit_id": scope.unit_id,
+        "today": when.today.isoformat(),
+        "today_jd": _julian(when.today),
+        "day_end": sql.day_end(when.offset_minutes),
+    }
+
+
+def _light_params(when: When, policy: LightPolicy) -> dict[str, Any]:
+    return {
+        "soon": (when.today + timedelta(days=policy.due_soon_days)).isoformat(),
+        "stale_since": _instant_text(when.at - timedelta(days=policy.stale_report_days)),
+        "red_lag": policy.red_lag_points,
+        "yellow_lag": policy.yellow_lag_points,
+    }
+
+
+async def _run(
+    session: AsyncSession, statement: str, params: dict[str, Any] | tuple[Any, ...]
+) -> Sequence[Row[Any]]:
+    """The rows of a statement of text, on the session's connection (and transaction)."""
+    connection = await session.connection()
+    return (await connection.exec_driver_sql(statement, params)).all()
+
+
+# --- 及时签收率 ------------------------------------------------------------------------------
 
 
 def _utc_midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
-
-
-def _instant(value: datetime) -> ColumnElement:
-    return literal(value, DateTime())
-
-
-def _before_day_end_sql(column: ColumnElement, day: ColumnElement, when: When) -> ColumnElement:
-    """`column` (a UTC timestamp) falls on or before the local calendar day `day` (a date column).
-
-    With a positive offset of at most a day (Asia/Shanghai) the end of local `day` is `day`
-    at 24:00 minus the offset in UTC, and the stored text compares directly; otherwise SQLite's
-    datetime() does the arithmetic."""
-    offset = when.offset_minutes
-    if 0 < offset <= 24 * 60:
-        minutes = 24 * 60 - offset
-        suffix = f" {minutes // 60:02d}:{minutes % 60:02d}:00.000000"
-        return column < day.op("||")(suffix)
-    return column < func.datetime(day, "+1 day", f"{-offset:+d} minutes")
 
 
 def _ack_runs(
@@ -305,69 +215,81 @@ def _ack_threshold(runs: list[tuple[datetime, datetime]], when: When) -> datetim
     return next((start for start, end in runs if end > today_start), None)
 
 
-def _ack_sql(runs: list[tuple[datetime, datetime]], when: When) -> tuple[ColumnElement, ...]:
-    """(timely, counted) per row as 0/1: the deadline as a balanced tree of CASEs over the
-    runs (for a plan or a unit, where range scans over everyone's rows would not pay)."""
+def _stored_instant(value: str) -> datetime:
+    return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
-    def tree(lo: int, hi: int) -> ColumnElement:
-        if lo == hi:
-            return _instant(runs[lo][1])
-        mid = (lo + hi + 1) // 2
-        return case(
-            (A.c.assigned_at < _instant(runs[mid][0]), tree(lo, mid - 1)), else_=tree(mid, hi)
-        )
 
-    timely = case(
-        (A.c.acknowledged_at.is_(None), 0),
-        (A.c.acknowledged_at < tree(0, len(runs) - 1), 1),
-        else_=0,
-    )
-    threshold = _ack_threshold(runs, when)
-    if threshold is None:
-        return timely, literal(1)
-    return timely, case((A.c.assigned_at < _instant(threshold), 1), else_=timely)
+async def _assigned_range(session: AsyncSession) -> tuple[datetime, datetime] | None:
+    """The first and the last instant of assignment (None: nothing assigned)."""
+    ((first, last),) = await _run(session, sql.ASSIGNED_RANGE, ())
+    if first is None or last is None:
+        return None
+    return _stored_instant(first), _stored_instant(last)
 
 
 _RUNS_PER_QUERY = 200
-_SQLITE_INSTANT = DateTime().dialect_impl(_sqlite_dialect()).bind_processor(_sqlite_dialect())
 _PAST_EVERY_INSTANT = "9999-12-31 23:59:59.999999"  # the last run's open end (stored text)
 
 
-@lru_cache(maxsize=8)
-def _run_counts_sql(runs: int) -> str:
-    """One range count of the assignment-instant index per run, as SQL text built once per
-    number of runs (building the equivalent expression tree cost more than running it): the
-    runs are a VALUES table of (first instant, next run's first instant, deadline end)."""
-    values = ", ".join(["(?, ?, ?, ?)"] * runs)
-    return (
-        f"WITH runs(i, start, stop, deadline) AS (VALUES {values}) "
-        "SELECT (SELECT count(*) FROM assignment "
-        "WHERE assignment.assigned_at >= runs.start AND assignment.assigned_at < runs.stop "
-        "AND assignment.acknowledged_at < runs.deadline AND assignment.archived_at IS NULL) "
-        "FROM runs ORDER BY runs.i"
-    )
-
-
-async def _run_counts(
-    session: AsyncSession, bounded: list[tuple[datetime, datetime | None, datetime]]
+async def _ledger_run_counts(
+    session: AsyncSession, runs: list[tuple[datetime, datetime]]
 ) -> list[int]:
-    """Acknowledged-in-time count per run over the whole ledger (see `acknowledgement`; the
-    scopes narrower than the whole ledger take the deadline tree instead)."""
-    connection = await session.connection()
+    """Acknowledged-in-time count per run over the whole ledger, a few hundred runs per
+    statement."""
+    starts = [_instant_text(start) for start, _ in runs]
+    stops = [*starts[1:], _PAST_EVERY_INSTANT]
     out: list[int] = []
-    for first in range(0, len(bounded), _RUNS_PER_QUERY):
-        chunk = bounded[first : first + _RUNS_PER_QUERY]
-        params: list[Any] = []
-        for i, (start, stop, end) in enumerate(chunk):
-            params += [
-                i,
-                _SQLITE_INSTANT(start),
-                _PAST_EVERY_INSTANT if stop is None else _SQLITE_INSTANT(stop),
-                _SQLITE_INSTANT(end),
-            ]
-        result = await connection.exec_driver_sql(_run_counts_sql(len(chunk)), tuple(params))
-        out.extend(int(row[0]) for row in result.all())
+    for first in range(0, len(runs), _RUNS_PER_QUERY):
+        chunk = range(first, min(first + _RUNS_PER_QUERY, len(runs)))
+        params = [x for i in chunk for x in (starts[i], stops[i], _instant_text(runs[i][1]))]
+        ((*counts,),) = await _run(session, sql.ledger_ack_run_counts(len(chunk)), tuple(params))
+        out.extend(int(n) for n in counts)
     return out
+
+
+def _ack_tree_params(
+    runs: list[tuple[datetime, datetime]], threshold: datetime | None
+) -> dict[str, Any]:
+    """The values of the placeholders of `stats_sql.ack_counted` and its deadline tree."""
+    params: dict[str, Any] = {}
+    for i, (start, end) in enumerate(runs):
+        params[f"ack_start_{i}"] = _instant_text(start)
+        params[f"ack_end_{i}"] = _instant_text(end)
+    if threshold is not None:
+        params["ack_threshold"] = _instant_text(threshold)
+    return params
+
+
+async def _scope_acknowledgement(
+    session: AsyncSession,
+    scope: Scope,
+    when: When,
+    runs: list[tuple[datetime, datetime]],
+    threshold: datetime | None,
+) -> core.Rate:
+    rows = _scope_rows(scope)
+    statement = sql.scope_ack(rows, runs=len(runs), all_windows_over=threshold is None)
+    params = {**_day_params(scope, when), **_ack_tree_params(runs, threshold)}
+    ((ok, seen),) = await _run(session, statement, params)
+    return core.Rate(int(ok), int(seen))
+
+
+async def _ledger_acknowledgement(
+    session: AsyncSession,
+    runs: list[tuple[datetime, datetime]],
+    threshold: datetime | None,
+    total: int | None,
+) -> core.Rate:
+    per_run = await _ledger_run_counts(session, runs)
+    ok = sum(per_run)
+    if threshold is None:  # every window is over: every assignment is judged
+        if total is None:
+            ((total,),) = await _run(session, sql.LEDGER_ASSIGNMENTS, ())
+        return core.Rate(ok, int(total))
+    before = {"ack_threshold": _instant_text(threshold)}
+    ((seen,),) = await _run(session, sql.ASSIGNED_BEFORE, before)
+    seen += sum(n for (start, _), n in zip(runs, per_run, strict=True) if start >= threshold)
+    return core.Rate(ok, int(seen))
 
 
 async def acknowledgement(
@@ -380,42 +302,20 @@ async def acknowledgement(
     total: int | None = None,
 ) -> core.Rate:
     """及时签收率 (see bot.core.stats). Over the whole ledger: one range count per run of the
-    assignment-instant index (each row compared once, no per-row date arithmetic). For a plan
-    or a unit: the deadline tree over that scope's rows only."""
+    assignment-instant index (each row compared once, no per-row date arithmetic); `total`, the
+    number of assignments, spares a count. For a plan or a unit: the deadline tree over that
+    scope's rows only."""
     bounds = await _assigned_range(session)
     if bounds is None:
         return core.Rate(0, 0)
     runs = _ack_runs(when, window, is_working_day, *bounds)
-    if scope.needs_task or scope.unit_id is not None:
-        timely, counted = _ack_sql(runs, when)
-        stmt = _scoped(
-            select(func.coalesce(func.sum(timely), 0), func.coalesce(func.sum(counted), 0)),
-            scope,
-        )
-        ok, seen = (await session.exec(stmt)).one()
-        return core.Rate(int(ok), int(seen))
     threshold = _ack_threshold(runs, when)
-    bounded = [
-        (start, nxt[0] if nxt else None, end)
-        for (start, end), nxt in zip(runs, [*runs[1:], None], strict=True)
-    ]
-    per_run = await _run_counts(session, bounded)
-    ok = sum(per_run)
-    if threshold is None:  # every window is over: every assignment is judged
-        seen = total if total is not None else await _count(session, scope)
-    else:
-        before = _scoped(select(func.count()), scope, index="ix_assignment_ack").where(
-            A.c.assigned_at < _instant(threshold)
-        )
-        seen = int((await session.exec(before)).scalar_one())
-        seen += sum(
-            n for (start, _, _), n in zip(bounded, per_run, strict=True) if start >= threshold
-        )
-    return core.Rate(ok, seen)
+    if scope.whole_ledger:
+        return await _ledger_acknowledgement(session, runs, threshold, total)
+    return await _scope_acknowledgement(session, scope, when, runs, threshold)
 
 
-async def _count(session: AsyncSession, scope: Scope) -> int:
-    return int((await session.exec(_scoped(select(func.count()), scope))).scalar_one())
+# --- the status summary ------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -477,64 +377,42 @@ class StatusReport:
 async def unit_names(session: AsyncSession, unit_ids: Iterable[int]) -> dict[int, str]:
     """How to name units in a list, by id: the short name plans use (市卫健委), or the full
     name when several units share that short name (each city has a 市卫健委)."""
-    ids = sorted(set(unit_ids))
+    ids = set(unit_ids)
     if not ids:
         return {}
-    rows = (
-        await session.exec(select(U.c.id, U.c.name, U.c.short_name).where(U.c.id.in_(ids)))
-    ).all()
-    shorts = sorted({short for _, _, short in rows if short})
-    shared: set[str] = set()
-    if shorts:
-        shared_rows = await session.exec(
-            select(U.c.short_name)
-            .where(U.c.short_name.in_(shorts))
-            .group_by(U.c.short_name)
-            .having(func.count() > 1)
-        )
-        shared = {row[0] for row in shared_rows.all()}
-    return {uid: (short if short and short not in shared else name) for uid, name, short in rows}
+    rows = await _run(session, sql.unit_names(ids), ())
+    return {uid: (short if short and sharing == 1 else name) for uid, name, short, sharing in rows}
 
 
-async def _assigned_range(session: AsyncSession) -> tuple[datetime, datetime] | None:
-    # Two statements: SQLite answers a lone min() or max() from the index, not both at once.
-    first = (await session.exec(select(func.min(A.c.assigned_at)))).scalar()
-    last = (await session.exec(select(func.max(A.c.assigned_at)))).scalar()
-    if first is None or last is None:
-        return None
-    return first, last
+async def _unit_status_counts(
+    session: AsyncSession, scope: Scope, when: When
+) -> list[tuple[int, str, int, int]]:
+    """(unit, status, assignments, past-due open ones) of the scope, for every pair that has
+    assignments."""
+    if scope.whole_ledger:
+        statement = sql.LEDGER_UNIT_STATUS_COUNTS
+    else:
+        statement = sql.scope_unit_status_counts(_scope_rows(scope))
+    rows = await _run(session, statement, _day_params(scope, when))
+    return [(unit, status, count, overdue) for unit, status, count, overdue in rows if count]
 
 
 async def unit_totals(
     session: AsyncSession, *, scope: Scope, when: When
 ) -> tuple[Totals, list[UnitLine]]:
-    """One pass over the scope (a covering index): counts per unit and status, and overdue.
-    The totals are the sum of the unit lines; lights and the rates are added by
-    `status_report`."""
-    # Grouped by (unit, status) in the covering index's own order: no sort, and the status
-    # buckets need no per-row CASE; "past due" only counts for the open statuses.
-    stmt = _scoped(
-        select(
-            A.c.unit_id,
-            A.c.status,
-            func.count(),
-            func.sum(A.c.due < _date(when.today), type_=Integer),  # a group has rows
-        ),
-        scope,
-        index="ix_assignment_ledger",
-    ).group_by(A.c.unit_id, A.c.status)
+    """Counts per unit and status, and overdue; the totals are the sum of the unit lines.
+    Lights and the rates are added by `status_report`."""
     per_unit: dict[int, list[int]] = {}  # unit → [total, closed, overdue]
     totals = Totals()
-    for unit_id, status, count, past_due in (await session.exec(stmt)).all():
+    for unit_id, status, count, past_due in await _unit_status_counts(session, scope, when):
         line = per_unit.setdefault(unit_id, [0, 0, 0])
         line[0] += count
         totals.total += count
         totals.buckets[core.bucket_of(status)] += count
         if status == CLOSED:
             line[1] += count
-        if status in OPEN_STATUSES:
-            line[2] += past_due
-            totals.overdue += past_due
+        line[2] += past_due
+        totals.overdue += past_due
     names = await unit_names(session, per_unit)
     lines = [
         UnitLine(unit_id, names.get(unit_id, "?"), total, closed, overdue)
@@ -543,36 +421,29 @@ async def unit_totals(
     return totals, lines
 
 
-_PACK = 1 << 21  # counts below two million per light fit side by side in SQLite's 64 bits
-
-
 async def live_lights(
     session: AsyncSession, *, scope: Scope, when: When, policy: LightPolicy
 ) -> dict[str, int]:
-    """Lights of the open items not yet due (a range of the due-date index). The others need
-    no rule: overdue is red, a reported completion green, a closed item grey."""
-    base, filters, row = light_inputs(scope, when)
-    # One pass over the due-date range, one evaluation of the CASE per row and no sort: the
-    # three counts packed in one sum (grey never happens here: the rows are open).
-    packed = light_sql(
-        row, when, policy,
-        {Light.RED: 1, Light.YELLOW: _PACK, Light.GREEN: _PACK * _PACK, Light.GREY: 0},
-    )  # fmt: skip
-    stmt = select(func.coalesce(func.sum(packed), 0)).select_from(base).where(*filters)
-    total = int((await session.exec(stmt)).scalar_one())
+    """Lights of the open items not yet due. The others need no rule: overdue is red, a
+    reported completion green, a closed item grey."""
+    if scope.whole_ledger:
+        statement = sql.LEDGER_LIVE_LIGHTS
+    else:
+        statement = sql.scope_live_lights(_scope_rows(scope, milestone=True))
+    params = {**_day_params(scope, when), **_light_params(when, policy)}
+    ((packed,),) = await _run(session, statement, params)
     return {
-        Light.RED.value: total % _PACK,
-        Light.YELLOW.value: total // _PACK % _PACK,
-        Light.GREEN.value: total // (_PACK * _PACK),
+        Light.RED.value: packed // sql.RED % sql.PACK,
+        Light.YELLOW.value: packed // sql.YELLOW % sql.PACK,
+        Light.GREEN.value: packed // sql.GREEN,
     }
 
 
 @dataclass(frozen=True)
 class OnTimeParts:
-    """按时办结率 in parts: closed items, those closed on time, and open items whose original
-    due date is today or later (the rest of the open items are in the denominator)."""
+    """按时办结率 in parts: closed items finished on time, and open items whose original due
+    date is today or later (the rest of the open items are in the denominator)."""
 
-    closed: int
     on_time: int
     open_not_yet_due: int
 
@@ -581,27 +452,14 @@ class OnTimeParts:
 
 
 async def on_time_parts(session: AsyncSession, *, scope: Scope, when: When) -> OnTimeParts:
-    """Two small queries instead of a pass over every assignment: the closed ones (status
-    index) against their milestone's original due date, and the open ones of milestones not
-    yet originally due (original-due index, then the assignments of each)."""
-    finished = func.coalesce(A.c.done_reported_at, A.c.closed_at)
-    ok = and_(finished.is_not(None), _before_day_end_sql(finished, M.c.original_due, when))
-    closed = _scoped(select(func.count(), _count_if(ok)), scope, milestone=True).where(
-        A.c.status == CLOSED
-    )
-    closed_count, ok_count = (await session.exec(closed)).one()
-    pending = _scoped(
-        select(func.count()), scope, milestone=True, index="ix_assignment_ontime"
-    ).where(M.c.original_due >= _date(when.today), A.c.status != CLOSED)
-    not_yet = (await session.exec(pending)).scalar_one()
-    return OnTimeParts(int(closed_count), int(ok_count), int(not_yet))
-
-
-async def on_time(session: AsyncSession, *, scope: Scope, when: When) -> core.Rate:
-    """按时办结率 against each milestone's original due date."""
-    parts = await on_time_parts(session, scope=scope, when=when)
-    total = (await session.exec(_scoped(select(func.count()), scope))).scalar_one()
-    return parts.rate(int(total))
+    """The closed items against their milestone's original due date, and the open items of
+    milestones not yet originally due."""
+    if scope.whole_ledger:
+        statement = sql.ledger_on_time(when.offset_minutes)
+    else:
+        statement = sql.scope_on_time(_scope_rows(scope, milestone=True), when.offset_minutes)
+    ((on_time, not_yet_due),) = await _run(session, statement, _day_params(scope, when))
+    return OnTimeParts(int(on_time), int(not_yet_due))
 
 
 def _overdue_order(stmt: Select) -> Select:
@@ -647,7 +505,7 @@ async def overdue_items(
 
 
 async def count_overdue(session: AsyncSession, *, scope: Scope, when: When) -> int:
-    stmt = _scoped(select(func.count()), scope, index="ix_assignment_live").where(
+    stmt = _scoped(select(func.count()), scope, index="ix_assignment_due").where(
         overdue_sql(when, by_due_index=True)
     )
     return int((await session.exec(stmt)).scalar_one())
@@ -664,9 +522,9 @@ async def status_report(
     is_working_day: core.WorkingDay = core.weekdays,
     top_items: int = 10,
 ) -> StatusReport:
-    """Everything `/status` shows: aggregate queries over covering indexes and one top-N walk
-    of the due-date index, on one session (one page cache; running them side by side on
-    several connections measured slower)."""
+    """Everything `/status` shows: the four aggregate questions and one top-N walk of the
+    due-date index, on one session (one page cache; running them side by side on several
+    connections measured slower)."""
     when = When(at, zone)
     totals, lines = await unit_totals(session, scope=scope, when=when)
     totals.acknowledgement = await acknowledgement(
@@ -808,9 +666,7 @@ __all__ = [
     "When",
     "acknowledgement",
     "count_overdue",
-    "light_sql",
     "live_lights",
-    "on_time",
     "on_time_parts",
     "overdue_items",
     "plan_lines",
@@ -818,5 +674,4 @@ __all__ = [
     "unit_names",
     "unit_overview",
     "unit_totals",
-    "window_start_sql",
 ]

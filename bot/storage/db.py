@@ -23,6 +23,10 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
+    # A page cache of 32 MiB (the default is 2 MiB): the index pages one /status over 100,000
+    # assignments reads (about 20 MiB) stay in memory until the next write, instead of being
+    # read again from the OS, page by page, for every statement (benchmarks/status_bench.py).
+    cursor.execute("PRAGMA cache_size=-32768")
     cursor.close()
 
 

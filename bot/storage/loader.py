@@ -540,7 +540,7 @@ class _PlanWriter:
     async def _window_starts(self, plan_id: int) -> None:
         """Milestone.window_start of the plan's milestones: the latest due date of the active
         milestones before each in its item, else the plan's first day (the SQL definition of
-        bot.services.stats.window_start_sql, written once here). Only changed rows are written."""
+        bot.services.stats_sql.WINDOW_START, written once here). Only changed rows are written."""
         prev = MILESTONE.alias("m_prev")
         previous = (
             select(func.max(prev.c.due))

@@ -93,13 +93,13 @@ class World:
         task = next(t for t in self.tasks if t["id"] == m["task_id"])
         return next(p for p in self.plans if p["id"] == task["plan_id"])["period_start"]
 
-    def light(self, a: dict) -> str:
+    def light(self, a: dict, policy: LightPolicy = POLICY) -> str:
         item = LightInput(
             status=a["status"], due=a["due"], window_start=self.window_start(a["milestone_id"]),
             progress=a["progress"], acknowledged=a["acknowledged_at"] is not None,
             last_report_at=a["last_report_at"],
         )  # fmt: skip
-        return light_of(item, today=TODAY, now=AT, policy=POLICY).value
+        return light_of(item, today=TODAY, now=AT, policy=policy).value
 
 
 def random_world(path: Path, seed: int, *, n_tasks: int = 40) -> World:

@@ -170,3 +170,25 @@ async def test_database_without_history_that_differs_is_refused(db_url):
         await upgrade_database(db_url)
 
     assert await current_revision(db_url) is None
+
+
+def index_definitions(db_url: str) -> dict[str, str]:
+    with sqlite3.connect(sqlite_path(db_url)) as conn:
+        rows = conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        ).fetchall()
+    return {name: " ".join(sql.replace('"', "").split()) for name, sql in rows}
+
+
+async def test_a_database_of_the_first_revision_gets_the_models_indexes(db_url, tmp_path: Path):
+    """Autogenerate compares index columns, not a partial index's WHERE: compare the SQL."""
+    await upgrade_database(db_url, revision=FIRST_REVISION)
+    assert "WHERE" not in index_definitions(db_url)["ix_assignment_ack"]
+    await upgrade_database(db_url)
+    fresh = f"sqlite+aiosqlite:///{tmp_path / 'fresh.sqlite3'}"
+    engine = make_engine(fresh)
+    await create_all(engine)
+    await engine.dispose()
+    upgraded = index_definitions(db_url)
+    assert upgraded == index_definitions(fresh)
+    assert upgraded["ix_assignment_ack"].endswith("WHERE archived_at IS NULL")
