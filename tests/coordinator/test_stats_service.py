@@ -85,17 +85,7 @@ async def test_acknowledgement_on_its_own_with_open_windows(world, scope_kind):
     """Some windows still open today (assigned today or yesterday): they are not judged."""
     scope, only = SCOPES[scope_kind]
     rows = world.active(**only)
-    async with world.session_maker() as session:
-        for window in (0, 1, 3, 10):
-            got = await stats.acknowledgement(
-                session, scope=scope, when=stats.When(AT, ZONE), window=window,
-                is_working_day=holidays,
-            )  # fmt: skip
-            want = core.acknowledgement_rate(
-                (core.AckGroup(world.facts(a).assigned_on, world.facts(a).acked_on) for a in rows),
-                today=TODAY, window=window, is_working_day=holidays,
-            )  # fmt: skip
-            assert got == want, window
+    await assert_acknowledgement_matches(world, scope, rows, (0, 1, 3, 10))
 
 
 async def test_empty_ledger(tmp_path):
@@ -146,17 +136,7 @@ async def test_acknowledgement_in_several_statements(world, monkeypatch):
     each; the last run open-ended) add up to the same rate."""
     monkeypatch.setattr(stats, "_RUNS_PER_QUERY", 2)
     rows = world.active()
-    async with world.session_maker() as session:
-        for window in (0, 3):
-            got = await stats.acknowledgement(
-                session, scope=stats.Scope(), when=stats.When(AT, ZONE), window=window,
-                is_working_day=holidays,
-            )  # fmt: skip
-            want = core.acknowledgement_rate(
-                (core.AckGroup(world.facts(a).assigned_on, world.facts(a).acked_on) for a in rows),
-                today=TODAY, window=window, is_working_day=holidays,
-            )  # fmt: skip
-            assert got == want, window
+    await assert_acknowledgement_matches(world, stats.Scope(), rows, (0, 3))
 
 
 async def test_the_whole_ledger_and_a_scope_of_every_plan_agree(world):
@@ -294,3 +274,18 @@ async def test_unit_names_short_unless_shared(tmp_path):
         }  # fmt: skip
         assert await stats.unit_names(session, []) == {}
     await w.engine.dispose()
+
+
+async def assert_acknowledgement_matches(world, scope, rows, windows) -> None:
+    """stats.acknowledgement over `scope` equals core.acknowledgement_rate of its `rows`."""
+    async with world.session_maker() as session:
+        for window in windows:
+            got = await stats.acknowledgement(
+                session, scope=scope, when=stats.When(AT, ZONE), window=window,
+                is_working_day=holidays,
+            )  # fmt: skip
+            want = core.acknowledgement_rate(
+                (core.AckGroup(world.facts(a).assigned_on, world.facts(a).acked_on) for a in rows),
+                today=TODAY, window=window, is_working_day=holidays,
+            )  # fmt: skip
+            assert got == want, window
