@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-import pytest_asyncio
 
 from bot.storage.models import ROLE_LIAISON, Membership
 from bot.telegram.limits import MAX_TEXT
@@ -15,21 +14,9 @@ from schedules.enqueue import plan_due
 from schedules.messages import render
 from schedules.policy import PolicyError, load_policy
 from tests.schedules.sched_helpers import local
-from tests.schedules.sched_world import T0, staffed_world
+from tests.schedules.sched_world import T0
 
 MONDAY = "2025-03-24 09:00"  # a working Monday
-
-
-@pytest.fixture(scope="module")
-def policy():
-    return load_policy()
-
-
-@pytest_asyncio.fixture
-async def world(tmp_path):
-    w = await staffed_world(tmp_path / "ledger.sqlite3")
-    yield w
-    await w.engine.dispose()
 
 
 async def _overdue(world, n: int, unit: str = "市卫健委", *, first: int = 1, prefix: str = "SR"):

@@ -5,28 +5,12 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
-import pytest_asyncio
-
 from bot.storage.models import CLOSED, ROLE_COORDINATOR, ROLE_LEADER
 from bot.telegram.limits import MAX_TEXT
 from schedules.enqueue import plan_due
 from schedules.messages import render
 from schedules.policy import load_policy
 from tests.schedules.sched_helpers import local
-from tests.schedules.sched_world import staffed_world
-
-
-@pytest.fixture(scope="module")
-def policy():
-    return load_policy()
-
-
-@pytest_asyncio.fixture
-async def world(tmp_path):
-    w = await staffed_world(tmp_path / "ledger.sqlite3")
-    yield w
-    await w.engine.dispose()
 
 
 async def test_a_reminder_goes_to_each_liaison_of_the_unit_in_their_language(world, policy):

@@ -1,0 +1,21 @@
+"""Fixtures shared by the scheduler tests: the default policy and a staffed ledger."""
+
+from __future__ import annotations
+
+import pytest
+import pytest_asyncio
+
+from schedules.policy import load_policy
+from tests.schedules.sched_world import staffed_world
+
+
+@pytest.fixture(scope="module")
+def policy():
+    return load_policy()
+
+
+@pytest_asyncio.fixture
+async def world(tmp_path):
+    w = await staffed_world(tmp_path / "ledger.sqlite3")
+    yield w
+    await w.engine.dispose()
