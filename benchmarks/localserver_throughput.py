@@ -33,7 +33,10 @@ def echo_router() -> Router:
 
 
 async def main() -> None:
-    async with LocalBotApiServer(token=TOKEN) as server, LocalServerClient(server.base_url) as c:
+    async with (
+        LocalBotApiServer(token=TOKEN) as server,
+        LocalServerClient(server.base_url, key=server.control_key) as c,
+    ):
         bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(server.base_url)))
         user = await c.create_user("Bench")
         await c.send_text(user["id"], "/start")

@@ -2,9 +2,14 @@
 
 `run_local(settings)` (what `python -m bot` runs without a BOT_TOKEN) starts, in this order:
 the local Bot API server on `settings.local_host:local_port` with the web chat mounted on it,
-the local people as its users, the real bot (aiogram long polling against that server, token
-`100000:LOCAL`) with the seed plans loaded and the people registered in the database, and the
-scheduler on a VirtualClock. Nothing talks to the internet: the bot's only server is ours.
+the local people as its users, the real bot (aiogram long polling against that server, with a
+token made for this start that the server alone accepts) with the seed plans loaded and the
+people registered in the database, and the scheduler on a VirtualClock. Nothing talks to the
+internet: the bot's only server is ours.
+
+Other web pages in the user's browser must not drive it: the control API and the web chat need
+this start's key (printed once in the address, `http://127.0.0.1:8080/?key=…`), and the server
+refuses other Hosts, other Origins and non-JSON writes (see `bot.localserver.guard`).
 
 The clock starts at CLOCK_START when set; else where the last run left it (saved next to the
 database), else at DEFAULT_CLOCK_START, a week before the seed plans' 2025-12-31 milestones and
@@ -19,6 +24,7 @@ import importlib
 import ipaddress
 import json
 import logging
+import secrets
 import signal
 import sys
 from dataclasses import dataclass, field
@@ -36,11 +42,13 @@ from bot.config import Settings
 from bot.localmode.people import COORDINATOR_ID, LOCAL_PEOPLE, seed_database, seed_world
 from bot.localmode.web import BOT_DISPLAY_NAME, STATIC_DIR, add_webchat_routes
 from bot.localserver import LocalBotApiServer
+from bot.localserver.guard import KEY_QUERY
 from bot.logs import configure_logging
 
 log = logging.getLogger(__name__)
 
-LOCAL_TOKEN = "100000:LOCAL"
+LOCAL_BOT_ID = 100000
+TOKEN_BYTES = 32
 LOCAL_BOT_USERNAME = "duban_local_bot"
 DEFAULT_CLOCK_START = datetime(2025, 12, 24, 8, 55, tzinfo=ZoneInfo("Asia/Shanghai"))
 CLOCK_STATE_FILE = "local_clock.json"
@@ -82,6 +90,12 @@ def _read_saved_clock(path: Path) -> datetime | None:
     return instant if instant.tzinfo is not None else None
 
 
+def local_bot_token() -> str:
+    """A Bot API token for one start: the local server accepts only it, the bot gets it from
+    the runner (never a constant another program could guess)."""
+    return f"{LOCAL_BOT_ID}:{secrets.token_urlsafe(TOKEN_BYTES)}"
+
+
 def address_lines(url: str, host: str) -> tuple[str, str | None]:
     """The one line with the web chat's address, and a warning when not on loopback."""
     if is_loopback(host):
@@ -111,10 +125,13 @@ class LocalMode:
 
     @property
     def url(self) -> str:
-        """The web chat's address (a wildcard bind is shown as this computer's loopback)."""
+        """The web chat's address with this start's key, as printed (a wildcard bind is shown
+        as this computer's loopback)."""
         if self.server.host in ("0.0.0.0", "::", ""):
-            return f"http://127.0.0.1:{self.server.port}/"
-        return self.server.base_url + "/"
+            home = f"http://127.0.0.1:{self.server.port}/"
+        else:
+            home = self.server.base_url + "/"
+        return f"{home}?{KEY_QUERY}={self.server.control_key}"
 
     @property
     def world(self) -> Any:
@@ -131,17 +148,24 @@ class LocalMode:
         start, self.clock_origin = clock_start_of(settings, self.data_dir)
         self.clock = VirtualClock(start)
         self.clock.on_jump(lambda _at: self.save_clock())
+        token = local_bot_token()
         self.server = LocalBotApiServer(
             settings.local_host,
             settings.local_port,
-            token=LOCAL_TOKEN,
+            token=token,
             bot_username=LOCAL_BOT_USERNAME,
             bot_first_name=BOT_DISPLAY_NAME,
             now=lambda: self.clock.now().timestamp(),
             static_dir=STATIC_DIR,
         )
         app = self.server.build_app()
-        add_webchat_routes(app, self.server.world, self.clock, settings.zone)
+        add_webchat_routes(
+            app,
+            self.server.world,
+            self.clock,
+            settings.zone,
+            control_key=self.server.control_key,
+        )
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_SECONDS)
         await self._runner.setup()
         try:
@@ -151,7 +175,7 @@ class LocalMode:
             seed_world(self.server.world)
             self.bot_settings = settings.model_copy(
                 update={
-                    "bot_token": SecretStr(LOCAL_TOKEN),
+                    "bot_token": SecretStr(token),
                     "telegram_api_base": self.server.base_url,
                     "admin_ids": list(dict.fromkeys([*settings.admin_ids, COORDINATOR_ID])),
                     "clock_start": start,
@@ -325,4 +349,4 @@ def run_local(settings: Settings) -> int:
     return asyncio.run(_serve(settings))
 
 
-__all__ = ["DEFAULT_CLOCK_START", "LOCAL_PEOPLE", "LOCAL_TOKEN", "LocalMode", "run_local"]
+__all__ = ["DEFAULT_CLOCK_START", "LOCAL_PEOPLE", "LocalMode", "local_bot_token", "run_local"]

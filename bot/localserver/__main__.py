@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 
+from .guard import KEY_HEADER
 from .server import LocalBotApiServer
 
 
@@ -25,6 +26,11 @@ def _parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="origin allowed to use /control/ from a browser (repeatable)",
     )
     parser.add_argument("--static-dir", help="directory served under /web/")
+    parser.add_argument(
+        "--control-key",
+        help="key the control API requires in the X-Control-Key header (default: random, "
+        "printed at start)",
+    )
     return parser.parse_args(argv)
 
 
@@ -39,9 +45,11 @@ async def serve(args: argparse.Namespace) -> None:
         rate_limits=args.rate_limits,
         cors_origins=args.cors_origins,
         static_dir=args.static_dir,
+        control_key=args.control_key,
     )
     async with server:
         print(f"Local Bot API server at {server.base_url}", flush=True)
+        print(f"Control API key (header {KEY_HEADER}): {server.control_key}", flush=True)
         await asyncio.Event().wait()
 
 

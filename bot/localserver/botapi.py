@@ -7,6 +7,7 @@ Every call is recorded in the :class:`CallLog` with the status it got.
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import time
@@ -122,7 +123,9 @@ class BotApi:
     def authorize(self, token: str) -> None:
         """Accept the configured token (or adopt the first well-formed one), else 401."""
         bot_id = parse_token(token)
-        if bot_id is None or (self.token is not None and token != self.token):
+        if bot_id is None or (
+            self.token is not None and not hmac.compare_digest(token.encode(), self.token.encode())
+        ):
             raise unauthorized()
         if self.token is None:
             self.token = token

@@ -13,6 +13,8 @@ from typing import Any
 
 import aiohttp
 
+from .guard import KEY_HEADER
+
 _WAIT_SLACK = 5.0  # HTTP timeout beyond the server-side wait, so the server answers first
 
 
@@ -88,15 +90,23 @@ class CallbackResult:
 
 
 class LocalServerClient:
-    """Async client for ``/control/``. Use as ``async with LocalServerClient(url) as c:``.
+    """Async client for ``/control/``: ``async with LocalServerClient(url, key=key) as c:``.
 
-    Pass ``session`` to share an aiohttp session (it is then not closed by this client).
+    ``key`` is the server's control key (``LocalBotApiServer.control_key``), sent in the
+    ``X-Control-Key`` header of every request. Pass ``session`` to share an aiohttp session
+    (it is then not closed by this client).
     """
 
     def __init__(
-        self, base_url: str, *, session: aiohttp.ClientSession | None = None, timeout: float = 30
+        self,
+        base_url: str,
+        *,
+        key: str | None,
+        session: aiohttp.ClientSession | None = None,
+        timeout: float = 30,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self._headers = {KEY_HEADER: key} if key else {}
         self._session = session
         self._own_session = session is None
         self._timeout = timeout
@@ -135,7 +145,13 @@ class LocalServerClient:
         query = {k: str(v) for k, v in (params or {}).items() if v is not None}
         timeout = aiohttp.ClientTimeout(total=max(self._timeout, wait + _WAIT_SLACK))
         async with self._http().request(
-            method, self.base_url + path, json=json, data=data, params=query, timeout=timeout
+            method,
+            self.base_url + path,
+            json=json,
+            data=data,
+            params=query,
+            timeout=timeout,
+            headers=self._headers,
         ) as response:
             body = await response.json()
         if body.get("ok"):
@@ -321,7 +337,8 @@ class LocalServerClient:
 
     async def download(self, file_id: str) -> bytes:
         """The bytes stored under a file_id (sent by the bot or a user)."""
-        async with self._http().get(f"{self.base_url}/control/files/{file_id}") as response:
+        url = f"{self.base_url}/control/files/{file_id}"
+        async with self._http().get(url, headers=self._headers) as response:
             if response.status != 200:
                 raise ControlError(response.status, await response.text())
             return await response.read()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -13,12 +14,14 @@ from .botapi import BotApi
 from .calllog import CallLog
 from .control import ControlApi
 from .faults import FaultInjector
+from .guard import KEY_HEADER, ControlGuard
 from .limits import MAX_UPLOAD_BYTES
 from .ratelimit import RateLimiter, RateLimits
 from .world import World
 
 _BODY_SLACK = 1024 * 1024  # multipart overhead on top of the largest allowed upload
 _SHUTDOWN_SECONDS = 2.0
+KEY_BYTES = 24  # 192 random bits, 32 characters in the printed address
 
 
 class LocalBotApiServer:
@@ -34,6 +37,10 @@ class LocalBotApiServer:
     ``clock`` (monotonic seconds) drives the rate limiter and the call log; ``now`` (epoch
     seconds) stamps message dates. ``cors_origins`` lets browser pages from those origins
     use the control API (``"*"`` for any); ``static_dir`` is served under ``/web/``.
+
+    Everything but the Bot API and the static files needs ``control_key`` (random when not
+    given; read it from ``srv.control_key``): pass it to ``LocalServerClient(url, key=...)``.
+    See :mod:`.guard` for the Host, Origin and Content-Type checks.
     """
 
     def __init__(
@@ -49,6 +56,7 @@ class LocalBotApiServer:
         now: Callable[[], float] = time.time,
         cors_origins: Sequence[str] = (),
         static_dir: Path | str | None = None,
+        control_key: str | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -76,6 +84,13 @@ class LocalBotApiServer:
             base_url=lambda: self.base_url,
         )
         self._cors_origins = frozenset(cors_origins)
+        self.control_key = control_key or secrets.token_urlsafe(KEY_BYTES)
+        self.guard = ControlGuard(
+            self.control_key,
+            bind_host=host,
+            port=lambda: self.port,
+            cors_origins=self._cors_origins,
+        )
         self._static_dir = Path(static_dir) if static_dir is not None else None
         self._runner: web.AppRunner | None = None
 
@@ -87,7 +102,9 @@ class LocalBotApiServer:
 
     def build_app(self) -> web.Application:
         """The aiohttp application (for embedding in another runner)."""
-        app = web.Application(client_max_size=MAX_UPLOAD_BYTES + _BODY_SLACK)
+        app = web.Application(
+            client_max_size=MAX_UPLOAD_BYTES + _BODY_SLACK, middlewares=[self.guard.middleware]
+        )
         app.add_routes(self.bot_api.routes())
         app.add_routes(self.control.routes())
         if self._cors_origins:
@@ -150,4 +167,6 @@ class LocalBotApiServer:
         if origin is not None:
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE, OPTIONS"
-            response.headers["Access-Control-Allow-Headers"] = "Content-Type, Last-Event-ID"
+            response.headers["Access-Control-Allow-Headers"] = (
+                f"Content-Type, Last-Event-ID, {KEY_HEADER}"
+            )

@@ -321,3 +321,39 @@ def test_bad_input_gets_clear_answers(chat: WebChat, tmp_path: Path) -> None:
     )
     assert upload["file"] == "扫描件.pdf"
     chat.wait_bot(upload["id"], what="answering the oversized file")
+
+
+_POST_FROM_ANOTHER_PAGE_JS = """
+const done = arguments[arguments.length - 1];
+fetch(arguments[0], {
+  method: "POST", mode: "no-cors", credentials: "include",
+  headers: {"Content-Type": "text/plain"}, body: JSON.stringify({advance: 604800}),
+}).then(() => done("sent"), (error) => done("failed: " + error));
+"""
+
+
+def test_another_page_in_the_browser_cannot_move_the_clock(
+    chat: WebChat, local_mode: LocalProcess
+) -> None:
+    """A page of another origin posts text/plain JSON to the control API, as any web page
+    can (no preflight); the clock stays where it was and the page keeps working."""
+    from datetime import datetime, timedelta
+
+    assert "key=" not in chat.driver.current_url  # the page dropped it from the address bar
+    chat.driver.refresh()  # a reload works on the cookie the printed address set
+    chat.wait.until(lambda d: chat.css("body").get_attribute("data-ready") == "1")
+    before = datetime.fromisoformat(chat.css("#clock").get_attribute("data-now"))
+
+    home = local_mode.url.split("?", 1)[0]  # http://127.0.0.1:PORT/
+    other_origin = home.replace("127.0.0.1", "localhost") + "web/style.css"
+    chat.driver.get(other_origin)
+    outcome = chat.driver.execute_async_script(_POST_FROM_ANOTHER_PAGE_JS, home + "control/clock")
+    assert outcome == "sent"  # an opaque answer: the page cannot tell it was refused
+
+    chat.driver.get(home)
+    chat.wait.until(lambda d: chat.css("body").get_attribute("data-ready") == "1")
+    after = datetime.fromisoformat(chat.css("#clock").get_attribute("data-now"))
+    assert after - before < timedelta(hours=1), "another page moved the clock"
+    chat.be(COORDINATOR)
+    before_help = chat.send("/help")
+    chat.wait_bot(before_help, lambda m: "/status" in m["text"], "answering /help")

@@ -214,7 +214,7 @@ class World:
         `start()` (the `world` fixture does both)."""
         server = LocalBotApiServer(bot_username="duban_test_bot", bot_first_name="督办助手")
         await server.start()
-        client = LocalServerClient(server.base_url)
+        client = LocalServerClient(server.base_url, key=server.control_key)
         world = cls(tmp=tmp, server=server, client=client, env={})
         coordinator = await world.person(coordinator_name, language_code=coordinator_language)
         world.coordinator = coordinator

@@ -10,6 +10,7 @@ import pytest_asyncio
 
 from bot.config import load_settings
 from bot.localmode import LocalMode
+from bot.localserver.guard import KEY_HEADER
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -38,5 +39,6 @@ async def local(tmp_path_factory) -> AsyncIterator[LocalMode]:  # type: ignore[n
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def http(local: LocalMode) -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(base_url=local.server.base_url) as session:
+    headers = {KEY_HEADER: local.server.control_key}
+    async with aiohttp.ClientSession(base_url=local.server.base_url, headers=headers) as session:
         yield session

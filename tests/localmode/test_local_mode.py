@@ -14,7 +14,6 @@ import pytest
 
 from bot.localmode import DEFAULT_CLOCK_START
 from bot.localmode.people import COORDINATOR_ID, LOCAL_GROUPS, LOCAL_PEOPLE, seed_database
-from bot.localmode.runner import LOCAL_TOKEN
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -108,7 +107,7 @@ async def test_seeding_again_adds_nothing(local) -> None:  # type: ignore[no-unt
 
 async def test_the_bot_talks_only_to_the_local_server(local) -> None:  # type: ignore[no-untyped-def]
     assert local.bot_settings.telegram_api_base == local.server.base_url
-    assert local.bot_settings.bot_token.get_secret_value() == LOCAL_TOKEN
+    assert local.bot_settings.bot_token.get_secret_value() == local.server.bot_api.token
     api = local.app.bot.session.api
     assert api.base.startswith(local.server.base_url)
     assert api.file.startswith(local.server.base_url)

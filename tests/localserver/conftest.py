@@ -57,7 +57,7 @@ async def server(clock: FakeClock) -> AsyncIterator[LocalBotApiServer]:
 
 @pytest_asyncio.fixture
 async def client(server: LocalBotApiServer) -> AsyncIterator[LocalServerClient]:
-    async with LocalServerClient(server.base_url) as control:
+    async with LocalServerClient(server.base_url, key=server.control_key) as control:
         yield control
 
 

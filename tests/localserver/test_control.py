@@ -37,7 +37,7 @@ async def test_events_long_poll_sees_new_and_edited_messages(
 async def test_server_sent_events_stream(bot: Bot, server: LocalBotApiServer, alice: dict) -> None:
     after = server.world.last_event_seq
     async with (
-        aiohttp.ClientSession() as http,
+        aiohttp.ClientSession(headers={"X-Control-Key": server.control_key}) as http,
         http.get(f"{server.base_url}/control/events/stream?after={after}") as stream,
     ):
         assert stream.headers["Content-Type"].startswith("text/event-stream")
@@ -106,7 +106,10 @@ async def test_cors_for_configured_origins() -> None:
 
 
 async def test_token_adopted_from_first_bot() -> None:
-    async with LocalBotApiServer() as server, LocalServerClient(server.base_url) as client:
+    async with (
+        LocalBotApiServer() as server,
+        LocalServerClient(server.base_url, key=server.control_key) as client,
+    ):
         assert (await client.state())["bot"] is None
         async with aiohttp.ClientSession() as http:
             url = f"{server.base_url}/bot77:secret/getMe"

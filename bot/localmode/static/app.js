@@ -45,8 +45,14 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// This start's key: the server put it in the page; every request carries it in a header (the
+// cookie set with the page only serves images, downloads and the event stream).
+const KEY_HEADER = "X-Control-Key";
+const CONTROL_KEY = (document.querySelector('meta[name="control-key"]') || {}).content || "";
+const STALE_PAGE = "本页面属于本地模式的上一次启动（或地址缺少密钥）。请打开终端里 python -m bot 最新打印的地址。";
+
 async function api(method, path, body) {
-  const init = { method, headers: {} };
+  const init = { method, headers: { [KEY_HEADER]: CONTROL_KEY } };
   if (body instanceof FormData) init.body = body;
   else if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
@@ -65,6 +71,7 @@ async function api(method, path, body) {
     if (response.status === 413) throw new Error("文件太大，本地服务器拒收（413）");
     throw new Error("本地服务器返回 " + response.status);
   }
+  if (response.status === 401) throw new Error(STALE_PAGE);
   if (!data.ok) {
     const err = new Error(data.error || data.description || "请求失败");
     err.status = response.status;
@@ -692,6 +699,10 @@ function listen() {
 // -- start --------------------------------------------------------------------------------
 
 async function start() {
+  // the printed address carries ?key=: keep it out of the address bar and the history
+  if (new URLSearchParams(location.search).has("key")) {
+    history.replaceState(null, "", location.pathname + location.hash);
+  }
   $("composer").addEventListener("submit", async (e) => {
     e.preventDefault();
     const area = $("text");
