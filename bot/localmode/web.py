@@ -32,7 +32,7 @@ PAGE_HEADERS = {
     "X-Frame-Options": "DENY",  # no other page (another port of 127.0.0.1 too) frames it
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": (
-        "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+        "default-src 'self'; img-src 'self' data:; "
         "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
     ),
 }

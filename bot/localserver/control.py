@@ -3,6 +3,10 @@
 JSON in, JSON out: success is ``{"ok": true, "result": ...}``, failure is
 ``{"ok": false, "error": "..."}`` with HTTP 400 (bad request), 404 (unknown route or
 object) or 408 (a wait timed out). Usable from Python (:mod:`.client`) and from a browser.
+
+Every request needs the server's control key (``X-Control-Key``) and writes need a JSON body;
+the server's guard answers 401, 403 (another Host or Origin) or 415 before a route runs (see
+:mod:`.guard`). GET routes only read.
 """
 
 from __future__ import annotations
