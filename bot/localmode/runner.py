@@ -102,7 +102,8 @@ def address_lines(url: str, host: str) -> tuple[str, str | None]:
         return f"督办助手 local mode: open {url} (loopback only, not a public server)", None
     warning = (
         f"warning: local mode listens on {host}, reachable from other computers; it is for "
-        "trying the bot, not a public server (no login, no encryption)"
+        "trying the bot, not a public server (the key in the address is its only login, and it "
+        "travels unencrypted)"
     )
     return f"督办助手 local mode: open {url} (listening on {host}; not a public server)", warning
 

@@ -20,6 +20,7 @@ import pytest_asyncio
 
 from bot.localmode import LocalMode, local_bot_token
 from bot.localmode.people import COORDINATOR_ID
+from bot.localmode.runner import address_lines
 from bot.localserver.guard import KEY_HEADER
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -129,7 +130,12 @@ async def test_the_printed_address_opens_the_page_and_sets_a_strict_cookie(
     local: LocalMode,
 ) -> None:
     key = local.server.control_key
-    assert local.url.endswith(f"/?key={key}")
+    line, _ = address_lines(local.url, "127.0.0.1")
+    assert line == (
+        f"督办助手 local mode: open http://127.0.0.1:{local.server.port}/?key={key} "
+        "(loopback only, not a public server)"
+    )
+    assert len(key) >= 32 and re.fullmatch(r"[A-Za-z0-9_-]+", key)
     jar = aiohttp.CookieJar(unsafe=True)  # an IP address host: keep its cookies
     async with aiohttp.ClientSession(cookie_jar=jar) as browser:
         async with browser.get(f"{local.server.base_url}/?key=wrong") as stale:
