@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -27,6 +28,8 @@ from .world import World, WorldError
 JsonHandler = Callable[[web.Request], Awaitable[Any]]
 MAX_WAIT_SECONDS = 300.0
 SSE_KEEPALIVE_SECONDS = 15.0
+INLINE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+_UNSAFE_IN_FILENAME = re.compile(r'[\x00-\x1f\x7f"\\]')  # would end or split the header
 
 
 class ControlError(Exception):
@@ -349,14 +352,18 @@ class ControlApi:
         stored = self.world.files.get(request.match_info["file_id"])
         if stored is None:
             return web.json_response({"ok": False, "error": "unknown file_id"}, status=404)
-        headers = {}
+        mime_type = stored.mime_type or "application/octet-stream"
+        # a user's upload is served from the page's own origin: never as a page that runs
+        headers = {
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "X-Content-Type-Options": "nosniff",
+        }
+        if mime_type not in INLINE_IMAGE_TYPES:
+            headers["Content-Disposition"] = "attachment"
         if stored.file_name:
-            headers["Content-Disposition"] = f'attachment; filename="{stored.file_name}"'
-        return web.Response(
-            body=stored.data,
-            headers=headers,
-            content_type=stored.mime_type or "application/octet-stream",
-        )
+            name = _UNSAFE_IN_FILENAME.sub("_", stored.file_name)
+            headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        return web.Response(body=stored.data, headers=headers, content_type=mime_type)
 
     # -- limits, faults, calls ----------------------------------------------------------------
 

@@ -196,3 +196,27 @@ async def test_each_server_makes_its_own_key() -> None:
     async with LocalBotApiServer() as one, LocalBotApiServer() as two:
         assert one.control_key != two.control_key and len(one.control_key) >= 32
         assert one.guard.cookie_name != two.guard.cookie_name
+
+
+async def test_an_uploaded_page_is_never_served_as_a_page(
+    server: LocalBotApiServer, client: LocalServerClient, alice: dict
+) -> None:
+    """A user's .html (or .svg) upload shares the web chat's origin: served as a page, its
+    script could read the key from the chat page. It comes back inert and as a download."""
+    script = b"<script>fetch('/').then(r => r.text())</script>"
+    key = {KEY_HEADER: server.control_key}
+    async with aiohttp.ClientSession(headers=key) as http:
+        for name, mime in (("x.html", "text/html"), ("x.svg", "image/svg+xml"), (None, None)):
+            sent = await client.send_file(
+                alice["id"], script, file_name=name or "", mime_type=mime
+            )
+            file_id = sent.message["document"]["file_id"]
+            async with http.get(f"{server.base_url}/control/files/{file_id}") as response:
+                assert response.status == 200 and await response.read() == script
+                assert "sandbox" in response.headers["Content-Security-Policy"]
+                assert response.headers["X-Content-Type-Options"] == "nosniff"
+                assert response.headers["Content-Disposition"].startswith("attachment")
+        sent = await client.send_file(alice["id"], script, file_name='a"b\\c.txt')
+        file_id = sent.message["document"]["file_id"]
+        async with http.get(f"{server.base_url}/control/files/{file_id}") as response:
+            assert response.headers["Content-Disposition"] == 'attachment; filename="a_b_c.txt"'
