@@ -19,7 +19,7 @@ from bot.localmode.runner import (
     data_dir_of,
     is_loopback,
 )
-from bot.localmode.web import STATIC_DIR
+from bot.localmode.web import STATIC_DIR, page_with_key
 from tests.localmode.conftest import local_settings
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -116,3 +116,11 @@ def test_the_page_needs_no_network() -> None:
         assert not remote.search(text), name
     script = (STATIC_DIR / "app.js").read_text("utf-8")
     assert not re.search(r"\.(inner|outer)HTML\s*=|insertAdjacentHTML|document\.write", script)
+
+
+def test_the_page_carries_the_key_in_its_meta_tag() -> None:
+    template = (STATIC_DIR / "index.html").read_text("utf-8")
+    page = page_with_key(template, 'k"<&')
+    assert '<meta name="control-key" content="k&quot;&lt;&amp;">' in page
+    with pytest.raises(ValueError, match="control-key"):
+        page_with_key("<html></html>", "k")
