@@ -4,8 +4,8 @@ Other web pages open in the user's browser can send "simple" requests to a loopb
 (cross-origin form posts, ``text/plain`` bodies, images) and, through DNS rebinding, even read
 its answers. The guard refuses, before any handler runs:
 
-- a ``Host`` that is not this server: a loopback name or address, or the bound host, with the
-  server's port (a rebound DNS name never matches);
+- a ``Host`` that is not this server: a loopback name or address, or the bound host (bound to
+  every interface: any IP address), with the server's port (a rebound DNS name never matches);
 - an ``Origin`` other than the server's own (or one of the configured CORS origins);
 - on everything but the Bot API (which has its own token) and the page's static files, a
   request without this start's key: the ``X-Control-Key`` header (what scripts and the page's
