@@ -1,9 +1,10 @@
 """`python -m bot run`: start-up, long polling, graceful shutdown.
 
 Start-up order: settings → database (migrated in place) → tasks_data loaded (idempotent, one
-log line per plan) → ADMIN_IDS made coordinators → clock → Bot and Dispatcher → command menus
-→ scheduler (in the dispatcher's startup hook, stopped in its shutdown hook) → polling until
-SIGINT/SIGTERM. `build_app` returns the pieces so that an in-process local mode can reuse them.
+log line per plan) → ADMIN_IDS synced (listed ids are coordinators; ids taken out of it lose
+that role, logged) → clock → Bot and Dispatcher → command menus → scheduler (in the
+dispatcher's startup hook, stopped in its shutdown hook) → polling until SIGINT/SIGTERM.
+`build_app` returns the pieces so that an in-process local mode can reuse them.
 """
 
 from __future__ import annotations
@@ -142,11 +143,13 @@ async def load_tasks_data(
 
 
 async def bootstrap(settings: Settings, session_maker: SessionMaker, clock: Clock) -> list[int]:
-    """Make ADMIN_IDS coordinators; return the Telegram ids of every coordinator."""
-    from bot.services.people import bootstrap_admins, coordinators
+    """Make ADMIN_IDS the admins (ids no longer listed lose the role, logged); return the
+    Telegram ids of every coordinator."""
+    from bot.services.access import sync_admins
+    from bot.services.people import coordinators
 
     async with session_maker() as session:
-        await bootstrap_admins(session, settings.admin_ids, at=clock.now())
+        await sync_admins(session, settings.admin_ids, at=clock.now())
         await session.commit()
         return [p.telegram_id for p in await coordinators(session) if p.telegram_id]
 

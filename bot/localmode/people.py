@@ -18,7 +18,14 @@ from sqlmodel import select
 
 from bot.services.people import add_membership, ensure_person
 from bot.storage.db import SessionMaker
-from bot.storage.models import ROLE_COORDINATOR, ROLE_LEADER, ROLE_LIAISON, ChatSubscription, Unit
+from bot.storage.models import (
+    ROLE_COORDINATOR,
+    ROLE_LEADER,
+    ROLE_LIAISON,
+    SOURCE_LOCAL,
+    ChatSubscription,
+    Unit,
+)
 
 log = logging.getLogger(__name__)
 
@@ -145,12 +152,17 @@ async def seed_database(
                 username=local.username,
             )
             if local.role == ROLE_COORDINATOR:
-                await add_membership(session, person, role=ROLE_COORDINATOR, at=at)
+                await add_membership(
+                    session, person, role=ROLE_COORDINATOR, at=at, source=SOURCE_LOCAL
+                )
             for name in local.units:
                 if units.get(name) is None:
                     missing.append(name)
                     continue
-                await add_membership(session, person, role=local.role, at=at, unit_id=units[name])
+                await add_membership(
+                    session, person, role=local.role, at=at, unit_id=units[name],
+                    source=SOURCE_LOCAL,
+                )  # fmt: skip
         for group in groups:
             found = (
                 await session.exec(

@@ -21,8 +21,9 @@ from bot.core.roles import Roles
 from bot.core.status import CLOSED, DONE_REPORTED, OPEN_STATUSES, Action, Snapshot, apply
 from bot.core.units import normalize_unit_text
 from bot.services.errors import ServiceError
-from bot.services.lookup import find_units, plan_by_code, resolve_unit, task_by_ref
+from bot.services.lookup import find_units, plan_by_code, task_by_ref
 from bot.services.people import liaisons_of_units
+from bot.services.scope import PlanScope
 from bot.services.stats import Scope
 from bot.storage.history import record
 from bot.storage.models import (
@@ -57,23 +58,24 @@ class ScopeChoice:
 
 
 def allowed_plans(roles: Roles) -> frozenset[int] | None:
-    return None if roles.coordinator_all else frozenset(roles.coordinator_plan_ids)
+    return PlanScope(roles).plan_ids
 
 
 async def resolve_scope(
     session: AsyncSession, directory: Any, roles: Roles, arg: str | None
 ) -> ScopeChoice:
     """`None` → every plan; a plan code → that plan; anything else → a unit through the alias
-    directory. Codes: not_your_plan, unknown_unit, ambiguous_unit."""
-    allowed = allowed_plans(roles)
+    directory, among the units the coordinator's plans involve. Codes: not_your_plan,
+    unknown_unit, ambiguous_unit, unit_out_of_scope."""
+    reach = PlanScope(roles)
+    allowed = reach.plan_ids
     if not arg:
         return ScopeChoice(Scope(plan_ids=allowed), None)
     plan = await plan_by_code(session, arg)
     if plan is not None:
-        if allowed is not None and plan.id not in allowed:
-            raise ServiceError("not_your_plan", plan=plan.code)
+        reach.require_plan(plan)
         return ScopeChoice(Scope(plan_id=plan.id, plan_ids=allowed), plan.code, plan_id=plan.id)
-    unit = await resolve_unit(session, directory, arg)
+    unit = await reach.resolve_unit(session, directory, arg)
     return ScopeChoice(
         Scope(unit_id=unit.id, plan_ids=allowed), unit.short_name or unit.name, unit_id=unit.id
     )
@@ -83,18 +85,19 @@ async def scope_from_ids(
     session: AsyncSession, roles: Roles, plan_id: int | None, unit_id: int | None
 ) -> ScopeChoice:
     """The scope of a button (ids on the wire), checked against the roles again."""
-    allowed = allowed_plans(roles)
+    reach = PlanScope(roles)
+    allowed = reach.plan_ids
     if plan_id is not None:
         plan = await session.get(Plan, plan_id)
         if plan is None:
             raise ServiceError("unknown_plan", plan=str(plan_id))
-        if allowed is not None and plan.id not in allowed:
-            raise ServiceError("not_your_plan", plan=plan.code)
+        reach.require_plan(plan)
         return ScopeChoice(Scope(plan_id=plan.id, plan_ids=allowed), plan.code, plan_id=plan.id)
     if unit_id is not None:
         unit = await session.get(Unit, unit_id)
         if unit is None:
             raise ServiceError("unknown_unit", unit=str(unit_id))
+        await reach.require_unit(session, unit)
         label = unit.short_name or unit.name
         return ScopeChoice(Scope(unit_id=unit.id, plan_ids=allowed), label, unit_id=unit.id)
     return ScopeChoice(Scope(plan_ids=allowed), None)

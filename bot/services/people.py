@@ -7,7 +7,7 @@ codes listed in each docstring.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -20,6 +20,7 @@ from bot.storage.models import (
     ROLE_COORDINATOR,
     ROLE_LEADER,
     ROLE_LIAISON,
+    SOURCE_INVITE,
     Invite,
     Membership,
     Person,
@@ -107,8 +108,10 @@ async def add_membership(
     at: datetime,
     unit_id: int | None = None,
     plan_id: int | None = None,
+    source: str = SOURCE_INVITE,
 ) -> Membership:
-    """Give `person` a role (idempotent: an identical active membership is returned as is)."""
+    """Give `person` a role (idempotent: an identical active membership is returned as is,
+    whatever its source)."""
     if role not in INVITE_ROLES:
         raise ServiceError("unknown_role", role=role)
     assert person.id is not None
@@ -116,30 +119,28 @@ async def add_membership(
         if m.role == role and m.unit_id == unit_id and m.plan_id == plan_id:
             return m
     membership = Membership(
-        person_id=person.id, role=role, unit_id=unit_id, plan_id=plan_id, created_at=at
-    )
+        person_id=person.id, role=role, unit_id=unit_id, plan_id=plan_id, created_at=at,
+        source=source,
+    )  # fmt: skip
     session.add(membership)
     await session.flush()
     return membership
 
 
 async def revoke_membership(
-    session: AsyncSession, membership: Membership, *, at: datetime
+    session: AsyncSession,
+    membership: Membership,
+    *,
+    at: datetime,
+    by: Person | None = None,
+    note: str = "",
 ) -> None:
+    """End a membership; the row stays, saying when, by whom (`by`, None: not a person) and
+    how (`note`: ADMIN_IDS, cli, revoke_access)."""
     membership.revoked_at = at
+    membership.revoked_by = by.id if by is not None else None
+    membership.revoke_note = note
     session.add(membership)
-
-
-async def bootstrap_admins(
-    session: AsyncSession, admin_ids: Iterable[int], *, at: datetime
-) -> list[Person]:
-    """Make every id of ADMIN_IDS a coordinator of all plans (idempotent)."""
-    people: list[Person] = []
-    for telegram_id in dict.fromkeys(admin_ids):
-        person = await ensure_person(session, telegram_id=telegram_id, at=at)
-        await add_membership(session, person, role=ROLE_COORDINATOR, at=at)
-        people.append(person)
-    return people
 
 
 async def coordinators(session: AsyncSession) -> list[Person]:

@@ -199,9 +199,16 @@ class Person(SQLModel, table=True):
     created_at: datetime
 
 
+# Membership.source: where a role came from
+SOURCE_ADMIN = "admin"  # ADMIN_IDS, which alone ends it (at start-up)
+SOURCE_INVITE = "invite"
+SOURCE_CLI = "cli"  # `python -m bot people add-admin`
+SOURCE_LOCAL = "local"  # local mode's people
+
+
 class Membership(SQLModel, table=True):
     """A person's role: coordinator (all plans or one), liaison (of a unit), leader (of a unit
-    or a plan). Revoked rows stay for the record."""
+    or a plan). Ended memberships stay for the record: `revoked_at`, and who ended it."""
 
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(foreign_key="person.id", index=True)
@@ -210,6 +217,9 @@ class Membership(SQLModel, table=True):
     plan_id: int | None = Field(default=None, foreign_key="plan.id")
     created_at: datetime
     revoked_at: datetime | None = None
+    source: str = Field(default="", sa_column_kwargs={"server_default": ""})  # SOURCE_*; "" older
+    revoked_by: int | None = Field(default=None, foreign_key="person.id")  # None: not a person
+    revoke_note: str = Field(default="", sa_column_kwargs={"server_default": ""})  # how it ended
 
 
 class Invite(SQLModel, table=True):

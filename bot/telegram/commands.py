@@ -54,8 +54,23 @@ def coordinator_commands(locale: str) -> list[BotCommand]:
         c("import", gettext("Load a plan document", locale=locale)),
         c("invite", gettext("Invite: /invite UNIT [NAME]", locale=locale)),
         c("revoke", gettext("Withdraw an invitation: /revoke TOKEN", locale=locale)),
+        c("revoke_access", gettext("End access: /revoke_access [UNIT] [NAME]", locale=locale)),
         *base_commands(locale),
     ]
+
+
+async def clear_coordinator_commands(bot: Bot, chat_id: int) -> None:
+    """Drop a chat's coordinator menu (they coordinate nothing any more): it falls back to the
+    default one. Best effort, like `register_commands`."""
+    for language_code in (None, *MENU_LANGUAGES):
+        try:
+            await bot.delete_my_commands(
+                scope=BotCommandScopeChat(chat_id=chat_id),
+                language_code=language_code,  # type: ignore[arg-type]
+            )
+        except Exception as exc:  # best effort: the menu is a convenience, not access
+            log.warning("deleteMyCommands failed for chat %s: %s", chat_id, exc)
+            return
 
 
 async def register_commands(

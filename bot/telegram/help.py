@@ -40,6 +40,7 @@ def help_text(roles: Roles) -> str:
             _("/invite UNIT [NAME]: invite a liaison"),
             _("/invite leader UNIT|PLAN [NAME], /invite coordinator [PLAN]"),
             _("/revoke TOKEN: withdraw an invitation"),
+            _("/revoke_access [UNIT|PLAN] [NAME] (or /remove): end someone's access"),
         ]
     if roles.leader:
         lines += [

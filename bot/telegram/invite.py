@@ -17,8 +17,10 @@ from bot.config import Settings
 from bot.core.roles import Roles
 from bot.i18n import format_date
 from bot.services import people
+from bot.services.access import withdraw_invite
 from bot.services.errors import ServiceError
-from bot.services.lookup import find_units, plan_by_code
+from bot.services.lookup import plan_by_code
+from bot.services.scope import PlanScope
 from bot.storage.models import Person, Plan, Unit
 from bot.telegram.callbacks import InvitePick, invite_pick
 from bot.telegram.common import error_line
@@ -28,35 +30,26 @@ from bot.telegram.render import esc
 
 
 async def _target(
-    session, directory, roles: Roles, role: str, target: str, name: str
+    session, directory, reach: PlanScope, role: str, target: str, name: str
 ) -> tuple[Unit | None, Plan | None, str]:
-    """The unit or plan an invitation names, checked against the coordinator's plans.
-    Returns (unit, plan, name). Codes: unknown_unit, ambiguous_unit, unknown_plan,
+    """The unit or plan an invitation names, within the coordinator's reach (PlanScope).
+    Returns (unit, plan, name). Codes: unknown_unit, ambiguous_unit, unit_out_of_scope,
     not_your_plan."""
     if role == "coordinator":
         plan = await plan_by_code(session, target) if target else None
         if target and plan is None:
             name = f"{target} {name}".strip()  # "/invite coordinator 王五": a name, no plan
-        if plan is None and not roles.coordinator_all:
+        if plan is None and not reach.roles.coordinator_all:
             raise ServiceError("not_your_plan", plan=target or "*")
-        if plan is not None and not roles.coordinates(plan.id or 0):
-            raise ServiceError("not_your_plan", plan=plan.code)
+        if plan is not None:
+            reach.require_plan(plan)
         return None, plan, name
     if role == "leader":
         plan = await plan_by_code(session, target)
         if plan is not None:
-            if not roles.coordinates(plan.id or 0):
-                raise ServiceError("not_your_plan", plan=plan.code)
+            reach.require_plan(plan)
             return None, plan, name
-    units = await find_units(session, directory, target)
-    if not units:
-        raise ServiceError("unknown_unit", unit=target)
-    if len(units) > 1:
-        raise ServiceError(
-            "ambiguous_unit", unit=target, candidates=[u.name for u in units[:8]],
-            units=[(u.id, u.name) for u in units[:8]],
-        )  # fmt: skip
-    return units[0], None, name
+    return await reach.resolve_unit(session, directory, target), None, name
 
 
 async def _issue(
@@ -122,7 +115,7 @@ def router() -> Router:
         try:
             args = parse_invite(command.args)
             unit, plan, name = await _target(
-                session, directory, roles, args.role, args.target, args.name
+                session, directory, PlanScope(roles), args.role, args.target, args.name
             )
             await _issue(message, bot, session, settings, role=args.role, at=now, unit=unit,
                          plan=plan, name=name, person=person, locale=locale)  # fmt: skip
@@ -136,12 +129,15 @@ def router() -> Router:
     @r.callback_query(InvitePick.filter(), IsCoordinator())
     async def pick_unit(
         callback: CallbackQuery, callback_data: InvitePick, bot: Bot, session,
-        settings: Settings, clock: Clock, person: Person, locale: str,
+        settings: Settings, clock: Clock, person: Person, roles: Roles, locale: str,
     ) -> None:  # fmt: skip
         unit = await session.get(Unit, callback_data.unit_id)
-        if unit is None or callback_data.role not in ("liaison", "leader"):
-            await callback.answer(error_line(ServiceError("unknown_unit", unit="?"), locale),
-                                  show_alert=True)  # fmt: skip
+        try:
+            if unit is None or callback_data.role not in ("liaison", "leader"):
+                raise ServiceError("unknown_unit", unit="?")
+            await PlanScope(roles).require_unit(session, unit)  # the ids came from the client
+        except ServiceError as exc:
+            await callback.answer(error_line(exc, locale), show_alert=True)
             return
         await callback.answer()
         if isinstance(callback.message, Message):
@@ -153,11 +149,12 @@ def router() -> Router:
 
     @r.message(Command("revoke"), IsCoordinator())
     async def revoke(
-        message: Message, command: CommandObject, session, clock: Clock, locale: str
-    ) -> None:
+        message: Message, command: CommandObject, session, clock: Clock, roles: Roles,
+        locale: str,
+    ) -> None:  # fmt: skip
         try:
             token = parse_single(command.args, "revoke_usage")
-            await people.revoke_invite(session, token, at=clock.now())
+            await withdraw_invite(session, PlanScope(roles), token, at=clock.now())
         except ServiceError as exc:
             await session.rollback()
             await message.answer(error_line(exc, locale))

@@ -318,6 +318,15 @@ def error_text(code: str, params: dict[str, Any], *, locale: str) -> str:
         ),
         "not_coordinator": gettext("Only a coordinator can do that.", locale=locale),
         "not_your_plan": gettext("You do not coordinate plan %(plan)s.", locale=locale),
+        "unit_out_of_scope": gettext(
+            "%(unit)s has no items in the plans you coordinate. Ask a coordinator of its plan.",
+            locale=locale,
+        ),
+        "invite_out_of_scope": gettext(
+            "This invitation is for a plan you do not coordinate; its coordinator can "
+            "withdraw it.",
+            locale=locale,
+        ),
         # invitations
         "invite_unknown": gettext(
             "This invitation is not valid. Ask your coordinator for a new link.", locale=locale

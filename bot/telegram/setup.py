@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.i18n import gettext
 from bot.storage.db import SessionMaker
 from bot.telegram import (
+    access,
     coordinator,
     fallback,
     gate,
@@ -33,7 +34,7 @@ from bot.telegram.middlewares import DbSessionMiddleware, LocaleMiddleware, Pers
 
 log = logging.getLogger(__name__)
 
-LIAISON_SIDE = (start, help_, lang, my, task, report, invite)
+LIAISON_SIDE = (start, help_, lang, my, task, report, invite, access)
 
 
 def build_dispatcher(

@@ -10,7 +10,7 @@ from aiogram.types import File
 
 from bot.clock import VirtualClock
 from bot.config import Settings
-from bot.services.people import bootstrap_admins
+from bot.services.access import sync_admins
 from bot.telegram.setup import build_dispatcher
 from tests.services.conftest import ledger, ledger_template  # noqa: F401  (shared fixtures)
 from tests.services.factories import NOW, add_person
@@ -58,7 +58,7 @@ async def hc(ledger, i18n, directory, tmp_path) -> Harness:  # noqa: F811
         tasks_data=tmp_path / "tasks_data",
     )  # fmt: skip
     async with ledger.session_maker() as s:
-        await bootstrap_admins(s, [COORDINATOR], at=NOW)
+        await sync_admins(s, [COORDINATOR], at=NOW)
         await s.commit()
     await add_person(ledger, LIAISON, "张三", role="liaison", unit="sr_health")
     await add_person(ledger, FINANCE, "李四", role="liaison", unit="sr_finance", locale="en")

@@ -11,20 +11,6 @@ from bot.storage.models import Membership
 from .factories import NOW, add_person
 
 
-async def test_bootstrap_admins_is_idempotent(ledger):
-    async with ledger.session_maker() as s:
-        await people.bootstrap_admins(s, [42, 42, 43], at=NOW)
-        await s.commit()
-    async with ledger.session_maker() as s:
-        await people.bootstrap_admins(s, [42], at=NOW)
-        await s.commit()
-        person = await people.person_by_telegram_id(s, 42)
-        roles = await people.roles_of(s, person)
-        assert roles.coordinator_all and not roles.liaison
-        assert len(await people.active_memberships(s, person.id)) == 1
-        assert len(await people.coordinators(s)) == 2
-
-
 async def test_invite_redeem_binds_liaison_with_real_name(ledger):
     async with ledger.session_maker() as s:
         invite = await people.create_invite(

@@ -6,7 +6,7 @@ from bot.clock import VirtualClock
 from bot.config import Settings
 from bot.core.units import load_unit_directory
 from bot.i18n import make_i18n
-from bot.services.people import bootstrap_admins
+from bot.services.access import sync_admins
 from bot.telegram.setup import build_dispatcher
 from tests.services.conftest import ledger, ledger_template  # noqa: F401  (shared fixtures)
 from tests.services.factories import NOW, add_person
@@ -33,7 +33,7 @@ def directory():
 async def h(ledger, i18n, directory) -> Harness:  # noqa: F811
     settings = Settings(_env_file=None, bot_token="42:TEST", admin_ids=[COORDINATOR])
     async with ledger.session_maker() as s:
-        await bootstrap_admins(s, [COORDINATOR], at=NOW)
+        await sync_admins(s, [COORDINATOR], at=NOW)
         await s.commit()
     await add_person(ledger, LIAISON, "张三", role="liaison", unit="sr_health")
     await add_person(ledger, FINANCE, "李四", role="liaison", unit="sr_finance")

@@ -13,7 +13,7 @@ from bot.telegram.filters import IsCoordinator
 COMMANDS = (
     "status", "overdue", "unit", "plans", "units",
     "confirm", "return", "approve", "deny", "remind",
-    "export", "import",
+    "export", "import", "revoke_access", "remove",
 )  # fmt: skip
 
 

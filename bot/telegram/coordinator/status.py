@@ -21,8 +21,9 @@ from bot.core.roles import Roles
 from bot.core.workdays import is_working_day
 from bot.i18n import gettext
 from bot.services import stats
-from bot.services.coordination import ScopeChoice, liaisons, resolve_scope, scope_from_ids
+from bot.services.coordination import ScopeChoice, liaisons, scope_from_ids
 from bot.services.errors import ServiceError
+from bot.services.scope import PlanScope
 from bot.telegram.coordinator import render
 from bot.telegram.coordinator.callbacks import (
     VIEW_OVERDUE,
@@ -195,12 +196,9 @@ def router() -> Router:
     ) -> None:  # fmt: skip
         try:
             name = parse_required(command.args, "unit_usage")
-            choice = await resolve_scope(session, directory, roles, name)
-            if choice.unit_id is None:  # a plan code: /unit is about units
-                from bot.services.lookup import resolve_unit
-
-                unit = await resolve_unit(session, directory, name)
-                choice = await scope_from_ids(session, roles, None, unit.id)
+            # a unit the coordinator's plans involve (a plan code is read as a unit name here)
+            unit = await PlanScope(roles).resolve_unit(session, directory, name)
+            choice = await scope_from_ids(session, roles, None, unit.id)
         except ServiceError as exc:
             await message.answer(error_line(exc, locale))
             return

@@ -1,0 +1,414 @@
+"""Taking access away: ending memberships (a coordinator within their scope, or the operator on
+the command line), withdrawing invitations within scope, and ADMIN_IDS as the source of truth
+for the admins' coordinator role.
+
+Memberships end, they are never deleted: the row keeps when, by whom and how (`revoke_note`:
+revoke_access, cli, ADMIN_IDS). A person whose last membership ended is a stranger to the bot;
+invitations they created stay valid until withdrawn. Plain async functions taking a session;
+the caller commits. Errors are ServiceError with the codes in each docstring.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import aliased
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.core import scope as rules
+from bot.services.errors import ServiceError
+from bot.services.lookup import plan_by_code
+from bot.services.people import (
+    add_membership,
+    ensure_person,
+    invite_by_token,
+    person_by_telegram_id,
+    revoke_invite,
+    revoke_membership,
+)
+from bot.services.scope import PlanScope
+from bot.storage.models import (
+    ROLE_COORDINATOR,
+    SOURCE_ADMIN,
+    SOURCE_CLI,
+    Invite,
+    Membership,
+    Person,
+    Plan,
+    Unit,
+)
+
+log = logging.getLogger(__name__)
+
+NOTE_BOT = "revoke_access"  # ended by a coordinator in the chat
+NOTE_CLI = "cli"  # ended by `python -m bot people remove`
+NOTE_ADMIN_IDS = "ADMIN_IDS"  # the id left ADMIN_IDS
+
+
+@dataclass(frozen=True)
+class Member:
+    """One membership as people read it."""
+
+    membership_id: int
+    person_id: int
+    telegram_id: int | None
+    name: str
+    role: str
+    unit_id: int | None
+    unit_name: str
+    plan_id: int | None
+    plan_code: str
+    source: str
+    since: datetime
+    ended_at: datetime | None = None
+    ended_by: str = ""  # the name of who ended it, else its note
+    revoke_note: str = ""
+
+    @property
+    def grant(self) -> rules.Grant:
+        return rules.Grant(self.role, self.unit_id, self.plan_id)
+
+
+def _key(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold().strip().lstrip("@")
+
+
+def name_matches(member: Member, name: str, username: str = "") -> bool:
+    """Whether `name` (part of a name, or a @username) points at the member."""
+    key = _key(name)
+    return bool(key) and (key in _key(member.name) or key == _key(username))
+
+
+async def _members(
+    session: AsyncSession, *, include_ended: bool = False, membership_id: int | None = None,
+    person_id: int | None = None, unit_id: int | None = None, plan_id: int | None = None,
+) -> list[tuple[Member, str]]:  # fmt: skip
+    """(member, username) pairs in a stable order: unit, role, name."""
+    revoker = aliased(Person)
+    query = (
+        select(Membership, Person, Unit, Plan, revoker)
+        .join(Person, col(Person.id) == Membership.person_id)
+        .join(Unit, col(Unit.id) == Membership.unit_id, isouter=True)
+        .join(Plan, col(Plan.id) == Membership.plan_id, isouter=True)
+        .join(revoker, col(revoker.id) == Membership.revoked_by, isouter=True)
+    )
+    if not include_ended:
+        query = query.where(col(Membership.revoked_at).is_(None))
+    if membership_id is not None:
+        query = query.where(Membership.id == membership_id)
+    if person_id is not None:
+        query = query.where(Membership.person_id == person_id)
+    if unit_id is not None:
+        query = query.where(Membership.unit_id == unit_id)
+    if plan_id is not None:
+        query = query.where(Membership.plan_id == plan_id)
+    out = []
+    for m, p, u, plan, by in (await session.exec(query)).all():
+        member = Member(
+            membership_id=m.id, person_id=p.id, telegram_id=p.telegram_id, name=p.name,
+            role=m.role, unit_id=m.unit_id, unit_name=u.name if u else "", plan_id=m.plan_id,
+            plan_code=plan.code if plan else "", source=m.source, since=m.created_at,
+            ended_at=m.revoked_at, ended_by=(by.name if by else "") or m.revoke_note,
+            revoke_note=m.revoke_note,
+        )  # fmt: skip
+        out.append((member, p.username))
+    out.sort(key=lambda pair: (pair[0].unit_name, pair[0].plan_code, pair[0].role,
+                               pair[0].name, pair[0].membership_id))  # fmt: skip
+    return out
+
+
+async def removable(
+    session: AsyncSession, reach: PlanScope, *, by: Person, unit_id: int | None = None,
+    plan_id: int | None = None, name: str = "",
+) -> list[Member]:  # fmt: skip
+    """Active memberships the coordinator may end: within their scope, not their own, not an
+    admin's (ADMIN_IDS governs those), optionally of one unit or plan and matching `name`."""
+    pairs = await _members(session, unit_id=unit_id, plan_id=plan_id)
+    pairs = [
+        (m, username) for m, username in pairs
+        if m.person_id != by.id and m.source != SOURCE_ADMIN
+        and (not name or name_matches(m, name, username))
+    ]  # fmt: skip
+    units = [m.unit_id for m, _ in pairs if m.unit_id is not None]
+    plans: dict[int, frozenset[int]] = {}
+    if not reach.roles.coordinator_all:
+        plans = await reach.plans_of_units(session, list(dict.fromkeys(units)))
+    return [
+        m for m, _ in pairs if rules.reaches_grant(reach.roles, m.grant, plans.get(m.unit_id, ()))
+    ]
+
+
+async def member(session: AsyncSession, membership_id: int) -> Member | None:
+    """An active membership by id."""
+    pairs = await _members(session, membership_id=membership_id)
+    return pairs[0][0] if pairs else None
+
+
+@dataclass(frozen=True)
+class Ended:
+    member: Member
+    still_registered: bool  # the person keeps other roles
+    pending_invites: int  # invitations they created that still work
+
+
+async def _outcome(session: AsyncSession, m: Member, *, at: datetime) -> Ended:
+    remaining = await _members(session, person_id=m.person_id)
+    pending = await session.exec(
+        select(Invite.id).where(
+            Invite.created_by == m.person_id,
+            col(Invite.used_at).is_(None),
+            col(Invite.revoked_at).is_(None),
+            col(Invite.expires_at) > at,
+        )
+    )
+    return Ended(m, bool(remaining), len(pending.all()))
+
+
+async def _removable_row(
+    session: AsyncSession, reach: PlanScope, membership_id: int, *, by: Person
+) -> tuple[Membership, Member]:
+    row = await session.get(Membership, membership_id)
+    m = await member(session, membership_id)
+    if row is None or m is None:
+        raise ServiceError("member_unknown")
+    await reach.require_membership(session, row)
+    if row.person_id == by.id:
+        raise ServiceError("member_is_self")
+    if row.source == SOURCE_ADMIN:
+        raise ServiceError("member_is_admin", name=m.name or str(m.telegram_id))
+    return row, m
+
+
+async def removal_candidate(
+    session: AsyncSession, reach: PlanScope, membership_id: int, *, by: Person
+) -> Member:
+    """The membership a coordinator asks to end, checked as `end_membership` checks it."""
+    return (await _removable_row(session, reach, membership_id, by=by))[1]
+
+
+async def end_membership(
+    session: AsyncSession, reach: PlanScope, membership_id: int, *, by: Person, at: datetime
+) -> Ended:
+    """A coordinator ends someone's membership (`/revoke_access`). Codes: member_unknown
+    (no such active membership: ended meanwhile, or forged), member_out_of_scope,
+    member_is_self, member_is_admin."""
+    row, m = await _removable_row(session, reach, membership_id, by=by)
+    await revoke_membership(session, row, at=at, by=by, note=NOTE_BOT)
+    await session.flush()
+    log.info(
+        "access: %s (person %s) ended membership %s of %s (person %s): %s %s",
+        by.name, by.id, row.id, m.name, m.person_id, m.role, m.unit_name or m.plan_code or "*",
+    )  # fmt: skip
+    return await _outcome(session, m, at=at)
+
+
+async def withdraw_invite(
+    session: AsyncSession, reach: PlanScope, token: str, *, at: datetime
+) -> Invite:
+    """`/revoke TOKEN` within the coordinator's scope. Codes: invite_unknown,
+    invite_out_of_scope, and bot.services.people.revoke_invite's."""
+    invite = await invite_by_token(session, token)
+    if invite is None:
+        raise ServiceError("invite_unknown")
+    await reach.require_invite(session, invite)
+    return await revoke_invite(session, token, at=at)
+
+
+# --- ADMIN_IDS ----------------------------------------------------------------------------
+
+
+@dataclass
+class AdminSync:
+    added: list[Person] = field(default_factory=list)  # got the admin coordinator role
+    removed: list[Person] = field(default_factory=list)  # lost it: no longer in ADMIN_IDS
+
+
+def _coordinates_all(m: Membership) -> bool:
+    return m.role == ROLE_COORDINATOR and m.plan_id is None and m.unit_id is None
+
+
+async def sync_admins(
+    session: AsyncSession, admin_ids: Iterable[int], *, at: datetime
+) -> AdminSync:
+    """Make ADMIN_IDS the truth about admins: every id listed is a coordinator of all plans;
+    every admin role of an id no longer listed ends (logged). Roles from invitations or the
+    CLI are left alone. Idempotent."""
+    wanted = list(dict.fromkeys(admin_ids))
+    outcome = AdminSync()
+    for telegram_id in wanted:
+        person = await ensure_person(session, telegram_id=telegram_id, at=at)
+        active = await session.exec(
+            select(Membership).where(
+                Membership.person_id == person.id, col(Membership.revoked_at).is_(None)
+            )
+        )
+        if not any(_coordinates_all(m) for m in active.all()):
+            await add_membership(session, person, role=ROLE_COORDINATOR, at=at,
+                                 source=SOURCE_ADMIN)  # fmt: skip
+            outcome.added.append(person)
+            log.info("ADMIN_IDS: %s is a coordinator of all plans", telegram_id)
+    stale = await session.exec(
+        select(Membership, Person)
+        .join(Person, col(Person.id) == Membership.person_id)
+        .where(
+            Membership.source == SOURCE_ADMIN,
+            col(Membership.revoked_at).is_(None),
+            col(Person.telegram_id).not_in(wanted),
+        )
+    )
+    for membership, person in stale.all():
+        await revoke_membership(session, membership, at=at, note=NOTE_ADMIN_IDS)
+        outcome.removed.append(person)
+        log.warning(
+            "ADMIN_IDS: %s (%s) is no longer listed: their admin coordinator role ended",
+            person.telegram_id, person.name or "no name",
+        )  # fmt: skip
+    await session.flush()
+    return outcome
+
+
+# --- the operator's command line ------------------------------------------------------------
+
+
+async def everyone(session: AsyncSession, *, include_ended: bool = False) -> list[Member]:
+    """Every membership (active ones, or all with `include_ended`), by person then role."""
+    members = [m for m, _ in await _members(session, include_ended=include_ended)]
+    return sorted(members, key=lambda m: (m.telegram_id or 0, m.ended_at is not None,
+                                          m.role, m.unit_name, m.plan_code))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Removal:
+    ended: list[Member]
+    kept_admin: list[Member]  # admin roles left alone: ADMIN_IDS governs them
+
+
+async def remove_person(
+    session: AsyncSession, telegram_id: int, *, at: datetime, role: str | None = None,
+    unit_id: int | None = None, plan_id: int | None = None,
+) -> Removal:  # fmt: skip
+    """End a person's active memberships (those matching role / unit / plan when given); an
+    admin role is kept (remove the id from ADMIN_IDS). Codes: person_unknown,
+    nothing_to_remove, member_is_admin (only admin roles matched)."""
+    person = await person_by_telegram_id(session, telegram_id)
+    if person is None:
+        raise ServiceError("person_unknown", telegram_id=telegram_id)
+    matching = [
+        m for m, _ in await _members(session, person_id=person.id)
+        if (role is None or m.role == role) and (unit_id is None or m.unit_id == unit_id)
+        and (plan_id is None or m.plan_id == plan_id)
+    ]  # fmt: skip
+    if not matching:
+        raise ServiceError("nothing_to_remove", telegram_id=telegram_id)
+    kept = [m for m in matching if m.source == SOURCE_ADMIN]
+    ended = [m for m in matching if m.source != SOURCE_ADMIN]
+    if not ended:
+        raise ServiceError("member_is_admin", name=person.name or str(telegram_id))
+    for m in ended:
+        row = await session.get(Membership, m.membership_id)
+        assert row is not None
+        await revoke_membership(session, row, at=at, note=NOTE_CLI)
+        log.info("access: command line ended membership %s of %s", row.id, telegram_id)
+    await session.flush()
+    return Removal(ended, kept)
+
+
+async def add_admin(
+    session: AsyncSession, telegram_id: int, *, at: datetime, name: str = ""
+) -> tuple[Person, bool]:
+    """Make `telegram_id` a coordinator of all plans from the command line (kept across
+    restarts; ADMIN_IDS does not govern it). Returns (person, whether the role is new)."""
+    person = await ensure_person(session, telegram_id=telegram_id, at=at, name=name.strip())
+    active = await session.exec(
+        select(Membership).where(
+            Membership.person_id == person.id, col(Membership.revoked_at).is_(None)
+        )
+    )
+    if any(_coordinates_all(m) for m in active.all()):
+        return person, False
+    await add_membership(session, person, role=ROLE_COORDINATOR, at=at, source=SOURCE_CLI)
+    log.info("access: command line made %s a coordinator of all plans", telegram_id)
+    return person, True
+
+
+# --- choosing whom to remove (/revoke_access) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Found:
+    """What `/revoke_access [UNIT|PLAN] [NAME]` points at: members to choose from, or (an
+    ambiguous unit) units to choose first. `unit_id` / `plan_id`: the unit or plan searched;
+    `by_name`: narrowed by a name (a list buttons cannot page through again)."""
+
+    members: list[Member]
+    units: list[tuple[int, str]] = field(default_factory=list)
+    where: str = ""
+    unit_id: int | None = None
+    plan_id: int | None = None
+    by_name: bool = False
+
+
+async def find_removable(
+    session: AsyncSession, directory: Any, reach: PlanScope, *, by: Person, text: str
+) -> Found:
+    """The memberships `text` names within reach: nothing → everyone removable; a plan code
+    → its leaders and coordinators; a unit → its liaisons and leaders; either followed by
+    part of a name or a @username to narrow; a text naming no unit → people of that name.
+    Codes: not_your_plan, unit_out_of_scope, member_not_found."""
+    words = text.split()
+    if not words:
+        return Found(await removable(session, reach, by=by))
+    head, name = words[0], " ".join(words[1:])
+    plan = await plan_by_code(session, head)
+    if plan is not None:
+        reach.require_plan(plan)
+        found = await removable(session, reach, by=by, plan_id=plan.id, name=name)
+        return _or_not_found(
+            Found(found, where=plan.code, plan_id=plan.id, by_name=bool(name)), text
+        )
+    try:
+        unit = await reach.resolve_unit(session, directory, head)
+    except ServiceError as exc:
+        if exc.code == "ambiguous_unit":
+            return Found([], units=list(exc.params["units"]))
+        if exc.code != "unknown_unit":
+            raise
+        found = await removable(session, reach, by=by, name=text)
+        return _or_not_found(Found(found, by_name=True), text)
+    found = await removable(session, reach, by=by, unit_id=unit.id, name=name)
+    return _or_not_found(Found(found, where=unit.name, unit_id=unit.id, by_name=bool(name)), text)
+
+
+async def removable_page(
+    session: AsyncSession, reach: PlanScope, *, by: Person, unit_id: int | None,
+    plan_id: int | None,
+) -> Found:  # fmt: skip
+    """The list behind a page button (ids from the client: checked again). Codes:
+    unknown_unit, unknown_plan, unit_out_of_scope, not_your_plan."""
+    where = ""
+    if unit_id is not None:
+        unit = await session.get(Unit, unit_id)
+        if unit is None:
+            raise ServiceError("unknown_unit", unit=str(unit_id))
+        await reach.require_unit(session, unit)
+        where = unit.name
+    if plan_id is not None:
+        plan = await session.get(Plan, plan_id)
+        if plan is None:
+            raise ServiceError("unknown_plan", plan=str(plan_id))
+        reach.require_plan(plan)
+        where = plan.code
+    members = await removable(session, reach, by=by, unit_id=unit_id, plan_id=plan_id)
+    return Found(members, where=where, unit_id=unit_id, plan_id=plan_id)
+
+
+def _or_not_found(found: Found, text: str) -> Found:
+    if not found.members:
+        raise ServiceError("member_not_found", text=text)
+    return found

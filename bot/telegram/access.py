@@ -1,0 +1,156 @@
+"""/revoke_access (alias /remove): a coordinator ends a liaison's, leader's or coordinator's
+access within their plans. Choose the person by unit or plan and name, or from buttons;
+confirm with a button. Every button's ids are checked against the sender's scope again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import Bot, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, CommandObject
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.clock import Clock
+from bot.core.roles import Roles
+from bot.services import access
+from bot.services.errors import ServiceError
+from bot.services.people import person_by_telegram_id, roles_of
+from bot.services.scope import PlanScope
+from bot.storage.models import Person
+from bot.telegram import access_view as view
+from bot.telegram.commands import clear_coordinator_commands
+from bot.telegram.filters import IsCoordinator
+from bot.telegram.parsing import normalize
+
+COMMANDS = ("revoke_access", "remove")
+
+
+async def _show(
+    target: Message, found: access.Found, *, page: int, locale: str, edit: bool = False
+) -> None:
+    """The choice `found` offers: units to pick, one confirmation, or a page of people."""
+    if found.units:
+        text, markup = view.units_text(locale), view.units_keyboard(found.units)
+    elif not found.members:
+        text = view.error_line("nobody_removable", {}, locale=locale) + "\n" + view.usage(locale)
+        markup = None
+    elif len(found.members) == 1 and (found.by_name or found.unit_id or found.plan_id):
+        m = found.members[0]
+        text, markup = view.confirm_text(m, locale=locale), view.confirm_keyboard(m, locale=locale)
+    else:
+        text = view.list_text(found.members, where=found.where, page=page,
+                              pages=not found.by_name, locale=locale)  # fmt: skip
+        markup = view.list_keyboard(
+            found.members, page=page, unit_id=found.unit_id, plan_id=found.plan_id,
+            pages=not found.by_name, locale=locale,
+        )  # fmt: skip
+    await _send(target, text, markup, edit=edit)
+
+
+async def _send(
+    target: Message, text: str, markup: InlineKeyboardMarkup | None, *, edit: bool
+) -> None:
+    if edit:
+        try:
+            await target.edit_text(text, reply_markup=markup)
+            return
+        except TelegramBadRequest:  # too old to edit, or unchanged: send it anew
+            pass
+    await target.answer(text, reply_markup=markup)
+
+
+async def _after_removal(bot: Bot, session: AsyncSession, ended: access.Ended) -> None:
+    """A person who coordinates nothing any more loses the coordinator's command menu."""
+    telegram_id = ended.member.telegram_id
+    if ended.member.role != "coordinator" or telegram_id is None:
+        return
+    person = await person_by_telegram_id(session, telegram_id)
+    if not (await roles_of(session, person)).coordinator:
+        await clear_coordinator_commands(bot, telegram_id)
+
+
+def router() -> Router:
+    r = Router(name="access")
+    r.message.filter(IsCoordinator())
+    r.callback_query.filter(IsCoordinator())
+
+    @r.message(Command(*COMMANDS))
+    async def revoke_access(
+        message: Message, command: CommandObject, session: AsyncSession, directory: Any,
+        person: Person, roles: Roles, locale: str,
+    ) -> None:  # fmt: skip
+        text = normalize(command.args or "")
+        try:
+            found = await access.find_removable(
+                session, directory, PlanScope(roles), by=person, text=text
+            )
+        except ServiceError as exc:
+            await message.answer(view.error_line(exc.code, exc.params, locale=locale))
+            return
+        await _show(message, found, page=0, locale=locale)
+
+    @r.callback_query(view.AccessList.filter())
+    async def list_page(
+        query: CallbackQuery, callback_data: view.AccessList, session: AsyncSession,
+        person: Person, roles: Roles, locale: str,
+    ) -> None:  # fmt: skip
+        try:
+            found = await access.removable_page(
+                session, PlanScope(roles), by=person, unit_id=callback_data.unit_id or None,
+                plan_id=callback_data.plan_id or None,
+            )  # fmt: skip
+        except ServiceError as exc:
+            await query.answer(view.error_line(exc.code, exc.params, locale=locale),
+                               show_alert=True)  # fmt: skip
+            return
+        await query.answer()
+        if isinstance(query.message, Message):
+            await _show(query.message, found, page=callback_data.page, locale=locale, edit=True)
+
+    @r.callback_query(view.AccessPick.filter())
+    async def pick(
+        query: CallbackQuery, callback_data: view.AccessPick, session: AsyncSession,
+        person: Person, roles: Roles, locale: str,
+    ) -> None:  # fmt: skip
+        try:
+            m = await access.removal_candidate(
+                session, PlanScope(roles), callback_data.membership_id, by=person
+            )
+        except ServiceError as exc:
+            await query.answer(view.error_line(exc.code, exc.params, locale=locale),
+                               show_alert=True)  # fmt: skip
+            return
+        await query.answer()
+        if isinstance(query.message, Message):
+            await _send(query.message, view.confirm_text(m, locale=locale),
+                        view.confirm_keyboard(m, locale=locale), edit=True)  # fmt: skip
+
+    @r.callback_query(view.AccessConfirm.filter())
+    async def confirm(
+        query: CallbackQuery, callback_data: view.AccessConfirm, bot: Bot,
+        session: AsyncSession, clock: Clock, person: Person, roles: Roles, locale: str,
+    ) -> None:  # fmt: skip
+        try:
+            ended = await access.end_membership(
+                session, PlanScope(roles), callback_data.membership_id, by=person, at=clock.now()
+            )
+        except ServiceError as exc:
+            await session.rollback()
+            await query.answer(view.error_line(exc.code, exc.params, locale=locale),
+                               show_alert=True)  # fmt: skip
+            return
+        await session.commit()
+        await query.answer()
+        if isinstance(query.message, Message):
+            await _send(query.message, view.ended_text(ended, locale=locale), None, edit=True)
+        await _after_removal(bot, session, ended)
+
+    @r.callback_query(view.AccessCancel.filter())
+    async def cancel(query: CallbackQuery, locale: str) -> None:
+        await query.answer()
+        if isinstance(query.message, Message):
+            await _send(query.message, view.cancelled_text(locale), None, edit=True)
+
+    return r
