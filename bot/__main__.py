@@ -1,4 +1,4 @@
-"""Command line: `python -m bot [run|import|show|load|migrate|simulate]`.
+"""Command line: `python -m bot [run|import|show|load|migrate|simulate|people]`.
 
 Each subcommand parses its arguments and calls one function; with no subcommand the bot runs
 (local mode when no BOT_TOKEN is set). Exit status 2 means bad input, with one clear line.
@@ -43,6 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv")
     p.add_argument("--policy", type=Path)
     p.add_argument("--tasks-data", dest="tasks_data", type=Path, default=Path("tasks_data"))
+
+    from bot.people_cli import add_parser as add_people_parser
+
+    add_people_parser(sub)
     return parser
 
 
@@ -65,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
         from schedules.simulate import run_simulate
 
         return run_simulate(args)
+    if command == "people":
+        from bot.people_cli import run_people
+
+        return run_people(args)
     # bare `python -m bot` may fall back to local mode; `run` (the Procfile's worker) never
     # does: a production process without its token must fail loudly
     return run(local_fallback=args.command is None)
