@@ -39,7 +39,7 @@ class AccessCancel(CallbackData, prefix="rn"):
 
 
 def role_phrase(m: Member, *, locale: str) -> str:
-    """"liaison of 上饶市卫生健康委员会", "coordinator of all plans"…"""
+    """ "liaison of 上饶市卫生健康委员会", "coordinator of all plans"…"""
     unit, plan = esc(m.unit_name), esc(m.plan_code)
     if m.role == "liaison":
         return gettext("liaison of %(unit)s", locale=locale) % {"unit": unit}
@@ -92,8 +92,13 @@ def list_text(
 
 
 def list_keyboard(
-    members: list[Member], *, page: int, unit_id: int | None, plan_id: int | None,
-    pages: bool = True, locale: str,
+    members: list[Member],
+    *,
+    page: int,
+    unit_id: int | None,
+    plan_id: int | None,
+    pages: bool = True,
+    locale: str,
 ) -> InlineKeyboardMarkup:
     """One button per membership of the page; with `pages`, ◀ ▶ between pages (a list of a
     unit, a plan or everyone; a name search shows its first page only)."""

@@ -13,8 +13,8 @@ from sqlmodel import select
 
 from bot.config import Settings
 from bot.core.roles import Roles
-from bot.core.units import load_unit_directory
 from bot.core.scope import Grant, reaches_grant, reaches_unit
+from bot.core.units import load_unit_directory
 from bot.services import access, people
 from bot.services.errors import ServiceError
 from bot.services.scope import PlanScope
@@ -43,7 +43,7 @@ def scoped(*plan_ids: int) -> Roles:
 ALL = Roles(coordinator_all=True)
 
 
-# --- the rules (pure) --------------------------------------------------------------------------
+# --- the rules (pure) ----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -72,7 +72,7 @@ def test_reaches_unit():
     assert reaches_unit(ALL, [])
 
 
-# --- PlanScope over the ledger ------------------------------------------------------------------
+# --- PlanScope over the ledger -------------------------------------------------------------------
 
 
 async def test_plan_scope_reads_the_units_of_the_coordinators_plans(ids, directory):
@@ -98,9 +98,7 @@ async def test_a_scoped_coordinator_withdraws_only_invitations_they_could_create
             s, role="liaison", unit_id=ids.units["ln_health"], at=NOW, ttl_days=7
         )
         all_invite = await people.create_invite(s, role="coordinator", at=NOW, ttl_days=7)
-        sr_invite = await people.create_invite(
-            s, role="leader", plan_id=SR, at=NOW, ttl_days=7
-        )
+        sr_invite = await people.create_invite(s, role="leader", plan_id=SR, at=NOW, ttl_days=7)
         for invite in (ln_invite, all_invite):
             with pytest.raises(ServiceError) as err:
                 await access.withdraw_invite(s, PlanScope(scoped(SR)), invite.token, at=NOW)
@@ -112,7 +110,7 @@ async def test_a_scoped_coordinator_withdraws_only_invitations_they_could_create
         assert ln_invite.revoked_at == NOW
 
 
-# --- ADMIN_IDS ------------------------------------------------------------------------------------
+# --- ADMIN_IDS -----------------------------------------------------------------------------------
 
 
 async def is_coordinator(ledger, telegram_id: int) -> bool:
@@ -121,9 +119,7 @@ async def is_coordinator(ledger, telegram_id: int) -> bool:
         return (await people.roles_of(s, person)).coordinator
 
 
-async def test_an_id_taken_out_of_admin_ids_is_no_coordinator_after_the_next_start(
-    ledger, caplog
-):
+async def test_an_id_taken_out_of_admin_ids_is_no_coordinator_after_the_next_start(ledger, caplog):
     """Through the start-up itself (bot.app.bootstrap), as `python -m bot run` does it."""
     from bot.app import bootstrap
     from bot.clock import VirtualClock
@@ -169,7 +165,7 @@ async def test_admin_ids_sync_is_idempotent_and_leaves_other_coordinators(ledger
     assert await is_coordinator(ledger, 43)
 
 
-# --- ending memberships ---------------------------------------------------------------------------
+# --- ending memberships --------------------------------------------------------------------------
 
 
 async def memberships_of(ledger, telegram_id: int) -> list[Membership]:
@@ -191,9 +187,7 @@ async def test_a_coordinator_ends_a_liaisons_access_and_the_record_stays(ledger)
     (membership,) = await memberships_of(ledger, 100)
     async with ledger.session_maker() as s:
         by = await people.person_by_telegram_id(s, 60)
-        ended = await access.end_membership(
-            s, PlanScope(scoped(SR)), membership.id, by=by, at=NOW
-        )
+        ended = await access.end_membership(s, PlanScope(scoped(SR)), membership.id, by=by, at=NOW)
         await s.commit()
     assert ended.member.name == "张三" and not ended.still_registered
     assert ended.pending_invites == 1

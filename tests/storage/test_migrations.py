@@ -192,3 +192,52 @@ async def test_a_database_of_the_first_revision_gets_the_models_indexes(db_url, 
     upgraded = index_definitions(db_url)
     assert upgraded == index_definitions(fresh)
     assert upgraded["ix_assignment_ack"].endswith("WHERE archived_at IS NULL")
+
+
+async def test_memberships_of_an_existing_database_learn_where_they_came_from(db_url):
+    """0003: a coordinator of all plans that no redeemed invitation explains came from
+    ADMIN_IDS, so taking the id out of ADMIN_IDS ends it; invited roles stay."""
+    from bot.services.access import sync_admins
+
+    await upgrade_database(db_url, revision="0002")
+    with sqlite3.connect(sqlite_path(db_url)) as conn:
+        conn.executescript(
+            """
+            INSERT INTO unit (id, name, short_name, jurisdiction, level, is_group, known)
+                VALUES (1, '上饶市卫生健康委员会', '市卫健委', '上饶市', '市直', 0, 1);
+            INSERT INTO person (id, telegram_id, name, username, active, created_at) VALUES
+                (1, 11, '管理员', '', 1, '2025-01-06 01:00:00.000000'),
+                (2, 22, '受邀督办员', '', 1, '2025-01-06 01:00:00.000000'),
+                (3, 33, '联络员', '', 1, '2025-01-06 01:00:00.000000');
+            INSERT INTO membership (id, person_id, role, unit_id, plan_id, created_at) VALUES
+                (1, 1, 'coordinator', NULL, NULL, '2025-01-06 01:00:00.000000'),
+                (2, 2, 'coordinator', NULL, NULL, '2025-01-07 01:00:00.000000'),
+                (3, 3, 'liaison', 1, NULL, '2025-01-07 01:00:00.000000');
+            INSERT INTO invite (id, token, role, unit_id, plan_id, name, created_by, created_at,
+                                expires_at, used_by, used_at) VALUES
+                (1, 'tok-a', 'coordinator', NULL, NULL, '', 1, '2025-01-06 01:00:00.000000',
+                 '2025-01-13 01:00:00.000000', 2, '2025-01-07 01:00:00.000000'),
+                (2, 'tok-b', 'liaison', 1, NULL, '', 1, '2025-01-06 01:00:00.000000',
+                 '2025-01-13 01:00:00.000000', 3, '2025-01-07 01:00:00.000000');
+            """
+        )
+
+    await upgrade_database(db_url)
+
+    assert await differences(db_url) == []
+    with sqlite3.connect(sqlite_path(db_url)) as conn:
+        rows = conn.execute(
+            "SELECT id, source, revoked_by, revoke_note FROM membership ORDER BY id"
+        ).fetchall()
+    assert rows == [(1, "admin", None, ""), (2, "invite", None, ""), (3, "invite", None, "")]
+    engine = make_engine(db_url)
+    async with make_session_maker(engine)() as session:
+        outcome = await sync_admins(session, [], at=AT)
+        await session.commit()
+    await engine.dispose()
+    assert [p.telegram_id for p in outcome.removed] == [11]
+    with sqlite3.connect(sqlite_path(db_url)) as conn:
+        ended = conn.execute(
+            "SELECT id, revoke_note FROM membership WHERE revoked_at IS NOT NULL"
+        ).fetchall()
+    assert ended == [(1, "ADMIN_IDS")]

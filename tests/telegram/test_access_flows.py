@@ -54,7 +54,7 @@ async def membership_of(h, telegram_id: int, role: str) -> Membership:
         return result.one()
 
 
-# --- finding 3: plan scope ----------------------------------------------------------------------
+# --- finding 3: plan scope -----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -109,9 +109,11 @@ async def test_unit_shows_a_scoped_coordinator_only_units_of_their_plans(hs):
     sent = await hs.send(SCOPED, "/unit 上饶市卫健委")
     assert "张三" in sent.text
     assert "刘洋" in (await hs.send(COORDINATOR, "/unit 龙南市卫健委")).text
+    for command in ("/status 龙南市卫健委", "/overdue 龙南市卫健委"):  # the same check
+        assert "规划" in (await hs.send(SCOPED, command)).text
 
 
-# --- finding 4: ending access ----------------------------------------------------------------------
+# --- finding 4: ending access --------------------------------------------------------------------
 
 
 async def test_a_coordinator_removes_a_liaison_by_unit_and_name(hs):
@@ -150,7 +152,8 @@ async def test_remove_alone_lists_buttons_pick_then_cancel_changes_nothing(hs):
 
 async def test_forged_buttons_cannot_reach_another_plans_people(hs):
     ln = await membership_of(hs, LN_LIAISON, "liaison")
-    for data in (AccessPick(membership_id=ln.id).pack(), AccessConfirm(membership_id=ln.id).pack()):
+    for button in (AccessPick, AccessConfirm):
+        data = button(membership_id=ln.id).pack()
         sent = await hs.press(SCOPED, data)
         assert sent.messages == [] and "规划" in sent.alerts[0]
     page = await hs.press(SCOPED, AccessList(unit_id=hs.ledger.units["ln_health"]).pack())
