@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -37,10 +38,14 @@ from bot.storage.models import (
     ROLE_COORDINATOR,
     SOURCE_ADMIN,
     SOURCE_CLI,
+    Assignment,
     Invite,
     Membership,
+    Milestone,
+    Outbox,
     Person,
     Plan,
+    Task,
     Unit,
 )
 
@@ -49,6 +54,7 @@ log = logging.getLogger(__name__)
 NOTE_BOT = "revoke_access"  # ended by a coordinator in the chat
 NOTE_CLI = "cli"  # ended by `python -m bot people remove`
 NOTE_ADMIN_IDS = "ADMIN_IDS"  # the id left ADMIN_IDS
+OUTBOX_CANCELLED = "cancelled"  # the sender's status of a row it will not send
 
 
 @dataclass(frozen=True)
@@ -157,8 +163,37 @@ class Ended:
     pending_invites: int  # invitations they created that still work
 
 
+async def _cancel_pending(
+    session: AsyncSession, m: Member | Membership, telegram_id: int | None,
+    *, remaining: list[Member],
+) -> int:  # fmt: skip
+    """Messages already queued for the person because of the ended role are not sent: all of
+    them when no role is left, else those about the ended role's unit or plan (unless another
+    of their roles covers it). Returns how many were cancelled."""
+    mine = or_(Outbox.person_id == m.person_id, Outbox.chat_id == (telegram_id or 0))
+    query = update(Outbox).where(col(Outbox.status) == "pending", mine)
+    if remaining:
+        if any((r.unit_id, r.plan_id) == (m.unit_id, m.plan_id) for r in remaining):
+            return 0  # another role over the same unit or plan: its messages still apply
+        about = select(Assignment.id).join(Milestone, col(Milestone.id) == Assignment.milestone_id)
+        if m.unit_id is not None:
+            about = about.where(Assignment.unit_id == m.unit_id)
+        elif m.plan_id is not None:
+            about = about.join(Task, col(Task.id) == Milestone.task_id).where(
+                Task.plan_id == m.plan_id
+            )
+        else:
+            return 0  # a coordinator of all plans who keeps another role: nothing is only theirs
+        query = query.where(col(Outbox.assignment_id).in_(about))
+    result = await session.exec(  # type: ignore[call-overload]
+        query.values(status=OUTBOX_CANCELLED, last_error="the recipient's access ended")
+    )
+    return int(result.rowcount or 0)
+
+
 async def _outcome(session: AsyncSession, m: Member, *, at: datetime) -> Ended:
-    remaining = await _members(session, person_id=m.person_id)
+    remaining = [r for r, _ in await _members(session, person_id=m.person_id)]
+    await _cancel_pending(session, m, m.telegram_id, remaining=remaining)
     pending = await session.exec(
         select(Invite.id).where(
             Invite.created_by == m.person_id,
@@ -264,6 +299,9 @@ async def sync_admins(
     )
     for membership, person in stale.all():
         await revoke_membership(session, membership, at=at, note=NOTE_ADMIN_IDS)
+        await session.flush()
+        others = [m for m, _ in await _members(session, person_id=person.id)]
+        await _cancel_pending(session, membership, person.telegram_id, remaining=others)
         outcome.removed.append(person)
         log.warning(
             "ADMIN_IDS: %s (%s) is no longer listed: their admin coordinator role ended",
@@ -316,6 +354,8 @@ async def remove_person(
         await revoke_membership(session, row, at=at, note=NOTE_CLI)
         log.info("access: command line ended membership %s of %s", row.id, telegram_id)
     await session.flush()
+    for m in ended:
+        await _outcome(session, m, at=at)
     return Removal(ended, kept)
 
 

@@ -272,3 +272,39 @@ async def test_a_removed_person_is_a_person_still(ledger):
         await access.remove_person(s, 100, at=NOW)
         await s.commit()
         assert (await s.exec(select(Person).where(Person.telegram_id == 100))).first()
+
+
+async def test_messages_queued_for_an_ended_role_are_not_sent(ledger):
+    """A reminder queued before the removal would still reach the person: it is cancelled.
+    A liaison of two units who loses one keeps the other unit's messages."""
+    from bot.storage.models import Outbox
+
+    await add_person(ledger, 100, "张三", role="liaison", unit="sr_health")
+    await add_person(ledger, 60, "王督办", role="coordinator")
+    async with ledger.session_maker() as s:
+        person = await people.person_by_telegram_id(s, 100)
+        await people.add_membership(s, person, role="liaison", unit_id=ledger.units["sr_finance"],
+                                    at=NOW)  # fmt: skip
+        for key, unit in (("health", "sr_health"), ("finance", "sr_finance")):
+            s.add(Outbox(key=key, kind="reminder", chat_id=100, person_id=person.id,
+                         assignment_id=ledger.assignments[("SR-1", 0, unit)], created_at=NOW,
+                         not_before=NOW + timedelta(hours=16)))  # fmt: skip
+        s.add(Outbox(key="digest", kind="digest", chat_id=100, created_at=NOW, not_before=NOW))
+        await s.commit()
+    by_unit = {m.unit_id: m for m in await memberships_of(ledger, 100)}
+    health, finance = by_unit[ledger.units["sr_health"]], by_unit[ledger.units["sr_finance"]]
+
+    async def statuses() -> dict[str, str]:
+        async with ledger.session_maker() as s:
+            return {o.key: o.status for o in (await s.exec(select(Outbox))).all()}
+
+    async with ledger.session_maker() as s:
+        by = await people.person_by_telegram_id(s, 60)
+        await access.end_membership(s, PlanScope(ALL), health.id, by=by, at=NOW)
+        await s.commit()
+    assert await statuses() == {"health": "cancelled", "finance": "pending", "digest": "pending"}
+    async with ledger.session_maker() as s:
+        await access.end_membership(s, PlanScope(ALL), finance.id, by=by, at=NOW)
+        await s.commit()
+    assert await statuses() == {"health": "cancelled", "finance": "cancelled",
+                                "digest": "cancelled"}  # fmt: skip
