@@ -109,6 +109,19 @@ class PlanScope:
             plans = (await self.plans_of_units(session, [grant.unit_id]))[grant.unit_id]
         return rules.reaches_grant(self.roles, grant, plans)
 
+    async def require_grant(
+        self, session: AsyncSession, grant: rules.Grant, *, label: str = ""
+    ) -> None:
+        """Before an invitation is created: only what the coordinator could grant. Codes:
+        not_your_plan (a plan, or every plan: `label` or "*"), unit_out_of_scope."""
+        if await self.reaches_grant(session, grant):
+            return
+        if grant.unit_id is not None and (
+            grant.plan_id is None or rules.reaches_plan(self.roles, grant.plan_id)
+        ):
+            raise ServiceError("unit_out_of_scope", unit=label)
+        raise ServiceError("not_your_plan", plan=label or "*")
+
     async def require_invite(self, session: AsyncSession, invite: Invite) -> None:
         """Only an invitation the coordinator could have created may be withdrawn."""
         grant = rules.Grant(invite.role, invite.unit_id, invite.plan_id)

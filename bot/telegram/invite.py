@@ -15,6 +15,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.clock import Clock
 from bot.config import Settings
 from bot.core.roles import Roles
+from bot.core.scope import Grant
 from bot.i18n import format_date
 from bot.services import people
 from bot.services.access import withdraw_invite
@@ -32,31 +33,30 @@ from bot.telegram.render import esc
 async def _target(
     session, directory, reach: PlanScope, role: str, target: str, name: str
 ) -> tuple[Unit | None, Plan | None, str]:
-    """The unit or plan an invitation names, within the coordinator's reach (PlanScope).
-    Returns (unit, plan, name). Codes: unknown_unit, ambiguous_unit, unit_out_of_scope,
-    not_your_plan."""
+    """The unit or plan an invitation names; a unit name is looked up among the units of the
+    coordinator's plans. Returns (unit, plan, name). Codes: unknown_unit, ambiguous_unit,
+    unit_out_of_scope."""
     if role == "coordinator":
         plan = await plan_by_code(session, target) if target else None
         if target and plan is None:
             name = f"{target} {name}".strip()  # "/invite coordinator 王五": a name, no plan
-        if plan is None and not reach.roles.coordinator_all:
-            raise ServiceError("not_your_plan", plan=target or "*")
-        if plan is not None:
-            reach.require_plan(plan)
         return None, plan, name
     if role == "leader":
         plan = await plan_by_code(session, target)
         if plan is not None:
-            reach.require_plan(plan)
             return None, plan, name
     return await reach.resolve_unit(session, directory, target), None, name
 
 
 async def _issue(
     message: Message, bot: Bot, session, settings: Settings, *, role: str, at: datetime,
-    unit: Unit | None, plan: Plan | None, name: str, person: Person, locale: str,
+    unit: Unit | None, plan: Plan | None, name: str, person: Person, roles: Roles, locale: str,
 ) -> None:  # fmt: skip
-    """Create the invitation, commit, and send the link."""
+    """Check it against the coordinator's plans (every path that invites comes here), create
+    the invitation, commit, and send the link. Codes: not_your_plan, unit_out_of_scope."""
+    grant = Grant(role, unit.id if unit else None, plan.id if plan else None)
+    label = unit.name if unit else plan.code if plan else ""
+    await PlanScope(roles).require_grant(session, grant, label=label)
     invite = await people.create_invite(
         session, role=role, at=at, ttl_days=settings.invite_ttl_days,
         unit_id=unit.id if unit else None, plan_id=plan.id if plan else None,
@@ -118,7 +118,8 @@ def router() -> Router:
                 session, directory, PlanScope(roles), args.role, args.target, args.name
             )
             await _issue(message, bot, session, settings, role=args.role, at=now, unit=unit,
-                         plan=plan, name=name, person=person, locale=locale)  # fmt: skip
+                         plan=plan, name=name, person=person, roles=roles,
+                         locale=locale)  # fmt: skip
         except ServiceError as exc:
             await session.rollback()
             keyboard = None
@@ -132,10 +133,13 @@ def router() -> Router:
         settings: Settings, clock: Clock, person: Person, roles: Roles, locale: str,
     ) -> None:  # fmt: skip
         unit = await session.get(Unit, callback_data.unit_id)
-        try:
-            if unit is None or callback_data.role not in ("liaison", "leader"):
-                raise ServiceError("unknown_unit", unit="?")
-            await PlanScope(roles).require_unit(session, unit)  # the ids came from the client
+        if unit is None or callback_data.role not in ("liaison", "leader"):
+            await callback.answer(error_line(ServiceError("unknown_unit", unit="?"), locale),
+                                  show_alert=True)  # fmt: skip
+            return
+        grant = Grant(callback_data.role, unit.id, None)
+        try:  # the ids came from the client: checked before anything is shown
+            await PlanScope(roles).require_grant(session, grant, label=unit.name)
         except ServiceError as exc:
             await callback.answer(error_line(exc, locale), show_alert=True)
             return
@@ -145,7 +149,7 @@ def router() -> Router:
                 await callback.message.edit_reply_markup(reply_markup=None)
             await _issue(callback.message, bot, session, settings, role=callback_data.role,
                          at=clock.now(), unit=unit, plan=None, name=callback_data.name,
-                         person=person, locale=locale)  # fmt: skip
+                         person=person, roles=roles, locale=locale)  # fmt: skip
 
     @r.message(Command("revoke"), IsCoordinator())
     async def revoke(

@@ -58,7 +58,15 @@ async def membership_of(h, telegram_id: int, role: str) -> Membership:
 
 
 @pytest.mark.parametrize(
-    "command", ["/invite 龙南市卫健委 钱七", "/invite leader 龙南市卫健委", "/invite leader LN"]
+    "command",
+    [
+        "/invite 龙南市卫健委 钱七",
+        "/invite liaison 龙南市卫生健康委员会",
+        "/invite leader 龙南市卫健委",
+        "/invite leader LN",
+        "/invite coordinator LN",
+        "/invite coordinator 钱七",  # a coordinator of every plan
+    ],
 )
 async def test_a_scoped_coordinator_cannot_invite_for_another_plans_unit(hs, command):
     sent = await hs.send(SCOPED, command)
