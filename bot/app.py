@@ -55,6 +55,7 @@ class App:
     directory: Any
     i18n: I18n
     coordinator_chat_ids: list[int] = field(default_factory=list)
+    former_coordinator_ids: list[int] = field(default_factory=list)  # their menus are dropped
 
     async def close(self) -> None:
         await self.bot.session.close()
@@ -154,6 +155,13 @@ async def bootstrap(settings: Settings, session_maker: SessionMaker, clock: Cloc
         return [p.telegram_id for p in await coordinators(session) if p.telegram_id]
 
 
+async def former_coordinator_ids(session_maker: SessionMaker) -> list[int]:
+    from bot.services.access import former_coordinators
+
+    async with session_maker() as session:
+        return await former_coordinators(session)
+
+
 async def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
     """Everything but polling: database ready, plans loaded, Bot and Dispatcher built, the
     scheduler hooked to the dispatcher's startup/shutdown. Raises StartupError."""
@@ -166,6 +174,7 @@ async def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
         directory = load_directory(settings)
         await load_tasks_data(settings, session_maker, directory, clock)
         coordinator_ids = await bootstrap(settings, session_maker, clock)
+        former_ids = await former_coordinator_ids(session_maker)
         i18n = make_i18n(default_locale=settings.default_locale)
         bot = make_bot(settings, token)
     except BaseException as exc:
@@ -183,7 +192,7 @@ async def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
     app = App(
         settings=settings, bot=bot, dispatcher=dispatcher, engine=engine,
         session_maker=session_maker, clock=clock, directory=directory, i18n=i18n,
-        coordinator_chat_ids=coordinator_ids,
+        coordinator_chat_ids=coordinator_ids, former_coordinator_ids=former_ids,
     )  # fmt: skip
     install_hooks(app)
     return app
@@ -208,6 +217,10 @@ def install_hooks(app: App) -> None:
             bot, default_locale=app.settings.default_locale,
             coordinator_chat_ids=app.coordinator_chat_ids,
         )  # fmt: skip
+        from bot.telegram.commands import clear_coordinator_commands
+
+        for chat_id in app.former_coordinator_ids:  # e.g. taken out of ADMIN_IDS
+            await clear_coordinator_commands(bot, chat_id)
         from schedules.runtime import start_scheduler
 
         dp["scheduler"] = await start_scheduler(

@@ -311,6 +311,27 @@ async def sync_admins(
     return outcome
 
 
+async def former_coordinators(session: AsyncSession) -> list[int]:
+    """Telegram ids of reachable people whose coordinator role ended and who coordinate
+    nothing now (their chats may still show the coordinator's command menu)."""
+    current = select(Membership.person_id).where(
+        Membership.role == ROLE_COORDINATOR, col(Membership.revoked_at).is_(None)
+    )
+    result = await session.exec(
+        select(Person.telegram_id)
+        .join(Membership, col(Membership.person_id) == Person.id)
+        .where(
+            Membership.role == ROLE_COORDINATOR,
+            col(Membership.revoked_at).is_not(None),
+            col(Person.id).not_in(current),
+            col(Person.active).is_(True),
+            col(Person.telegram_id).is_not(None),
+        )
+        .distinct()
+    )
+    return sorted(t for t in result.all() if t is not None)
+
+
 # --- the operator's command line ------------------------------------------------------------
 
 

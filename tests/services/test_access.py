@@ -158,10 +158,13 @@ async def test_admin_ids_sync_is_idempotent_and_leaves_other_coordinators(ledger
         await s.commit()
     assert sorted(p.telegram_id for p in outcome.removed) == [42, 43]
     assert await is_coordinator(ledger, 50)
+    async with ledger.session_maker() as s:  # their chats' coordinator menus get dropped
+        assert await access.former_coordinators(s) == [42, 43]
     async with ledger.session_maker() as s:
         assert [p.telegram_id for p in await people.coordinators(s)] == [50]
         await access.sync_admins(s, [43], at=NOW)  # back in the list: a coordinator again
         await s.commit()
+        assert await access.former_coordinators(s) == [42]
     assert await is_coordinator(ledger, 43)
 
 
