@@ -146,7 +146,7 @@ async def load_tasks_data(
 async def bootstrap(settings: Settings, session_maker: SessionMaker, clock: Clock) -> list[int]:
     """Make ADMIN_IDS the admins (ids no longer listed lose the role, logged); return the
     Telegram ids of every coordinator."""
-    from bot.services.access import sync_admins
+    from bot.services.admins import sync_admins
     from bot.services.people import coordinators
 
     async with session_maker() as session:
@@ -156,7 +156,7 @@ async def bootstrap(settings: Settings, session_maker: SessionMaker, clock: Cloc
 
 
 async def former_coordinator_ids(session_maker: SessionMaker) -> list[int]:
-    from bot.services.access import former_coordinators
+    from bot.services.admins import former_coordinators
 
     async with session_maker() as session:
         return await former_coordinators(session)

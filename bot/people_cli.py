@@ -135,21 +135,21 @@ _REFUSALS = {
 
 
 def _execute(args: argparse.Namespace, settings: Any, at: datetime) -> list[str]:
-    from bot.services import access
+    from bot.services import access, admins, members
 
     command = args.people_command
     if command == "list":
 
         async def listing(session: Any) -> list[str]:
-            members = await access.everyone(session, include_ended=args.include_ended)
-            return format_members(members, include_ended=args.include_ended)
+            found = await members.everyone(session, include_ended=args.include_ended)
+            return format_members(found, include_ended=args.include_ended)
 
         return asyncio.run(_with_session(settings.database_url, listing))
     telegram_id = _telegram_id(args.telegram_id)
     if command == "add-admin":
 
         async def adding(session: Any) -> list[str]:
-            person, new = await access.add_admin(session, telegram_id, at=at, name=args.name)
+            person, new = await admins.add_admin(session, telegram_id, at=at, name=args.name)
             who = f"{telegram_id} ({person.name})" if person.name else str(telegram_id)
             if not new:
                 return [f"{who} already coordinates all plans"]

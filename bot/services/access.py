@@ -1,6 +1,6 @@
-"""Taking access away: ending memberships (a coordinator within their scope, or the operator on
-the command line), withdrawing invitations within scope, and ADMIN_IDS as the source of truth
-for the admins' coordinator role.
+"""Taking access away: ending memberships (a coordinator within their scope with
+/revoke_access, or the operator with `python -m bot people remove`) and withdrawing invitations
+within scope. ADMIN_IDS ends admin roles itself (bot.services.admins).
 
 Memberships end, they are never deleted: the row keeps when, by whom and how (`revoke_note`:
 revoke_access, cli, ADMIN_IDS). A person whose last membership ended is a stranger to the bot;
@@ -11,23 +11,19 @@ the caller commits. Errors are ServiceError with the codes in each docstring.
 from __future__ import annotations
 
 import logging
-import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, update
-from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import scope as rules
 from bot.services.errors import ServiceError
 from bot.services.lookup import plan_by_code
+from bot.services.members import Member, member, member_rows, name_matches
 from bot.services.people import (
-    add_membership,
-    ensure_person,
     invite_by_token,
     person_by_telegram_id,
     revoke_invite,
@@ -35,9 +31,7 @@ from bot.services.people import (
 )
 from bot.services.scope import PlanScope
 from bot.storage.models import (
-    ROLE_COORDINATOR,
     SOURCE_ADMIN,
-    SOURCE_CLI,
     Assignment,
     Invite,
     Membership,
@@ -57,85 +51,13 @@ NOTE_ADMIN_IDS = "ADMIN_IDS"  # the id left ADMIN_IDS
 OUTBOX_CANCELLED = "cancelled"  # the sender's status of a row it will not send
 
 
-@dataclass(frozen=True)
-class Member:
-    """One membership as people read it."""
-
-    membership_id: int
-    person_id: int
-    telegram_id: int | None
-    name: str
-    role: str
-    unit_id: int | None
-    unit_name: str
-    plan_id: int | None
-    plan_code: str
-    source: str
-    since: datetime
-    ended_at: datetime | None = None
-    ended_by: str = ""  # the name of who ended it, else its note
-    revoke_note: str = ""
-
-    @property
-    def grant(self) -> rules.Grant:
-        return rules.Grant(self.role, self.unit_id, self.plan_id)
-
-
-def _key(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).casefold().strip().lstrip("@")
-
-
-def name_matches(member: Member, name: str, username: str = "") -> bool:
-    """Whether `name` (part of a name, or a @username) points at the member."""
-    key = _key(name)
-    return bool(key) and (key in _key(member.name) or key == _key(username))
-
-
-async def _members(
-    session: AsyncSession, *, include_ended: bool = False, membership_id: int | None = None,
-    person_id: int | None = None, unit_id: int | None = None, plan_id: int | None = None,
-) -> list[tuple[Member, str]]:  # fmt: skip
-    """(member, username) pairs in a stable order: unit, role, name."""
-    revoker = aliased(Person)
-    query = (
-        select(Membership, Person, Unit, Plan, revoker)
-        .join(Person, col(Person.id) == Membership.person_id)
-        .join(Unit, col(Unit.id) == Membership.unit_id, isouter=True)
-        .join(Plan, col(Plan.id) == Membership.plan_id, isouter=True)
-        .join(revoker, col(revoker.id) == Membership.revoked_by, isouter=True)
-    )
-    if not include_ended:
-        query = query.where(col(Membership.revoked_at).is_(None))
-    if membership_id is not None:
-        query = query.where(Membership.id == membership_id)
-    if person_id is not None:
-        query = query.where(Membership.person_id == person_id)
-    if unit_id is not None:
-        query = query.where(Membership.unit_id == unit_id)
-    if plan_id is not None:
-        query = query.where(Membership.plan_id == plan_id)
-    out = []
-    for m, p, u, plan, by in (await session.exec(query)).all():
-        member = Member(
-            membership_id=m.id, person_id=p.id, telegram_id=p.telegram_id, name=p.name,
-            role=m.role, unit_id=m.unit_id, unit_name=u.name if u else "", plan_id=m.plan_id,
-            plan_code=plan.code if plan else "", source=m.source, since=m.created_at,
-            ended_at=m.revoked_at, ended_by=(by.name if by else "") or m.revoke_note,
-            revoke_note=m.revoke_note,
-        )  # fmt: skip
-        out.append((member, p.username))
-    out.sort(key=lambda pair: (pair[0].unit_name, pair[0].plan_code, pair[0].role,
-                               pair[0].name, pair[0].membership_id))  # fmt: skip
-    return out
-
-
 async def removable(
     session: AsyncSession, reach: PlanScope, *, by: Person, unit_id: int | None = None,
     plan_id: int | None = None, name: str = "",
 ) -> list[Member]:  # fmt: skip
     """Active memberships the coordinator may end: within their scope, not their own, not an
     admin's (ADMIN_IDS governs those), optionally of one unit or plan and matching `name`."""
-    pairs = await _members(session, unit_id=unit_id, plan_id=plan_id)
+    pairs = await member_rows(session, unit_id=unit_id, plan_id=plan_id)
     pairs = [
         (m, username) for m, username in pairs
         if m.person_id != by.id and m.source != SOURCE_ADMIN
@@ -150,12 +72,6 @@ async def removable(
     ]
 
 
-async def member(session: AsyncSession, membership_id: int) -> Member | None:
-    """An active membership by id."""
-    pairs = await _members(session, membership_id=membership_id)
-    return pairs[0][0] if pairs else None
-
-
 @dataclass(frozen=True)
 class Ended:
     member: Member
@@ -163,7 +79,7 @@ class Ended:
     pending_invites: int  # invitations they created that still work
 
 
-async def _cancel_pending(
+async def cancel_pending(
     session: AsyncSession, m: Member | Membership, telegram_id: int | None,
     *, remaining: list[Member],
 ) -> int:  # fmt: skip
@@ -192,8 +108,8 @@ async def _cancel_pending(
 
 
 async def _outcome(session: AsyncSession, m: Member, *, at: datetime) -> Ended:
-    remaining = [r for r, _ in await _members(session, person_id=m.person_id)]
-    await _cancel_pending(session, m, m.telegram_id, remaining=remaining)
+    remaining = [r for r, _ in await member_rows(session, person_id=m.person_id)]
+    await cancel_pending(session, m, m.telegram_id, remaining=remaining)
     pending = await session.exec(
         select(Invite.id).where(
             Invite.created_by == m.person_id,
@@ -255,91 +171,7 @@ async def withdraw_invite(
     return await revoke_invite(session, token, at=at)
 
 
-# --- ADMIN_IDS ----------------------------------------------------------------------------
-
-
-@dataclass
-class AdminSync:
-    added: list[Person] = field(default_factory=list)  # got the admin coordinator role
-    removed: list[Person] = field(default_factory=list)  # lost it: no longer in ADMIN_IDS
-
-
-def _coordinates_all(m: Membership) -> bool:
-    return m.role == ROLE_COORDINATOR and m.plan_id is None and m.unit_id is None
-
-
-async def sync_admins(
-    session: AsyncSession, admin_ids: Iterable[int], *, at: datetime
-) -> AdminSync:
-    """Make ADMIN_IDS the truth about admins: every id listed is a coordinator of all plans;
-    every admin role of an id no longer listed ends (logged). Roles from invitations or the
-    CLI are left alone. Idempotent."""
-    wanted = list(dict.fromkeys(admin_ids))
-    outcome = AdminSync()
-    for telegram_id in wanted:
-        person = await ensure_person(session, telegram_id=telegram_id, at=at)
-        active = await session.exec(
-            select(Membership).where(
-                Membership.person_id == person.id, col(Membership.revoked_at).is_(None)
-            )
-        )
-        if not any(_coordinates_all(m) for m in active.all()):
-            await add_membership(session, person, role=ROLE_COORDINATOR, at=at,
-                                 source=SOURCE_ADMIN)  # fmt: skip
-            outcome.added.append(person)
-            log.info("ADMIN_IDS: %s is a coordinator of all plans", telegram_id)
-    stale = await session.exec(
-        select(Membership, Person)
-        .join(Person, col(Person.id) == Membership.person_id)
-        .where(
-            Membership.source == SOURCE_ADMIN,
-            col(Membership.revoked_at).is_(None),
-            col(Person.telegram_id).not_in(wanted),
-        )
-    )
-    for membership, person in stale.all():
-        await revoke_membership(session, membership, at=at, note=NOTE_ADMIN_IDS)
-        await session.flush()
-        others = [m for m, _ in await _members(session, person_id=person.id)]
-        await _cancel_pending(session, membership, person.telegram_id, remaining=others)
-        outcome.removed.append(person)
-        log.warning(
-            "ADMIN_IDS: %s (%s) is no longer listed: their admin coordinator role ended",
-            person.telegram_id, person.name or "no name",
-        )  # fmt: skip
-    await session.flush()
-    return outcome
-
-
-async def former_coordinators(session: AsyncSession) -> list[int]:
-    """Telegram ids of reachable people whose coordinator role ended and who coordinate
-    nothing now (their chats may still show the coordinator's command menu)."""
-    current = select(Membership.person_id).where(
-        Membership.role == ROLE_COORDINATOR, col(Membership.revoked_at).is_(None)
-    )
-    result = await session.exec(
-        select(Person.telegram_id)
-        .join(Membership, col(Membership.person_id) == Person.id)
-        .where(
-            Membership.role == ROLE_COORDINATOR,
-            col(Membership.revoked_at).is_not(None),
-            col(Person.id).not_in(current),
-            col(Person.active).is_(True),
-            col(Person.telegram_id).is_not(None),
-        )
-        .distinct()
-    )
-    return sorted(t for t in result.all() if t is not None)
-
-
 # --- the operator's command line ------------------------------------------------------------
-
-
-async def everyone(session: AsyncSession, *, include_ended: bool = False) -> list[Member]:
-    """Every membership (active ones, or all with `include_ended`), by person then role."""
-    members = [m for m, _ in await _members(session, include_ended=include_ended)]
-    return sorted(members, key=lambda m: (m.telegram_id or 0, m.ended_at is not None,
-                                          m.role, m.unit_name, m.plan_code))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -359,7 +191,7 @@ async def remove_person(
     if person is None:
         raise ServiceError("person_unknown", telegram_id=telegram_id)
     matching = [
-        m for m, _ in await _members(session, person_id=person.id)
+        m for m, _ in await member_rows(session, person_id=person.id)
         if (role is None or m.role == role) and (unit_id is None or m.unit_id == unit_id)
         and (plan_id is None or m.plan_id == plan_id)
     ]  # fmt: skip
@@ -378,24 +210,6 @@ async def remove_person(
     for m in ended:
         await _outcome(session, m, at=at)
     return Removal(ended, kept)
-
-
-async def add_admin(
-    session: AsyncSession, telegram_id: int, *, at: datetime, name: str = ""
-) -> tuple[Person, bool]:
-    """Make `telegram_id` a coordinator of all plans from the command line (kept across
-    restarts; ADMIN_IDS does not govern it). Returns (person, whether the role is new)."""
-    person = await ensure_person(session, telegram_id=telegram_id, at=at, name=name.strip())
-    active = await session.exec(
-        select(Membership).where(
-            Membership.person_id == person.id, col(Membership.revoked_at).is_(None)
-        )
-    )
-    if any(_coordinates_all(m) for m in active.all()):
-        return person, False
-    await add_membership(session, person, role=ROLE_COORDINATOR, at=at, source=SOURCE_CLI)
-    log.info("access: command line made %s a coordinator of all plans", telegram_id)
-    return person, True
 
 
 # --- choosing whom to remove (/revoke_access) ------------------------------------------------

@@ -10,7 +10,8 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import gettext, ngettext
-from bot.services.access import Ended, Member
+from bot.services.access import Ended
+from bot.services.members import Member
 from bot.telegram.render import error_text, esc
 
 PAGE_SIZE = 10

@@ -10,7 +10,7 @@ from aiogram.types import File
 
 from bot.clock import VirtualClock
 from bot.config import Settings
-from bot.services.access import sync_admins
+from bot.services.admins import sync_admins
 from bot.telegram.setup import build_dispatcher
 from tests.services.conftest import ledger, ledger_template  # noqa: F401  (shared fixtures)
 from tests.services.factories import NOW, add_person

@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.core.roles import Roles
 from bot.core.scope import Grant, reaches_grant, reaches_unit
 from bot.core.units import load_unit_directory
-from bot.services import access, people
+from bot.services import access, admins, members, people
 from bot.services.errors import ServiceError
 from bot.services.scope import PlanScope
 from bot.storage.models import Membership, Person
@@ -130,7 +130,7 @@ async def test_an_id_taken_out_of_admin_ids_is_no_coordinator_after_the_next_sta
 
     clock.advance(timedelta(days=1))
     later = Settings(_env_file=None, bot_token="42:TEST", admin_ids=[42, 44])
-    with caplog.at_level(logging.INFO, logger="bot.services.access"):
+    with caplog.at_level(logging.INFO, logger="bot.services.admins"):
         chat_ids = await bootstrap(later, ledger.session_maker, clock)
 
     assert sorted(chat_ids) == [42, 44]
@@ -148,23 +148,23 @@ async def test_an_id_taken_out_of_admin_ids_is_no_coordinator_after_the_next_sta
 async def test_admin_ids_sync_is_idempotent_and_leaves_other_coordinators(ledger):
     await add_person(ledger, 50, "李四", role="coordinator")  # invited, not from ADMIN_IDS
     async with ledger.session_maker() as s:
-        first = await access.sync_admins(s, [42, 42, 43], at=NOW)
-        again = await access.sync_admins(s, [42, 43], at=NOW)
+        first = await admins.sync_admins(s, [42, 42, 43], at=NOW)
+        again = await admins.sync_admins(s, [42, 43], at=NOW)
         await s.commit()
     assert [p.telegram_id for p in first.added] == [42, 43]
     assert again.added == [] and again.removed == []
     async with ledger.session_maker() as s:
-        outcome = await access.sync_admins(s, [], at=NOW)
+        outcome = await admins.sync_admins(s, [], at=NOW)
         await s.commit()
     assert sorted(p.telegram_id for p in outcome.removed) == [42, 43]
     assert await is_coordinator(ledger, 50)
     async with ledger.session_maker() as s:  # their chats' coordinator menus get dropped
-        assert await access.former_coordinators(s) == [42, 43]
+        assert await admins.former_coordinators(s) == [42, 43]
     async with ledger.session_maker() as s:
         assert [p.telegram_id for p in await people.coordinators(s)] == [50]
-        await access.sync_admins(s, [43], at=NOW)  # back in the list: a coordinator again
+        await admins.sync_admins(s, [43], at=NOW)  # back in the list: a coordinator again
         await s.commit()
-        assert await access.former_coordinators(s) == [42]
+        assert await admins.former_coordinators(s) == [42]
     assert await is_coordinator(ledger, 43)
 
 
@@ -212,7 +212,7 @@ async def test_ending_a_membership_is_refused_out_of_scope_for_oneself_and_for_a
     await add_person(ledger, 61, "赵督办", role="coordinator")  # all plans, invited
     await add_person(ledger, 300, "刘洋", role="liaison", unit="ln_health")
     async with ledger.session_maker() as s:
-        await access.sync_admins(s, [1], at=NOW)
+        await admins.sync_admins(s, [1], at=NOW)
         await s.commit()
     (ln_liaison,) = await memberships_of(ledger, 300)
     (own,) = await memberships_of(ledger, 60)
@@ -244,7 +244,7 @@ async def test_command_line_removal_and_add_admin(ledger):
         person = await people.person_by_telegram_id(s, 100)
         await people.add_membership(s, person, role="leader", unit_id=ledger.units["sr_health"],
                                     at=NOW)  # fmt: skip
-        await access.sync_admins(s, [100], at=NOW)
+        await admins.sync_admins(s, [100], at=NOW)
         removal = await access.remove_person(s, 100, role="liaison", at=NOW)
         assert [m.role for m in removal.ended] == ["liaison"]
         removal = await access.remove_person(s, 100, at=NOW)
@@ -254,16 +254,16 @@ async def test_command_line_removal_and_add_admin(ledger):
             with pytest.raises(ServiceError) as err:
                 await access.remove_person(s, telegram_id, at=NOW)
             assert err.value.code == code
-        added, new = await access.add_admin(s, 77, name="钱七", at=NOW)
+        added, new = await admins.add_admin(s, 77, name="钱七", at=NOW)
         assert new and added.name == "钱七"
-        assert (await access.add_admin(s, 77, at=NOW))[1] is False
+        assert (await admins.add_admin(s, 77, at=NOW))[1] is False
         await s.commit()
-        members = await access.everyone(s, include_ended=True)
-    assert {(m.telegram_id, m.role, m.source, m.ended_by) for m in members} >= {
+        listed = await members.everyone(s, include_ended=True)
+    assert {(m.telegram_id, m.role, m.source, m.ended_by) for m in listed} >= {
         (100, "liaison", "invite", "cli"), (77, "coordinator", "cli", ""),
     }  # fmt: skip
     async with ledger.session_maker() as s:
-        await access.sync_admins(s, [], at=NOW)  # ADMIN_IDS does not govern CLI admins
+        await admins.sync_admins(s, [], at=NOW)  # ADMIN_IDS does not govern CLI admins
         await s.commit()
     assert await is_coordinator(ledger, 77) and not await is_coordinator(ledger, 100)
 

@@ -197,7 +197,7 @@ async def test_a_database_of_the_first_revision_gets_the_models_indexes(db_url, 
 async def test_memberships_of_an_existing_database_learn_where_they_came_from(db_url):
     """0003: a coordinator of all plans that no redeemed invitation explains came from
     ADMIN_IDS, so taking the id out of ADMIN_IDS ends it; invited roles stay."""
-    from bot.services.access import sync_admins
+    from bot.services.admins import sync_admins
 
     await upgrade_database(db_url, revision="0002")
     with sqlite3.connect(sqlite_path(db_url)) as conn:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.services.access import sync_admins
+from bot.services.admins import sync_admins
 from tests.services.factories import NOW, add_person, build_ledger
 
 REPO = Path(__file__).resolve().parents[2]

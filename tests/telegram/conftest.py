@@ -6,7 +6,7 @@ from bot.clock import VirtualClock
 from bot.config import Settings
 from bot.core.units import load_unit_directory
 from bot.i18n import make_i18n
-from bot.services.access import sync_admins
+from bot.services.admins import sync_admins
 from bot.telegram.setup import build_dispatcher
 from tests.services.conftest import ledger, ledger_template  # noqa: F401  (shared fixtures)
 from tests.services.factories import NOW, add_person
