@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiogram import Bot, Router
+from aiogram import Bot, F, Router
+from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -75,6 +76,11 @@ def router() -> Router:
     r = Router(name="access")
     r.message.filter(IsCoordinator())
     r.callback_query.filter(IsCoordinator())
+
+    @r.message(Command(*COMMANDS), F.chat.type != ChatType.PRIVATE)
+    async def in_a_group(message: Message, locale: str) -> None:
+        """Names and roles are not for a group's eyes."""
+        await message.answer(view.private_only(locale))
 
     @r.message(Command(*COMMANDS))
     async def revoke_access(

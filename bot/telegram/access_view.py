@@ -122,6 +122,10 @@ def list_keyboard(
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
+def private_only(locale: str) -> str:
+    return gettext("Send /revoke_access to me in a private chat.", locale=locale)
+
+
 def units_text(locale: str) -> str:
     return gettext("Several units have that name. Which one?", locale=locale)
 

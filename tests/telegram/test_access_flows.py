@@ -195,8 +195,10 @@ async def test_removing_a_coordinator_drops_their_menu_and_their_commands(hs):
     assert "已" in again.alerts[0]  # already ended: nothing happens twice
 
 
-async def test_only_coordinators_may_remove(hs):
+async def test_only_coordinators_may_remove_and_only_in_a_private_chat(hs):
     assert "督办员" in (await hs.send(LIAISON, "/revoke_access 上饶市财政局")).text
+    in_group = await hs.send(COORDINATOR, "/remove", chat_type="group")
+    assert "私聊" in in_group.text and in_group.buttons() == []
     assert (await membership_of(hs, 200, "liaison")).revoked_at is None
 
 
