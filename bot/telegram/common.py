@@ -3,11 +3,15 @@ error lines, sending a card in parts and remembering what it is about."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
+import aiohttp
 from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
 from aiogram.types import InlineKeyboardMarkup, Message
 
 from bot.clock import Clock
@@ -17,6 +21,13 @@ from bot.core.status import TransitionError
 from bot.services.assignments import local_date, remember_message
 from bot.services.errors import ServiceError
 from bot.telegram.render import error_text
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# what a Bot API call raises when the answer did not get through
+SEND_ERRORS = (TelegramAPIError, aiohttp.ClientError, TimeoutError, OSError)
 
 
 @dataclass(frozen=True)
@@ -60,3 +71,15 @@ async def send_card(
                 assignment_id=assignment_id, kind=kind, at=at,
             )  # fmt: skip
     return sent
+
+
+async def tell_after_commit(send: Awaitable[T], *, what: str) -> T | None:
+    """Await a Bot API call that tells a user about a change already committed. A failure is
+    logged, never raised: it cannot undo the change, and no apology asks them to try again
+    (which would record it twice). `what` names the change in the log line."""
+    try:
+        return await send
+    except SEND_ERRORS as exc:
+        log.warning("%s is stored; telling the user failed: %s: %s", what,
+                    type(exc).__name__, exc)  # fmt: skip
+        return None

@@ -1,17 +1,18 @@
 """Reports: `/report REF STATUS [note]`, the status buttons (进行中 / 已完成 / 有困难 / 申请延期 /
 签收) on /my cards, /task cards and reminders, and replies with text, a photo or a document to
-any bot message about an assignment. Every report is acknowledged in one line; bad input gets
-one line and changes nothing."""
+any bot message about an assignment. Every report is committed first, then acknowledged in
+one line (a failed acknowledgement is logged and undoes nothing); bad input gets one line and
+changes nothing."""
 
 from __future__ import annotations
 
-import contextlib
+import logging
 from typing import Any
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, Filter
 from aiogram.types import CallbackQuery, ForceReply, Message
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.clock import Clock
 from bot.config import Settings
@@ -28,7 +29,7 @@ from bot.services.assignments import (
 from bot.services.errors import ServiceError
 from bot.storage.models import Person, SentMessage
 from bot.telegram.callbacks import ACTION_CODES, AssignmentAction
-from bot.telegram.common import Moment, error_line, moment
+from bot.telegram.common import Moment, error_line, moment, tell_after_commit
 from bot.telegram.filters import IsRegistered
 from bot.telegram.keyboards import assignment_keyboard
 from bot.telegram.limits import MAX_DOWNLOAD
@@ -36,6 +37,8 @@ from bot.telegram.parsing import parse_date, parse_report
 from bot.telegram.render import extend_prompt, report_ack
 
 EXTEND_PROMPT = "extend_prompt"
+
+log = logging.getLogger(__name__)
 
 
 class ReplyToAssignment(Filter):
@@ -56,24 +59,41 @@ class ReplyToAssignment(Filter):
 
 async def _acknowledge(
     bot: Bot, chat_id: int, outcome: ReportOutcome, *, session: Any, at: Any, locale: str
-) -> Message:
-    """Send the one-line acknowledgement and remember it, so a reply to it adds a note."""
-    sent = await bot.send_message(chat_id, report_ack(outcome, locale=locale))
-    await remember_message(
-        session, chat_id=chat_id, message_id=sent.message_id,
-        assignment_id=outcome.row.assignment_id, kind="ack", at=at,
-    )  # fmt: skip
+) -> Message | None:
+    """Tell the liaison their report is stored (it is committed already: `_record`), and
+    remember the message so that a reply to it adds a note. A failure of either is logged and
+    changes nothing stored."""
+    what = f"report {outcome.event.id} on assignment {outcome.row.assignment_id}"
+    sent = await tell_after_commit(
+        bot.send_message(chat_id, report_ack(outcome, locale=locale)),
+        what=f"{what}: acknowledgement",
+    )
+    if sent is None:
+        return None
+    try:
+        await remember_message(
+            session, chat_id=chat_id, message_id=sent.message_id,
+            assignment_id=outcome.row.assignment_id, kind="ack", at=at,
+        )  # fmt: skip
+        await session.commit()
+    except SQLAlchemyError:  # replies to this one message will not add notes; the report holds
+        await session.rollback()
+        log.exception("%s is stored; remembering its acknowledgement failed", what)
     return sent
 
 
-async def _report(
+async def _record(
     session: Any, m: Moment, person: Person, roles: Roles, assignment_id: int, action: Action,
     **kw: Any,
 ) -> ReportOutcome:  # fmt: skip
-    return await report(
+    """Store a report: it is committed when this returns, so that nobody is told "recorded"
+    about a report a crash or a failed send could still lose."""
+    outcome = await report(
         session, assignment_id=assignment_id, person=person, roles=roles, action=action,
         at=m.now, today=m.today, policy=m.policy, **kw,
     )  # fmt: skip
+    await session.commit()
+    return outcome
 
 
 def router() -> Router:
@@ -95,7 +115,7 @@ def router() -> Router:
             row = await assignment_for_task(
                 session, ref=args.ref, roles=roles, today=m.today, now=m.now, policy=m.policy
             )
-            outcome = await _report(
+            outcome = await _record(
                 session, m, person, roles, row.assignment_id, args.action,
                 progress=args.progress, new_due=args.new_due, note=args.note,
             )  # fmt: skip
@@ -105,7 +125,6 @@ def router() -> Router:
             return
         await _acknowledge(bot, message.chat.id, outcome, session=session, at=m.now,
                            locale=locale)  # fmt: skip
-        await session.commit()
 
     @r.callback_query(AssignmentAction.filter())
     async def status_button(
@@ -139,21 +158,22 @@ def router() -> Router:
             await callback.answer()
             return
         try:
-            outcome = await _report(session, m, person, roles, aid, action)
+            outcome = await _record(session, m, person, roles, aid, action)
         except (ServiceError, TransitionError) as exc:
             await session.rollback()
             await callback.answer(error_line(exc, locale), show_alert=True)
             return
-        await session.commit()
-        await callback.answer()
+        what = f"report {outcome.event.id} on assignment {aid}"
+        await tell_after_commit(callback.answer(), what=f"{what}: button answer")
         if outcome.transition.acknowledge and callback.message is not None:
             # the 签收 button has done its job: redraw the keyboard without it (before the
             # acknowledgement, so whoever reads that line sees the card already redrawn)
             keyboard = assignment_keyboard(aid, acknowledged=True, locale=locale)
-            with contextlib.suppress(TelegramBadRequest):
-                await callback.message.edit_reply_markup(reply_markup=keyboard)  # type: ignore[union-attr]
+            await tell_after_commit(
+                callback.message.edit_reply_markup(reply_markup=keyboard),  # type: ignore[union-attr]
+                what=f"{what}: keyboard",
+            )
         await _acknowledge(bot, chat_id, outcome, session=session, at=m.now, locale=locale)
-        await session.commit()
 
     @r.message(ReplyToAssignment(), ~F.text.startswith("/"))
     async def reply_note(
@@ -167,7 +187,7 @@ def router() -> Router:
             if subject.kind == EXTEND_PROMPT and message.text:
                 first, _, rest = message.text.strip().partition(" ")
                 action, kw = Action.EXTEND, {"new_due": parse_date(first), "note": rest.strip()}
-            outcome = await _report(session, m, person, roles, subject.assignment_id, action,
+            outcome = await _record(session, m, person, roles, subject.assignment_id, action,
                                     **kw)  # fmt: skip
         except (ServiceError, TransitionError) as exc:
             await session.rollback()
@@ -175,7 +195,6 @@ def router() -> Router:
             return
         await _acknowledge(bot, message.chat.id, outcome, session=session, at=m.now,
                            locale=locale)  # fmt: skip
-        await session.commit()
 
     return r
 
