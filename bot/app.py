@@ -263,7 +263,8 @@ def run_app() -> int:
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    token = settings.bot_token.get_secret_value().strip() if settings.bot_token else ""
+    configure_logging(settings.log_level, secrets=[token])
 
     async def main() -> None:
         app = await build_app(settings)

@@ -47,7 +47,8 @@ Failures never drop a row silently; each outcome is stored on the row and logged
   `max_attempts`.
 
 Telegram's flood limits (about 30 messages a second, 1 a second per chat, 20 a minute per group)
-are kept by `schedules.throttle.Throttle`; one sender per database is assumed.
+are kept by `schedules.throttle.Throttle`. Error text is stored and logged without the bot
+token (`bot.redact`): aiohttp's errors quote the request URL, which holds it.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ from sqlalchemy import func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
+from bot.redact import describe_error, redact
 from bot.storage.models import (
     CLOSED,
     DONE_REPORTED,
@@ -416,7 +418,7 @@ class Sender:
             await self._on_forbidden(row, exc.message, report)
             return True
         except (TelegramBadRequest, TelegramNotFound, TelegramEntityTooLarge) as exc:
-            await self._finish(row, DEAD, f"{type(exc).__name__}: {exc.message}", report)
+            await self._finish(row, DEAD, self._describe(exc), report)
             return True
         except TRANSIENT as exc:
             await self._on_transient(row, exc, report)
@@ -589,7 +591,14 @@ class Sender:
                 f" ({len(parts)} parts)" if len(parts) > 1 else "",
             )  # fmt: skip
 
+    def _describe(self, exc: BaseException) -> str:
+        """`TypeName: message`, without the bot token (aiohttp's errors quote the URL)."""
+        return describe_error(exc, (self.bot.token,))
+
     async def _update(self, row_id: int, **values: Any) -> None:
+        if "last_error" in values:  # exception text quotes request URLs
+            values["last_error"] = redact(values["last_error"], (self.bot.token,))[:1000]
+
         async def write(session: AsyncSession) -> None:
             await session.exec(  # type: ignore[call-overload]
                 update(Outbox).where(Outbox.id == row_id).values(**values)  # type: ignore[arg-type]
@@ -599,9 +608,8 @@ class Sender:
 
     async def _finish(self, row: Outbox, status: str, error: str, report: DrainReport) -> None:
         """A terminal failure: recorded on the row and logged."""
-        await self._update(
-            row.id, status=status, last_error=error[:1000], attempts=row.attempts + 1
-        )
+        error = redact(error, (self.bot.token,))
+        await self._update(row.id, status=status, last_error=error, attempts=row.attempts + 1)
         level = logging.ERROR if status == DEAD else logging.WARNING
         log.log(level, "outbox %s (%s) to chat %s is %s: %s",
                 row.id, row.key, row.chat_id, status, error)  # fmt: skip
@@ -638,12 +646,12 @@ class Sender:
             # Several rows in a row failed: Telegram (or the network) is down, not one chat.
             # Pause everything, longer each time, instead of trying every row in turn.
             self.throttle.hold_all(min(2.0 ** max(streak, 0), OUTAGE_PAUSE_CAP))
-        error = f"{type(exc).__name__}: {getattr(exc, 'message', None) or exc}"
+        error = self._describe(exc)
         await self._update(
             row.id,
             status=PENDING,
             attempts=attempts,
-            last_error=error[:1000],
+            last_error=error,
             not_before=self.clock.now() + timedelta(seconds=delay),
         )
         report.retried += 1
@@ -653,7 +661,7 @@ class Sender:
         self, row: Outbox, exc: Exception, report: DrainReport, *, stage: str = "send"
     ) -> None:
         attempts = row.attempts + 1
-        error = f"{stage}: {type(exc).__name__}: {exc}"
+        error = f"{stage}: {self._describe(exc)}"
         log.error("outbox %s (%s): %s", row.id, row.key, error, exc_info=exc)
         if attempts >= self.max_attempts:
             await self._finish(row, DEAD, error, report)
@@ -663,7 +671,7 @@ class Sender:
             row.id,
             status=PENDING,
             attempts=attempts,
-            last_error=error[:1000],
+            last_error=error,
             not_before=self.clock.now() + timedelta(seconds=delay),
         )
         report.retried += 1
@@ -692,6 +700,7 @@ class Sender:
         """Mark the recipient unreachable, fail the row and tell the plan's coordinators."""
         now = self.clock.now()
         notified: list[int] = []
+        reason = redact(reason, (self.bot.token,))
 
         async def write(session: AsyncSession) -> None:
             notified.clear()

@@ -28,7 +28,7 @@ from .errors import (
     too_many_requests,
     unauthorized,
 )
-from .faults import FaultInjector
+from .faults import FaultInjector, MalformedResponse, answer_malformed
 from .params import Params, Upload, read_params
 from .ratelimit import RateLimiter
 from .world import ChatRecord, MessageRecord, StoredFile, World
@@ -140,6 +140,10 @@ class BotApi:
             result = await self._dispatch(method, params)
         except ApiError as error:
             failure = error
+        except MalformedResponse:
+            self.calls.record(self._clock(), method, params.summary() if params else {}, 0,
+                              "malformed answer (injected fault)")  # fmt: skip
+            return answer_malformed(request)
         except Exception:  # a server bug must still look like Telegram's 500, not an HTML page
             logger.exception("Bot API method %s failed", method)
             failure = server_error()

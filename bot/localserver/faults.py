@@ -1,4 +1,5 @@
-"""Injected failures for Bot API calls: 429, 500, 403 blocked, or a hung request."""
+"""Injected failures for Bot API calls: 429, 500, 403 blocked, a hung request, or an answer
+that is not valid HTTP at all (a broken proxy, a truncated connection)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,29 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from aiohttp import web
+
 from .errors import blocked_by_user, server_error, too_many_requests
 
-FaultKind = Literal["retry_after", "server_error", "blocked", "hang"]
-FAULT_KINDS: tuple[str, ...] = ("retry_after", "server_error", "blocked", "hang")
+FaultKind = Literal["retry_after", "server_error", "blocked", "hang", "malformed"]
+FAULT_KINDS: tuple[str, ...] = ("retry_after", "server_error", "blocked", "hang", "malformed")
+
+# an HTTP answer no client can parse: aiohttp's error then names the request URL (token and all)
+MALFORMED_ANSWER = b"HTTP/1.1 200 OK\r\nContent Type: broken\r\n\r\n"
+
+
+class MalformedResponse(Exception):
+    """Raised by a "malformed" fault; the route answers with `answer_malformed`."""
+
+
+def answer_malformed(request: web.Request) -> web.Response:
+    """Write bytes that are not valid HTTP and close the connection. The returned response is
+    never written (the connection is gone); it only ends the handler."""
+    transport = request.transport
+    if transport is not None:
+        transport.write(MALFORMED_ANSWER)
+        transport.close()
+    return web.Response()
 
 
 @dataclass
@@ -118,6 +138,8 @@ class FaultInjector:
             raise server_error()
         if fault.kind == "blocked":
             raise blocked_by_user()
+        if fault.kind == "malformed":
+            raise MalformedResponse(fault.method)
         self.hanging += 1
         self._on_change()
         try:
