@@ -23,10 +23,20 @@ Overlap: `max_instances=1` keeps ticks from running side by side; a kick during 
 makes that tick plan once more instead. One sender task, its lock and the claim in the database
 (see `schedules.sender`) stop a double send even if two drains did overlap.
 
+One sender per database: planning, sending and the start-up requeue of interrupted sends run
+only while this process holds the database's `sender` lease (`bot.storage.lease`). Another
+`python -m bot run` on the same database logs that the lease is held elsewhere and retries
+every `lease_check` seconds; it sends nothing and requeues nothing meanwhile. The holder renews
+the lease at the same pace, releases it on a clean stop (the waiting process takes over at its
+next try) and, if it dies, lets it expire after `ttl` seconds of real time. Taking the lease
+(at start-up or later) requeues the rows left `sending` by the previous holder, then ticks.
+A holder that fails to renew (the database unreachable, the lease taken) stops sending before
+the lease can expire for the others (`Lease.valid`).
+
 Shutdown (`stop_scheduler`): the sender stops taking new rows; the message in flight may finish
 within `grace` seconds, else it is cancelled. A cancelled in-flight message stays `sending` in
 the Outbox and is sent again after the next start (`Sender.recover`): at worst one duplicate,
-never a loss.
+never a loss. Then the lease is released.
 """
 
 from __future__ import annotations
@@ -45,6 +55,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.storage.lease import Lease
 from schedules.sender import Sender
 
 log = logging.getLogger(__name__)
@@ -53,6 +64,9 @@ TICK_JOB = "tick"
 WEEKLY_JOB = "weekly-kick"
 
 Planner = Callable[[datetime], Awaitable[Any]]
+
+LEASE_TTL = 60.0  # seconds of real time a dead holder blocks the others
+LEASE_CHECK = 15.0  # seconds between renewals (holder) and tries (waiting process)
 
 
 @dataclass
@@ -88,11 +102,21 @@ class SchedulerRuntime:
         settings: Settings,
         planner: Planner | None,
         wall_clock: Clock | None = None,
+        lease: Lease | None = None,
+        lease_check: float = LEASE_CHECK,
     ) -> None:
+        """`lease`: the database's sender lease; None runs as if alone (single-process tests)."""
         self.sender = sender
         self.clock = clock
         self.settings = settings
         self.planner = planner
+        self.lease = lease
+        self.lease_check = lease_check
+        self._holding = lease is None  # True once the lease is ours and the outbox recovered
+        self._waiting_for: str | None = None  # the holder last logged while waiting
+        self._keeper: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
+        sender.gate = self.may_send
         self._wall = wall_clock or SystemClock()  # APScheduler lives in real time
         self.scheduler = AsyncIOScheduler(timezone=settings.zone)
         self._rerun = False
@@ -145,7 +169,7 @@ class SchedulerRuntime:
             while True:
                 self._rerun = False
                 report = TickReport(at=self.clock.now())
-                if self.planner is not None and not self.sender.stopping:
+                if self.planner is not None and not self.sender.stopping and self.may_send():
                     try:
                         report.planned = await self.planner(report.at)
                     except asyncio.CancelledError:
@@ -164,6 +188,8 @@ class SchedulerRuntime:
         while not self.sender.stopping:
             await self._wake.wait()
             self._wake.clear()
+            if not self.may_send():
+                continue
             try:
                 sent = await self.sender.drain()
             except asyncio.CancelledError:
@@ -186,18 +212,82 @@ class SchedulerRuntime:
         if self._current is None and self.scheduler.running:
             self.scheduler.modify_job(TICK_JOB, next_run_time=self._wall.now())
 
+    # --- the lease ------------------------------------------------------------------------
+    def may_send(self) -> bool:
+        """Plan and send only while this process is the database's sender."""
+        return self._holding and (self.lease is None or self.lease.valid())
+
+    async def check_lease(self) -> bool:
+        """Take or renew the sender lease (the keeper calls this every `lease_check` seconds).
+        On taking it: requeue what the previous holder left `sending`, then tick."""
+        if self.lease is None:
+            return True
+        lapsed = not self.may_send()  # another process may have held it meanwhile
+        try:
+            held = await self.lease.acquire()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # e.g. the database is locked: keep what we have until it expires
+            log.exception("checking the sender lease failed; trying again in %ss",
+                          self.lease_check)  # fmt: skip
+            return self.may_send()
+        if held and lapsed:
+            recovered = await self.sender.recover()
+            self._holding = True
+            self._waiting_for = None
+            log.info(
+                "this process is the sender of the database now (lease holder %s); "
+                "%d interrupted message(s) requeued", self.lease.holder, recovered,
+            )  # fmt: skip
+            self._wake.set()
+            self.kick()
+        elif not held:
+            if self._holding:
+                log.error("the sender lease was lost; this process stops sending")
+            self._holding = False
+            await self._log_waiting()
+        return held
+
+    async def _log_waiting(self) -> None:
+        assert self.lease is not None
+        info = await self.lease.info()
+        holder = info.holder if info is not None and info.holder else "another process"
+        if holder == self._waiting_for:
+            return  # said once per holder, not every try
+        self._waiting_for = holder
+        until = info.expires_at.isoformat() if info is not None and info.expires_at else "?"
+        log.warning(
+            "another instance (%s) is the sender of this database (its lease runs until %s "
+            "UTC unless renewed); this process plans and sends nothing and requeues nothing "
+            "until that lease is released or expires, trying again every %ss",
+            holder, until, self.lease_check,
+        )  # fmt: skip
+
+    async def _keep_lease(self) -> None:
+        while not self._stop.is_set():
+            try:
+                await asyncio.wait_for(self._stop.wait(), timeout=self.lease_check)
+            except TimeoutError:
+                pass
+            if self._stop.is_set():
+                return
+            await self.check_lease()
+
     # --- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
-        recovered = await self.sender.recover()
+        await self.check_lease()  # requeues interrupted sends only if the lease is ours
         self.add_jobs()
         on_jump = getattr(self.clock, "on_jump", None)
         if callable(on_jump):
             on_jump(self.kick)
         self._sending = asyncio.create_task(self._send_loop(), name="outbox sender")
+        if self.lease is not None:
+            self._keeper = asyncio.create_task(self._keep_lease(), name="sender lease")
         self.scheduler.start()
         log.info(
-            "scheduler started: tick every %ss, time zone %s, %d interrupted message(s) requeued",
-            self.settings.scheduler_tick_seconds, self.settings.timezone, recovered,
+            "scheduler started: tick every %ss, time zone %s, %s",
+            self.settings.scheduler_tick_seconds, self.settings.timezone,
+            "sending" if self.may_send() else "waiting for the sender lease",
         )  # fmt: skip
 
     async def stop(self, *, grace: float = 10.0) -> None:
@@ -205,6 +295,7 @@ class SchedulerRuntime:
         if self._stopped:
             return
         self._stopped = True
+        self._stop.set()
         self.sender.stop()
         if self.scheduler.running:
             self.scheduler.pause()  # no new ticks while we wait
@@ -221,6 +312,14 @@ class SchedulerRuntime:
             await asyncio.gather(sending, return_exceptions=True)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        if self._keeper is not None:
+            await asyncio.gather(self._keeper, return_exceptions=True)
+        if self.lease is not None and self._holding:
+            self._holding = False
+            try:  # the waiting process takes over at its next try instead of after expiry
+                await self.lease.release()
+            except Exception:
+                log.exception("releasing the sender lease failed; it expires by itself")
         log.info("scheduler stopped")
 
 
@@ -245,13 +344,17 @@ async def start_scheduler(
     settings: Settings,
     planner: Planner | bool | None = True,
     sender: Sender | None = None,
+    lease: Lease | bool = True,
 ) -> SchedulerRuntime:
     """Start planning and sending; call from the dispatcher's startup hook (a running loop is
     needed) and keep the result for `stop_scheduler`.
 
     `planner`: True for `plan_due` with the deployment's policy, None/False for none (send
-    only), or any `async (at) -> result` callable (tests).
+    only), or any `async (at) -> result` callable (tests). `lease`: True for the database's
+    sender lease, a `Lease` (tests: its clocks), False to run as if alone.
     """
+    if lease is True:
+        lease = Lease(session_maker, ttl=LEASE_TTL, margin=LEASE_CHECK)
     if planner is True:
         planner = default_planner(session_maker, settings)
     elif planner is False:
@@ -267,6 +370,7 @@ async def start_scheduler(
         clock=clock,
         settings=settings,
         planner=planner,
+        lease=lease or None,
     )
     await runtime.start()
     return runtime

@@ -9,7 +9,9 @@ message at a time:
 
 1. **Claim** the row in its own transaction: `UPDATE outbox SET status='sending' WHERE id=?
    AND status='pending'`. Only the sender that changed the row sends it, so two overlapping
-   ticks (or a second sender on the same database) cannot both send it.
+   ticks cannot both send it. A second process on the same database does not send at all:
+   the runtime sends only while it holds the database's sender lease (`bot.storage.lease`),
+   which also keeps `recover()` from requeuing another live process's message in flight.
 2. **Send** it to Telegram, rendered at that moment in the recipient's language.
 3. **Record** it right after Telegram accepts, in one transaction for that message alone:
    status `sent`, `sent_at`, the message id, and a `SentMessage` row (chat, message id,
@@ -243,11 +245,15 @@ class Sender:
         self.request_timeout = request_timeout
         self._lock = asyncio.Lock()
         self._stopping = asyncio.Event()
+        # consulted before every message: False ends the drain (the runtime's sender lease)
+        self.gate: Callable[[], bool] = lambda: True
         self._transient_streak = 0
 
     # --- lifecycle ------------------------------------------------------------------------
     async def recover(self) -> int:
-        """Put rows left `sending` by a crash or a cancelled shutdown back to `pending`.
+        """Put rows left `sending` by a crash or a cancelled shutdown back to `pending`. Call it
+        only while holding the sender lease (the runtime does): a live sender's row in flight
+        is `sending` too.
 
         Their message may or may not have reached Telegram; sending again risks one duplicate
         per row, never a loss. Returns how many rows were recovered.
@@ -295,7 +301,7 @@ class Sender:
         """
         report = DrainReport()
         async with self._lock:
-            while not self.stopping:
+            while not self.stopping and self.gate():
                 rows = await self._due_rows()
                 if not rows:  # perhaps some are due in chats the throttle holds for a moment
                     waits = await self._held_waits()
@@ -306,7 +312,7 @@ class Sender:
                 progressed = False
                 waits: list[float] = []
                 for row_id, chat_id in rows:
-                    if self.stopping:
+                    if self.stopping or not self.gate():
                         break
                     wait = self.throttle.chat_wait(chat_id)
                     if wait > 0:

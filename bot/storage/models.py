@@ -291,3 +291,17 @@ class SentMessage(SQLModel, table=True):
     assignment_id: int = Field(foreign_key="assignment.id", index=True)
     kind: str = ""  # reminder | task | my | escalation | …
     sent_at: datetime
+
+
+class InstanceLock(SQLModel, table=True):
+    """A lease on a job that must run in one process per database (`sender`: planning and
+    sending the Outbox). Taken, renewed and released by conditional UPDATEs
+    (bot.storage.lease); it expires unless its holder renews it."""
+
+    __tablename__ = "instance_lock"
+
+    name: str = Field(primary_key=True)  # the job: "sender"
+    holder: str | None = None  # "host:pid:random" of the process holding it; None: free
+    acquired_at: datetime | None = None
+    heartbeat_at: datetime | None = None  # the holder's last renewal (real UTC)
+    expires_at: datetime | None = None  # free for the taking after this (real UTC)
