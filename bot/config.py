@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     tasks_data: Path = Field(default=Path("tasks_data"), description="reviewed plans to load")
     policy_file: Path | None = Field(default=None, description="reminder policy override")
     scheduler_tick_seconds: float = Field(default=30.0, gt=0, description="planning interval")
+    sender_lease_seconds: float = Field(
+        default=60.0, ge=4, description="a stopped sender's lease expires after this; renewed "
+        "every quarter of it (one sender per database)",
+    )  # fmt: skip
     invite_ttl_days: int = Field(default=7, gt=0)
     red_lag_points: int = Field(default=30, ge=0, description="progress lag that turns red")
     yellow_lag_points: int = Field(default=10, ge=0, description="progress lag that turns yellow")

@@ -28,7 +28,8 @@ only while this process holds the database's `sender` lease (`bot.storage.lease`
 `python -m bot run` on the same database logs that the lease is held elsewhere and retries
 every `lease_check` seconds; it sends nothing and requeues nothing meanwhile. The holder renews
 the lease at the same pace, releases it on a clean stop (the waiting process takes over at its
-next try) and, if it dies, lets it expire after `ttl` seconds of real time. Taking the lease
+next try) and, if it dies, lets it expire after SENDER_LEASE_SECONDS of real time (60; tries
+and renewals every quarter of it). Taking the lease
 (at start-up or later) requeues the rows left `sending` by the previous holder, then ticks.
 A holder that fails to renew (the database unreachable, the lease taken) stops sending before
 the lease can expire for the others (`Lease.valid`).
@@ -65,7 +66,6 @@ WEEKLY_JOB = "weekly-kick"
 
 Planner = Callable[[datetime], Awaitable[Any]]
 
-LEASE_TTL = 60.0  # seconds of real time a dead holder blocks the others
 LEASE_CHECK = 15.0  # seconds between renewals (holder) and tries (waiting process)
 
 
@@ -353,8 +353,9 @@ async def start_scheduler(
     only), or any `async (at) -> result` callable (tests). `lease`: True for the database's
     sender lease, a `Lease` (tests: its clocks), False to run as if alone.
     """
+    ttl = settings.sender_lease_seconds
     if lease is True:
-        lease = Lease(session_maker, ttl=LEASE_TTL, margin=LEASE_CHECK)
+        lease = Lease(session_maker, ttl=ttl, margin=ttl / 4)
     if planner is True:
         planner = default_planner(session_maker, settings)
     elif planner is False:
@@ -371,6 +372,7 @@ async def start_scheduler(
         settings=settings,
         planner=planner,
         lease=lease or None,
+        lease_check=ttl / 4,
     )
     await runtime.start()
     return runtime
