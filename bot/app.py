@@ -87,6 +87,9 @@ def make_clock(settings: Settings) -> Clock:
 
 def make_bot(settings: Settings, token: str) -> Bot:
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
+    from bot.telegram.middlewares import CommitBeforeAnswer
+
+    session.middleware(CommitBeforeAnswer())  # nobody is told before the change is stored
     try:
         return Bot(
             token=token,

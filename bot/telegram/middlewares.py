@@ -1,6 +1,9 @@
 """Outer middlewares on the update observer, in this order:
 
 1. `DbSessionMiddleware`: one AsyncSession per update (`session`), rolled back on an exception.
+   While the update is handled, `CommitBeforeAnswer` (a middleware of the Bot's requests, not
+   of the dispatcher) sees that session: nothing is said to a user before the update's
+   writes are committed.
 2. `PersonMiddleware`: the sender's `person` (or None) and `roles`.
 3. `LocaleMiddleware`: the reader's `locale` (person's choice, else Telegram's language_code
    mapped zh*→zh_CN, en*→en, else DEFAULT_LOCALE) and aiogram's i18n context for `_()`.
@@ -11,10 +14,19 @@ They run on the update observer (not per event type) so that the error handler s
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any
 
-from aiogram import BaseMiddleware
+from aiogram import BaseMiddleware, Bot
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
+from aiogram.methods import TelegramMethod
+from aiogram.methods.base import Response, TelegramType
 from aiogram.types import TelegramObject, User
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n.middleware import I18nMiddleware
@@ -23,8 +35,16 @@ from bot.core.roles import NOBODY
 from bot.i18n import normalize_locale
 from bot.services.people import person_by_telegram_id, roles_of
 from bot.storage.db import SessionMaker
+from bot.storage.writes import has_uncommitted_writes, track_writes
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+log = logging.getLogger(__name__)
+
+# the session of the update being handled, and the task handling it
+_UPDATE_SESSION: ContextVar[tuple[Any, asyncio.Task[Any] | None] | None] = ContextVar(
+    "update_session", default=None
+)
 
 
 class DbSessionMiddleware(BaseMiddleware):
@@ -33,12 +53,50 @@ class DbSessionMiddleware(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         async with self.session_maker() as session:
+            track_writes(session)
             data["session"] = session
+            token = _UPDATE_SESSION.set((session, asyncio.current_task()))
             try:
                 return await handler(event, data)
             except BaseException:
                 await session.rollback()
                 raise
+            finally:
+                _UPDATE_SESSION.reset(token)
+
+
+class AnsweredBeforeCommit(RuntimeError):
+    """A Bot API call left while its update's writes were not committed (strict mode)."""
+
+
+class CommitBeforeAnswer(BaseRequestMiddleware):
+    """No Bot API call made while handling an update leaves before that update's writes are
+    committed: telling someone "recorded" about a change that a crash or a failed send could
+    still undo is the bug this prevents. Handlers commit before they answer; should one not,
+    its writes are committed here first and a warning names the call. `strict` raises
+    `AnsweredBeforeCommit` instead (tests), so every such path fails loudly."""
+
+    def __init__(self, *, strict: bool = False) -> None:
+        self.strict = strict
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        current = _UPDATE_SESSION.get()
+        # only the task handling the update (tasks it started may outlive its session)
+        if current is not None and current[1] is asyncio.current_task():
+            session = current[0]
+            if has_uncommitted_writes(session):
+                name = type(method).__name__
+                if self.strict:
+                    raise AnsweredBeforeCommit(f"{name} before the update's writes were committed")
+                log.warning("%s was sent before the update's writes were committed; "
+                            "committing them first", name)  # fmt: skip
+                await session.commit()
+        return await make_request(bot, method)
 
 
 class PersonMiddleware(BaseMiddleware):

@@ -209,6 +209,10 @@ class Harness:
 
 
 def make_bot(session: RecordingSession) -> Bot:
+    from bot.telegram.middlewares import CommitBeforeAnswer
+
+    # every flow driven through the harness fails if it answers before committing
+    session.middleware(CommitBeforeAnswer(strict=True))
     return Bot(
         token=f"{BOT_ID}:TEST",
         session=session,

@@ -90,3 +90,59 @@ async def test_a_failed_acknowledgement_keeps_the_report(h, path, caplog):
     # no apology saying "something went wrong, try again": that would make them report twice
     assert not any("抱歉" in t for t in sent.texts), sent.texts
     assert "acknowledgement" in caplog.text and "stored" in caplog.text
+
+
+async def test_a_handler_that_answers_first_gets_its_writes_committed_first(
+    ledger, i18n, directory, caplog
+):
+    """The general guard (what `python -m bot run` installs): whatever a handler forgets, its
+    writes are committed before any request of its update leaves."""
+    from aiogram import Bot, Router
+    from aiogram.client.default import DefaultBotProperties
+    from aiogram.filters import Command
+    from aiogram.types import Message
+
+    from bot.clock import VirtualClock
+    from bot.config import Settings
+    from bot.storage.models import Person
+    from bot.telegram.middlewares import CommitBeforeAnswer
+    from bot.telegram.setup import build_dispatcher
+    from tests.services.factories import NOW, add_person
+
+    from .harness import Harness, RecordingSession
+
+    await add_person(ledger, LIAISON, "张三", role="liaison", unit="sr_health")
+    careless = Router(name="careless")
+
+    @careless.message(Command("rename"))
+    async def rename(message: Message, session, person: Person) -> None:
+        person.name = "张三丰"
+        session.add(person)
+        await message.answer("✅ renamed")  # before the commit: the bug the guard catches
+        await session.commit()
+
+    dp = build_dispatcher(
+        settings=Settings(_env_file=None, bot_token="42:TEST"), clock=VirtualClock(NOW, rate=0),
+        session_maker=ledger.session_maker, directory=directory, i18n=i18n,
+        extra_routers=[careless],
+    )  # fmt: skip
+    recording = RecordingSession()
+    recording.middleware(CommitBeforeAnswer())
+    h = Harness(bot=Bot("42:TEST", session=recording, default=DefaultBotProperties()),
+                dispatcher=dp, session=recording)  # fmt: skip
+    names: list[str] = []
+    original = recording.make_request
+
+    async def make_request(bot, method, timeout=None) -> Any:
+        if isinstance(method, SendMessage):
+            async with ledger.session_maker() as s:
+                found = await s.exec(select(Person.name).where(Person.telegram_id == LIAISON))
+                names.append(found.one())
+        return await original(bot, method, timeout)
+
+    recording.make_request = make_request  # type: ignore[method-assign]
+
+    sent = await h.send(LIAISON, "/rename")
+
+    assert sent.texts == ["✅ renamed"] and names == ["张三丰"]
+    assert "before the update's writes were committed" in caplog.text
