@@ -210,7 +210,8 @@ class Sender:
     """Delivers due outbox rows; see the module docstring for the guarantees.
 
     `drain()` sends everything that is due now (waiting only for short flood-limit pauses) and
-    returns; the scheduler's tick calls it. `recover()` must run once at start-up, `stop()` at
+    returns; the scheduler's tick calls it. `recover()` runs when the process takes the sender
+    lease (the runtime does it; never beside another live sender), `stop()` at
     shutdown. `sleep` and `monotonic` are injectable so tests move time instead of sleeping.
     """
 
