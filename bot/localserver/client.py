@@ -361,7 +361,8 @@ class LocalServerClient:
         """Make the next ``count`` calls of ``method`` fail.
 
         ``kind``: "retry_after" (429), "server_error" (500), "blocked" (403, user marked
-        blocked) or "hang" (held until :meth:`release_hangs` or ``hang_seconds``).
+        blocked), "hang" (held until :meth:`release_hangs` or ``hang_seconds``) or
+        "malformed" (bytes that are not HTTP: the client's error quotes the request URL).
         """
         body = {
             "method": method,

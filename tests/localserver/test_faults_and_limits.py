@@ -50,6 +50,20 @@ async def test_server_error_and_blocked_faults(
     assert [u["blocked"] for u in await client.users()] == [True]
 
 
+async def test_malformed_fault_answers_bytes_that_are_not_http(
+    bot: Bot, client: LocalServerClient, alice: dict
+) -> None:
+    await client.add_fault("sendMessage", "malformed")
+
+    with pytest.raises(TelegramNetworkError, match="ClientResponseError") as caught:
+        await bot.send_message(alice["id"], "garbled")
+    await bot.send_message(alice["id"], "fine")
+
+    assert "/sendMessage" in str(caught.value)  # aiohttp quotes the URL (the token with it)
+    calls = await client.calls("sendMessage")
+    assert [(c["status"], c["params"]["text"]) for c in calls] == [(0, "garbled"), (200, "fine")]
+
+
 async def test_hang_fault_holds_until_released(
     bot: Bot, server: LocalBotApiServer, client: LocalServerClient, alice: dict
 ) -> None:
