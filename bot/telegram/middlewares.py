@@ -35,7 +35,7 @@ from bot.core.roles import NOBODY
 from bot.i18n import normalize_locale
 from bot.services.people import person_by_telegram_id, roles_of
 from bot.storage.db import SessionMaker
-from bot.storage.writes import has_uncommitted_writes, track_writes
+from bot.storage.writes import TrackedSession, has_uncommitted_writes
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
@@ -52,8 +52,7 @@ class DbSessionMiddleware(BaseMiddleware):
         self.session_maker = session_maker
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        async with self.session_maker() as session:
-            track_writes(session)
+        async with self.session_maker(sync_session_class=TrackedSession) as session:
             data["session"] = session
             token = _UPDATE_SESSION.set((session, asyncio.current_task()))
             try:
