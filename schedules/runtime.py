@@ -29,10 +29,10 @@ only while this process holds the database's `sender` lease (`bot.storage.lease`
 every `lease_check` seconds; it sends nothing and requeues nothing meanwhile. The holder renews
 the lease at the same pace, releases it on a clean stop (the waiting process takes over at its
 next try) and, if it dies, lets it expire after SENDER_LEASE_SECONDS of real time (60; tries
-and renewals every quarter of it). Taking the lease
-(at start-up or later) requeues the rows left `sending` by the previous holder, then ticks.
-A holder that fails to renew (the database unreachable, the lease taken) stops sending before
-the lease can expire for the others (`Lease.valid`).
+and renewals every quarter of it). Taking the lease (at start-up or later) requeues the rows
+left `sending` by the previous holder, then ticks. A holder that fails to renew (the database
+unreachable, the lease taken) stops sending before the lease can expire for the others
+(`Lease.valid`).
 
 Shutdown (`stop_scheduler`): the sender stops taking new rows; the message in flight may finish
 within `grace` seconds, else it is cancelled. A cancelled in-flight message stays `sending` in
@@ -271,7 +271,13 @@ class SchedulerRuntime:
                 pass
             if self._stop.is_set():
                 return
-            await self.check_lease()
+            try:
+                await self.check_lease()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the keeper must outlive a bad moment of the database
+                log.exception("the sender lease check failed; trying again in %ss",
+                              self.lease_check)  # fmt: skip
 
     # --- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
