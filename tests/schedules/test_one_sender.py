@@ -220,3 +220,26 @@ async def test_a_project_clock_jump_does_not_hand_the_lease_over(world):
 
     assert not await waiting.check_lease()
     assert await holder.check_lease() and holder.may_send()
+
+
+async def test_a_stalled_holder_stops_before_its_lease_runs_out_and_yields_it(world, caplog):
+    alice = world.user("Alice")
+    wall, mono = Wall(), FakeMonotonic()
+    first, second = world.process("first"), world.process("second")
+
+    def lease(p: Process) -> Lease:
+        return Lease(p.db, holder=p.name, ttl=60, margin=15, wall=wall, monotonic=mono)
+
+    stalled = await first.start(world.clock, lease=lease(first))
+    waiting = await second.start(world.clock, lease=lease(second))
+    mono.advance(46)  # no renewal for 46 s (a stalled disk, a suspended VM)
+    assert not stalled.may_send()  # it stops on its own clock, 14 s before others may take it
+    await world.notice(first.db, alice, "not by the stalled one")
+    stalled.kick()
+    assert not await waiting.check_lease()  # and nobody else sends yet
+
+    wall.at += timedelta(seconds=61)
+    assert await waiting.check_lease()
+    assert await world.arrived(alice) == ["not by the stalled one"]
+    assert not await stalled.check_lease()  # it finds the lease taken and keeps quiet
+    assert "the sender lease was lost" in caplog.text and not stalled.may_send()
