@@ -102,7 +102,7 @@ async def test_a_database_without_the_row_gets_it_on_first_take(tmp_path):
 
 
 async def test_upgrading_an_existing_database_adds_the_lease_and_scrubs_tokens(db_url):
-    await upgrade_database(db_url, revision="0002")
+    await upgrade_database(db_url, revision="0003")
     leaked = (
         "TelegramNetworkError: ClientResponseError: 400, message='Invalid header token', "
         f"url='http://127.0.0.1:8081/bot{TOKEN}/sendMessage'"

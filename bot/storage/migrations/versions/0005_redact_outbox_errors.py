@@ -2,8 +2,8 @@
 Bot API URLs (`…/bot<TOKEN>/sendMessage`); rewritten with `bot.redact` so that new backups no
 longer carry the token. Data only, no schema change; nothing to undo.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 
 from collections.abc import Sequence
@@ -13,8 +13,8 @@ from alembic import op
 
 from bot.redact import redact
 
-revision: str = "0004"
-down_revision: str | Sequence[str] | None = "0003"
+revision: str = "0005"
+down_revision: str | Sequence[str] | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
