@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlmodel import select
+from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.roles import NOBODY, Roles, roles_from_memberships
@@ -248,6 +248,41 @@ async def revoke_invite(session: AsyncSession, token: str, *, at: datetime) -> I
     return invite
 
 
+def _refusal(invite: Invite, at: datetime) -> ServiceError | None:
+    """Why `invite` cannot be redeemed at `at`, or None."""
+    if invite.revoked_at is not None:
+        return ServiceError("invite_revoked")
+    if invite.used_at is not None:
+        return ServiceError("invite_used")
+    expires_at = _aware(invite.expires_at)
+    assert expires_at is not None
+    if at >= expires_at:
+        return ServiceError("invite_expired", expired=expires_at)
+    return None
+
+
+async def _claim(session: AsyncSession, invite: Invite, at: datetime) -> bool:
+    """Mark `invite` used in one conditional update; False when it is no longer redeemable
+    (someone else redeemed it, or it was revoked, since it was read).
+
+    The database decides, not the earlier read: of several people opening the link at once,
+    exactly one update matches the row (SQLite serialises writers; PostgreSQL re-checks the
+    condition after the row lock). It is the transaction's first write, so a loser holds no
+    half-made person or membership."""
+    result = await session.exec(
+        update(Invite)
+        .where(
+            col(Invite.id) == invite.id,
+            col(Invite.used_at).is_(None),
+            col(Invite.revoked_at).is_(None),
+            col(Invite.expires_at) > at,
+        )
+        .values(used_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
 async def redeem_invite(
     session: AsyncSession,
     token: str,
@@ -259,20 +294,21 @@ async def redeem_invite(
 ) -> Redeemed:
     """Bind whoever opened `/start TOKEN` to the invitation's role.
 
+    The invitation is claimed by one conditional update inside the caller's transaction, which
+    also creates the person and the membership: the caller commits once, and two people
+    opening the same link at once give one membership and one `invite_used`.
     The invitation's name (a real name, given by the coordinator) wins over the Telegram name.
     Codes: invite_unknown, invite_used, invite_revoked, invite_expired.
     """
     invite = await invite_by_token(session, token)
     if invite is None:
         raise ServiceError("invite_unknown")
-    if invite.revoked_at is not None:
-        raise ServiceError("invite_revoked")
-    if invite.used_at is not None:
-        raise ServiceError("invite_used")
-    expires_at = _aware(invite.expires_at)
-    assert expires_at is not None
-    if at >= expires_at:
-        raise ServiceError("invite_expired", expired=expires_at)
+    refusal = _refusal(invite, at)
+    if refusal is not None:
+        raise refusal
+    if not await _claim(session, invite, at):
+        await session.refresh(invite)
+        raise _refusal(invite, at) or ServiceError("invite_used")
     person = await ensure_person(
         session, telegram_id=telegram_id, at=at, name=telegram_name, username=username
     )

@@ -9,6 +9,7 @@ from bot.services.errors import ServiceError
 from bot.storage.models import Membership
 
 from .factories import NOW, add_person
+from .racing import Rendezvous, racing_session_maker
 
 
 async def test_invite_redeem_binds_liaison_with_real_name(ledger):
@@ -108,3 +109,35 @@ async def test_liaisons_of_units_and_locale(ledger):
         await people.revoke_membership(s, membership, at=NOW)
         await s.commit()
         assert not (await people.roles_of(s, await people.person_by_telegram_id(s, 60))).liaison
+
+
+async def test_two_people_racing_for_one_invitation_make_one_liaison(ledger):
+    """Both open the link at the same moment and both see it unused: exactly one is bound,
+    the other is told it was used, and the invitation records the winner."""
+    async with ledger.session_maker() as s:
+        invite = await people.create_invite(
+            s, role="liaison", unit_id=ledger.units["sr_finance"], at=NOW, ttl_days=7
+        )
+        await s.commit()
+    rendezvous = Rendezvous(racers=2)
+    racing = racing_session_maker(ledger.engine, rendezvous)
+
+    async def open_link(telegram_id: int) -> people.Redeemed:
+        async with racing() as s:
+            redeemed = await people.redeem_invite(s, invite.token, telegram_id=telegram_id,
+                                                  at=NOW)  # fmt: skip
+            await s.commit()
+            return redeemed
+
+    outcomes = await rendezvous.race(open_link(501), open_link(502))
+    won = [o for o in outcomes if isinstance(o, people.Redeemed)]
+    lost = [o for o in outcomes if not isinstance(o, people.Redeemed)]
+    assert len(won) == 1, outcomes
+    assert [type(o) for o in lost] == [ServiceError] and lost[0].code == "invite_used"
+    async with ledger.session_maker() as s:
+        bound = await people.liaisons_of_units(s, [ledger.units["sr_finance"]])
+        stored = await people.invite_by_token(s, invite.token)
+    assert [p.telegram_id for p in bound[ledger.units["sr_finance"]]] == [
+        won[0].person.telegram_id
+    ]
+    assert stored.used_by == won[0].person.id and stored.used_at is not None

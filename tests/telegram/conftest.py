@@ -29,17 +29,13 @@ def directory():
     return load_unit_directory()
 
 
-@pytest.fixture
-async def h(ledger, i18n, directory) -> Harness:  # noqa: F811
+def make_harness(ledger, i18n, directory, *, session_maker=None) -> Harness:  # noqa: F811
+    """A dispatcher over `ledger` (or another session maker on its database) and a recording
+    Bot API session."""
     settings = Settings(_env_file=None, bot_token="42:TEST", admin_ids=[COORDINATOR])
-    async with ledger.session_maker() as s:
-        await sync_admins(s, [COORDINATOR], at=NOW)
-        await s.commit()
-    await add_person(ledger, LIAISON, "张三", role="liaison", unit="sr_health")
-    await add_person(ledger, FINANCE, "李四", role="liaison", unit="sr_finance")
     clock = VirtualClock(NOW, rate=0)
     dp = build_dispatcher(
-        settings=settings, clock=clock, session_maker=ledger.session_maker,
+        settings=settings, clock=clock, session_maker=session_maker or ledger.session_maker,
         directory=directory, i18n=i18n,
     )  # fmt: skip
     session = RecordingSession()
@@ -47,3 +43,13 @@ async def h(ledger, i18n, directory) -> Harness:  # noqa: F811
     harness.ledger = ledger  # type: ignore[attr-defined]
     harness.clock = clock  # type: ignore[attr-defined]
     return harness
+
+
+@pytest.fixture
+async def h(ledger, i18n, directory) -> Harness:  # noqa: F811
+    async with ledger.session_maker() as s:
+        await sync_admins(s, [COORDINATOR], at=NOW)
+        await s.commit()
+    await add_person(ledger, LIAISON, "张三", role="liaison", unit="sr_health")
+    await add_person(ledger, FINANCE, "李四", role="liaison", unit="sr_finance")
+    return make_harness(ledger, i18n, directory)

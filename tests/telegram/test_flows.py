@@ -4,10 +4,13 @@ import re
 
 from sqlmodel import select
 
+from bot.services.people import liaisons_of_units
 from bot.storage.models import Assignment, StatusEvent
 from bot.telegram.callbacks import AssignmentAction
+from tests.services.racing import Rendezvous, racing_session_maker
+from tests.telegram.harness import Sent
 
-from .conftest import COORDINATOR, FINANCE, LIAISON, STRANGER
+from .conftest import COORDINATOR, FINANCE, LIAISON, STRANGER, make_harness
 
 
 async def test_stranger_gets_only_the_access_note(h):
@@ -38,6 +41,31 @@ async def test_invite_then_start_binds_the_liaison(h):
     assert "SR-1" in sent.text and "SR-2" in sent.text and "LN-1" not in sent.text
     again = await h.send(556, f"/start {token}")
     assert "已被使用" in again.text
+
+
+async def test_two_people_opening_one_invitation_at_once_make_one_liaison(h, i18n, directory):
+    """Both /start TOKEN updates look the invitation up before either is stored (the race a
+    check-then-update loses): one is welcomed, the other is told the link was used."""
+    sent = await h.send(COORDINATOR, "/invite 上饶市财政局 王五")
+    token = re.search(r"/start (\S+?)</code>", sent.text).group(1)
+    rendezvous = Rendezvous(racers=2)
+    racing = make_harness(
+        h.ledger, i18n, directory, session_maker=racing_session_maker(h.ledger.engine, rendezvous)
+    )
+    await rendezvous.race(racing.send(601, f"/start {token}"), racing.send(602, f"/start {token}"))
+    answers = {
+        user: [m.text for m in Sent(racing.session.calls).messages if int(m.chat_id) == user]
+        for user in (601, 602)
+    }
+    assert sorted(len(a) for a in answers.values()) == [1, 1], answers
+    winners = [u for u, a in answers.items() if "王五" in a[0] and "联络员" in a[0]]
+    losers = [u for u, a in answers.items() if "已被使用" in a[0]]
+    assert len(winners) == 1 and len(losers) == 1, answers
+    async with h.ledger.session_maker() as s:
+        finance = h.ledger.units["sr_finance"]
+        bound = (await liaisons_of_units(s, [finance]))[finance]
+    assert sorted(p.telegram_id for p in bound) == sorted([FINANCE, *winners])
+    assert "邀请" in (await h.send(losers[0], "/my")).text  # still a stranger
 
 
 async def test_invite_ambiguous_unknown_and_wrong_role(h):
