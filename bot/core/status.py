@@ -19,6 +19,10 @@ BLOCKED = "blocked"  # 有困难
 DONE_REPORTED = "done_reported"  # 已完成, waiting for 办结
 CLOSED = "closed"  # 办结
 
+# A coordinator's reason (退回, a denied extension) is read by the unit in one message: at most
+# this many characters, well under Telegram's 4096 with the notice around it.
+MAX_REASON = 1000
+
 STATUSES = (NOT_STARTED, IN_PROGRESS, BLOCKED, DONE_REPORTED, CLOSED)
 OPEN_STATUSES = (NOT_STARTED, IN_PROGRESS, BLOCKED)
 
@@ -40,6 +44,7 @@ LIAISON_ACTIONS = frozenset(
     {Action.ACK, Action.PROGRESS, Action.BLOCKED, Action.DONE, Action.EXTEND, Action.NOTE}
 )
 COORDINATOR_ACTIONS = frozenset({Action.CONFIRM, Action.RETURN, Action.APPROVE, Action.DENY})
+REASONED_ACTIONS = frozenset({Action.RETURN, Action.DENY})  # the unit is told the reason
 
 # the StatusEvent.kind each action writes
 EVENT_KIND = {
@@ -94,6 +99,15 @@ class Transition:
     params: dict[str, Any] = field(default_factory=dict)
 
 
+def check_reason_length(action: str, reason: str) -> None:
+    """The reason of a 退回 or a denial is at most MAX_REASON characters (TransitionError
+    reason_too_long); other actions carry none. Callers check it before anything else, so the
+    coordinator hears it first and nothing changes."""
+    length = len(reason.strip())
+    if action in REASONED_ACTIONS and length > MAX_REASON:
+        raise TransitionError("reason_too_long", length=length, limit=MAX_REASON)
+
+
 def apply(
     snap: Snapshot,
     action: Action,
@@ -108,12 +122,14 @@ def apply(
 
     Raises TransitionError with codes: wrong_role, closed, progress_range, waiting_confirmation,
     extension_date_required, extension_date_past, extension_not_later, extension_pending,
-    not_done_reported, no_extension_request, reason_required.
+    not_done_reported, no_extension_request, reason_required, reason_too_long (checked first:
+    the reason of a 退回 or a denial is at most MAX_REASON characters).
     """
     if by == "liaison" and action not in LIAISON_ACTIONS:
         raise TransitionError("wrong_role", action=str(action))
     if by == "coordinator" and action not in COORDINATOR_ACTIONS:
         raise TransitionError("wrong_role", action=str(action))
+    check_reason_length(action, reason)
     if snap.status == CLOSED and action is not Action.NOTE:
         raise TransitionError("closed")
     if progress is not None and not 0 <= progress <= 100:

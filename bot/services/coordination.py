@@ -18,7 +18,15 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.roles import Roles
-from bot.core.status import CLOSED, DONE_REPORTED, OPEN_STATUSES, Action, Snapshot, apply
+from bot.core.status import (
+    CLOSED,
+    DONE_REPORTED,
+    OPEN_STATUSES,
+    Action,
+    Snapshot,
+    apply,
+    check_reason_length,
+)
 from bot.core.units import normalize_unit_text
 from bot.services.errors import ServiceError
 from bot.services.lookup import find_units, plan_by_code, task_by_ref
@@ -204,7 +212,8 @@ async def targets_for(
     """The assignments of item `ref` the act applies to, narrowed by a unit when the first word
     after the ref names one of the item's units (through the alias directory).
 
-    Codes: unknown_ref, not_your_plan, unit_not_on_item, nothing_pending."""
+    Codes: unknown_ref, not_your_plan, unit_not_on_item, nothing_pending; TransitionError
+    reason_too_long (before looking at what is pending)."""
     task = await task_by_ref(session, ref)
     if not roles.coordinates(task.plan_id):
         plan = await session.get(Plan, task.plan_id)
@@ -220,6 +229,7 @@ async def targets_for(
             everything = [c for c in everything if c.unit_id in unit_ids]
         elif action in (CONFIRM, APPROVE) or (len(rest) == 1 and _looks_like_unit(rest[0])):
             raise ServiceError("unit_not_on_item", ref=task.ref, unit=rest[0])
+    check_reason_length(action, reason)
     pending = [c for c in everything if pending_for(action, c)]
     if action == REMIND:
         pending = current_per_unit(pending)

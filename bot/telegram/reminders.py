@@ -32,6 +32,7 @@ from bot.core.workdays import next_working_morning
 from bot.i18n import format_datetime, gettext
 from bot.storage.models import CLOSED, DONE_REPORTED, Assignment, ChatSubscription, Outbox, Plan
 from bot.telegram.filters import IsCoordinator
+from bot.telegram.render import echo, esc
 from schedules.policy import Policy, load_policy
 
 SNOOZED_SUFFIX = ":snoozed"
@@ -225,7 +226,7 @@ def router() -> Router:
         if code:
             plan = (await session.exec(select(Plan).where(Plan.code == code))).first()
             if plan is None:
-                await message.answer(_("No plan with code {code}.").format(code=code))
+                await message.answer(_("No plan with code {code}.").format(code=echo(code, 32)))
                 return
         elif not roles.coordinator_all:
             if len(roles.coordinator_plan_ids) == 1:
@@ -234,7 +235,9 @@ def router() -> Router:
                 await message.answer(_("Which plan? Send /subscribe CODE."))
                 return
         if plan is not None and not roles.coordinates(plan.id or 0):
-            await message.answer(_("You do not coordinate plan {code}.").format(code=plan.code))
+            await message.answer(
+                _("You do not coordinate plan {code}.").format(code=esc(plan.code))
+            )
             return
         await subscribe_chat(
             session,
@@ -249,7 +252,9 @@ def router() -> Router:
             await message.answer(_("This group will receive the weekly digest of every plan."))
         else:
             await message.answer(
-                _("This group will receive the weekly digest of {code}.").format(code=plan.code)
+                _("This group will receive the weekly digest of {code}.").format(
+                    code=esc(plan.code)
+                )
             )
 
     @r.message(Command("unsubscribe"), groups, IsCoordinator())

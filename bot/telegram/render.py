@@ -24,6 +24,16 @@ def esc(value: object) -> str:
     return html.escape(str(value), quote=False)
 
 
+ECHO_MAX = 300  # characters of what someone typed that an answer quotes back
+
+
+def echo(value: object, limit: int = ECHO_MAX) -> str:
+    """Something a person typed, quoted back in an answer: escaped for HTML and cut to
+    `limit` characters, so that the answer always parses and fits one message."""
+    text = str(value)
+    return esc(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
 def status_label(status: str, locale: str) -> str:
     labels = {
         NOT_STARTED: gettext("Not started", locale=locale),
@@ -373,4 +383,4 @@ def _fmt(value: Any, locale: str) -> str:
             if locale == "zh_CN"
             else ", ".join(esc(v) for v in value)
         )
-    return esc(value)
+    return echo(value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 from datetime import date
 
@@ -9,7 +10,8 @@ from aiogram.methods import SendDocument, SendMessage
 from openpyxl import load_workbook
 from sqlmodel import select
 
-from bot.storage.models import Assignment, Milestone, Outbox, StatusEvent
+from bot.core.status import MAX_REASON
+from bot.storage.models import Assignment, Milestone, Outbox, StatusEvent, Task
 from tests.services.factories import add_person
 
 from .conftest import COORDINATOR, FINANCE, LIAISON, STRANGER
@@ -99,6 +101,58 @@ async def test_return_needs_a_reason_and_reaches_the_unit(hc):
     async with hc.ledger.session_maker() as s:
         events = (await s.exec(select(StatusEvent).where(StatusEvent.kind == "return"))).all()
     assert [e.note for e in events] == ["佐证材料不全<b>"]
+
+
+
+APOLOGY = "抱歉"  # the error handler's apology: the bot failed to answer
+
+
+async def test_a_reason_too_long_to_tell_the_unit_is_refused_up_front(hc):
+    await hc.send(LIAISON, "/report SR-2 已完成")
+    for action in ("return", "deny"):
+        too_long = "材料不全" * 1015  # the command fits one message, the notice would not
+        sent = await hc.send(COORDINATOR, f"/{action} SR-2 {too_long}")
+        assert sent_to(sent, LIAISON) == [] and hc.session.refused == []
+        (line,) = sent_to(sent, COORDINATOR)
+        assert "理由过长" in line and "4060" in line and str(MAX_REASON) in line, line
+    a = await assignment(hc, ("SR-2", 0, "sr_health"))
+    assert a.status == "done_reported"  # nothing changed
+    async with hc.ledger.session_maker() as s:
+        events = (await s.exec(select(StatusEvent).where(StatusEvent.kind == "return"))).all()
+    assert events == []
+    en = await hc.send(COORDINATOR, "/return SR-2 " + "x" * (MAX_REASON + 1), language_code="en")
+    assert "too long" in en.text and str(MAX_REASON + 1) in en.text
+
+
+async def test_the_longest_reason_reaches_the_unit_whatever_the_title(hc):
+    """A reason at the limit and a very long task title: the notice arrives (in parts)."""
+    async with hc.ledger.session_maker() as s:
+        task = await s.get(Task, hc.ledger.tasks["SR-2"])
+        task.title = "建设区域医疗中心" * 400
+        s.add(task)
+        await s.commit()
+    await hc.send(LIAISON, "/report SR-2 已完成")
+    reason = ("材料不全<b>&" * MAX_REASON)[:MAX_REASON]
+    sent = await hc.send(COORDINATOR, f"/return SR-2 {reason}")
+    assert hc.session.refused == [] and APOLOGY not in sent.text
+    notice = "".join(sent_to(sent, LIAISON))
+    assert html.escape(reason, quote=False) in notice.replace("\n", "")
+    assert "已告知" in sent_to(sent, COORDINATOR)[-1]
+
+
+async def test_the_coordinator_is_not_told_the_unit_knows_when_it_does_not(hc):
+    await hc.send(LIAISON, "/report SR-2 已完成")
+    hc.session.blocked.add(LIAISON)  # the unit's only liaison blocked the bot
+    sent = await hc.send(COORDINATOR, "/return SR-2 材料不全")
+    (line,) = sent_to(sent, COORDINATOR)
+    assert "已告知" not in line and "未能通知" in line, line
+    assert (await assignment(hc, ("SR-2", 0, "sr_health"))).status == "in_progress"
+    hc.session.blocked.clear()
+    await hc.send(LIAISON, "/report SR-2 申请延期 2026-03-31")
+    hc.session.blocked.add(LIAISON)
+    sent = await hc.send(COORDINATOR, "/deny SR-2 理由不充分", language_code="en")
+    (line,) = sent_to(sent, COORDINATOR)
+    assert "has been told" not in line and "could not" in line, line
 
 
 async def test_return_with_several_units_asks_for_the_unit_in_words(hc):

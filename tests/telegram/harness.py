@@ -1,5 +1,6 @@
 """Drive the real dispatcher with real aiogram Updates; a session records every Bot API call
-instead of sending it and answers with plausible results."""
+instead of sending it and answers with plausible results. Like Telegram, it refuses a message
+whose HTML does not parse or whose text is too long (the local Bot API server's own checks)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiogram import Bot
-from aiogram.client.default import DefaultBotProperties
+from aiogram.client.default import Default, DefaultBotProperties
 from aiogram.client.session.base import BaseSession
 from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.methods import (
     AnswerCallbackQuery,
     EditMessageReplyMarkup,
@@ -32,6 +34,9 @@ from aiogram.types import (
     User,
 )
 
+from bot.localserver.errors import ApiError
+from bot.localserver.limits import message_text
+
 BOT_ID = 42
 BOT_USER = User(id=BOT_ID, is_bot=True, first_name="督办助手", username="duban_bot")
 
@@ -40,6 +45,8 @@ class RecordingSession(BaseSession):
     def __init__(self) -> None:
         super().__init__()
         self.calls: list[TelegramMethod[Any]] = []
+        self.refused: list[TelegramMethod[Any]] = []  # what Telegram would have answered 400
+        self.blocked: set[int] = set()  # chats whose user blocked the bot (403 on sending)
         self.message_ids: dict[int, int] = {}  # id(SendMessage call) → message id given
         self._ids = itertools.count(1000)
 
@@ -49,6 +56,7 @@ class RecordingSession(BaseSession):
     async def make_request(
         self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None
     ) -> Any:
+        self._check_text(bot, method)
         self.calls.append(method)
         if isinstance(method, SendMessage):
             message_id = next(self._ids)
@@ -69,6 +77,25 @@ class RecordingSession(BaseSession):
         if isinstance(method, AnswerCallbackQuery):
             return True
         return True
+
+    def _check_text(self, bot: Bot, method: TelegramMethod[Any]) -> None:
+        """Refuse what Telegram refuses: HTML that does not parse, a text over 4096 characters,
+        a message to someone who blocked the bot (the refused call goes to `refused`, not to
+        `calls`: it never reached anyone)."""
+        if not isinstance(method, SendMessage | EditMessageText):
+            return
+        if isinstance(method, SendMessage) and int(method.chat_id) in self.blocked:
+            self.refused.append(method)
+            raise TelegramForbiddenError(method=method, message="bot was blocked by the user")
+        mode = method.parse_mode
+        if isinstance(mode, Default):
+            mode = bot.default[mode.name]
+        entities = [e.model_dump(exclude_none=True) for e in method.entities or []]
+        try:
+            message_text(method.text, mode, entities)
+        except ApiError as error:
+            self.refused.append(method)
+            raise TelegramBadRequest(method=method, message=error.description) from error
 
     def stream_content(self, *args: Any, **kwargs: Any) -> AsyncGenerator[bytes, None]:
         raise NotImplementedError

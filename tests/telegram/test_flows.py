@@ -256,3 +256,28 @@ async def test_errors_are_apologised_for(h, monkeypatch):
     sent = await h.send(LIAISON, "/help", language_code="en")
     assert "Sorry" in sent.text  # no language saved: Telegram's language decides
     assert "SR-1" in (await h.send(LIAISON, "/my")).text  # the bot keeps going
+
+
+async def test_subscribe_echoes_what_was_typed_as_text(h):
+    """A plan code that is not one comes back escaped and short, never as broken HTML."""
+    for typed in ("<b>", "SR&LN", "<a href='x'>SR</a>", "X" * 4000):
+        sent = await h.send(COORDINATOR, f"/subscribe {typed}", chat_type="group")
+        assert h.session.refused == [], typed[:20]
+        assert len(sent.messages) == 1 and "抱歉" not in sent.text, sent.text[:80]
+        assert "没有代码为" in sent.text and len(sent.text) < 200
+    assert "&lt;B&gt;" in (await h.send(COORDINATOR, "/subscribe <b>", chat_type="group")).text
+    ok = await h.send(COORDINATOR, "/subscribe sr", chat_type="group")
+    assert "SR" in ok.text and "周报" in ok.text
+
+
+async def test_a_huge_argument_gets_one_short_answer(h):
+    """Whatever a command echoes back of what was typed fits one message."""
+    huge = "<b>未知" * 1000  # 4000 characters: the command still fits one Telegram message
+    for user, command in ((LIAISON, "/task"), (LIAISON, "/report SR-2"), (LIAISON, "/report"),
+                          (COORDINATOR, "/unit"), (COORDINATOR, "/status"),
+                          (COORDINATOR, "/invite"), (COORDINATOR, "/confirm"),
+                          (COORDINATOR, "/export"), (COORDINATOR, "/overdue")):  # fmt: skip
+        sent = await h.send(user, f"{command} {huge}")
+        assert h.session.refused == [], command
+        assert len(sent.messages) == 1 and "抱歉" not in sent.text, (command, sent.text[:80])
+        assert len(sent.text) < 1000, command

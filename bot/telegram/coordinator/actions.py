@@ -10,6 +10,7 @@ outcome of 办结 / 退回 / approve / deny directly, each in their own language
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram import Bot, Router
@@ -39,6 +40,7 @@ from bot.telegram.coordinator.texts import (
     outcome_line,
 )
 from bot.telegram.filters import IsCoordinator
+from bot.telegram.limits import split_html
 from bot.telegram.render import esc
 
 log = logging.getLogger(__name__)
@@ -61,26 +63,39 @@ def choice_keyboard(
     return builder.as_markup()
 
 
+@dataclass(frozen=True)
+class Notified:
+    told: int  # liaisons who got every part of the notice
+    liaisons: int  # the unit's active liaisons
+
+
 async def notify_liaisons(
     bot: Bot, session: AsyncSession, outcome: co.ActOutcome, *, default_locale: str
-) -> int:
-    """Tell the unit's liaisons, each in their locale; a blocked chat is logged, not fatal."""
+) -> Notified:
+    """Tell the unit's liaisons, each in their locale, the notice split under Telegram's limit.
+    A liaison counts as told only when every part was sent; a failure (a blocked chat, a
+    refused or unbuildable text, the network) is logged, never fatal: the act is committed."""
+    people = await co.liaisons(session, outcome.candidate.unit_id)
     told = 0
-    for person in await co.liaisons(session, outcome.candidate.unit_id):
-        text = liaison_notice(
-            outcome.action,
-            outcome.candidate.ref,
-            outcome.candidate.title,
-            locale=person.locale or default_locale,
-            reason=outcome.reason,
-            due=outcome.due_after,
-        )
+    for person in people:
         try:
-            await bot.send_message(person.telegram_id, text)  # type: ignore[arg-type]
+            text = liaison_notice(
+                outcome.action,
+                outcome.candidate.ref,
+                outcome.candidate.title,
+                locale=person.locale or default_locale,
+                reason=outcome.reason,
+                due=outcome.due_after,
+            )
+            for part in split_html(text):
+                await bot.send_message(person.telegram_id, part)  # type: ignore[arg-type]
             told += 1
-        except TelegramAPIError as exc:
-            log.warning("could not tell liaison %s about %s: %s", person.id, outcome.action, exc)
-    return told
+        except Exception as exc:  # one liaison's failure must not hide the others
+            log.warning(
+                "could not tell liaison %s about %s: %s", person.id, outcome.action,
+                type(exc).__name__ if not isinstance(exc, TelegramAPIError) else exc,
+            )  # fmt: skip
+    return Notified(told=told, liaisons=len(people))
 
 
 async def perform(
@@ -103,9 +118,11 @@ async def perform(
         at=now, today=today, reason=reason,
     )  # fmt: skip
     await session.commit()
-    await notify_liaisons(bot, session, outcome, default_locale=settings.default_locale)
-    return outcome_line(action, outcome.candidate.ref, outcome.candidate.unit_name,
-                        locale=locale, due=outcome.due_after)  # fmt: skip
+    notified = await notify_liaisons(bot, session, outcome, default_locale=settings.default_locale)
+    return outcome_line(
+        action, outcome.candidate.ref, outcome.candidate.unit_name, locale=locale,
+        due=outcome.due_after, told=notified.told, liaisons=notified.liaisons,
+    )  # fmt: skip
 
 
 def router() -> Router:
@@ -172,4 +189,6 @@ def router() -> Router:
     return r
 
 
-__all__ = ["COMMANDS", "choice_keyboard", "esc", "notify_liaisons", "perform", "router"]
+__all__ = [
+    "COMMANDS", "Notified", "choice_keyboard", "esc", "notify_liaisons", "perform", "router",
+]  # fmt: skip

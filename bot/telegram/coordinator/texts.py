@@ -9,7 +9,7 @@ from typing import Any
 from bot.core.status import TransitionError
 from bot.i18n import format_date, gettext
 from bot.services.errors import ServiceError
-from bot.telegram.render import error_text, esc
+from bot.telegram.render import echo, error_text, esc
 
 
 def usage(code: str, locale: str) -> str | None:
@@ -32,7 +32,7 @@ def usage(code: str, locale: str) -> str | None:
 def error_line(exc: ServiceError | TransitionError, locale: str) -> str:
     code, params = exc.code, dict(exc.params)
     p = {k: format_date(v, locale=locale) if hasattr(v, "isoformat") and not isinstance(
-        v, str) else esc(v) for k, v in params.items()}  # fmt: skip
+        v, str) else echo(v) for k, v in params.items()}  # fmt: skip
     texts = {
         "nothing_pending_confirm": gettext(
             "%(ref)s has no completion waiting for confirmation.", locale=locale
@@ -57,6 +57,11 @@ def error_line(exc: ServiceError | TransitionError, locale: str) -> str:
         ),
         "reason_required": gettext(
             "Give a reason, for example /return SR-12 材料不全.", locale=locale
+        ),
+        "reason_too_long": gettext(
+            "The reason is too long: %(length)s characters, at most %(limit)s. Shorten it and "
+            "send the command again; nothing was changed.",
+            locale=locale,
         ),
         "not_done_reported": gettext(
             "This item has no completion waiting for confirmation.", locale=locale
@@ -88,23 +93,59 @@ def not_coordinator(locale: str) -> str:
     )
 
 
-def outcome_line(action: str, ref: str, unit: str, *, locale: str, due: Any = None) -> str:
-    """The coordinator's acknowledgement of an act, one line."""
+def outcome_line(
+    action: str, ref: str, unit: str, *, locale: str, due: Any = None, told: int = 0,
+    liaisons: int = 0,
+) -> str:  # fmt: skip
+    """The coordinator's acknowledgement of an act. It says the unit was told only when every
+    one of its `liaisons` got the notice (`told`); otherwise a second line says who was not."""
     p = {"ref": esc(ref), "unit": esc(unit), "due": format_date(due, locale=locale) if due else ""}
+    everyone = liaisons > 0 and told >= liaisons
     texts = {
         "confirm": gettext("✅ %(ref)s of %(unit)s is closed (办结).", locale=locale),
         "return": gettext(
             "↩️ %(ref)s of %(unit)s was returned; the unit has been told why.", locale=locale
-        ),
+        )
+        if everyone
+        else gettext("↩️ %(ref)s of %(unit)s was returned.", locale=locale),
         "approve": gettext(
             "✅ Extension of %(ref)s for %(unit)s approved: now due %(due)s.", locale=locale
         ),
         "deny": gettext(
             "❌ Extension of %(ref)s for %(unit)s denied; the unit has been told why.",
             locale=locale,
-        ),
+        )
+        if everyone
+        else gettext("❌ Extension of %(ref)s for %(unit)s denied.", locale=locale),
     }
-    return texts[action] % p
+    line = texts[action] % p
+    if everyone:
+        return line
+    return line + "\n" + not_told_line(unit, told=told, liaisons=liaisons, locale=locale)
+
+
+def not_told_line(unit: str, *, told: int, liaisons: int, locale: str) -> str:
+    """Why the unit does not know yet, and what the coordinator can do."""
+    p = {"unit": esc(unit), "told": told, "total": liaisons}
+    if liaisons == 0:
+        text = gettext(
+            "⚠️ %(unit)s has no liaison, so nobody was told: invite one with /invite %(unit)s "
+            "or tell the unit yourself.",
+            locale=locale,
+        )
+    elif told == 0:
+        text = gettext(
+            "⚠️ %(unit)s could not be told: the message to its liaisons failed. Please tell "
+            "the unit yourself.",
+            locale=locale,
+        )
+    else:
+        text = gettext(
+            "⚠️ Only %(told)s of the %(total)s liaisons of %(unit)s could be told. Please tell "
+            "the others yourself.",
+            locale=locale,
+        )
+    return text % p
 
 
 def liaison_notice(action: str, ref: str, title: str, *, locale: str, reason: str = "",
