@@ -70,16 +70,18 @@ def clean(value: Any) -> Any:
     return value
 
 
-def _append_row(ws: Any, values: list[Any]) -> list[Any]:
-    """Append one row; every text cell is cleaned and stored as text, never a formula.
+def _append_row(ws: Any, row: int, values: list[Any]) -> list[Any]:
+    """Write `values` as row number `row` (the next one); every text cell is cleaned and
+    stored as text, never a formula.
 
     openpyxl makes a string starting with `=` a formula and `#N/A`-like strings error cells
     when they are assigned; setting the type back to "s" afterwards writes them as text.
     Returns the values as written."""
     cleaned = [clean(v) for v in values]
     ws.append(cleaned)
-    for cell, value in zip(ws[ws.max_row], cleaned, strict=True):
+    for column, value in enumerate(cleaned, start=1):
         if isinstance(value, str):
+            cell = ws.cell(row=row, column=column)  # a dict look-up, not a scan of the sheet
             cell.data_type = "s"
             if value.startswith(FORMULA_LEADS):
                 cell.quotePrefix = True
@@ -234,7 +236,7 @@ def workbook_bytes(
     wb = Workbook()
     ws = wb.active
     ws.title = clean(sheet_title)[:31] or "Sheet1"
-    _append_row(ws, [headers[c] for c in COLUMNS])
+    _append_row(ws, 1, [headers[c] for c in COLUMNS])
     bold = Font(bold=True)
     fill = PatternFill("solid", fgColor="DDEBF7")
     for cell in ws[1]:
@@ -242,7 +244,7 @@ def workbook_bytes(
         cell.fill = fill
         cell.alignment = Alignment(vertical="center")
     widths = [_width(headers[c]) for c in COLUMNS]
-    for row, status in rows:
+    for number, (row, status) in enumerate(rows, start=2):
         values: list[Any] = [
             row.plan,
             row.ref,
@@ -261,7 +263,7 @@ def workbook_bytes(
             row.last_report_note,
             row.days_late,
         ]
-        values = _append_row(ws, values)
+        values = _append_row(ws, number, values)
         for i, v in enumerate(values):
             if isinstance(v, str):
                 widths[i] = max(widths[i], _width(v))
