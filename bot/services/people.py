@@ -235,7 +235,8 @@ async def invite_by_token(session: AsyncSession, token: str) -> Invite | None:
 
 
 async def revoke_invite(session: AsyncSession, token: str, *, at: datetime) -> Invite:
-    """Codes: invite_unknown, invite_used, invite_revoked."""
+    """Codes: invite_unknown, invite_used, invite_revoked. Like redemption, one conditional
+    update decides: an invitation redeemed meanwhile is not also revoked."""
     invite = await invite_by_token(session, token)
     if invite is None:
         raise ServiceError("invite_unknown")
@@ -243,8 +244,19 @@ async def revoke_invite(session: AsyncSession, token: str, *, at: datetime) -> I
         raise ServiceError("invite_used")
     if invite.revoked_at is not None:
         raise ServiceError("invite_revoked")
-    invite.revoked_at = at
-    session.add(invite)
+    result = await session.exec(
+        update(Invite)
+        .where(
+            col(Invite.id) == invite.id,
+            col(Invite.used_at).is_(None),
+            col(Invite.revoked_at).is_(None),
+        )
+        .values(revoked_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    await session.refresh(invite)
+    if result.rowcount != 1:
+        raise ServiceError("invite_used" if invite.used_at is not None else "invite_revoked")
     return invite
 
 

@@ -1,9 +1,10 @@
 """Sessions that race: each one, once it has looked an invitation up, waits until every racer
-has looked it up too (or has finished). This forces the interleaving in which a
-check-then-update lets several people through the same single-use invitation; without it the
-outcome of a race would depend on thread timing.
+has looked it up too (or has finished), then the racers go on one at a time in the order given
+to `race`. This forces the interleaving in which a check-then-update lets several people through
+the same single-use invitation (everyone has seen it unused before anyone writes), and makes
+the winner known; without it the outcome of a race would depend on thread timing.
 
-The wait is an asyncio event, never a sleep: a racer that finishes without reading an
+The waits are asyncio conditions, never sleeps: a racer that finishes without reading an
 invitation (an error, a refusal) releases the others.
 """
 
@@ -26,23 +27,35 @@ class Rendezvous:
     def __init__(self, racers: int) -> None:
         self.racers = racers
         self.arrived: set[int] = set()
-        self.everyone = asyncio.Event()
+        self.finished: set[int] = set()
+        self.changed = asyncio.Condition()
 
-    def arrive(self) -> None:
-        self.arrived.add(_RACER.get())
-        if len(self.arrived) >= self.racers:
-            self.everyone.set()
+    async def arrive(self) -> None:
+        """Racer has read the invitation: wait for everyone, then for the racers before it."""
+        me = _RACER.get()
+        async with self.changed:
+            self.arrived.add(me)
+            self.changed.notify_all()
+            await self.changed.wait_for(
+                lambda: len(self.arrived | self.finished) >= self.racers
+                and all(r in self.finished for r in range(me))
+            )
+
+    async def _finish(self, racer: int) -> None:
+        async with self.changed:
+            self.finished.add(racer)
+            self.changed.notify_all()
 
     async def race(self, *runs: Any) -> list[Any]:
-        """Run the coroutines together, each as one racer; one that ends counts as arrived
-        (it holds nobody up). Exceptions are returned, not raised."""
+        """Run the coroutines together, racer 0 first after the meeting point, then racer 1…
+        Exceptions are returned, not raised."""
 
         async def run(racer: int, coroutine: Any) -> Any:
             _RACER.set(racer)  # each gathered task has its own context
             try:
                 return await coroutine
             finally:
-                self.arrive()
+                await self._finish(racer)
 
         return await asyncio.gather(
             *(run(i, c) for i, c in enumerate(runs)), return_exceptions=True
@@ -65,8 +78,7 @@ def racing_session_maker(engine: AsyncEngine, rendezvous: Rendezvous) -> Any:
             racing = _RACER.get(None) is not None
             if racing and not self.looked and _reads_invites(statement):
                 self.looked = True
-                rendezvous.arrive()
-                await rendezvous.everyone.wait()
+                await rendezvous.arrive()
             return result
 
     return async_sessionmaker(engine, class_=RacingSession, expire_on_commit=False)

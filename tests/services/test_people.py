@@ -141,3 +141,40 @@ async def test_two_people_racing_for_one_invitation_make_one_liaison(ledger):
         won[0].person.telegram_id
     ]
     assert stored.used_by == won[0].person.id and stored.used_at is not None
+
+
+@pytest.mark.parametrize("revoke_first", [False, True])
+async def test_revoking_while_someone_opens_the_link_leaves_one_outcome(ledger, revoke_first):
+    """A coordinator revokes as the invitee opens the link, both having seen it unused: the
+    first to write wins, never both (a revoked invitation with a member)."""
+    async with ledger.session_maker() as s:
+        invite = await people.create_invite(
+            s, role="liaison", unit_id=ledger.units["sr_finance"], at=NOW, ttl_days=7
+        )
+        await s.commit()
+    rendezvous = Rendezvous(racers=2)
+    racing = racing_session_maker(ledger.engine, rendezvous)
+
+    async def open_link() -> object:
+        async with racing() as s:
+            redeemed = await people.redeem_invite(s, invite.token, telegram_id=503, at=NOW)
+            await s.commit()
+            return redeemed
+
+    async def revoke() -> object:
+        async with racing() as s:
+            revoked = await people.revoke_invite(s, invite.token, at=NOW)
+            await s.commit()
+            return revoked
+
+    runs = (revoke(), open_link()) if revoke_first else (open_link(), revoke())
+    first, second = await rendezvous.race(*runs)
+    assert not isinstance(first, Exception), first
+    assert isinstance(second, ServiceError), second
+    assert second.code == ("invite_revoked" if revoke_first else "invite_used")
+    async with ledger.session_maker() as s:
+        stored = await people.invite_by_token(s, invite.token)
+        bound = await people.liaisons_of_units(s, [ledger.units["sr_finance"]])
+    members = [p.telegram_id for p in bound.get(ledger.units["sr_finance"], [])]
+    assert (stored.used_at is None) != (stored.revoked_at is None)
+    assert (503 in members) == (stored.used_at is not None)
