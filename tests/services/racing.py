@@ -37,8 +37,10 @@ class Rendezvous:
             self.arrived.add(me)
             self.changed.notify_all()
             await self.changed.wait_for(
-                lambda: len(self.arrived | self.finished) >= self.racers
-                and all(r in self.finished for r in range(me))
+                lambda: (
+                    len(self.arrived | self.finished) >= self.racers
+                    and all(r in self.finished for r in range(me))
+                )
             )
 
     async def _finish(self, racer: int) -> None:
