@@ -91,10 +91,11 @@ async def notify_liaisons(
                 await bot.send_message(person.telegram_id, part)  # type: ignore[arg-type]
             told += 1
         except Exception as exc:  # one liaison's failure must not hide the others
-            log.warning(
-                "could not tell liaison %s about %s: %s", person.id, outcome.action,
-                type(exc).__name__ if not isinstance(exc, TelegramAPIError) else exc,
-            )  # fmt: skip
+            # Telegram's own description is safe to log; a network error's text may carry the
+            # request URL, and with it the bot token: only its kind is logged.
+            reason = exc if isinstance(exc, TelegramAPIError) else type(exc).__name__
+            log.warning("could not tell liaison %s about %s: %s", person.id, outcome.action,
+                        reason)  # fmt: skip
     return Notified(told=told, liaisons=len(people))
 
 
