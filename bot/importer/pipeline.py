@@ -25,8 +25,9 @@ from bot.importer.dates import DateContext
 from bot.importer.errors import PlanInputError
 from bot.importer.indicators import read_indicators
 from bot.importer.items import Draft, ItemBuilder, link_projects
+from bot.importer.layouts import normalize_tables
 from bot.importer.reader import Line, split_lines
-from bot.importer.tables import Table, merge_continuations
+from bot.importer.tables import Table, merged_rows
 from bot.importer.unitparse import extract_units, parse_unit_list
 
 _TASK_HEADING = re.compile(
@@ -177,15 +178,15 @@ def _body(node: Node) -> str:
 
 
 def _table_drafts(table: Table, caption: str, kind: str) -> list[Draft]:
-    """Project (or task) drafts of a non-indicator table; continuation rows merged."""
+    """Project (or task) drafts of a non-indicator table; continuation rows merged, a group
+    cell (类别 column or a heading row) is the section of the rows under it."""
     roles = table.roles()
-    number_col = roles.get("number", 0)
     out: list[Draft] = []
-    for ordinal, (line, row) in enumerate(merge_continuations(table, number_col), start=1):
+    for ordinal, row in enumerate(merged_rows(table), start=1):
 
-        def cell(role: str, row: list[str] = row) -> str:
+        def cell(role: str, cells: list[str] = row.cells) -> str:
             index = roles.get(role)
-            return row[index].strip() if index is not None and index < len(row) else ""
+            return cells[index].strip() if index is not None and index < len(cells) else ""
 
         number = re.sub(r"[^\dA-Za-z.-]", "", cell("number")) or str(ordinal)
         title, text = cell("title"), cell("text")
@@ -193,12 +194,12 @@ def _table_drafts(table: Table, caption: str, kind: str) -> list[Draft]:
             continue
         if not title:
             title = split_title(text)[0]
-        units = parse_unit_list(cell("units"), None, line)
-        units += parse_unit_list(cell("co"), "co", line)
+        units = parse_unit_list(cell("units"), None, row.line)
+        units += parse_unit_list(cell("co"), "co", row.line)
         body = text or title
         out.append(
-            Draft(kind, number, caption, title, body, line, units=units,  # type: ignore[arg-type]
-                  deadline=cell("due"))
+            Draft(kind, number, row.section or caption, title, body, row.line,  # type: ignore[arg-type]
+                  units=units, deadline=cell("due"))
         )
     return out
 
@@ -228,7 +229,7 @@ def parse_lines(
     where = path if path is not None else source
     if directory is None:
         directory = load_unit_directory()
-    cleaned = clean_lines(lines)
+    cleaned = normalize_tables(clean_lines(lines))
     head = plan_meta.read_meta(cleaned, source)
     if head is None:
         raise PlanInputError(where, "no plan period: neither the title nor the text names a year")

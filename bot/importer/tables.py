@@ -6,7 +6,7 @@ the index of the first line after it. Two layouts exist in the wild:
 - cell per line: every cell on its own line starting with a tab, rows separated by blank lines,
   a cell's overflow on a following line without a tab (`\\t2020年` + `基期值`).
 Rows whose number cell is empty are kept as they are; the caller decides whether they continue
-the previous row (`merge_continuations`) or are something else (a 其中 sub-indicator).
+the previous row (`merged_rows`) or are something else (a 其中 sub-indicator).
 """
 
 from __future__ import annotations
@@ -16,23 +16,61 @@ from dataclasses import dataclass, field
 
 from bot.importer.reader import Line
 
-_HEADER_WORDS = re.compile(r"序号|编号|指标|项目|任务|名称|内容|单位|时限|领域|事项|措施|目标")
+_HEADER_WORDS = re.compile(
+    r"序号|编号|指标|项目|任务|名称|内容|单位|时限|领域|事项|措施|目标|部门|分工|举措|实事"
+)
 
 # column role → header pattern; checked in this order, first match wins per column
 _ROLE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("number", re.compile(r"^(序号|编号|序|号|No\.?)$", re.I)),
-    ("co", re.compile(r"配合|协办|协助|参与")),
-    ("units", re.compile(r"责任单位|牵头单位|责任部门|牵头部门|责任主体|主办单位|责任人|^单位$")),
-    ("due", re.compile(r"时限|完成时间|时间节点|时间安排|进度|截止|^时间$")),
+    ("ignore", re.compile(r"情况$|^备注|^说明$|领导|联系人|联系电话|^电话$|责任人")),
+    ("co", re.compile(r"配合|协办|协助|参与|协作")),
+    ("units", re.compile(r"责任单位|牵头单位|责任部门|牵头部门|责任主体|主办单位|承办单位|"
+                         r"实施单位|责任科室|责任处室|牵头科室|牵头处室|主责单位|^单位$")),
+    ("due", re.compile(r"时限|完成时间|时间节点|时间安排|进度|截止|^时间$|完成期限|节点")),
     ("nature", re.compile(r"性质|属性")),
-    ("domain", re.compile(r"领域|类别|分类|维度")),
+    ("domain", re.compile(r"领域|类别|分类|维度|板块|类型")),
     ("target", re.compile(r"目标值|规划值|预期值|\d{4}年(目标)?$|\d{4}年目标值")),
     ("baseline", re.compile(r"基期|基数|现状|基准|^\d{4}年")),
     ("name", re.compile(r"指标")),
-    ("text", re.compile(r"目标|内容|措施|要求|举措|任务描述|具体|标准")),
-    ("title", re.compile(r"项目|任务|名称|工作|事项|工程")),
+    ("text", re.compile(r"目标|内容|措施|要求|举措|任务描述|具体|标准|分工|计划")),
+    ("title", re.compile(r"项目|任务|名称|工作|事项|工程|实事")),
     ("remark", re.compile(r"备注|说明")),
 ]
+
+# role → what a flattened-table reader needs to know of a column
+_KIND = {"number": "number", "units": "units", "co": "co", "due": "due", "domain": "group",
+         "title": "title", "text": "text", "name": "title"}
+_LABEL_MAX = 12
+
+
+def _role_of(cell: str) -> str | None:
+    cell = cell.replace(" ", "")
+    for role, pattern in _ROLE_PATTERNS:
+        if pattern.search(cell):
+            return role
+    return None
+
+
+def is_header_label(text: str) -> bool:
+    """Is this short text a column header (序号, 工作任务, 责任单位, 完成时限, 备注 …)?"""
+    text = re.sub(r"[（(][^）)]{0,8}[）)]$", "", text.strip().replace(" ", ""))
+    if not text or len(text) > _LABEL_MAX or re.search(r"[。，,；;：:、\d]", text):
+        return text in ("序号", "编号")
+    return _role_of(text) is not None and bool(_HEADER_WORDS.search(text) or
+                                               _role_of(text) in ("number", "due", "ignore"))
+
+
+def column_kinds(header: list[str]) -> list[str]:
+    """What each header column holds: number, title, text, units, co, due, group or ignore."""
+    roles = Table(header).roles()
+    by_index = {index: role for role, index in roles.items()}
+    return [_KIND.get(by_index.get(k, ""), "ignore") for k in range(len(header))]
+
+
+def header_roles(header: list[str]) -> dict[str, int]:
+    """Column index per role of a header row (see `Table.roles`)."""
+    return Table(header).roles()
 
 
 @dataclass
@@ -141,16 +179,77 @@ def collect_table(lines: list[Line], start: int) -> tuple[Table, int]:
     return table, max(end, start + 1)
 
 
-def merge_continuations(table: Table, number_col: int) -> list[tuple[int, list[str]]]:
-    """Rows with an empty number cell appended onto the previous numbered row."""
-    out: list[tuple[int, list[str]]] = []
+_TERMINAL = "。；;！？!?，,、：:"
+_CN = "一二三四五六七八九十"
+_HEADING = re.compile(rf"^([{_CN}]+[、.．]|[（(][{_CN}]+[）)]|第[{_CN}]+)")
+
+
+@dataclass
+class Row:
+    """A table row after continuations are merged: its first line, cells and group."""
+
+    line: int
+    cells: list[str]
+    section: str = ""
+
+
+def _append(previous: str, cell: str, kind: str) -> str:
+    if not previous:
+        return cell
+    if cell in previous:
+        return previous  # a merged cell repeated on the continuation row
+    if kind in ("units", "co"):
+        return f"{previous}、{cell}"
+    if kind == "due":
+        return f"{previous}；{cell}"
+    return previous + cell if previous[-1] in _TERMINAL else f"{previous}；{cell}"
+
+
+def _section_row(cells: list[str], number: str, numbered: bool) -> str | None:
+    """The group heading of a row that spans the table ('一、民生保障'), else None."""
+    filled = [c.strip() for c in cells if c.strip()]
+    values = set(filled)
+    if len(values) != 1 or re.search(r"\d", number):
+        return None
+    if not cells[0].strip() and len(filled) < 2:
+        return None  # one cell further right: a continuation, not a row spanning the table
+    value = values.pop()
+    if len(value) > 40 or "。" in value:
+        return None
+    if numbered or _HEADING.match(value):
+        return value.rstrip("：:")
+    return None
+
+
+def merged_rows(table: Table) -> list[Row]:
+    """Data rows with continuations merged and group cells carried down.
+
+    A row whose number cell is empty, or repeats the number above (a cell merged over
+    rows, as Word and Excel export it), continues the row above: its cells are appended
+    (units with 、, dates with ；). A row that holds only one text and no number is the
+    heading of the rows below it; so is a 类别/领域 cell, carried down while it is empty."""
+    roles = table.roles()
+    kinds = column_kinds(table.header) if table.header else []
+    number_col = roles.get("number", 0)
+    numbered = "number" in roles
+    group_col = roles.get("domain")
+    out: list[Row] = []
+    section = ""
     for no, cells in zip(table.lines, table.rows, strict=True):
         number = cells[number_col].strip() if number_col < len(cells) else ""
-        if not number and out:
-            previous = out[-1][1]
-            for k, cell in enumerate(cells):
-                if cell and k < len(previous):
-                    previous[k] = f"{previous[k]}{cell}" if previous[k] else cell
+        heading = _section_row(cells, number, numbered)
+        if heading is not None:
+            section = heading
             continue
-        out.append((no, list(cells)))
+        if group_col is not None and group_col < len(cells) and cells[group_col].strip():
+            section = cells[group_col].strip()
+        if out and (not number or number == out[-1].cells[number_col].strip()):
+            previous = out[-1].cells
+            for k, cell in enumerate(cells):
+                cell = cell.strip()
+                if cell and k < len(previous) and k != number_col and k != group_col:
+                    kind = kinds[k] if k < len(kinds) else "text"
+                    previous[k] = _append(previous[k].strip(), cell, kind)
+            continue
+        out.append(Row(no, list(cells), section))
     return out

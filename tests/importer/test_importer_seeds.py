@@ -235,3 +235,51 @@ def test_reviewed_yaml_matches_a_fresh_import(seed) -> None:
     fresh = plan_to_dict(seed_plan(seed.code))
     stored = plan_to_dict(read_plan_yaml(seed.yaml_path))
     assert stored == fresh
+
+
+# 003 赣州经开区: read from the document. Its appendix 重点项目清单 is flattened one cell per line,
+# each cell ending in " |"; project 16 and 26 go on over unnumbered rows.
+JK_TASK_UNITS: dict[str, list[str]] = {
+    "1": ["区疾控中心", "区社管局", "区财政局"], "2": ["区疾控中心", "区社管局", "区财政局"],
+    "3": ["区经发局", "区财政局", "区社管局"], "5": ["区社管局", "区企工局", "区市监分局"],
+    "6": ["区社管局", "区财政局", "区自然资源分局", "区经发局", "赣州建控集团"],
+    "10": ["区社管局", "区党政办", "区党群部", "区妇联", "区总工会"],
+    "21": ["区社管局", "区党群部", "区疾控中心", "区综合执法大队", "市医保经开分中心"],
+    "31": ["区农办", "区市监分局", "区商务局", "区社管局", "区企工局", "区经发局"],
+    "32": ["区社管局", "区市监分局"],
+}
+JK_TASK_DUES = {"1": [date(2024, 12, 31)], "2": [date(2024, 1, 31)], "10": [Y24, Y25],
+                "30": [Y23, Y25]}
+# key projects: every one is due at the plan's end except these
+JK_PROJECT_DUES = {"4": [Y24], "23": [Y24], "43": [Y24], "26": [Y23, Y24, Y25], "45": [Y23, Y25]}
+JK_PROJECTS_UNDATED = {"2", "5", "6", "11", "17", "18", "19", "28", "31", "38", "40", "41", "42",
+                       "46"}
+
+
+def test_jingkai_tasks() -> None:
+    plan = seed_plan("JK")
+    assert [t.ref for t in plan.tasks] == [f"JK-{n}" for n in range(1, 33)]
+    assert (plan.info.start, plan.info.end) == (date(2023, 1, 1), Y25)
+    tasks = {t.number: t for t in plan.tasks}
+    for number, units in JK_TASK_UNITS.items():
+        assert [u.as_written for u in tasks[number].units] == units, number
+    for number, dues in JK_TASK_DUES.items():
+        assert [m.due for m in tasks[number].milestones] == dues, number
+
+
+def test_jingkai_appendix_gives_47_key_projects_with_their_dates() -> None:
+    projects = seed_plan("JK").key_projects
+    assert [p.number for p in projects] == [str(n) for n in range(1, 48)]
+    for project in projects:
+        want = JK_PROJECT_DUES.get(project.number, [Y25])
+        assert [m.due for m in project.milestones] == want, project.number
+        undated = [m.phrase for m in project.milestones] == [""]
+        assert undated == (project.number in JK_PROJECTS_UNDATED), project.number
+        assert project.section.endswith("重点项目清单")
+    by_number = {p.number: p for p in projects}
+    assert by_number["1"].title == "推进区域医疗中心建设"
+    assert by_number["47"].title == "培育营养健康惠民体系"
+    assert "“暖心家园”" in by_number["16"].text  # a row continued over four unnumbered rows
+    assert "心理咨询室" in by_number["26"].text
+    assert "相关文章" not in by_number["47"].text  # web page debris after the table
+    assert by_number["19"].task_ref == "JK-2" and by_number["19"].units

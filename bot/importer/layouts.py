@@ -1,0 +1,454 @@
+"""Tables flattened to text, rewritten as tab rows before the outline is built.
+
+Web pages, PDF copies and Word exports flatten a table in several ways; `normalize_tables`
+finds each one by its header row (序号 / 工作任务 / 责任单位 / 完成时限 …) and rewrites it as one
+tab-separated line per row — the layout `tables.collect_table` reads — keeping each row's
+first line number. The layouts:
+- one cell per line, each ending in `|` (`序号 |` `工作任务 |` …; `|` alone is an empty cell);
+- one cell per line with a bare `|` line between cells;
+- one cell per line with no separator at all (the header row gives the column count);
+- pipe rows without the leading pipe (`1 | 新建… | 市民政局 | 6月底前 |`).
+A row starts at its number (序号 1, 2, 3 … in sequence); cells that follow a complete row
+before the next number form a continuation row (a second milestone, a merged cell's rest).
+When a row's cells do not fill the columns one by one (empty cells left out, a cell over
+several lines), they are placed by what they look like: dates in the date column, unit names
+in the unit column, sentences in the task column (`align_cells`).
+Index metadata of government web pages (`索引号 | … | 成文日期 | 2021-03-08 |`) becomes
+plain `key：value` lines, not a table; `index_metadata_date` returns the date it gives.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from bot.importer.cells import join_cell_lines
+from bot.importer.reader import Line
+from bot.importer.tables import column_kinds, is_header_label
+
+_NUMBER = re.compile(r"^(\d{1,4})\s*[.、．]?$")
+_PAGE_DEBRIS = re.compile(
+    r"^(?:[-—–_\s]*\d{1,4}[-—–_\s]*|第\s*\d+\s*页(?:\s*[/，,共]\s*共?\s*\d+\s*页)?|\d+\s*/\s*\d+)$"
+)
+_BLOCK_END = re.compile(
+    r"^(第[一二三四五六七八九十百]+[章节部分篇]|[一二三四五六七八九十]+[、.．]|[（(][一二三四五六七八九十]+[）)]"
+    r"|专栏|附件|附表|抄送|联系人|注[:：]|说明[:：]|备注[:：])"
+)
+_DATE_WORDS = re.compile(
+    r"\d{4}\s*年|\d{1,2}\s*月|季度|上半年|下半年|年底|年末|年内|底前|前完成|长期|持续|常态化|每月|每季|每年"
+    r"|\d{4}[-./]\d{1,2}|全年|即时|立即"
+)
+_UNIT_END = re.compile(
+    r"(局|委|办|厅|院|中心|政府|集团|公司|会|部|所|队|站|室|科|处|馆|校|街道|镇|乡|管委会|单位|部门"
+    r"|区|县|市)(牵头|配合|负责)?$"
+)
+_META_KEYS = re.compile(
+    r"^(索引号|发布机构|发文机关|发文单位|成文日期|发布日期|发文日期|印发日期|生成日期|文号|发文字号|"
+    r"主题分类|主题词|组配分类|体裁分类|服务对象|公开方式|公开范围|有效性|信息来源|信息名称|标题|名称|"
+    r"时效性|统一编号)[:：]?$"
+)
+_META_DATE = re.compile(
+    r"^(成文日期|发文日期|印发日期|发布日期|生成日期)[:：](?P<y>(?:19|20)\d{2})\s*[-年./]\s*"
+    r"(?P<m>\d{1,2})\s*[-月./]\s*(?P<d>\d{1,2})"
+)
+_LOOKAHEAD = 4
+
+
+def _text(line: Line) -> str:
+    return line.text.strip()
+
+
+def _skip(text: str) -> bool:
+    return not text or bool(_PAGE_DEBRIS.match(text))
+
+
+# --- index metadata ---------------------------------------------------------------------------
+
+
+def metadata_pairs(text: str) -> list[tuple[str, str]] | None:
+    """'索引号 | X | 成文日期 | 2021-03-08 |' → [('索引号', 'X'), ('成文日期', '2021-03-08')];
+    None when the line is not a row of a web page's index metadata."""
+    cells = [c.strip() for c in re.split(r"[|\t]", text.strip().strip("|"))]
+    cells = [c for c in cells if c]
+    if len(cells) < 2:
+        return None
+    pairs: list[tuple[str, str]] = []
+    k = 0
+    while k < len(cells):
+        if not _META_KEYS.match(cells[k]):
+            return None
+        value = cells[k + 1] if k + 1 < len(cells) and not _META_KEYS.match(cells[k + 1]) else ""
+        pairs.append((cells[k].rstrip(":："), value))
+        k += 2 if value else 1
+    return pairs if any(key in ("索引号", "成文日期", "发文字号", "文号", "发布机构")
+                        or "日期" in key for key, _ in pairs) else None
+
+
+def index_metadata_date(lines: list[Line]) -> date | None:
+    """The 成文日期 (else 发文/印发/发布日期) of a web page's index metadata, or None.
+
+    Works on lines before or after `normalize_tables` (pipe, tab or `key：value` form)."""
+    found: dict[str, date] = {}
+    for line in lines[:200]:
+        text = line.text.strip()
+        pairs = metadata_pairs(text) if ("|" in text or "\t" in text) else None
+        candidates = [f"{k}：{v}" for k, v in pairs] if pairs else [text]
+        for candidate in candidates:
+            match = _META_DATE.match(candidate.replace(" ", ""))
+            if match:
+                try:
+                    day = date(int(match["y"]), int(match["m"]), int(match["d"]))
+                except ValueError:
+                    continue
+                found.setdefault(match.group(1), day)
+    for key in ("成文日期", "发文日期", "印发日期", "发布日期", "生成日期"):
+        if key in found:
+            return found[key]
+    return None
+
+
+# --- cell streams -----------------------------------------------------------------------------
+
+
+def _header_cells(lines: list[Line], start: int) -> tuple[str, list[str], int] | None:
+    """(layout, header cells, index after the header) when a flattened header starts here."""
+    n = len(lines)
+    first = _text(lines[start])
+    if "\t" in lines[start].text:
+        return None
+    if first.endswith("|") and first.count("|") == 1 and is_header_label(first[:-1]):
+        cells: list[str] = []
+        j = start
+        while j < n:
+            text = _text(lines[j])
+            if not (text.endswith("|") and text.count("|") == 1 and is_header_label(text[:-1])):
+                break
+            cells.append(text[:-1].strip())
+            j += 1
+        return ("bar-end", cells, j) if _valid_header(cells) else None
+    if not is_header_label(first):
+        return None
+    cells = [first]
+    j = start + 1
+    separated = j < n and _text(lines[j]) == "|"
+    while j < n:
+        if separated:
+            if _text(lines[j]) != "|" or j + 1 >= n or not is_header_label(_text(lines[j + 1])):
+                break
+            cells.append(_text(lines[j + 1]))
+            j += 2
+        else:
+            text = _text(lines[j])
+            if not is_header_label(text) or "|" in text or "\t" in lines[j].text:
+                break
+            cells.append(text)
+            j += 1
+    if separated and j < n and _text(lines[j]) == "|":
+        j += 1  # the separator after the last header cell
+    layout = "bar-sep" if separated else "bare"
+    return (layout, cells, j) if _valid_header(cells) else None
+
+
+def _valid_header(cells: list[str]) -> bool:
+    if len(cells) < 2 or len(set(cells)) < len(cells) - 1:
+        return False
+    kinds = column_kinds(cells)
+    has_task = any(k in ("title", "text") for k in kinds)
+    has_other = any(k in ("number", "units", "co", "due") for k in kinds)
+    return has_task and has_other and (len(cells) >= 3 or kinds[0] == "number")
+
+
+Cell = tuple[str, int]  # text, line number
+
+
+def _bar_end_cells(lines: list[Line], j: int) -> tuple[list[Cell], int]:
+    """Cells of the `… |` layout from lines[j]; a cell's lines end at the line ending in |."""
+    n = len(lines)
+    cells: list[Cell] = []
+    pending: list[str] = []
+    pending_no = 0
+    while j < n:
+        text = _text(lines[j])
+        if "\t" in lines[j].text:
+            break
+        if _skip(text):
+            j += 1
+            continue
+        if text.endswith("|"):
+            parts = text[:-1].split("|")
+            first = join_cell_lines([*pending, parts[0]])
+            cells.append((first, pending_no or lines[j].no))
+            cells += [(p.strip(), lines[j].no) for p in parts[1:]]
+            pending, pending_no = [], 0
+            j += 1
+            continue
+        if not _closes_soon(lines, j) or _BLOCK_END.match(text):
+            break
+        pending.append(text)
+        pending_no = pending_no or lines[j].no
+        j += 1
+    return cells, j - len(pending) if pending else j
+
+
+def _closes_soon(lines: list[Line], j: int) -> bool:
+    """Is some line ending in | among the next few non-blank lines (a multi-line cell)?"""
+    seen = 0
+    for line in lines[j:]:
+        text = _text(line)
+        if not text:
+            continue
+        if text.endswith("|"):
+            return True
+        seen += 1
+        if seen > _LOOKAHEAD:
+            return False
+    return False
+
+
+def _bar_sep_cells(lines: list[Line], j: int, width: int) -> tuple[list[Cell], int]:
+    """Cells of the layout with a bare | line between cells."""
+    n = len(lines)
+    cells: list[Cell] = []
+    pending: list[str] = []
+    pending_no = 0
+    bars = 0
+    while j < n:
+        text = _text(lines[j])
+        if "\t" in lines[j].text:
+            break
+        if _skip(text) and text != "|":
+            j += 1
+            continue
+        if set(text) == {"|"}:
+            for _ in range(len(text) if not pending else 1):
+                cells.append((join_cell_lines(pending), pending_no or lines[j].no))
+                pending, pending_no = [], 0
+            bars += 1
+            j += 1
+            continue
+        if _BLOCK_END.match(text) or (pending and not _bar_follows(lines, j)):
+            break
+        pending.append(text)
+        pending_no = pending_no or lines[j].no
+        j += 1
+    if pending and len(pending) <= 2:
+        cells.append((join_cell_lines(pending), pending_no))  # the last cell has no | after it
+        pending = []
+    return cells, j - len(pending) if pending else j
+
+
+def _bar_follows(lines: list[Line], j: int) -> bool:
+    for line in lines[j:j + _LOOKAHEAD]:
+        if set(_text(line)) == {"|"}:
+            return True
+    return False
+
+
+def _bare_cells(lines: list[Line], j: int, width: int) -> tuple[list[Cell], int]:
+    """Cells of the layout with one cell per line and no separator."""
+    n = len(lines)
+    cells: list[Cell] = []
+    blanks = 0
+    while j < n:
+        raw = lines[j].text
+        text = raw.strip()
+        if "\t" in raw or "|" in text:
+            break
+        if not text:
+            blanks += 1
+            if blanks >= 2:
+                break
+            j += 1
+            continue
+        if _PAGE_DEBRIS.match(text):
+            j += 1
+            continue
+        if _BLOCK_END.match(text):
+            break
+        if blanks and len(text) > 60 and text.endswith("。") and _row_complete(cells, width):
+            break  # the prose after the table
+        blanks = 0
+        cells.append((text, lines[j].no))
+        j += 1
+    return cells, j
+
+
+def _row_complete(cells: list[Cell], width: int) -> bool:
+    last = 0
+    for k, (text, _) in enumerate(cells):
+        if _NUMBER.match(text):
+            last = k
+    return len(cells) - last >= width
+
+
+# --- rows -------------------------------------------------------------------------------------
+
+
+def _cell_type(text: str) -> str:
+    if not text:
+        return "empty"
+    if len(text) <= 30 and _DATE_WORDS.search(text) and "。" not in text:
+        return "date"
+    pieces = [p for p in re.split(r"[、，,；;/\s]", text) if p]
+    if len(text) <= 60 and "。" not in text and pieces and all(
+        _UNIT_END.search(p) and len(p) <= 20 for p in pieces
+    ):
+        return "unit"
+    return "short" if len(text) <= 15 and "。" not in text else "long"
+
+
+# cost of a cell of each type in a column of each kind (lower is better)
+_COST: dict[str, dict[str, float]] = {
+    "date": {"due": 0, "ignore": 2, "text": 3, "title": 4, "group": 5, "units": 5, "co": 5},
+    "unit": {"units": 0, "co": 0.3, "ignore": 2, "text": 3, "title": 3, "group": 4, "due": 5},
+    "long": {"text": 0, "title": 1, "ignore": 2, "group": 4, "units": 6, "co": 6, "due": 6},
+    "short": {"title": 0, "group": 0.5, "text": 0.5, "ignore": 1, "units": 3, "co": 3, "due": 4},
+}
+_JOIN_COST = {"units": 0.2, "co": 0.2, "text": 0.3, "due": 0.4}
+
+
+def align_cells(cells: list[str], kinds: list[str]) -> list[str]:
+    """Places row cells into columns of `kinds` in order (several cells may share a column,
+    a column may stay empty), choosing the cheapest placement by what each cell looks like."""
+    m = len(kinds)
+    k = len(cells)
+    if k == 0 or m == 0:
+        return [""] * m
+    types = [_cell_type(c) for c in cells]
+
+    def cost(i: int, j: int) -> float:
+        if types[i] == "empty":
+            return 0.0
+        base = _COST[types[i]].get(kinds[j], 3.0)
+        return base - (0.25 if k == m and i == j else 0.0)
+
+    inf = float("inf")
+    best = [[inf] * m for _ in range(k)]
+    back = [[-1] * m for _ in range(k)]
+    for j in range(m):
+        best[0][j] = cost(0, j)
+    for i in range(1, k):
+        for j in range(m):
+            for p in range(j + 1):
+                extra = 0.0
+                if p == j and types[i] != "empty":
+                    extra = _JOIN_COST.get(kinds[j], 1.0)
+                total = best[i - 1][p] + extra + cost(i, j)
+                if total < best[i][j]:
+                    best[i][j], back[i][j] = total, p
+    j = min(range(m), key=lambda c: best[k - 1][c])
+    placed: list[list[str]] = [[] for _ in range(m)]
+    for i in range(k - 1, -1, -1):
+        placed[j].insert(0, cells[i])
+        j = back[i][j] if i else j
+    return [join_cell_lines(parts) for parts in placed]
+
+
+def _rows(cells: list[Cell], header: list[str], explicit: bool) -> list[tuple[int, list[str]]]:
+    """Rows of a cell stream: a row starts at the next number in sequence; with explicit
+    empty cells a row takes the header's width and what follows it before the next number is
+    a continuation row (number cell empty)."""
+    kinds = column_kinds(header)
+    width = len(header)
+    number_col = kinds.index("number") if "number" in kinds else None
+    others = [k for c, k in enumerate(kinds) if c != number_col]
+
+    def place(row: list[str]) -> list[str]:
+        if number_col is None:
+            return align_cells(row, kinds) if not explicit or len(row) != width else row
+        if explicit and len(row) == width - 1:
+            placed = row
+        else:
+            placed = align_cells(row, others)
+        return [*placed[:number_col], "", *placed[number_col:]]
+
+    groups: list[tuple[int, str | None, list[Cell]]] = []
+    expected: int | None = None
+    for text, no in cells:
+        number = _NUMBER.match(text)
+        if number_col is not None and number and (expected is None or
+                                                  int(number.group(1)) == expected):
+            expected = int(number.group(1)) + 1
+            groups.append((no, number.group(1), []))
+            continue
+        if not groups:
+            groups.append((no, None, []))
+        groups[-1][2].append((text, no))
+
+    out: list[tuple[int, list[str]]] = []
+    for no, number, group in groups:
+        texts = [t for t, _ in group]
+        if number_col is None:
+            step = width if explicit else max(len(texts), 1)
+            for k in range(0, len(texts), step):
+                chunk = texts[k:k + step]
+                if any(chunk):
+                    out.append((group[k][1], place(chunk)))
+            continue
+        own = width - 1 if explicit else len(texts)
+        head, rest = texts[:own], texts[own:]
+        row = place(head)
+        row[number_col] = number or ""
+        out.append((no, row))
+        for k in range(0, len(rest), width):
+            chunk = rest[k:k + width]
+            if any(chunk):
+                out.append((group[own + k][1], place(chunk)))
+    return out
+
+
+def _flat_table(lines: list[Line], start: int) -> tuple[list[Line], int] | None:
+    found = _header_cells(lines, start)
+    if found is None:
+        return None
+    layout, header, j = found
+    width = len(header)
+    if layout == "bar-end":
+        cells, end = _bar_end_cells(lines, j)
+    elif layout == "bar-sep":
+        cells, end = _bar_sep_cells(lines, j, width)
+    else:
+        cells, end = _bare_cells(lines, j, width)
+    if not any(_NUMBER.match(t) for t, _ in cells) and len(cells) < width:
+        return None
+    rows = _rows(cells, header, explicit=layout != "bare")
+    if not rows:
+        return None
+    out = [Line(lines[start].no, "\t".join(header))]
+    out += [Line(no, "\t".join(c.replace("\t", " ") for c in row)) for no, row in rows]
+    out.append(Line(lines[end - 1].no, ""))
+    return out, end
+
+
+def _pipe_row(text: str) -> str | None:
+    """'a | b | c |' (a pipe row without its leading pipe) → 'a\\tb\\tc'."""
+    if text.startswith("|") or text.count("|") < 2 or not text.endswith("|"):
+        return None
+    return "\t".join(c.strip() for c in text[:-1].split("|"))
+
+
+def normalize_tables(lines: list[Line]) -> list[Line]:
+    """Every flattened table rewritten as tab rows; metadata rows as `key：value` lines."""
+    out: list[Line] = []
+    i = 0
+    n = len(lines)
+    while i < n:
+        line = lines[i]
+        text = line.text.strip()
+        if ("|" in text or "\t" in line.text) and (pairs := metadata_pairs(text)):
+            out += [Line(line.no, f"{key}：{value}") for key, value in pairs]
+            i += 1
+            continue
+        if "|" in text and "\t" not in line.text and (row := _pipe_row(text)) is not None:
+            out.append(Line(line.no, row))
+            i += 1
+            continue
+        if text and len(text) <= 30:
+            found = _flat_table(lines, i)
+            if found is not None:
+                rows, i = found
+                out += rows
+                continue
+        out.append(line)
+        i += 1
+    return out
