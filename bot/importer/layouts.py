@@ -23,12 +23,15 @@ import re
 from datetime import date
 
 from bot.importer.cells import join_cell_lines
+from bot.importer.clean import clean_text
 from bot.importer.reader import Line
 from bot.importer.tables import column_kinds, is_header_label
 
 _NUMBER = re.compile(r"^(\d{1,4})\s*[.、．]?$")
+# a page number left by a page break ("- 2 -", "第 2 页 共 5 页", "2/5"); a bare number is a cell
 _PAGE_DEBRIS = re.compile(
-    r"^(?:[-—–_\s]*\d{1,4}[-—–_\s]*|第\s*\d+\s*页(?:\s*[/，,共]\s*共?\s*\d+\s*页)?|\d+\s*/\s*\d+)$"
+    r"^(?:[-—–_]+\s*\d{1,4}\s*[-—–_]+|第\s*\d+\s*页(?:\s*[/，,]?\s*共\s*\d+\s*页)?"
+    r"|\d+\s*/\s*\d+)$"
 )
 _BLOCK_END = re.compile(
     r"^(第[一二三四五六七八九十百]+[章节部分篇]|[一二三四五六七八九十]+[、.．]|[（(][一二三四五六七八九十]+[）)]"
@@ -52,6 +55,8 @@ _META_DATE = re.compile(
     r"(?P<m>\d{1,2})\s*[-月./]\s*(?P<d>\d{1,2})"
 )
 _LOOKAHEAD = 4
+_CN = "一二三四五六七八九十"
+_HEADING = re.compile(rf"^([{_CN}]+[、.．]|[（(][{_CN}]+[）)])")
 
 
 def _text(line: Line) -> str:
@@ -231,7 +236,7 @@ def _bar_sep_cells(lines: list[Line], j: int, width: int) -> tuple[list[Cell], i
         pending.append(text)
         pending_no = pending_no or lines[j].no
         j += 1
-    if pending and len(pending) <= 2:
+    if pending and len(pending) <= 2 and _cells_since_number(cells) < width:
         cells.append((join_cell_lines(pending), pending_no))  # the last cell has no | after it
         pending = []
     return cells, j - len(pending) if pending else j
@@ -244,41 +249,66 @@ def _bar_follows(lines: list[Line], j: int) -> bool:
     return False
 
 
-def _bare_cells(lines: list[Line], j: int, width: int) -> tuple[list[Cell], int]:
-    """Cells of the layout with one cell per line and no separator."""
+def _bare_cells(lines: list[Line], j: int, header: list[str]) -> tuple[list[Cell], int]:
+    """Cells of the layout with one cell per line and no separator. After a blank line the
+    table goes on only with the next row's number, or while the current row lacks cells."""
     n = len(lines)
     cells: list[Cell] = []
-    blanks = 0
+    needed = _needed_cells(header)
+    expected: int | None = None
+    blank = False
     while j < n:
         raw = lines[j].text
         text = raw.strip()
         if "\t" in raw or "|" in text:
             break
-        if not text:
-            blanks += 1
-            if blanks >= 2:
-                break
-            j += 1
-            continue
-        if _PAGE_DEBRIS.match(text):
-            j += 1
-            continue
-        if _BLOCK_END.match(text):
+        if _BLOCK_END.match(text) and not (_group_heading(text) and _next_is(lines, j + 1,
+                                                                             expected)):
             break
-        if blanks and len(text) > 60 and text.endswith("。") and _row_complete(cells, width):
-            break  # the prose after the table
-        blanks = 0
+        if not text or _PAGE_DEBRIS.match(text):
+            blank = blank or not text
+            j += 1
+            continue
+        number = _NUMBER.match(text)
+        is_next = bool(number) and (expected is None or int(number.group(1)) == expected)
+        if blank and not is_next and _cells_since_number(cells) >= needed:
+            break
+        if is_next and number:
+            expected = int(number.group(1)) + 1
+        blank = False
         cells.append((text, lines[j].no))
         j += 1
+    while j > 0 and not lines[j - 1].text.strip():
+        j -= 1
     return cells, j
 
 
-def _row_complete(cells: list[Cell], width: int) -> bool:
-    last = 0
-    for k, (text, _) in enumerate(cells):
-        if _NUMBER.match(text):
-            last = k
-    return len(cells) - last >= width
+def _next_is(lines: list[Line], j: int, expected: int | None) -> bool:
+    """Is the next non-blank line the number of the next row?"""
+    for line in lines[j:j + _LOOKAHEAD]:
+        text = line.text.strip()
+        if text:
+            number = _NUMBER.match(text)
+            return bool(number) and (expected is None or int(number.group(1)) in (expected, 1))
+    return False
+
+
+def _group_heading(text: str) -> bool:
+    """A row of its own that heads the rows below it: '一、教育卫生', '（二）城乡建设'."""
+    return bool(_HEADING.match(text)) and len(text) <= 40 and "。" not in text
+
+
+def _needed_cells(header: list[str]) -> int:
+    """Cells a complete row has at least: its number, its task, and its units or date."""
+    kinds = set(column_kinds(header))
+    return ("number" in kinds) + bool(kinds & {"title", "text"}) + bool(kinds & {"units", "due"})
+
+
+def _cells_since_number(cells: list[Cell]) -> int:
+    for k in range(len(cells) - 1, -1, -1):
+        if _NUMBER.match(cells[k][0]):
+            return len(cells) - k
+    return len(cells)
 
 
 # --- rows -------------------------------------------------------------------------------------
@@ -300,20 +330,27 @@ def _cell_type(text: str) -> str:
 # cost of a cell of each type in a column of each kind (lower is better)
 _COST: dict[str, dict[str, float]] = {
     "date": {"due": 0, "ignore": 2, "text": 3, "title": 4, "group": 5, "units": 5, "co": 5},
-    "unit": {"units": 0, "co": 0.3, "ignore": 2, "text": 3, "title": 3, "group": 4, "due": 5},
+    "unit": {"units": 0, "co": 0, "ignore": 2, "text": 3, "title": 3, "group": 4, "due": 5},
     "long": {"text": 0, "title": 1, "ignore": 2, "group": 4, "units": 6, "co": 6, "due": 6},
     "short": {"title": 0, "group": 0.5, "text": 0.5, "ignore": 1, "units": 3, "co": 3, "due": 4},
 }
-_JOIN_COST = {"units": 0.2, "co": 0.2, "text": 0.3, "due": 0.4}
+_JOIN_COST = {"units": 0.25, "co": 0.2, "text": 0.3, "due": 0.4}
+_NEW_ROW_COST = 2.0
 
 
 def align_cells(cells: list[str], kinds: list[str]) -> list[str]:
     """Places row cells into columns of `kinds` in order (several cells may share a column,
     a column may stay empty), choosing the cheapest placement by what each cell looks like."""
+    return align_rows(cells, kinds, wrap=False)[0]
+
+
+def align_rows(cells: list[str], kinds: list[str], *, wrap: bool = True) -> list[list[str]]:
+    """Like `align_cells`, but cells that fit better as a new row (a continuation row whose
+    empty cells were left out: 'new text', 'second date') start one when `wrap` is set."""
     m = len(kinds)
     k = len(cells)
     if k == 0 or m == 0:
-        return [""] * m
+        return [[""] * m]
     types = [_cell_type(c) for c in cells]
 
     def cost(i: int, j: int) -> float:
@@ -324,24 +361,31 @@ def align_cells(cells: list[str], kinds: list[str]) -> list[str]:
 
     inf = float("inf")
     best = [[inf] * m for _ in range(k)]
-    back = [[-1] * m for _ in range(k)]
+    back: list[list[tuple[int, bool]]] = [[(-1, False)] * m for _ in range(k)]
     for j in range(m):
         best[0][j] = cost(0, j)
     for i in range(1, k):
         for j in range(m):
-            for p in range(j + 1):
-                extra = 0.0
-                if p == j and types[i] != "empty":
-                    extra = _JOIN_COST.get(kinds[j], 1.0)
-                total = best[i - 1][p] + extra + cost(i, j)
-                if total < best[i][j]:
-                    best[i][j], back[i][j] = total, p
+            for p in range(m):
+                options: list[tuple[float, bool]] = []
+                if p <= j:
+                    joined = p == j and types[i] != "empty"
+                    options.append((_JOIN_COST.get(kinds[j], 1.0) if joined else 0.0, False))
+                if wrap and types[i] != "empty":
+                    options.append((_NEW_ROW_COST, True))
+                for extra, new_row in options:
+                    total = best[i - 1][p] + extra + cost(i, j)
+                    if total < best[i][j]:
+                        best[i][j], back[i][j] = total, (p, new_row)
     j = min(range(m), key=lambda c: best[k - 1][c])
-    placed: list[list[str]] = [[] for _ in range(m)]
+    rows: list[list[list[str]]] = [[[] for _ in range(m)]]
     for i in range(k - 1, -1, -1):
-        placed[j].insert(0, cells[i])
-        j = back[i][j] if i else j
-    return [join_cell_lines(parts) for parts in placed]
+        rows[0][j].insert(0, cells[i])
+        p, new_row = back[i][j]
+        if i and new_row:
+            rows.insert(0, [[] for _ in range(m)])
+        j = p if i else j
+    return [[join_cell_lines(parts) for parts in row] for row in rows]
 
 
 def _rows(cells: list[Cell], header: list[str], explicit: bool) -> list[tuple[int, list[str]]]:
@@ -353,18 +397,25 @@ def _rows(cells: list[Cell], header: list[str], explicit: bool) -> list[tuple[in
     number_col = kinds.index("number") if "number" in kinds else None
     others = [k for c, k in enumerate(kinds) if c != number_col]
 
-    def place(row: list[str]) -> list[str]:
+    def place(row: list[str]) -> list[list[str]]:
+        """The row's cells in columns; without explicit empty cells, also the continuation
+        rows its cells hold."""
         if number_col is None:
-            return align_cells(row, kinds) if not explicit or len(row) != width else row
+            if explicit and len(row) == width:
+                return [row]
+            return align_rows(row, kinds, wrap=not explicit)
         if explicit and len(row) == width - 1:
-            placed = row
+            placed = [row]
         else:
-            placed = align_cells(row, others)
-        return [*placed[:number_col], "", *placed[number_col:]]
+            placed = align_rows(row, others, wrap=not explicit)
+        return [[*p[:number_col], "", *p[number_col:]] for p in placed]
 
     groups: list[tuple[int, str | None, list[Cell]]] = []
     expected: int | None = None
     for text, no in cells:
+        if _group_heading(text):
+            groups.append((no, "§", [(text, no)]))  # its own row, positional
+            continue
         number = _NUMBER.match(text)
         if number_col is not None and number and (expected is None or
                                                   int(number.group(1)) == expected):
@@ -378,22 +429,42 @@ def _rows(cells: list[Cell], header: list[str], explicit: bool) -> list[tuple[in
     out: list[tuple[int, list[str]]] = []
     for no, number, group in groups:
         texts = [t for t, _ in group]
+        if number == "§":
+            out.append((no, [texts[0]] + [""] * (width - 1)))
+            continue
+        if number is None and explicit:
+            out += [(group[k][1], (texts[k:k + width] + [""] * width)[:width])
+                    for k in range(0, len(texts), width) if any(texts[k:k + width])]
+            continue
         if number_col is None:
             step = width if explicit else max(len(texts), 1)
             for k in range(0, len(texts), step):
-                chunk = texts[k:k + step]
-                if any(chunk):
-                    out.append((group[k][1], place(chunk)))
+                if any(texts[k:k + step]):
+                    out += [(group[k][1], row) for row in place(texts[k:k + step])]
             continue
         own = width - 1 if explicit else len(texts)
         head, rest = texts[:own], texts[own:]
-        row = place(head)
-        row[number_col] = number or ""
-        out.append((no, row))
+        first, *more = place(head)
+        first[number_col] = number or ""
+        out.append((no, first))
+        out += [(no, row) for row in more]
         for k in range(0, len(rest), width):
-            chunk = rest[k:k + width]
-            if any(chunk):
-                out.append((group[own + k][1], place(chunk)))
+            if any(rest[k:k + width]):
+                out += [(group[own + k][1], row) for row in place(rest[k:k + width])]
+    return out
+
+
+def _drop_repeated_headers(cells: list[Cell], header: list[str]) -> list[Cell]:
+    """The cells without the header row a page break repeated."""
+    width = len(header)
+    out: list[Cell] = []
+    k = 0
+    while k < len(cells):
+        if [t for t, _ in cells[k:k + width]] == header:
+            k += width
+            continue
+        out.append(cells[k])
+        k += 1
     return out
 
 
@@ -408,9 +479,10 @@ def _flat_table(lines: list[Line], start: int) -> tuple[list[Line], int] | None:
     elif layout == "bar-sep":
         cells, end = _bar_sep_cells(lines, j, width)
     else:
-        cells, end = _bare_cells(lines, j, width)
+        cells, end = _bare_cells(lines, j, header)
     if not any(_NUMBER.match(t) for t, _ in cells) and len(cells) < width:
         return None
+    cells = _drop_repeated_headers(cells, header)
     rows = _rows(cells, header, explicit=layout != "bare")
     if not rows:
         return None
@@ -420,35 +492,60 @@ def _flat_table(lines: list[Line], start: int) -> tuple[list[Line], int] | None:
     return out, end
 
 
-def _pipe_row(text: str) -> str | None:
-    """'a | b | c |' (a pipe row without its leading pipe) → 'a\\tb\\tc'."""
-    if text.startswith("|") or text.count("|") < 2 or not text.endswith("|"):
+def _pipe_row(text: str, edged: bool) -> str | None:
+    """'| a | b |' or 'a | b |' → 'a\\tb'. Without edges (`edged` False: the table's header
+    row did not start with a bar) a leading bar is an empty first cell."""
+    inner = text.strip()
+    if inner.count("|") < 2 or not (inner.endswith("|") or inner.startswith("|")):
         return None
-    return "\t".join(c.strip() for c in text[:-1].split("|"))
+    inner = inner[1:] if inner.startswith("|") and edged else inner
+    inner = inner[:-1] if inner.endswith("|") else inner
+    cells = [c.strip() for c in inner.split("|")]
+    if all(re.fullmatch(r":?-{2,}:?|", c) for c in cells):
+        return ""  # a markdown separator row
+    return "\t".join(cells) if any(cells) else ""
 
 
 def normalize_tables(lines: list[Line]) -> list[Line]:
-    """Every flattened table rewritten as tab rows; metadata rows as `key：value` lines."""
+    """Every flattened table rewritten as tab rows; metadata rows as `key：value` lines.
+
+    Runs on the lines as read, before the cleaner mends page breaks (which would glue a
+    cell line onto the next). Page numbers between the rows of a table are dropped."""
     out: list[Line] = []
+    # tables are found on a cleaned view (markup out, full-width digits and bars ASCII); the
+    # lines that are not part of a table are passed on as they came
+    view = [Line(ln.no, clean_text(ln.text.replace("｜", "|"))) for ln in lines]
+    edged = True
+    in_table = False  # inside a table of pipe or tab rows
     i = 0
-    n = len(lines)
+    n = len(view)
     while i < n:
-        line = lines[i]
+        line = view[i]
         text = line.text.strip()
+        i += 1
         if ("|" in text or "\t" in line.text) and (pairs := metadata_pairs(text)):
             out += [Line(line.no, f"{key}：{value}") for key, value in pairs]
-            i += 1
             continue
-        if "|" in text and "\t" not in line.text and (row := _pipe_row(text)) is not None:
-            out.append(Line(line.no, row))
-            i += 1
+        if "|" in text and "\t" not in line.text:
+            if not in_table:
+                edged = text.startswith("|")
+            row = _pipe_row(text, edged)
+            if row is not None:
+                out.append(Line(line.no, row))
+                in_table = True
+                continue
+        if "\t" in line.text or not text:
+            in_table = in_table or "\t" in line.text
+            out.append(lines[i - 1])
             continue
-        if text and len(text) <= 30:
-            found = _flat_table(lines, i)
+        if in_table and _PAGE_DEBRIS.match(text):
+            continue
+        in_table = False
+        if len(text) <= 30:
+            found = _flat_table(view, i - 1)
             if found is not None:
                 rows, i = found
                 out += rows
                 continue
-        out.append(line)
-        i += 1
+        out.append(lines[i - 1])
     return out

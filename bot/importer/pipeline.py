@@ -229,7 +229,7 @@ def parse_lines(
     where = path if path is not None else source
     if directory is None:
         directory = load_unit_directory()
-    cleaned = normalize_tables(clean_lines(lines))
+    cleaned = clean_lines(normalize_tables(lines))
     head = plan_meta.read_meta(cleaned, source)
     if head is None:
         raise PlanInputError(where, "no plan period: neither the title nor the text names a year")

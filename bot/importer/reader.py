@@ -1,8 +1,11 @@
-"""Reading a plan document (.txt / .md / .docx) into numbered source lines.
+"""Reading a plan document (.txt / .md / .docx / .xlsx / .pdf) into numbered source lines.
 
 Lines keep their 1-based number in the file so warnings and errors can point at them; for
-.docx the "line" is the paragraph (or table row) index in document order. Table rows of a
-.docx come out tab-separated, like the tables of the text seeds.
+.docx the "line" is the paragraph (or table row) index in document order, for .xlsx and .pdf
+the line of the text they are turned into. Table rows of .docx, .xlsx and PDF tables come out
+tab-separated, like the tables of the text seeds; a cell's own line breaks are joined
+(`cells.join_cell_lines`). Untrusted files are size-checked before a parser opens them
+(`limits`). .doc / .wps / .xls / .et get an answer saying which format to save them as.
 """
 
 from __future__ import annotations
@@ -10,10 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.importer.cells import join_cell_lines
 from bot.importer.errors import PlanInputError
+from bot.importer.limits import DEFAULT_LIMITS, FileLimits, check_size, check_zip
 
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text")
-SUPPORTED = (*TEXT_SUFFIXES, ".docx")
+SUPPORTED = (*TEXT_SUFFIXES, ".docx", ".xlsx", ".pdf")
+# formats a plan arrives in that cannot be read as they are: the format to save them as
+SAVE_AS = {".doc": ".docx", ".wps": ".docx", ".rtf": ".docx", ".odt": ".docx",
+           ".xls": ".xlsx", ".et": ".xlsx", ".ods": ".xlsx"}
 
 
 @dataclass(frozen=True)
@@ -40,8 +48,16 @@ def decode(data: bytes, path: Path) -> str:
     raise PlanInputError(path, "unreadable file: neither UTF-8 nor GB18030 text")
 
 
+def _docx_cell_text(cell) -> str:
+    parts = [piece for p in cell.paragraphs for piece in p.text.split("\n")]
+    return join_cell_lines(parts)
+
+
 def read_docx_text(path: Path) -> str:
-    """The text of a .docx in document order: paragraphs, and table rows as tab-joined cells."""
+    """The text of a .docx in document order: paragraphs, and table rows as tab-joined cells.
+
+    A cell merged across columns is written once; a cell merged across rows is repeated on
+    each row it covers (python-docx does so), which the table reader reads as one cell."""
     try:
         import docx  # python-docx
         from docx.table import Table
@@ -66,26 +82,43 @@ def read_docx_text(path: Path) -> str:
                     if cell._tc is previous:  # a merged cell repeats; keep it once
                         continue
                     previous = cell._tc
-                    cells.append(" ".join(p.text for p in cell.paragraphs).strip())
+                    cells.append(_docx_cell_text(cell))
                 out.append("\t".join(cells))
             out.append("")
     return "\n".join(out)
 
 
-def read_source(path: Path) -> tuple[str, list[Line]]:
+def read_source(path: Path, limits: FileLimits = DEFAULT_LIMITS) -> tuple[str, list[Line]]:
     """The text of a plan file and its numbered lines; PlanInputError when unusable."""
     path = Path(path)
     suffix = path.suffix.lower()
+    if suffix in SAVE_AS:
+        target = SAVE_AS[suffix]
+        app = "Word or WPS" if target == ".docx" else "Excel or WPS"
+        raise PlanInputError(path, f"{suffix} files cannot be read: open it in {app}, save it "
+                                   f"as {target} (文件 → 另存为 → {target}) and send that file")
     if suffix not in SUPPORTED:
         raise PlanInputError(
-            path, f"unsupported format {suffix or '(no extension)'!r}: use .txt, .md or .docx"
+            path, f"unsupported format {suffix or '(no extension)'!r}: "
+                  "use .txt, .md, .docx, .xlsx or .pdf"
         )
     if not path.exists():
         raise PlanInputError(path, "no such file")
     if not path.is_file():
         raise PlanInputError(path, "not a file")
+    check_size(path, limits)
+    if suffix in (".docx", ".xlsx"):
+        check_zip(path, suffix, limits.zip)
     if suffix == ".docx":
         text = read_docx_text(path)
+    elif suffix == ".xlsx":
+        from bot.importer.xlsx import read_xlsx_text
+
+        text = read_xlsx_text(path)
+    elif suffix == ".pdf":
+        from bot.importer.pdf import read_pdf_text
+
+        text = read_pdf_text(path, limits)
     else:
         try:
             data = path.read_bytes()

@@ -57,8 +57,7 @@ def is_header_label(text: str) -> bool:
     text = re.sub(r"[（(][^）)]{0,8}[）)]$", "", text.strip().replace(" ", ""))
     if not text or len(text) > _LABEL_MAX or re.search(r"[。，,；;：:、\d]", text):
         return text in ("序号", "编号")
-    return _role_of(text) is not None and bool(_HEADER_WORDS.search(text) or
-                                               _role_of(text) in ("number", "due", "ignore"))
+    return _role_of(text) is not None
 
 
 def column_kinds(header: list[str]) -> list[str]:

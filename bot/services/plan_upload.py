@@ -19,12 +19,13 @@ from typing import Any
 
 from bot.core.plan import Plan
 from bot.importer import PlanInputError, import_plan
+from bot.importer.reader import SAVE_AS, SUPPORTED
 from bot.importer.summary import milestones_per_year, unit_names
 from bot.importer.yaml_io import write_plan_yaml
 from bot.services.errors import ServiceError
 from bot.storage.loader import PlanLoadResult, load_plans
 
-SUFFIXES = (".txt", ".md", ".docx")
+SUFFIXES = (*SUPPORTED, *SAVE_AS)  # what the importer reads, or answers "save it as …" for
 MAX_BYTES = 5 * 1024 * 1024
 TTL = timedelta(minutes=30)
 MAX_PENDING = 32

@@ -55,7 +55,10 @@ def test_bad_input_exits_2_with_one_message(tmp_path: Path) -> None:
     _fails(run("import", str(tmp_path / "missing.txt")), "missing.txt", "no such file")
     pdf = tmp_path / "plan.pdf"
     pdf.write_bytes(b"%PDF")
-    _fails(run("import", str(pdf)), "plan.pdf", "unsupported format")
+    _fails(run("import", str(pdf)), "plan.pdf", "unreadable .pdf")
+    pages = tmp_path / "plan.pages"
+    pages.write_bytes(b"PK")
+    _fails(run("import", str(pages)), "plan.pages", "unsupported format")
     empty = tmp_path / "notes.txt"
     empty.write_text("2024年工作方案\n一、总体要求\n做好工作。\n", encoding="utf-8")
     _fails(run("import", str(empty)), "notes.txt", "no tasks")
