@@ -14,13 +14,13 @@ from .test_handlers import PLAN
 T0 = datetime(2025, 12, 20, 1, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("name", ["plan.txt", "PLAN.MD", "方案.docx"])
+@pytest.mark.parametrize("name", ["plan.txt", "PLAN.MD", "方案.docx", "台账.xlsx", "方案.pdf"])
 def test_accepted_files(name):
     assert up.check_upload(name, 1000) in up.SUFFIXES
 
 
 @pytest.mark.parametrize(("name", "size", "code"), [
-    ("plan.pdf", 10, "unsupported_plan_file"),
+    ("plan.pages", 10, "unsupported_plan_file"),
     ("plan", 10, "unsupported_plan_file"),
     (None, 10, "unsupported_plan_file"),
     ("plan.docx", up.MAX_BYTES + 1, "plan_file_too_large"),

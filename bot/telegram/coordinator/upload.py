@@ -1,6 +1,6 @@
-"""/import [CODE]: a coordinator sends a plan (.txt / .md / .docx, at most 5 MB), either as a
-document captioned /import or as the next document after /import. The bot runs the importer
-and answers with a summary and Confirm / Cancel buttons; only Confirm writes the YAML to
+"""/import [CODE]: a coordinator sends a plan (.txt / .md / .docx / .xlsx / .pdf, at most
+5 MB), as a document captioned /import or as the next document after /import. The bot runs the
+importer and answers with a summary and Confirm / Cancel buttons; only Confirm writes the YAML to
 tasks_data/plans and loads it (bot.services.plan_upload; pending uploads live in memory, in
 the store this router was built with)."""
 
@@ -164,7 +164,8 @@ def router(pending: up.PendingUploads | None = None) -> Router:
         await state.update_data(code=import_code(command.args))
         await message.answer(
             gettext(
-                "Send the plan as a .txt, .md or .docx file (at most %(mb)s MB).", locale=locale
+                "Send the plan as a .txt, .md, .docx, .xlsx or .pdf file (at most %(mb)s MB).",
+                locale=locale,
             )
             % {"mb": up.MAX_BYTES // (1024 * 1024)}
         )
