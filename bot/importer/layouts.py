@@ -20,7 +20,9 @@ plain `key：value` lines, not a table; `index_metadata_date` returns the date i
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date
+from typing import overload
 
 from bot.importer.cells import join_cell_lines
 from bot.importer.clean import clean_text
@@ -55,12 +57,21 @@ _META_DATE = re.compile(
     r"(?P<m>\d{1,2})\s*[-月./]\s*(?P<d>\d{1,2})"
 )
 _LOOKAHEAD = 4
+_MAX_COLUMNS = 30  # a longer run of header words is not a header row
+# a line break inside a cell (<br> of a web page's table) until the cell is joined
+BREAK = "\u2028"
+_BR = re.compile(r"<br\s*/?>", re.I)
 _CN = "一二三四五六七八九十"
 _HEADING = re.compile(rf"^([{_CN}]+[、.．]|[（(][{_CN}]+[）)])")
 
 
 def _text(line: Line) -> str:
     return line.text.strip()
+
+
+def _cell(text: str) -> str:
+    """A cell's text, its own line breaks joined."""
+    return join_cell_lines(text.split(BREAK)) if BREAK in text else text.strip()
 
 
 def _skip(text: str) -> bool:
@@ -115,8 +126,11 @@ def index_metadata_date(lines: list[Line]) -> date | None:
 # --- cell streams -----------------------------------------------------------------------------
 
 
-def _header_cells(lines: list[Line], start: int) -> tuple[str, list[str], int] | None:
-    """(layout, header cells, index after the header) when a flattened header starts here."""
+def _header_cells(
+    lines: Sequence[Line], start: int
+) -> tuple[str, list[str], int] | int | None:
+    """(layout, header cells, index after the header) when a flattened header starts here;
+    the index after the run when header words run on longer than any header."""
     n = len(lines)
     first = _text(lines[start])
     if "\t" in lines[start].text:
@@ -124,19 +138,21 @@ def _header_cells(lines: list[Line], start: int) -> tuple[str, list[str], int] |
     if first.endswith("|") and first.count("|") == 1 and is_header_label(first[:-1]):
         cells: list[str] = []
         j = start
-        while j < n:
+        while j < n and len(cells) < _MAX_COLUMNS:
             text = _text(lines[j])
             if not (text.endswith("|") and text.count("|") == 1 and is_header_label(text[:-1])):
                 break
             cells.append(text[:-1].strip())
             j += 1
+        if len(cells) >= _MAX_COLUMNS:
+            return j
         return ("bar-end", cells, j) if _valid_header(cells) else None
     if not is_header_label(first):
         return None
     cells = [first]
     j = start + 1
     separated = j < n and _text(lines[j]) == "|"
-    while j < n:
+    while j < n and len(cells) < _MAX_COLUMNS:
         if separated:
             if _text(lines[j]) != "|" or j + 1 >= n or not is_header_label(_text(lines[j + 1])):
                 break
@@ -150,6 +166,8 @@ def _header_cells(lines: list[Line], start: int) -> tuple[str, list[str], int] |
             j += 1
     if separated and j < n and _text(lines[j]) == "|":
         j += 1  # the separator after the last header cell
+    if len(cells) >= _MAX_COLUMNS:
+        return j
     layout = "bar-sep" if separated else "bare"
     return (layout, cells, j) if _valid_header(cells) else None
 
@@ -166,7 +184,7 @@ def _valid_header(cells: list[str]) -> bool:
 Cell = tuple[str, int]  # text, line number
 
 
-def _bar_end_cells(lines: list[Line], j: int) -> tuple[list[Cell], int]:
+def _bar_end_cells(lines: Sequence[Line], j: int) -> tuple[list[Cell], int]:
     """Cells of the `… |` layout from lines[j]; a cell's lines end at the line ending in |."""
     n = len(lines)
     cells: list[Cell] = []
@@ -181,24 +199,24 @@ def _bar_end_cells(lines: list[Line], j: int) -> tuple[list[Cell], int]:
             continue
         if text.endswith("|"):
             parts = text[:-1].split("|")
-            first = join_cell_lines([*pending, parts[0]])
+            first = join_cell_lines([*pending, *parts[0].split(BREAK)])
             cells.append((first, pending_no or lines[j].no))
-            cells += [(p.strip(), lines[j].no) for p in parts[1:]]
+            cells += [(_cell(p), lines[j].no) for p in parts[1:]]
             pending, pending_no = [], 0
             j += 1
             continue
         if not _closes_soon(lines, j) or _BLOCK_END.match(text):
             break
-        pending.append(text)
+        pending += text.split(BREAK)
         pending_no = pending_no or lines[j].no
         j += 1
     return cells, j - len(pending) if pending else j
 
 
-def _closes_soon(lines: list[Line], j: int) -> bool:
+def _closes_soon(lines: Sequence[Line], j: int) -> bool:
     """Is some line ending in | among the next few non-blank lines (a multi-line cell)?"""
     seen = 0
-    for line in lines[j:]:
+    for line in lines[j:j + 10 * _LOOKAHEAD]:
         text = _text(line)
         if not text:
             continue
@@ -210,7 +228,7 @@ def _closes_soon(lines: list[Line], j: int) -> bool:
     return False
 
 
-def _bar_sep_cells(lines: list[Line], j: int, width: int) -> tuple[list[Cell], int]:
+def _bar_sep_cells(lines: Sequence[Line], j: int, width: int) -> tuple[list[Cell], int]:
     """Cells of the layout with a bare | line between cells."""
     n = len(lines)
     cells: list[Cell] = []
@@ -233,7 +251,7 @@ def _bar_sep_cells(lines: list[Line], j: int, width: int) -> tuple[list[Cell], i
             continue
         if _BLOCK_END.match(text) or (pending and not _bar_follows(lines, j)):
             break
-        pending.append(text)
+        pending += text.split(BREAK)
         pending_no = pending_no or lines[j].no
         j += 1
     if pending and len(pending) <= 2 and _cells_since_number(cells) < width:
@@ -242,14 +260,14 @@ def _bar_sep_cells(lines: list[Line], j: int, width: int) -> tuple[list[Cell], i
     return cells, j - len(pending) if pending else j
 
 
-def _bar_follows(lines: list[Line], j: int) -> bool:
+def _bar_follows(lines: Sequence[Line], j: int) -> bool:
     for line in lines[j:j + _LOOKAHEAD]:
         if set(_text(line)) == {"|"}:
             return True
     return False
 
 
-def _bare_cells(lines: list[Line], j: int, header: list[str]) -> tuple[list[Cell], int]:
+def _bare_cells(lines: Sequence[Line], j: int, header: list[str]) -> tuple[list[Cell], int]:
     """Cells of the layout with one cell per line and no separator. After a blank line the
     table goes on only with the next row's number, or while the current row lacks cells."""
     n = len(lines)
@@ -276,14 +294,14 @@ def _bare_cells(lines: list[Line], j: int, header: list[str]) -> tuple[list[Cell
         if is_next and number:
             expected = int(number.group(1)) + 1
         blank = False
-        cells.append((text, lines[j].no))
+        cells.append((_cell(text), lines[j].no))
         j += 1
     while j > 0 and not lines[j - 1].text.strip():
         j -= 1
     return cells, j
 
 
-def _next_is(lines: list[Line], j: int, expected: int | None) -> bool:
+def _next_is(lines: Sequence[Line], j: int, expected: int | None) -> bool:
     """Is the next non-blank line the number of the next row?"""
     for line in lines[j:j + _LOOKAHEAD]:
         text = line.text.strip()
@@ -468,8 +486,13 @@ def _drop_repeated_headers(cells: list[Cell], header: list[str]) -> list[Cell]:
     return out
 
 
-def _flat_table(lines: list[Line], start: int) -> tuple[list[Line], int] | None:
+def _flat_table(lines: Sequence[Line], start: int) -> tuple[list[Line], int] | int | None:
+    """The tab rows of the flattened table starting at lines[start] and the index after it;
+    None when there is none; the index after a run of header words too long to be a header
+    (so the caller skips it at once)."""
     found = _header_cells(lines, start)
+    if isinstance(found, int):
+        return found
     if found is None:
         return None
     layout, header, j = found
@@ -500,26 +523,65 @@ def _pipe_row(text: str, edged: bool) -> str | None:
         return None
     inner = inner[1:] if inner.startswith("|") and edged else inner
     inner = inner[:-1] if inner.endswith("|") else inner
-    cells = [c.strip() for c in inner.split("|")]
+    cells = [_cell(c) for c in inner.split("|")]
     if all(re.fullmatch(r":?-{2,}:?|", c) for c in cells):
         return ""  # a markdown separator row
     return "\t".join(cells) if any(cells) else ""
+
+
+class _CleanView(Sequence[Line]):
+    """The lines as the table readers see them (markup out, full-width digits and bars
+    ASCII, <br> kept as a cell break), each cleaned only when first looked at."""
+
+    def __init__(self, lines: list[Line]) -> None:
+        self._lines = lines
+        self._done: dict[int, Line] = {}
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    @overload
+    def __getitem__(self, index: int) -> Line: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Line]: ...
+
+    def __getitem__(self, index: int | slice) -> Line | list[Line]:
+        if isinstance(index, slice):
+            return [self[k] for k in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        line = self._done.get(index)
+        if line is None:
+            raw = self._lines[index]
+            text = clean_text(_BR.sub(BREAK, raw.text.replace("｜", "|")))
+            line = self._done[index] = Line(raw.no, text)
+        return line
+
+
+def _plain(text: str) -> bool:
+    """A line that can neither be a table row nor start a flattened table (most prose)."""
+    return len(text) > 80 and "|" not in text and "｜" not in text and "\t" not in text
 
 
 def normalize_tables(lines: list[Line]) -> list[Line]:
     """Every flattened table rewritten as tab rows; metadata rows as `key：value` lines.
 
     Runs on the lines as read, before the cleaner mends page breaks (which would glue a
-    cell line onto the next). Page numbers between the rows of a table are dropped."""
+    cell line onto the next). Page numbers between the rows of a table are dropped. Lines
+    that are not part of a table are passed on as they came."""
     out: list[Line] = []
-    # tables are found on a cleaned view (markup out, full-width digits and bars ASCII); the
-    # lines that are not part of a table are passed on as they came
-    view = [Line(ln.no, clean_text(ln.text.replace("｜", "|"))) for ln in lines]
+    view = _CleanView(lines)
     edged = True
     in_table = False  # inside a table of pipe or tab rows
     i = 0
     n = len(view)
     while i < n:
+        if _plain(lines[i].text):
+            out.append(lines[i])
+            in_table = False
+            i += 1
+            continue
         line = view[i]
         text = line.text.strip()
         i += 1
@@ -543,6 +605,10 @@ def normalize_tables(lines: list[Line]) -> list[Line]:
         in_table = False
         if len(text) <= 30:
             found = _flat_table(view, i - 1)
+            if isinstance(found, int):
+                out += lines[i - 1:found]  # a run of header words that is not a header
+                i = found
+                continue
             if found is not None:
                 rows, i = found
                 out += rows

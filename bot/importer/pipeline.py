@@ -13,7 +13,7 @@ then build the items (units, milestones, refs) and link projects to tasks.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bot.core.plan import ImportWarning, Plan, PlanInfo, UnitRef
@@ -25,7 +25,7 @@ from bot.importer.dates import DateContext
 from bot.importer.errors import PlanInputError
 from bot.importer.indicators import read_indicators
 from bot.importer.items import Draft, ItemBuilder, link_projects
-from bot.importer.layouts import normalize_tables
+from bot.importer.layouts import index_metadata_date, normalize_tables
 from bot.importer.reader import Line, split_lines
 from bot.importer.tables import Table, merged_rows
 from bot.importer.unitparse import extract_units, parse_unit_list
@@ -233,6 +233,8 @@ def parse_lines(
     head = plan_meta.read_meta(cleaned, source)
     if head is None:
         raise PlanInputError(where, "no plan period: neither the title nor the text names a year")
+    if head.issued is None:  # a web page's index metadata (成文日期 | 2021-03-08) dates the plan
+        head = replace(head, issued=index_metadata_date(cleaned))
     ctx = DateContext.for_period(head.start, head.end, head.issued)
     plan_code, code_note = plan_meta.derive_code(code, head.jurisdiction, source, directory)
     if not plan_meta.valid_code(plan_code):

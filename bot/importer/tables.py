@@ -52,11 +52,18 @@ def _role_of(cell: str) -> str | None:
     return None
 
 
+_LABEL_NOTE = re.compile(r"[（(][^）)]{0,8}[）)]$")  # 完成时限（月）
+_NOT_LABEL = re.compile(r"[。，,；;：:、\d]")
+
+
 def is_header_label(text: str) -> bool:
     """Is this short text a column header (序号, 工作任务, 责任单位, 完成时限, 备注 …)?"""
-    text = re.sub(r"[（(][^）)]{0,8}[）)]$", "", text.strip().replace(" ", ""))
-    if not text or len(text) > _LABEL_MAX or re.search(r"[。，,；;：:、\d]", text):
-        return text in ("序号", "编号")
+    text = text.strip().replace(" ", "")
+    if len(text) > _LABEL_MAX + 10:
+        return False
+    text = _LABEL_NOTE.sub("", text)
+    if not text or len(text) > _LABEL_MAX or _NOT_LABEL.search(text):
+        return False
     return _role_of(text) is not None
 
 

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import docx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from bot.importer import import_plan, parse_plan_text
+from bot.importer import PlanInputError, import_plan, parse_plan_text
 from bot.importer.layouts import align_cells, index_metadata_date, normalize_tables
 from bot.importer.reader import split_lines
 
@@ -119,6 +121,7 @@ def test_index_metadata_above_the_table_is_not_a_task() -> None:
     text = f"{head}{TITLE}\n{pipes()}\n"
     plan = parse_plan_text(text, source="meta.txt")
     _check(plan)
+    assert plan.info.issued == date(2021, 3, 8)
     lines = normalize_tables(split_lines(text))
     assert "成文日期：2021-03-08" in [ln.text for ln in lines]
     assert index_metadata_date(split_lines(text)) == date(2021, 3, 8)
@@ -173,3 +176,89 @@ def _docx_with_merged_cells(path: Path) -> Path:
 
 def test_docx_table_with_cells_merged_across_rows(tmp_path: Path) -> None:
     _check(import_plan(_docx_with_merged_cells(tmp_path / "merged.docx")))
+
+
+# A second made-up table in the words of another office: 重点任务 / 具体措施 / 责任部门 / 时间节点,
+# the lead and co units in one cell with mixed punctuation, a 完成情况 column to ignore.
+COUNTY = "玉山县2024年重点工作任务落实方案"
+COUNTY_HEADER = ["序号", "重点任务", "具体措施", "责任部门", "时间节点", "完成情况"]
+COUNTY_ROWS = [
+    ["1", "改善人居环境", "完成农村改厕1000户。", "县农业农村局牵头,县财政局、县卫健委配合",
+     "2024年9月底前", "已完成"],
+    ["2", "提升医疗服务", "建成胸痛中心。", "县卫健委", "2024年12月底前", "推进中"],
+    ["3", "发展教育事业", "新建公办幼儿园2所。", "县教育体育局牵头，县财政局配合",
+     "2024年8月底前", ""],
+]
+
+
+def _county_check(plan) -> None:
+    tasks = {t.number: t for t in plan.tasks}
+    assert sorted(tasks) == ["1", "2", "3"], [t.title for t in plan.tasks]
+    one, two, three = tasks["1"], tasks["2"], tasks["3"]
+    assert one.title == "改善人居环境" and "完成农村改厕1000户" in one.text
+    assert [(u.as_written, u.role) for u in one.units] == [
+        ("县农业农村局", "lead"), ("县财政局", "co"), ("县卫健委", "co")]
+    assert [m.due for m in one.milestones] == [date(2024, 9, 30)]
+    assert [u.as_written for u in two.units] == ["县卫健委"]
+    assert [m.due for m in three.milestones] == [date(2024, 8, 31)]
+    assert all("已完成" not in t.text and "推进中" not in t.text for t in plan.tasks)
+
+
+def county_tabs_with_a_page_break() -> str:
+    rows = ["\t".join(COUNTY_HEADER), "\t".join(COUNTY_ROWS[0]), "", "— 2 —", "",
+            "\t".join(COUNTY_HEADER), *("\t".join(r) for r in COUNTY_ROWS[1:])]
+    return "\n".join(rows)
+
+
+def county_pipes_with_br() -> str:  # a web page: units over two lines inside one cell
+    rows = [COUNTY_ROWS[0][:3] + ["县农业农村局牵头<br>县财政局、县卫健委配合"] + COUNTY_ROWS[0][4:],
+            *COUNTY_ROWS[1:]]
+    lines = ["|" + "|".join(COUNTY_HEADER) + "|", "|:--|:--|:--|:--|:--|:--|"]
+    return "\n".join([*lines, *("| " + " |  ".join(r) + " |" for r in rows)])
+
+
+def county_bar_end_with_stray_spaces() -> str:
+    lines = [f" {h}  | " for h in COUNTY_HEADER]
+    for row in COUNTY_ROWS:
+        lines += [f"{c} |" if c else "|" for c in row]
+    return "\n".join(lines).replace("2024年", "２０２４ 年")  # full-width digits, a stray space
+
+
+def county_bare_with_debris() -> str:
+    lines = list(COUNTY_HEADER)
+    for k, row in enumerate(COUNTY_ROWS):
+        lines += [c for c in row if c]
+        if k == 0:
+            lines += ["", "第 1 页 共 2 页", ""]
+    return "\n".join(lines)
+
+
+COUNTY_LAYOUTS = {"tabs": county_tabs_with_a_page_break, "pipes_br": county_pipes_with_br,
+                  "bar_end": county_bar_end_with_stray_spaces, "bare": county_bare_with_debris}
+
+
+@pytest.mark.parametrize("layout", sorted(COUNTY_LAYOUTS))
+def test_a_second_office_table_in_every_layout(layout: str) -> None:
+    text = f"{COUNTY}\n{COUNTY_LAYOUTS[layout]()}\n\n抄送：县委办公室。\n"
+    _county_check(parse_plan_text(text, source=f"county_{layout}.txt"))
+
+
+TABLE_PIECES = st.sampled_from([
+    "序号", "工作任务", "责任单位", "配合单位", "完成时限", "备注", "类别", "一、教育", " |", "|", "||",
+    "｜", "\t", "\n", "\n\n", "1", "2", "3", "57", "市教育局", "市财政局、市人社局", "2024年6月底前",
+    "新建幼儿园3所。", "<br>", "- 2 -", "第 2 页", "索引号", "成文日期", "2021-03-08", "---", ":--",
+])
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(TABLE_PIECES | st.text(max_size=6), max_size=120).map("".join))
+def test_table_like_noise_never_crashes(text: str) -> None:
+    lines = split_lines(text)
+    normalized = normalize_tables(lines)
+    assert {ln.no for ln in normalized} <= {ln.no for ln in lines}
+    try:
+        plan = parse_plan_text(f"{TITLE}\n{text}", source="noise.txt")
+    except PlanInputError as exc:
+        assert str(exc).startswith("noise.txt")
+        return
+    assert all(item.milestones for item in plan.items())
