@@ -13,8 +13,8 @@ before the next number form a continuation row (a second milestone, a merged cel
 When a row's cells do not fill the columns one by one (empty cells left out, a cell over
 several lines), they are placed by what they look like: dates in the date column, unit names
 in the unit column, sentences in the task column (`align_cells`).
-Index metadata of government web pages (`索引号 | … | 成文日期 | 2021-03-08 |`) becomes
-plain `key：value` lines, not a table; `index_metadata_date` returns the date it gives.
+Index metadata of government web pages (`索引号 | … | 成文日期 | 2021-03-08 |`) is not part
+of the plan: it is dropped; `index_metadata_date` (run on the lines as read) returns its date.
 """
 
 from __future__ import annotations
@@ -565,7 +565,7 @@ def _plain(text: str) -> bool:
 
 
 def normalize_tables(lines: list[Line]) -> list[Line]:
-    """Every flattened table rewritten as tab rows; metadata rows as `key：value` lines.
+    """Every flattened table rewritten as tab rows; index metadata rows dropped.
 
     Runs on the lines as read, before the cleaner mends page breaks (which would glue a
     cell line onto the next). Page numbers between the rows of a table are dropped. Lines
@@ -585,9 +585,8 @@ def normalize_tables(lines: list[Line]) -> list[Line]:
         line = view[i]
         text = line.text.strip()
         i += 1
-        if ("|" in text or "\t" in line.text) and (pairs := metadata_pairs(text)):
-            out += [Line(line.no, f"{key}：{value}") for key, value in pairs]
-            continue
+        if ("|" in text or "\t" in line.text) and metadata_pairs(text):
+            continue  # the page's index metadata: `index_metadata_date` reads it, not the plan
         if "|" in text and "\t" not in line.text:
             if not in_table:
                 edged = text.startswith("|")

@@ -234,7 +234,7 @@ def parse_lines(
     if head is None:
         raise PlanInputError(where, "no plan period: neither the title nor the text names a year")
     if head.issued is None:  # a web page's index metadata (成文日期 | 2021-03-08) dates the plan
-        head = replace(head, issued=index_metadata_date(cleaned))
+        head = replace(head, issued=index_metadata_date(lines))
     ctx = DateContext.for_period(head.start, head.end, head.issued)
     plan_code, code_note = plan_meta.derive_code(code, head.jurisdiction, source, directory)
     if not plan_meta.valid_code(plan_code):
