@@ -1,4 +1,4 @@
-"""Plan importer: a published plan (.txt / .md / .docx) → `bot.core.plan.Plan`.
+"""Plan importer: a published plan (.txt / .md / .docx / .xlsx / .pdf) → `bot.core.plan.Plan`.
 
 Public API:
 - `import_plan(path, *, code=None, default_unit=None, directory=None) -> Plan`

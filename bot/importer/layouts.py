@@ -19,6 +19,8 @@ of the plan: it is dropped; `index_metadata_date` (run on the lines as read) ret
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Sequence
 from datetime import date
@@ -29,7 +31,7 @@ from bot.importer.clean import clean_text
 from bot.importer.reader import Line
 from bot.importer.tables import column_kinds, is_header_label
 
-_NUMBER = re.compile(r"^(\d{1,4})\s*[.、．]?$")
+_NUMBER = re.compile(r"^[（(]?(\d{1,4})[）)]?\s*[.、．]?$")
 # a page number left by a page break ("- 2 -", "第 2 页 共 5 页", "2/5"); a bare number is a cell
 _PAGE_DEBRIS = re.compile(
     r"^(?:[-—–_]+\s*\d{1,4}\s*[-—–_]+|第\s*\d+\s*页(?:\s*[/，,]?\s*共\s*\d+\s*页)?"
@@ -58,6 +60,7 @@ _META_DATE = re.compile(
 )
 _LOOKAHEAD = 4
 _MAX_COLUMNS = 30  # a longer run of header words is not a header row
+_QUOTED_LINES = 20  # the lines one quoted Excel cell may run over
 # a line break inside a cell (<br> of a web page's table) until the cell is joined
 BREAK = "\u2028"
 _BR = re.compile(r"<br\s*/?>", re.I)
@@ -559,6 +562,38 @@ class _CleanView(Sequence[Line]):
         return line
 
 
+def _join_quoted(lines: list[Line]) -> list[Line]:
+    """Tab rows copied from Excel: a cell with line breaks is quoted and runs over several
+    lines ('1\\t"市财政局' / '市人社局"\\t6月底前'); such a row is joined back into one line."""
+    out: list[Line] = []
+    i = 0
+    n = len(lines)
+    while i < n:
+        line = lines[i]
+        i += 1
+        if "\t" not in line.text or line.text.count('"') % 2 == 0:
+            out.append(line)
+            continue
+        start = i - 1
+        parts = [line.text]
+        quotes = line.text.count('"')
+        while i < n and quotes % 2 and len(parts) < _QUOTED_LINES:
+            parts.append(lines[i].text)
+            quotes += lines[i].text.count('"')
+            i += 1
+        if quotes % 2:
+            out.append(line)  # never closed: not a quoted cell after all
+            i -= len(parts) - 1
+            continue
+        try:
+            row = next(csv.reader(io.StringIO("\n".join(parts)), delimiter="\t"))
+        except (csv.Error, StopIteration):
+            out += lines[start:i]
+            continue
+        out.append(Line(line.no, "\t".join(join_cell_lines(c.split("\n")) for c in row)))
+    return out
+
+
 def _plain(text: str) -> bool:
     """A line that can neither be a table row nor start a flattened table (most prose)."""
     return len(text) > 80 and "|" not in text and "｜" not in text and "\t" not in text
@@ -571,6 +606,8 @@ def normalize_tables(lines: list[Line]) -> list[Line]:
     cell line onto the next). Page numbers between the rows of a table are dropped. Lines
     that are not part of a table are passed on as they came."""
     out: list[Line] = []
+    if any('"' in ln.text and "\t" in ln.text for ln in lines):
+        lines = _join_quoted(lines)
     view = _CleanView(lines)
     edged = True
     in_table = False  # inside a table of pipe or tab rows

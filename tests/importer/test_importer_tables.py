@@ -91,7 +91,15 @@ def tabs() -> str:
     return "\n".join(rows)
 
 
-LAYOUTS = {"pipes": pipes, "pipes_without_edges": pipes_without_edges, "bar_end": bar_end,
+def excel_copy() -> str:  # cells pasted from Excel: a cell with line breaks comes quoted
+    def cell(c: str | list[str]) -> str:
+        text = "\n".join(c) if isinstance(c, list) else c
+        return f'"{text}"' if "\n" in text else text
+
+    return "\n".join(["\t".join(HEADER), *("\t".join(cell(c) for c in r) for r in ROWS)])
+
+
+LAYOUTS = {"excel_copy": excel_copy, "pipes": pipes, "pipes_without_edges": pipes_without_edges, "bar_end": bar_end,
            "bar_between": bar_between, "bare": bare, "tabs": tabs}
 
 
@@ -228,7 +236,7 @@ def county_bar_end_with_stray_spaces() -> str:
 def county_bare_with_debris() -> str:
     lines = list(COUNTY_HEADER)
     for k, row in enumerate(COUNTY_ROWS):
-        lines += [c for c in row if c]
+        lines += [f"（{c}）" if c.isdigit() else c for c in row if c]  # numbers as （1）
         if k == 0:
             lines += ["", "第 1 页 共 2 页", ""]
     return "\n".join(lines)
