@@ -99,8 +99,8 @@ def excel_copy() -> str:  # cells pasted from Excel: a cell with line breaks com
     return "\n".join(["\t".join(HEADER), *("\t".join(cell(c) for c in r) for r in ROWS)])
 
 
-LAYOUTS = {"excel_copy": excel_copy, "pipes": pipes, "pipes_without_edges": pipes_without_edges, "bar_end": bar_end,
-           "bar_between": bar_between, "bare": bare, "tabs": tabs}
+LAYOUTS = {"excel_copy": excel_copy, "pipes": pipes, "pipes_without_edges": pipes_without_edges,
+           "bar_end": bar_end, "bar_between": bar_between, "bare": bare, "tabs": tabs}
 
 
 def _check(plan) -> None:
