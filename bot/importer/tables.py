@@ -27,7 +27,8 @@ _ROLE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("co", re.compile(r"配合|协办|协助|参与|协作")),
     ("units", re.compile(r"责任单位|牵头单位|责任部门|牵头部门|责任主体|主办单位|承办单位|"
                          r"实施单位|责任科室|责任处室|牵头科室|牵头处室|主责单位|^单位$")),
-    ("due", re.compile(r"时限|完成时间|时间节点|时间安排|进度|截止|^时间$|完成期限|节点")),
+    ("due", re.compile(r"时限|完成时间|时间节点|时间安排|进度|截止|^时间$|完成期限|节点|"
+                       r"竣工|完工")),
     ("nature", re.compile(r"性质|属性")),
     ("domain", re.compile(r"领域|类别|分类|维度|板块|类型")),
     ("target", re.compile(r"目标值|规划值|预期值|\d{4}年(目标)?$|\d{4}年目标值")),
@@ -100,7 +101,11 @@ class Table:
                 years.append((int(year.group(1)), index))
                 continue
             for role, pattern in _ROLE_PATTERNS:
-                if pattern.search(cell) and role not in out:
+                if not pattern.search(cell):
+                    continue
+                if role == "units" and "units" in out and "co" not in out:
+                    role = "co"  # 牵头单位 | 责任单位: the second unit column co-operates
+                if role not in out:
                     out[role] = index
                     break
         if years:

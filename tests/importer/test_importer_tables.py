@@ -252,6 +252,23 @@ def test_a_second_office_table_in_every_layout(layout: str) -> None:
     _county_check(parse_plan_text(text, source=f"county_{layout}.txt"))
 
 
+def test_two_unit_columns_and_a_completion_date_column() -> None:
+    """牵头单位 then 责任单位: the second column co-operates; 竣工时间 is the due date; money
+    columns are neither units nor dates."""
+    text = "\n".join([
+        "上饶市2024年重点项目建设方案",
+        "序号\t项目名称\t建设内容\t总投资（万元）\t牵头单位\t责任单位\t开工时间\t竣工时间",
+        "1\t市体育中心\t新建体育馆1座\t52000\t市教育局\t市住建局、市财政局\t2024年3月\t2024年12月",
+        "2\t城南污水厂\t日处理5万吨\t30000\t市住建局\t市生态环境局\t2024年5月\t2024年10月",
+    ])
+    one, two = parse_plan_text(text, source="projects.txt").tasks
+    assert [(u.as_written, u.role) for u in one.units] == [
+        ("市教育局", "lead"), ("市住建局", "co"), ("市财政局", "co")]
+    assert [m.due for m in one.milestones] == [date(2024, 12, 31)]
+    assert [m.due for m in two.milestones] == [date(2024, 10, 31)]
+    assert one.title == "市体育中心" and "52000" not in one.text
+
+
 TABLE_PIECES = st.sampled_from([
     "序号", "工作任务", "责任单位", "配合单位", "完成时限", "备注", "类别", "一、教育", " |", "|",
     "||", "｜", "\t", "\n", "\n\n", "1", "2", "3", "57", "市教育局", "市财政局、市人社局",
