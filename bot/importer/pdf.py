@@ -26,6 +26,7 @@ from pathlib import Path
 from bot.importer.cells import join_wrapped
 from bot.importer.errors import PlanInputError
 from bot.importer.limits import DEFAULT_LIMITS, FileLimits, check_pdf_pages
+from bot.importer.tables import is_header_label
 
 # PDFium is not thread-safe and the bot parses uploads in worker threads: one at a time.
 _PDFIUM = threading.Lock()
@@ -207,12 +208,60 @@ def _page_lines(page, raw) -> list[str]:
         else:
             tables.append([cell])
     blocks: list[tuple[float, list[str]]] = [(t[0].top, [*_table_rows(t), ""]) for t in tables]
-    for line in _visual_lines(loose):
-        text = _line_text(line).strip()
+    lines = _visual_lines(loose)
+    k = 0
+    while k < len(lines):
+        borderless = _borderless_table(lines, k)
+        if borderless is not None:
+            rows, end = borderless
+            blocks.append((lines[k][0].cy, [*rows, ""]))
+            k = end
+            continue
+        text = _line_text(lines[k]).strip()
         if text and not _PAGE_NUMBER.match(text):
-            blocks.append((line[0].cy, [text]))
+            blocks.append((lines[k][0].cy, [text]))
+        k += 1
     blocks.sort(key=lambda block: -block[0])
     return [text for _, lines in blocks for text in lines]
+
+
+def _borderless_table(lines: list[list[Run]], start: int) -> tuple[list[str], int] | None:
+    """A table drawn without lines: a header line of column names set apart by wide gaps,
+    then lines whose runs fall under those columns. A line with text under the first column
+    starts a row; the others carry on its cells (wrapped text, a second date)."""
+    header = lines[start]
+    if len(header) < 3 or not all(is_header_label(run.text) for run in header):
+        return None
+    if "\t" not in _line_text(header):
+        return None
+    lefts = [run.left for run in header]
+    numbered = header[0].text in ("序号", "编号")
+    height = max(header[0].top - header[0].bottom, 1.0)
+    rows: list[list[list[str]]] = []
+    previous = header
+    end = start + 1
+    for line in lines[start + 1:]:
+        gap = min(r.bottom for r in previous) - max(r.top for r in line)
+        if gap > 2.5 * height or line[0].left < lefts[0] - 2 * height:
+            break
+        cells: list[list[str]] = [[] for _ in lefts]
+        for run in line:
+            column = max((k for k, x in enumerate(lefts) if run.left >= x - height), default=0)
+            cells[column].append(run.text)
+        if cells[0] and numbered and not _NUMBER.match("".join(cells[0])):
+            break  # prose under the table
+        if cells[0] or not rows:
+            rows.append(cells)
+        else:
+            for column, parts in enumerate(cells):
+                rows[-1][column] += parts
+        previous = line
+        end += 1
+    if not rows:
+        return None
+    out = ["\t".join(run.text for run in header)]
+    out += ["\t".join(join_wrapped(parts) for parts in row) for row in rows]
+    return out, end
 
 
 def read_pdf_text(path: Path, limits: FileLimits = DEFAULT_LIMITS) -> str:

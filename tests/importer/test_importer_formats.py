@@ -101,9 +101,10 @@ def test_xlsx_through_the_cli(tmp_path: Path) -> None:
 # --- .pdf ---------------------------------------------------------------------------------------
 
 
-def write_pdf(path: Path) -> Path:
-    """The table of ROWS in a PDF with a text layer: a title, a bordered table whose group and
-    number cells span rows, a wrapped task text, a page number, a closing line."""
+def write_pdf(path: Path, *, borders: bool = True) -> Path:
+    """The table of ROWS in a PDF with a text layer: a title, a table whose group and number
+    cells span rows (drawn with lines, or without any: `borders`), a page number, a closing
+    line."""
     fpdf = pytest.importorskip("fpdf")
     if not CJK_FONT.exists():
         pytest.skip("fonts-noto-cjk is not installed")
@@ -114,7 +115,9 @@ def write_pdf(path: Path) -> Path:
     pdf.multi_cell(0, 8, TITLE, new_x="LMARGIN", new_y="NEXT")
     widths = (10, 20, 60, 25, 30, 30, 15)
     plain = fpdf.fonts.FontFace()
-    with pdf.table(col_widths=widths, headings_style=plain, line_height=6) as table:
+    layout = "ALL" if borders else "NONE"
+    with pdf.table(col_widths=widths, headings_style=plain, line_height=6,
+                   borders_layout=layout, v_align="TOP") as table:
         head = table.row()
         for text in HEADER:
             head.cell(text)
@@ -131,8 +134,9 @@ def write_pdf(path: Path) -> Path:
     return path
 
 
-def test_pdf_with_a_text_layer(tmp_path: Path) -> None:
-    plan = import_plan(write_pdf(tmp_path / "plan.pdf"))
+@pytest.mark.parametrize("borders", [True, False], ids=["ruled", "borderless"])
+def test_pdf_with_a_text_layer(tmp_path: Path, borders: bool) -> None:
+    plan = import_plan(write_pdf(tmp_path / "plan.pdf", borders=borders))
     _check(plan)
     assert plan.info.title == TITLE
 
