@@ -7,7 +7,9 @@ first line number. The layouts:
 - one cell per line, each ending in `|` (`序号 |` `工作任务 |` …; `|` alone is an empty cell);
 - one cell per line with a bare `|` line between cells;
 - one cell per line with no separator at all (the header row gives the column count);
-- pipe rows without the leading pipe (`1 | 新建… | 市民政局 | 6月底前 |`).
+- pipe rows without the leading pipe (`1 | 新建… | 市民政局 | 6月底前 |`), `<br>` inside cells;
+- columns aligned with spaces (a PDF's text "with layout"), cells wrapped over lines;
+- tab rows pasted from Excel, a cell with line breaks quoted over several lines.
 A row starts at its number (序号 1, 2, 3 … in sequence); cells that follow a complete row
 before the next number form a continuation row (a second milestone, a merged cell's rest).
 When a row's cells do not fill the columns one by one (empty cells left out, a cell over
@@ -22,11 +24,12 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from collections.abc import Sequence
 from datetime import date
 from typing import overload
 
-from bot.importer.cells import join_cell_lines
+from bot.importer.cells import join_cell_lines, join_wrapped
 from bot.importer.clean import clean_text
 from bot.importer.reader import Line
 from bot.importer.tables import column_kinds, is_header_label
@@ -61,6 +64,8 @@ _META_DATE = re.compile(
 _LOOKAHEAD = 4
 _MAX_COLUMNS = 30  # a longer run of header words is not a header row
 _QUOTED_LINES = 20  # the lines one quoted Excel cell may run over
+_SPACED = re.compile(r"\S(?: {2,}|\u3000+)\S")
+_SPACED_PART = re.compile(r"\S+(?: ?\S+)*")
 # a line break inside a cell (<br> of a web page's table) until the cell is joined
 BREAK = "\u2028"
 _BR = re.compile(r"<br\s*/?>", re.I)
@@ -518,6 +523,80 @@ def _flat_table(lines: Sequence[Line], start: int) -> tuple[list[Line], int] | i
     return out, end
 
 
+# --- columns aligned with spaces (text taken from a PDF "with layout") ---------------------------
+
+
+def _width(text: str) -> int:
+    """Display width: a Chinese character takes two columns."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _spaced_parts(text: str) -> list[tuple[int, str]]:
+    """(display column, text) of the pieces of a line set apart by 2+ spaces or tabs."""
+    out: list[tuple[int, str]] = []
+    for match in _SPACED_PART.finditer(text.replace("\u3000", "  ")):
+        out.append((_width(text[:match.start()]), clean_text(match.group()).strip()))
+    return [(col, part) for col, part in out if part]
+
+
+def _spaced_table(lines: list[Line], start: int) -> tuple[list[Line], int] | None:
+    """A table whose columns are aligned with spaces: the header's words give each column's
+    position; a line whose first column holds the next number starts a row, other lines
+    carry on the cells of the row above them, piece by piece under the header's columns."""
+    header = _spaced_parts(lines[start].text)
+    names = [part for _, part in header]
+    if len(header) < 3 or not all(is_header_label(p) for p in names) or not _valid_header(names):
+        return None
+    kinds = column_kinds(names)
+    numbered = kinds[0] == "number"
+    starts = [col for col, _ in header]
+    rows: list[tuple[int, list[list[str]]]] = []
+    expected: int | None = None
+    blank = False
+    j = start + 1
+    while j < len(lines):
+        raw = lines[j].text
+        if not raw.strip():
+            blank = True
+            j += 1
+            continue
+        parts = _spaced_parts(raw)
+        first = parts[0][1] if parts else ""
+        if "|" in raw or _PAGE_DEBRIS.match(raw.strip()):
+            if "|" in raw:
+                break
+            j += 1
+            continue
+        cells: list[list[str]] = [[] for _ in starts]
+        for col, part in parts:
+            column = max((k for k, x in enumerate(starts) if col >= x - 2), default=0)
+            cells[column].append(part)
+        number = _NUMBER.match(first) if cells[0] else None
+        is_next = bool(number) and (expected is None or int(number.group(1)) == expected)
+        if numbered and cells[0] and not is_next:
+            break  # prose, a heading or another table below this one
+        if blank and not is_next and not numbered:
+            break
+        if is_next and number:
+            expected = int(number.group(1)) + 1
+            cells[0] = [number.group(1)]
+        if is_next or (not numbered and cells[0]) or not rows:
+            rows.append((lines[j].no, cells))
+        else:
+            for column, pieces in enumerate(cells):
+                rows[-1][1][column] += pieces
+        blank = False
+        j += 1
+    if not rows:
+        return None
+    while j > start and not lines[j - 1].text.strip():
+        j -= 1
+    out = [Line(lines[start].no, "\t".join(names))]
+    out += [Line(no, "\t".join(join_wrapped(p) for p in cells)) for no, cells in rows]
+    out.append(Line(lines[j - 1].no, ""))
+    return out, j
+
+
 def _pipe_row(text: str, edged: bool) -> str | None:
     """'| a | b |' or 'a | b |' → 'a\\tb'. Without edges (`edged` False: the table's header
     row did not start with a bar) a leading bar is an empty first cell."""
@@ -639,6 +718,10 @@ def normalize_tables(lines: list[Line]) -> list[Line]:
         if in_table and _PAGE_DEBRIS.match(text):
             continue
         in_table = False
+        if _SPACED.search(lines[i - 1].text) and (spaced := _spaced_table(lines, i - 1)):
+            rows, i = spaced
+            out += rows
+            continue
         if len(text) <= 30:
             found = _flat_table(view, i - 1)
             if isinstance(found, int):

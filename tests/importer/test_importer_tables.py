@@ -99,8 +99,25 @@ def excel_copy() -> str:  # cells pasted from Excel: a cell with line breaks com
     return "\n".join(["\t".join(HEADER), *("\t".join(cell(c) for c in r) for r in ROWS)])
 
 
-LAYOUTS = {"excel_copy": excel_copy, "pipes": pipes, "pipes_without_edges": pipes_without_edges,
-           "bar_end": bar_end, "bar_between": bar_between, "bare": bare, "tabs": tabs}
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - sum(2 if "\u4e00" <= ch <= "\u9fff" or ch in "。，" else 1
+                                     for ch in text))
+
+
+def spaced() -> str:  # text of a PDF "with layout": columns aligned with spaces, lines wrapped
+    widths = [6, 12, 30, 12, 12, 18, 8]
+    lines = ["".join(_pad(h, w) for h, w in zip(HEADER, widths, strict=True)).rstrip()]
+    for row in ROWS:
+        stacked = [c if isinstance(c, list) else [c] for c in row]
+        for k in range(max(len(c) for c in stacked)):
+            parts = [c[k] if k < len(c) else "" for c in stacked]
+            lines.append("".join(_pad(p, w) for p, w in zip(parts, widths, strict=True)).rstrip())
+    return "\n".join(lines)
+
+
+LAYOUTS = {"excel_copy": excel_copy, "spaced": spaced, "pipes": pipes,
+           "pipes_without_edges": pipes_without_edges, "bar_end": bar_end,
+           "bar_between": bar_between, "bare": bare, "tabs": tabs}
 
 
 def _check(plan) -> None:
@@ -273,7 +290,7 @@ TABLE_PIECES = st.sampled_from([
     "序号", "工作任务", "责任单位", "配合单位", "完成时限", "备注", "类别", "一、教育", " |", "|",
     "||", "｜", "\t", "\n", "\n\n", "1", "2", "3", "57", "市教育局", "市财政局、市人社局",
     "2024年6月底前", "新建幼儿园3所。", "<br>", "- 2 -", "第 2 页", "索引号", "成文日期",
-    "2021-03-08", "---", ":--",
+    "2021-03-08", "---", ":--", "   ", "\u3000\u3000",
 ])
 
 
