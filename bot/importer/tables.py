@@ -75,11 +75,6 @@ def column_kinds(header: list[str]) -> list[str]:
     return [_KIND.get(by_index.get(k, ""), "ignore") for k in range(len(header))]
 
 
-def header_roles(header: list[str]) -> dict[str, int]:
-    """Column index per role of a header row (see `Table.roles`)."""
-    return Table(header).roles()
-
-
 @dataclass
 class Table:
     """A parsed table: `header` (may be empty), data `rows` and each row's source line."""
