@@ -23,11 +23,14 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("annex", re.compile(r"^附\s*件\s*(\d*)[\s:：、]*(.*)$")),
     ("h1", re.compile(rf"^([{_CN_NUM}]+)[、.．]\s*(.*)$")),
     ("h2", re.compile(rf"^[（(]([{_CN_NUM}]+)[）)]\s*(.*)$")),
-    ("item", re.compile(r"^(\d{1,3})(?:[.、．](?!\d)|\s*[）)](?!\d))\s*(.*)$")),
-    ("sub", re.compile(r"^[（(](\d{1,3})[）)]\s*(.*)$")),
+    ("item", re.compile(r"^(\d+)(?:[.、．](?!\d)|\s*[）)](?!\d))\s*(.*)$")),
+    ("sub", re.compile(r"^[（(](\d+)[）)]\s*(.*)$")),
     ("circle", re.compile(r"^([①-⑳])\s*(.*)$")),
 ]
 _TITLE_MAX = 60
+# "8.1+N服务体系": item 8 whose text starts with a number, when 8 continues the numbering
+_GLUED_ITEM = re.compile(r"^(\d+)[.．](?=\d+(?:\.\d+)?[^\d.．\s%‰亿万])(.*)$")
+_YEAR_LIKE = re.compile(r"^(?:19|20)\d{2}$")
 
 
 @dataclass
@@ -72,9 +75,20 @@ def classify(line: Line) -> Node:
     return Node("para", line.no, text)
 
 
+def _numbering_fits(node: Node, previous: int | None) -> bool:
+    """Numbers of any length are item numbers, but a long one (a year such as 2025、) only
+    when it continues the numbering of the items before it."""
+    if node.kind not in ("item", "sub") or len(node.number) < 4:
+        return True
+    if previous is not None and int(node.number) == previous + 1:
+        return True
+    return not _YEAR_LIKE.match(node.number)
+
+
 def outline(lines: list[Line]) -> list[Node]:
     """The flat outline of cleaned lines (blank lines dropped, tables collected)."""
     nodes: list[Node] = []
+    last: dict[str, int] = {}  # the last number of each numbered kind (item, sub)
     i = 0
     n = len(lines)
     while i < n:
@@ -85,6 +99,19 @@ def outline(lines: list[Line]) -> list[Node]:
                 nodes.append(Node("table", table.line, "", table=table))
             continue
         i += 1
-        if line.text.strip():
-            nodes.append(classify(line))
+        if not line.text.strip():
+            continue
+        node = classify(line)
+        if node.kind == "para" and "item" in last:
+            glued = _GLUED_ITEM.match(line.text.strip())
+            if glued and int(glued.group(1)) == last["item"] + 1:
+                title, rest = split_title(glued.group(2))
+                node = Node("item", line.no, line.text.strip(), glued.group(1), title, rest)
+        elif not _numbering_fits(node, last.get(node.kind)):
+            node = Node("para", line.no, node.text)
+        if node.kind in ("item", "sub"):
+            last[node.kind] = int(node.number)
+        elif node.kind in ("h0", "h1"):
+            last.pop("sub", None)
+        nodes.append(node)
     return nodes

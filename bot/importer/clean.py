@@ -28,15 +28,20 @@ _FULLWIDTH = str.maketrans(
     | {chr(c): chr(c - 0xFEE0) for c in range(0xFF41, 0xFF5B)}
     | {"\u3000": " ", "\u00a0": " ", "＋": "+", "％": "%"}
 )
+_FULLWIDTH_ANY = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a\u3000\u00a0＋％]")
 _CJK = r"\u3000-\u303f\u4e00-\u9fff\uff00-\uffef“”‘’《》、。，；：？！…—"
 _SPACE_NEAR_CJK = re.compile(rf"(?<=[{_CJK}])[ \u200b]+|[ \u200b]+(?=[{_CJK}])")
 _SPACE_NEAR_DIGIT = re.compile(r"(?<=\d)[ ]+(?=[%‰])")
+_SPACES = re.compile(r" {2,}")
 _PIPE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
 
 # a line ending with one of these ends its sentence (or its heading)
 _TERMINAL = "。！？；：!?;:”’）)〕】]」』》"
 _OPENERS = "（(〔【[「『《“"
 _CLOSERS = "）)〕】]」』》”"
+_BRACKET_CHARS = re.compile(f"[{re.escape(_OPENERS + _CLOSERS)}]")
+# page-break mending stops gluing once a line is this long (the parser then refuses it)
+MAX_JOINED = 100_000
 _TITLE_END = re.compile(
     r"(规划|意见|方案|计划|通知|清单|要点|办法|纲要|指标体系|一览表|分工表|任务表|汇总表|目录|附件\d*)$"
 )
@@ -44,6 +49,7 @@ _TITLE_END = re.compile(
 BLOCK_START = re.compile(
     r"^(\t|\||#|第[一二三四五六七八九十百]+[章节部分篇条]|[一二三四五六七八九十]+[、.．]"
     r"|[（(][一二三四五六七八九十]+[）)]|\d{1,3}[.、．](?!\d)|[（(]\d{1,3}[）)]|[①-⑳]"
+    r"|(?!(?:19|20)\d\d\D)\d{4,}[.、．](?!\d)"
     r"|专栏|附件|附表|序号|——|(牵头|配合|责任|协办|主办)(单位|部门|主体)|完成(时限|时间)"
     r"|时间(节点|要求)|时限)"
 )
@@ -59,12 +65,15 @@ def clean_text(text: str) -> str:
         text = _TAG.sub(" ", text)
     if "&" in text:
         text = html.unescape(text)
-    text = text.translate(_FULLWIDTH)
+    if _FULLWIDTH_ANY.search(text):  # translate() is slow per character; most lines need none
+        text = text.translate(_FULLWIDTH)
     if "*" in text or "_" in text:
         text = _MD_EMPHASIS.sub("", text)
     text = _SUPERSCRIPT_RUN.sub("", text)
-    text = _SPACE_NEAR_DIGIT.sub("", _SPACE_NEAR_CJK.sub("", text))
-    return re.sub(r" {2,}", " ", text)
+    if " " in text or "\u200b" in text:  # most lines of Chinese prose have no space at all
+        text = _SPACE_NEAR_DIGIT.sub("", _SPACE_NEAR_CJK.sub("", text))
+        text = _SPACES.sub(" ", text)
+    return text
 
 
 def _pipe_row(text: str) -> str | None:
@@ -90,27 +99,33 @@ def clean_line(text: str) -> tuple[str, bool]:
     return clean_text(text).strip(), heading
 
 
-def _bracket_open(text: str) -> bool:
-    depth = 0
-    for ch in text:
+def _bracket_depth(text: str, depth: int = 0) -> int:
+    """Open brackets after `text`, starting from `depth` (a closer without an opener is
+    ignored), so a growing line is scanned once, piece by piece."""
+    for ch in _BRACKET_CHARS.findall(text):
         if ch in _OPENERS:
             depth += 1
-        elif ch in _CLOSERS and depth:
+        elif depth:
             depth -= 1
-    return depth > 0
+    return depth
 
 
-def _is_broken(text: str) -> bool:
-    """Does this line stop in the middle of a sentence (page break)?"""
-    if not text or (text[-1] in _TERMINAL and not _bracket_open(text)):
+def _is_broken(head: str, tail: str, size: int, depth: int, has_stop: bool) -> bool:
+    """Does a line stop in the middle of a sentence (page break)? The line is given as its
+    first piece `head`, its last characters `tail`, its length, its open bracket count and
+    whether it holds a "。", so that a line glued from many pieces is judged without rescanning
+    it (linear time)."""
+    if not tail:
         return False
-    if _bracket_open(text) or text[-1] in "、，,":
+    if tail[-1] in _TERMINAL and depth <= 0:
+        return False
+    if depth > 0 or tail[-1] in "、，,":
         return True
-    if _TITLE_END.search(text):
+    if _TITLE_END.search(tail[-8:]):
         return False
-    if _HEADING_LIKE.match(text) and "。" not in text:
+    if not has_stop and _HEADING_LIKE.match(head):
         return False
-    return len(text) >= 18
+    return size >= 18
 
 
 def clean_lines(lines: list[Line]) -> list[Line]:
@@ -130,7 +145,10 @@ def clean_lines(lines: list[Line]) -> list[Line]:
         if not text or text.startswith("\t") or "\t" in text or heading:
             out.append(Line(no, text))
             continue
-        while _is_broken(text):
+        parts = [text]
+        depth, has_stop, size = _bracket_depth(text), "。" in text, len(text)
+        tail = text[-8:]
+        while _is_broken(text, tail, size, depth, has_stop) and size <= MAX_JOINED:
             j = i
             while j < n and not cleaned[j][1] and j - i < 6:
                 j += 1
@@ -139,7 +157,10 @@ def clean_lines(lines: list[Line]) -> list[Line]:
             following = cleaned[j][1]
             if "\t" in following or BLOCK_START.match(following):
                 break
-            text += following
+            parts.append(following)
+            depth, has_stop = _bracket_depth(following, depth), has_stop or "。" in following
+            size += len(following)
+            tail = (tail + following)[-8:]
             i = j + 1
-        out.append(Line(no, text))
+        out.append(Line(no, "".join(parts)))
     return out

@@ -17,6 +17,7 @@ year (baselines such as "2020年") and after `ctx.latest` are ignored.
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import re
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ _VALUE = re.compile(
     r"(?:%|‰|个百分点|万人|亿元|万元|元|个|家|名|人|张|所|项|级|辆|倍|天|分钟|次|处|座|条|支|台|套|户"
     r"|间|床|平方米|亩|万亩)?(?:以上|以下|左右|及以上|及以下)?"
 )
+_TARGET_WINDOW = 1000  # per-year targets follow their date list closely; bounds the work
 _LIST_GLUE = re.compile(r"^[、，,和及与至到\s]*(?:到|至)?$")
 
 
@@ -243,7 +245,7 @@ def _respectively_targets(
     sentence: str, group_end: int, count: int
 ) -> list[str] | None:
     """Targets per year for the 分别 lists (or a bare value list) after a date list."""
-    rest = sentence[group_end:]
+    rest = sentence[group_end : group_end + _TARGET_WINDOW]
     clauses: list[list[str]] = []
     cursor = 0
     for match in re.finditer("分别", rest):
@@ -284,20 +286,21 @@ def milestones(text: str, ctx: DateContext) -> list[Milestone]:
         if not phrases:
             continue
         groups = _date_groups(phrases, sentence)
+        # clause breaks once per sentence; bisect finds the ones around each group (linear)
+        breaks = [m.end() for m in _CLAUSE_BREAK.finditer(sentence)]
         for index, group in enumerate(groups):
             dues = [d for p in group for d in p.dues]
             words = [w for p in group for w in p.words]
             if index == 0:
                 start = 0
             else:
-                head = sentence[: group[0].start]
-                breaks = [m.end() for m in _CLAUSE_BREAK.finditer(head)]
-                start = max([groups[index - 1][-1].end, *breaks])
+                before = bisect.bisect_right(breaks, group[0].start)
+                start = max(groups[index - 1][-1].end, breaks[before - 1] if before else 0)
             nxt = groups[index + 1][0].start if index + 1 < len(groups) else len(sentence)
             if index + 1 < len(groups):
-                head = sentence[:nxt]
-                breaks = [m.end() for m in _CLAUSE_BREAK.finditer(head) if m.end() > group[-1].end]
-                nxt = max(breaks) if breaks else nxt
+                last = bisect.bisect_right(breaks, nxt) - 1
+                if last >= 0 and breaks[last] > group[-1].end:
+                    nxt = breaks[last]
             clause = _strip_clause(sentence[start:nxt])
             if len(dues) > 1:
                 per_year = _respectively_targets(sentence, group[-1].end, len(dues))

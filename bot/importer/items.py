@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from bot.core.plan import ImportWarning, Item, ItemKind, Milestone, UnitRef
-from bot.core.units import UnitDirectory
+from bot.core.units import UnitDirectory, UnitEntry
 from bot.importer import dates
 from bot.importer.unitparse import (
     WrittenUnit,
@@ -53,6 +53,7 @@ class ItemBuilder:
     warnings: list[ImportWarning] = field(default_factory=list)
     unknown: dict[str, tuple[int | None, int]] = field(default_factory=dict)
     duty_used: int = 0
+    resolved: dict[str, UnitEntry | None] = field(default_factory=dict)  # shared lookups
 
     def build(self, draft: Draft, ref: str) -> Item:
         annotations = extract_units(draft.body, draft.line)
@@ -63,7 +64,7 @@ class ItemBuilder:
             written, text = trailing_unit_list(
                 text, lambda t: directory.resolve(t, place) is not None, draft.line
             )
-        refs, unknown = resolve_units(written, self.directory, self.jurisdiction)
+        refs, unknown = resolve_units(written, self.directory, self.jurisdiction, self.resolved)
         for unit in unknown:
             first, count = self.unknown.get(unit.text, (unit.line, 0))
             self.unknown[unit.text] = (first, count + 1)

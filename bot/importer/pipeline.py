@@ -38,6 +38,37 @@ _NOT_TASK = re.compile(
 )
 _DUTY_HEADING = re.compile(r"部门职责|职责分工|责任分工|分工负责")
 
+# far above any real plan (a long item is ~2,000 characters): beyond them the input is not a
+# plan as published, and refusing it keeps the parser's time bounded
+MAX_LINE_CHARS = 100_000
+MAX_ITEM_CHARS = 20_000
+
+
+def check_line_lengths(lines: list[Line], where: str | Path) -> None:
+    """PlanInputError for a line longer than MAX_LINE_CHARS, naming it."""
+    for line in lines:
+        if len(line.text) > MAX_LINE_CHARS:
+            raise PlanInputError(
+                where,
+                f"line {line.no} is {len(line.text):,} characters long; a plan line may have at "
+                f"most {MAX_LINE_CHARS:,}. Save the document with one paragraph per line "
+                "(its line breaks may have been lost) and import it again",
+                line=line.no,
+            )
+
+
+def check_item_lengths(drafts: list[Draft], where: str | Path) -> None:
+    """PlanInputError for an item longer than MAX_ITEM_CHARS, naming its number and line."""
+    for draft in drafts:
+        if len(draft.body) > MAX_ITEM_CHARS:
+            raise PlanInputError(
+                where,
+                f"item {draft.number} is {len(draft.body):,} characters long; an item may have "
+                f"at most {MAX_ITEM_CHARS:,}. Check that every item starts on a line of its own "
+                "with its number (1. 2. … or （一）（二）…), or split the item, and import again",
+                line=draft.line,
+            )
+
 
 @dataclass
 class _Open:
@@ -173,7 +204,7 @@ def walk(nodes: list[Node]) -> _Walk:
 
 def _body(node: Node) -> str:
     """An item's text without its number: title sentence and the rest of the line."""
-    match = re.match(r"^\S*?\d{1,3}\s*[.、．)）]\s*|^[（(]\d{1,3}[）)]\s*|^[①-⑳]\s*", node.text)
+    match = re.match(r"^\S*?\d+\s*[.、．)）]\s*|^[（(]\d+[）)]\s*|^[①-⑳]\s*", node.text)
     return node.text[match.end() :] if match else node.text
 
 
@@ -229,6 +260,7 @@ def parse_lines(
     where = path if path is not None else source
     if directory is None:
         directory = load_unit_directory()
+    check_line_lengths(lines, where)
     cleaned = clean_lines(normalize_tables(lines))
     head = plan_meta.read_meta(cleaned, source)
     if head is None:
@@ -276,6 +308,7 @@ def parse_lines(
             draft.kind = "task"
         project_drafts = []
 
+    check_item_lengths(task_drafts + project_drafts, where)
     tasks = [builder.build(d, r) for d, r in
              zip(task_drafts, _refs(task_drafts, f"{plan_code}-"), strict=True)]
     projects = [builder.build(d, r) for d, r in

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.core.plan import Role, UnitRef
-from bot.core.units import UnitDirectory, normalize_unit_text
+from bot.core.units import UnitDirectory, UnitEntry, normalize_unit_text
 
 _OPEN = "（(〔【[［「"
 _CLOSE = "）)〕】]］」"
@@ -189,9 +189,14 @@ def extract_units(text: str, line: int | None = None) -> Annotations:
     body = "\n".join(kept_lines)
     out = ""
     cursor = 0
+    # each pattern is searched again only once the cursor passed its last match (linear)
+    match = _ANNOTATION_START.search(body)
+    lead = _LEAD_BRACKET.search(body)
     while True:
-        match = _ANNOTATION_START.search(body, cursor)
-        lead = _LEAD_BRACKET.search(body, cursor)
+        if match is not None and match.start() < cursor:
+            match = _ANNOTATION_START.search(body, cursor)
+        if lead is not None and lead.start() < cursor:
+            lead = _LEAD_BRACKET.search(body, cursor)
         starts = [m.start() for m in (match, lead) if m]
         if not starts:
             break
@@ -214,17 +219,25 @@ def resolve_units(
     written: list[WrittenUnit],
     directory: UnitDirectory | None,
     jurisdiction: str,
+    cache: dict[str, UnitEntry | None] | None = None,
 ) -> tuple[list[UnitRef], list[WrittenUnit]]:
     """UnitRefs (canonical names, roles decided, duplicates merged) and the unknown units.
 
-    Roles: explicit 牵头/配合 win; otherwise the first unit leads and the rest co-operate.
+    Roles: explicit 牵头/配合 win; otherwise the first unit leads and the rest co-operate; a
+    list whose every unit is marked co-operating (A、B按职责分工负责) is led by its first unit.
+    `cache` (written text → directory entry) may be shared by the items of one plan.
     """
+    if cache is None:
+        cache = {}
     refs: list[UnitRef] = []
+    positions: dict[str, int] = {}
     unknown: list[WrittenUnit] = []
     lead_taken = any(u.role == "lead" for u in written)
     for unit in written:
         as_written = unit.text.strip()
-        entry = directory.resolve(as_written, jurisdiction) if directory else None
+        if as_written not in cache:
+            cache[as_written] = directory.resolve(as_written, jurisdiction) if directory else None
+        entry = cache[as_written]
         if entry is None:
             unknown.append(unit)
             name = as_written
@@ -232,15 +245,19 @@ def resolve_units(
             name = entry.name
         role: Role = unit.role or ("co" if lead_taken else "lead")
         lead_taken = lead_taken or role == "lead"
-        existing = next((k for k, r in enumerate(refs) if r.name == name), None)
+        existing = positions.get(name)
         if existing is not None:
             if role == "lead" and refs[existing].role != "lead":
                 refs[existing] = UnitRef(name, refs[existing].as_written, "lead")
             continue
+        positions[name] = len(refs)
         refs.append(UnitRef(name=name, as_written=as_written, role=role))
+    if refs and not any(r.role == "lead" for r in refs):
+        refs[0] = UnitRef(refs[0].name, refs[0].as_written, "lead")
     return refs, unknown
 
 
+_TRAILING_WINDOW = 600
 _TRAILING = re.compile(  # a last bracket (it may hold one inner pair: 各县（市、区）)
     r"[（(〔【\[［]([^（(〔【\[［]*(?:[（(][^）)]*[）)][^（(〔【\[［]*)*)[）)〕】\]］]"
     r"\s*[。.；;]?\s*$"
@@ -252,7 +269,8 @@ def trailing_unit_list(
 ) -> tuple[list[WrittenUnit], str]:
     """An unlabelled '（市卫健委、市医保局）' closing the text, when every piece is a known
     unit; returns the units (first leads) and the text without it, else ([], text)."""
-    match = _TRAILING.search(text)
+    offset = max(0, len(text) - _TRAILING_WINDOW)  # a unit list is short: search the tail
+    match = _TRAILING.search(text, offset)
     if not match:
         return [], text
     pieces = parse_unit_list(match.group(1), None, line)
