@@ -1,14 +1,17 @@
 """Plan importer: a published plan (.txt / .md / .docx / .xlsx / .pdf) → `bot.core.plan.Plan`.
 
 Public API:
-- `import_plan(path, *, code=None, default_unit=None, directory=None) -> Plan`
-- `parse_plan_text(text, *, source, code=None, default_unit=None, directory=None) -> Plan`
+- `import_plan(path, *, code=None, default_unit=None, directory=None, year=None, today=None)`
+- `parse_plan_text(text, *, source, code=None, default_unit=None, directory=None, year=None,
+  today=None)` (both → Plan; `year` overrides the plan's year, `today` supplies it when the
+  document names none)
 - `PlanInputError` for bad input (missing/unreadable file, unsupported format, no tasks).
 YAML files: `bot.importer.yaml_io` (`write_plan_yaml`, `read_plan_yaml`, `read_plans_dir`).
 """
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 from bot.core.plan import Plan
@@ -26,9 +29,13 @@ def import_plan(
     code: str | None = None,
     default_unit: str | None = None,
     directory: UnitDirectory | None = None,
+    year: int | None = None,
+    today: date | None = None,
 ) -> Plan:
-    """Reads and parses one plan file; `Plan.info.source` is the file's name."""
+    """Reads and parses one plan file; `Plan.info.source` is the file's name. `year` is the
+    year dates without one are read in (overrides the document); `today` (the caller's clock)
+    gives the year when nothing else does."""
     path = Path(path)
     _, lines = read_source(path)
     return parse_lines(lines, source=path.name, code=code, default_unit=default_unit,
-                       directory=directory, path=path)
+                       directory=directory, path=path, year=year, today=today)

@@ -9,8 +9,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from bot.clock import Clock, SystemClock, VirtualClock
+from bot.config import SettingsError, load_settings
 from bot.core.plan import Plan, plan_to_dict
 from bot.core.units import UnitDirectoryError, load_unit_directory
 from bot.importer import import_plan
@@ -19,18 +23,36 @@ from bot.importer.reader import SUPPORTED
 from bot.importer.summary import render_summary
 from bot.importer.yaml_io import read_plan_yaml, read_plans_dir, write_plan_yaml
 
+MIN_YEAR, MAX_YEAR = 1900, 2100
+
 
 def _fail(message: str) -> int:
     print(f"error: {message}", file=sys.stderr)
     return 2
 
 
+def today_on_the_clock() -> date:
+    """Today in the plans' time zone on the application's clock (a configured CLOCK_START
+    makes it a virtual one); the system clock in Asia/Shanghai if the settings are unusable."""
+    try:
+        settings = load_settings()
+    except SettingsError:
+        return SystemClock().now().astimezone(ZoneInfo("Asia/Shanghai")).date()
+    clock: Clock = (VirtualClock(settings.clock_start) if settings.clock_start is not None
+                    else SystemClock())
+    return clock.now().astimezone(settings.zone).date()
+
+
 def run_import(args: argparse.Namespace) -> int:
     """Reads args.file; prints JSON (--json), writes YAML (-o) or prints a summary."""
+    year = getattr(args, "year", None)
+    if year is not None and not MIN_YEAR <= year <= MAX_YEAR:
+        return _fail(f"--year {year}: expected a year between {MIN_YEAR} and {MAX_YEAR}")
     try:
         directory = load_unit_directory()
         plan = import_plan(Path(args.file), code=getattr(args, "code", None),
-                           default_unit=getattr(args, "default_unit", None), directory=directory)
+                           default_unit=getattr(args, "default_unit", None), directory=directory,
+                           year=year, today=today_on_the_clock())
         if getattr(args, "json", False):
             print(json.dumps(plan_to_dict(plan), ensure_ascii=False, indent=2))
             return 0
@@ -57,7 +79,7 @@ def _show_target(target: str, tasks_data: Path) -> list[Plan]:
     if path.suffix.lower() in (".yaml", ".yml"):
         return [read_plan_yaml(path)]
     if path.suffix.lower() in SUPPORTED or path.exists():
-        return [import_plan(path, directory=load_unit_directory())]
+        return [import_plan(path, directory=load_unit_directory(), today=today_on_the_clock())]
     by_code = tasks_data / "plans" / f"{target.lower()}.yaml"
     if by_code.exists():
         return [read_plan_yaml(by_code)]

@@ -67,8 +67,13 @@ class DateContext:
     latest: date
 
     @classmethod
-    def for_period(cls, start: date, end: date, issued: date | None = None) -> DateContext:
-        year = issued.year if issued and start.year <= issued.year <= end.year else start.year
+    def for_period(
+        cls, start: date, end: date, issued: date | None = None, year: int | None = None
+    ) -> DateContext:
+        """`year` (given by the coordinator) wins; else the issue year inside the period,
+        else the period's first year."""
+        if year is None:
+            year = issued.year if issued and start.year <= issued.year <= end.year else start.year
         latest = date(min(end.year + 10, 9999), 12, 31)
         return cls(start=start, end=end, year=year, latest=latest)
 
@@ -162,6 +167,15 @@ def find_phrases(text: str, ctx: DateContext) -> list[Phrase]:
                    tuple(w for _, w in keep))
         )
     return out
+
+
+def needs_year(text: str) -> bool:
+    """Does `text` hold a date phrase that names no year (11月底前, 上半年, 第三季度, 年内,
+    三年内 …)? Such phrases are read in the plan's year."""
+    return any(
+        match.group("bare") or match.group("bm") or match.group("end")
+        for match in _DATE.finditer(text)
+    )
 
 
 def recurrence(text: str) -> list[str]:

@@ -75,6 +75,8 @@ class ItemBuilder:
             found = self._add_deadline(found, deadline, draft.title)
         if not found:
             found = [Milestone(due=self.ctx.end, phrase="", target=draft.title)]
+            self.warnings.append(ImportWarning(
+                draft.line, f"{ref}: no deadline of its own: plan end {self.ctx.end} used"))
         recurrence = dates.recurrence(text)
         for deadline in [*annotations.deadlines, draft.deadline]:
             if deadline and not dates.find_phrases(deadline, self.ctx):

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -22,7 +23,8 @@ from bot.importer.reader import Line
 
 _HEAD_LINES = 60
 _TITLE_LINE = re.compile(
-    r"(规划|意见|计划|方案|要点|办法|纲要|细则|清单)(（[^）]*）|\([^)]*\))*$"
+    r"(规划|意见|计划|方案|要点|办法|纲要|细则|清单|分解表|一览表|任务表|责任表|台账)"
+    r"(（[^）]*）|\([^)]*\))*$"
 )
 _NOTICE = re.compile(
     r"^(?P<issuer>.{2,40}?)?关于(?:印发|征求|转发)?(?P<body>.+?)(?:的通知|意见建议的通知|的函)?$"
@@ -33,7 +35,20 @@ _ISSUER = re.compile(
 )
 _FULL_DATE = re.compile(
     r"^(?P<y>(?:19|20)\d{2})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日\s*(印发|发布|印)?$"
+    r"|^(?P<y2>(?:19|20)\d{2})[-./](?P<m2>\d{1,2})[-./](?P<d2>\d{1,2})$"
 )
+# publication metadata: 发文日期：2021-03-08, 成文日期 | 2021年3月8日 (also in an index table row)
+_LABELLED_DATE = re.compile(
+    r"(?:发文|成文|印发|发布)(?:日期|时间)[\s:：|\t]*(?P<y>(?:19|20)\d{2})\s*[-年./]\s*"
+    r"(?P<m>\d{1,2})\s*[-月./]\s*(?P<d>\d{1,2})"
+)
+# 自2020年起3年内 / 从2023年开始，用三年时间: a period stated once, relative phrases follow it
+_RELATIVE_PERIOD = re.compile(
+    r"[自从](?P<y>(?:19|20)\d{2})年(?:起|开始)[，,]?(?:用|力争用|再用)?"
+    r"(?P<n>[一二两三四五六七八九十\d])年(?:内|时间|左右)"
+)
+_CN_COUNT = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
+             "九": 9, "十": 10}
 _RANGE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*(?:年)?\s*[-—–~～至到]\s*((?:19|20)\d{2})\s*年")
 _FIVE_YEAR = {"十三五": (2016, 2020), "十四五": (2021, 2025), "十五五": (2026, 2030)}
 _OUTLINE = re.compile(
@@ -53,6 +68,7 @@ class PlanMeta:
     end: date
     jurisdiction: str
     notes: tuple[tuple[int | None, str], ...] = ()
+    year: int | None = None  # the year relative dates are read in, when the coordinator gave it
 
 
 def _head(lines: list[Line]) -> list[Line]:
@@ -117,16 +133,45 @@ def find_issuer(lines: list[Line]) -> str:
     return ""
 
 
+def _valid(y: str, m: str, d: str) -> date | None:
+    try:
+        return date(int(y), int(m), int(d))
+    except ValueError:
+        return None
+
+
 def find_issued(lines: list[Line]) -> date | None:
-    """The first line that is only a full date, or None."""
+    """The first line that is only a full date, else a labelled publication date
+    (发文日期 / 成文日期 …), or None."""
     for line in lines:
         match = _FULL_DATE.match(line.text.strip())
         if match:
-            try:
-                return date(int(match.group("y")), int(match.group("m")), int(match.group("d")))
-            except ValueError:
-                continue
+            found = (_valid(match.group("y"), match.group("m"), match.group("d"))
+                     if match.group("y") else
+                     _valid(match.group("y2"), match.group("m2"), match.group("d2")))
+            if found is not None:
+                return found
+    for line in lines:
+        if "日期" in line.text or "时间" in line.text:
+            match = _LABELLED_DATE.search(line.text)
+            if match:
+                found = _valid(match.group("y"), match.group("m"), match.group("d"))
+                if found is not None:
+                    return found
     return None
+
+
+def _relative_period(text: str) -> tuple[int, int] | None:
+    """(first year, last year) of 自2020年起3年内, or None."""
+    match = _RELATIVE_PERIOD.search(text)
+    if not match:
+        return None
+    n = match.group("n")
+    count = int(n) if n.isdigit() else _CN_COUNT.get(n, 0)
+    if count <= 0:
+        return None
+    first = int(match.group("y"))
+    return first, first + count - 1
 
 
 def find_period(
@@ -142,11 +187,17 @@ def find_period(
     for words, (y1, y2) in _FIVE_YEAR.items():
         if words in squeezed:
             return date(y1, 1, 1), date(y2, 12, 31), None
+    body = re.sub(r"[“”\"\s]", "", text[:4000])
+    relative = _relative_period(body)
     single = re.search(r"(?<!\d)((?:19|20)\d{2})\s*年", squeezed)
     if single:
         year = int(single.group(1))
+        if relative and relative[0] == year:
+            return date(year, 1, 1), date(relative[1], 12, 31), None
         return date(year, 1, 1), date(year, 12, 31), None
-    body = re.sub(r"[“”\"\s]", "", text[:4000])
+    if relative:
+        y1, y2 = relative
+        return date(y1, 1, 1), date(y2, 12, 31), f"period {y1}-{y2} taken from the text"
     for words, (y1, y2) in _FIVE_YEAR.items():
         if words in body[:600]:
             return date(y1, 1, 1), date(y2, 12, 31), f"period taken from {words} in the text"
@@ -182,16 +233,40 @@ def valid_code(code: str) -> bool:
     return bool(_CODE.match(code))
 
 
-def read_meta(lines: list[Line], source: str) -> PlanMeta | None:
-    """The plan head facts, or None when no period can be found."""
+def read_meta(
+    lines: list[Line],
+    source: str,
+    *,
+    year: int | None = None,
+    today: date | None = None,
+    needs_year: Callable[[str], bool] = lambda text: True,
+    issued: date | None = None,
+) -> PlanMeta | None:
+    """The plan head facts. The period comes from the document; `year` (the coordinator's
+    --year) overrides the year relative dates are read in, and becomes the period when the
+    document's period does not contain it. With neither, `today`'s year is used, with a note
+    when `needs_year(text)` says some date needs one. None when no year can be found at all
+    (no `year`, no `today`). `issued` is the issue date found elsewhere (index metadata the
+    lines no longer hold), used when the lines name none."""
     title = find_title(lines, Path(source).stem)
     issuer = find_issuer(lines)
-    issued = find_issued(lines)
+    issued = find_issued(lines) or issued
     text = "\n".join(ln.text for ln in lines)
     period = find_period(title, text, issued)
-    if period is None:
-        return None
+    notes: list[tuple[int | None, str]] = []
+    if year is not None:
+        if period is None or not period[0].year <= year <= period[1].year:
+            period = (date(year, 1, 1), date(year, 12, 31), None)
+    elif period is None:
+        if today is None:
+            return None
+        period = (date(today.year, 1, 1), date(today.year, 12, 31), None)
+        if needs_year(text):
+            notes.append((None, f"no year in the title or text: dates without a year are read "
+                                f"as {today.year}, this year on the bot's clock (use --year "
+                                "to change)"))
     start, end, note = period
+    if note:
+        notes.insert(0, (None, note))
     jurisdiction = jurisdiction_of(issuer) or jurisdiction_of(title)
-    notes = ((None, note),) if note else ()
-    return PlanMeta(title, issuer, issued, start, end, jurisdiction, notes)
+    return PlanMeta(title, issuer, issued, start, end, jurisdiction, tuple(notes), year)

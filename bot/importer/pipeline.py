@@ -13,7 +13,8 @@ then build the items (units, milestones, refs) and link projects to tasks.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from bot.core.plan import ImportWarning, Plan, PlanInfo, UnitRef
@@ -21,7 +22,7 @@ from bot.core.units import UnitDirectory, load_unit_directory
 from bot.importer import meta as plan_meta
 from bot.importer.blocks import Node, outline, split_title
 from bot.importer.clean import clean_lines
-from bot.importer.dates import DateContext
+from bot.importer.dates import DateContext, needs_year
 from bot.importer.errors import PlanInputError
 from bot.importer.indicators import read_indicators
 from bot.importer.items import Draft, ItemBuilder, link_projects
@@ -255,19 +256,26 @@ def parse_lines(
     default_unit: str | None = None,
     directory: UnitDirectory | None = None,
     path: str | Path | None = None,
+    year: int | None = None,
+    today: date | None = None,
 ) -> Plan:
-    """The plan of numbered source lines. Raises PlanInputError for unusable input."""
+    """The plan of numbered source lines. Raises PlanInputError for unusable input.
+
+    `year` (the coordinator's --year) is the year dates without one are read in; `today` (the
+    bot's clock, given by the caller: the importer reads no clock) supplies the year when
+    neither `year` nor the document names one, with a warning saying so."""
     where = path if path is not None else source
     if directory is None:
         directory = load_unit_directory()
     check_line_lengths(lines, where)
     cleaned = clean_lines(normalize_tables(lines))
-    head = plan_meta.read_meta(cleaned, source)
+    # a web page's index metadata (成文日期 | 2021-03-08) dates the plan when nothing else does
+    head = plan_meta.read_meta(cleaned, source, year=year, today=today, needs_year=needs_year,
+                               issued=index_metadata_date(lines))
     if head is None:
-        raise PlanInputError(where, "no plan period: neither the title nor the text names a year")
-    if head.issued is None:  # a web page's index metadata (成文日期 | 2021-03-08) dates the plan
-        head = replace(head, issued=index_metadata_date(lines))
-    ctx = DateContext.for_period(head.start, head.end, head.issued)
+        raise PlanInputError(where, "no year: neither the title nor the text names one; give "
+                                    "the plan's year (--year YYYY)", field="year")
+    ctx = DateContext.for_period(head.start, head.end, head.issued, head.year)
     plan_code, code_note = plan_meta.derive_code(code, head.jurisdiction, source, directory)
     if not plan_meta.valid_code(plan_code):
         raise PlanInputError(where, f"plan code {plan_code!r} is not 1-6 ASCII letters/digits",
@@ -352,7 +360,10 @@ def parse_plan_text(
     code: str | None = None,
     default_unit: str | None = None,
     directory: UnitDirectory | None = None,
+    year: int | None = None,
+    today: date | None = None,
 ) -> Plan:
-    """The plan of a document's text; `source` names it in the plan and in errors."""
+    """The plan of a document's text; `source` names it in the plan and in errors (`year`,
+    `today`: see `parse_lines`)."""
     return parse_lines(split_lines(text), source=source, code=code, default_unit=default_unit,
-                       directory=directory)
+                       directory=directory, year=year, today=today)

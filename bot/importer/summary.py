@@ -21,6 +21,13 @@ def milestones_per_year(plan: Plan) -> dict[int, int]:
     return dict(sorted(counts.items()))
 
 
+def implied_deadlines(plan: Plan) -> int:
+    """Tasks and key projects whose only due date is the plan's end, the document naming none
+    (their milestones carry no date phrase)."""
+    return sum(1 for item in plan.tasks + plan.key_projects
+               if item.milestones and not any(m.phrase for m in item.milestones))
+
+
 def render_summary(plan: Plan, *, max_warnings: int = 20) -> str:
     """Counts of tasks, projects, indicators, units, milestones per year, then warnings."""
     info = plan.info
@@ -37,6 +44,10 @@ def render_summary(plan: Plan, *, max_warnings: int = 20) -> str:
     lines.append(f"  units: {len(units)}" + (f"  ({shown})" if units else ""))
     per_year = milestones_per_year(plan)
     lines.append("  milestones per year: " + ", ".join(f"{y}: {n}" for y, n in per_year.items()))
+    implied = implied_deadlines(plan)
+    if implied:
+        lines.append(f"  {implied} items have no deadline of their own: plan end "
+                     f"{info.end.isoformat()} used")
     recurring = sum(1 for item in plan.tasks + plan.key_projects if item.recurrence)
     if recurring:
         lines.append(f"  recurring duties: {recurring} items")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -67,3 +68,57 @@ def test_bad_input_exits_2_with_one_message(tmp_path: Path) -> None:
                       "    end: 'soon'\n", encoding="utf-8")
     _fails(run("show", str(broken)), "broken.yaml:5", "plan.period.end")
     _fails(run("show", "ZZ"), "ZZ")
+
+
+def _run_on_clock(*args: str, clock: str = "2031-03-05T09:00:00+08:00"):
+    env = {**os.environ, "CLOCK_START": clock}
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=60, env=env)
+
+
+YEARLESS_DATED = (
+    "区卫健委重点工作任务分解\n"
+    "1.完善疾病预防控制体系，11月底前完成改造。\n责任单位：区卫健委\n"
+    "2.推进家庭医生签约服务，上半年完成全覆盖。\n责任单位：区卫健委\n"
+)
+
+
+def test_import_a_plan_naming_no_year_and_no_dates(tmp_path: Path) -> None:
+    plan = tmp_path / "tasks.txt"
+    plan.write_text("区卫健委重点工作任务\n1.完善疾病预防控制体系。\n责任单位：区卫健委\n"
+                    "2.推进家庭医生签约服务。\n责任单位：区卫健委\n", encoding="utf-8")
+    result = _run_on_clock("import", str(plan), "--json", "--code", "WJ")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert [t["ref"] for t in data["tasks"]] == ["WJ-1", "WJ-2"]
+    assert not any("no year" in w["message"] for w in data["warnings"])
+    assert all("no deadline of its own" in w["message"] for w in data["warnings"]
+               if "WJ-" in w["message"])
+
+
+def test_import_with_dates_and_no_year_warns_naming_the_clock_year(tmp_path: Path) -> None:
+    plan = tmp_path / "tasks.txt"
+    plan.write_text(YEARLESS_DATED, encoding="utf-8")
+    result = _run_on_clock("import", str(plan), "--json", "--code", "WJ")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert [m["due"] for t in data["tasks"] for m in t["milestones"]] == [
+        "2031-11-30", "2031-06-30"]
+    notes = [w["message"] for w in data["warnings"] if "no year" in w["message"]]
+    assert len(notes) == 1 and "2031" in notes[0] and "--year" in notes[0]
+    summary = _run_on_clock("import", str(plan))
+    assert summary.returncode == 0 and "read as 2031" in summary.stdout
+
+
+def test_year_option_overrides(tmp_path: Path) -> None:
+    plan = tmp_path / "tasks.txt"
+    plan.write_text("某区2019年重点工作任务分解表\n" + YEARLESS_DATED.split("\n", 1)[1],
+                    encoding="utf-8")
+    result = _run_on_clock("import", str(plan), "--json", "--year", "2024")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["plan"]["period"] == {"start": "2024-01-01", "end": "2024-12-31"}
+    assert [m["due"] for t in data["tasks"] for m in t["milestones"]] == [
+        "2024-11-30", "2024-06-30"]
+    assert not any("no year" in w["message"] for w in data["warnings"])
+    _fails(run("import", str(plan), "--year", "24"), "--year 24")
