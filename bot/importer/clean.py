@@ -4,7 +4,7 @@ What a caller gets back: the same `Line`s (blank ones kept, they separate table 
 - HTML tags and entities, markdown heading marks, bold/italic marks and footnote markers removed;
 - spaces next to Chinese text removed ("到 2023 年底" → "到2023年底"), full-width digits ASCII;
 - pipe-table rows turned into tab-separated rows (separator rows dropped);
-- footnote lines (¹ …) dropped;
+- footnote lines (¹ …) dropped, page-number lines (— 3 —, 第3页) blank;
 - a sentence broken by a page break (a long line without closing punctuation, then blank
   lines, then its continuation) joined back onto its first line (whose number it keeps).
 Tab lines (tables) are never joined; their leading tab is kept.
@@ -33,6 +33,9 @@ _CJK = r"\u3000-\u303f\u4e00-\u9fff\uff00-\uffef“”‘’《》、。，；�
 _SPACE_NEAR_CJK = re.compile(rf"(?<=[{_CJK}])[ \u200b]+|[ \u200b]+(?=[{_CJK}])")
 _SPACE_NEAR_DIGIT = re.compile(r"(?<=\d)[ ]+(?=[%‰])")
 _SPACES = re.compile(r" {2,}")
+_PAGE_NUMBER = re.compile(
+    r"^\s*(?:[-—–]+\s*\d{1,4}\s*[-—–]+|第\s*\d{1,4}\s*页(?:\s*[，,/]?\s*共\s*\d{1,4}\s*页)?)\s*$"
+)
 _PIPE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
 
 # a line ending with one of these ends its sentence (or its heading)
@@ -135,6 +138,8 @@ def clean_lines(lines: list[Line]) -> list[Line]:
         if _FOOTNOTE_LINE.match(line.text):
             continue
         text, heading = clean_line(line.text)
+        if _PAGE_NUMBER.match(text):
+            text = ""  # "— 3 —" between two halves of a sentence: a page break
         cleaned.append((line.no, text, heading))
     out: list[Line] = []
     i = 0

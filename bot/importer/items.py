@@ -23,6 +23,7 @@ from bot.importer.unitparse import (
     WrittenUnit,
     extract_units,
     resolve_units,
+    trailing_role_clause,
     trailing_unit_list,
 )
 
@@ -39,6 +40,7 @@ class Draft:
     line: int | None
     units: list[WrittenUnit] = field(default_factory=list)  # from table columns
     deadline: str = ""  # from a table's 完成时限 column
+    carry_note: str = ""  # a heading before this item whose unit note says 下同
 
 
 @dataclass
@@ -54,16 +56,22 @@ class ItemBuilder:
     unknown: dict[str, tuple[int | None, int]] = field(default_factory=dict)
     duty_used: int = 0
     resolved: dict[str, UnitEntry | None] = field(default_factory=dict)  # shared lookups
+    carried: list[WrittenUnit] | None = None  # the units of the last note that said 下同
 
     def build(self, draft: Draft, ref: str) -> Item:
+        if draft.carry_note:
+            self.carry_from(draft.carry_note)
         annotations = extract_units(draft.body, draft.line)
         text = annotations.text
         written = annotations.units + draft.units
+        tail, text = trailing_role_clause(text, self._known, draft.line)
+        written += tail
         if not written and self.directory is not None:
-            directory, place = self.directory, self.jurisdiction
-            written, text = trailing_unit_list(
-                text, lambda t: directory.resolve(t, place) is not None, draft.line
-            )
+            written, text = trailing_unit_list(text, self._known, draft.line)
+        if annotations.units or tail:  # a unit note: 下同 carries it on, any other ends a carry
+            self.carried = list(annotations.units + tail) if annotations.carries else None
+        elif not written and self.carried:
+            written = list(self.carried)
         refs, unknown = resolve_units(written, self.directory, self.jurisdiction, self.resolved)
         for unit in unknown:
             first, count = self.unknown.get(unit.text, (unit.line, 0))
@@ -95,6 +103,19 @@ class ItemBuilder:
             kind=draft.kind,
             line=draft.line,
         )
+
+    def _known(self, text: str) -> bool:
+        if self.directory is None:
+            return False
+        if text not in self.resolved:
+            self.resolved[text] = self.directory.resolve(text, self.jurisdiction)
+        return self.resolved[text] is not None
+
+    def carry_from(self, note: str) -> None:
+        """A heading's unit note that says 下同 holds for the items after it."""
+        annotations = extract_units(note)
+        if annotations.units and annotations.carries:
+            self.carried = list(annotations.units)
 
     def _add_deadline(self, found: list[Milestone], deadline: str, title: str) -> list[Milestone]:
         phrases = dates.find_phrases(deadline, self.ctx) if deadline else []

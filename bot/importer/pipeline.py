@@ -27,6 +27,7 @@ from bot.importer.errors import PlanInputError
 from bot.importer.indicators import read_indicators
 from bot.importer.items import Draft, ItemBuilder, link_projects
 from bot.importer.layouts import index_metadata_date, normalize_tables
+from bot.importer.levels import RANK, level_drafts, unit_level
 from bot.importer.reader import Line, split_lines
 from bot.importer.tables import Table, merged_rows
 from bot.importer.unitparse import extract_units, parse_unit_list
@@ -110,6 +111,7 @@ def walk(nodes: list[Node]) -> _Walk:
     current_list: list[Draft] | None = None
     h2_open: _Open | None = None
     caption = ""
+    carry = ""  # a heading whose unit note says 下同: handed to the next item
 
     def close() -> None:
         nonlocal current, current_list
@@ -125,6 +127,8 @@ def walk(nodes: list[Node]) -> _Walk:
 
     for node in nodes:
         kind = node.kind
+        if kind in ("h0", "h1", "h2") and "下同" in node.text:
+            carry = node.text
         if kind in ("h0", "h1"):
             close()
             close_h2()
@@ -185,9 +189,10 @@ def walk(nodes: list[Node]) -> _Walk:
         if kind == "item" and not in_annex:
             close()
             target = out.tasks if region is not None else out.loose_items
-            current = _Open(Draft("task", node.number, section, node.title, "", node.line),
-                            [_body(node)])
+            current = _Open(Draft("task", node.number, section, node.title, "", node.line,
+                                  carry_note=carry), [_body(node)])
             current_list = target
+            carry = ""
             continue
         text = node.text
         if in_duty:
@@ -236,8 +241,19 @@ def _table_drafts(table: Table, caption: str, kind: str) -> list[Draft]:
     return out
 
 
+def _names_units(text: str) -> bool:
+    return bool(extract_units(text).units)
+
+
 def _has_units(draft: Draft) -> bool:
     return bool(draft.units or extract_units(draft.body).units)
+
+
+def _sections_with_units(drafts: list[Draft]) -> list[Draft]:
+    """Numbered items outside a task heading: those of the sections where some item names
+    units (an item of such a section without units of its own may inherit 下同 or be warned)."""
+    sections = {d.section for d in drafts if _has_units(d)}
+    return [d for d in drafts if d.section in sections]
 
 
 def _refs(drafts: list[Draft], prefix: str) -> list[str]:
@@ -284,7 +300,8 @@ def parse_lines(
     if code_note:
         warnings.append(ImportWarning(None, code_note))
 
-    walked = walk(outline(cleaned))
+    nodes = outline(cleaned)
+    walked = walk(nodes)
     builder = ItemBuilder(ctx=ctx, directory=directory, jurisdiction=head.jurisdiction)
     if default_unit:
         entry = directory.resolve(default_unit, head.jurisdiction)
@@ -297,10 +314,14 @@ def parse_lines(
         builder.duty_lead = duty_units[0]
 
     task_drafts = walked.tasks
+    counts = unit_level(nodes, _names_units)
+    best = max(counts, key=lambda kind: (counts[kind], -RANK[kind]), default=None)
+    if best is not None and best != "item" and counts[best] > counts.get("item", 0):
+        task_drafts = level_drafts(nodes, best, _body)  # the units hang on another level
     if not task_drafts:
         task_drafts = [d for d in walked.h2_blocks if _has_units(d)]
     if not task_drafts:
-        task_drafts = [d for d in walked.loose_items if _has_units(d)]
+        task_drafts = _sections_with_units(walked.loose_items)
 
     project_drafts: list[Draft] = []
     indicators = []

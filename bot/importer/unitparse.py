@@ -4,8 +4,13 @@ Understood forms (any bracket （）()【】〔〕[]［］, a wrong closer, half
 - 〔责任单位：A、B，"12+3"人民政府（管委会）〕 — the first unit leads, the others co-operate;
 - 〔牵头单位：A；配合单位：B、C〕, labels 责任部门 / 责任主体 / 牵头部门 / 配合部门 / 协办单位;
 - （A牵头，B、C配合） and （A牵头，各有关部门按职责分工负责）;
-- lines of their own: 牵头单位：A / 配合单位：B、C / 责任单位：… (and 完成时限：…, returned as a
-  deadline phrase for the dates module).
+- lines of their own: 牵头单位：A / 牵头责任单位: A / 配合单位 B、C / 责任科室 / 主要协作单位 …
+  (colon full- or half-width, or only spaces), and 完成时限 / 时限要求 / 时间节点 / 进度安排 …,
+  returned as deadline phrases for the dates module;
+- notes whose every clause ends in a role verb: （A主办，B、C协办）, （A、B等按职责分工负责，
+  列第一位者为牵头单位，下同） — 下同 sets `Annotations.carries`: the units hold for the following
+  items until another note; an unbracketed last clause "…，A配合落实。" (`trailing_role_clause`).
+主办 / 牵头 lead; 协办 / 配合 / 参与 / 协作 co-operate; a list without a lead: its first leads.
 `extract_units(text)` returns the written units with roles, the deadline texts, and the text
 with the annotations removed. `resolve_units` maps them through the directory; an unknown
 unit keeps its written name and produces a warning.
@@ -24,23 +29,39 @@ _OPEN = "（(〔【[［「"
 _CLOSE = "）)〕】]］」"
 _QUOTE_OPEN = "“‘"
 _QUOTE_CLOSE = "”’"
-_LEAD_LABEL = r"牵头单位|牵头部门|主办单位|主责单位|牵头"
-_CO_LABEL = r"配合单位|配合部门|协办单位|协助单位|参与单位|配合"
-_DUTY_LABEL = r"责任单位|责任部门|责任主体|实施单位|承办单位"
-_LABEL = re.compile(rf"(?P<label>{_DUTY_LABEL}|{_LEAD_LABEL}|{_CO_LABEL})\s*[:：]\s*")
+_ORG = r"(?:单位|部门|科室|处室|股室|主体)"
+_LEAD_LABEL = rf"牵头责任{_ORG}|牵头{_ORG}|主办{_ORG}|主责{_ORG}|牵头"
+_CO_LABEL = rf"主要协作{_ORG}|协作{_ORG}|配合{_ORG}|协办{_ORG}|协助{_ORG}|参与{_ORG}|配合"
+_DUTY_LABEL = rf"责任{_ORG}|实施{_ORG}|承办{_ORG}"
+_ANY_LABEL = rf"{_LEAD_LABEL}|{_CO_LABEL}|{_DUTY_LABEL}"
+_LABEL = re.compile(rf"(?P<label>{_ANY_LABEL})\s*[:：]\s*")
+_DEADLINE_WORDS = (r"完成时限|完成时间|完成期限|办结时限|时间节点|时限要求|时间要求|时间安排"
+                   r"|进度安排|截止时间|时限")
 _DEADLINE_LABEL = re.compile(
-    r"^(?:完成时限|完成时间|时间节点|时限要求|时间要求|时限|完成期限)\s*[:：]\s*"
+    rf"^(?:{_DEADLINE_WORDS})\s*(?:[:：]\s*|\s+(?=\S)|(?=\d|[一二三四上下第本今全年长持常每]))"
 )
-_LABEL_LINE = re.compile(
-    rf"^(?:[（(【\[〔])?\s*(?:{_DUTY_LABEL}|{_LEAD_LABEL}|{_CO_LABEL})\s*[:：]"
-)
+_DEADLINE_INSIDE = re.compile(rf"(?:{_DEADLINE_WORDS})\s*[:：]")
+_LABEL_LINE = re.compile(rf"^(?:[（(【\[〔])?\s*(?:{_ANY_LABEL})\s*[:：]")
+# a label on a line of its own may be followed by spaces (or, once cleaning removed them,
+# nothing) instead of a colon: 牵头单位  市卫健委 / 牵头单位市卫健委
+_LABEL_SPACED = re.compile(rf"^(?P<label>{_ANY_LABEL})\s*(?P<rest>[^\s:：][^:：]{{0,150}})$")
+
 _SUFFIX = re.compile(
     r"(?P<suffix>按职责分工负责|按职责分工落实|按职责负责|按职能分工负责|分别负责|共同负责|负责落实"
-    r"|牵头负责|负责牵头|牵头|配合|参与|协助|协办|负责)$"
+    r"|牵头负责|负责牵头|牵头落实|配合落实|协助落实|参与落实|协同落实|牵头|主办|配合|参与|协助|协办"
+    r"|协同|负责)$"
 )
 _NEUTRAL_SUFFIXES = ("负责", "负责落实")  # "A牵头，B负责": B follows the list order
-_CO_SUFFIXES = ("配合", "参与", "协助", "协办", "按职责分工负责", "按职责分工落实", "按职责负责",
-                "按职能分工负责", "分别负责", "共同负责")
+_CO_SUFFIXES = ("配合", "参与", "协助", "协办", "协同", "配合落实", "协助落实", "参与落实",
+                "协同落实", "按职责分工负责", "按职责分工落实", "按职责负责", "按职能分工负责",
+                "分别负责", "共同负责")
+# clauses of a unit note that name no unit: "列第一位者为牵头单位，下同"
+_FILLER = re.compile(
+    r"列(?:第一位|首位)(?:者|的)?为牵头(?:单位|部门)|排(?:在)?(?:第一|首)位的?为牵头(?:单位|部门)"
+    r"|第一个为牵头(?:单位|部门)|以下不再列出|不再列出|以下同|下同"
+)
+_CARRY = re.compile(r"下同")
+_ROLE_END = re.compile(_SUFFIX.pattern.replace("(?P<suffix>", "(?:"))
 
 
 @dataclass
@@ -59,6 +80,7 @@ class Annotations:
     units: list[WrittenUnit] = field(default_factory=list)
     deadlines: list[str] = field(default_factory=list)
     text: str = ""
+    carries: bool = False  # a note said 下同: its units hold for the following items
 
 
 def split_top(text: str, separators: str = "、，,；;/") -> list[str]:
@@ -101,13 +123,15 @@ def parse_unit_list(content: str, default: Role | None, line: int | None) -> lis
     """'A牵头，B、C配合' / 'A、B' → written units with roles from suffixes or `default`."""
     out: list[WrittenUnit] = []
     pending: list[str] = []
+    if "第" in content or "同" in content or "列" in content:
+        content = _FILLER.sub("", content)
     for piece in split_top(content):
         piece = re.sub(r"^(?:其中|由|以|并由)", "", piece).strip()
         piece = re.sub(r"等$", "", piece).strip()
         piece = re.sub(r"[（(](牵头|配合)[）)]$", r"\1", piece)
         match = _SUFFIX.search(piece)
         if match and len(piece) > len(match.group("suffix")):
-            name = piece[: match.start()].strip()
+            name = re.sub(r"等$", "", piece[: match.start()].strip()).strip()
             suffix = match.group("suffix")
             role: Role | None = "co" if suffix in _CO_SUFFIXES else "lead"
             if suffix in _NEUTRAL_SUFFIXES:
@@ -139,7 +163,7 @@ def _labelled(content: str, line: int | None) -> list[WrittenUnit]:
     for k, match in enumerate(matches):
         end = matches[k + 1].start() if k + 1 < len(matches) else len(content)
         body = content[match.end() : end]
-        body = re.split(r"(?:完成时限|完成时间|时限)\s*[:：]", body)[0]
+        body = _DEADLINE_INSIDE.split(body)[0]
         out += parse_unit_list(body, _role_for_label(match.group("label")), line)
     return out
 
@@ -166,6 +190,53 @@ _LEAD_BRACKET = re.compile(
 )
 
 
+_OPENER = re.compile(f"[{re.escape(_OPEN)}]")
+_NOTE_MAX = 300  # a unit note in brackets is short; longer brackets are prose
+_AFTER_NOTE = re.compile(r"\s*(?:[。；;，,.]|$)")
+
+
+def _bounded_bracket_end(text: str, start: int, limit: int) -> int | None:
+    """Like `_bracket_end` but None when the bracket does not close within `limit` chars."""
+    depth = 0
+    for i in range(start, min(len(text), start + limit)):
+        ch = text[i]
+        if ch in _OPEN:
+            depth += 1
+        elif ch in _CLOSE:
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return None
+
+
+def is_role_note(content: str) -> bool:
+    """Is this bracket content a unit note whose every clause ends in a role verb?
+    （市教育局主办，市人社局、各县区政府协办） /
+    （A、B等按职责分工负责，列第一位者为牵头单位，下同）"""
+    if "。" in content:
+        return False
+    clauses = split_top(_FILLER.sub("", content), "，,；;")
+    if not clauses:
+        return False
+    for clause in clauses:
+        match = _ROLE_END.search(clause)
+        if not match or match.start() == 0 or match.start() > 120:
+            return False
+    return True
+
+
+def _next_role_note(body: str, cursor: int) -> tuple[int, int] | None:
+    """(start, end) of the next bracketed role note at or after `cursor` that closes a clause."""
+    for opener in _OPENER.finditer(body, cursor):
+        start = opener.start()
+        end = _bounded_bracket_end(body, start, _NOTE_MAX)
+        if end is None or not _AFTER_NOTE.match(body, end):
+            continue
+        if is_role_note(body[start + 1 : end - 1]):
+            return start, end
+    return None
+
+
 def extract_units(text: str, line: int | None = None) -> Annotations:
     """Unit annotations and deadline lines of an item (see the module docstring)."""
     result = Annotations()
@@ -176,14 +247,18 @@ def extract_units(text: str, line: int | None = None) -> Annotations:
         if deadline:
             result.deadlines.append(stripped[deadline.end() :])
             continue
+        spaced = _LABEL_SPACED.match(stripped)
+        if spaced and _looks_like_units(spaced.group("rest")):
+            stripped = f"{spaced.group('label')}：{spaced.group('rest')}"
         if _LABEL_LINE.match(stripped) and len(stripped) <= 200:
             inner = stripped
             if inner[0] in _OPEN and _bracket_end(inner, 0) == len(inner):
                 inner = inner[1:-1]  # the whole line is one bracket: （牵头单位：…）
-            deadline_split = re.split(r"(?:完成时限|完成时间|时限)\s*[:：]", inner, maxsplit=1)
+            deadline_split = _DEADLINE_INSIDE.split(inner, maxsplit=1)
             if len(deadline_split) == 2:
-                result.deadlines.append(deadline_split[1])
+                result.deadlines.append(deadline_split[1].strip())
             result.units += _labelled(deadline_split[0], line)
+            result.carries = result.carries or bool(_CARRY.search(inner))
             continue
         kept_lines.append(raw)
     body = "\n".join(kept_lines)
@@ -192,27 +267,59 @@ def extract_units(text: str, line: int | None = None) -> Annotations:
     # each pattern is searched again only once the cursor passed its last match (linear)
     match = _ANNOTATION_START.search(body)
     lead = _LEAD_BRACKET.search(body)
+    note = _next_role_note(body, 0)
     while True:
         if match is not None and match.start() < cursor:
             match = _ANNOTATION_START.search(body, cursor)
         if lead is not None and lead.start() < cursor:
             lead = _LEAD_BRACKET.search(body, cursor)
-        starts = [m.start() for m in (match, lead) if m]
+        if note is not None and note[0] < cursor:
+            note = _next_role_note(body, cursor)
+        starts = [m.start() for m in (match, lead) if m] + ([note[0]] if note else [])
         if not starts:
             break
         start = min(starts)
         end = _bracket_end(body, start)
         closed = end <= len(body) and body[end - 1] in _CLOSE
         content = body[start + 1 : end - 1 if closed else end].strip()
-        deadline_split = re.split(r"(?:完成时限|完成时间|时限)\s*[:：]", content, maxsplit=1)
+        deadline_split = _DEADLINE_INSIDE.split(content, maxsplit=1)
         if len(deadline_split) == 2:
-            result.deadlines.append(deadline_split[1])
+            result.deadlines.append(deadline_split[1].strip())
         result.units += _labelled(deadline_split[0], line)
+        result.carries = result.carries or bool(_CARRY.search(content))
         out += body[cursor:start]
         cursor = end
     out += body[cursor:]
     result.text = out.strip()
     return result
+
+
+_UNIT_LIKE = re.compile(
+    r"(?:局|委|办|会|府|部|院|联|厅|署|队|站|所|社|股|科|处|室|中心|集团|公司|分局|管委会|指挥部"
+    r"|部门|单位)$"
+)
+
+
+def _looks_like_units(text: str) -> bool:
+    """'县住建局、县自然资源局' yes; '要高度重视，加强组织领导' no (no colon told us)."""
+    pieces = parse_unit_list(text, None, None)
+    return bool(pieces) and all(_UNIT_LIKE.search(p.text) for p in pieces)
+_TAIL_CLAUSE = re.compile(r"[，,；;]\s*([^，,；;。（）()]{2,80}?)\s*[。；;]?\s*$")
+
+
+def trailing_role_clause(
+    text: str, is_unit: Callable[[str], bool], line: int | None = None
+) -> tuple[list[WrittenUnit], str]:
+    """Units of an unbracketed last clause '…，市妇联配合落实。' (every piece a known unit or
+    named like one) and the text without it; else ([], text)."""
+    offset = max(0, len(text) - 200)
+    match = _TAIL_CLAUSE.search(text, offset)
+    if not match or not _ROLE_END.search(match.group(1)):
+        return [], text
+    units = parse_unit_list(match.group(1), None, line)
+    if not units or not all(is_unit(u.text) or _UNIT_LIKE.search(u.text) for u in units):
+        return [], text
+    return units, text[: match.start()].rstrip() + "。"
 
 
 def resolve_units(
