@@ -89,6 +89,7 @@ def outline(lines: list[Line]) -> list[Node]:
     """The flat outline of cleaned lines (blank lines dropped, tables collected)."""
     nodes: list[Node] = []
     last: dict[str, int] = {}  # the last number of each numbered kind (item, sub)
+    started = False  # a numbered block was seen: an annex heading now ends the plan's body
     i = 0
     n = len(lines)
     while i < n:
@@ -109,6 +110,9 @@ def outline(lines: list[Line]) -> list[Node]:
                 node = Node("item", line.no, line.text.strip(), glued.group(1), title, rest)
         elif not _numbering_fits(node, last.get(node.kind)):
             node = Node("para", line.no, node.text)
+        elif node.kind == "annex" and not started:
+            node = Node("para", line.no, node.text)  # "附件" atop the plan: the plan itself
+        started = started or node.kind in ("h0", "h1", "h2", "item", "sub", "circle", "box")
         if node.kind in ("item", "sub"):
             last[node.kind] = int(node.number)
         elif node.kind in ("h0", "h1"):

@@ -259,7 +259,7 @@ def _sections_with_units(drafts: list[Draft]) -> list[Draft]:
 def _refs(drafts: list[Draft], prefix: str) -> list[str]:
     """`<prefix><number>` when numbers are unique plain numbers, else ordinals."""
     numbers = [d.number for d in drafts]
-    if all(n.isdigit() for n in numbers) and len(set(numbers)) == len(numbers):
+    if all(n.isascii() and n.isdigit() for n in numbers) and len(set(numbers)) == len(numbers):
         return [f"{prefix}{int(n)}" for n in numbers]
     return [f"{prefix}{k}" for k in range(1, len(drafts) + 1)]
 

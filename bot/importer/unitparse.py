@@ -191,6 +191,10 @@ _LEAD_BRACKET = re.compile(
 
 
 _OPENER = re.compile(f"[{re.escape(_OPEN)}]")
+_INLINE_LABEL = re.compile(
+    rf"(?:(?<=[。；;！!？?\s])|^)(?:{_ANY_LABEL}|{_DEADLINE_WORDS})\s*[:：]", re.M
+)
+_INLINE_END = re.compile(r"[。\n]")
 _NOTE_MAX = 300  # a unit note in brackets is short; longer brackets are prose
 _AFTER_NOTE = re.compile(r"\s*(?:[。；;，,.]|$)")
 
@@ -268,7 +272,28 @@ def extract_units(text: str, line: int | None = None) -> Annotations:
     match = _ANNOTATION_START.search(body)
     lead = _LEAD_BRACKET.search(body)
     note = _next_role_note(body, 0)
+    inline = _INLINE_LABEL.search(body)
     while True:
+        if inline is not None and inline.start() < cursor:
+            inline = _INLINE_LABEL.search(body, cursor)
+        if inline is not None and (
+            all(m is None or inline.start() < m.start() for m in (match, lead))
+            and (note is None or inline.start() < note[0])
+        ):  # 。牵头单位：A；配合单位：B。完成时限：… — labels without a bracket, to the 。
+            stop = _INLINE_END.search(body, inline.end())
+            end = stop.start() if stop else len(body)
+            content = body[inline.start() : end]
+            deadline = _DEADLINE_LABEL.match(content)
+            if deadline:
+                result.deadlines.append(content[deadline.end() :].strip())
+            else:
+                deadline_split = _DEADLINE_INSIDE.split(content, maxsplit=1)
+                if len(deadline_split) == 2:
+                    result.deadlines.append(deadline_split[1].strip())
+                result.units += _labelled(deadline_split[0], line)
+            out += body[cursor : inline.start()]
+            cursor = end + 1 if stop and stop.group(0) == "。" else end
+            continue
         if match is not None and match.start() < cursor:
             match = _ANNOTATION_START.search(body, cursor)
         if lead is not None and lead.start() < cursor:

@@ -107,3 +107,81 @@ def test_label_spellings_and_colons(colon: str) -> None:
         "1": ("区民政局", {"区财政局", "区司法局"}, ["2024-09-30"]),
         "2": ("区民政局养老科", {"各街道办事处"}, ["2024-10-31"]),
     })
+
+
+# --- family 2: numbering of every kind ------------------------------------------------------
+
+
+def test_units_hanging_on_sub_items_make_them_the_tasks() -> None:
+    plan = _plan("sub_level.txt")
+    assert plan.info.title == "某市2024年城市更新行动任务分工"
+    assert [t.ref for t in plan.tasks] == ["SL-1", "SL-2", "SL-3", "SL-4"]
+    sections = ["实施老旧小区改造"] * 2 + ["推进城市基础设施建设"] * 2
+    assert [t.section for t in plan.tasks] == sections
+    assert [_units(t) for t in plan.tasks] == [
+        ("市住建局", {"各区政府"}), ("市住建局", {"市市场监管局"}),
+        ("市城管局", {"市交通运输局"}), ("市城管局", set())]
+    assert [[m.due.isoformat() for m in t.milestones] for t in plan.tasks] == [
+        ["2024-06-30"], ["2024-12-31"], ["2024-11-30"], ["2024-12-31"]]
+
+
+def test_circled_numbers_with_inline_labels() -> None:
+    plan = _plan("circles.txt")
+    _check(plan, {
+        "①": ("县农业农村局", {"县财政局"}, ["2023-10-31"]),
+        "②": ("县农业农村局", set(), ["2023-12-31"]),
+        "③": ("县乡村振兴局", {"县卫健委"}, ["2023-09-30"]),
+    })
+    assert [t.section for t in plan.tasks] == ["产业发展", "产业发展", "乡村建设"]
+    assert "牵头单位" not in plan.tasks[0].text and "完成时限" not in plan.tasks[0].text
+
+
+def test_chinese_numbered_items_and_a_title_year() -> None:
+    plan = _plan("chinese_numbered.txt")
+    assert plan.info.title == "某市2022年为民办实事项目责任分解表"
+    assert (plan.info.start, plan.info.end) == (date(2022, 1, 1), date(2022, 12, 31))
+    _check(plan, {
+        "一": ("市教育局", {"市住建局"}, ["2022-08-31"]),
+        "二": ("市卫健委", set(), ["2022-12-31"]),
+        "三": ("市城管局", set(), ["2022-12-31"]),
+    })
+
+
+def test_an_excerpt_starting_at_item_57_under_an_attachment_label() -> None:
+    plan = _plan("excerpt_57.txt", code="QX")
+    assert [t.ref for t in plan.tasks] == ["QX-57", "QX-58", "QX-59"]
+    _check(plan, {
+        "57": ("区教体局", set(), ["2024-09-30"]),
+        "58": ("区卫健委", set(), ["2024-06-30"]),
+        "59": ("区医保局", {"区人社局"}, ["2024-12-31"]),
+    })
+
+
+def test_a_number_glued_to_digits_in_the_text() -> None:
+    plan = _plan("glued_numbers.txt")
+    assert [t.number for t in plan.tasks] == ["6", "7", "8", "9"]
+    assert plan.tasks[2].title == "1+N服务体系建设"
+    assert _units(plan.tasks[2]) == ("市民政局", {"各区政府"})
+
+
+def test_half_width_parenthesis_numbers() -> None:
+    plan = _plan("paren_half.txt")
+    assert plan.info.title == "某县2025年重点民生工作任务"
+    _check(plan, {
+        "1": ("县住建局", {"县生态环境分局"}, ["2025-06-30"]),
+        "2": ("县水利局", set(), ["2025-12-31"]),
+    })
+
+
+@pytest.mark.parametrize("number", ["（{}）", "({})", "{}.", "{}、", "{}．"])
+def test_every_arabic_numbering_style(number: str) -> None:
+    lines = ["某区2024年重点工作任务", "一、重点任务"]
+    for k, unit in ((1, "区发改委"), (2, "区财政局"), (3, "区教体局")):
+        lines.append(f"{number.format(k)}推进第{k}项工作，{k + 3}月底前完成。"
+                     f"（{unit}牵头，区审计局配合）")
+    plan = _text("\n".join(lines))
+    titles = [f"推进第{k}项工作，{k + 3}月底前完成" for k in (1, 2, 3)]
+    assert [t.title for t in plan.tasks] == titles
+    assert [_units(t)[0] for t in plan.tasks] == ["区发改委", "区财政局", "区教体局"]
+    assert [t.milestones[0].due for t in plan.tasks] == [
+        date(2024, 4, 30), date(2024, 5, 31), date(2024, 6, 30)]
