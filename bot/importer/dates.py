@@ -4,6 +4,8 @@
 date (same-day targets joined with "；"), sorted by date:
 - X年底 / X年底前 / X年末 / 到X年 / X年 → X-12-31; X年初 → X-01-31;
 - X年Y月(底/前) → last day of month Y (上旬 → 10th, 中旬 → 20th);
+- Y月底前 / Y月前 / Y月建成… / Y月：… without a year → month Y of the year named before it
+  in the sentence (2024年6月底、12月底), else of the plan's year;
 - (X年)上半年 → 06-30, 下半年 → 12-31, (X年)第三季度 → 09-30;
 - 年内 / 年底前 / 今年 without a year → the plan's year (`ctx.year`);
 - 三年内 / 十四五期间 / 规划期内 → the plan's last day; N年内 → end of year start+N-1;
@@ -38,7 +40,9 @@ _DATE = re.compile(
     r"|(?P<bare>(?:今年底|今年内|本年度|(?<![\u4e00-\u9fff])年内|年底前|(?<![\u4e00-\u9fff])年底"
     r"|上半年|下半年)"
     r"|(?:(?:第)?[一二三四1-4]季度(?:末|底)?))"
-    r"|(?P<bm>(?<![\d年.-])(?P<m2>1[0-2]|[1-9])\s*月(?:份)?(?:底前|底|末|前))"
+    r"|(?P<bm>(?<![\d年.\-~～—至到])(?P<m2>1[0-2]|[1-9])\s*月(?:份)?"
+    r"(?P<bpart>上旬|中旬|下旬|底前|底|末|前|(?=\s*[：:]|[建完开启投实全基动出举召组制形交验]))"
+    r"(?!\d))"
     r"|(?P<end>(?:“|\")?十[四五六]五(?:”|\")?(?:期间|时期|末|期末)|规划期(?:内|末|间)|计划期(?:内|末)"
     r"|(?P<n>[一二两三四五六七八九十\d])年(?:内|时间|之内))"
 )
@@ -96,8 +100,11 @@ def _quarter(q: str) -> int:
     return _CN_DIGIT.get(q) or int(q)
 
 
-def _due_of(match: re.Match[str], ctx: DateContext) -> tuple[tuple[date, ...], tuple[str, ...]]:
-    """The due date(s) one regex match stands for (several for a year range)."""
+def _due_of(
+    match: re.Match[str], ctx: DateContext, year_before: int | None = None
+) -> tuple[tuple[date, ...], tuple[str, ...]]:
+    """The due date(s) one regex match stands for (several for a year range). A month without
+    a year is in `year_before` (named earlier: 2024年6月底、12月底), else the plan's."""
     text = match.group(0)
     if match.group("range"):
         y1, y2 = int(match.group("y1")), int(match.group("y2"))
@@ -131,7 +138,9 @@ def _due_of(match: re.Match[str], ctx: DateContext) -> tuple[tuple[date, ...], t
             return (date(year, 6, 30),), (text,)
         return (date(year, 12, 31),), (text,)
     if match.group("bm"):
-        return (_month_end(ctx.year, int(match.group("m2"))),), (text,)
+        day = {"上旬": 10, "中旬": 20}.get(match.group("bpart") or "")
+        year, month = year_before or ctx.year, int(match.group("m2"))
+        return (date(year, month, day) if day else _month_end(year, month),), (text,)
     if match.group("end"):
         n = match.group("n")
         if n:
@@ -147,6 +156,7 @@ def _due_of(match: re.Match[str], ctx: DateContext) -> tuple[tuple[date, ...], t
 def find_phrases(text: str, ctx: DateContext) -> list[Phrase]:
     """Every date phrase of `text` with its due date(s), in order; out-of-range ones dropped."""
     out: list[Phrase] = []
+    year_before: int | None = None
     for match in _DATE.finditer(text):
         if match.group("yhalf") and match.group("y"):
             tail = text[match.end() : match.end() + 3]
@@ -156,7 +166,10 @@ def find_phrases(text: str, ctx: DateContext) -> list[Phrase]:
                     continue
                 if head in ("比", "较", "自", "从", "于") and not tail.startswith("底"):
                     continue
-        dues, words = _due_of(match, ctx)
+        dues, words = _due_of(match, ctx, year_before)
+        named = match.group("ya") or match.group("y")
+        if named:
+            year_before = int(named)
         keep = [(d, w) for d, w in zip(dues, words, strict=True) if ctx.start <= d <= ctx.latest]
         if not keep and dues and match.group("end"):
             keep = [(ctx.end, words[0])]
@@ -167,6 +180,20 @@ def find_phrases(text: str, ctx: DateContext) -> list[Phrase]:
                    tuple(w for _, w in keep))
         )
     return out
+
+
+# standing duties (长期坚持, 持续推进, 常态化) report on this rung of the policy's periodic ladder
+STANDING_REPORTS = "每季度"
+_STANDING = re.compile(r"长期|持续|常态化|经常性|久久为功|不间断")
+
+
+def standing_duty(text: str) -> str | None:
+    """The periodic report word (a key of the policy's recurrences) of a deadline text that
+    names no date: 每月 / 每季度 / 每年 … as written, 长期坚持 / 持续推进 / 常态化 → 每季度."""
+    for word in recurrence(text):
+        if word.startswith("每"):
+            return word
+    return STANDING_REPORTS if _STANDING.search(text) else None
 
 
 def needs_year(text: str) -> bool:

@@ -7,7 +7,10 @@ text (unit annotations still in it). `ItemBuilder.build` turns one draft into an
   department of its 部门职责 section, else none and a warning;
 - milestones from the date phrases (see `dates`) and 完成时限 texts; an item with no date
   gets one milestone at the plan's last day with an empty phrase;
-- recurrence from 每年 / 每学期 / 定期 ….
+- recurrence from 每年 / 每学期 / 定期 …; a deadline text that is a standing duty (长期坚持,
+  持续推进, 常态化, 每季度 …) is a periodic report request (a policy recurrence word), its one
+  milestone the plan's end with the duty as its phrase;
+- an item with no date of its own: the plan's end, and a warning saying so.
 """
 
 from __future__ import annotations
@@ -81,16 +84,22 @@ class ItemBuilder:
         found = dates.milestones(text, self.ctx)
         for deadline in [*annotations.deadlines, draft.deadline]:
             found = self._add_deadline(found, deadline, draft.title)
+        recurrence = dates.recurrence(text)
+        standing = ""
+        for deadline in [*annotations.deadlines, draft.deadline]:
+            if deadline and not dates.find_phrases(deadline, self.ctx):
+                word = dates.standing_duty(deadline)  # 长期坚持 / 每季度: reports, no deadline
+                if word is not None:
+                    standing = standing or deadline.strip("。；; ")[:20]
+                    if word not in recurrence:
+                        recurrence.append(word)
+        if not found and standing:
+            # the plan's end closes the duty's reporting period; not a guessed deadline
+            found = [Milestone(due=self.ctx.end, phrase=standing, target=draft.title)]
         if not found:
             found = [Milestone(due=self.ctx.end, phrase="", target=draft.title)]
             self.warnings.append(ImportWarning(
                 draft.line, f"{ref}: no deadline of its own: plan end {self.ctx.end} used"))
-        recurrence = dates.recurrence(text)
-        for deadline in [*annotations.deadlines, draft.deadline]:
-            if deadline and not dates.find_phrases(deadline, self.ctx):
-                word = deadline.strip("。；; ")
-                if word and word not in recurrence and len(word) <= 12:
-                    recurrence.append(word)  # 长期坚持 / 持续推进: not one deadline
         return Item(
             ref=ref,
             number=draft.number,

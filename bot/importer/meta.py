@@ -162,6 +162,17 @@ def find_issued(lines: list[Line]) -> date | None:
     return None
 
 
+def is_date_line(text: str) -> bool:
+    """A line that is only a full date (2022年4月12日, 2022-04-12): a signature or issue date."""
+    return bool(_FULL_DATE.match(text.strip()))
+
+
+def is_signature(text: str) -> bool:
+    """A short line naming an office (某镇人民政府), as signed above a date."""
+    text = text.strip()
+    return len(text) <= 30 and bool(_ISSUER.match(text))
+
+
 def _relative_period(text: str) -> tuple[int, int] | None:
     """(first year, last year) of 自2020年起3年内, or None."""
     match = _RELATIVE_PERIOD.search(text)
@@ -204,7 +215,11 @@ def find_period(
             return date(y1, 1, 1), date(y2, 12, 31), f"period taken from {words} in the text"
     years = sorted({int(y) for y in re.findall(r"(?<!\d)((?:19|20)\d{2})年", text)})
     if issued is not None:
-        years = [y for y in years if y >= issued.year] or [issued.year]
+        years = [y for y in years if y >= issued.year]
+        if not years:
+            year = issued.year
+            return (date(year, 1, 1), date(year, 12, 31),
+                    f"year {year} taken from the document's date {issued.isoformat()}")
     if years:
         y1, y2 = years[0], min(years[-1], years[0] + 10)
         return date(y1, 1, 1), date(y2, 12, 31), f"period {y1}-{y2} guessed from the years named"

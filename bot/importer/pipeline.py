@@ -195,6 +195,11 @@ def walk(nodes: list[Node]) -> _Walk:
             carry = ""
             continue
         text = node.text
+        if kind == "para" and plan_meta.is_date_line(text):
+            if current is not None and current.parts and plan_meta.is_signature(current.parts[-1]):
+                current.parts.pop()  # the issuer signing above the date
+            close()  # the date the plan was signed ends the item before it
+            continue
         if in_duty:
             out.duty_texts.append(text)
         if current is not None:

@@ -15,6 +15,8 @@ import pytest
 from bot.core.plan import Item, Plan
 from bot.core.units import load_unit_directory
 from bot.importer import import_plan, parse_plan_text
+from bot.importer.errors import PlanInputError
+from bot.importer.summary import render_summary
 
 PLANS = Path(__file__).resolve().parent / "plans"
 DIRECTORY = load_unit_directory()
@@ -185,3 +187,132 @@ def test_every_arabic_numbering_style(number: str) -> None:
     assert [_units(t)[0] for t in plan.tasks] == ["区发改委", "区财政局", "区教体局"]
     assert [t.milestones[0].due for t in plan.tasks] == [
         date(2024, 4, 30), date(2024, 5, 31), date(2024, 6, 30)]
+
+
+# --- family 5: dates without a year, quarters, halves, ranges, standing duties --------------
+
+
+def test_month_only_quarter_and_half_year_dates() -> None:
+    plan = _plan("dates_month.txt")
+    _check(plan, {
+        "1": ("市住建局", set(), ["2024-03-31", "2024-06-30"]),
+        "2": ("市大数据局", {"市财政局"}, ["2024-06-30", "2024-12-31"]),
+        "3": ("市发改委", set(), ["2024-05-31", "2024-07-31"]),
+        "4": ("市应急局", set(), ["2024-06-30", "2024-09-30"]),
+        "5": ("市林业局", set(), ["2024-06-30", "2024-12-31"]),
+        "6": ("市住建局", set(), ["2024-12-31"]),  # 截至3月 is where things stand, not a date
+    })
+    assert plan.tasks[5].milestones[0].phrase == ""
+
+
+def test_a_month_takes_the_year_named_before_it() -> None:
+    plan = _text("某市2023-2025年数字政府建设方案\n一、重点任务\n"
+                 "1.建设政务云。分别于2024年6月底、12月底前完成一期、二期。（市大数据局牵头）\n"
+                 "2.建设数据中台。2025年3月启动，9月底前上线。（市大数据局牵头）\n")
+    assert [[m.due.isoformat() for m in t.milestones] for t in plan.tasks] == [
+        ["2024-06-30", "2024-12-31"], ["2025-03-31", "2025-09-30"]]
+
+
+def test_standing_duties_are_periodic_reports_not_deadlines() -> None:
+    plan = _plan("standing.txt")
+    by_number = {t.number: t for t in plan.tasks}
+    want = {"1": ["每季度"], "2": ["每季度"], "3": ["每季度"], "4": ["每月"], "5": ["每季度"]}
+    assert {n: t.recurrence for n, t in by_number.items()} == want
+    for number in "1234":
+        (milestone,) = by_number[number].milestones
+        assert milestone.due == date(2025, 12, 31) and milestone.phrase  # not an implied date
+    assert [m.due for m in by_number["5"].milestones] == [date(2025, 10, 31)]
+    assert not any("no deadline of its own" in w.message for w in plan.warnings)
+
+
+def test_year_ranges_each_year_and_respectively() -> None:
+    plan = _plan("dates_range.txt")
+    years = ["2023-12-31", "2024-12-31", "2025-12-31"]
+    _check(plan, {
+        "1": ("县教育局", set(), years),
+        "2": ("县教育局", {"县财政局"}, years),
+        "3": ("县教育局", set(), ["2025-12-31"]),
+    })
+    assert plan.tasks[0].recurrence == ["每年"] and plan.tasks[2].recurrence == ["每年"]
+    assert [m.target for m in plan.tasks[1].milestones][-1].endswith("完成30所学校校舍改造")
+
+
+# --- family 4: the year when the body has none ----------------------------------------------
+
+
+def test_a_relative_period_anchors_a_later_one() -> None:
+    plan = _plan("relative_period.txt")
+    assert (plan.info.start, plan.info.end) == (date(2020, 1, 1), date(2022, 12, 31))
+    _check(plan, {
+        "1": ("县教育局", set(), ["2022-12-31"]),
+        "2": ("县教育局", {"县人社局"}, ["2021-12-31"]),
+    })
+
+
+def test_the_year_of_publication_metadata() -> None:
+    plan = _plan("metadata_year.txt")
+    assert plan.info.issued == date(2021, 3, 8)
+    assert [[m.due.isoformat() for m in t.milestones] for t in plan.tasks] == [
+        ["2021-11-30"], ["2021-06-30"]]
+
+
+def test_the_year_of_a_date_line_at_the_end() -> None:
+    plan = _plan("dated_at_end.txt")
+    assert plan.info.issued == date(2022, 4, 12)
+    _check(plan, {
+        "1": ("镇村建办", set(), ["2022-09-30"]),
+        "2": ("镇党政办", set(), ["2022-12-31"]),  # the signature date is not a milestone
+    })
+    assert "人民政府" not in plan.tasks[1].text
+
+
+def test_the_year_of_a_title() -> None:
+    plan = _text("关于印发某市2024年工作要点的通知\n某市2024年卫生健康工作要点\n"
+                 "1.推进医联体建设，10月底前完成。责任单位：市卫健委\n")
+    assert plan.info.title == "某市2024年卫生健康工作要点"
+    assert plan.tasks[0].milestones[0].due == date(2024, 10, 31)
+
+
+YEARLESS = "区卫健委重点工作任务\n1.推进医联体建设，10月底前完成。\n责任单位：区卫健委\n"
+
+
+def test_no_year_anywhere_uses_today_with_a_warning() -> None:
+    plan = _text(YEARLESS)
+    assert plan.tasks[0].milestones[0].due == date(2031, 10, 31)
+    notes = [w.message for w in plan.warnings if "no year" in w.message]
+    assert len(notes) == 1 and "2031" in notes[0]
+
+
+def test_the_year_given_overrides_the_document() -> None:
+    plan = _text("某区2019年重点工作任务\n" + YEARLESS.split("\n", 1)[1], year=2024)
+    assert (plan.info.start, plan.info.end) == (date(2024, 1, 1), date(2024, 12, 31))
+    assert plan.tasks[0].milestones[0].due == date(2024, 10, 31)
+    assert not any("no year" in w.message for w in plan.warnings)
+    ranged = _text("某县2023—2025年行动方案\n1.推进医联体建设，10月底前完成。责任单位：县卫健委\n",
+                   year=2024)
+    assert (ranged.info.start.year, ranged.info.end.year) == (2023, 2025)
+    assert ranged.tasks[0].milestones[0].due == date(2024, 10, 31)
+
+
+def test_without_a_year_or_today_the_error_says_what_to_give() -> None:
+    with pytest.raises(PlanInputError) as caught:
+        parse_plan_text(YEARLESS, source="noyear.txt", directory=DIRECTORY)
+    assert caught.value.field == "year" and "--year" in str(caught.value)
+
+
+def test_a_plan_without_dates_needs_no_year() -> None:
+    plan = _text("区卫健委重点工作任务\n1.推进医联体建设。\n责任单位：区卫健委\n")
+    assert not any("no year" in w.message for w in plan.warnings)
+    assert plan.tasks[0].milestones[0].due == date(2031, 12, 31)
+
+
+# --- family 6: implied deadlines are visible ------------------------------------------------
+
+
+def test_implied_deadlines_are_warned_and_counted_in_the_summary() -> None:
+    plan = _plan("inline_verbs.txt")
+    implied = [w.message for w in plan.warnings if "no deadline of its own" in w.message]
+    assert implied == [f"IV-{n}: no deadline of its own: plan end 2024-12-31 used"
+                       for n in (1, 4, 5)]
+    assert ("3 items have no deadline of their own: plan end 2024-12-31 used"
+            in render_summary(plan))
