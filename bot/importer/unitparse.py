@@ -40,7 +40,6 @@ _DEADLINE_WORDS = (r"完成时限|完成时间|完成期限|办结时限|时间�
 _DEADLINE_LABEL = re.compile(
     rf"^(?:{_DEADLINE_WORDS})\s*(?:[:：]\s*|\s+(?=\S)|(?=\d|[一二三四上下第本今全年长持常每]))"
 )
-_DEADLINE_INSIDE = re.compile(rf"(?:{_DEADLINE_WORDS})\s*[:：]")
 _LABEL_LINE = re.compile(rf"^(?:[（(【\[〔])?\s*(?:{_ANY_LABEL})\s*[:：]")
 # a label on a line of its own may be followed by spaces (or, once cleaning removed them,
 # nothing) instead of a colon: 牵头单位  市卫健委 / 牵头单位市卫健委
@@ -152,20 +151,27 @@ def _plausible(text: str) -> bool:
     return 1 < len(key) <= 40 and "。" not in key
 
 
-def _labelled(content: str, line: int | None) -> list[WrittenUnit]:
-    """Units of 'label：list；label：list' content (or an unlabelled 'A牵头，B配合')."""
-    out: list[WrittenUnit] = []
-    matches = list(_LABEL.finditer(content))
+_SEGMENT = re.compile(
+    rf"(?P<label>{_ANY_LABEL})\s*[:：]\s*|(?P<deadline>{_DEADLINE_WORDS})\s*[:：]\s*"
+)
+
+
+def _labelled(content: str, line: int | None, result: Annotations) -> None:
+    """Units and deadlines of 'label：list；label：list；完成时限：…' content, in any order (or an
+    unlabelled 'A牵头，B配合'), added to `result`."""
+    matches = list(_SEGMENT.finditer(content))
     if not matches:
-        return parse_unit_list(content, None, line)
+        result.units += parse_unit_list(content, None, line)
+        return
     if matches[0].start() > 0:
-        out += parse_unit_list(content[: matches[0].start()], None, line)
+        result.units += parse_unit_list(content[: matches[0].start()], None, line)
     for k, match in enumerate(matches):
         end = matches[k + 1].start() if k + 1 < len(matches) else len(content)
         body = content[match.end() : end]
-        body = _DEADLINE_INSIDE.split(body)[0]
-        out += parse_unit_list(body, _role_for_label(match.group("label")), line)
-    return out
+        if match.group("deadline"):
+            result.deadlines.append(body.strip().rstrip("；;，,。 "))
+        else:
+            result.units += parse_unit_list(body, _role_for_label(match.group("label")), line)
 
 
 def _bracket_end(text: str, start: int) -> int:
@@ -258,10 +264,7 @@ def extract_units(text: str, line: int | None = None) -> Annotations:
             inner = stripped
             if inner[0] in _OPEN and _bracket_end(inner, 0) == len(inner):
                 inner = inner[1:-1]  # the whole line is one bracket: （牵头单位：…）
-            deadline_split = _DEADLINE_INSIDE.split(inner, maxsplit=1)
-            if len(deadline_split) == 2:
-                result.deadlines.append(deadline_split[1].strip())
-            result.units += _labelled(deadline_split[0], line)
+            _labelled(inner, line, result)
             result.carries = result.carries or bool(_CARRY.search(inner))
             continue
         kept_lines.append(raw)
@@ -287,10 +290,7 @@ def extract_units(text: str, line: int | None = None) -> Annotations:
             if deadline:
                 result.deadlines.append(content[deadline.end() :].strip())
             else:
-                deadline_split = _DEADLINE_INSIDE.split(content, maxsplit=1)
-                if len(deadline_split) == 2:
-                    result.deadlines.append(deadline_split[1].strip())
-                result.units += _labelled(deadline_split[0], line)
+                _labelled(content, line, result)
             out += body[cursor : inline.start()]
             cursor = end + 1 if stop and stop.group(0) == "。" else end
             continue
@@ -307,10 +307,7 @@ def extract_units(text: str, line: int | None = None) -> Annotations:
         end = _bracket_end(body, start)
         closed = end <= len(body) and body[end - 1] in _CLOSE
         content = body[start + 1 : end - 1 if closed else end].strip()
-        deadline_split = _DEADLINE_INSIDE.split(content, maxsplit=1)
-        if len(deadline_split) == 2:
-            result.deadlines.append(deadline_split[1].strip())
-        result.units += _labelled(deadline_split[0], line)
+        _labelled(content, line, result)
         result.carries = result.carries or bool(_CARRY.search(content))
         out += body[cursor:start]
         cursor = end
