@@ -31,6 +31,7 @@ _NOTICE = re.compile(
     r"^(?P<issuer>.{2,40}?)?关于(?:印发|征求|转发)?(?P<body>.+?)(?:的通知|意见建议的通知|的函)?$"
 )
 _BOOK = re.compile(r"《(.+)》")
+_BOOK_ANY = re.compile(r"《([^《》]+)》")
 _ISSUER = re.compile(
     r"^(.{2,30}?(?:人民政府办公室|人民政府办公厅|人民政府|办公室|办公厅|委员会|局|管委会|领导小组))$"
 )
@@ -90,6 +91,18 @@ def _notice_title(head: list[Line]) -> str:
     return ""
 
 
+def _whole_title(line: str, head: list[Line]) -> str:
+    """A title broken over two lines ('…全面提升' / '三年行动计划(2023-2025年)'): the 《…》 of the
+    head that ends with the title line, when there is one."""
+    key = re.sub(r"[\s()（）]", "", line)
+    for candidate in head:
+        for book in _BOOK_ANY.findall(candidate.text):
+            squeezed = re.sub(r"[\s()（）]", "", book)
+            if squeezed.endswith(key) and len(squeezed) > len(key) and len(book) <= 90:
+                return book.strip()
+    return line
+
+
 def find_title(lines: list[Line], fallback: str) -> str:
     """The plan's title (see the module docstring)."""
     head = _head(lines)
@@ -105,7 +118,7 @@ def find_title(lines: list[Line], fallback: str) -> str:
             and "关于印发" not in text
             and _TITLE_LINE.search(text)
         ):
-            return text
+            return _whole_title(text, head)
     notice = _notice_title(head)
     if notice:
         book = _BOOK.search(notice)

@@ -316,3 +316,11 @@ def test_implied_deadlines_are_warned_and_counted_in_the_summary() -> None:
                        for n in (1, 4, 5)]
     assert ("3 items have no deadline of their own: plan end 2024-12-31 used"
             in render_summary(plan))
+
+
+def test_a_title_broken_over_two_lines_is_whole() -> None:
+    plan = _text("各区人民政府，市直各单位：\n"
+                 "现将《某市城市更新三年行动计划(2024-2026年)》印发给你们。\n某市城市更新\n三年行动计划(2024-2026年)\n一、重点任务\n"
+                 "1.改造老旧小区。2024年底前完成120个。（市住建局牵头）\n")
+    assert plan.info.title == "某市城市更新三年行动计划(2024-2026年)"
+    assert (plan.info.start.year, plan.info.end.year) == (2024, 2026)
