@@ -60,6 +60,10 @@ _FILLER = re.compile(
     r"|第一个为牵头(?:单位|部门)|以下不再列出|不再列出|以下同|下同"
 )
 _CARRY = re.compile(r"下同")
+_DATE_PIECE = re.compile(
+    r"^(?:长期|持续|常态化|经常性|每[一个]?[年月季周半学]|(?:19|20)\d{2}\s*年|(?:1[0-2]|[1-9])\s*月"
+    r"|年底|年内|今年|本年|上半年|下半年|第?[一二三四1-4]季度|[一二两三四五]年内)"
+)
 _ROLE_END = re.compile(_SUFFIX.pattern.replace("(?P<suffix>", "(?:"))
 
 
@@ -118,13 +122,20 @@ def _role_for_label(label: str | None) -> Role | None:
     return None
 
 
-def parse_unit_list(content: str, default: Role | None, line: int | None) -> list[WrittenUnit]:
-    """'A牵头，B、C配合' / 'A、B' → written units with roles from suffixes or `default`."""
+def parse_unit_list(
+    content: str, default: Role | None, line: int | None, deadlines: list[str] | None = None
+) -> list[WrittenUnit]:
+    """'A牵头，B、C配合' / 'A、B' → written units with roles from suffixes or `default`. A piece
+    that is a date or a standing duty (（A牵头，长期推进）) is no unit: it goes to `deadlines`."""
     out: list[WrittenUnit] = []
     pending: list[str] = []
     if "第" in content or "同" in content or "列" in content:
         content = _FILLER.sub("", content)
     for piece in split_top(content):
+        if _DATE_PIECE.match(piece):
+            if deadlines is not None:
+                deadlines.append(piece)
+            continue
         piece = re.sub(r"^(?:其中|由|以|并由)", "", piece).strip()
         piece = re.sub(r"等$", "", piece).strip()
         piece = re.sub(r"[（(](牵头|配合)[）)]$", r"\1", piece)
@@ -161,17 +172,19 @@ def _labelled(content: str, line: int | None, result: Annotations) -> None:
     unlabelled 'A牵头，B配合'), added to `result`."""
     matches = list(_SEGMENT.finditer(content))
     if not matches:
-        result.units += parse_unit_list(content, None, line)
+        result.units += parse_unit_list(content, None, line, result.deadlines)
         return
     if matches[0].start() > 0:
-        result.units += parse_unit_list(content[: matches[0].start()], None, line)
+        result.units += parse_unit_list(content[: matches[0].start()], None, line,
+                                        result.deadlines)
     for k, match in enumerate(matches):
         end = matches[k + 1].start() if k + 1 < len(matches) else len(content)
         body = content[match.end() : end]
         if match.group("deadline"):
             result.deadlines.append(body.strip().rstrip("；;，,。 "))
         else:
-            result.units += parse_unit_list(body, _role_for_label(match.group("label")), line)
+            result.units += parse_unit_list(body, _role_for_label(match.group("label")), line,
+                                            result.deadlines)
 
 
 def _bracket_end(text: str, start: int) -> int:

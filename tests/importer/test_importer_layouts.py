@@ -324,3 +324,14 @@ def test_a_title_broken_over_two_lines_is_whole() -> None:
                  "1.改造老旧小区。2024年底前完成120个。（市住建局牵头）\n")
     assert plan.info.title == "某市城市更新三年行动计划(2024-2026年)"
     assert (plan.info.start.year, plan.info.end.year) == (2024, 2026)
+
+
+def test_a_date_or_standing_duty_inside_a_unit_note_is_no_unit() -> None:
+    plan = _text("某市2024年河湖治理工作方案\n一、重点任务\n"
+                 "1.落实河湖长制。（市水利局牵头，各县区政府配合，长期推进）\n"
+                 "2.完成河道清淤。（市水利局牵头，2024年10月底前完成）\n")
+    assert [_units(t) for t in plan.tasks] == [("市水利局", {"各县区政府"}), ("市水利局", set())]
+    assert plan.tasks[0].recurrence == ["每季度"]
+    assert [(m.due, m.phrase) for m in plan.tasks[0].milestones] == [
+        (date(2024, 12, 31), "长期推进")]
+    assert [m.due for m in plan.tasks[1].milestones] == [date(2024, 10, 31)]
