@@ -162,6 +162,10 @@ def _plausible(text: str) -> bool:
     return 1 < len(key) <= 40 and "。" not in key
 
 
+# a label in brackets of its own: 【牵头单位】A 【完成时限】6月底前
+_BRACKETED_LABEL = re.compile(
+    rf"[【〔\[［]\s*(?P<label>{_ANY_LABEL}|{_DEADLINE_WORDS})\s*[】〕\]］]\s*[:：]?\s*"
+)
 _SEGMENT = re.compile(
     rf"(?P<label>{_ANY_LABEL})\s*[:：]\s*|(?P<deadline>{_DEADLINE_WORDS})\s*[:：]\s*"
 )
@@ -263,6 +267,8 @@ def _next_role_note(body: str, cursor: int) -> tuple[int, int] | None:
 def extract_units(text: str, line: int | None = None) -> Annotations:
     """Unit annotations and deadline lines of an item (see the module docstring)."""
     result = Annotations()
+    if "】" in text or "〕" in text or "]" in text:
+        text = _BRACKETED_LABEL.sub(r"\g<label>：", text)  # 【牵头单位】A → 牵头单位：A
     kept_lines: list[str] = []
     for raw in text.split("\n"):
         stripped = raw.strip()

@@ -335,3 +335,14 @@ def test_a_date_or_standing_duty_inside_a_unit_note_is_no_unit() -> None:
     assert [(m.due, m.phrase) for m in plan.tasks[0].milestones] == [
         (date(2024, 12, 31), "长期推进")]
     assert [m.due for m in plan.tasks[1].milestones] == [date(2024, 10, 31)]
+
+
+def test_labels_in_brackets_of_their_own_on_chinese_numbered_blocks() -> None:
+    plan = _plan("bracketed_labels.txt")
+    _check(plan, {
+        "一": ("区行政审批局", {"区大数据中心"}, ["2024-06-30"]),
+        "二": ("区自然资源局", {"区发改局"}, ["2024-12-31"]),
+        "三": ("区司法局", set(), ["2024-09-30"]),
+    })
+    assert plan.tasks[1].recurrence == ["每季度"]
+    assert all("】" not in t.text for t in plan.tasks)
