@@ -3,7 +3,7 @@
 `milestones(text, ctx)` reads every date phrase of `text` and gives one `Milestone` per due
 date (same-day targets joined with "；"), sorted by date:
 - X年底 / X年底前 / X年末 / 到X年 / X年 → X-12-31; X年初 → X-01-31;
-- X年Y月(底/前) → last day of month Y (上旬 → 10th, 中旬 → 20th);
+- X年Y月(底/前) → last day of month Y (上旬 → 10th, 中旬 → 20th, Z日 → that day);
 - Y月底前 / Y月前 / Y月建成… / Y月：… without a year → month Y of the year named before it
   in the sentence (2024年6月底、12月底), else of the plan's year;
 - (X年)上半年 → 06-30, 下半年 → 12-31, (X年)第三季度 → 09-30;
@@ -34,14 +34,15 @@ _DATE = re.compile(
     r"(?P<range>(?<![\d.])(?P<y1>(?:19|20)\d{2})\s*(?:年)?\s*[-—–~～至到]\s*(?P<y2>(?:19|20)\d{2})\s*年"
     r"(?:度)?)"
     rf"|(?P<ymd>{_YEAR.replace('<y>', '<ya>')}(?P<m>1[0-2]|0?[1-9])\s*月(?:份)?"
-    r"(?P<part>上旬|中旬|下旬|底前|底|末|前|中)?)"
+    r"(?:(?P<d>[12]\d|3[01]|0?[1-9])\s*[日号])?(?P<part>上旬|中旬|下旬|底前|底|末|前|中)?)"
     rf"|(?P<yhalf>{_YEAR}(?P<half>上半年|下半年|年中|年底前|年底|年末|底前|底|末|初|内|前)?)"
     r"(?P<yq>(?:第)?(?P<q>[一二三四1-4])季度(?:末|底)?)?"
     r"|(?P<bare>(?:今年底|今年内|本年度|(?<![\u4e00-\u9fff])年内|年底前|(?<![\u4e00-\u9fff])年底"
     r"|上半年|下半年)"
     r"|(?:(?:第)?[一二三四1-4]季度(?:末|底)?))"
     r"|(?P<bm>(?<![\d年.\-~～—至到])(?P<m2>1[0-2]|[1-9])\s*月(?:份)?"
-    r"(?P<bpart>上旬|中旬|下旬|底前|底|末|前|(?=\s*[：:]|[建完开启投实全基动出举召组制形交验]))"
+    r"(?:(?P<d2>[12]\d|3[01]|0?[1-9])\s*[日号](?=前|之前|底前|[，,。；;完建开启投实全]|$))?"
+    r"(?(d2)|(?P<bpart>上旬|中旬|下旬|底前|底|末|前|(?=\s*[：:]|[建完开启投实全基动出举召组制形交验])))"
     r"(?!\d))"
     r"|(?P<end>(?:“|\")?十[四五六]五(?:”|\")?(?:期间|时期|末|期末)|规划期(?:内|末|间)|计划期(?:内|末)"
     r"|(?P<n>[一二两三四五六七八九十\d])年(?:内|时间|之内))"
@@ -96,6 +97,13 @@ def _month_end(year: int, month: int) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
 
 
+def _day(year: int, month: int, day: str | None) -> int | None:
+    """The day of '6月15日' when it exists in that month (6月31日 → None: month end)."""
+    if not day:
+        return None
+    return int(day) if int(day) <= calendar.monthrange(year, month)[1] else None
+
+
 def _quarter(q: str) -> int:
     return _CN_DIGIT.get(q) or int(q)
 
@@ -115,7 +123,7 @@ def _due_of(
     if match.group("ymd"):
         year, month = int(match.group("ya")), int(match.group("m"))
         part = match.group("part") or ""
-        day = {"上旬": 10, "中旬": 20, "中": 15}.get(part)
+        day = _day(year, month, match.group("d")) or {"上旬": 10, "中旬": 20, "中": 15}.get(part)
         due = date(year, month, day) if day else _month_end(year, month)
         return (due,), (text,)
     if match.group("yhalf") is not None and match.group("y"):
@@ -138,8 +146,9 @@ def _due_of(
             return (date(year, 6, 30),), (text,)
         return (date(year, 12, 31),), (text,)
     if match.group("bm"):
-        day = {"上旬": 10, "中旬": 20}.get(match.group("bpart") or "")
         year, month = year_before or ctx.year, int(match.group("m2"))
+        day = _day(year, month, match.group("d2")) or {"上旬": 10, "中旬": 20}.get(
+            match.group("bpart") or "")
         return (date(year, month, day) if day else _month_end(year, month),), (text,)
     if match.group("end"):
         n = match.group("n")

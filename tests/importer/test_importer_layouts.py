@@ -346,3 +346,12 @@ def test_labels_in_brackets_of_their_own_on_chinese_numbered_blocks() -> None:
     })
     assert plan.tasks[1].recurrence == ["每季度"]
     assert all("】" not in t.text for t in plan.tasks)
+
+
+def test_a_day_of_the_month_is_kept() -> None:
+    plan = _text("某区2024年重点工作任务\n一、重点任务\n"
+                 "1.召开动员大会，3月15日前完成部署。（区委办牵头）\n"
+                 "2.完成年度考核，2024年12月20日前报送结果。（区考核办牵头）\n"
+                 "3.完成普查登记，6月31日前完成。（区统计局牵头）\n")
+    assert [[m.due for m in t.milestones] for t in plan.tasks] == [
+        [date(2024, 3, 15)], [date(2024, 12, 20)], [date(2024, 6, 30)]]
