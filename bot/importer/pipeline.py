@@ -42,12 +42,21 @@ _DUTY_HEADING = re.compile(r"部门职责|职责分工|责任分工|分工负责
 
 # far above any real plan (a long item is ~2,000 characters): beyond them the input is not a
 # plan as published, and refusing it keeps the parser's time bounded
+MAX_PLAN_CHARS = 2_000_000
 MAX_LINE_CHARS = 100_000
 MAX_ITEM_CHARS = 20_000
 
 
 def check_line_lengths(lines: list[Line], where: str | Path) -> None:
-    """PlanInputError for a line longer than MAX_LINE_CHARS, naming it."""
+    """PlanInputError for a document over MAX_PLAN_CHARS or a line over MAX_LINE_CHARS."""
+    total = sum(len(line.text) for line in lines)
+    if total > MAX_PLAN_CHARS:
+        raise PlanInputError(
+            where,
+            f"the document has {total:,} characters; a plan may have at most "
+            f"{MAX_PLAN_CHARS:,}. Import the plan's own text (without other documents "
+            "attached to it), or split it into several plans",
+        )
     for line in lines:
         if len(line.text) > MAX_LINE_CHARS:
             raise PlanInputError(

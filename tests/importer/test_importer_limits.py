@@ -16,7 +16,7 @@ import pytest
 from bot.core.units import load_unit_directory
 from bot.importer import parse_plan_text
 from bot.importer.errors import PlanInputError
-from bot.importer.pipeline import MAX_ITEM_CHARS, MAX_LINE_CHARS
+from bot.importer.pipeline import MAX_ITEM_CHARS, MAX_LINE_CHARS, MAX_PLAN_CHARS
 
 REPO = Path(__file__).resolve().parents[2]
 DIRECTORY = load_unit_directory()
@@ -49,14 +49,15 @@ def _run(script: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=60)
 
 
-@pytest.mark.parametrize("separator", ["", "\n", "。\n"])
-def test_a_5_mb_item_is_refused_naming_it(separator: str) -> None:
+@pytest.mark.parametrize(("size", "separator"), [
+    (5_000_000, "\n"), (1_900_000, ""), (1_900_000, "\n"), (1_900_000, "。\n")])
+def test_a_giant_item_is_refused_naming_it(size: int, separator: str) -> None:
     result = _run(f"""
         from bot.importer import parse_plan_text
         from bot.importer.errors import PlanInputError
         piece = "推进医疗卫生服务体系建设，到2025年底完成改造（市卫健委牵头，市财政局配合）"
         piece += {separator!r}
-        body = piece * (5_000_000 // len(piece))
+        body = piece * ({size} // len(piece))
         text = "某市2024-2025年行动方案\\n一、重点任务\\n1.完善体系。" + body + "\\n2.下一项。\\n"
         try:
             parse_plan_text(text, source="big.txt")
@@ -65,11 +66,15 @@ def test_a_5_mb_item_is_refused_naming_it(separator: str) -> None:
     """)
     assert result.returncode == 0, result.stderr
     message = result.stdout.strip()
-    assert message.startswith("big.txt:3:"), message
-    if separator:
-        assert "item 1 is" in message and f"{MAX_ITEM_CHARS:,}" in message
+    assert message.startswith("big.txt:"), message
+    if size > MAX_PLAN_CHARS:
+        assert f"at most {MAX_PLAN_CHARS:,}" in message and "split it" in message
+    elif separator:
+        assert message.startswith("big.txt:3:") and "item 1 is" in message
+        assert f"{MAX_ITEM_CHARS:,}" in message
     else:
-        assert "line 3 is" in message and f"{MAX_LINE_CHARS:,}" in message
+        assert message.startswith("big.txt:3:") and "line 3 is" in message
+        assert f"{MAX_LINE_CHARS:,}" in message
 
 
 def test_a_long_line_is_refused_with_what_to_do() -> None:
