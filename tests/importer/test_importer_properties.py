@@ -17,6 +17,8 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "plans"
 SAMPLE = (FIXTURES / "plan_a_jiujiang.md").read_text(encoding="utf-8")
 SAMPLE_LINES = SAMPLE.splitlines() + (FIXTURES / "plan_d_pingxiang.txt").read_text(
     encoding="utf-8").splitlines()
+LAYOUT_LINES = [line for path in sorted((Path(__file__).parent / "plans").iterdir())
+                for line in path.read_text(encoding="utf-8").splitlines()]
 DIRECTORY = load_unit_directory()
 BRACKETS = "（）()〔〕【】[]［］"
 PIECES = st.sampled_from([
@@ -112,9 +114,9 @@ def test_labelled_items_in_any_spelling_keep_their_units_and_dates(data) -> None
 
 
 @SETTINGS
-@given(st.randoms(use_true_random=False), st.integers(0, 30))
-def test_mangled_plans_never_crash(rnd, edits: int) -> None:
-    lines = list(SAMPLE_LINES)
+@given(st.randoms(use_true_random=False), st.integers(0, 30), st.booleans())
+def test_mangled_plans_never_crash(rnd, edits: int, layouts: bool) -> None:
+    lines = list(LAYOUT_LINES if layouts else SAMPLE_LINES)
     for _ in range(edits):
         action = rnd.randrange(6)
         k = rnd.randrange(len(lines))
@@ -136,7 +138,7 @@ def test_mangled_plans_never_crash(rnd, edits: int) -> None:
             del lines[k]
             if not lines:
                 lines = [""]
-    _check("\n".join(lines))
+    _check("\n".join(lines), **({"today": TODAY} if layouts else {}))
 
 
 def test_dates_of_the_sample_are_in_the_plan() -> None:
