@@ -2,8 +2,11 @@
 
 `outline(lines)` turns cleaned lines into a flat list of `Node`s in document order. Heading
 levels come from the numbering style, never from markdown `#` counts (the seeds mix them):
-  h0 第一章 / 第一部分 · h1 一、 · h2 （一） · item 1. / 1、 · sub （1） · circle ① ·
+  h0 第一章 / 第一部分 · h1 一、 · h2 （一） · item 1. / 1、 / 1) · sub （1） · circle ① ·
   box 专栏3 … · annex 附件 · table · para.
+Item numbers have any length; a year-like one (2025、) only when it continues the numbering,
+and "8.1+N服务体系" is item 8 when 8 continues it. "附件" before any numbered block labels the
+document itself (an excerpt), not an annex.
 For headings and items `title` is the text up to the first 。 (or the whole short line) and
 `rest` the text after it on the same line.
 """

@@ -1,9 +1,12 @@
 """From text to `Plan`: the importer's one entry point for documents.
 
-Steps: clean lines → plan head facts → outline → walk the outline collecting
-- tasks: numbered items (1. / 1、) under a task heading (重点任务, 主要措施, …行动), until a
-  heading of the same level ends it; when there are none, （一） blocks or numbered items
-  elsewhere that name units, else rows of a table with a unit column;
+Steps: size limits → clean lines → plan head facts (title, year) → outline → walk the outline
+collecting
+- tasks: numbered items (1. / 1、 / 1)) under a task heading (重点任务, 主要措施, …行动), until a
+  heading of the same level ends it; when the unit notes hang on another numbering level
+  (一、 / （一） / （1） / ①, see `levels`), the blocks of that level; when there are none,
+  （一） blocks or the numbered items of sections that name units, else rows of a table with a
+  unit column;
 - key projects: rows of project tables (重点项目清单, 附件1 重点任务清单) and （1） items of
   专栏 boxes;
 - indicators: rows of indicator tables;
