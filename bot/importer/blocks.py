@@ -26,7 +26,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("annex", re.compile(r"^附\s*件\s*(\d*)[\s:：、]*(.*)$")),
     ("h1", re.compile(rf"^([{_CN_NUM}]+)[、.．]\s*(.*)$")),
     ("h2", re.compile(rf"^[（(]([{_CN_NUM}]+)[）)]\s*(.*)$")),
-    ("item", re.compile(r"^(\d+)(?:[.、．](?!\d)|\s*[）)](?!\d))\s*(.*)$")),
+    ("item", re.compile(r"^(\d+)\s*(?:[.、．](?!\d)|[）)](?!\d))\s*(.*)$")),
     ("sub", re.compile(r"^[（(](\d+)[）)]\s*(.*)$")),
     ("circle", re.compile(r"^([①-⑳])\s*(.*)$")),
 ]

@@ -355,3 +355,14 @@ def test_a_day_of_the_month_is_kept() -> None:
                  "3.完成普查登记，6月31日前完成。（区统计局牵头）\n")
     assert [[m.due for m in t.milestones] for t in plan.tasks] == [
         [date(2024, 3, 15)], [date(2024, 12, 20)], [date(2024, 6, 30)]]
+
+
+def test_stray_spaces_and_mixed_punctuation_around_numbers_and_labels() -> None:
+    text = ("某市 2024 年 重点工作任务清单\n一 、重点任务\n"
+            "1 . 推进 医联体 建设 ， 10 月底前 完成 。\n牵头单位 ：市卫健委\n"
+            "配合单位: 市医保局 , 市财政局\n"
+            "2 、 推进 家庭医生 签约 ， 第三 季度 完成 。（ 市卫健委牵头 ， 市民政局配合 ）\n")
+    _check(_text(text), {
+        "1": ("市卫健委", {"市医保局", "市财政局"}, ["2024-10-31"]),
+        "2": ("市卫健委", {"市民政局"}, ["2024-09-30"]),
+    })
