@@ -30,6 +30,11 @@ from bot.importer.unitparse import (
     trailing_unit_list,
 )
 
+_STANDING_TAIL = re.compile(
+    r"(?:^|[，,。；;：:])\s*[（(]?\s*(长期坚持|长期推进|长期开展|持续推进|持续开展|常态化推进|常态化开展"
+    r"|常态化|长期)\s*[）)]?\s*[。；;]?\s*$"
+)
+
 
 @dataclass
 class Draft:
@@ -86,7 +91,8 @@ class ItemBuilder:
             found = self._add_deadline(found, deadline, draft.title)
         recurrence = dates.recurrence(text)
         standing = ""
-        for deadline in [*annotations.deadlines, draft.deadline]:
+        tail = _STANDING_TAIL.search(text[-40:])  # "…，长期坚持。" / "（常态化推进）"
+        for deadline in [*annotations.deadlines, draft.deadline, tail.group(1) if tail else ""]:
             if deadline and not dates.find_phrases(deadline, self.ctx):
                 word = dates.standing_duty(deadline)  # 长期坚持 / 每季度: reports, no deadline
                 if word is not None:

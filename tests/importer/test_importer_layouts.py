@@ -366,3 +366,14 @@ def test_stray_spaces_and_mixed_punctuation_around_numbers_and_labels() -> None:
         "1": ("市卫健委", {"市医保局", "市财政局"}, ["2024-10-31"]),
         "2": ("市卫健委", {"市民政局"}, ["2024-09-30"]),
     })
+
+
+def test_a_standing_duty_closing_the_item_text() -> None:
+    plan = _text("某区2025年重点工作任务\n一、重点任务\n"
+                 "1.加强食品安全监管，长期坚持。（区市场监管局牵头）\n"
+                 "2.开展环境巡查。（常态化推进）〔责任单位：区生态环境分局〕\n"
+                 "3.持续推进河湖治理，10月底前完成清淤。（区水利局牵头）\n")
+    assert [t.recurrence for t in plan.tasks] == [["每季度"], ["每季度"], []]
+    assert [[(m.due.isoformat(), m.phrase) for m in t.milestones] for t in plan.tasks] == [
+        [("2025-12-31", "长期坚持")], [("2025-12-31", "常态化推进")],
+        [("2025-10-31", "10月底前")]]
