@@ -91,6 +91,11 @@ class ItemBuilder:
             found = self._add_deadline(found, deadline, draft.title)
         recurrence = dates.recurrence(text)
         standing = ""
+        if "常态化开展" in recurrence:  # a standing duty named in the text
+            recurrence.remove("常态化开展")
+            if dates.STANDING_REPORTS not in recurrence:
+                recurrence.append(dates.STANDING_REPORTS)
+            standing = "常态化开展"
         tail = _STANDING_TAIL.search(text[-40:])  # "…，长期坚持。" / "（常态化推进）"
         for deadline in [*annotations.deadlines, draft.deadline, tail.group(1) if tail else ""]:
             if deadline and not dates.find_phrases(deadline, self.ctx):

@@ -377,3 +377,19 @@ def test_a_standing_duty_closing_the_item_text() -> None:
     assert [[(m.due.isoformat(), m.phrase) for m in t.milestones] for t in plan.tasks] == [
         [("2025-12-31", "长期坚持")], [("2025-12-31", "常态化推进")],
         [("2025-10-31", "10月底前")]]
+
+
+def test_a_whole_notice_keeps_only_the_task_sections() -> None:
+    plan = _plan("full_notice.txt")
+    assert plan.info.title == "某市2024年城乡环境整治工作方案"
+    assert plan.info.issued == date(2024, 2, 20)
+    _check(plan, {
+        "1": ("市城管局", {"市住建局"}, ["2024-03-31", "2024-10-31"]),
+        "2": ("市城管局", {"市住建局"}, ["2024-06-30"]),
+        "3": ("市农业农村局", {"市卫健委", "市乡村振兴局"}, ["2024-12-31"]),
+        "4": ("市生态环境局", {"各县（市、区）政府"}, ["2024-06-30", "2024-11-30"]),
+        "5": ("市乡村振兴局", set(), ["2024-12-31"]),
+    })
+    assert plan.tasks[4].recurrence == ["每季度"]
+    assert plan.tasks[4].milestones[0].phrase == "常态化开展"
+    assert not any("no deadline of its own" in w.message for w in plan.warnings)
