@@ -133,7 +133,7 @@ def apply(
     if snap.status == CLOSED and action is not Action.NOTE:
         raise TransitionError("closed")
     if progress is not None and not 0 <= progress <= 100:
-        raise TransitionError("progress_range", progress=progress)
+        raise TransitionError("progress_range", progress=f"{progress}%")
 
     base = {"action": action, "event_kind": EVENT_KIND[action], "old_status": snap.status}
     # any liaison action proves the item reached the unit: it counts as 签收

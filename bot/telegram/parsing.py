@@ -80,6 +80,44 @@ def status_action(word: str) -> Action | None:
     return STATUS_WORDS.get(normalize(word).lower())
 
 
+# A percentage at the start of a text, in any width, signed or not, glued to what follows
+# ("50%今天开会") or not: the sign and fraction are read so that they can be refused, never
+# mistaken for the start of a note.
+_LEADING_PERCENT = re.compile(
+    r"([+\-−－﹣＋]?)([0-9０-９]+(?:[.．][0-9０-９]+)?)\s*(?:%|％|percent\b)", re.IGNORECASE
+)
+# The status words, longest first (已完成 before 完成, 申请延期 before 延期), each ending the
+# word: followed by a space, the end, a number or punctuation ("进行中50%", "已完成，"), so
+# that 完成率 is no status.
+_LEADING_STATUS = re.compile(
+    "(?:"
+    + "|".join(re.escape(w) for w in sorted(STATUS_WORDS, key=len, reverse=True))
+    + r")(?=$|\s|[0-9０-９+\-−－﹣＋,，:：;；.。、!！])",
+    re.IGNORECASE,
+)
+
+
+def _leading_percent(text: str) -> tuple[int | None, str]:
+    """(percentage, the rest) when `text` starts with one, else (None, text). A negative, a
+    fraction or more than 100 is refused (code progress_range), not taken as a note."""
+    match = _LEADING_PERCENT.match(text)
+    if match is None:
+        return None, text
+    sign, digits = match.group(1), normalize(match.group(2))
+    shown = normalize(match.group(0)).replace(" ", "")
+    if sign in ("-", "−", "－", "﹣") or "." in digits:
+        raise ServiceError("progress_range", progress=shown)
+    value = int(digits)
+    if value > 100:
+        raise ServiceError("progress_range", progress=shown)
+    return value, _after(text[match.end() :])
+
+
+def _after(text: str) -> str:
+    """What follows a status or a percentage, without the separator typed before it."""
+    return text.strip().lstrip(",，:：;；、").strip()
+
+
 @dataclass(frozen=True)
 class ReportArgs:
     ref: str
@@ -91,35 +129,34 @@ class ReportArgs:
 
 def parse_report(args: str | None) -> ReportArgs:
     """`/report REF STATUS [60%] [note]`; `申请延期` takes a date next. `/report REF 60%` means
-    进行中 60%. Codes: report_usage, unknown_status, bad_date, progress_range."""
-    tokens = (args or "").split()
-    if len(tokens) < 2:
+    进行中 60%. The percentage may be glued to the status or to the note ("进行中50%今天开会");
+    the note is kept as typed. Codes: report_usage, unknown_status, bad_date, progress_range,
+    extension_date_required, empty_note."""
+    head = (args or "").strip().split(maxsplit=1)
+    if len(head) < 2:
         raise ServiceError("report_usage")
-    ref, word, rest = tokens[0], tokens[1], tokens[2:]
-    progress = parse_percent(word)
+    ref, text = head[0], head[1]
+    progress, rest = _leading_percent(text)
     if progress is not None:
         action = Action.PROGRESS
     else:
-        found = status_action(word)
+        found = _LEADING_STATUS.match(text)
         if found is None:
-            raise ServiceError("unknown_status", word=word)
-        action = found
+            raise ServiceError("unknown_status", word=text.split()[0])
+        action = STATUS_WORDS[found.group(0).lower()]
+        rest = _after(text[found.end() :])
     new_due = None
     if action is Action.EXTEND:
         if not rest:
             raise ServiceError("extension_date_required")
-        new_due = parse_date(rest[0])
-        rest = rest[1:]
-    if rest and progress is None and action in (Action.PROGRESS, Action.BLOCKED):
-        maybe = parse_percent(rest[0])
-        if maybe is not None:
-            progress, rest = maybe, rest[1:]
-    if progress is not None and not 0 <= progress <= 100:
-        raise ServiceError("progress_range", progress=progress)
-    note = " ".join(rest)
-    if action is Action.NOTE and not note:
+        first, *after = rest.split(maxsplit=1)
+        new_due = parse_date(first)
+        rest = after[0].strip() if after else ""
+    if progress is None and action in (Action.PROGRESS, Action.BLOCKED):
+        progress, rest = _leading_percent(rest)
+    if action is Action.NOTE and not rest:
         raise ServiceError("empty_note")
-    return ReportArgs(ref=ref, action=action, progress=progress, new_due=new_due, note=note)
+    return ReportArgs(ref=ref, action=action, progress=progress, new_due=new_due, note=rest)
 
 
 def parse_lang(args: str | None) -> str:

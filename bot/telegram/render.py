@@ -286,7 +286,11 @@ def error_text(code: str, params: dict[str, Any], *, locale: str) -> str:
         "closed": gettext(
             "This item is closed (办结); you can still reply with a note.", locale=locale
         ),
-        "progress_range": gettext("Progress must be between 0%% and 100%%.", locale=locale),
+        "progress_range": gettext(
+            "Progress must be a whole percentage between 0%% and 100%% (you wrote "
+            "%(progress)s), for example /report REF 进行中 60%%. Nothing was recorded.",
+            locale=locale,
+        ),
         "waiting_confirmation": gettext(
             "Already reported done; waiting for the coordinator's confirmation.", locale=locale
         ),

@@ -137,6 +137,10 @@ async def test_report_command_paths(h):
     assert len(sent.messages) == 1 and "进行中 60%" in sent.text
     a = await _assignment(h, ("SR-1", 0, "sr_health"))
     assert a.status == "in_progress" and a.progress == 60 and a.acknowledged_at is not None
+    sent = await h.send(LIAISON, "/report SR-1 进行中 70%今天开会")
+    assert "进行中 70%" in sent.text
+    assert (await _assignment(h, ("SR-1", 0, "sr_health"))).progress == 70
+    assert (await _events(h))[-1].note == "今天开会"
     sent = await h.send(LIAISON, "/report sr-1 done")
     assert "等待督办员确认办结" in sent.text
     sent = await h.send(LIAISON, "/report SR-1 done")
@@ -157,6 +161,8 @@ async def test_bad_reports_change_nothing(h):
         "/report SR-1 extend 2025-02-30": "不是有效日期",
         "/report SR-1 extend 2025-01-01": "不晚于今天",
         "/report SR-1 进行中 120%": "0% 至 100%",
+        "/report SR-1 进行中 -5%": "-5%",
+        "/report SR-1 -5% 已开会": "0% 至 100%",
         "/report SR-9 done": "没有编号",
         "/report LN-1 done": "不是本单位",
     }

@@ -34,6 +34,17 @@ from bot.telegram.parsing import (
         ("SR-12 extend 2026/3/31", Action.EXTEND, None, date(2026, 3, 31), ""),
         ("SR-12 签收", Action.ACK, None, None, ""),
         ("SR-12 note 见附件", Action.NOTE, None, None, "见附件"),
+        # the percentage glued to the note or the status, in any width; the note as typed
+        ("SR-12 进行中 50%今天开会", Action.PROGRESS, 50, None, "今天开会"),
+        ("SR-12 进行中50%，今天开会", Action.PROGRESS, 50, None, "今天开会"),
+        ("SR-12 进行中 ５０％ 今天开会", Action.PROGRESS, 50, None, "今天开会"),
+        ("SR-12 有困难 30% 资金未到位（待批）", Action.BLOCKED, 30, None, "资金未到位（待批）"),
+        ("SR-12 0%", Action.PROGRESS, 0, None, ""),
+        ("SR-12 100%", Action.PROGRESS, 100, None, ""),
+        ("SR-12 进行中 已开会，进度约一半", Action.PROGRESS, None, None, "已开会，进度约一半"),
+        ("SR-12 已完成，材料已报", Action.DONE, None, None, "材料已报"),
+        ("SR-12 申请延期 2026-03-31\n第一行\n第二行", Action.EXTEND, None, date(2026, 3, 31),
+         "第一行\n第二行"),  # fmt: skip
     ],
 )
 def test_parse_report(args, action, progress, due, note):
@@ -57,6 +68,14 @@ def test_parse_report(args, action, progress, due, note):
         ("SR-12 extend soon", "bad_date"),
         ("SR-12 extend 2026-02-30", "bad_date"),
         ("SR-12 doing 150%", "progress_range"),
+        # a percentage outside 0–100 is refused, never kept as a note
+        ("SR-12 进行中 -5%", "progress_range"),
+        ("SR-12 进行中 －5％", "progress_range"),
+        ("SR-12 进行中-5%", "progress_range"),
+        ("SR-12 -5%", "progress_range"),
+        ("SR-12 有困难 101% 资金", "progress_range"),
+        ("SR-12 进行中 50.5%", "progress_range"),
+        ("SR-12 完成率50%", "unknown_status"),
         ("SR-12 note", "empty_note"),
     ],
 )
