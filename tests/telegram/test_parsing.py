@@ -43,8 +43,13 @@ from bot.telegram.parsing import (
         ("SR-12 100%", Action.PROGRESS, 100, None, ""),
         ("SR-12 进行中 已开会，进度约一半", Action.PROGRESS, None, None, "已开会，进度约一半"),
         ("SR-12 已完成，材料已报", Action.DONE, None, None, "材料已报"),
-        ("SR-12 申请延期 2026-03-31\n第一行\n第二行", Action.EXTEND, None, date(2026, 3, 31),
-         "第一行\n第二行"),  # fmt: skip
+        (
+            "SR-12 申请延期 2026-03-31\n第一行\n第二行",
+            Action.EXTEND,
+            None,
+            date(2026, 3, 31),
+            "第一行\n第二行",
+        ),
     ],
 )
 def test_parse_report(args, action, progress, due, note):
