@@ -247,6 +247,14 @@ def report_ack(outcome: ReportOutcome, *, locale: str) -> str:
     }
 
 
+def continuation_ack(row: AssignmentRow, *, locale: str) -> str:
+    """The answer to the second part of a long text that Telegram split."""
+    return gettext(
+        "✅ %(who)s: the rest of your long message is recorded as a note with the first part.",
+        locale=locale,
+    ) % {"who": f"<b>{esc(row.ref)}</b> · {esc(row.unit_short)}"}
+
+
 def extend_prompt(row: AssignmentRow, *, locale: str) -> str:
     return gettext(
         "%(who)s is due %(due)s. Reply to this message with the new due date, e.g. %(example)s.",

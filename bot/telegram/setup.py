@@ -18,6 +18,7 @@ from bot.i18n import gettext
 from bot.storage.db import SessionMaker
 from bot.telegram import (
     access,
+    continuation,
     coordinator,
     fallback,
     gate,
@@ -34,7 +35,7 @@ from bot.telegram.middlewares import DbSessionMiddleware, LocaleMiddleware, Pers
 
 log = logging.getLogger(__name__)
 
-LIAISON_SIDE = (start, help_, lang, my, task, report, invite, access)
+LIAISON_SIDE = (start, help_, lang, my, task, report, continuation, invite, access)
 
 
 def build_dispatcher(

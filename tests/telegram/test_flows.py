@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from sqlmodel import select
 
@@ -287,3 +288,33 @@ async def test_a_huge_argument_gets_one_short_answer(h):
         assert h.session.refused == [], command
         assert len(sent.messages) == 1 and "抱歉" not in sent.text, (command, sent.text[:80])
         assert len(sent.text) < 1000, command
+
+
+async def test_a_long_text_split_by_telegram_keeps_its_second_part(h):
+    """Telegram cuts a text over 4096 characters into messages sent together; only the first
+    is the reply. The second part is recorded on the same item, never lost to a hint."""
+    card = await h.send(LIAISON, "/task SR-2")
+    first = "第一部分。" * 800  # 4000 characters
+    sent = await h.send(LIAISON, first, reply_to=card.last_id)
+    assert "说明已记录" in sent.text
+    second = "第二部分" * 1000
+    sent = await h.send(LIAISON, second)
+    assert len(sent.messages) == 1 and "SR-2" in sent.text and "其余部分" in sent.text
+    notes = [e for e in await _events(h) if e.kind == "note"]
+    assert [e.note for e in notes] == [first, second]
+    assert notes[0].assignment_id == notes[1].assignment_id
+    # a third part (a text over 8192 characters) continues the second one
+    sent = await h.send(LIAISON, "第三部分：结论。")
+    assert "其余部分" in sent.text
+    assert len([e for e in await _events(h) if e.kind == "note"]) == 3
+
+
+async def test_a_plain_text_long_after_or_after_a_short_note_is_not_a_continuation(h):
+    card = await h.send(LIAISON, "/task SR-2")
+    await h.send(LIAISON, "长" * 4000, reply_to=card.last_id)
+    h.clock.advance(timedelta(minutes=30))
+    assert "回复对应事项" in (await h.send(LIAISON, "你好")).text
+    await h.send(LIAISON, "短说明", reply_to=card.last_id)
+    assert "回复对应事项" in (await h.send(LIAISON, "你好")).text
+    assert "回复对应事项" in (await h.send(FINANCE, "你好")).text  # someone else's note
+    assert len([e for e in await _events(h) if e.kind == "note"]) == 2
