@@ -79,6 +79,9 @@ class Snapshot:
     acknowledged: bool = False
     progress: int | None = None
     extension_requested_to: date | None = None
+    # the last percentage the liaison reported while the work was under way (below 100),
+    # what a 退回 goes back to
+    progress_before_done: int | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ class Transition:
     due_after: date | None = None
     extension_requested_to: date | None = None
     clear_extension: bool = False
+    clear_progress: bool = False  # the progress becomes unknown (a 退回 with none before)
     acknowledge: bool = False
     is_report: bool = False  # counts as a report for the yellow "no recent report" rule
     params: dict[str, Any] = field(default_factory=dict)
@@ -181,7 +185,12 @@ def apply(
             raise TransitionError("not_done_reported")
         if not reason.strip():
             raise TransitionError("reason_required")
-        return Transition(**base, new_status=IN_PROGRESS)
+        # the work is not finished: 100% would contradict the status; go back to the last
+        # percentage the liaison gave while working on it, or to none if they never gave one
+        before = snap.progress_before_done
+        return Transition(
+            **base, new_status=IN_PROGRESS, progress=before, clear_progress=before is None
+        )
     if action is Action.APPROVE:
         if snap.extension_requested_to is None:
             raise TransitionError("no_extension_request")

@@ -13,14 +13,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import desc, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.roles import Roles
 from bot.core.status import (
+    BLOCKED,
     CLOSED,
     DONE_REPORTED,
+    IN_PROGRESS,
     OPEN_STATUSES,
     Action,
     Snapshot,
@@ -208,9 +210,13 @@ async def targets_for(
     action: str,
     ref: str,
     rest: tuple[str, ...],
+    text: str | None = None,
 ) -> Targets:
     """The assignments of item `ref` the act applies to, narrowed by a unit when the first word
     after the ref names one of the item's units (through the alias directory).
+
+    `text` is what followed the ref as typed (default: the words of `rest` joined); the
+    reason is its remainder, unchanged, so that it reaches the liaison as written.
 
     Codes: unknown_ref, not_your_plan, unit_not_on_item, nothing_pending; TransitionError
     reason_too_long (before looking at what is pending)."""
@@ -220,12 +226,13 @@ async def targets_for(
         raise ServiceError("not_your_plan", plan=plan.code if plan else "")
     everything = await item_candidates(session, task)
     unit_text: str | None = None
-    reason = " ".join(rest).strip()
+    reason = (" ".join(rest) if text is None else text).strip()
     if rest:
         unit_ids = await _unit_ids_named(session, directory, rest[0], everything)
         if unit_ids:
             unit_text = rest[0]
-            reason = " ".join(rest[1:]).strip()
+            after_unit = reason.split(maxsplit=1)
+            reason = after_unit[1].strip() if len(after_unit) > 1 else ""
             everything = [c for c in everything if c.unit_id in unit_ids]
         elif action in (CONFIRM, APPROVE) or (len(rest) == 1 and _looks_like_unit(rest[0])):
             raise ServiceError("unit_not_on_item", ref=task.ref, unit=rest[0])
@@ -300,6 +307,9 @@ async def act(
         acknowledged=assignment.acknowledged_at is not None,
         progress=assignment.progress,
         extension_requested_to=assignment.extension_requested_to,
+        progress_before_done=(
+            await progress_before_done(session, assignment_id) if action == RETURN else None
+        ),
     )
     transition = apply(snapshot, Action(action), by="coordinator", today=today, reason=reason)
     event = await record(session, assignment, transition, at=at, actor=person, note=reason.strip())
@@ -312,6 +322,23 @@ async def act(
         reason=reason.strip(),
         event=event,
     )
+
+
+async def progress_before_done(session: AsyncSession, assignment_id: int) -> int | None:
+    """The last percentage below 100 the assignment had while under way (a liaison's
+    进行中 / 有困难 report, or an earlier 退回 that went back to one), or None."""
+    result = await session.exec(
+        select(StatusEvent.progress)
+        .where(
+            StatusEvent.assignment_id == assignment_id,
+            col(StatusEvent.progress).is_not(None),
+            col(StatusEvent.progress) < 100,
+            col(StatusEvent.new_status).in_([IN_PROGRESS, BLOCKED]),
+        )
+        .order_by(desc(col(StatusEvent.at)), desc(col(StatusEvent.id)))
+        .limit(1)
+    )
+    return result.first()
 
 
 async def candidate_by_id(session: AsyncSession, assignment_id: int) -> Candidate:

@@ -35,6 +35,8 @@ async def record(
     assignment.status = transition.new_status
     if transition.progress is not None:
         assignment.progress = transition.progress
+    if transition.clear_progress:
+        assignment.progress = None
     if transition.extension_requested_to is not None:
         assignment.extension_requested_to = transition.extension_requested_to
     if transition.clear_extension:

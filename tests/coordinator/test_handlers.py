@@ -103,6 +103,42 @@ async def test_return_needs_a_reason_and_reaches_the_unit(hc):
     assert [e.note for e in events] == ["佐证材料不全<b>"]
 
 
+async def test_the_reason_reaches_the_liaison_exactly_as_typed(hc):
+    """Full-width punctuation, ＡＢＣ letters and line breaks are the coordinator's words:
+    only HTML escaping touches them, with or without a unit named."""
+    reason = "材料不全，请补充：（盖章）！\n“附件２”；ＡＢＣ  <i>"
+    for command in (f"/return SR-2 {reason}", f"/return SR-2 上饶市卫健委 {reason}"):
+        await hc.send(LIAISON, "/report SR-2 已完成")
+        sent = await hc.send(COORDINATOR, command)
+        (notice,) = sent_to(sent, LIAISON)
+        assert html.escape(reason, quote=False) in notice, notice
+    async with hc.ledger.session_maker() as s:
+        events = (await s.exec(select(StatusEvent).where(StatusEvent.kind == "return"))).all()
+    assert [e.note for e in events] == [reason, reason]
+
+
+async def test_a_returned_item_goes_back_to_the_last_progress_reported(hc):
+    """退回 means the work is not finished: the 100% of the 已完成 report no longer stands. The
+    progress goes back to the last percentage the liaison gave while working, or to none."""
+    await hc.send(LIAISON, "/report SR-2 进行中 40%")
+    await hc.send(LIAISON, "/report SR-2 有困难 60% 资金未到位")
+    await hc.send(LIAISON, "/report SR-2 已完成")
+    assert (await assignment(hc, ("SR-2", 0, "sr_health"))).progress == 100
+    await hc.send(COORDINATOR, "/return SR-2 材料不全")
+    a = await assignment(hc, ("SR-2", 0, "sr_health"))
+    assert (a.status, a.progress) == ("in_progress", 60)
+    card = await hc.send(LIAISON, "/task SR-2")
+    assert "市卫健委 (牵头) · 进行中 60%" in card.text
+    # reported done again straight from 进行中 100%, returned again: still 60
+    await hc.send(LIAISON, "/report SR-2 进行中 100%")
+    await hc.send(COORDINATOR, "/return SR-2 仍缺材料")
+    assert (await assignment(hc, ("SR-2", 0, "sr_health"))).progress == 60
+    # never a percentage before 已完成: the progress is cleared, not kept at 100
+    await hc.send(FINANCE, "/report SR-1 done")
+    await hc.send(COORDINATOR, "/return SR-1 上饶市财政局 材料不全")
+    a = await assignment(hc, ("SR-1", 0, "sr_finance"))
+    assert (a.status, a.progress) == ("in_progress", None)
+
 
 APOLOGY = "抱歉"  # the error handler's apology: the bot failed to answer
 

@@ -141,8 +141,9 @@ def router() -> Router:
         try:
             args = parse_ref_args(command.args, f"{action}_usage")
             targets = await co.targets_for(
-                session, directory, roles, action=action, ref=args.ref, rest=args.rest
-            )
+                session, directory, roles, action=action, ref=args.ref, rest=args.rest,
+                text=args.text,
+            )  # fmt: skip
             if len(targets.candidates) > 1:
                 if action in co.NEEDS_REASON:
                     units = [c.unit_name for c in targets.candidates]

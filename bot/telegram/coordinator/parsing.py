@@ -12,22 +12,23 @@ from bot.telegram.parsing import normalize
 @dataclass(frozen=True)
 class RefArgs:
     """`REF [UNIT] [reason…]` split into the ref and the words after it. Whether the first
-    word names a unit is decided against the item's units (bot.services.coordination)."""
+    word names a unit is decided against the item's units (bot.services.coordination).
+    `text` is everything after the ref exactly as typed (full-width punctuation, line
+    breaks): a reason reaches the liaison as the coordinator wrote it."""
 
     ref: str
     rest: tuple[str, ...] = ()
-
-    @property
-    def text(self) -> str:
-        return " ".join(self.rest)
+    text: str = ""
 
 
 def parse_ref_args(args: str | None, usage: str) -> RefArgs:
-    """`/confirm SR-12 市卫健委` → RefArgs("SR-12", ("市卫健委",)). Code: `usage` when empty."""
-    words = normalize(args or "").split()
-    if not words:
+    """`/confirm SR-12 市卫健委` → RefArgs("SR-12", ("市卫健委",), "市卫健委"). Only the ref is
+    normalised (full-width letters and digits). Code: `usage` when empty."""
+    head = (args or "").strip().split(maxsplit=1)
+    if not head:
         raise ServiceError(usage)
-    return RefArgs(words[0], tuple(words[1:]))
+    text = head[1].strip() if len(head) > 1 else ""
+    return RefArgs(normalize(head[0]), tuple(text.split()), text)
 
 
 def parse_optional(args: str | None) -> str | None:
