@@ -30,6 +30,21 @@ def router() -> Router:
             _("To add a note, reply to a message about the item. Send /help for the commands.")
         )
 
+    @r.message(
+        F.photo | F.document | F.video | F.audio | F.voice | F.video_note | F.animation,
+        ~F.reply_to_message,
+    )
+    async def file_without_reply(message: Message) -> None:
+        # they did send a file: say how to attach it to an item, not to send one
+        await message.answer(
+            _(
+                "To attach this file to an item, send it as a reply to the reminder or to the "
+                "item's message (long-press the message and choose Reply). No such message at "
+                "hand? Send /task REF (for example /task SR-12), then reply to the card with "
+                "the file."
+            )
+        )
+
     @r.message()
     async def other_content(message: Message, locale: str) -> None:
         await message.answer(error_line(ServiceError("unsupported_upload"), locale))

@@ -376,6 +376,12 @@ def error_text(code: str, params: dict[str, Any], *, locale: str) -> str:
             "Send text, a photo or a document as evidence.", locale=locale
         ),
         "file_too_large": gettext("The file is too large (at most 20 MB).", locale=locale),
+        "evidence_type": gettext(
+            "Sorry, %(name)s cannot be kept as evidence: this file type is not accepted. "
+            "Accepted: %(accepted)s. Save it in one of these types (for example as PDF) or "
+            "send a photo, replying to the item's message again. Nothing was recorded.",
+            locale=locale,
+        ),
     }
     text = texts.get(code)
     if text is None:

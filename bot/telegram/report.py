@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.core.evidence import accepted_list, evidence_allowed
 from bot.core.roles import Roles
 from bot.core.status import Action, TransitionError
 from bot.services.assignments import (
@@ -200,13 +201,16 @@ def router() -> Router:
 
 
 def _evidence(message: Message) -> dict[str, Any]:
-    """The note and evidence of a reply. Codes: unsupported_upload, file_too_large."""
+    """The note and evidence of a reply. Codes: unsupported_upload, file_too_large,
+    evidence_type (a file type outside the allow-list of bot.core.evidence)."""
     if message.photo:
         largest = message.photo[-1]
         return {"note": message.caption or "", "evidence_kind": "photo",
                 "evidence_file_id": largest.file_id}  # fmt: skip
     if message.document:
         doc = message.document
+        if not evidence_allowed(doc.file_name, doc.mime_type):
+            raise ServiceError("evidence_type", name=doc.file_name or "", accepted=accepted_list())
         if doc.file_size is not None and doc.file_size > MAX_DOWNLOAD:
             raise ServiceError("file_too_large")
         return {"note": message.caption or "", "evidence_kind": "document",

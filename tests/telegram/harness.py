@@ -171,7 +171,7 @@ class Harness:
         *,
         reply_to: int | None = None,
         photo: bool = False,
-        document: tuple[str, int] | None = None,
+        document: tuple[str, int] | tuple[str, int, str] | None = None,
         caption: str | None = None,
         language_code: str | None = "zh-hans",
         chat_type: str = "private",
@@ -190,10 +190,11 @@ class Harness:
                 PhotoSize(file_id="PHOTO-BIG", file_unique_id="b", width=800, height=800),
             ]
         if document:
-            name, size = document
+            name, size, *mime = document  # the MIME type the client declares, if given
             kw["document"] = Document(
-                file_id="DOC-1", file_unique_id="d1", file_name=name, file_size=size
-            )
+                file_id="DOC-1", file_unique_id="d1", file_name=name, file_size=size,
+                mime_type=mime[0] if mime else None,
+            )  # fmt: skip
         if sticker:
             from aiogram.types import Sticker
 

@@ -318,3 +318,42 @@ async def test_a_plain_text_long_after_or_after_a_short_note_is_not_a_continuati
     assert "回复对应事项" in (await h.send(LIAISON, "你好")).text
     assert "回复对应事项" in (await h.send(FINANCE, "你好")).text  # someone else's note
     assert len([e for e in await _events(h) if e.kind == "note"]) == 2
+
+
+async def test_evidence_files_are_limited_to_documents_images_and_archives(h):
+    card = (await h.send(LIAISON, "/task SR-2")).last_id
+    refused = {
+        ("setup.exe", 1000): "setup.exe",
+        ("run.bat", 10, "application/x-bat"): "run.bat",
+        ("报告.pdf", 1000, "application/x-msdownload"): "报告.pdf",  # a program named .pdf
+        ("无扩展名", 1000, "application/pdf"): "无扩展名",
+        ("<b>.js", 10): "&lt;b&gt;.js",
+    }
+    for document, shown in refused.items():
+        sent = await h.send(LIAISON, reply_to=card, document=document, caption="见附件")
+        assert len(sent.messages) == 1, document
+        assert shown in sent.text and "PDF" in sent.text and "Word (doc, docx)" in sent.text
+        assert "说明已记录" not in sent.text
+    assert [e for e in await _events(h) if e.kind == "note"] == []
+    accepted = [
+        ("方案.PDF", 1000, "application/pdf"),
+        ("台账.xlsx", 1000, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+        ("通知.wps", 1000, "application/octet-stream"),
+        ("现场.jpeg", 1000, "image/jpeg"),
+        ("材料.zip", 1000),
+    ]
+    for document in accepted:
+        sent = await h.send(LIAISON, reply_to=card, document=document)
+        assert "文件" in sent.text and "已记录" in sent.text, document
+    notes = [e for e in await _events(h) if e.kind == "note"]
+    assert [e.evidence_name for e in notes] == [d[0] for d in accepted]
+    en = await h.send(LIAISON, reply_to=card, document=("tool.exe", 10), language_code="en")
+    assert "not accepted" in en.text
+
+
+async def test_a_file_sent_without_a_reply_is_told_how_to_attach_it(h):
+    for kw in ({"document": ("方案.pdf", 1000)}, {"photo": True}):
+        sent = await h.send(LIAISON, **kw)
+        assert len(sent.messages) == 1
+        assert "回复" in sent.text and "/task" in sent.text and "佐证材料" not in sent.text
+    assert [e for e in await _events(h) if e.kind == "note"] == []
