@@ -33,7 +33,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import stats as core
 from bot.services.stats import A, M, P, Scope, T, U, _scope_filters
-from bot.storage.models import Membership, Person, StatusEvent
+from bot.storage.models import CLOSED, Membership, Person, StatusEvent
 
 # What XML 1.0 (and so .xlsx) cannot carry: C0 controls except tab, newline and carriage return
 # (openpyxl refuses them), U+FFFE, U+FFFF and lone surrogates (the writer fails on them).
@@ -103,7 +103,7 @@ class LedgerRow:
     progress: int | None
     last_report_at: datetime | None
     last_report_note: str
-    days_late: int
+    days_late: int | None  # None once closed (办结): nothing is overdue any more
 
 
 def _local_day(value: datetime | None, zone: ZoneInfo) -> date | None:
@@ -186,7 +186,7 @@ async def ledger_rows(
                     progress=progress,
                     last_report_at=report_at,
                     last_report_note=note or "",
-                    days_late=late,
+                    days_late=None if status == CLOSED else late,
                 ),
                 status,
             )
@@ -285,5 +285,21 @@ def workbook_bytes(
     return buffer.getvalue()
 
 
-def file_name(at: datetime, zone: ZoneInfo) -> str:
-    return f"台账-{at.astimezone(zone):%Y%m%d}.xlsx"
+# What file systems (Windows above all) refuse in a name, and what makes one hard to use.
+_UNSAFE_IN_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
+MAX_NAME_PART = 40
+
+
+def name_part(text: str) -> str:
+    """`text` fit for a file name: no path separators, reserved or control characters, runs
+    of spaces as one `_`, no leading or trailing dots, at most MAX_NAME_PART characters."""
+    text = _UNSAFE_IN_NAME.sub("_", text)
+    text = re.sub(r"\s+", "_", text.strip())
+    return text[:MAX_NAME_PART].strip("._")
+
+
+def file_name(at: datetime, zone: ZoneInfo, scope: str = "", word: str = "台账") -> str:
+    """`台账-SR-20250618.xlsx`: the ledger `word`, the scope (a plan code, a unit's short
+    name; left out when empty) and the local date, each made safe for a file name."""
+    parts = [name_part(word) or "ledger", name_part(scope), f"{at.astimezone(zone):%Y%m%d}"]
+    return "-".join(p for p in parts if p) + ".xlsx"

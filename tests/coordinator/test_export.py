@@ -6,6 +6,7 @@ import io
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
@@ -73,6 +74,21 @@ async def test_ledger_rows_one_per_active_assignment(tmp_path):
     assert len(plan_rows) == len(w.active(plan_id=1))
     assert all(r.plan == "P1" for r, _ in plan_rows)
     assert export.file_name(AT, ZONE) == "台账-20250618.xlsx"
+
+
+@pytest.mark.parametrize(
+    ("scope", "word", "expected"),
+    [
+        ("SR", "台账", "台账-SR-20250618.xlsx"),
+        ("市卫健委（上饶）", "台账", "台账-市卫健委（上饶）-20250618.xlsx"),
+        ('a/b\\c:d*?"<>|e', "Ledger", "Ledger-a_b_c_d_e-20250618.xlsx"),
+        ("../../etc passwd", "台账", "台账-etc_passwd-20250618.xlsx"),
+        ("\x00\n", "台账", "台账-20250618.xlsx"),
+        ("长" * 100, "台账", "台账-" + "长" * 40 + "-20250618.xlsx"),
+    ],
+)
+def test_file_name_names_the_scope_safely(scope, word, expected):
+    assert export.file_name(AT, ZONE, scope, word=word) == expected
 
 
 # --- user text is text, never a formula (issue 10, finding 1) --------------------------------

@@ -267,7 +267,7 @@ async def test_export_sends_the_ledger(hc):
     docs = [c for c in sent.calls if isinstance(c, SendDocument)]
     assert len(docs) == 1
     doc = docs[0].document
-    assert doc.filename == "台账-20251220.xlsx"
+    assert doc.filename == "台账-全部规划-20251220.xlsx"
     wb = load_workbook(io.BytesIO(doc.data))
     ws = wb.active
     assert ws.max_row == 1 + 6  # six assignments in the ledger
@@ -275,9 +275,29 @@ async def test_export_sends_the_ledger(hc):
     notes = [c.value for c in ws["M"][1:] if c.value]
     assert any("已完成土建" in n and "\x00" not in n for n in notes)
     en = await hc.send(COORDINATOR, "/export SR", language_code="en")
-    data = next(c for c in en.calls if isinstance(c, SendDocument)).document.data
+    en_doc = next(c for c in en.calls if isinstance(c, SendDocument)).document
+    assert en_doc.filename == "Ledger-SR-20251220.xlsx"
+    data = en_doc.data
     wb = load_workbook(io.BytesIO(data))
     assert wb.active["A1"].value == "Plan" and wb.active.max_row == 1 + 5
+
+
+async def test_export_names_its_scope_and_leaves_closed_items_without_days_late(hc):
+    sent = await hc.send(COORDINATOR, "/export 上饶市财政局")
+    doc = next(c for c in sent.calls if isinstance(c, SendDocument)).document
+    assert doc.filename == "台账-市财政局-20251220.xlsx"
+    # SR-1 is overdue for both units; 市卫健委's is closed (办结): no days late any more
+    await hc.send(LIAISON, "/report SR-1 已完成")
+    await hc.send(COORDINATOR, "/confirm SR-1 上饶市卫健委")
+    sent = await hc.send(COORDINATOR, "/export SR")
+    doc = next(c for c in sent.calls if isinstance(c, SendDocument)).document
+    ws = load_workbook(io.BytesIO(doc.data)).active
+    late = {
+        (row[1].value, row[4].value, row[7].value.date()): row[13].value
+        for row in ws.iter_rows(min_row=2)
+    }
+    assert late[("SR-1", "市卫健委", date(2024, 12, 31))] is None
+    assert late[("SR-1", "市财政局", date(2024, 12, 31))] > 0
 
 
 async def test_export_writes_what_people_typed_as_text(hc):

@@ -42,9 +42,10 @@ def headers(locale: str) -> dict[str, str]:
 
 
 async def ledger_document(
-    session: AsyncSession, *, scope: Any, settings: Settings, clock: Clock, locale: str
-) -> tuple[bytes, str, int]:
-    """(xlsx bytes, file name, rows)."""
+    session: AsyncSession, *, scope: Any, settings: Settings, clock: Clock, locale: str,
+    label: str = "",
+) -> tuple[bytes, str, int]:  # fmt: skip
+    """(xlsx bytes, file name naming the scope `label`, rows)."""
     now = clock.now()
     rows = await export.ledger_rows(session, scope=scope, at=now, zone=settings.zone)
     data = await asyncio.to_thread(
@@ -55,7 +56,8 @@ async def ledger_document(
         zone=settings.zone,
         sheet_title=gettext("Ledger", locale=locale),
     )
-    return data, export.file_name(now, settings.zone), len(rows)
+    name = export.file_name(now, settings.zone, label, word=gettext("Ledger", locale=locale))
+    return data, name, len(rows)
 
 
 def router() -> Router:
@@ -73,10 +75,11 @@ def router() -> Router:
         )  # fmt: skip
         if choice is None:
             return
-        data, name, count = await ledger_document(
-            session, scope=choice.scope, settings=settings, clock=clock, locale=locale
-        )
         label = choice.label if choice.label is not None else all_plans_label(locale)
+        data, name, count = await ledger_document(
+            session, scope=choice.scope, settings=settings, clock=clock, locale=locale,
+            label=label,
+        )  # fmt: skip
         caption = gettext("Ledger of %(scope)s: %(n)s rows", locale=locale) % {
             "scope": esc(label),
             "n": format_number(count, locale=locale),
