@@ -101,6 +101,8 @@ class HistoryRow:
     note: str
     evidence_kind: str | None
     due_after: date | None
+    due_before: date | None = None
+    by_person: bool = True  # False: actor_label is a machine label (bot.core.history)
 
 
 @dataclass(frozen=True)
@@ -398,6 +400,8 @@ async def task_history(
             note=e.note,
             evidence_kind=e.evidence_kind,
             due_after=e.due_after,
+            due_before=e.due_before,
+            by_person=e.actor_id is not None,
         )
         for e, unit_name in result.all()
     ]

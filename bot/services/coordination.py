@@ -17,6 +17,7 @@ from sqlalchemy import desc, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core.history import ACTOR_COORDINATOR
 from bot.core.roles import Roles
 from bot.core.status import (
     BLOCKED,
@@ -463,7 +464,7 @@ async def chase(
             assignment_id=assignment_id,
             at=at,
             actor_id=person.id if person else None,
-            actor_label=person.name if person and person.name else "coordinator",
+            actor_label=person.name if person and person.name else ACTOR_COORDINATOR,
             kind="remind",
             old_status=candidate.status,
             new_status=candidate.status,

@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core.history import ACTOR_SYSTEM
 from bot.core.status import DONE_REPORTED, Transition
 from bot.storage.models import CLOSED, Assignment, Person, StatusEvent
 
@@ -58,7 +59,7 @@ async def record(
         assignment_id=assignment.id,  # type: ignore[arg-type]
         at=at,
         actor_id=actor.id if actor else None,
-        actor_label=actor_label or (actor.name if actor else "system"),
+        actor_label=actor_label or (actor.name if actor else ACTOR_SYSTEM),
         kind=transition.event_kind,
         old_status=transition.old_status,
         new_status=transition.new_status,

@@ -32,13 +32,14 @@ from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel
 
+from bot.core.history import ACTOR_IMPORT, DueChange, due_change_note
 from bot.core.plan import Indicator, Item, Plan, UnitRef, plan_to_dict
 from bot.core.units import jurisdiction_of
 from bot.storage import models
 
 # Bump when the mapping from Plan to rows changes, so that unchanged YAML is reprocessed once.
 LOADER_VERSION = 1
-ACTOR_LABEL = "import"
+ACTOR_LABEL = ACTOR_IMPORT
 _CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
 
 _TABLES = SQLModel.metadata.tables
@@ -630,9 +631,7 @@ class _PlanWriter:
         """The new effective due of an assignment whose milestone moved from `old` to `new`."""
         extended = row.due > old and row.due >= new  # an approved extension beyond both
         due_after = row.due if extended else new
-        note = f"milestone due {old.isoformat()} → {new.isoformat()}"
-        if extended:
-            note += f"; extension to {row.due.isoformat()} kept"
+        note = due_change_note(DueChange(old, new, row.due if extended else None))
         self.events.append(
             _event(
                 row.id,

@@ -11,6 +11,14 @@ import html
 from datetime import date, tzinfo
 from typing import Any
 
+from bot.core.history import (
+    ACTOR_COORDINATOR,
+    ACTOR_IMPORT,
+    ACTOR_SYSTEM,
+    MACHINE_ACTORS,
+    DueChange,
+    read_due_change,
+)
 from bot.core.lights import LIGHT_EMOJI, Light
 from bot.core.status import BLOCKED, CLOSED, DONE_REPORTED, IN_PROGRESS, NOT_STARTED, Action
 from bot.i18n import format_date, format_datetime, gettext, ngettext
@@ -194,20 +202,56 @@ def event_label(kind: str, locale: str) -> str:
     return labels.get(kind, kind)
 
 
+def actor_text(label: str, by_person: bool, locale: str) -> str:
+    """Who did it: a person's name as stored, or a machine label translated."""
+    if by_person or label not in MACHINE_ACTORS:
+        return label
+    labels = {
+        ACTOR_IMPORT: gettext("plan import", locale=locale),
+        ACTOR_SYSTEM: gettext("the bot", locale=locale),
+        ACTOR_COORDINATOR: gettext("coordinator", locale=locale),
+    }
+    return labels[label]
+
+
+def due_change_text(h: HistoryRow, locale: str) -> str:
+    """A due date moved by a plan reload, from its machine-readable note (or, for a note that
+    is not one, the event's own dates)."""
+    change = read_due_change(h.note)
+    if change is None:
+        before, after = h.due_before, h.due_after
+        if before is None or after is None:
+            return gettext("due date changed", locale=locale)
+        change = DueChange(before, after)
+    text = gettext("the plan moved the due date: %(old)s → %(new)s", locale=locale) % {
+        "old": format_date(change.old, locale=locale),
+        "new": format_date(change.new, locale=locale),
+    }
+    if change.kept is not None:
+        text += gettext("; the approved extension to %(date)s stays", locale=locale) % {
+            "date": format_date(change.kept, locale=locale)
+        }
+    return text
+
+
 def history_line(h: HistoryRow, *, locale: str, zone: tzinfo) -> str:
     when = format_datetime(h.at, locale=locale, zone=zone)
     what = event_label(h.kind, locale)
+    note = h.note
     if h.kind == "report" and h.new_status:
         what = status_label(h.new_status, locale) + progress_text(h.progress)
     if h.due_after and h.kind.startswith("extension"):
         what += " " + format_date(h.due_after, locale=locale)
-    line = f"• {when} {esc(h.actor_label)} ({esc(short(h.unit_name, 20))}): {esc(what)}"
+    if h.kind == "due_change":
+        what, note = due_change_text(h, locale), ""  # the note is the machine's, rendered
+    who = actor_text(h.actor_label, h.by_person, locale)
+    line = f"• {when} {esc(who)} ({esc(short(h.unit_name, 20))}): {esc(what)}"
     if h.evidence_kind == "photo":
         line += " 📷"
     elif h.evidence_kind == "document":
         line += " 📎"
-    if h.note:
-        line += f" — {esc(short(h.note, 200))}"
+    if note:
+        line += f" — {esc(short(note, 200))}"
     return line
 
 

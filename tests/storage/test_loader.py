@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import select
 
+from bot.core.history import DueChange, read_due_change
 from bot.storage import loader
 from bot.storage.db import SessionMaker
 from bot.storage.loader import LoadError, load_plans
@@ -199,6 +200,11 @@ async def test_changed_deadline_keeps_original_and_moves_due(session_maker, dire
     assert sorted((e.due_before, e.due_after) for e in changes) == [
         (date(2024, 12, 31), date(2025, 6, 30)),
         (date(2025, 12, 31), date(2025, 12, 31)),
+    ]
+    # the note stays machine-readable: /task renders it in the reader's language
+    assert sorted((read_due_change(e.note) for e in changes), key=repr) == [
+        DueChange(date(2024, 12, 31), date(2025, 6, 30)),
+        DueChange(date(2024, 12, 31), date(2025, 6, 30), kept=date(2025, 12, 31)),
     ]
 
 

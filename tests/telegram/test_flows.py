@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlmodel import select
 
@@ -357,3 +357,27 @@ async def test_a_file_sent_without_a_reply_is_told_how_to_attach_it(h):
         assert len(sent.messages) == 1
         assert "回复" in sent.text and "/task" in sent.text and "佐证材料" not in sent.text
     assert [e for e in await _events(h) if e.kind == "note"] == []
+
+
+async def test_history_written_by_the_loader_is_shown_in_the_users_language(h):
+    """Events keep machine-readable kinds, labels and notes (as the loader wrote them before
+    this change too); /task translates them."""
+    aid = h.ledger.assignments[("SR-2", 0, "sr_health")]
+    async with h.ledger.session_maker() as s:
+        for note, after in (
+            ("milestone due 2025-12-31 → 2026-06-30", date(2026, 6, 30)),
+            ("milestone due 2026-06-30 → 2026-03-31; extension to 2026-09-30 kept", None),
+        ):
+            s.add(StatusEvent(
+                assignment_id=aid, at=h.clock.now(), actor_label="import", kind="due_change",
+                old_status="not_started", new_status="not_started", note=note,
+                due_before=date(2025, 12, 31), due_after=after,
+            ))  # fmt: skip
+        await s.commit()
+    zh = await h.send(LIAISON, "/task SR-2")
+    assert "milestone due" not in zh.text and "import" not in zh.text, zh.text
+    moved = "计划调整完成时限：2025年12月31日 → 2026年6月30日"
+    assert f"计划导入 (上饶市卫生健康委员会): {moved}" in zh.text
+    assert "已批准的延期至 2026年9月30日继续有效" in zh.text
+    en = await h.send(LIAISON, "/task SR-2", language_code="en")
+    assert "plan import" in en.text and "the plan moved the due date" in en.text
