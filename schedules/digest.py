@@ -33,13 +33,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import stats as core_stats
 from bot.core.workdays import is_working_day
+from bot.storage.models import Assignment
 from schedules.enqueue import Directory, Recipient, _fetch, load_directory
-from schedules.planner import COORDINATORS, DIGEST, GROUPS, LEADERS, DigestSlot
+from schedules.planner import (
+    COORDINATORS,
+    DIGEST,
+    GROUPS,
+    LEADERS,
+    DigestSlot,
+    ledger_had_the_week,
+)
 from schedules.policy import Policy
 
 LISTS = ("completed", "newly_overdue", "overdue", "due_soon")
@@ -292,6 +301,17 @@ def _recipients(
     return out
 
 
+async def _ledger_since(conn: AsyncConnection) -> datetime | None:
+    """When the ledger got its first assignment (archived ones count: they existed)."""
+    row = (await conn.execute(select(func.min(Assignment.assigned_at)))).first()
+    value = row[0] if row else None
+    if isinstance(value, str):  # SQLite hands back text through a bare column expression
+        value = datetime.fromisoformat(value)
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
 async def digest_rows(
     session: AsyncSession,
     slot: DigestSlot,
@@ -314,6 +334,8 @@ async def digest_rows(
     # cheap check first: the digest slot stays open all week, content is built only when
     # someone still lacks this week's digest
     if not _possible_chats(directory, policy) - existing:
+        return []
+    if not ledger_had_the_week(slot, await _ledger_since(conn), policy.zone):
         return []
     plans = await build_plan_digests(session, policy, at)
     recipients = _recipients(directory, plans, policy)

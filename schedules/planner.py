@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from bot.core.workdays import (
     add_working_days,
@@ -423,6 +423,19 @@ class DigestSlot:
 
     def key(self, chat_id: int) -> str:
         return f"{DIGEST}:{self.week}:{chat_id}"
+
+
+def ledger_had_the_week(slot: DigestSlot, ledger_since: datetime | None, zone: tzinfo) -> bool:
+    """Whether the week's digest is owed: the ledger had work (its first assignment,
+    `ledger_since`) by the day the digest came due (local date in `zone`). On a first start
+    later in the week, or when the plans were loaded only after that day, the digest would
+    arrive late about a week nobody tracked here: it is not sent, and the first digest is
+    the next week's. A first start on the digest's own day sends it that day (on time).
+    After downtime the ledger is older than the slot and the week's digest is sent late,
+    once, as before."""
+    if ledger_since is None:
+        return False
+    return ledger_since.astimezone(zone).date() <= slot.trigger.astimezone(zone).date()
 
 
 def digest_due(policy: Policy, at: datetime) -> DigestSlot | None:

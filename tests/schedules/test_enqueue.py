@@ -298,3 +298,27 @@ async def test_snooze_never_goes_past_the_due_date(world, policy):
             at=local("2025-10-11 11:00"), policy=policy,
         )  # fmt: skip
     assert late.code in ("already", "past_due")
+
+
+async def test_a_first_start_sends_no_digest_for_a_week_it_did_not_track(world, policy):
+    """Plans loaded (a fresh database's first start) on Wednesday: Monday's digest, about the
+    week before, is not sent that week; the next Monday's is."""
+    await world.subscribe(-100123)
+    await world.item(
+        "SR-1", date(2025, 3, 14), ["市卫健委"], assigned_at=local("2025-03-26 08:59")
+    )
+    digests = []
+    for instant in ("2025-03-26 09:00", "2025-03-28 15:00", "2025-03-31 09:00"):
+        digests.append((await plan_due(world.session_maker, local(instant), policy)).digests)
+    assert digests == [0, 0, 3]
+    assert {r.payload["week"] for r in await world.outbox() if r.kind == "digest"} == {"2025-W14"}
+
+
+async def test_a_restart_after_downtime_still_sends_the_weeks_digest(world, policy):
+    """The ledger existed at Monday 09:00 and the bot was down until Wednesday: the week's
+    digest goes out late, once (the documented catch-up)."""
+    await world.item(
+        "SR-1", date(2025, 3, 14), ["市卫健委"], assigned_at=local("2025-03-20 10:00")
+    )
+    result = await plan_due(world.session_maker, local("2025-03-26 10:00"), policy)
+    assert result.digests == 2  # the coordinator and the unit's leader

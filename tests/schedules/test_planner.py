@@ -15,6 +15,7 @@ from schedules.planner import (
     OVERDUE,
     digest_due,
     due_notifications,
+    ledger_had_the_week,
 )
 from schedules.policy import load_policy
 from tests.schedules.sched_helpers import ZONE, Ledger, local, snapshot
@@ -229,3 +230,17 @@ def test_the_digest_is_due_once_a_week_from_monday_morning(policy):
         "2025-W42": "10-13 09:00",
         "2025-W43": "10-20 09:00",
     }
+
+
+def test_a_digest_is_owed_only_for_a_week_the_ledger_existed_at_its_trigger(policy):
+    slot = digest_due(policy, local("2025-03-26 10:00"))
+    assert slot is not None and slot.trigger == local("2025-03-24 09:00")
+    for since, owed in (
+        ("2024-01-01 00:00", True),  # downtime: the week's digest is sent late
+        ("2025-03-24 09:00", True),
+        ("2025-03-24 15:00", True),  # a first start on the digest's own day: on time
+        ("2025-03-25 00:00", False),  # a first start later in the week: none
+        ("2025-03-26 09:59", False),
+    ):
+        assert ledger_had_the_week(slot, local(since), ZONE) is owed, since
+    assert not ledger_had_the_week(slot, None, ZONE)  # nothing loaded yet
