@@ -269,7 +269,16 @@ async function selectPerson(personId) {
   await selectChat(person.id);
 }
 
+// On a phone the people list is an overlay (style.css): opened from the chat's head, closed
+// by picking someone, a chat, or tapping beside it.
+function setPeopleOpen(open) {
+  document.body.classList.toggle("people-open", open);
+  $("people-toggle").setAttribute("aria-expanded", open ? "true" : "false");
+  $("scrim").hidden = !open;
+}
+
 async function selectChat(chatId) {
+  setPeopleOpen(false);
   state.chatId = chatId;
   state.unread.delete(chatId);
   cancelReply();
@@ -719,6 +728,8 @@ async function start() {
   $("text").addEventListener("input", autoGrow);
   $("reply-cancel").addEventListener("click", cancelReply);
   $("commands-toggle").addEventListener("click", toggleCommands);
+  $("people-toggle").addEventListener("click", () => setPeopleOpen(!document.body.classList.contains("people-open")));
+  $("scrim").addEventListener("click", () => setPeopleOpen(false));
   $("photo-input").addEventListener("change", (e) => { const f = e.target.files[0]; e.target.value = ""; if (f) sendFile(f, "photo"); });
   $("document-input").addEventListener("change", (e) => { const f = e.target.files[0]; e.target.value = ""; if (f) sendFile(f, "document"); });
   for (const button of document.querySelectorAll(".clock-buttons button")) {
