@@ -56,6 +56,7 @@ class App:
     i18n: I18n
     coordinator_chat_ids: list[int] = field(default_factory=list)
     former_coordinator_ids: list[int] = field(default_factory=list)  # their menus are dropped
+    plan_parser: Any = None  # bot.services.parse_runner.ProcessParser: /import parses
 
     async def close(self) -> None:
         await self.bot.session.close()
@@ -116,22 +117,26 @@ def load_directory(settings: Settings) -> Any:
 async def load_tasks_data(
     settings: Settings, session_maker: SessionMaker, directory: Any, clock: Clock
 ) -> int:
-    """Load the reviewed plans of tasks_data (idempotent); one log line per plan. Returns the
-    number of plans read."""
+    """Load the reviewed plans of tasks_data (idempotent); one log line per plan. A plan file
+    that would archive items is loaded with a warning to the coordinators, or not at all when
+    it would archive a large share (bot.services.plan_reload). Returns the number of plans
+    read."""
     folder = Path(settings.tasks_data)
     plans_dir = folder / "plans" if (folder / "plans").is_dir() else folder
     if not plans_dir.is_dir():
         log.warning("TASKS_DATA %s is not a directory; no plans loaded", folder)
         return 0
     from bot.importer.yaml_io import read_plans_dir
-    from bot.storage.loader import load_plans
+    from bot.services.plan_reload import load_plan_files
 
     plans = read_plans_dir(plans_dir)
     if not plans:
         log.info("no plans in %s", plans_dir)
         return 0
-    report = await load_plans(session_maker, plans, directory, at=clock.now())
-    for result in report.plans:
+    loaded = await load_plan_files(
+        session_maker, plans, directory, at=clock.now(), default_locale=settings.default_locale
+    )
+    for result in loaded.report.plans:
         if result.skipped:
             state = "unchanged"
         elif result.new_plan:
@@ -186,16 +191,19 @@ async def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
             raise StartupError(f"{type(exc).__name__}: {exc}") from exc
         raise
 
+    from bot.services.parse_runner import ProcessParser
     from bot.telegram.setup import build_dispatcher
 
+    plan_parser = ProcessParser()
     dispatcher = build_dispatcher(
         settings=settings, clock=clock, session_maker=session_maker, directory=directory,
-        i18n=i18n,
+        i18n=i18n, plan_parser=plan_parser,
     )  # fmt: skip
     app = App(
         settings=settings, bot=bot, dispatcher=dispatcher, engine=engine,
         session_maker=session_maker, clock=clock, directory=directory, i18n=i18n,
         coordinator_chat_ids=coordinator_ids, former_coordinator_ids=former_ids,
+        plan_parser=plan_parser,
     )  # fmt: skip
     install_hooks(app)
     return app

@@ -28,6 +28,16 @@ def implied_deadlines(plan: Plan) -> int:
                if item.milestones and not any(m.phrase for m in item.milestones))
 
 
+def dated_items(plan: Plan) -> int:
+    """Items with at least one date phrase of their own."""
+    return sum(1 for item in plan.items() if any(m.phrase for m in item.milestones))
+
+
+def recurring_items(plan: Plan) -> int:
+    """Tasks and key projects that are standing duties (periodic reports)."""
+    return sum(1 for item in plan.tasks + plan.key_projects if item.recurrence)
+
+
 def render_summary(plan: Plan, *, max_warnings: int = 20) -> str:
     """Counts of tasks, projects, indicators, units, milestones per year, then warnings."""
     info = plan.info
@@ -48,7 +58,7 @@ def render_summary(plan: Plan, *, max_warnings: int = 20) -> str:
     if implied:
         lines.append(f"  {implied} items have no deadline of their own: plan end "
                      f"{info.end.isoformat()} used")
-    recurring = sum(1 for item in plan.tasks + plan.key_projects if item.recurrence)
+    recurring = recurring_items(plan)
     if recurring:
         lines.append(f"  recurring duties: {recurring} items")
     lines.append(f"  warnings: {len(plan.warnings)}")

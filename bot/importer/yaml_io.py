@@ -1,14 +1,20 @@
 """Reviewed plans as YAML: `tasks_data/plans/<code>.yaml`, the dict form of `plan_to_dict`.
 
-`write_plan_yaml(plan, path)` writes it (warnings included, one text per line, UTF-8).
+`write_plan_yaml(plan, path)` writes it (warnings included, one text per line, UTF-8), atomically:
+a temporary file in the same folder, flushed to disk, then renamed over the old one, so a crash
+or a full disk leaves either the old plan or the new one, never a truncated file.
 `read_plan_yaml(path)` validates the schema on the YAML node tree, so an error names the file,
 the line and the field (`tasks[3].milestones[0].due`), then builds the `Plan`.
 `read_plans_dir(dir)` reads every `*.yaml` of a directory (sorted), refusing duplicate codes.
+`plan_files(dir)` maps the plan code of each `*.yaml` to its file, reading only the file heads.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -29,7 +35,7 @@ Marks = dict[str, int]
 
 
 def write_plan_yaml(plan: Plan, path: Path) -> None:
-    """Writes `plan` as YAML (directories created as needed)."""
+    """Writes `plan` as YAML (directories created as needed), atomically (module docstring)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     text = yaml.dump(
@@ -40,7 +46,41 @@ def write_plan_yaml(plan: Plan, path: Path) -> None:
         width=4096,
         default_flow_style=False,
     )
-    path.write_text(_HEADER + text, encoding="utf-8")
+    write_atomically(path, (_HEADER + text).encode("utf-8"))
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace `path` by `data`: temp file in the same folder + fsync + os.replace + fsync of
+    the folder. On any error the old file is untouched and the temp file removed."""
+    path = Path(path)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        with contextlib.suppress(OSError):  # keep the old file's permissions
+            os.chmod(temp, path.stat().st_mode & 0o7777 if path.exists() else 0o644)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    _fsync_directory(path.parent)
+
+
+def _fsync_directory(folder: Path) -> None:
+    """Make the rename itself durable (POSIX); a no-op where folders cannot be opened."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _plain(node: yaml.Node, field: str, marks: Marks) -> Any:
@@ -221,3 +261,28 @@ def read_plans_dir(directory: Path) -> list[Plan]:
         seen[plan.info.code] = path
         plans.append(plan)
     return plans
+
+
+_HEAD_CODE = re.compile(r"^\s+code:\s*['\"]?([A-Za-z0-9]+)['\"]?\s*$")
+_HEAD_LINES = 40
+
+
+def plan_files(directory: Path) -> dict[str, Path]:
+    """Plan code → its YAML file in `directory`, from the first lines of each file (the `plan:`
+    mapping comes first in what `write_plan_yaml` writes); files without one are left out."""
+    directory = Path(directory)
+    found: dict[str, Path] = {}
+    if not directory.is_dir():
+        return found
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            with path.open(encoding="utf-8", errors="replace") as handle:
+                head = [next(handle, "") for _ in range(_HEAD_LINES)]
+        except OSError:
+            continue
+        for line in head:
+            match = _HEAD_CODE.match(line.rstrip("\n"))
+            if match:
+                found.setdefault(match.group(1).upper(), path)
+                break
+    return found

@@ -55,6 +55,10 @@ class LoadError(Exception):
     """The plans cannot be loaded as given (e.g. a duplicate ref); nothing was written."""
 
 
+class _DryRun(Exception):
+    """Raised inside the transaction of a dry run to roll it back."""
+
+
 # --- the unit directory, as the loader needs it (bot.core.units provides it) ---------------
 
 
@@ -107,6 +111,7 @@ class PlanLoadResult:
     milestone_changes: Changes = field(default_factory=Changes)
     assignment_changes: Changes = field(default_factory=Changes)
     due_changes: int = 0  # assignments that got a "due_change" event
+    archived_refs: list[str] = field(default_factory=list)  # items archived by this load
     unknown_units: list[str] = field(default_factory=list)  # kept as written, known=False
     empty_groups: list[str] = field(default_factory=list)  # groups without members: no one
 
@@ -467,6 +472,7 @@ class _PlanWriter:
             if ref not in self.desired.items and row.archived_at is None:
                 updates.append({"id": row.id, "archived_at": self.at})
                 counts.archived += 1
+                self.result.archived_refs.append(ref)
         await _insert(self.conn, TASK, new_rows)
         await _bulk_update(self.conn, TASK, updates)
         if not new_rows:
@@ -675,13 +681,15 @@ async def load_plans(
     *,
     at: datetime,
     force: bool = False,
+    dry_run: bool = False,
 ) -> LoadReport:
     """Upsert `plans` in one transaction and report what changed, plan by plan.
 
     `directory` resolves unit names (None: every unit is kept as written, known=False). `at` is
     the load instant (aware); it stamps new assignments, archives and events. A plan whose
     content hash equals the stored one is skipped unless `force`. Raises LoadError (and writes
-    nothing) on inconsistent input; any database error also leaves nothing written.
+    nothing) on inconsistent input; any database error also leaves nothing written. A
+    `dry_run` reports what the load would do and rolls everything back.
     """
     if at.tzinfo is None:
         raise ValueError("load_plans needs an aware `at`")
@@ -691,6 +699,23 @@ async def load_plans(
         raise LoadError(f"plan code given twice: {', '.join(duplicates)}")
     desired = [desired_plan(p, directory) for p in plans]
     report = LoadReport()
+    try:
+        await _load(session_maker, plans, desired, at, force, dry_run, report)
+    except _DryRun:
+        pass
+    return report
+
+
+async def _load(
+    session_maker: async_sessionmaker[Any],
+    plans: list[Plan],
+    desired: list[_DesiredPlan],
+    at: datetime,
+    force: bool,
+    dry_run: bool,
+    report: LoadReport,
+) -> None:
+    codes = [p.info.code for p in plans]
     async with session_maker() as session, session.begin():
         conn = await _begin_immediate(session)
         rows = await conn.execute(select(PLAN).where(PLAN.c.code.in_(codes)))
@@ -713,7 +738,8 @@ async def load_plans(
         unit_ids = await _upsert_units(conn, facts, report) if facts else {}
         for d, result in todo:
             await _PlanWriter(conn, d, unit_ids, at, result).run(plan_rows.get(d.code))
-    return report
+        if dry_run:
+            raise _DryRun()
 
 
 def _summary(plan: Plan, d: _DesiredPlan) -> PlanLoadResult:

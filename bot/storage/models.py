@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from bot.core.status import (  # noqa: F401  the one status vocabulary, re-exported
@@ -305,3 +305,24 @@ class InstanceLock(SQLModel, table=True):
     acquired_at: datetime | None = None
     heartbeat_at: datetime | None = None  # the holder's last renewal (real UTC)
     expires_at: datetime | None = None  # free for the taking after this (real UTC)
+
+
+class PendingImport(SQLModel, table=True):
+    """A plan upload under review in the chat (bot.services.import_review), from `/import` to
+    confirm or cancel: the file, the options the coordinator chose and the last parse. Kept in
+    the database so that a restart or another instance can continue the review."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token: str = Field(index=True, unique=True)  # short, random: carried by the buttons
+    owner: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))  # Telegram id
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    file_name: str = ""
+    data: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    # bot.services.plan_upload.ImportOptions as a dict: code, year, default_unit, replace
+    options: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    plan: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    awaiting: str = ""  # file | year | unit | code: what the owner's next plain text answers
+    version: int = 0  # bumped by every summary; the buttons of an older one are refused
+    message_id: int | None = None  # the latest summary (or question) the bot sent
+    created_at: datetime
+    updated_at: datetime

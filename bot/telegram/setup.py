@@ -47,8 +47,15 @@ def build_dispatcher(
     i18n: I18n,
     scheduler: Any = None,
     extra_routers: list[Router] | None = None,
+    plan_parser: Any = None,
 ) -> Dispatcher:
-    """A fresh Dispatcher with fresh routers (a Router joins only one Dispatcher)."""
+    """A fresh Dispatcher with fresh routers (a Router joins only one Dispatcher).
+    `plan_parser` runs /import parses out of process (bot.services.parse_runner.ProcessParser;
+    one is made when none is given)."""
+    if plan_parser is None:
+        from bot.services.parse_runner import ProcessParser
+
+        plan_parser = ProcessParser()
     dp = Dispatcher(
         storage=MemoryStorage(),
         settings=settings,
@@ -56,6 +63,7 @@ def build_dispatcher(
         session_maker=session_maker,
         directory=directory,
         scheduler=scheduler,
+        plan_parser=plan_parser,
     )
     dp.update.outer_middleware(DbSessionMiddleware(session_maker))
     dp.update.outer_middleware(PersonMiddleware())

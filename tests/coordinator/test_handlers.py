@@ -329,8 +329,8 @@ async def test_import_flow_confirm_and_cancel(hc):
     sent = await hc.send(COORDINATOR, "/import TS")
     assert len(sent.messages) == 1
     summary = await hc.send(COORDINATOR, document=("plan.txt", len(PLAN.encode())))
-    assert "TS" in summary.text and len(summary.buttons()) == 2
-    confirm = summary.buttons()[0][1]
+    assert "TS" in summary.text and len(summary.buttons()) == 5
+    confirm = summary.button("确认导入")
     loaded = await hc.press(COORDINATOR, confirm)
     assert any("TS" in (getattr(c, "text", "") or "") for c in loaded.calls)
     assert (hc.settings.tasks_data / "plans" / "ts.yaml").is_file()
@@ -340,7 +340,7 @@ async def test_import_flow_confirm_and_cancel(hc):
     assert expired.alerts and expired.alerts[0]
     # cancel discards; an unsupported file gets one line
     caption = await hc.send(COORDINATOR, caption="/import TT", document=("plan.txt", 10))
-    cancel = caption.buttons()[1][1]
+    cancel = caption.button("取消")
     await hc.press(COORDINATOR, cancel)
     assert not (hc.settings.tasks_data / "plans" / "tt.yaml").exists()
     bad = await hc.send(COORDINATOR, caption="/import", document=("plan.pdf", 10))

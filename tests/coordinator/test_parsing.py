@@ -90,13 +90,13 @@ def test_import_code(text, code):
 
 
 def test_callback_data_fits_64_bytes():
-    from bot.telegram.coordinator.callbacks import CoordAct, StatusView, UnitsPage, UploadChoice
+    from bot.telegram.coordinator.callbacks import CoordAct, ImportAct, StatusView, UnitsPage
     from bot.telegram.limits import MAX_CALLBACK
 
     packed = [
         StatusView(view="o", scope="p123456789", page=99999).pack(),
         CoordAct(action="approve", assignment_id=10**12).pack(),
-        UploadChoice(token="A" * 8, ok=False).pack(),
+        ImportAct(token="A" * 8, act="c", v=10**9).pack(),
         UnitsPage(page=10**6).pack(),
     ]
     assert all(len(p.encode()) <= MAX_CALLBACK for p in packed)

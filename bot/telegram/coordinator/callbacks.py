@@ -1,6 +1,6 @@
 """Callback data of the coordinator's buttons: ids and short codes only, well under 64 bytes.
 Prefixes (unique across the bot): `cv` status detail views, `ca` acts on one assignment, `ci`
-plan upload confirm / cancel, `cu` /units pages."""
+plan upload review (bot.telegram.coordinator.upload), `cu` /units pages."""
 
 from __future__ import annotations
 
@@ -22,9 +22,10 @@ class CoordAct(CallbackData, prefix="ca"):
     assignment_id: int
 
 
-class UploadChoice(CallbackData, prefix="ci"):
-    token: str
-    ok: bool
+class ImportAct(CallbackData, prefix="ci"):
+    token: str  # PendingImport.token
+    act: str  # c confirm · x cancel · y / u / k ask year / unit / code · r replace · n new plan
+    v: int  # the summary's version: an older summary's buttons are refused
 
 
 class UnitsPage(CallbackData, prefix="cu"):

@@ -1,39 +1,34 @@
-"""/import [CODE]: a coordinator sends a plan (.txt / .md / .docx / .xlsx / .pdf, at most
-5 MB), as a document captioned /import or as the next document after /import. The bot runs the
-importer and answers with a summary and Confirm / Cancel buttons; only Confirm writes the YAML to
-tasks_data/plans and loads it (bot.services.plan_upload; pending uploads live in memory, in
-the store this router was built with)."""
+"""/import [CODE]: a coordinator of all plans sends a plan (any format of
+bot.importer.reader.SUPPORTED, at most 5 MB) as a document captioned /import or as the next
+document after /import. The bot parses it out of process (the injected `plan_parser`, with a
+timeout) and answers with the summary per family and buttons: Confirm / Cancel, Year / Default
+unit / Plan code (or a reply such as `年份 2024`), and — when the plan's code is taken — an
+explicit "Replace plan SR (N assignments)?". Every fix parses again and shows a new summary.
+The review lives in the database (bot.services.import_review): handlers only parse the update,
+call the service and render."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 from typing import Any
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command, CommandObject, StateFilter
-from aiogram.fsm.context import FSMContext
-from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.keyboard import InlineKeyboardBuilder
+from aiogram.filters import Command, CommandObject, Filter
+from aiogram.types import CallbackQuery, Message, TelegramObject
 
-from bot.clock import Clock
-from bot.config import Settings
 from bot.core.roles import Roles
-from bot.i18n import format_number, gettext, ngettext
+from bot.i18n import gettext
+from bot.services import import_review as ir
 from bot.services import plan_upload as up
+from bot.services.assignments import local_date
 from bot.services.errors import ServiceError
 from bot.storage.loader import LoadError
-from bot.telegram.coordinator.callbacks import UploadChoice
-from bot.telegram.coordinator.texts import error_line
+from bot.telegram.coordinator import upload_render as ui
+from bot.telegram.coordinator.callbacks import ImportAct
 from bot.telegram.filters import IsCoordinator
-from bot.telegram.render import esc, short
+from bot.telegram.render import esc
 
-SHOWN_WARNINGS = 5
-
-
-class ImportFlow(StatesGroup):
-    waiting_file = State()
+ASK = {"y": "year", "u": "unit", "k": "code"}
 
 
 def import_code(text: str | None) -> str | None:
@@ -47,186 +42,174 @@ def import_code(text: str | None) -> str | None:
     return code if code.isascii() and code.replace("-", "").isalnum() else None
 
 
-def summary_text(summary: up.PlanSummary, file_name: str, *, locale: str) -> str:
-    n = lambda v: format_number(v, locale=locale)  # noqa: E731
-    lines = [
-        gettext("<b>%(code)s</b> %(title)s", locale=locale)
-        % {"code": esc(summary.code), "title": esc(short(summary.title, 80))},
-        gettext("From %(file)s", locale=locale) % {"file": esc(file_name)},
-        gettext(
-            "Tasks %(tasks)s · key projects %(projects)s · indicators %(indicators)s · "
-            "units %(units)s",
-            locale=locale,
-        )
-        % {
-            "tasks": n(summary.tasks),
-            "projects": n(summary.projects),
-            "indicators": n(summary.indicators),
-            "units": n(summary.units),
-        },
-    ]
-    if summary.milestones_per_year:
-        per_year = ", ".join(f"{y}: {n(c)}" for y, c in summary.milestones_per_year.items())
-        lines.append(
-            gettext("Milestones per year: %(years)s", locale=locale) % {"years": per_year}
-        )
-    if summary.warnings:
-        lines.append(
-            ngettext("%(n)s warning:", "%(n)s warnings:", len(summary.warnings), locale=locale)
-            % {"n": n(len(summary.warnings))}
-        )
-        lines += [f"• {esc(short(w, 160))}" for w in summary.warnings[:SHOWN_WARNINGS]]
-        more = len(summary.warnings) - SHOWN_WARNINGS
-        if more > 0:
-            lines.append(
-                ngettext("…and %(n)s more", "…and %(n)s more", more, locale=locale)
-                % {"n": n(more)}
-            )
-    lines.append(gettext("Load this plan into the ledger?", locale=locale))
-    return "\n".join(lines)
+def reviews(data: dict[str, Any]) -> ir.ImportReviews:
+    """The review service for this update, from the dispatcher's dependencies."""
+    settings, clock = data["settings"], data["clock"]
+    now = clock.now()
+    parse = ir.parse_out_of_process(
+        data["plan_parser"], directory=data.get("directory"), today=local_date(now, settings.zone)
+    )
+    return ir.ImportReviews(data["session"], parse=parse, tasks_data=settings.tasks_data, now=now)
 
 
-def confirm_keyboard(token: str, locale: str) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(
-        text=gettext("Confirm and load", locale=locale),
-        callback_data=UploadChoice(token=token, ok=True),
-    )
-    builder.button(
-        text=gettext("Cancel", locale=locale), callback_data=UploadChoice(token=token, ok=False)
-    )
-    builder.adjust(2)
-    return builder.as_markup()
+class WaitingForPlanFile(Filter):
+    """The sender said /import and the bot waits for their document."""
+
+    async def __call__(self, event: TelegramObject, **data: Any) -> bool | dict[str, Any]:
+        user = data.get("event_from_user")
+        if user is None:
+            return False
+        row = await reviews(data).waiting_for_file(user.id)
+        return {"waiting_import": row} if row is not None else False
+
+
+class AnswersImport(Filter):
+    """A plain text that answers a review: a reply to its summary or question, or the next
+    text after a Year / Unit / Code button."""
+
+    async def __call__(self, event: TelegramObject, **data: Any) -> bool | dict[str, Any]:
+        user = data.get("event_from_user")
+        if user is None or not isinstance(event, Message):
+            return False
+        reply = event.reply_to_message
+        row = await reviews(data).answer_target(
+            owner=user.id, reply_to=reply.message_id if reply else None
+        )
+        return {"import_row": row} if row is not None else False
 
 
 def only_all_plans(locale: str) -> str:
     return gettext("Only a coordinator of all plans can import a new plan.", locale=locale)
 
 
-def router(pending: up.PendingUploads | None = None) -> Router:
-    store = pending if pending is not None else up.PendingUploads()
+async def show(target: Message, service: ir.ImportReviews, review: ir.Review, locale: str) -> None:
+    markup = ui.review_keyboard(review, locale=locale)
+    sent = await target.answer(ui.summary_text(review, locale=locale), reply_markup=markup)
+    await service.remember_message(review.token, sent.message_id)
+
+
+def router() -> Router:
     r = Router(name="coordinator-upload")
     r.message.filter(IsCoordinator())
     r.callback_query.filter(IsCoordinator())
 
     async def receive(
-        message: Message, bot: Bot, code: str | None, settings: Settings, clock: Clock,
-        directory: Any, locale: str,
+        message: Message, bot: Bot, data: dict[str, Any], *, code: str | None,
+        waiting: Any = None,
     ) -> None:  # fmt: skip
+        locale = data["locale"]
         document = message.document
-        assert document is not None
+        assert document is not None and message.from_user is not None
+        service = reviews(data)
         try:
             up.check_upload(document.file_name, document.file_size)
             buffer = io.BytesIO()
             await bot.download(document, destination=buffer)
-            plan = await asyncio.to_thread(
-                up.parse_upload, buffer.getvalue(), file_name=document.file_name or "",
-                code=code, directory=directory,
+            review = await service.receive(
+                owner=message.from_user.id, chat_id=message.chat.id,
+                file_name=document.file_name or "", data=buffer.getvalue(), code=code,
+                waiting=waiting,
             )  # fmt: skip
         except ServiceError as exc:
-            if exc.code == "plan_input":
-                await message.answer(
-                    gettext("The importer could not read this plan: %(message)s", locale=locale)
-                    % {"message": esc(exc.params.get("message", ""))}
-                )
-                return
-            await message.answer(error_line(exc, locale))
+            await message.answer(ui.import_error(exc, locale=locale))
             return
-        token = store.add(
-            up.PendingPlan(
-                plan=plan, owner=message.from_user.id if message.from_user else 0,
-                created_at=clock.now(), file_name=document.file_name or "",
-            )
-        )  # fmt: skip
-        text = summary_text(up.summarize(plan), document.file_name or "", locale=locale)
-        await message.answer(text, reply_markup=confirm_keyboard(token, locale))
+        await show(message, service, review, locale)
 
     @r.message(Command("import"), F.document)
-    async def import_with_file(
-        message: Message, bot: Bot, state: FSMContext, settings: Settings, clock: Clock,
-        directory: Any, locale: str, roles: Roles,
-    ) -> None:  # fmt: skip
-        await state.clear()
+    async def import_with_file(message: Message, bot: Bot, roles: Roles, **data: Any) -> None:
         if not roles.coordinator_all:
-            await message.answer(only_all_plans(locale))
+            await message.answer(only_all_plans(data["locale"]))
             return
-        await receive(message, bot, import_code(message.caption), settings, clock, directory,
-                      locale)  # fmt: skip
+        await receive(message, bot, data, code=import_code(message.caption))
 
     @r.message(Command("import"))
-    async def import_cmd(
-        message: Message, command: CommandObject, state: FSMContext, locale: str, roles: Roles
-    ) -> None:
-        if not roles.coordinator_all:
+    async def import_cmd(message: Message, command: CommandObject, roles: Roles,
+                         **data: Any) -> None:  # fmt: skip
+        locale = data["locale"]
+        if not roles.coordinator_all or message.from_user is None:
             await message.answer(only_all_plans(locale))
             return
-        await state.set_state(ImportFlow.waiting_file)
-        await state.update_data(code=import_code(command.args))
-        await message.answer(
-            gettext(
-                "Send the plan as a .txt, .md, .docx, .xlsx or .pdf file (at most %(mb)s MB).",
-                locale=locale,
-            )
-            % {"mb": up.MAX_BYTES // (1024 * 1024)}
+        await reviews(data).open(
+            owner=message.from_user.id, chat_id=message.chat.id, code=import_code(command.args)
         )
+        await message.answer(ui.send_file_prompt(locale=locale))
 
     # a reply with a document is evidence for an item (the liaison side), not a plan
-    @r.message(StateFilter(ImportFlow.waiting_file), F.document, F.reply_to_message.is_(None))
-    async def file_after_import(
-        message: Message, bot: Bot, state: FSMContext, settings: Settings, clock: Clock,
-        directory: Any, locale: str,
-    ) -> None:  # fmt: skip
-        data = await state.get_data()
-        await state.clear()
-        await receive(message, bot, data.get("code"), settings, clock, directory, locale)
+    @r.message(F.document, F.reply_to_message.is_(None), WaitingForPlanFile())
+    async def file_after_import(message: Message, bot: Bot, roles: Roles, waiting_import: Any,
+                                **data: Any) -> None:  # fmt: skip
+        if not roles.coordinator_all:
+            await message.answer(only_all_plans(data["locale"]))
+            return
+        await receive(message, bot, data, code=None, waiting=waiting_import)
 
-    @r.callback_query(UploadChoice.filter())
-    async def choose(
-        query: CallbackQuery, callback_data: UploadChoice, settings: Settings, clock: Clock,
-        session_maker: Any, directory: Any, locale: str,
-    ) -> None:  # fmt: skip
-        now = clock.now()
+    @r.message(F.text, ~F.text.startswith("/"), AnswersImport())
+    async def answer(message: Message, import_row: Any, **data: Any) -> None:
+        locale = data["locale"]
+        service = reviews(data)
         try:
-            item = store.take(callback_data.token, owner=query.from_user.id, now=now)
+            review = await service.fix(import_row, message.text or "")
         except ServiceError as exc:
-            await query.answer(error_line(exc, locale), show_alert=True)
+            await message.answer(ui.import_error(exc, locale=locale))
             return
+        await show(message, service, review, locale)
+
+    @r.callback_query(ImportAct.filter())
+    async def act(query: CallbackQuery, callback_data: ImportAct, **data: Any) -> None:
+        locale = data["locale"]
+        service = reviews(data)
+        token, owner, version = callback_data.token, query.from_user.id, callback_data.v
         target = query.message if isinstance(query.message, Message) else None
-        if not callback_data.ok:
-            if target:
-                await target.edit_reply_markup(reply_markup=None)
-                await target.answer(gettext("Discarded; nothing was loaded.", locale=locale))
-            await query.answer()
-            return
         try:
-            result = await up.commit_plan(
-                item.plan, session_maker=session_maker, directory=directory,
-                tasks_data=settings.tasks_data, at=now,
+            if callback_data.act in ASK:
+                field = ASK[callback_data.act]
+                await service.ask(token, owner=owner, version=version, field=field)
+                await query.answer()
+                if target is not None:
+                    text, markup = ui.question(field, locale=locale)
+                    sent = await target.answer(text, reply_markup=markup)
+                    await service.remember_message(token, sent.message_id)
+                return
+            if callback_data.act == "x":
+                await service.cancel(token, owner=owner, version=version)
+                await query.answer()
+                if target is not None:
+                    await target.edit_reply_markup(reply_markup=None)
+                    await target.answer(gettext("Discarded; nothing was loaded.", locale=locale))
+                return
+            if callback_data.act in ("r", "n"):
+                review = await service.set_replace(
+                    token, owner=owner, version=version, on=callback_data.act == "r"
+                )
+                await query.answer()
+                if target is not None:
+                    await target.edit_reply_markup(reply_markup=None)
+                    await show(target, service, review, locale)
+                return
+            if callback_data.act != "c":
+                raise ServiceError("upload_expired")
+            outcome = await service.confirm(
+                token, owner=owner, version=version, session_maker=data["session_maker"],
+                directory=data.get("directory"),
             )  # fmt: skip
+        except ServiceError as exc:
+            await query.answer(ui.import_error(exc, locale=locale)[:200], show_alert=True)
+            return
         except (LoadError, OSError) as exc:
             await query.answer()
-            if target:
+            if target is not None:
                 await target.answer(
                     gettext("Could not load the plan: %(error)s", locale=locale)
                     % {"error": esc(str(exc))}
                 )
             return
-        if target:
-            await target.edit_reply_markup(reply_markup=None)
-            await target.answer(
-                gettext(
-                    "Loaded %(code)s: %(items)s items, %(assignments)s assignments. "
-                    "See /status %(code)s.",
-                    locale=locale,
-                )
-                % {
-                    "code": esc(result.code),
-                    "items": format_number(
-                        result.tasks + result.key_projects + result.indicators, locale=locale
-                    ),
-                    "assignments": format_number(result.assignments, locale=locale),
-                }
-            )
         await query.answer()
+        if target is None:
+            return
+        await target.edit_reply_markup(reply_markup=None)
+        if isinstance(outcome, ir.Review):  # the code was taken meanwhile: look again
+            await show(target, service, outcome, locale)
+            return
+        await target.answer(ui.loaded_text(outcome, locale=locale))
 
     return r

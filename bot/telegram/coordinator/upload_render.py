@@ -1,0 +1,267 @@
+"""Texts and keyboards of the /import review (bot.services.import_review): the summary per
+family, what confirm will do (a new plan, or replacing one — said with its assignment count),
+the buttons that fix what the text cannot tell, the questions and the error lines."""
+
+from __future__ import annotations
+
+from aiogram.types import ForceReply, InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.i18n import format_date, format_number, gettext, ngettext
+from bot.services import plan_upload as up
+from bot.services.errors import ServiceError
+from bot.services.import_review import MAX_UNIT, Loaded, Review
+from bot.telegram.coordinator.callbacks import ImportAct
+from bot.telegram.coordinator.texts import error_line
+from bot.telegram.render import esc, short
+
+SHOWN_WARNINGS = 5
+
+
+def _n(value: int, locale: str) -> str:
+    return format_number(value, locale=locale)
+
+
+def summary_text(review: Review, *, locale: str) -> str:
+    s, o = review.summary, review.options
+    n = lambda v: _n(v, locale)  # noqa: E731
+    lines = [
+        gettext("<b>%(code)s</b> %(title)s", locale=locale)
+        % {"code": esc(s.code), "title": esc(short(s.title, 80))},
+        gettext("From %(file)s · period %(start)s – %(end)s", locale=locale)
+        % {
+            "file": esc(short(review.file_name, 60)),
+            "start": format_date(s.start, locale=locale),
+            "end": format_date(s.end, locale=locale),
+        },
+        gettext(
+            "Tasks %(tasks)s · key projects %(projects)s · indicators %(indicators)s · "
+            "units %(units)s",
+            locale=locale,
+        )
+        % {
+            "tasks": n(s.tasks),
+            "projects": n(s.projects),
+            "indicators": n(s.indicators),
+            "units": n(s.units),
+        },
+        ngettext(
+            "Dated: %(n)s item names its own deadline",
+            "Dated: %(n)s items name their own deadlines",
+            s.dated,
+            locale=locale,
+        )
+        % {"n": n(s.dated)},
+    ]
+    if s.implied:
+        lines.append(
+            ngettext(
+                "%(n)s item has no deadline of its own: plan end %(end)s used",
+                "%(n)s items have no deadline of their own: plan end %(end)s used",
+                s.implied,
+                locale=locale,
+            )
+            % {"n": n(s.implied), "end": format_date(s.end, locale=locale)}
+        )
+    if s.recurring:
+        lines.append(
+            ngettext("%(n)s standing duty (periodic reports)",
+                     "%(n)s standing duties (periodic reports)", s.recurring, locale=locale)
+            % {"n": n(s.recurring)}
+        )  # fmt: skip
+    if s.milestones_per_year:
+        per_year = ", ".join(f"{y}: {n(c)}" for y, c in s.milestones_per_year.items())
+        lines.append(
+            gettext("Milestones per year: %(years)s", locale=locale) % {"years": per_year}
+        )
+    chosen = []
+    if o.year is not None:
+        chosen.append(gettext("year %(year)s", locale=locale) % {"year": o.year})
+    if o.default_unit:
+        chosen.append(
+            gettext("default unit %(unit)s", locale=locale) % {"unit": esc(o.default_unit)}
+        )
+    if o.code:
+        chosen.append(gettext("code %(code)s", locale=locale) % {"code": esc(o.code)})
+    if chosen:
+        lines.append(gettext("Your choices: %(choices)s", locale=locale)
+                     % {"choices": ", ".join(chosen)})  # fmt: skip
+    if s.warnings:
+        lines.append(
+            ngettext("%(n)s warning:", "%(n)s warnings:", len(s.warnings), locale=locale)
+            % {"n": n(len(s.warnings))}
+        )
+        lines += [f"• {esc(short(w, 160))}" for w in s.warnings[:SHOWN_WARNINGS]]
+        more = len(s.warnings) - SHOWN_WARNINGS
+        if more > 0:
+            lines.append(
+                ngettext("…and %(n)s more", "…and %(n)s more", more, locale=locale)
+                % {"n": n(more)}
+            )
+    lines.append("")
+    lines.append(what_confirm_does(review, locale=locale))
+    lines.append(
+        gettext(
+            "To fix what the text cannot tell, press a button below or reply to this message, "
+            "e.g. <code>年份 2024</code>, <code>单位 市卫健委</code>, <code>代码 JJ</code> "
+            "(<code>-</code> puts back what the text says).",
+            locale=locale,
+        )
+    )
+    return "\n".join(lines)
+
+
+def what_confirm_does(review: Review, *, locale: str) -> str:
+    s = review.summary
+    if review.replacing is not None:
+        return gettext(
+            "⚠️ Confirming REPLACES plan %(code)s “%(title)s” (%(assignments)s assignments): "
+            "its items that are not in this file are archived.",
+            locale=locale,
+        ) % {
+            "code": esc(review.replacing.code),
+            "title": esc(short(review.replacing.title, 60)),
+            "assignments": _n(review.replacing.assignments, locale),
+        }
+    if review.taken is not None:
+        return gettext(
+            "Plan code %(taken)s is already used (%(assignments)s assignments), so this file "
+            "becomes a new plan %(code)s and %(taken)s stays as it is. To replace %(taken)s "
+            "instead, press its Replace button.",
+            locale=locale,
+        ) % {
+            "taken": esc(review.taken.code),
+            "assignments": _n(review.taken.assignments, locale),
+            "code": esc(s.code),
+        }
+    return gettext("Confirming loads it as a new plan %(code)s.", locale=locale) % {
+        "code": esc(s.code)
+    }
+
+
+def review_keyboard(review: Review, *, locale: str) -> InlineKeyboardMarkup:
+    def act(a: str) -> str:
+        return ImportAct(token=review.token, act=a, v=review.version).pack()
+
+    b = InlineKeyboardBuilder()
+    if review.replacing is not None:
+        b.button(
+            text=gettext("Replace %(code)s and load", locale=locale)
+            % {"code": review.replacing.code},
+            callback_data=act("c"),
+        )
+    else:
+        b.button(text=gettext("Confirm and load", locale=locale), callback_data=act("c"))
+    b.button(text=gettext("Cancel", locale=locale), callback_data=act("x"))
+    b.button(text=gettext("Year", locale=locale), callback_data=act("y"))
+    b.button(text=gettext("Default unit", locale=locale), callback_data=act("u"))
+    b.button(text=gettext("Plan code", locale=locale), callback_data=act("k"))
+    sizes = [2, 3]
+    if review.replacing is not None:
+        b.button(text=gettext("Keep it a new plan instead", locale=locale), callback_data=act("n"))
+        sizes.append(1)
+    elif review.taken is not None:
+        b.button(
+            text=gettext("Replace plan %(code)s (%(assignments)s assignments)?", locale=locale)
+            % {"code": review.taken.code,
+               "assignments": _n(review.taken.assignments, locale)},
+            callback_data=act("r"),
+        )  # fmt: skip
+        sizes.append(1)
+    b.adjust(*sizes)
+    return b.as_markup()
+
+
+def question(field: str, *, locale: str) -> tuple[str, ForceReply]:
+    texts = {
+        "year": gettext(
+            "Send the plan's year, e.g. 2024 (- to take it from the text again).", locale=locale
+        ),
+        "unit": gettext(
+            "Send the unit responsible for items that name none, e.g. 市卫健委 (- for none).",
+            locale=locale,
+        ),
+        "code": gettext(
+            "Send the plan code: 1-6 letters or digits, e.g. JJ (- to derive it again).",
+            locale=locale,
+        ),
+    }
+    return texts[field], ForceReply(selective=True)
+
+
+def loaded_text(loaded: Loaded, *, locale: str) -> str:
+    r = loaded.result
+    text = gettext(
+        "Loaded %(code)s: %(items)s items, %(assignments)s assignments. See /status %(code)s.",
+        locale=locale,
+    ) % {
+        "code": esc(r.code),
+        "items": _n(r.tasks + r.key_projects + r.indicators, locale),
+        "assignments": _n(r.assignments, locale),
+    }
+    if loaded.replaced is not None:
+        text += "\n" + gettext(
+            "Plan %(code)s was replaced: %(archived)s of its assignments were archived.",
+            locale=locale,
+        ) % {"code": esc(r.code), "archived": _n(r.assignment_changes.archived, locale)}
+    return text
+
+
+def import_error(exc: ServiceError, *, locale: str) -> str:
+    p = exc.params
+    texts = {
+        "plan_input": lambda: (
+            gettext("The importer could not read this plan: %(message)s", locale=locale)
+            % {"message": esc(short(str(p.get("message", "")), 300))}
+        ),
+        "import_too_slow": lambda: (
+            gettext(
+                "This file takes too long to read (over %(seconds)s seconds), so it was stopped. "
+                "Split it into smaller files, or send the plan's text as .txt.",
+                locale=locale,
+            )
+            % {"seconds": p.get("seconds", "")}
+        ),
+        "import_failed": lambda: gettext(
+            "The importer could not read this file. Check that it opens, or send the plan's "
+            "text as .txt.",
+            locale=locale,
+        ),
+        "import_fix_unknown": lambda: gettext(
+            "Reply with what to change: 年份 2024, 单位 市卫健委 or 代码 JJ.", locale=locale
+        ),
+        "import_bad_year": lambda: (
+            gettext("“%(value)s” is not a year: send four digits, e.g. 2024.", locale=locale)
+            % {"value": esc(p.get("value", ""))}
+        ),
+        "import_bad_code": lambda: (
+            gettext(
+                "“%(value)s” is not a plan code: send 1-6 letters or digits, e.g. JJ.",
+                locale=locale,
+            )
+            % {"value": esc(p.get("value", ""))}
+        ),
+        "import_bad_unit": lambda: (
+            gettext(
+                "Send the unit's name on one line, at most %(max)s characters, e.g. 市卫健委.",
+                locale=locale,
+            )
+            % {"max": p.get("max", MAX_UNIT)}
+        ),
+        "import_outdated": lambda: gettext(
+            "This summary is out of date: use the buttons of the latest one.", locale=locale
+        ),
+        "unsupported_plan_file": lambda: (
+            gettext("Send the plan as one of these files: %(suffixes)s.", locale=locale)
+            % {"suffixes": esc(p.get("suffixes", " ".join(up.suffixes())))}
+        ),
+    }
+    make = texts.get(exc.code)
+    return make() if make else error_line(exc, locale)
+
+
+def send_file_prompt(*, locale: str) -> str:
+    return gettext("Send the plan as a file (%(suffixes)s, at most %(mb)s MB).", locale=locale) % {
+        "suffixes": " ".join(up.suffixes()),
+        "mb": up.MAX_BYTES // (1024 * 1024),
+    }
