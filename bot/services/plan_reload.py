@@ -159,10 +159,10 @@ def notice_text(s: Shrink, *, held: bool, locale: str) -> str:
         )
     return (
         gettext(
-            "⚠️ Plan %(code)s: its plan file has fewer items than the ledger, so start-up archived "
-            "%(items)s of %(items_before)s items (%(refs)s) and %(assignments)s of "
-            "%(assignments_before)s assignments. If the file was cut short, restore it and restart: "
-            "the items come back with their history.",
+            "⚠️ Plan %(code)s: its plan file has fewer items than the ledger, so start-up "
+            "archived %(items)s of %(items_before)s items (%(refs)s) and %(assignments)s of "
+            "%(assignments_before)s assignments. If the file was cut short, restore it and "
+            "restart: the items come back with their history.",
             locale=locale,
         )
         % params

@@ -98,14 +98,16 @@ class ParsedUpload:
 
 
 def free_code(code: str, taken: Iterable[str]) -> str:
-    """The first of CODE2, CODE3, … (cut to fit six characters) that is not taken."""
+    """The first of CODE2, CODE3, … (cut to fit six characters) that is not taken; a code that
+    ends in digits counts on from its letters (SR2 taken → SR3)."""
     used = {c.upper() for c in taken}
+    base = code.rstrip("0123456789") or code
     for n in range(2, 10_000):
         suffix = str(n)
-        candidate = code[: MAX_CODE - len(suffix)] + suffix
+        candidate = base[: MAX_CODE - len(suffix)] + suffix
         if candidate not in used:
             return candidate
-    raise ServiceError("plan_code_taken", code=code)  # pragma: no cover - 10,000 plans
+    raise ServiceError("plan_code_taken", plan=code)  # pragma: no cover - 10,000 plans
 
 
 def parse_upload(
@@ -251,7 +253,7 @@ async def commit_plan(
     replace: bool = False,
 ) -> PlanLoadResult:
     """Write the YAML (kept for the next start, atomically), then load it into the ledger; a
-    failed load puts the previous file back. Code: plan_code_taken (params code, title,
+    failed load puts the previous file back. Code: plan_code_taken (params plan, title,
     assignments) when a plan of that code exists and `replace` is not set."""
     code = plan.info.code
     if not valid_code(code):
@@ -261,7 +263,7 @@ async def commit_plan(
     path = plan_path(tasks_data, code)
     if (existing is not None or path.exists()) and not replace:
         raise ServiceError(
-            "plan_code_taken", code=code, title=existing.title if existing else path.name,
+            "plan_code_taken", plan=code, title=existing.title if existing else path.name,
             assignments=existing.assignments if existing else 0,
         )  # fmt: skip
     previous = path.read_bytes() if path.exists() else None
