@@ -195,6 +195,7 @@ async def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
     from bot.telegram.setup import build_dispatcher
 
     plan_parser = ProcessParser()
+    plan_parser.warm_up()
     dispatcher = build_dispatcher(
         settings=settings, clock=clock, session_maker=session_maker, directory=directory,
         i18n=i18n, plan_parser=plan_parser,

@@ -8,7 +8,9 @@ importer, so no interpreter start-up per upload), waits for its answer on a pipe
 event loop (no thread is blocked), and kills the child when `timeout` passes (ParseTimeout).
 The child's address space is capped (`memory_limit`): a decompression bomb ends in a
 MemoryError there (ParseFailed), never in the bot. At most `max_workers` children run at once;
-waiting for a free slot does not count towards the timeout.
+waiting for a free slot does not count towards the timeout. As with any start method but
+fork, the program's main module must be safe to import (`if __name__ == "__main__":`);
+`python -m bot` is.
 """
 
 from __future__ import annotations
@@ -92,6 +94,14 @@ class ProcessParser:
             context.set_forkserver_preload(list(PRELOAD))
         self._context = context
         self._slots: asyncio.Semaphore | None = None
+
+    def warm_up(self) -> None:
+        """Start the forkserver now: it imports the importer once, in the background, so the
+        first upload does not wait for it (about a second)."""
+        if self._context.get_start_method() == "forkserver":
+            from multiprocessing import forkserver
+
+            forkserver.ensure_running()
 
     async def run(self, func: Callable[..., Any], *args: Any) -> Any:
         """The function's result. Raises ParseTimeout, ParseFailed or ParseRejected."""
