@@ -53,7 +53,8 @@ _KEYWORDS = {
 }
 _KEYED = re.compile(
     r"^\s*(?:(?P<year>" + _KEYWORDS["year"] + r")|(?P<unit>" + _KEYWORDS["unit"]
-    + r")|(?P<code>" + _KEYWORDS["code"] + r"))\s*[:：=]?\s*(?P<value>.+?)\s*$",
+    + r")|(?P<code>" + _KEYWORDS["code"] + r"))"
+    r"(?:\s*[:：=]\s*|\s+|(?=[0-9A-Za-z]))(?P<value>.+?)\s*$",
     re.IGNORECASE | re.DOTALL,
 )  # fmt: skip
 _YEAR = re.compile(r"^((?:19|20)\d{2})\s*年?$")

@@ -106,6 +106,9 @@ def test_a_taken_code_is_moved_unless_replacing():
     ("市卫健委", "unit", ("unit", "市卫健委")),
     ("单位 市卫健委", "unit", ("unit", "市卫健委")),
     ("年底", "unit", ("unit", "年底")),  # 年 is not a keyword when its value is no year
+    ("单位党委", "unit", ("unit", "单位党委")),  # a keyword needs a separator before words
+    ("年份2024", "", ("year", "2024")),
+    ("代码JJ", "", ("code", "JJ")),
     ("jj", "code", ("code", "JJ")),
     ("2026", "year", ("year", "2026")),
     ("-", "year", ("year", None)),

@@ -68,7 +68,7 @@ def error_line(exc: ServiceError | TransitionError, locale: str) -> str:
         ),
         "no_extension_request": gettext("This item has no extension request.", locale=locale),
         "unsupported_plan_file": gettext(
-            "Send the plan as a .txt, .md, .docx, .xlsx or .pdf file.", locale=locale
+            "Send the plan as one of these files: %(suffixes)s.", locale=locale
         ),
         "plan_file_too_large": gettext("The file is too large: at most %(mb)s MB.", locale=locale),
         "upload_expired": gettext(

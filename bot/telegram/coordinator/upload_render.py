@@ -251,10 +251,6 @@ def import_error(exc: ServiceError, *, locale: str) -> str:
         "import_outdated": lambda: gettext(
             "This summary is out of date: use the buttons of the latest one.", locale=locale
         ),
-        "unsupported_plan_file": lambda: (
-            gettext("Send the plan as one of these files: %(suffixes)s.", locale=locale)
-            % {"suffixes": esc(p.get("suffixes", " ".join(up.suffixes())))}
-        ),
     }
     make = texts.get(exc.code)
     return make() if make else error_line(exc, locale)
