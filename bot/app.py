@@ -1,9 +1,11 @@
 """`python -m bot run`: start-up, long polling, graceful shutdown.
 
 Start-up order: settings → database (migrated in place) → tasks_data loaded (idempotent, one
-log line per plan) → ADMIN_IDS synced (listed ids are coordinators; ids taken out of it lose
-that role, logged) → clock → Bot and Dispatcher → command menus → scheduler (in the
-dispatcher's startup hook, stopped in its shutdown hook) → polling until SIGINT/SIGTERM.
+log line per plan; a plan file that lost items is reported to the coordinators, or held back:
+bot.services.plan_reload) → ADMIN_IDS synced (listed ids are coordinators; ids taken out of it
+lose that role, logged) → expired /import uploads purged → clock → Bot and Dispatcher (with the
+out-of-process plan parser) → command menus → scheduler (in the dispatcher's startup hook,
+stopped in its shutdown hook) → polling until SIGINT/SIGTERM.
 `build_app` returns the pieces so that an in-process local mode can reuse them.
 """
 
@@ -170,6 +172,15 @@ async def former_coordinator_ids(session_maker: SessionMaker) -> list[int]:
         return await former_coordinators(session)
 
 
+async def purge_uploads(session_maker: SessionMaker, clock: Clock) -> None:
+    """Forget /import uploads left unfinished for longer than their time to live."""
+    from bot.services.import_review import purge_expired
+
+    purged = await purge_expired(session_maker, now=clock.now())
+    if purged:
+        log.info("%d unfinished plan uploads expired", purged)
+
+
 async def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
     """Everything but polling: database ready, plans loaded, Bot and Dispatcher built, the
     scheduler hooked to the dispatcher's startup/shutdown. Raises StartupError."""
@@ -183,6 +194,7 @@ async def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
         await load_tasks_data(settings, session_maker, directory, clock)
         coordinator_ids = await bootstrap(settings, session_maker, clock)
         former_ids = await former_coordinator_ids(session_maker)
+        await purge_uploads(session_maker, clock)
         i18n = make_i18n(default_locale=settings.default_locale)
         bot = make_bot(settings, token)
     except BaseException as exc:

@@ -377,6 +377,16 @@ class ImportReviews:
         return Loaded(result, replaced)
 
 
+async def purge_expired(session_maker: Any, *, now: datetime, ttl: timedelta = TTL) -> int:
+    """Delete uploads nobody finished within `ttl` (their files included); at start-up."""
+    async with session_maker() as session:
+        result = await session.exec(  # type: ignore[call-overload]
+            delete(PendingImport).where(col(PendingImport.updated_at) < now - ttl)
+        )
+        await session.commit()
+        return int(result.rowcount or 0)
+
+
 def parse_out_of_process(parser: Any, *, directory: Any, today: date) -> ParseFn:
     """The ParseFn of a bot.services.parse_runner.ProcessParser: plan_upload.parse_job in a
     child process; its failures become ServiceErrors (import_too_slow, import_failed, or the

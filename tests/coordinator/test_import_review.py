@@ -208,3 +208,15 @@ async def test_the_bot_answers_others_while_a_plan_is_parsed(hc, i18n, directory
         gate.write("go")
     summary = await parsing
     assert summary.buttons()
+
+
+
+async def test_unfinished_uploads_expire(hc):
+    from datetime import timedelta
+
+    from bot.services.import_review import TTL, purge_expired
+
+    await upload(hc, NO_YEAR)
+    assert await purge_expired(hc.ledger.session_maker, now=hc.clock.now()) == 0
+    later = hc.clock.now() + TTL + timedelta(minutes=1)
+    assert await purge_expired(hc.ledger.session_maker, now=later) == 1
