@@ -89,9 +89,11 @@ class ProcessParser:
         self.timeout = timeout
         self.memory_limit = memory_limit
         self.max_workers = max_workers
-        if context is None:
+        if context is None and "forkserver" in multiprocessing.get_all_start_methods():
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(list(PRELOAD))
+        elif context is None:  # no forkserver (Windows): a fresh interpreter per parse
+            context = multiprocessing.get_context("spawn")
         self._context = context
         self._slots: asyncio.Semaphore | None = None
 
