@@ -81,7 +81,7 @@ def summary_text(review: Review, *, locale: str) -> str:
         chosen.append(
             gettext("default unit %(unit)s", locale=locale) % {"unit": esc(o.default_unit)}
         )
-    if o.code:
+    if o.code and not o.replace:  # when replacing, the warning below names the code
         chosen.append(gettext("code %(code)s", locale=locale) % {"code": esc(o.code)})
     if chosen:
         lines.append(gettext("Your choices: %(choices)s", locale=locale)
