@@ -15,7 +15,7 @@ from bot.app import load_tasks_data
 from bot.clock import VirtualClock
 from bot.config import Settings
 from bot.importer.yaml_io import plan_files, read_plan_yaml, write_plan_yaml
-from bot.services.people import bootstrap_admins
+from bot.services.admins import sync_admins
 from bot.storage.loader import load_plans
 from bot.storage.models import Outbox, Task
 
@@ -86,7 +86,7 @@ async def startup(tmp_path, session_maker, directory):
     clock = VirtualClock(AT, rate=0)
     await load_tasks_data(settings, session_maker, directory, clock)
     async with session_maker() as s:
-        await bootstrap_admins(s, [ADMIN], at=AT)
+        await sync_admins(s, [ADMIN], at=AT)
         await s.commit()
 
     async def restart(plan) -> None:
