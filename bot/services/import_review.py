@@ -282,15 +282,23 @@ class ImportReviews:
         await self._commit()
         return row
 
-    async def remember_message(self, token: str, message_id: int) -> None:
-        """The message a reply may answer: the latest summary or question of this upload."""
+    async def remember_message(
+        self, token: str, message_id: int, *, summary: bool = False
+    ) -> int | None:
+        """The message a reply may answer: the latest summary or question of this upload.
+        For a summary, returns the previous summary's id (its buttons are out of date)."""
         row = (
             await self.session.exec(select(PendingImport).where(PendingImport.token == token))
         ).first()
-        if row is not None:
-            row.message_id = message_id
-            self.session.add(row)
-            await self._commit()
+        if row is None:
+            return None
+        previous = row.summary_id
+        row.message_id = message_id
+        if summary:
+            row.summary_id = message_id
+        self.session.add(row)
+        await self._commit()
+        return previous if summary and previous != message_id else None
 
     async def answer_target(self, *, owner: int, reply_to: int | None) -> PendingImport | None:
         """The upload a plain text of `owner` answers: the one whose summary or question it
@@ -301,7 +309,10 @@ class ImportReviews:
             col(PendingImport.plan).is_not(None),
         )
         if reply_to is not None:
-            query = query.where(PendingImport.message_id == reply_to)
+            query = query.where(
+                (col(PendingImport.message_id) == reply_to)
+                | (col(PendingImport.summary_id) == reply_to)
+            )
         else:
             query = query.where(col(PendingImport.awaiting).in_(FIELDS))
         return (

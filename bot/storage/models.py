@@ -324,5 +324,6 @@ class PendingImport(SQLModel, table=True):
     awaiting: str = ""  # file | year | unit | code: what the owner's next plain text answers
     version: int = 0  # bumped by every summary; the buttons of an older one are refused
     message_id: int | None = None  # the latest summary (or question) the bot sent
+    summary_id: int | None = None  # the latest summary: an older one loses its buttons
     created_at: datetime
     updated_at: datetime

@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from aiogram.methods import EditMessageReplyMarkup
 from sqlalchemy import func
 from sqlmodel import select
 
@@ -75,6 +76,9 @@ async def test_reply_to_the_summary_sets_the_default_unit_and_the_code(hc):
     summary = await upload(hc, NO_YEAR)
     unit = await hc.send(COORDINATOR, "单位 市卫健委", reply_to=summary.last_id)
     assert "市卫健委" in unit.text and len(unit.messages) == 1
+    cleared = [c for c in unit.calls if isinstance(c, EditMessageReplyMarkup)]
+    assert [c.message_id for c in cleared] == [summary.last_id]  # its buttons are out of date
+    await hc.press(COORDINATOR, unit.button("年份"))  # a question, then a reply to the summary
     code = await hc.send(COORDINATOR, "代码 jj", reply_to=unit.last_id)
     assert "<b>JJ</b>" in code.text and "市卫健委" in code.text
     bad = await hc.send(COORDINATOR, "代码 这不是代码", reply_to=code.last_id)

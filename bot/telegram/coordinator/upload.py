@@ -9,10 +9,12 @@ call the service and render."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 from typing import Any
 
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject, Filter
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
@@ -82,10 +84,18 @@ def only_all_plans(locale: str) -> str:
     return gettext("Only a coordinator of all plans can import a new plan.", locale=locale)
 
 
-async def show(target: Message, service: ir.ImportReviews, review: ir.Review, locale: str) -> None:
+async def show(
+    target: Message, service: ir.ImportReviews, review: ir.Review, locale: str, bot: Bot
+) -> None:
+    """Send the summary; the previous summary of the upload loses its (outdated) buttons."""
     markup = ui.review_keyboard(review, locale=locale)
     sent = await target.answer(ui.summary_text(review, locale=locale), reply_markup=markup)
-    await service.remember_message(review.token, sent.message_id)
+    previous = await service.remember_message(review.token, sent.message_id, summary=True)
+    if previous is not None:
+        with contextlib.suppress(TelegramAPIError):  # gone or already without buttons
+            await bot.edit_message_reply_markup(
+                chat_id=target.chat.id, message_id=previous, reply_markup=None
+            )
 
 
 def router() -> Router:
@@ -113,7 +123,7 @@ def router() -> Router:
         except ServiceError as exc:
             await message.answer(ui.import_error(exc, locale=locale))
             return
-        await show(message, service, review, locale)
+        await show(message, service, review, locale, bot)
 
     @r.message(Command("import"), F.document)
     async def import_with_file(message: Message, bot: Bot, roles: Roles, **data: Any) -> None:
@@ -144,7 +154,7 @@ def router() -> Router:
         await receive(message, bot, data, code=None, waiting=waiting_import)
 
     @r.message(F.text, ~F.text.startswith("/"), AnswersImport())
-    async def answer(message: Message, import_row: Any, **data: Any) -> None:
+    async def answer(message: Message, bot: Bot, import_row: Any, **data: Any) -> None:
         locale = data["locale"]
         service = reviews(data)
         try:
@@ -152,7 +162,7 @@ def router() -> Router:
         except ServiceError as exc:
             await message.answer(ui.import_error(exc, locale=locale))
             return
-        await show(message, service, review, locale)
+        await show(message, service, review, locale, bot)
 
     @r.callback_query(ImportAct.filter())
     async def act(query: CallbackQuery, callback_data: ImportAct, **data: Any) -> None:
@@ -184,7 +194,7 @@ def router() -> Router:
                 await query.answer()
                 if target is not None:
                     await target.edit_reply_markup(reply_markup=None)
-                    await show(target, service, review, locale)
+                    await show(target, service, review, locale, data["bot"])
                 return
             if callback_data.act != "c":
                 raise ServiceError("upload_expired")
@@ -208,7 +218,7 @@ def router() -> Router:
             return
         await target.edit_reply_markup(reply_markup=None)
         if isinstance(outcome, ir.Review):  # the code was taken meanwhile: look again
-            await show(target, service, outcome, locale)
+            await show(target, service, outcome, locale, data["bot"])
             return
         await target.answer(ui.loaded_text(outcome, locale=locale))
 
