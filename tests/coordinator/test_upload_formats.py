@@ -18,14 +18,14 @@ async def _upload(hc, path: Path, name: str, code: str):
 
 async def test_import_an_xlsx_ledger_in_the_chat(hc, tmp_path: Path) -> None:
     summary = await _upload(hc, write_ledger(tmp_path / "ledger.xlsx"), "台账.xlsx", "MS")
-    assert "MS" in summary.text and len(summary.buttons()) == 2
-    await hc.press(COORDINATOR, summary.buttons()[0][1])
+    assert "MS" in summary.text and len(summary.buttons()) == 5
+    await hc.press(COORDINATOR, summary.button("确认导入"))
     assert (hc.settings.tasks_data / "plans" / "ms.yaml").is_file()
 
 
 async def test_import_a_pdf_in_the_chat(hc, tmp_path: Path) -> None:
     summary = await _upload(hc, write_pdf(tmp_path / "plan.pdf"), "方案.pdf", "MP")
-    assert "MP" in summary.text and len(summary.buttons()) == 2
+    assert "MP" in summary.text and len(summary.buttons()) == 5
 
 
 async def test_a_doc_gets_a_save_as_docx_answer(hc, tmp_path: Path) -> None:

@@ -258,6 +258,6 @@ def import_error(exc: ServiceError, *, locale: str) -> str:
 
 def send_file_prompt(*, locale: str) -> str:
     return gettext("Send the plan as a file (%(suffixes)s, at most %(mb)s MB).", locale=locale) % {
-        "suffixes": " ".join(up.suffixes()),
+        "suffixes": " ".join(up.readable_suffixes()),
         "mb": up.MAX_BYTES // (1024 * 1024),
     }
