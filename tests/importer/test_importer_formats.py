@@ -188,7 +188,7 @@ def test_old_office_formats_get_a_save_as_answer(tmp_path: Path, name: str, targ
 def test_the_chat_accepts_what_the_reader_reads() -> None:
     from bot.services import plan_upload
 
-    assert set(plan_upload.SUFFIXES) >= set(SUPPORTED) >= {".xlsx", ".pdf", ".docx"}
+    assert set(plan_upload.suffixes()) >= set(SUPPORTED) >= {".xlsx", ".pdf", ".docx"}
     assert plan_upload.check_upload("台账.xlsx", 1000) == ".xlsx"
     assert plan_upload.check_upload("plan.PDF", 1000) == ".pdf"
 
@@ -197,7 +197,8 @@ def test_xlsx_upload_through_the_chat_service(tmp_path: Path) -> None:
     from bot.services import plan_upload
 
     data = write_ledger(tmp_path / "ledger.xlsx").read_bytes()
-    plan = plan_upload.parse_upload(data, file_name="台账.xlsx", code="MS")
+    options = plan_upload.ImportOptions(code="MS")
+    plan = plan_upload.parse_upload(data, file_name="台账.xlsx", options=options).plan
     assert [t.ref for t in plan.tasks] == [f"MS-{n}" for n in EXPECTED]
 
 
