@@ -224,3 +224,13 @@ async def test_unfinished_uploads_expire(hc):
     assert await purge_expired(hc.ledger.session_maker, now=hc.clock.now()) == 0
     later = hc.clock.now() + TTL + timedelta(minutes=1)
     assert await purge_expired(hc.ledger.session_maker, now=later) == 1
+
+
+async def test_replacing_can_be_taken_back_before_confirming(hc):
+    summary = await upload(hc, SHANGRAO)
+    replacing = await hc.press(COORDINATOR, summary.button("SR（"))
+    assert "<b>SR</b>" in replacing.text
+    kept = await hc.press(COORDINATOR, replacing.button("新计划"))  # "keep it a new plan"
+    assert "<b>SR2</b>" in kept.text and "替换计划 SR" in str(kept.buttons())
+    await hc.press(COORDINATOR, kept.button("确认导入"))
+    assert await active_assignments(hc, "SR") == 5 and await active_assignments(hc, "SR2") == 2

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -98,6 +99,67 @@ async def show(
             )
 
 
+# --- the buttons of a summary: ask a question, cancel, replace or not, confirm -------------
+
+Act = Callable[[CallbackQuery, ImportAct, ir.ImportReviews, dict[str, Any]], Awaitable[None]]
+
+
+def _summary_message(query: CallbackQuery) -> Message | None:
+    return query.message if isinstance(query.message, Message) else None
+
+
+async def _ask(query: CallbackQuery, cb: ImportAct, service: ir.ImportReviews,
+               data: dict[str, Any]) -> None:  # fmt: skip
+    field = ASK[cb.act]
+    await service.ask(cb.token, owner=query.from_user.id, version=cb.v, field=field)
+    await query.answer()
+    if (target := _summary_message(query)) is not None:
+        text, markup = ui.question(field, locale=data["locale"])
+        sent = await target.answer(text, reply_markup=markup)
+        await service.remember_message(cb.token, sent.message_id)
+
+
+async def _cancel(query: CallbackQuery, cb: ImportAct, service: ir.ImportReviews,
+                  data: dict[str, Any]) -> None:  # fmt: skip
+    await service.cancel(cb.token, owner=query.from_user.id, version=cb.v)
+    await query.answer()
+    if (target := _summary_message(query)) is not None:
+        await target.edit_reply_markup(reply_markup=None)
+        await target.answer(gettext("Discarded; nothing was loaded.", locale=data["locale"]))
+
+
+async def _replace(query: CallbackQuery, cb: ImportAct, service: ir.ImportReviews,
+                   data: dict[str, Any]) -> None:  # fmt: skip
+    review = await service.set_replace(
+        cb.token, owner=query.from_user.id, version=cb.v, on=cb.act == "r"
+    )
+    await query.answer()
+    if (target := _summary_message(query)) is not None:
+        await target.edit_reply_markup(reply_markup=None)
+        await show(target, service, review, data["locale"], data["bot"])
+
+
+async def _confirm(query: CallbackQuery, cb: ImportAct, service: ir.ImportReviews,
+                   data: dict[str, Any]) -> None:  # fmt: skip
+    outcome = await service.confirm(
+        cb.token, owner=query.from_user.id, version=cb.v,
+        session_maker=data["session_maker"], directory=data.get("directory"),
+    )  # fmt: skip
+    await query.answer()
+    if (target := _summary_message(query)) is None:
+        return
+    await target.edit_reply_markup(reply_markup=None)
+    if isinstance(outcome, ir.Review):  # the code was taken meanwhile: look again
+        await show(target, service, outcome, data["locale"], data["bot"])
+        return
+    await target.answer(ui.loaded_text(outcome, locale=data["locale"]))
+
+
+ACTS: dict[str, Act] = {
+    "y": _ask, "u": _ask, "k": _ask, "x": _cancel, "r": _replace, "n": _replace, "c": _confirm,
+}  # fmt: skip
+
+
 def router() -> Router:
     r = Router(name="coordinator-upload")
     r.message.filter(IsCoordinator())
@@ -167,59 +229,19 @@ def router() -> Router:
     @r.callback_query(ImportAct.filter())
     async def act(query: CallbackQuery, callback_data: ImportAct, **data: Any) -> None:
         locale = data["locale"]
-        service = reviews(data)
-        token, owner, version = callback_data.token, query.from_user.id, callback_data.v
-        target = query.message if isinstance(query.message, Message) else None
+        handle = ACTS.get(callback_data.act)
         try:
-            if callback_data.act in ASK:
-                field = ASK[callback_data.act]
-                await service.ask(token, owner=owner, version=version, field=field)
-                await query.answer()
-                if target is not None:
-                    text, markup = ui.question(field, locale=locale)
-                    sent = await target.answer(text, reply_markup=markup)
-                    await service.remember_message(token, sent.message_id)
-                return
-            if callback_data.act == "x":
-                await service.cancel(token, owner=owner, version=version)
-                await query.answer()
-                if target is not None:
-                    await target.edit_reply_markup(reply_markup=None)
-                    await target.answer(gettext("Discarded; nothing was loaded.", locale=locale))
-                return
-            if callback_data.act in ("r", "n"):
-                review = await service.set_replace(
-                    token, owner=owner, version=version, on=callback_data.act == "r"
-                )
-                await query.answer()
-                if target is not None:
-                    await target.edit_reply_markup(reply_markup=None)
-                    await show(target, service, review, locale, data["bot"])
-                return
-            if callback_data.act != "c":
+            if handle is None:
                 raise ServiceError("upload_expired")
-            outcome = await service.confirm(
-                token, owner=owner, version=version, session_maker=data["session_maker"],
-                directory=data.get("directory"),
-            )  # fmt: skip
+            await handle(query, callback_data, reviews(data), data)
         except ServiceError as exc:
             await query.answer(ui.import_error(exc, locale=locale)[:200], show_alert=True)
-            return
         except (LoadError, OSError) as exc:
             await query.answer()
-            if target is not None:
-                await target.answer(
+            if isinstance(query.message, Message):
+                await query.message.answer(
                     gettext("Could not load the plan: %(error)s", locale=locale)
                     % {"error": esc(str(exc))}
                 )
-            return
-        await query.answer()
-        if target is None:
-            return
-        await target.edit_reply_markup(reply_markup=None)
-        if isinstance(outcome, ir.Review):  # the code was taken meanwhile: look again
-            await show(target, service, outcome, locale, data["bot"])
-            return
-        await target.answer(ui.loaded_text(outcome, locale=locale))
 
     return r
