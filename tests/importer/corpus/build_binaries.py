@@ -1,0 +1,187 @@
+"""Builds the corpus's binary documents (.xlsx, .docx) into a folder: nothing binary is committed.
+
+Each builder writes one file the way an office keeps it: title rows above the header, merged
+category cells, two-level headers, real date cells, several units in one cell (one per line),
+a task cell merged across the rows of its measures. Their answers are the `*.expected.yaml`
+files of the same stem. Run by tests/importer/test_importer_corpus.py, or by hand:
+
+    python tests/importer/corpus/build_binaries.py /tmp/corpus
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+import docx
+import openpyxl
+from docx.shared import Pt
+
+Row = list[object]
+
+
+def _sheet(title: str, rows: list[Row], *, first_row: int = 1) -> openpyxl.Workbook:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = title
+    for r, row in enumerate(rows, start=first_row):
+        for c, value in enumerate(row, start=1):
+            if value is not None and value != "":
+                sheet.cell(row=r, column=c, value=value)
+    return book
+
+
+def x1_jiaxing_minsheng(target: Path) -> None:
+    """Title rows, header on row 3, 类别 merged down its rows, units one per line in a cell."""
+    rows: list[Row] = [
+        ["嘉兴市2024年民生实事项目推进台账"],
+        ["填报单位：市发展改革委（盖章）", "", "", "", "更新时间：2024年3月"],
+        ["序号", "类别", "项目名称", "目标任务", "责任单位", "完成时限", "进展情况"],
+        [1, "教育", "新建改扩建中小学幼儿园", "新建改扩建中小学、幼儿园25所",
+         "市教育局\n各县（市、区）政府", "2024年9月底前", "已开工18所"],
+        [2, None, "中小学课后托管服务", "暑期托管服务覆盖有需求的小学生", "市教育局\n团市委",
+         "2024年8月底前", ""],
+        [3, "养老", "居家养老服务", "新建示范型居家养老服务中心20家", "市民政局",
+         "2024年11月底前", ""],
+        [4, None, "老年食堂", "新增老年食堂（助餐点）60个", "市民政局\n市市场监管局",
+         "2024年10月底前", "已完成选址"],
+        [5, "交通", "公交线网优化", "新辟优化公交线路20条，更新新能源公交车100辆",
+         "市交通运输局\n嘉兴公交集团", "2024年12月底前", ""],
+        [6, None, "农村公路提升", "新改建农村公路100公里", "市交通运输局",
+         "2024年第三季度", ""],
+    ]
+    book = _sheet("民生实事", rows)
+    sheet = book.active
+    sheet.merge_cells("A1:G1")
+    sheet.merge_cells("B4:B5")
+    sheet.merge_cells("B6:B7")
+    sheet.merge_cells("B8:B9")
+    book.save(target)
+
+
+def x2_taiyuan_twolevel(target: Path) -> None:
+    """A two-level header: 责任单位 spans 牵头单位 / 配合单位; 备注 is no unit."""
+    rows: list[Row] = [
+        ["太原市城市管理局2025年重点工作任务分解表"],
+        ["序号", "重点任务", "责任单位", "", "完成时限", "备注"],
+        ["", "", "牵头单位", "配合单位", "", ""],
+        [1, "实施城市道路综合整治，完成30条主次干道提质改造", "市政设施科", "规划建设科",
+         "2025年10月底前", "重点工程"],
+        [2, "推进生活垃圾分类，城区居民小区分类覆盖率达到95%", "环境卫生科", "宣传教育科",
+         "2025年12月底前", ""],
+        [3, "开展违法建设专项治理，拆除存量违法建设50万平方米", "执法监督科",
+         "各区城市管理局", "2025年11月底前", ""],
+        [4, "建设城市运行管理服务平台", "数字城管中心", "", "2025年6月底前", "省考任务"],
+        [5, "加强城市园林绿化养护管理", "园林绿化科", "各区城市管理局", "长期坚持", ""],
+        [6, "推进公厕提标改造，新改建城市公厕60座", "环境卫生科", "", "三季度末", ""],
+    ]
+    book = _sheet("任务分解", rows)
+    sheet = book.active
+    sheet.merge_cells("A1:F1")
+    for col in "ABEF":
+        sheet.merge_cells(f"{col}2:{col}3")
+    sheet.merge_cells("C2:D2")
+    book.save(target)
+
+
+def x3_wenzhou_datecells(target: Path) -> None:
+    """Real date cells, integer numbers, a blank row, and a second sheet of filling notes."""
+    rows: list[Row] = [
+        ["温州市交通运输局2023年重点工作清单"],
+        [],
+        ["序号", "工作任务", "具体要求", "责任处室", "完成时间"],
+        [1, "推进甬台温高速复线建设", "完成年度投资20亿元", "建设管理处",
+         datetime(2023, 12, 31)],
+        [2, "建设温州港乐清湾港区", "C区一期工程完工", "港航处", datetime(2023, 9, 30)],
+        [3, "发展城乡客运一体化", "新增城乡公交一体化县2个", "运输服务处",
+         datetime(2023, 10, 31)],
+        [],
+        [4, "推进交通运输数字化改革", "上线“浙里畅行”温州专区", "科技信息处",
+         datetime(2023, 6, 30)],
+        [5, "开展交通安全生产专项整治", "每月开展一次重点领域隐患排查", "安全监督处", "每月"],
+    ]
+    book = _sheet("工作清单", rows)
+    book.active.merge_cells("A1:E1")
+    notes = book.create_sheet("填表说明")
+    notes["A1"] = "1．请于每月25日前更新进展情况。"
+    notes["A2"] = "2．联系人：办公室 张某某 0577-88888888"
+    book.save(target)
+
+
+def x4_shaoxing_merged_task(target: Path) -> None:
+    """序号 and 实事项目 merged down the rows of their measures, each measure with its unit."""
+    rows: list[Row] = [
+        ["绍兴市2024年卫生健康为民办实事任务分解表"],
+        ["序号", "实事项目", "具体措施", "责任单位", "时间节点"],
+        [1, "提升基层医疗服务能力", "完成10家乡镇卫生院提标改造", "市卫生健康委", "3月底前启动"],
+        [None, None, "新建村级规范化卫生室50家", "市卫生健康委", "6月底前"],
+        [None, None, "推进基层医保结算全覆盖", "市医保局", "12月底前"],
+        [2, "优化院前急救服务", "新增救护车20辆", "市急救中心", "9月底前"],
+        [None, None, "城区急救平均反应时间控制在10分钟内", "市急救中心", "11月底前"],
+        [3, "开展老年人健康服务", "为65岁以上老年人免费体检30万人", "市卫生健康委",
+         "10月底前"],
+    ]
+    book = _sheet("分解表", rows)
+    sheet = book.active
+    sheet.merge_cells("A1:E1")
+    for col in "AB":
+        sheet.merge_cells(f"{col}3:{col}5")
+        sheet.merge_cells(f"{col}6:{col}7")
+    book.save(target)
+
+
+def y1_foshan_docx_merged(target: Path) -> None:
+    """A Word table: 类别 merged down its rows and one 责任单位 cell shared by two rows."""
+    document = docx.Document()
+    style = document.styles["Normal"]
+    style.font.size = Pt(12)
+    document.add_paragraph("佛山市南海区2024年教育重点工作任务清单")
+    document.add_paragraph("为推动全区教育高质量发展，现将重点工作任务分解如下：")
+    header = ["序号", "类别", "工作任务", "责任单位", "完成时限"]
+    body = [
+        ["1", "学位建设", "新建公办中小学5所，新增学位1.2万个", "区教育局", "2024年8月底前"],
+        ["2", "", "推进公办幼儿园建设，新增公办园学位3000个", "区教育局", "2024年9月底前"],
+        ["3", "教育质量", "推进义务教育优质均衡发展创建", "区教育局、区财政局",
+         "2024年12月底前"],
+        ["4", "", "实施“强师工程”，培训骨干教师1000人", "", "2024年11月底前"],
+        ["5", "校园安全", "完成校园安防设施“四个100%”建设", "区教育局、区公安分局",
+         "2024年6月底前"],
+    ]
+    table = document.add_table(rows=1 + len(body), cols=len(header))
+    for c, text in enumerate(header):
+        table.cell(0, c).text = text
+    for r, row in enumerate(body, start=1):
+        for c, text in enumerate(row):
+            if text:
+                table.cell(r, c).text = text
+    table.cell(1, 1).merge(table.cell(2, 1))
+    table.cell(3, 1).merge(table.cell(4, 1))
+    table.cell(3, 3).merge(table.cell(4, 3))  # one unit cell for rows 3 and 4
+    document.add_paragraph("佛山市南海区教育局")
+    document.add_paragraph("2024年1月15日")
+    document.save(str(target))
+
+
+BUILDERS: dict[str, Callable[[Path], None]] = {
+    "x1_jiaxing_minsheng.xlsx": x1_jiaxing_minsheng,
+    "x2_taiyuan_twolevel.xlsx": x2_taiyuan_twolevel,
+    "x3_wenzhou_datecells.xlsx": x3_wenzhou_datecells,
+    "x4_shaoxing_merged_task.xlsx": x4_shaoxing_merged_task,
+    "y1_foshan_docx_merged.docx": y1_foshan_docx_merged,
+}
+
+
+def build(name: str, folder: Path) -> Path:
+    """Writes the document `name` into `folder` and returns its path."""
+    target = Path(folder) / name
+    BUILDERS[name](target)
+    return target
+
+
+if __name__ == "__main__":
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else ".")
+    out.mkdir(parents=True, exist_ok=True)
+    for name in BUILDERS:
+        print(build(name, out))
