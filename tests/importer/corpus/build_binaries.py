@@ -164,11 +164,37 @@ def y1_foshan_docx_merged(target: Path) -> None:
     document.save(str(target))
 
 
+def x5_dongguan_section_rows(target: Path) -> None:
+    """Section rows (一、教育领域) merged across the sheet between numbered rows; units with
+    「、」 and one per line; a 备注 column."""
+    rows: list[Row] = [
+        ["东莞市2024年十件民生实事任务分解表"],
+        ["序号", "实事项目", "具体任务", "责任单位", "完成时限", "备注"],
+        ["一、教育领域"],
+        [1, "新增公办学位", "新增公办中小学学位3万个", "市教育局、各镇街（园区）", "8月底前", ""],
+        [2, "校园午餐供餐", "推动公办中小学校内午餐供餐全覆盖", "市教育局\n市市场监管局",
+         "9月底前", "秋季学期"],
+        ["二、医疗卫生领域"],
+        [3, "社区卫生服务", "新建社区卫生服务站20个", "市卫生健康局", "11月底前", ""],
+        [4, "老年人健康体检", "为65岁以上老年人免费体检", "市卫生健康局、市医保局",
+         "第四季度", ""],
+        ["三、交通出行领域"],
+        [5, "公交服务提升", "新开优化公交线路30条", "市交通运输局", "6月底前", "含微循环线路"],
+    ]
+    book = _sheet("分解表", rows)
+    sheet = book.active
+    sheet.merge_cells("A1:F1")
+    for row in (3, 6, 9):
+        sheet.merge_cells(f"A{row}:F{row}")
+    book.save(target)
+
+
 BUILDERS: dict[str, Callable[[Path], None]] = {
     "x1_jiaxing_minsheng.xlsx": x1_jiaxing_minsheng,
     "x2_taiyuan_twolevel.xlsx": x2_taiyuan_twolevel,
     "x3_wenzhou_datecells.xlsx": x3_wenzhou_datecells,
     "x4_shaoxing_merged_task.xlsx": x4_shaoxing_merged_task,
+    "x5_dongguan_section_rows.xlsx": x5_dongguan_section_rows,
     "y1_foshan_docx_merged.docx": y1_foshan_docx_merged,
 }
 
