@@ -257,6 +257,10 @@ def _bar_sep_cells(lines: Sequence[Line], j: int, width: int) -> tuple[list[Cell
             bars += 1
             j += 1
             continue
+        if (pending and _NUMBER.match(text)
+                and _cells_since_number(cells) + 1 >= width):  # no | after a row's last cell
+            cells.append((join_cell_lines(pending), pending_no))
+            pending, pending_no = [], 0
         if _BLOCK_END.match(text) or (pending and not _bar_follows(lines, j)):
             break
         pending += text.split(BREAK)

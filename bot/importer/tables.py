@@ -28,7 +28,7 @@ _ROLE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("units", re.compile(r"责任单位|牵头单位|责任部门|牵头部门|责任主体|主办单位|承办单位|"
                          r"实施单位|责任科室|责任处室|牵头科室|牵头处室|主责单位|^单位$")),
     ("due", re.compile(r"时限|完成时间|时间节点|时间安排|进度|截止|^时间$|完成期限|节点|"
-                       r"竣工|完工")),
+                       r"竣工|完工|建设期限|建设年限|实施期限|实施年限|建设周期|起止年限|起止时间")),
     ("nature", re.compile(r"性质|属性")),
     ("domain", re.compile(r"领域|类别|分类|维度|板块|类型")),
     ("target", re.compile(r"目标值|规划值|预期值|\d{4}年(目标)?$|\d{4}年目标值")),
@@ -103,6 +103,9 @@ class Table:
                 if role not in out:
                     out[role] = index
                     break
+        if "number" in out and "title" in out and "text" in out and "domain" not in out \
+                and out["title"] < out["number"]:
+            out["domain"] = out.pop("title")  # 重点任务 | 序号 | 具体措施: left of 序号, a group
         if years:
             years.sort()
             if "target" not in out:
