@@ -33,6 +33,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 _TITLE_MAX = 60
 # "8.1+N服务体系": item 8 whose text starts with a number, when 8 continues the numbering
 _GLUED_ITEM = re.compile(r"^(\d+)[.．](?=\d+(?:\.\d+)?[^\d.．\s%‰亿万])(.*)$")
+# "5.10亿元以上…项目招引": item 5 when a sentence follows the amount (a cell "5.10亿元" is none)
+_GLUED_AMOUNT = re.compile(r"^(\d+)[.．](?=\d+(?:\.\d+)?[亿万])(.{12,})$")
 _YEAR_LIKE = re.compile(r"^(?:19|20)\d{2}$")
 
 
@@ -107,7 +109,7 @@ def outline(lines: list[Line]) -> list[Node]:
             continue
         node = classify(line)
         if node.kind == "para" and "item" in last:
-            glued = _GLUED_ITEM.match(line.text.strip())
+            glued = _GLUED_ITEM.match(line.text.strip()) or _GLUED_AMOUNT.match(line.text.strip())
             if glued and int(glued.group(1)) == last["item"] + 1:
                 title, rest = split_title(glued.group(2))
                 node = Node("item", line.no, line.text.strip(), glued.group(1), title, rest)

@@ -1,7 +1,8 @@
 """Cleaning source lines: markup out, page breaks mended, line numbers kept.
 
 What a caller gets back: the same `Line`s (blank ones kept, they separate table rows), with
-- HTML tags and entities, markdown heading marks, bold/italic marks and footnote markers removed;
+- HTML tags and entities, markdown heading marks, list bullets (`- `), bold/italic marks and
+  footnote markers removed;
 - spaces next to Chinese text removed ("到 2023 年底" → "到2023年底"), full-width digits ASCII;
 - pipe-table rows turned into tab-separated rows (separator rows dropped);
 - footnote lines (¹ …) dropped, page-number lines (— 3 —, 第3页) blank;
@@ -36,6 +37,7 @@ _SPACES = re.compile(r" {2,}")
 _PAGE_NUMBER = re.compile(
     r"^\s*(?:[-—–]+\s*\d{1,4}\s*[-—–]+|第\s*\d{1,4}\s*页(?:\s*[，,/]?\s*共\s*\d{1,4}\s*页)?)\s*$"
 )
+_BULLET = re.compile(r"^\s{0,3}[-*+•·▪]\s+(?=\S)")
 _PIPE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
 
 # a line ending with one of these ends its sentence (or its heading)
@@ -94,6 +96,8 @@ def clean_line(text: str) -> tuple[str, bool]:
     heading = bool(_MD_HEADING.match(text)) and text.lstrip().startswith("#")
     if heading:
         text = _MD_HEADING.sub("", text)
+    if _BULLET.match(text) and not _PAGE_NUMBER.match(text):
+        text = _BULLET.sub("", text)  # "- 牵头单位：…" of a web page's list
     stripped = text.strip()
     if stripped.startswith("|") and stripped.count("|") >= 2:
         row = _pipe_row(stripped)

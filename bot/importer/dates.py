@@ -108,6 +108,15 @@ def _quarter(q: str) -> int:
     return _CN_DIGIT.get(q) or int(q)
 
 
+# after a year range, the words that make it one deadline per year
+_EACH_YEAR = re.compile(r"[，,、\s]{0,2}(?:期间)?[，,\s]{0,2}(?:每年|逐年|分别|各年|年度|每一年)")
+
+
+_CLAUSE_AFTER = re.compile(r"[^。；;\n]{0,80}")
+# 2023-2025年…占比为75%、90%、100%: a value per year
+_VALUE_LIST = re.compile(r"\d+(?:\.\d+)?\s*[%‰]?[^\d、，,。]{0,3}、\s*\d")
+
+
 def _due_of(
     match: re.Match[str], ctx: DateContext, year_before: int | None = None
 ) -> tuple[tuple[date, ...], tuple[str, ...]]:
@@ -118,7 +127,12 @@ def _due_of(
         y1, y2 = int(match.group("y1")), int(match.group("y2"))
         if not 0 < y2 - y1 <= 10:
             return (), ()
-        years = range(y1, y2 + 1)
+        clause = _CLAUSE_AFTER.match(match.string, match.end())
+        if not _EACH_YEAR.match(match.string, match.end()) and not (
+            clause and _VALUE_LIST.search(clause.group(0))
+        ):
+            return (date(y2, 12, 31),), (text,)  # 2023—2025年完成30所: by the range's end
+        years = range(y1, y2 + 1)  # 2023—2025年每年 / 分别: one due date per year
         return tuple(date(y, 12, 31) for y in years), tuple(f"{y}年" for y in years)
     if match.group("ymd"):
         year, month = int(match.group("ya")), int(match.group("m"))

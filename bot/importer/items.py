@@ -36,6 +36,12 @@ _STANDING_TAIL = re.compile(
 )
 
 
+# a clause of an undated item that opens with a standing duty: 长期坚持“双随机、一公开”监管
+_STANDING_CLAUSE = re.compile(
+    r"(?:^|[，,。；;：:\n])\s*(长期坚持|长期推进|长期开展|持续推进|持续开展|常态化推进|常态化开展)"
+)
+
+
 @dataclass
 class Draft:
     """An item as found in the document, before resolution."""
@@ -104,6 +110,12 @@ class ItemBuilder:
                     standing = standing or deadline.strip("。；; ")[:20]
                     if word not in recurrence:
                         recurrence.append(word)
+        if not found and not standing and draft.kind == "task":
+            duty = _STANDING_CLAUSE.search(text)  # an undated task "…，持续推进…" / "长期坚持…"
+            if duty is not None:
+                standing = duty.group(1)
+                if dates.STANDING_REPORTS not in recurrence:
+                    recurrence.append(dates.STANDING_REPORTS)
         if not found and standing:
             # the plan's end closes the duty's reporting period; not a guessed deadline
             found = [Milestone(due=self.ctx.end, phrase=standing, target=draft.title)]

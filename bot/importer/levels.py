@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 from bot.importer.blocks import Node
 from bot.importer.items import Draft
+from bot.importer.meta import ends_item, is_signature
+from bot.importer.unitparse import closes_with_unit_note, is_label_line
 
 RANK = {"h0": 0, "h1": 1, "h2": 2, "item": 3, "sub": 4, "circle": 5}
 TASK_LEVELS = ("h1", "h2", "item", "sub", "circle")
@@ -90,6 +92,15 @@ def level_drafts(nodes: list[Node], kind: str, body_of: Callable[[Node], str]) -
             parts = [body_of(node)]
             carry = ""
             continue
+        if node.kind == "para" and ends_item(node.text):
+            if current is not None and len(parts) > 1 and is_signature(parts[-1]):
+                parts.pop()  # the issuer signing above the date
+            close()  # the date the plan was signed (or its colophon) ends the item before it
+            continue
+        if (current is not None and node.kind == "para" and parts
+                and closes_with_unit_note(parts[-1]) and not is_label_line(node.text)
+                and not closes_with_unit_note(node.text)):
+            close()  # the block's unit note closed it: closing prose is no part of it
         if current is not None:
             parts.append(node.text)
     close()

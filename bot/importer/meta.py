@@ -180,6 +180,25 @@ def is_date_line(text: str) -> bool:
     return bool(_FULL_DATE.match(text.strip()))
 
 
+_COLOPHON = re.compile(
+    r"^(?:抄送|主送|报送|分送|发送)\s*[:：]"
+    r"|^.{0,40}?(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*(?:印发|印|发布)$"
+    r"|^[（(]此件[^）)]{0,20}[）)]$"
+)
+
+
+def is_colophon(text: str) -> bool:
+    """A line of the document's closing block (版记): 抄送：…, "某办公室 2024年2月20日印发",
+    （此件公开发布）. It ends the item before it and belongs to none."""
+    text = text.strip()
+    return len(text) <= 200 and bool(_COLOPHON.match(text))
+
+
+def ends_item(text: str) -> bool:
+    """A date line (a signature's date) or a colophon line: never part of an item."""
+    return is_date_line(text) or is_colophon(text)
+
+
 def is_signature(text: str) -> bool:
     """A short line naming an office (某镇人民政府), as signed above a date."""
     text = text.strip()

@@ -33,7 +33,12 @@ from bot.importer.layouts import index_metadata_date, normalize_tables
 from bot.importer.levels import RANK, level_drafts, unit_level
 from bot.importer.reader import Line, split_lines
 from bot.importer.tables import Table, merged_rows
-from bot.importer.unitparse import extract_units, parse_unit_list
+from bot.importer.unitparse import (
+    closes_with_unit_note,
+    is_label_line,
+    names_units,
+    parse_unit_list,
+)
 
 _TASK_HEADING = re.compile(
     r"任务|措施|举措|重点工作|主要工作|工作内容|行动|工作安排|实施内容|具体内容|工作重点|重点领域"
@@ -207,13 +212,17 @@ def walk(nodes: list[Node]) -> _Walk:
             carry = ""
             continue
         text = node.text
-        if kind == "para" and plan_meta.is_date_line(text):
+        if kind == "para" and plan_meta.ends_item(text):
             if current is not None and current.parts and plan_meta.is_signature(current.parts[-1]):
                 current.parts.pop()  # the issuer signing above the date
             close()  # the date the plan was signed ends the item before it
             continue
         if in_duty:
             out.duty_texts.append(text)
+        if (current is not None and kind == "para" and current.parts
+                and closes_with_unit_note(current.parts[-1]) and not is_label_line(text)
+                and not closes_with_unit_note(text)):
+            close()  # the item's unit note closed it: closing prose (各地要…) is no part of it
         if current is not None:
             current.parts.append(text)
         elif h2_open is not None:
@@ -259,11 +268,11 @@ def _table_drafts(table: Table, caption: str, kind: str) -> list[Draft]:
 
 
 def _names_units(text: str) -> bool:
-    return bool(extract_units(text).units)
+    return names_units(text)
 
 
 def _has_units(draft: Draft) -> bool:
-    return bool(draft.units or extract_units(draft.body).units)
+    return bool(draft.units or names_units(draft.body))
 
 
 def _sections_with_units(drafts: list[Draft]) -> list[Draft]:
@@ -271,6 +280,13 @@ def _sections_with_units(drafts: list[Draft]) -> list[Draft]:
     units (an item of such a section without units of its own may inherit 下同 or be warned)."""
     sections = {d.section for d in drafts if _has_units(d)}
     return [d for d in drafts if d.section in sections]
+
+
+def _task_sections(drafts: list[Draft]) -> list[Draft]:
+    """Blocks of the task level without the sections that are no tasks: a 保障措施 / 组织实施
+    heading whose blocks name no unit (（一）加强组织领导。…)."""
+    with_units = {d.section for d in drafts if _has_units(d)}
+    return [d for d in drafts if d.section in with_units or not _NOT_TASK.search(d.section)]
 
 
 def _refs(drafts: list[Draft], prefix: str) -> list[str]:
@@ -334,7 +350,7 @@ def parse_lines(
     counts = unit_level(nodes, _names_units)
     best = max(counts, key=lambda kind: (counts[kind], -RANK[kind]), default=None)
     if best is not None and best != "item" and counts[best] > counts.get("item", 0):
-        task_drafts = level_drafts(nodes, best, _body)  # the units hang on another level
+        task_drafts = _task_sections(level_drafts(nodes, best, _body))  # units on that level
     if not task_drafts:
         task_drafts = [d for d in walked.h2_blocks if _has_units(d)]
     if not task_drafts:
@@ -354,6 +370,8 @@ def parse_lines(
             draft.kind = "task"
         project_drafts = []
 
+    if not task_drafts and not project_drafts and not indicators:
+        task_drafts = walked.loose_items  # numbered items naming no unit: tasks, warned
     check_item_lengths(task_drafts + project_drafts, where)
     tasks = [builder.build(d, r) for d, r in
              zip(task_drafts, _refs(task_drafts, f"{plan_code}-"), strict=True)]

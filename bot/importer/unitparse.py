@@ -243,13 +243,14 @@ def is_role_note(content: str) -> bool:
     if "。" in content:
         return False
     clauses = split_top(_FILLER.sub("", content), "，,；;")
-    if not clauses:
-        return False
+    roles = 0
     for clause in clauses:
         match = _ROLE_END.search(clause)
-        if not match or match.start() == 0 or match.start() > 120:
+        if match and 0 < match.start() <= 120:
+            roles += 1
+        elif not _DATE_PIECE.match(clause):  # （A主办，B协办；6月底前完成） keeps its date
             return False
-    return True
+    return roles > 0
 
 
 def _next_role_note(body: str, cursor: int) -> tuple[int, int] | None:
@@ -337,7 +338,15 @@ def extract_units(text: str, line: int | None = None) -> Annotations:
 
 _UNIT_LIKE = re.compile(
     r"(?:局|委|办|会|府|部|院|联|厅|署|队|站|所|社|股|科|处|室|中心|集团|公司|分局|管委会|指挥部"
-    r"|部门|单位)$"
+    r"|部门|单位|分行|支行)$"
+)
+
+
+# an unknown name in a bracket without label or verb is a unit only when named like an office:
+# 省人社厅, 人行福建省分行, 各设区市人民政府 — not （基层特色专科）, （试点任务）
+_NAMED_UNIT = re.compile(
+    r"^(?:[省市县区镇乡]|各|团|国家|中共|人行|中国).*(?:局|委|办|会|府|部|院|联|厅|署|队|站|所|中心"
+    r"|集团|公司|分行|支行|管委会)$|(?:局|委|厅|办|政府|管委会|委员会|分行|支行)$"
 )
 
 
@@ -345,22 +354,75 @@ def _looks_like_units(text: str) -> bool:
     """'县住建局、县自然资源局' yes; '要高度重视，加强组织领导' no (no colon told us)."""
     pieces = parse_unit_list(text, None, None)
     return bool(pieces) and all(_UNIT_LIKE.search(p.text) for p in pieces)
-_TAIL_CLAUSE = re.compile(r"[，,；;]\s*([^，,；;。（）()]{2,80}?)\s*[。；;]?\s*$")
+_CLAUSE = re.compile(r"[^，,；;。]+")
+_BY = re.compile(r"^(?:并由|其中由|由)")
+_PROSE_WINDOW = 400  # role clauses close an item: search its last sentences
+
+
+def _role_clause(clause: str, is_unit: Callable[[str], bool], line: int | None
+                 ) -> list[WrittenUnit] | None:
+    """The units of one prose clause 'A牵头' / '由A负责' / 'B、C配合落实', else None."""
+    clause = _BY.sub("", clause.strip())
+    if not clause or len(clause) > 80 or "（" in clause[:1] or not _ROLE_END.search(clause):
+        return None
+    units = parse_unit_list(clause, None, line)
+    if not units or not all(is_unit(u.text) or _UNIT_LIKE.search(u.text) for u in units):
+        return None
+    return units
 
 
 def trailing_role_clause(
     text: str, is_unit: Callable[[str], bool], line: int | None = None
 ) -> tuple[list[WrittenUnit], str]:
-    """Units of an unbracketed last clause '…，市妇联配合落实。' (every piece a known unit or
-    named like one) and the text without it; else ([], text)."""
-    offset = max(0, len(text) - 200)
-    match = _TAIL_CLAUSE.search(text, offset)
-    if not match or not _ROLE_END.search(match.group(1)):
+    """Units of unbracketed role clauses in prose and the text without them, else ([], text):
+    the last clauses '…，由市卫健委牵头，市妇联配合落实。' (each clause a role verb after
+    known units or names like units), or a run that starts with 由 inside the last sentences
+    '…，由市民政局负责，每月按时发放。'."""
+    offset = max(0, len(text) - _PROSE_WINDOW)
+    spans = [(m.start(), m.end()) for m in _CLAUSE.finditer(text, offset)]
+    if offset and spans:
+        spans = spans[1:]  # the first may be cut by the window
+    found: list[tuple[int, int, list[WrittenUnit]]] = []
+    k = len(spans) - 1
+    while k >= 0:  # the trailing run
+        units = _role_clause(text[spans[k][0] : spans[k][1]], is_unit, line)
+        if units is None:
+            break
+        found.insert(0, (*spans[k], units))
+        k -= 1
+    if not found:  # a run opened by 由 elsewhere in the tail
+        for j, (start, end) in enumerate(spans):
+            if not _BY.match(text[start:end].strip()):
+                continue
+            run = j
+            while run < len(spans):
+                units = _role_clause(text[spans[run][0] : spans[run][1]], is_unit, line)
+                if units is None:
+                    break
+                found.append((*spans[run], units))
+                run += 1
+            if found:
+                break
+    if not found:
         return [], text
-    units = parse_unit_list(match.group(1), None, line)
-    if not units or not all(is_unit(u.text) or _UNIT_LIKE.search(u.text) for u in units):
-        return [], text
-    return units, text[: match.start()].rstrip() + "。"
+    first, last = found[0][0], found[-1][1]
+    units = [u for _, _, group in found for u in group]
+    before = text[:first].rstrip("，,；; \n")
+    after = text[last:].lstrip("，,；; ")
+    rest = (before + ("，" + after if after and after[0] not in "。；;" else after)).strip()
+    if rest and rest[-1] not in "。；;！!？?":
+        rest += "。"
+    return units, rest
+
+
+def names_units(text: str) -> bool:
+    """Does this item text name responsible units (a note, a label, a trailing list or role
+    clauses of names that look like units)?"""
+    if extract_units(text).units:
+        return True
+    def never(_: str) -> bool:
+        return False
+    return bool(trailing_role_clause(text, never)[0] or trailing_unit_list(text, never)[0])
 
 
 def resolve_units(
@@ -416,12 +478,33 @@ def trailing_unit_list(
     text: str, is_unit: Callable[[str], bool], line: int | None = None
 ) -> tuple[list[WrittenUnit], str]:
     """An unlabelled '（市卫健委、市医保局）' closing the text, when every piece is a known
-    unit; returns the units (first leads) and the text without it, else ([], text)."""
+    unit or named like an office (省人社厅, 人行福建省分行: `_NAMED_UNIT`); returns the units
+    (first leads) and the text without it, else ([], text)."""
     offset = max(0, len(text) - _TRAILING_WINDOW)  # a unit list is short: search the tail
     match = _TRAILING.search(text, offset)
     if not match:
         return [], text
     pieces = parse_unit_list(match.group(1), None, line)
-    if not pieces or not all(is_unit(p.text) for p in pieces):
+    if not pieces or not all(is_unit(p.text) or _NAMED_UNIT.search(p.text) for p in pieces):
         return [], text
     return pieces, text[: match.start()].rstrip()
+
+
+def closes_with_unit_note(text: str) -> bool:
+    """Does this paragraph end with its item's unit note (〔责任单位：…〕, （A主办，B协办）,
+    （省人社厅、省财政厅）)? A plain paragraph after it is closing prose, not the item's."""
+    offset = max(0, len(text) - _TRAILING_WINDOW)
+    match = _TRAILING.search(text, offset)
+    if not match:
+        return False
+    content = match.group(1)
+    if _LABEL.search(content) or is_role_note(content):
+        return True
+    return bool(trailing_unit_list(match.group(0), lambda _: False)[0])
+
+
+def is_label_line(text: str) -> bool:
+    """A line that starts with a unit or deadline label (牵头单位：… / 完成时限：…)."""
+    stripped = text.strip()
+    return bool(_LABEL_LINE.match(stripped) or _DEADLINE_LABEL.match(stripped)
+                or _BRACKETED_LABEL.match(stripped))

@@ -6,9 +6,10 @@ title, its set of units (lead and co together) is the answer's and its set of du
 answer's (`due: null`: not checked, the document names no year; `recur: true`: the item must
 carry a recurrence). A standing duty (`due: []`, `recur: true`) has no deadline of its own: it
 may carry no milestone or the plan's last day alone, which closes its reporting period (the
-bot's assignments hang on milestones). Units compare as written or as the unit directory's canonical name of the
-answer in the document's jurisdiction. `ambiguous` entries are items a careful reader cannot
-settle: they must come in, but do not count. An imported item no answer names counts as a miss.
+bot's assignments hang on milestones). Units compare as written or as the unit directory's
+canonical name of the answer in the document's jurisdiction. `ambiguous` entries are items a
+careful reader cannot settle: they must come in, but do not count. An imported item no answer
+names counts as a miss.
 The .xlsx / .docx documents are built at test time by `corpus/build_binaries.py`.
 
 Run with `-s` to see the per-document and per-family figures.
