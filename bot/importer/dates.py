@@ -46,6 +46,8 @@ _DATE = re.compile(
     r"(?!\d))"
     r"|(?P<end>(?:“|\")?十[四五六]五(?:”|\")?(?:期间|时期|末|期末)|规划期(?:内|末|间)|计划期(?:内|末)"
     r"|(?P<n>[一二两三四五六七八九十\d])年(?:内|时间|之内))"
+    r"|(?P<num>(?<![\d.])(?P<yn>(?:19|20)\d{2})(?P<sep>[./-])(?P<mn>1[0-2]|0?[1-9])(?P=sep)"
+    r"(?P<dn>3[01]|[12]\d|0?[1-9])(?![\d.]))"
 )
 _RECUR = re.compile(
     r"每(?:一)?(?:个)?(?:学期|季度|半年|年度|年|月|周|(?:[两二三四五2-5])年)|定期|常态化开展"
@@ -134,6 +136,10 @@ def _due_of(
             return (date(y2, 12, 31),), (text,)  # 2023—2025年完成30所: by the range's end
         years = range(y1, y2 + 1)  # 2023—2025年每年 / 分别: one due date per year
         return tuple(date(y, 12, 31) for y in years), tuple(f"{y}年" for y in years)
+    if match.group("num"):  # 2024.10.31 / 2024-10-31 / 2024/10/31 (tables, Excel)
+        year, month = int(match.group("yn")), int(match.group("mn"))
+        day = _day(year, month, match.group("dn"))
+        return ((date(year, month, day),), (text,)) if day else ((), ())
     if match.group("ymd"):
         year, month = int(match.group("ya")), int(match.group("m"))
         part = match.group("part") or ""

@@ -237,20 +237,30 @@ def _bounded_bracket_end(text: str, start: int, limit: int) -> int | None:
 
 
 def is_role_note(content: str) -> bool:
-    """Is this bracket content a unit note whose every clause ends in a role verb?
+    """Is this bracket content a unit note whose every clause ends in a role verb or is a date?
     （市教育局主办，市人社局、各县区政府协办） /
-    （A、B等按职责分工负责，列第一位者为牵头单位，下同）"""
+    （A、B等按职责分工负责，列第一位者为牵头单位，下同） / （A主办；6月底前） — or a unit list
+    beside a labelled deadline: （港航发展处、市港口与口岸局，完成时限：12月底）"""
     if "。" in content:
         return False
     clauses = split_top(_FILLER.sub("", content), "，,；;")
     roles = 0
+    bare: list[str] = []
+    labelled_date = False
     for clause in clauses:
         match = _ROLE_END.search(clause)
         if match and 0 < match.start() <= 120:
             roles += 1
-        elif not _DATE_PIECE.match(clause):  # （A主办，B协办；6月底前完成） keeps its date
-            return False
-    return roles > 0
+        elif _DEADLINE_LABEL.match(clause):  # （建设管理处，完成时限：6月底）
+            labelled_date = True
+        elif _DATE_PIECE.match(clause):  # （A主办，B协办；6月底前完成） keeps its date
+            continue
+        else:
+            bare.append(clause)
+    if bare:  # units without a verb only beside a labelled deadline, each named like a unit
+        return labelled_date and all(_UNIT_LIKE.search(piece)
+                                     for c in bare for piece in split_top(c))
+    return roles > 0 or labelled_date
 
 
 def _next_role_note(body: str, cursor: int) -> tuple[int, int] | None:
@@ -493,6 +503,8 @@ def trailing_unit_list(
 def closes_with_unit_note(text: str) -> bool:
     """Does this paragraph end with its item's unit note (〔责任单位：…〕, （A主办，B协办）,
     （省人社厅、省财政厅）)? A plain paragraph after it is closing prose, not the item's."""
+    if text.rstrip(" 。.；;")[-1:] not in _CLOSE:
+        return False  # most paragraphs: no closing bracket at their end
     offset = max(0, len(text) - _TRAILING_WINDOW)
     match = _TRAILING.search(text, offset)
     if not match:

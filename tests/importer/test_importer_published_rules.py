@@ -157,3 +157,20 @@ def test_an_item_number_glued_to_an_amount_that_starts_a_sentence() -> None:
                         "5.10亿元以上重大项目招引。全年招引项目30个。（市投资促进局牵头）\n")
     assert [(t.number, t.title) for t in plan.tasks] == [
         ("4", "壮大集成电路产业"), ("5", "10亿元以上重大项目招引")]
+
+
+def test_dates_written_with_dots_or_dashes() -> None:
+    plan = _plan("某区2024年农业农村重点工作责任分解表\n序号\t重点工作\t牵头单位\t完成时限\n"
+                 "（1）\t新建高标准农田3万亩\t区农业农村局\t2024.10.31\n"
+                 "（2）\t创建特色田园乡村3个\t区农业农村局\t2024-9-30\n")
+    assert [_dues(t) for t in plan.tasks] == [[date(2024, 10, 31)], [date(2024, 9, 30)]]
+
+
+def test_a_unit_list_beside_a_labelled_deadline_in_one_bracket() -> None:
+    plan = _plan("某市交通运输局2024年工作要点\n一、重点工作\n"
+                 "1．加快港区开发建设。（港航发展处、市港口与口岸局，完成时限：12月底）\n"
+                 "2．开展出租汽车行业专项整治。（城市客运处，完成时限：上半年）\n")
+    assert [(_units(t), _dues(t)) for t in plan.tasks] == [
+        ([("港航发展处", "lead"), ("市港口与口岸局", "co")], [date(2024, 12, 31)]),
+        ([("城市客运处", "lead")], [date(2024, 6, 30)]),
+    ]
