@@ -38,7 +38,7 @@ _PAGE_NUMBER = re.compile(
     r"^\s*(?:[-—–]+\s*\d{1,4}\s*[-—–]+|第\s*\d{1,4}\s*页(?:\s*[，,/]?\s*共\s*\d{1,4}\s*页)?)\s*$"
 )
 _BULLET = re.compile(r"^\s{0,3}[-*+•·▪]\s+(?=\S)")
-_PIPE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+_PIPE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$")  # | :-: | --- |
 
 # a line ending with one of these ends its sentence (or its heading)
 _TERMINAL = "。！？；：!?;:”’）)〕】]」』》"

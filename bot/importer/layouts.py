@@ -610,7 +610,7 @@ def _pipe_row(text: str, edged: bool) -> str | None:
     inner = inner[1:] if inner.startswith("|") and edged else inner
     inner = inner[:-1] if inner.endswith("|") else inner
     cells = [_cell(c) for c in inner.split("|")]
-    if all(re.fullmatch(r":?-{2,}:?|", c) for c in cells):
+    if all(re.fullmatch(r":?-+:?|", c) for c in cells):
         return ""  # a markdown separator row
     return "\t".join(cells) if any(cells) else ""
 

@@ -174,3 +174,9 @@ def test_a_unit_list_beside_a_labelled_deadline_in_one_bracket() -> None:
         ([("港航发展处", "lead"), ("市港口与口岸局", "co")], [date(2024, 12, 31)]),
         ([("城市客运处", "lead")], [date(2024, 6, 30)]),
     ]
+
+
+def test_a_markdown_alignment_row_with_single_dashes_is_no_row() -> None:
+    plan = _plan("### 某市2025年教育重点任务\n\n| 序号 | 任务名称 | 责任单位 | 完成时间 |\n"
+                 "| :-: | :-- | :-- | - |\n| 1 | 新建改扩建学校 | 市教育局 | 2025年8月31日前 |\n")
+    assert [(t.title, _dues(t)) for t in plan.tasks] == [("新建改扩建学校", [date(2025, 8, 31)])]

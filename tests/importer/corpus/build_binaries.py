@@ -189,12 +189,32 @@ def x5_dongguan_section_rows(target: Path) -> None:
     book.save(target)
 
 
+def x6_wuhu_person_column(target: Path) -> None:
+    """Three title rows, the header on row 4, a 责任人 column of people, mixed date texts."""
+    rows: list[Row] = [
+        ["附件2"],
+        ["芜湖市镜湖区教育局2024年重点工作推进表"],
+        ["填报时间：2024年1月", "", "", "", "", "单位：项"],
+        ["序号", "工作事项", "主要内容", "责任科室", "责任人", "时间进度"],
+        [1, "学前教育普惠扩容", "新增普惠性学位600个", "学前教育科", "刘某", "8月底前完成"],
+        [2, "义务教育优质均衡", "迎接国家义务教育优质均衡发展督导评估", "基础教育科", "周某",
+         "11月底前"],
+        [3, "校园安全管理", "每月开展一次校园安全隐患排查", "安全科", "吴某", "长期"],
+        [4, "教师队伍建设", "招聘新教师120名", "人事科", "郑某", "7月底前完成"],
+    ]
+    book = _sheet("推进表", rows)
+    sheet = book.active
+    sheet.merge_cells("A2:F2")
+    book.save(target)
+
+
 BUILDERS: dict[str, Callable[[Path], None]] = {
     "x1_jiaxing_minsheng.xlsx": x1_jiaxing_minsheng,
     "x2_taiyuan_twolevel.xlsx": x2_taiyuan_twolevel,
     "x3_wenzhou_datecells.xlsx": x3_wenzhou_datecells,
     "x4_shaoxing_merged_task.xlsx": x4_shaoxing_merged_task,
     "x5_dongguan_section_rows.xlsx": x5_dongguan_section_rows,
+    "x6_wuhu_person_column.xlsx": x6_wuhu_person_column,
     "y1_foshan_docx_merged.docx": y1_foshan_docx_merged,
 }
 
