@@ -180,3 +180,10 @@ def test_a_markdown_alignment_row_with_single_dashes_is_no_row() -> None:
     plan = _plan("### 某市2025年教育重点任务\n\n| 序号 | 任务名称 | 责任单位 | 完成时间 |\n"
                  "| :-: | :-- | :-- | - |\n| 1 | 新建改扩建学校 | 市教育局 | 2025年8月31日前 |\n")
     assert [(t.title, _dues(t)) for t in plan.tasks] == [("新建改扩建学校", [date(2025, 8, 31)])]
+
+
+def test_a_line_wrapped_right_after_an_open_bracket_is_joined() -> None:
+    plan = _plan(HEAD + "1.推进垃圾分类提质扩面。新建示范小区60个，年底前回收利用率达到40%。（\n"
+                        "牵头单位：市城管局；配合单位：市商务局、市机关事务管理局）\n")
+    assert _units(plan.tasks[0]) == [
+        ("市城管局", "lead"), ("市商务局", "co"), ("市机关事务管理局", "co")]

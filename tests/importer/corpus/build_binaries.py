@@ -208,6 +208,94 @@ def x6_wuhu_person_column(target: Path) -> None:
     book.save(target)
 
 
+CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")  # fonts-noto-cjk
+
+
+def _pdf():  # fpdf2 is imported only where a PDF is built
+    import fpdf
+
+    pdf = fpdf.FPDF()
+    pdf.set_auto_page_break(True, margin=20)
+    pdf.add_font("noto", fname=str(CJK_FONT), collection_font_number=2)  # Noto Sans CJK SC
+    pdf.set_font("noto", size=11)
+    return pdf
+
+
+def p1_kunshan_pdf_prose(target: Path) -> None:
+    """A 工作要点 printed to PDF: a running header and page numbers on every page, items in
+    prose with （牵头单位：…；配合单位：…） notes, one item broken over a page."""
+    pdf = _pdf()
+    pdf.set_margins(20, 25)
+
+    def header() -> None:
+        pdf.set_y(10)
+        pdf.cell(0, 6, "昆山市人民政府办公室文件", align="C")
+        pdf.set_y(25)
+
+    def footer() -> None:
+        pdf.set_y(-15)
+        pdf.cell(0, 6, f"— {pdf.page_no()} —", align="C")
+
+    pdf.header = header  # type: ignore[method-assign]
+    pdf.footer = footer  # type: ignore[method-assign]
+    pdf.add_page()
+    lines = [
+        "昆山市2024年城市管理工作要点",
+        "一、提升市容环境品质",
+        "1.开展市容环境综合整治。对主次干道沿街立面、店招店牌实施规范整治，9月底前完成"
+        "整治道路50条。（牵头单位：市城管局；配合单位：各区镇人民政府）",
+        "2.推进垃圾分类提质扩面。新建垃圾分类示范小区60个，年底前生活垃圾回收利用率达到"
+        "40%。（牵头单位：市城管局；配合单位：市商务局、市机关事务管理局）",
+        "二、完善城市基础设施",
+        "3.实施城市道路提升工程。完成城市道路大中修30万平方米，10月底前全面完工。"
+        "（牵头单位：市住建局）",
+        "4.建设城市公园绿地。新建改造城市公园6个、口袋公园20个，11月底前完成。"
+        "（牵头单位：市住建局；配合单位：市自然资源和规划局）",
+    ]
+    for text in lines:
+        pdf.multi_cell(0, 8, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_y(262)  # the next item starts near the page's end and runs onto the next page
+    for text in [
+        "5.加强城市照明管理。实施城市照明节能改造，更换LED路灯3000盏，上半年完成改造任务"
+        "并投入使用，全面提升城市夜景照明品质。（牵头单位：市城管局）",
+        "6.常态化开展违法建设治理。实行“发现、制止、拆除”全流程管控。（牵头单位：市城管局；"
+        "配合单位：各区镇人民政府；完成时限：长期坚持）",
+    ]:
+        pdf.multi_cell(0, 8, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 8, "抄送：市委办公室，市人大常委会办公室，市政协办公室。",
+                   new_x="LMARGIN", new_y="NEXT")
+    pdf.output(str(target))
+
+
+def p2_yangzhou_pdf_table(target: Path) -> None:
+    """A ruled 责任分解表 printed to PDF over two pages, the header row repeated."""
+    import fpdf
+
+    pdf = _pdf()
+    pdf.add_page()
+    pdf.multi_cell(0, 8, "扬州市2025年民生实事项目责任分解表", new_x="LMARGIN", new_y="NEXT")
+    rows = [
+        ("1", "新建改扩建中小学幼儿园12所", "市教育局", "各县（市、区）政府", "2025年8月底前"),
+        ("2", "新增养老机构护理型床位800张", "市民政局", "市卫生健康委", "2025年11月底前"),
+        ("3", "改造城镇老旧小区40个", "市住房城乡建设局", "各县（市、区）政府",
+         "2025年10月底前"),
+        ("4", "新增公共充电桩2000个", "市发展改革委", "供电公司", "2025年12月底前"),
+        ("5", "实施农村供水管网改造300公里", "市水利局", "", "2025年9月底前"),
+        ("6", "开展城乡居民“两病”免费筛查5万人", "市卫生健康委", "", "2025年第三季度"),
+    ]
+    plain = fpdf.fonts.FontFace()
+    with pdf.table(col_widths=(12, 70, 35, 40, 33), headings_style=plain, line_height=7,
+                   repeat_headings=1) as table:
+        head = table.row()
+        for text in ("序号", "项目内容", "牵头单位", "配合单位", "完成时限"):
+            head.cell(text)
+        for row in rows:
+            line = table.row()
+            for text in row:
+                line.cell(text)
+    pdf.output(str(target))
+
+
 BUILDERS: dict[str, Callable[[Path], None]] = {
     "x1_jiaxing_minsheng.xlsx": x1_jiaxing_minsheng,
     "x2_taiyuan_twolevel.xlsx": x2_taiyuan_twolevel,
@@ -216,6 +304,8 @@ BUILDERS: dict[str, Callable[[Path], None]] = {
     "x5_dongguan_section_rows.xlsx": x5_dongguan_section_rows,
     "x6_wuhu_person_column.xlsx": x6_wuhu_person_column,
     "y1_foshan_docx_merged.docx": y1_foshan_docx_merged,
+    "p1_kunshan_pdf_prose.pdf": p1_kunshan_pdf_prose,
+    "p2_yangzhou_pdf_table.pdf": p2_yangzhou_pdf_table,
 }
 
 
