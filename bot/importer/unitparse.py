@@ -193,16 +193,8 @@ def _labelled(content: str, line: int | None, result: Annotations) -> None:
 
 def _bracket_end(text: str, start: int) -> int:
     """Index just after the bracket opened at `start` (any closer counts); len(text) if none."""
-    depth = 0
-    for i in range(start, len(text)):
-        ch = text[i]
-        if ch in _OPEN:
-            depth += 1
-        elif ch in _CLOSE:
-            depth -= 1
-            if depth == 0:
-                return i + 1
-    return len(text)
+    end = _bounded_bracket_end(text, start, len(text) - start)
+    return len(text) if end is None else end
 
 
 _ANNOTATION_START = re.compile(
