@@ -327,3 +327,28 @@ class PendingImport(SQLModel, table=True):
     summary_id: int | None = None  # the latest summary: an older one loses its buttons
     created_at: datetime
     updated_at: datetime
+
+
+class ReplyReading(SQLModel, table=True):
+    """A liaison's free-text reply as the bot read it (bot.core.replies): the question asked
+    when the reading was ambiguous (`state` asking), or what was recorded from it, with the
+    assignments' state before, so that 撤销 can restore it (`recorded`, then `undone`). Lives in
+    the database so that any instance, after a restart, can take the answer or the undo."""
+
+    __tablename__ = "reply_reading"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    chat_id: int
+    text: str  # the whole reply: it is kept as the note of what gets recorded
+    # [{ref, assignment_id, candidates: [{status, percent, date}], ambiguous, choice}]
+    readings: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    # [{assignment_id, event_id, before: {status, progress, …}}] once recorded
+    entries: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
+    state: str = "asking"  # asking | recorded | undone
+    created_at: datetime
+    resolved_at: datetime | None = None

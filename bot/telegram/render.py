@@ -198,6 +198,7 @@ def event_label(kind: str, locale: str) -> str:
         "extension_deny": gettext("extension denied", locale=locale),
         "remind": gettext("reminded", locale=locale),
         "due_change": gettext("due date changed", locale=locale),
+        "undo": gettext("undone", locale=locale),
     }
     return labels.get(kind, kind)
 
@@ -332,6 +333,12 @@ def error_text(code: str, params: dict[str, Any], *, locale: str) -> str:
             "%(ref)s of %(unit)s is not yours: you can only report for your own unit.",
             locale=locale,
         ),
+        # replies read as reports (bot.telegram.replies)
+        "reply_gone": gettext(
+            "This question was already answered or is no longer open.", locale=locale
+        ),
+        "bad_choice": gettext("Choose one of the buttons.", locale=locale),
+        "undo_gone": gettext("This was already undone or cannot be undone.", locale=locale),
         # reports
         "already_acknowledged": gettext("%(ref)s is already acknowledged.", locale=locale),
         "empty_note": gettext("Send some text, a photo or a file as the note.", locale=locale),

@@ -26,6 +26,7 @@ from bot.telegram import (
     lang,
     my,
     reminders,
+    replies,
     report,
     start,
     task,
@@ -35,7 +36,8 @@ from bot.telegram.middlewares import DbSessionMiddleware, LocaleMiddleware, Pers
 
 log = logging.getLogger(__name__)
 
-LIAISON_SIDE = (start, help_, lang, my, task, report, continuation, invite, access)
+# continuation before replies: the rest of a long note Telegram split stays a note
+LIAISON_SIDE = (start, help_, lang, my, task, continuation, replies, report, invite, access)
 
 
 def build_dispatcher(
