@@ -115,7 +115,8 @@ _KEYWORDS: dict[str, tuple[str, ...]] = {
         "扎实推进", "已启动", "启动了", "已开工", "开工了", "已开始", "开始了", "在做",
         "处理中", "筹备中", "部分完成", "大部分完成", "已完成部分", "完成部分", "完成大部分",
         "已完成大部分", "完成过半", "已过半", "过半", "大半", "接近完成", "即将完成",
-        "快完成", "马上完成", "doing", "in progress", "ongoing", "wip",
+        "快完成", "马上完成", "大部分已完成", "部分已完成", "大多已完成", "在推进", "正推进",
+        "抓紧推进", "加紧推进", "推进中", "doing", "in progress", "ongoing", "wip",
     ),
     _MAYBE_DONE: ("基本完成", "初步完成", "基本办结", "基本建成", "基本落实"),
     _BLOCKED: (
@@ -146,17 +147,32 @@ _KEYWORDS: dict[str, tuple[str, ...]] = {
 # fmt: on
 
 
-def _keyword_pattern(keywords: dict[str, tuple[str, ...]]) -> re.Pattern[str]:
+def _keyword_patterns(
+    keywords: dict[str, tuple[str, ...]],
+) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """Chinese and emoji keywords (plain alternatives, longest first: the regex engine scans
+    them fast), and Latin ones (whole words only, matched on lower-cased text)."""
     words = sorted({w for ws in keywords.values() for w in ws}, key=len, reverse=True)
-    parts = []
-    for w in words:
-        escaped = re.escape(w)
-        parts.append(rf"(?<![a-z]){escaped}(?![a-z])" if w.isascii() and w.isalpha() else escaped)
-    return re.compile("|".join(parts))
+    other = "|".join(re.escape(w) for w in words if not w.isascii())
+    latin = "|".join(re.escape(w) for w in words if w.isascii())
+    return re.compile(other), re.compile(rf"(?<![a-z])(?:{latin})(?![a-z])")
 
 
 _KIND_OF = {w: kind for kind, ws in _KEYWORDS.items() for w in ws}
-_KEYWORD = _keyword_pattern(_KEYWORDS)
+_KEYWORD, _LATIN_KEYWORD = _keyword_patterns(_KEYWORDS)
+_HAS_LATIN = re.compile(r"[A-Za-z]")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _keywords(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, keyword) of every keyword in `text`, in order."""
+    found = [(m.start(), m.end(), m.group(0)) for m in _KEYWORD.finditer(text)]
+    if _HAS_LATIN.search(text):
+        lowered = text.translate(_ASCII_LOWER)  # same length, same positions
+        found += [(m.start(), m.end(), m.group(0)) for m in _LATIN_KEYWORD.finditer(lowered)]
+        found.sort()
+    return found
+
 
 # immediately before a keyword: it is denied (还没完成, 不需要延期, 没有困难, 待完成)
 _NEGATED = re.compile(
@@ -169,10 +185,12 @@ _PROMISE = re.compile(
     r"应该|应当|需要|需|才能|可望"
 )
 _DATE_JUST_BEFORE = re.compile(r"(?:底|末|日|号|前|内|旬|周[一二三四五六日天]|天|月|年)\s*$")
+# after 完成: a number that is not a percentage (已完成3家, 完成了80): a count, so maybe not all
 _COUNT_AFTER = re.compile(
-    r"^\s*了?\s*(?:\d+|[一二两三四五六七八九十百千]+)\s*"
-    r"(?:个|家|所|项|处|座|条|户|人|名|间|台|套|批|期|万|亿|公里|千米|米|平方米|亩|场|次|例|份|栋|张)"
+    r"\s*了?\s*(?:约|近|超过|共)?\s*(?:\d+(?:\.\d+)?|[一二两三四五六七八九十百千]+)"
+    r"(?!\s*(?:%|percent|pct|[\d.]|成|半|分之|个点))"
 )
+_PARTLY = re.compile(r"部分|大多|多数|少数|个别")
 _QUESTION = re.compile(
     r"(?:吗|么)\s*$|是否|是不是|能否|可否|能不能|可不可以|要不要|需不需要|有没有|怎么|如何|"
     r"什么|哪些|哪个|为何|为什么"
@@ -205,14 +223,14 @@ def cn_int(text: str) -> int | None:
     return total + current
 
 
-_PCT_SIGN = re.compile(r"(-|负|减)?\s*(\d+(?:\.\d+)?)\s*(?:%|percent|pct|个点)")
+_PCT_SIGN = re.compile(r"(-|负|减)?\s*(\d+(?:\.\d+)?)\s*(?:%|percent|pct|个点)", re.IGNORECASE)
 _PCT_WORDS = re.compile(r"(负)?百分之\s*(\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百点]+)")
 _PCT_TENTHS = re.compile(r"(\d|[一二两三四五六七八九十])\s*成(?![功果绩立本员效为])")
 _PCT_FRACTION = re.compile(r"([一二三四五六七八九十]+)分之([一二三四五六七八九十]+)")
 _PCT_HALF = re.compile(r"(?<![大过])一半")
 _PCT_AFTER_KEY = re.compile(
     r"(?:进度|完成率|完成度|完成比例|完成进度|进展)\s*(?:已|为|是|达到?|约|:|大概|大约|了|在)*\s*"
-    r"(-?\d{1,4}(?:\.\d+)?)(?![\d.]|\s*(?:%|个|家|所|项|处|月|日|号|年|天|周|万|亿|人|元))"
+    r"(-?\d{1,4}(?:\.\d+)?)(?![\d.]|\s*(?:%|成|分之|个|家|所|项|处|月|日|号|年|天|周|万|亿|人|元))"
 )
 
 
@@ -292,12 +310,11 @@ def _safe(year: int, month: int, day: int) -> date | None:
 
 
 def _next_occurrence(today: date, day_of: Callable[[int], date | None]) -> date | None:
-    """The month-and-day (computed by `day_of(year)`) this year, or next year if passed."""
-    for year in (today.year, today.year + 1):
+    """The day `day_of(year)` gives, this year or the first later year where it is a date on
+    or after `today`."""
+    for year in range(today.year, min(today.year + 5, 9999)):  # 2月29日: the next leap year
         found = day_of(year)
-        if found is None:
-            return None
-        if found >= today:
+        if found is not None and found >= today:
             return found
     return None
 
@@ -315,7 +332,7 @@ def _year_of(word: str | None, today: date) -> int | None:
 def _in_month(part: str, year: int, month: int) -> date | None:
     if not 1 <= month <= 12:
         return None
-    if part in ("底", "末", "下旬", "份", ""):
+    if part in ("底", "末", "下旬", "份", "内", ""):
         return _month_end(year, month)
     if part == "中旬" or part == "中":
         return date(year, month, 20) if part == "中旬" else date(year, month, 15)
@@ -345,10 +362,9 @@ def _plus_workdays(today: date, n: int) -> date:
     return day
 
 
-_DateRule = tuple[re.Pattern[str], object]
 
 
-def _rules() -> list[_DateRule]:
+def _rules() -> list[tuple[re.Pattern[str], object, str]]:
     def full(m: re.Match[str], today: date) -> date | None:
         year, month, day = (cn_int(g) for g in m.groups())
         return None if None in (year, month, day) else _safe(year, month, day)  # type: ignore[arg-type]
@@ -381,9 +397,11 @@ def _rules() -> list[_DateRule]:
         return _next_occurrence(today, lambda y: _month_end(y, month))
 
     def quarter(m: re.Match[str], today: date) -> date | None:
-        q = cn_int(m.group(1))
+        year, q = _year_of(m.group(1), today), cn_int(m.group(2))
         if q is None or not 1 <= q <= 4:
             return None
+        if year is not None:
+            return _month_end(year, q * 3)
         return _next_occurrence(today, lambda y: _month_end(y, q * 3))
 
     def this_month(m: re.Match[str], today: date) -> date | None:
@@ -393,6 +411,15 @@ def _rules() -> list[_DateRule]:
         if found is not None and found < today:
             nxt = _add_months(base, 1)
             found = _in_month(part, nxt.year, nxt.month)
+        return found
+
+    def day_of_month(m: re.Match[str], today: date) -> date | None:
+        base = _add_months(today.replace(day=1), 1 if (m.group(1) or "").startswith("下") else 0)
+        day = cn_int(m.group(2))
+        found = None if day is None else _safe(base.year, base.month, day)
+        if found is not None and found < today:
+            nxt = _add_months(base, 1)
+            found = _safe(nxt.year, nxt.month, day)  # type: ignore[arg-type]
         return found
 
     def week(m: re.Match[str], today: date) -> date | None:
@@ -418,39 +445,56 @@ def _rules() -> list[_DateRule]:
         return today + timedelta(days=15) if n == 0.5 else _add_months(today, int(n))
 
     y = r"(\d{4}|[今本明后])\s*年\s*"
+    md = r"(?<![\d./])(1[0-2]|0?[1-9])[./](3[01]|[12]\d|0?[1-9])(?=\s*(?:前|之前|以前|号|日))"
+    span = r"\s*个?\s*(工作日|天|日|周|星期|礼拜|月)\s*(?:内|之内|以内|后)"
+    # the first rule that matches a stretch of text decides it
     return [
-        (re.compile(r"(\d{4})\s*年\s*" + rf"({_NUM})\s*月\s*({_NUM})\s*[日号]"), full),
-        (re.compile(r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)"), full),
-        (re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)"), full),
-        (re.compile(rf"({_NUM})\s*月\s*({_NUM})\s*[日号]"), month_day),
-        (re.compile(rf"(?:{y})?({_NUM})\s*月\s*(底|末|下旬|中旬|上旬|初|份|中)?"), month_part),
-        (re.compile(r"(?:(\d{4}|[今本明后])\s*年\s*)(?:年底|年末|年内|底|末|内)"), year_end),
-        (re.compile(r"()(?:年底|年末|年内)"), year_end),
-        (re.compile(rf"(?:{y})?(上半年|下半年|年中)"), half_year),
-        (re.compile(r"第?([一二三四1-4])\s*季度"), quarter),
-        (re.compile(r"(本|这个|这|当|下个|下)?月(底|末|内|中旬|下旬|上旬|中|初)"), this_month),
-        (re.compile(r"(本|这个|这|下个|下)?(?:周|星期|礼拜)([一二三四五六日天1-7末])"), week),
-        (re.compile(r"(本|这个|这|下个|下)(?:周|星期|礼拜)(?:内|之内)?()"), week),
-        (re.compile(r"(大后|今|当|明|次|后)[天日](?!期)"), named_day),
+        (re.compile(r"(\d{4})\s*年\s*" + rf"({_NUM})\s*月\s*({_NUM})\s*[日号]"), full, "年"),
+        (re.compile(r"(?<!\d)(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?!\d)"), full, "0123456789"),
+        (re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)"), full, "0123456789"),
+        (re.compile(rf"({_NUM}|半){span}"), within, "内后"),
+        (re.compile(rf"({_NUM})\s*月\s*({_NUM})\s*[日号]"), month_day, "月"),
+        (re.compile(rf"(本|这个|这|当|下个|下)月\s*({_NUM})\s*[日号]"), day_of_month, "月"),
+        (re.compile(md), month_day, "./"),
         (
-            re.compile(
-                rf"({_NUM}|半)\s*个?\s*(工作日|天|日|周|星期|礼拜|月)\s*(?:内|之内|以内|后)"
-            ),
-            within,
+            re.compile(rf"(?:{y})?({_NUM})\s*月\s*(底|末|下旬|中旬|上旬|初|份|中)?"),
+            month_part,
+            "月",
         ),
+        (re.compile(r"(?:(\d{4}|[今本明后])\s*年\s*)(?:年底|年末|年内|底|末|内)"), year_end, "年"),
+        (re.compile(r"()(?:年底|年末|年内)"), year_end, "年"),
+        (re.compile(rf"(?:{y})?(上半年|下半年|年中)"), half_year, "年"),
+        (re.compile(rf"(?:{y})?第?([一二三四1-4])\s*季度"), quarter, "季"),
+        (
+            re.compile(r"(本|这个|这|当|下个|下)?月(底|末|内|中旬|下旬|上旬|中|初)"),
+            this_month,
+            "月",
+        ),
+        (
+            re.compile(r"(本|这个|这|下个|下)?(?:周|星期|礼拜)([一二三四五六日天1-7末])"),
+            week,
+            "周星礼",
+        ),
+        (re.compile(r"(本|这个|这|下个|下)(?:周|星期|礼拜)(?:内|之内)?()"), week, "周星礼"),
+        (re.compile(r"(大后|今|当|明|次|后)[天日](?!期)"), named_day, "天日"),
     ]
 
 
-_DATE_RULES = _rules()
+_DATE_RULES = [(p, h, frozenset(needs)) for p, h, needs in _rules()]
 
 
 def dates(text: str, today: date) -> list[tuple[int, int, date]]:
     """(start, end, date) of every date phrase in normalized text, in order, not overlapping."""
     spans: list[tuple[int, int, date]] = []
-    for pattern, handler in _DATE_RULES:
+    taken: list[tuple[int, int]] = []  # a phrase that is no date (2月30日) hides its parts too
+    chars = set(text)
+    for pattern, handler, needs in _DATE_RULES:
+        if needs.isdisjoint(chars):
+            continue  # cheaper than scanning for a phrase that cannot be there
         for m in pattern.finditer(text):
-            if any(s < m.end() and m.start() < e for s, e, _ in spans):
+            if any(s < m.end() and m.start() < e for s, e in taken):
                 continue
+            taken.append((m.start(), m.end()))
             found = handler(m, today)  # type: ignore[operator]
             if found is not None and date.min < found < date.max:
                 spans.append((m.start(), m.end(), found))
@@ -464,28 +508,30 @@ _DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212_~"
 
 
 def normalize(text: str) -> str:
-    """NFKC (full-width digits and punctuation to half-width), lower case, 。kept."""
-    return unicodedata.normalize("NFKC", text).lower()
+    """NFKC: full-width digits, letters and punctuation to half-width (。and 、 stay)."""
+    return unicodedata.normalize("NFKC", text)
 
 
-def ref_pattern(plan_codes: Iterable[str]) -> re.Pattern[str] | None:
+def ref_pattern(plan_codes: Iterable[str]) -> re.Pattern[str]:
+    """A ref of a known plan in any case and width, with or without its dash; or anything
+    written like a ref (two or three capitals, a dash, a number: XR-5), so that a mistyped ref
+    is told apart from the text around it."""
     codes = sorted({normalize(c).strip() for c in plan_codes if c and c.strip()}, key=len)
-    if not codes:
-        return None
-    alternatives = "|".join(re.escape(c) for c in reversed(codes))
+    known = "|".join(re.escape(c) for c in reversed(codes)) or r"(?!x)x"
+    dash = f"[{re.escape(_DASHES)}]"
     return re.compile(
-        rf"(?<![a-z0-9])({alternatives})\s*[{re.escape(_DASHES)}]?\s*(p?\d+(?:\.\d+)*)(?![\d%])"
+        rf"(?<![A-Za-z0-9])(?:(?i:({known}))\s*{dash}?\s*|([A-Z]{{2,3}}){dash})"
+        r"((?i:p)?\d+(?:\.\d+)*)(?![\d%])"
     )
 
 
 def find_refs(text: str, plan_codes: Collection[str]) -> list[tuple[int, int, str]]:
-    """(start, end, ref) of every ref of a known plan in normalized text: `sr-3`, `ＳＲ－３`,
-    `SR3`, `sr 3` all give `SR-3` (the form bot.services.lookup.task_by_ref finds)."""
-    pattern = ref_pattern(plan_codes)
-    if pattern is None:
-        return []
-    return [(m.start(), m.end(), f"{m.group(1).upper()}-{m.group(2).upper()}")
-            for m in pattern.finditer(text)]  # fmt: skip
+    """(start, end, ref) of every ref in normalized text: `sr-3`, `ＳＲ－３`, `SR3`, `sr 3` all
+    give `SR-3` (the form bot.services.lookup.task_by_ref finds); see `ref_pattern`."""
+    return [
+        (m.start(), m.end(), f"{(m.group(1) or m.group(2)).upper()}-{m.group(3).upper()}")
+        for m in ref_pattern(plan_codes).finditer(text)
+    ]
 
 
 def named_refs(text: str, plan_codes: Collection[str]) -> list[str]:
@@ -506,10 +552,9 @@ def _signals(part: str) -> set[str]:
     for clause_match in _CLAUSE.finditer(part):
         clause = clause_match.group(0)
         question = "?" in clause or bool(_QUESTION.search(clause.rstrip(",;。!\n ")))
-        for m in _KEYWORD.finditer(clause):
-            word = m.group(0)
+        for start, end, word in _keywords(clause):
             kind = _KIND_OF[word]
-            before = clause[: m.start()]
+            before = clause[max(0, start - 12) : start]
             if kind == _PROGRESS_KEY:
                 continue
             if question:
@@ -529,7 +574,9 @@ def _signals(part: str) -> set[str]:
                     and (_PROMISE.search(window) or _DATE_JUST_BEFORE.search(window))
                 ):
                     kind = _FUT_DONE
-                elif _COUNT_AFTER.match(clause, m.end()) or _COUNT_AFTER.match(clause[m.end() :]):
+                elif _PARTLY.search(window):
+                    kind = _DOING  # 部分项目已完成, 大多已完成
+                elif _COUNT_AFTER.match(clause, end):
                     kind = _PART_DONE
             found.add(kind)
     return found
@@ -593,8 +640,8 @@ def _read_part(part: str, today: date) -> tuple[tuple[Candidate, ...], bool]:
     when = found[0][2] if found else None
     if _EXTEND in signals or _ASK_EXTEND in signals:
         # the date after the extension word is the new due date
-        at = _KEYWORD.finditer(part)
-        start = next((m.start() for m in at if _KIND_OF[m.group(0)] == _EXTEND), 0)
+        at = _keywords(part)
+        start = next((s for s, _, word in at if _KIND_OF[word] == _EXTEND), 0)
         after = [d for s, _, d in found if s >= start]
         when = after[0] if after else when
     return _candidates(signals, percents, invalid, when)
