@@ -306,7 +306,6 @@ async def undo(
                 old_status=old_status,
                 new_status=assignment.status,
                 progress=assignment.progress,
-                note=f"#{entry['event_id']}",
             )
         )
         out.append(Undone(row.ref, restored=True))

@@ -241,6 +241,8 @@ def history_line(h: HistoryRow, *, locale: str, zone: tzinfo) -> str:
     note = h.note
     if h.kind == "report" and h.new_status:
         what = status_label(h.new_status, locale) + progress_text(h.progress)
+    if h.kind == "undo" and h.new_status:  # 撤销 of a reply read as a report: what it restored
+        what += " → " + status_label(h.new_status, locale) + progress_text(h.progress)
     if h.due_after and h.kind.startswith("extension"):
         what += " " + format_date(h.due_after, locale=locale)
     if h.kind == "due_change":

@@ -137,3 +137,43 @@ async def test_text_that_reports_nothing_stays_a_note(h):
     assert "回复对应事项" in hint.text
     question = await h.send(LIAISON, "SR-2 完成了吗？")
     assert "回复对应事项" in question.text
+
+
+async def test_two_ambiguous_refs_are_asked_in_turn(h):
+    sent = await h.send(LIAISON, "SR-1 基本完成；SR-2 还没完成")
+    assert "SR-1" in sent.text and (await _assignment(h, SR1)).status == "not_started"
+    second = await h.press(LIAISON, sent.button("已完成"))
+    assert "SR-2" in second.text and (await _assignment(h, SR1)).status == "not_started"
+    done = await h.press(LIAISON, second.button("有困难"))
+    assert "SR-1" in done.text and "SR-2" in done.text
+    assert (await _assignment(h, SR1)).status == "done_reported"
+    assert (await _assignment(h, SR2)).status == "blocked"
+
+
+async def test_another_instance_answers_the_question(h, ledger, i18n, directory):
+    """The question lives in the database: a restarted bot (a fresh dispatcher) takes the
+    answer."""
+    from .conftest import make_harness
+
+    sent = await h.send(LIAISON, "SR-2 基本完成")
+    restarted = make_harness(ledger, i18n, directory)
+    picked = await restarted.press(LIAISON, sent.button("进行中"))
+    assert "进行中" in picked.text
+    assert (await _assignment(h, SR2)).status == "in_progress"
+
+
+async def test_a_refused_reading_is_kept_as_a_note(h):
+    sent = await h.send(LIAISON, "SR-2 申请延期至2025年6月30日")
+    assert "SR-2" in sent.text and "撤销" not in str(sent.buttons())
+    a = await _assignment(h, SR2)
+    assert a.extension_requested_to is None
+    events = await _events(h, SR2)
+    assert [e.kind for e in events] == ["note"]
+    assert events[0].note == "SR-2 申请延期至2025年6月30日"
+
+
+async def test_history_shows_the_undo_in_the_readers_language(h):
+    sent = await h.send(LIAISON, "SR-2 进行中 70%")
+    await h.press(LIAISON, sent.button("撤销"))
+    card = await h.send(LIAISON, "/task SR-2")
+    assert "已撤销 → 未开始" in card.text, card.text
