@@ -7,7 +7,8 @@ likely first). Text that reports nothing gives no reading: it stays a note.
 
 What is understood (after NFKC, so full-width digits and punctuation read as half-width):
 - status: 已完成 / 办结了 / 全部完成 → done; 进行中 / 推进中 / 正在… / 已启动 → doing;
-  有困难 / 卡住了 / 资金未到位 / 无法完成 → blocked; 申请延期 / 推迟到… / 延期至… → extension;
+  有困难 / 卡住了 / 资金未到位 / 无法完成 → blocked; 申请延期 / 延期至… / 申请推迟到… →
+  extension (a bare 推迟到… / 顺延至… may be said of a meeting: asked back);
   收到 / 好的 / 已收到 / 👍 → 签收 (acknowledged).
 - percentages: 80%, ８０％, 80.5% (rounded), 百分之八十, 八成, 七成多 (70), 一半 (50), 三分之二
   (67), "进度80" (a bare number after 进度 / 完成率 / 完成度). A negative number or one above
@@ -27,6 +28,9 @@ The rules that keep it honest:
 - Questions report nothing (完成了吗？, 是否已完成); an extension asked as a question
   (能否延期到6月底？) is read as a request but asked back.
 - Promises are not facts: 争取月底前完成 / 将于6月底完成 is doing (or only 签收), not done.
+- Wording that may mean something else is asked back: 推迟到下周 (the item or a meeting?),
+  克服困难 / 困难已解决 are not 有困难, 完成情况如下 / 完成时限 state nothing, and a percentage
+  after 覆盖率 / 同比增长 is an indicator's value, not the progress.
 - Conflicting statements are ambiguous: 基本完成 (done or doing?), 已完成3家 (a count: doing?),
   一期已完成，二期正在推进, ✅ alone (done or 签收?), two different percentages.
 - 申请延期 wins over everything else in the same part (its date is the one after the word).
@@ -95,8 +99,11 @@ _DONE, _DOING, _BLOCKED, _EXTEND, _ACK = "done", "doing", "blocked", "extend", "
 _MAYBE_DONE = "maybe_done"  # 基本完成: done or nearly
 _CHECK = "check"  # ✅ alone: done or 签收
 _PROGRESS_KEY = "progress_key"  # 进度 / 完成率: a bare number after it is a percentage
+_NEUTRAL = "neutral"  # 完成情况, 完成时限: no statement
+_EXTEND_SOFT = "extend_soft"  # 推迟到…: an extension, or something else put off
 # derived from context
 _NEG_DONE, _FUT_DONE, _PART_DONE, _ASK_EXTEND = "neg_done", "fut_done", "part_done", "ask_ext"
+_STEP_DONE = "step_done"  # 已完成招标: done, or one step of it
 
 # fmt: off
 _KEYWORDS: dict[str, tuple[str, ...]] = {
@@ -106,7 +113,8 @@ _KEYWORDS: dict[str, tuple[str, ...]] = {
         "超额完成", "已办结", "办结了", "办结", "已办完", "办完了", "已做完", "做完了",
         "弄完了", "搞定了", "已搞定", "已落实", "落实到位", "已建成", "建成投用", "已投用",
         "投入使用", "已竣工", "竣工验收", "已完工", "完工了", "已实现", "已达标", "已验收",
-        "通过验收", "已上线", "完成", "done", "finished", "completed", "complete",
+        "通过验收", "已上线", "已达到目标值", "已达到目标", "达到目标值", "完成", "done",
+        "finished", "completed", "complete",
     ),
     _DOING: (
         "进行中", "推进中", "正在推进", "正在进行", "正在办理", "正在实施", "正在建设",
@@ -116,7 +124,8 @@ _KEYWORDS: dict[str, tuple[str, ...]] = {
         "处理中", "筹备中", "部分完成", "大部分完成", "已完成部分", "完成部分", "完成大部分",
         "已完成大部分", "完成过半", "已过半", "过半", "大半", "接近完成", "即将完成",
         "快完成", "马上完成", "大部分已完成", "部分已完成", "大多已完成", "在推进", "正推进",
-        "抓紧推进", "加紧推进", "推进中", "doing", "in progress", "ongoing", "wip",
+        "抓紧推进", "加紧推进", "克服困难", "困难已解决", "问题已解决", "已协调解决", "doing",
+        "in progress", "ongoing", "wip",
     ),
     _MAYBE_DONE: ("基本完成", "初步完成", "基本办结", "基本建成", "基本落实"),
     _BLOCKED: (
@@ -127,13 +136,18 @@ _KEYWORDS: dict[str, tuple[str, ...]] = {
         "无法完成", "完成不了", "完不成", "难以完成", "不能完成", "无法按期完成",
         "不能按期完成", "未能按期完成", "难以按期", "存在问题", "遇到问题", "有问题",
         "需要协调", "需协调", "请求协调", "请协调", "需要支持", "请求支持", "未批复", "未获批",
-        "审批未通过", "stuck", "blocked",
+        "审批未通过", "无法启动", "无法开工", "不能开工", "无法开展", "难以开展", "无法实施",
+        "尚未下达", "未下达", "没下达", "指标不足", "协调解决", "stuck", "blocked",
     ),
     _EXTEND: (
-        "申请延期", "请求延期", "需要延期", "需延期", "延期至", "延期到", "延期", "推迟到",
-        "推迟至", "推迟", "延后", "延迟到", "延迟至", "延至", "顺延至", "顺延到", "顺延",
-        "延长至", "延长到", "宽限至", "宽限到", "宽限", "往后延", "extension", "extend",
-        "postpone",
+        "申请延期", "请求延期", "需要延期", "需延期", "延期至", "延期到", "延期", "延至",
+        "申请推迟", "需要推迟", "需推迟", "请求推迟", "申请顺延", "需要顺延", "需顺延",
+        "申请延长", "extension", "extend",
+    ),
+    # may be said of anything (会议推迟到下周): asked back
+    _EXTEND_SOFT: (
+        "推迟到", "推迟至", "推迟", "延后", "延迟到", "延迟至", "顺延至", "顺延到", "顺延",
+        "延长至", "延长到", "宽限至", "宽限到", "宽限", "往后延", "postpone",
     ),
     _ACK: (
         "收到", "已收到", "收到了", "好的", "好滴", "好嘞", "知道了", "知悉", "已知悉", "明白",
@@ -143,6 +157,9 @@ _KEYWORDS: dict[str, tuple[str, ...]] = {
     ),
     _CHECK: ("✅", "✔", "☑"),
     _PROGRESS_KEY: ("进度", "完成率", "完成度", "完成比例", "完成进度", "进展"),
+    # headings and nouns that contain a status word but state nothing (完成情况如下：…)
+    _NEUTRAL: ("完成情况", "完成时限", "完成时间", "完成标准", "完成目标", "完成期限",
+               "完成节点", "进展情况", "推进情况", "困难和问题", "存在的困难", "延期申请表"),
 }
 # fmt: on
 
@@ -181,14 +198,21 @@ _NEGATED = re.compile(
 )
 # before a bare 完成 / 办结 (no 已, no 了): a promise, not a fact (争取月底前完成, 将于…完成)
 _PROMISE = re.compile(
-    r"将|预计|争取|计划|力争|确保|拟|准备|打算|可以|有望|能够|即将|马上|尽快|抓紧|预期|会|要|"
-    r"应该|应当|需要|需|才能|可望"
+    r"将|预计|争取|计划|力争|确保|拟|准备|打算|可以|有望|能够|即将|马上|尽快|抓紧|预期|会|要在|"
+    r"应该|应当|需要|需|才能|可望|可|能"
 )
 _DATE_JUST_BEFORE = re.compile(r"(?:底|末|日|号|前|内|旬|周[一二三四五六日天]|天|月|年)\s*$")
 # after 完成: a number that is not a percentage (已完成3家, 完成了80): a count, so maybe not all
 _COUNT_AFTER = re.compile(
     r"\s*了?\s*(?:约|近|超过|共)?\s*(?:\d+(?:\.\d+)?|[一二两三四五六七八九十百千]+)"
     r"(?!\s*(?:%|percent|pct|[\d.]|成|半|分之|个点))"
+)
+# after 完成: what was completed is named (已完成招标): maybe one step only; unless it names the
+# whole (已完成全部任务, 已完成年度目标)
+_OBJECT_AFTER = re.compile(r"\s*(?:了)?\s*[\u4e00-\u9fff]")
+_WHOLE_AFTER = re.compile(
+    r"\s*(?:了)?\s*(?:全部|所有|各项|全年|年度|既定|目标|任务|工作|本项|该项|此项|这项|上述|相关工作|"
+    r"[了的啦喽]|[,。;!?\s]|$)"
 )
 _PARTLY = re.compile(r"部分|大多|多数|少数|个别")
 _QUESTION = re.compile(
@@ -224,6 +248,10 @@ def cn_int(text: str) -> int | None:
 
 
 _PCT_SIGN = re.compile(r"(-|负|减)?\s*(\d+(?:\.\d+)?)\s*(?:%|percent|pct|个点)", re.IGNORECASE)
+# before a percentage: it measures something else than the progress of the work
+_METRIC = re.compile(
+    r"(?<!完成)(?:率|比例|比重|占比)|增长|增幅|下降|降低|提高|提升|同比|环比|减少|增加|超过|不低于"
+)
 _PCT_WORDS = re.compile(r"(负)?百分之\s*(\d+(?:\.\d+)?|[零〇一二两三四五六七八九十百点]+)")
 _PCT_TENTHS = re.compile(r"(\d|[一二两三四五六七八九十])\s*成(?![功果绩立本员效为])")
 _PCT_FRACTION = re.compile(r"([一二三四五六七八九十]+)分之([一二三四五六七八九十]+)")
@@ -271,6 +299,8 @@ def percentages(text: str) -> tuple[list[int], bool]:
             found.append(pct)
 
     for m in _PCT_SIGN.finditer(text):
+        if _METRIC.search(text[max(0, m.start() - 8) : m.start()]):
+            continue  # 覆盖率达到95%, 同比增长20%: an indicator's value, not the progress
         add(float(m.group(2)), bool(m.group(1)))
     for m in _PCT_WORDS.finditer(text):
         add(_cn_decimal(m.group(2)), bool(m.group(1)))
@@ -477,6 +507,7 @@ def _rules() -> list[tuple[re.Pattern[str], object, str]]:
         ),
         (re.compile(r"(本|这个|这|下个|下)(?:周|星期|礼拜)(?:内|之内)?()"), week, "周星礼"),
         (re.compile(r"(大后|今|当|明|次|后)[天日](?!期)"), named_day, "天日"),
+        (re.compile(rf"(下个|下)月()(?!\s*(?:{_NUM}|份))"), this_month, "月"),
     ]
 
 
@@ -555,10 +586,10 @@ def _signals(part: str) -> set[str]:
         for start, end, word in _keywords(clause):
             kind = _KIND_OF[word]
             before = clause[max(0, start - 12) : start]
-            if kind == _PROGRESS_KEY:
+            if kind in (_PROGRESS_KEY, _NEUTRAL):
                 continue
             if question:
-                if kind == _EXTEND and not _NEGATED.search(before):
+                if kind in (_EXTEND, _EXTEND_SOFT) and not _NEGATED.search(before):
                     found.add(_ASK_EXTEND)
                 continue
             if _NEGATED.search(before):
@@ -578,6 +609,12 @@ def _signals(part: str) -> set[str]:
                     kind = _DOING  # 部分项目已完成, 大多已完成
                 elif _COUNT_AFTER.match(clause, end):
                     kind = _PART_DONE
+                elif (
+                    "完" in word
+                    and _OBJECT_AFTER.match(clause, end)
+                    and not _WHOLE_AFTER.match(clause, end)
+                ):
+                    kind = _STEP_DONE  # 已完成招标: the whole item, or one step of it?
             found.add(kind)
     return found
 
@@ -592,10 +629,10 @@ def _candidates(
 
     if _EXTEND in signals:
         return (c(Status.EXTEND),), False
-    if _ASK_EXTEND in signals:
+    if _ASK_EXTEND in signals or _EXTEND_SOFT in signals:
         return (c(Status.EXTEND),), True
     blocked, done = _BLOCKED in signals, _DONE in signals
-    doingish = signals & {_DOING, _NEG_DONE, _FUT_DONE, _PART_DONE, _MAYBE_DONE}
+    doingish = signals & {_DOING, _NEG_DONE, _FUT_DONE, _PART_DONE, _MAYBE_DONE, _STEP_DONE}
     if len(percents) > 1:
         return tuple(c(Status.DONE) if p == 100 else c(Status.DOING, p) for p in percents), True
     if percents:
@@ -612,10 +649,14 @@ def _candidates(
         if doingish:
             return (c(Status.DOING), c(Status.DONE)), True
         return (c(Status.DONE),), False  # 超额完成120%: done, the number aside
+    if _DOING in signals and signals & {_STEP_DONE, _PART_DONE, _MAYBE_DONE}:
+        return (c(Status.DOING), c(Status.DONE)), True
     if _MAYBE_DONE in signals:
         return (c(Status.DONE), c(Status.DOING)), True
     if _PART_DONE in signals:
         return (c(Status.DOING), c(Status.DONE)), True
+    if _STEP_DONE in signals:
+        return (c(Status.DONE), c(Status.DOING)), True
     if _DOING in signals:
         return (c(Status.DOING),), invalid
     if _NEG_DONE in signals:
@@ -638,10 +679,10 @@ def _read_part(part: str, today: date) -> tuple[tuple[Candidate, ...], bool]:
         return (), False
     found = dates(part, today)
     when = found[0][2] if found else None
-    if _EXTEND in signals or _ASK_EXTEND in signals:
+    if signals & {_EXTEND, _ASK_EXTEND, _EXTEND_SOFT}:
         # the date after the extension word is the new due date
         at = _keywords(part)
-        start = next((s for s, _, word in at if _KIND_OF[word] == _EXTEND), 0)
+        start = next((s for s, _, w in at if _KIND_OF[w] in (_EXTEND, _EXTEND_SOFT)), 0)
         after = [d for s, _, d in found if s >= start]
         when = after[0] if after else when
     return _candidates(signals, percents, invalid, when)

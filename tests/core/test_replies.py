@@ -49,6 +49,22 @@ TABLE = """
 已经办完了 ⟶ *:done
 这项已经搞定了 ⟶ *:done
 项目已竣工验收并投入使用 ⟶ *:done
+您好，我单位已按要求完成公共卫生科设置，相关文件已上传。 ⟶ *:done|doing ?
+项目已完成招标，施工单位已进场 ⟶ *:done|doing ?
+目前已完成选址和可研，正在开展初步设计，预计明年6月开工 ⟶ *:doing @2026-06-30|done @2026-06-30 ?
+已完成全部任务 ⟶ *:done
+已完成年度目标 ⟶ *:done
+已完成的 ⟶ *:done
+全年目标已完成 ⟶ *:done
+已达到目标值 ⟶ *:done
+由于上级资金尚未下达，项目暂时无法启动 ⟶ *:blocked
+目前存在用地指标不足的问题，请求市里协调解决 ⟶ *:blocked
+已经报市政府审定，等待批复 ⟶ —
+收到，我们抓紧办理 ⟶ *:ack
+收到，尚未启动 ⟶ *:ack
+SR-2 已开工建设，完成投资2000万元 ⟶ SR-2:doing|done ?
+SR-2 完成投资2000万元，占年度计划的40% ⟶ SR-2:doing 40
+已完成40%的工程量 ⟶ *:doing 40
 已完成，请审核 ⟶ *:done
 按期完成 ⟶ *:done
 圆满完成任务 ⟶ *:done
@@ -120,15 +136,27 @@ stuck ⟶ *:blocked
 无法按期完成，申请延期至2026年3月31日 ⟶ *:extend @2026-03-31
 因资金未到位，申请延期到明年6月底 ⟶ *:extend @2026-06-30
 由于疫情影响，需延期至6月30日 ⟶ *:extend @2026-06-30
-推迟到下个月底 ⟶ *:extend @2026-01-31
+推迟到下个月底 ⟶ *:extend @2026-01-31 ?
+申请推迟到下个月底 ⟶ *:extend @2026-01-31
+会议推迟到下周 ⟶ *:extend @2025-12-26 ?
+申请延期至下月 ⟶ *:extend @2026-01-31
+克服困难，全力推进 ⟶ *:doing
+困难已解决，正在推进 ⟶ *:doing
+完成情况如下：已全部完成 ⟶ *:done
+SR-3完成情况：已完成方案编制，正在推进施工 ⟶ SR-3:doing|done ?
+全市基层医疗机构覆盖率达到95% ⟶ —
+同比增长20%，进行中 ⟶ *:doing
+进度达到95% ⟶ *:doing 95
+年底前可完成 ⟶ *:doing @2025-12-31|ack @2025-12-31 ?
+按要求完成材料报送 ⟶ *:done|doing ?
 申请延期至6/30前 ⟶ *:extend @2026-06-30
 申请延期至2026.6.30 ⟶ *:extend @2026-06-30
 申请延期到2026/06/30 ⟶ *:extend @2026-06-30
 延期到20260630 ⟶ *:extend @2026-06-30
 申请延期到六月底 ⟶ *:extend @2026-06-30
 申请延期至十二月三十一日 ⟶ *:extend @2025-12-31
-推迟到明年一季度 ⟶ *:extend @2026-03-31
-推迟到明年四季度 ⟶ *:extend @2026-12-31
+申请推迟到明年一季度 ⟶ *:extend @2026-03-31
+延期到明年四季度 ⟶ *:extend @2026-12-31
 延期至2026年第三季度 ⟶ *:extend @2026-09-30
 延期到第二季度末 ⟶ *:extend @2026-06-30
 延期至上半年 ⟶ *:extend @2026-06-30
@@ -138,7 +166,8 @@ stuck ⟶ *:blocked
 延期到3月上旬 ⟶ *:extend @2026-03-10
 延期到3月中旬 ⟶ *:extend @2026-03-20
 延期到3月下旬 ⟶ *:extend @2026-03-31
-顺延至下月中旬 ⟶ *:extend @2026-01-20
+申请顺延至下月中旬 ⟶ *:extend @2026-01-20
+顺延至下月中旬 ⟶ *:extend @2026-01-20 ?
 已完成80%，申请延期至1月15日 ⟶ *:extend @2026-01-15
 申请延期 ⟶ *:extend
 延期两个月 ⟶ *:extend
@@ -325,14 +354,21 @@ DATE_FORMS = [
     ("两周内", "2026-01-03"), ("一个月内", "2026-01-20"), ("3个月内", "2026-03-20"),
     ("5个工作日内", "2025-12-26"), ("下月15日", "2026-01-15"), ("1月15号前", "2026-01-15"),
 ]  # fmt: skip
-EXTEND_WORDS = ["申请延期至", "申请延期到", "延期至", "延期到", "推迟到", "推迟至", "顺延至",
-                "延长至", "需延期至", "请求延期到"]  # fmt: skip
+EXTEND_WORDS = ["申请延期至", "申请延期到", "延期至", "延期到", "申请推迟到", "需推迟至",
+                "申请顺延至", "申请延长至", "需延期至", "请求延期到"]  # fmt: skip
+SOFT_EXTEND_WORDS = ["推迟到", "推迟至", "顺延至", "延长至", "延后到", "往后延到"]
 
 
 @pytest.mark.parametrize(("phrase", "iso"), DATE_FORMS)
 @pytest.mark.parametrize("word", EXTEND_WORDS[:5])
 def test_extension_family(phrase, iso, word):
     assert read(f"{word}{phrase}") == f"*:extend @{iso}"
+
+
+@pytest.mark.parametrize("word", SOFT_EXTEND_WORDS)
+@pytest.mark.parametrize(("phrase", "iso"), DATE_FORMS[::4])
+def test_bare_postponing_is_asked_back(word, phrase, iso):
+    assert read(f"{word}{phrase}") == f"*:extend @{iso} ?"
 
 
 @pytest.mark.parametrize("word", EXTEND_WORDS)
