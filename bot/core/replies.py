@@ -392,8 +392,6 @@ def _plus_workdays(today: date, n: int) -> date:
     return day
 
 
-
-
 def _rules() -> list[tuple[re.Pattern[str], object, str]]:
     def full(m: re.Match[str], today: date) -> date | None:
         year, month, day = (cn_int(g) for g in m.groups())

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import desc
+from sqlalchemy import desc, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -150,11 +150,27 @@ def next_question(targets: list[Target]) -> Target | None:
     return next((t for t in targets if not t.settled), None)
 
 
+async def _claim(session: AsyncSession, record: ReplyReading, *, was: str, now: str) -> bool:
+    """Move `record` from state `was` to `now` in one conditional UPDATE: of two presses at
+    once (a double tap, two instances) exactly one wins."""
+    result = await session.exec(  # type: ignore[call-overload]
+        update(ReplyReading)
+        .where(col(ReplyReading.id) == record.id, col(ReplyReading.state) == was)
+        .values(state=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    record.state = now
+    return True
+
+
 async def answer(
     session: AsyncSession, *, record_id: int, person: Person, choice: int
 ) -> tuple[ReplyReading, list[Target]]:
-    """Take the liaison's choice for the question asked. Codes: reply_gone (unknown, someone
-    else's, or already answered), bad_choice."""
+    """Take the liaison's choice for the question asked. When it was the last question, the
+    record is claimed for recording (state `recording`: `record_targets` finishes it). Codes:
+    reply_gone (unknown, someone else's, or already answered), bad_choice."""
     record = await session.get(ReplyReading, record_id)
     if record is None or record.person_id != person.id or record.state != "asking":
         raise ServiceError("reply_gone")
@@ -165,6 +181,10 @@ async def answer(
     if choice != NOTE_ONLY and not 0 <= choice < len(target.reading.candidates):
         raise ServiceError("bad_choice")
     target.choice = choice
+    if next_question(targets) is None and not await _claim(
+        session, record, was="asking", now="recording"
+    ):
+        raise ServiceError("reply_gone")
     record.readings = _dump(targets)
     session.add(record)
     return record, targets
@@ -277,6 +297,8 @@ async def undo(
     record = await session.get(ReplyReading, record_id)
     if record is None or record.person_id != person.id or record.state != "recorded":
         raise ServiceError("undo_gone")
+    if not await _claim(session, record, was="recorded", now="undone"):
+        raise ServiceError("undo_gone")
     out: list[Undone] = []
     for entry in record.entries:
         assignment = await session.get(Assignment, entry["assignment_id"])
@@ -309,7 +331,6 @@ async def undo(
             )
         )
         out.append(Undone(row.ref, restored=True))
-    record.state = "undone"
     session.add(record)
     return out
 

@@ -349,6 +349,6 @@ class ReplyReading(SQLModel, table=True):
     entries: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
-    state: str = "asking"  # asking | recorded | undone
+    state: str = "asking"  # asking → recording → recorded → undone
     created_at: datetime
     resolved_at: datetime | None = None

@@ -23,7 +23,7 @@ from aiogram.types import (
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.core.replies import Candidate, Status, named_refs, read_reply
+from bot.core.replies import Candidate, Reading, Status, named_refs, read_reply
 from bot.core.roles import Roles
 from bot.core.status import TransitionError
 from bot.i18n import format_date, gettext
@@ -46,13 +46,14 @@ from bot.services.replies import (
 from bot.storage.models import Person, ReplyReading
 from bot.telegram.common import Moment, error_line, moment, tell_after_commit
 from bot.telegram.filters import IsRegistered
-from bot.telegram.render import esc, extend_prompt, progress_text, report_ack
+from bot.telegram.render import echo, esc, extend_prompt, progress_text, report_ack
 from bot.telegram.report import EXTEND_PROMPT
 
 log = logging.getLogger(__name__)
 
 UNDO = "u"
 NOTE = "n"
+QUOTE_MAX = 120  # characters of the reply quoted back in a question
 
 
 class ReplyChoice(CallbackData, prefix="rr"):
@@ -117,8 +118,10 @@ def _status_word(c: Candidate, locale: str) -> str:
 def question_view(
     record: ReplyReading, target: Target, locale: str
 ) -> tuple[str, InlineKeyboardMarkup]:
-    text = gettext("<b>%(ref)s</b>: what does your reply say? Nothing is recorded until you "
-                   "choose.", locale=locale) % {"ref": esc(target.ref)}  # fmt: skip
+    text = gettext(
+        "<b>%(ref)s</b>: “%(text)s” — which do you mean? Nothing is recorded until you choose.",
+        locale=locale,
+    ) % {"ref": esc(target.ref), "text": echo(record.text, QUOTE_MAX)}
     assert record.id is not None
     rows = [
         [InlineKeyboardButton(text=_status_word(c, locale), callback_data=ReplyChoice(
@@ -194,7 +197,7 @@ def router() -> Router:
 
     @r.message(ReadsAsReport())
     async def read_reply_text(
-        message: Message, readings: list, subject_assignment_id: int | None, bot: Bot,
+        message: Message, readings: list[Reading], subject_assignment_id: int | None, bot: Bot,
         session, settings: Settings, clock: Clock, person: Person, roles: Roles, locale: str,
     ) -> None:  # fmt: skip
         m = moment(settings, clock)
@@ -232,6 +235,7 @@ def router() -> Router:
                 return
             await session.commit()
             await tell_after_commit(callback.answer(), what="undo: button answer")
+            await _drop_buttons(callback)
             what = f"reply reading {callback_data.record_id}: undone"
             await tell_after_commit(
                 bot.send_message(chat_id, undone_view(undone, locale)), what=what
@@ -251,9 +255,19 @@ def router() -> Router:
         else:
             await _finish(bot, chat_id, record, load_targets(record), session=session, m=m,
                           person=person, roles=roles, locale=locale)  # fmt: skip
+        await _drop_buttons(callback)
         await tell_after_commit(callback.answer(), what="reply choice: button answer")
 
     return r
+
+
+async def _drop_buttons(callback: CallbackQuery) -> None:
+    """The question is answered (or the undo done): its buttons go, the text stays."""
+    if callback.message is not None:
+        await tell_after_commit(
+            callback.message.edit_reply_markup(reply_markup=None),  # type: ignore[union-attr]
+            what="reply reading: buttons removed",
+        )
 
 
 def _int(text: str) -> int:

@@ -177,3 +177,33 @@ async def test_history_shows_the_undo_in_the_readers_language(h):
     await h.press(LIAISON, sent.button("撤销"))
     card = await h.send(LIAISON, "/task SR-2")
     assert "已撤销 → 未开始" in card.text, card.text
+
+
+async def test_a_stale_second_undo_or_answer_changes_nothing(h):
+    """Two presses at once (a double tap, two instances): both may read the record before
+    either writes; the conditional claim lets exactly one through."""
+    import pytest
+
+    from bot.services.errors import ServiceError
+    from bot.services.replies import NOTE_ONLY, answer, undo
+    from bot.storage.models import Person
+    from tests.services.factories import NOW
+
+    recorded = await h.send(LIAISON, "SR-2 进行中 40%")
+    asked = await h.send(LIAISON, "SR-1 基本完成")
+    async with h.ledger.session_maker() as s:
+        person = (await s.exec(select(Person).where(Person.telegram_id == LIAISON))).one()
+        records = {r.state: r for r in (await s.exec(select(ReplyReading))).all()}
+        assert set(records) == {"recorded", "asking"}  # both read before anyone writes
+        await h.press(LIAISON, recorded.button("撤销"))
+        await h.press(LIAISON, asked.button("进行中"))
+        with pytest.raises(ServiceError) as gone:
+            await undo(s, record_id=records["recorded"].id, person=person, at=NOW,
+                       today=NOW.date(), policy=None)  # fmt: skip
+        assert gone.value.code == "undo_gone"
+        with pytest.raises(ServiceError) as gone:
+            await answer(s, record_id=records["asking"].id, person=person, choice=NOTE_ONLY)
+        assert gone.value.code == "reply_gone"
+    kinds = [e.kind for e in await _events(h, SR2)]
+    assert kinds == ["report", "undo"]
+    assert [e.kind for e in await _events(h, SR1)] == ["report"]
