@@ -220,6 +220,31 @@ OK ⟶ *:ack
 进度-10% ⟶ —
 -5% ⟶ —
 120% ⟶ —
+搞定啦～ ⟶ *:done
+已完成哈 ⟶ *:done
+完成啦🎉 ⟶ *:done
+弄好了 ⟶ *:done
+已完成！！！ ⟶ *:done
+已完成。。。 ⟶ *:done
+还在弄 ⟶ *:doing
+正在弄 ⟶ *:doing
+还差一点 ⟶ *:doing
+快好了 ⟶ *:doing
+差不多了 ⟶ *:done|doing ?
+已阅 ⟶ *:ack
+嗯嗯 ⟶ *:ack
+收到收到 ⟶ *:ack
+好嘞👌 ⟶ *:ack
+OK的 ⟶ *:ack
+嗯，还没完成 ⟶ *:doing|blocked ?
+已完成80％，还差验收 ⟶ *:doing 80
+完成８成 ⟶ *:doing 80
+完成80%左右 ⟶ *:doing 80
+大概完成了60% ⟶ *:doing 60
+SR-3 ✅ ⟶ SR-3:done|ack ?
+SR-3 👍 ⟶ SR-3:ack
+SR-3✅ SR-5✅ ⟶ SR-3:done|ack ?; SR-5:done|ack ?
+报告：SR-3已完成，SR-5正在推进约50%，SR-7资金问题暂缓 ⟶ SR-3:done; SR-5:doing 50; SR-7:blocked
 完成了吗？ ⟶ —
 完成了吗 ⟶ —
 是否已经完成？ ⟶ —
