@@ -133,13 +133,16 @@ def load_targets(record: ReplyReading) -> list[Target]:
     return out
 
 
-async def ask(
+async def keep(
     session: AsyncSession, *, person: Person, chat_id: int, text: str, targets: list[Target],
-    at: datetime,
+    at: datetime, evidence: dict[str, Any] | None = None,
 ) -> ReplyReading:  # fmt: skip
-    """Keep the reply and its readings until the liaison answers the question."""
+    """Keep the reply and its readings: until the liaison answers the question when one is
+    still open (state `asking`), else for `record_targets` (state `recording`)."""
+    state = "asking" if next_question(targets) is not None else "recording"
     record = ReplyReading(person_id=person.id or 0, chat_id=chat_id, text=text,
-                          readings=_dump(targets), state="asking", created_at=at)  # fmt: skip
+                          readings=_dump(targets), state=state, created_at=at,
+                          evidence=evidence)  # fmt: skip
     session.add(record)
     await session.flush()
     return record
@@ -224,9 +227,15 @@ async def record_targets(
     errors: list[ServiceError | TransitionError] = list(t.error for t in targets if t.error)
     needs_date: list[int] = []
     entries: list[dict[str, Any]] = []
+    # a photo or file goes with the replied-to item, or the first one named
+    evidence_for = next(
+        (t.assignment_id for t in targets if t.reading.ref is None and t.assignment_id),
+        next((t.assignment_id for t in targets if t.assignment_id), None),
+    )
     for t in targets:
         if t.assignment_id is None:
             continue
+        evidence = (record.evidence or {}) if t.assignment_id == evidence_for else {}
         assignment = await session.get(Assignment, t.assignment_id)
         if assignment is None:
             continue
@@ -243,7 +252,7 @@ async def record_targets(
         elif chosen is not None:
             needs_date.append(t.assignment_id)
         common = {"assignment_id": t.assignment_id, "person": person, "roles": roles,
-                  "at": at, "today": today, "policy": policy}  # fmt: skip
+                  "at": at, "today": today, "policy": policy, **evidence}  # fmt: skip
         try:
             outcome = await report(session, action=action, **common, **kw)
         except (ServiceError, TransitionError) as exc:
@@ -261,17 +270,6 @@ async def record_targets(
     record.resolved_at = at
     session.add(record)
     return Recorded(outcomes, errors, needs_date, undoable=bool(entries))
-
-
-async def new_record(
-    session: AsyncSession, *, person: Person, chat_id: int, text: str, targets: list[Target],
-    at: datetime,
-) -> ReplyReading:  # fmt: skip
-    record = ReplyReading(person_id=person.id or 0, chat_id=chat_id, text=text,
-                          readings=_dump(targets), state="recorded", created_at=at)  # fmt: skip
-    session.add(record)
-    await session.flush()
-    return record
 
 
 # --- undo ----------------------------------------------------------------------------------------

@@ -349,6 +349,8 @@ class ReplyReading(SQLModel, table=True):
     entries: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
+    # a photo or file sent with the reply as its caption: {evidence_kind, evidence_file_id, …}
+    evidence: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     state: str = "asking"  # asking → recording → recorded → undone
     created_at: datetime
     resolved_at: datetime | None = None

@@ -1,8 +1,9 @@
 """Replies understood: a liaison's text reply to any bot message about an item, or a plain
-message naming refs, is read (bot.core.replies). An unambiguous reading is recorded at once and
-the answer shows what was recorded with a 撤销 button; an ambiguous one is asked back with a
-button per meaning and "只记为备注", and nothing is recorded until answered. Text that reports
-nothing falls through: a reply stays a note (bot.telegram.report), other text gets the hint."""
+message naming refs, is read (bot.core.replies); so is the caption of a photo or file, which
+then goes with what is recorded as evidence. An unambiguous reading is recorded at once and the
+answer shows what was recorded with a 撤销 button; an ambiguous one is asked back with a button
+per meaning and "只记为备注", and nothing is recorded until answered. Text that reports nothing
+falls through: a reply stays a note (bot.telegram.report), other text gets the hint."""
 
 from __future__ import annotations
 
@@ -34,9 +35,8 @@ from bot.services.replies import (
     Recorded,
     Target,
     answer,
-    ask,
+    keep,
     load_targets,
-    new_record,
     next_question,
     plan_codes,
     record_targets,
@@ -47,7 +47,7 @@ from bot.storage.models import Person, ReplyReading
 from bot.telegram.common import Moment, error_line, moment, tell_after_commit
 from bot.telegram.filters import IsRegistered
 from bot.telegram.render import echo, esc, extend_prompt, progress_text, report_ack
-from bot.telegram.report import EXTEND_PROMPT
+from bot.telegram.report import EXTEND_PROMPT, _evidence
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,8 @@ class ReadsAsReport(Filter):
         settings: Settings | None = None, clock: Clock | None = None,
     ) -> Any:  # fmt: skip
         text = message.text
+        if text is None and (message.photo or message.document):
+            text = message.caption  # a photo or file with "已完成" under it
         if not text or text.startswith("/") or session is None or roles is None:
             return False
         if not roles.liaison or settings is None or clock is None:
@@ -201,20 +203,25 @@ def router() -> Router:
         session, settings: Settings, clock: Clock, person: Person, roles: Roles, locale: str,
     ) -> None:  # fmt: skip
         m = moment(settings, clock)
-        text = message.text or ""
+        text = message.text or message.caption or ""
+        evidence: dict[str, Any] | None = None
+        if message.photo or message.document:
+            try:
+                evidence = {k: v for k, v in _evidence(message).items() if k != "note"}
+            except ServiceError as exc:
+                await message.answer(error_line(exc, locale))
+                return
         targets = await resolve_targets(
             session, readings, subject_assignment_id=subject_assignment_id, roles=roles,
             today=m.today, now=m.now, policy=m.policy,
         )  # fmt: skip
         chat_id = message.chat.id
+        record = await keep(session, person=person, chat_id=chat_id, text=text,
+                            targets=targets, at=m.now, evidence=evidence)  # fmt: skip
         question = next_question(targets)
         if question is not None:
-            record = await ask(session, person=person, chat_id=chat_id, text=text,
-                               targets=targets, at=m.now)  # fmt: skip
             await _ask(bot, chat_id, record, question, session=session, locale=locale)
             return
-        record = await new_record(session, person=person, chat_id=chat_id, text=text,
-                                  targets=targets, at=m.now)  # fmt: skip
         await _finish(bot, chat_id, record, targets, session=session, m=m, person=person,
                       roles=roles, locale=locale)  # fmt: skip
 

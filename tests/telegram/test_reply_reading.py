@@ -207,3 +207,18 @@ async def test_a_stale_second_undo_or_answer_changes_nothing(h):
     kinds = [e.kind for e in await _events(h, SR2)]
     assert kinds == ["report", "undo"]
     assert [e.kind for e in await _events(h, SR1)] == ["report"]
+
+
+async def test_a_photo_whose_caption_reports_is_the_evidence(h):
+    card = await _card(h, "SR-2")
+    sent = await h.send(LIAISON, reply_to=card, photo=True, caption="已全部完成，见现场照片")
+    assert "等待督办员确认办结" in sent.text
+    (event,) = await _events(h, SR2)
+    assert (event.kind, event.new_status, event.evidence_kind, event.evidence_file_id) == (
+        "report", "done_reported", "photo", "PHOTO-BIG",
+    )  # fmt: skip
+    assert event.note == "已全部完成，见现场照片"
+    asked = await h.send(LIAISON, reply_to=card, document=("验收.pdf", 1000), caption="基本完成")
+    await h.press(LIAISON, asked.button("备注"))
+    last = (await _events(h, SR2))[-1]
+    assert (last.kind, last.evidence_kind, last.evidence_name) == ("note", "document", "验收.pdf")
