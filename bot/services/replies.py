@@ -243,7 +243,9 @@ async def record_targets(
         chosen = t.chosen
         kw: dict[str, Any] = {"note": record.text}
         action = Action.NOTE
-        if chosen is not None and not (chosen.status is Status.EXTEND and chosen.date is None):
+        if chosen is not None and chosen.status is Status.ACK and assignment.acknowledged_at:
+            pass  # "收到" on an item signed for already: just the note
+        elif chosen is not None and not (chosen.status is Status.EXTEND and chosen.date is None):
             action = ACTION_OF[chosen.status]
             if chosen.status is Status.DOING:
                 kw["progress"] = chosen.percent

@@ -222,3 +222,12 @@ async def test_a_photo_whose_caption_reports_is_the_evidence(h):
     await h.press(LIAISON, asked.button("备注"))
     last = (await _events(h, SR2))[-1]
     assert (last.kind, last.evidence_kind, last.evidence_name) == ("note", "document", "验收.pdf")
+
+
+async def test_received_acknowledges_once_then_is_a_note(h):
+    card = await _card(h, "SR-2")
+    first = await h.send(LIAISON, "收到", reply_to=card)
+    assert "已签收" in first.text and (await _assignment(h, SR2)).acknowledged_at is not None
+    again = await h.send(LIAISON, "好的，收到", reply_to=card)
+    assert "说明已记录" in again.text and "撤销" not in str(again.buttons())
+    assert [e.kind for e in await _events(h, SR2)] == ["ack", "note"]
