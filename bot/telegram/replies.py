@@ -109,7 +109,7 @@ def _status_word(c: Candidate, locale: str) -> str:
     if c.status is Status.BLOCKED:
         return gettext("Blocked", locale=locale)
     if c.status is Status.ACK:
-        return gettext("Acknowledge (签收)", locale=locale)
+        return gettext("Acknowledge", locale=locale)
     if c.date is None:
         return gettext("Request an extension", locale=locale)
     return gettext("Extension to %(date)s", locale=locale) % {
