@@ -300,24 +300,29 @@ def percentages(text: str) -> tuple[list[int], bool]:
         if pct not in found:
             found.append(pct)
 
-    for m in _PCT_SIGN.finditer(text):
-        if _METRIC.search(text[max(0, m.start() - 8) : m.start()]):
-            continue  # 覆盖率达到95%, 同比增长20%: an indicator's value, not the progress
-        add(float(m.group(2)), bool(m.group(1)))
-    for m in _PCT_WORDS.finditer(text):
-        add(_cn_decimal(m.group(2)), bool(m.group(1)))
-    for m in _PCT_TENTHS.finditer(text):
-        tenths = cn_int(m.group(1))
-        add(None if tenths is None else tenths * 10)
-    for m in _PCT_FRACTION.finditer(text):
-        den, num = cn_int(m.group(1)), cn_int(m.group(2))
-        if den and num is not None and text[max(0, m.start() - 1) : m.start()] != "百":
-            add(100 * num / den)
-    if _PCT_HALF.search(text):
+    # each form is looked for only when its telltale is in the text: most replies have none
+    if "%" in text or "个点" in text or _HAS_LATIN.search(text):
+        for m in _PCT_SIGN.finditer(text):
+            if _METRIC.search(text[max(0, m.start() - 8) : m.start()]):
+                continue  # 覆盖率达到95%, 同比增长20%: an indicator's value, not the progress
+            add(float(m.group(2)), bool(m.group(1)))
+    if "分之" in text:
+        for m in _PCT_WORDS.finditer(text):
+            add(_cn_decimal(m.group(2)), bool(m.group(1)))
+        for m in _PCT_FRACTION.finditer(text):
+            den, num = cn_int(m.group(1)), cn_int(m.group(2))
+            if den and num is not None and text[max(0, m.start() - 1) : m.start()] != "百":
+                add(100 * num / den)
+    if "成" in text:
+        for m in _PCT_TENTHS.finditer(text):
+            tenths = cn_int(m.group(1))
+            add(None if tenths is None else tenths * 10)
+    if "一半" in text and _PCT_HALF.search(text):
         add(50)
-    for m in _PCT_AFTER_KEY.finditer(text):
-        raw = float(m.group(1))
-        add(abs(raw), raw < 0)
+    if "进" in text or "完成" in text:
+        for m in _PCT_AFTER_KEY.finditer(text):
+            raw = float(m.group(1))
+            add(abs(raw), raw < 0)
     return found, invalid
 
 
@@ -556,16 +561,20 @@ def ref_pattern(plan_codes: Iterable[str]) -> re.Pattern[str]:
     )
 
 
-def find_refs(text: str, plan_codes: Collection[str]) -> list[tuple[int, int, str]]:
+PlanCodes = Collection[str] | re.Pattern[str]  # codes, or `ref_pattern(codes)` made once
+
+
+def find_refs(text: str, plan_codes: PlanCodes) -> list[tuple[int, int, str]]:
     """(start, end, ref) of every ref in normalized text: `sr-3`, `ＳＲ－３`, `SR3`, `sr 3` all
     give `SR-3` (the form bot.services.lookup.task_by_ref finds); see `ref_pattern`."""
+    pattern = plan_codes if isinstance(plan_codes, re.Pattern) else ref_pattern(plan_codes)
     return [
         (m.start(), m.end(), f"{(m.group(1) or m.group(2)).upper()}-{m.group(3).upper()}")
-        for m in ref_pattern(plan_codes).finditer(text)
+        for m in pattern.finditer(text)
     ]
 
 
-def named_refs(text: str, plan_codes: Collection[str]) -> list[str]:
+def named_refs(text: str, plan_codes: PlanCodes) -> list[str]:
     """The refs `text` names, each once, in order."""
     out: list[str] = []
     for _, _, ref in find_refs(normalize(text), plan_codes):
@@ -580,43 +589,59 @@ def named_refs(text: str, plan_codes: Collection[str]) -> list[str]:
 def _signals(part: str) -> set[str]:
     """The kinds of statement in one part of a reply, context applied clause by clause."""
     found: set[str] = set()
-    for clause_match in _CLAUSE.finditer(part):
-        clause = clause_match.group(0)
-        question = "?" in clause or bool(_QUESTION.search(clause.rstrip(",;。!\n ")))
-        for start, end, word in _keywords(clause):
-            kind = _KIND_OF[word]
-            before = clause[max(0, start - 12) : start]
-            if kind in (_PROGRESS_KEY, _NEUTRAL):
-                continue
-            if question:
-                if kind in (_EXTEND, _EXTEND_SOFT) and not _NEGATED.search(before):
-                    found.add(_ASK_EXTEND)
-                continue
-            if _NEGATED.search(before):
-                if kind in (_DONE, _MAYBE_DONE):
-                    found.add(_NEG_DONE)
-                continue  # 不需要延期, 没有困难, 不在办…: says nothing
-            if kind == _DONE:
-                window = before[-8:]
-                bare = "已" not in word and "了" not in word and "经" not in word
-                if (
-                    bare
-                    and "已" not in window
-                    and (_PROMISE.search(window) or _DATE_JUST_BEFORE.search(window))
-                ):
-                    kind = _FUT_DONE
-                elif _PARTLY.search(window):
-                    kind = _DOING  # 部分项目已完成, 大多已完成
-                elif _COUNT_AFTER.match(clause, end):
-                    kind = _PART_DONE
-                elif (
-                    "完" in word
-                    and _OBJECT_AFTER.match(clause, end)
-                    and not _WHOLE_AFTER.match(clause, end)
-                ):
-                    kind = _STEP_DONE  # 已完成招标: the whole item, or one step of it?
-            found.add(kind)
+    keywords = _keywords(part)
+    if not keywords:
+        return found
+    clauses = [(m.start(), m.end()) for m in _CLAUSE.finditer(part)]
+    questions: dict[int, bool] = {}
+    at = 0  # the clause of the current keyword (keywords come in order)
+    for start, end, word in keywords:
+        while at < len(clauses) and clauses[at][1] <= start:
+            at += 1
+        if at == len(clauses):
+            break
+        c_start, c_end = clauses[at]
+        if at not in questions:
+            clause = part[c_start:c_end]
+            questions[at] = "?" in clause or bool(_QUESTION.search(clause.rstrip(",;。!\n ")))
+        kind = _KIND_OF[word]
+        before = part[max(c_start, start - 12) : start]
+        if kind in (_PROGRESS_KEY, _NEUTRAL):
+            continue
+        if questions[at]:
+            if kind in (_EXTEND, _EXTEND_SOFT) and not _NEGATED.search(before):
+                found.add(_ASK_EXTEND)
+            continue
+        if _NEGATED.search(before):
+            if kind in (_DONE, _MAYBE_DONE):
+                found.add(_NEG_DONE)
+            continue  # 不需要延期, 没有困难, 不在办…: says nothing
+        if kind == _DONE:
+            kind = _done_in_context(part, word, before[-8:], end, c_end)
+        found.add(kind)
     return found
+
+
+def _done_in_context(part: str, word: str, window: str, end: int, clause_end: int) -> str:
+    """What a done word (ending at `end`) says, given the words before it and after it."""
+    bare = "已" not in word and "了" not in word and "经" not in word
+    if (
+        bare
+        and "已" not in window
+        and (_PROMISE.search(window) or _DATE_JUST_BEFORE.search(window))
+    ):
+        return _FUT_DONE
+    if _PARTLY.search(window):
+        return _DOING  # 部分项目已完成, 大多已完成
+    if _COUNT_AFTER.match(part, end, clause_end):
+        return _PART_DONE
+    if (
+        "完" in word
+        and _OBJECT_AFTER.match(part, end, clause_end)
+        and not _WHOLE_AFTER.match(part, end, clause_end)
+    ):
+        return _STEP_DONE  # 已完成招标: the whole item, or one step of it?
+    return _DONE
 
 
 def _candidates(
@@ -691,9 +716,10 @@ def _read_part(part: str, today: date) -> tuple[tuple[Candidate, ...], bool]:
 _SEPARATORS = re.compile(r"^[\s、,;:/&和及与以及还有跟]*$")
 
 
-def read_reply(text: str, *, today: date, plan_codes: Collection[str] = ()) -> list[Reading]:
+def read_reply(text: str, *, today: date, plan_codes: PlanCodes = ()) -> list[Reading]:
     """The readings of a reply, in the order of the refs (one reading with ref None when the
-    text names no ref of `plan_codes`). Never raises on any text."""
+    text names no ref). `plan_codes`: the codes of the plans, or `ref_pattern(codes)` made
+    once when reading many replies. Never raises on any text."""
     norm = normalize(text)
     refs = find_refs(norm, plan_codes)
     if not refs:
