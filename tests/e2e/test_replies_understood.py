@@ -1,0 +1,45 @@
+"""End to end: the real bot process against the local Bot API server. A liaison answers the
+morning reminder the way people write, is asked back about an unclear reply, the bot restarts
+before the answer, 撤销 restores the item, and a plain message naming the item is read too."""
+
+from __future__ import annotations
+
+import re
+
+from .world import World, text_of
+
+UNIT = "上饶市卫生健康委员会"
+REMINDER_MORNING = "2025-12-24T08:59:55+08:00"  # a Wednesday: 7 days before 2025-12-31
+
+
+async def test_a_liaison_reports_in_words(make_world) -> None:
+    world: World = await make_world(clock_start=REMINDER_MORNING)
+    liaison = await world.liaison(UNIT, "张三")
+    reminder = await liaison.next_message(match="⏰", timeout=90)
+    ref = re.search(r"SR-\w+", text_of(reminder)).group(0)
+
+    # a reply to the reminder, as people write it: recorded at once, with 撤销
+    recorded = await liaison.ask("已完成80%，月底前报送", reply_to=reminder, match="80%")
+    assert ref in text_of(recorded) and "进行中 80%" in text_of(recorded)
+    assert "撤销" in [b["text"] for row in recorded.buttons for b in row]
+
+    # unclear: asked back, nothing recorded yet
+    question = await liaison.ask("基本完成，还差验收", reply_to=reminder, match="哪一种")
+    labels = [b["text"] for row in question.buttons for b in row]
+    assert {"已完成", "进行中", "只记为备注"} <= set(labels), labels
+
+    # the bot restarts before the answer: the question is in the database
+    await world.restart()
+    await liaison.press(question, "已完成")
+    done = await liaison.wait_for("等待督办员确认办结", after=question.message_id, timeout=60)
+    assert ref in text_of(done)
+
+    # 撤销: back to 进行中 80%, the history shows it
+    await liaison.press(done, "撤销")
+    undone = await liaison.wait_for("已撤销", after=done.message_id, timeout=60)
+    card = await world.coordinator.ask(f"/task {ref}", match=ref)
+    assert "已撤销 → 进行中 80%" in text_of(card), text_of(card)
+
+    # a plain message naming the item, in any case and width, no slash command
+    blocked = await liaison.ask(f"{ref.lower()}：资金未到位，推进困难", match="有困难")
+    assert ref in text_of(blocked) and blocked.message_id > undone.message_id
