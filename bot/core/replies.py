@@ -16,9 +16,10 @@ What is understood (after NFKC, so full-width digits and punctuation read as hal
   percent.
 - dates, relative to `today`: 2026年6月30日, 2026-06-30, 6月30日 / 6月30号, 3月底(前), 6月份,
   5月上旬 / 中旬 / 下旬, 月底 / 本月底 / 下月底, 年底 / 明年底 / 2026年底, 上半年 / 下半年,
-  第三季度, 本周内 (this week's Friday), 周末, (下)周五, 今天 / 明天 / 后天, 3天内, 两周内,
-  一个月内. A date without a year is its next occurrence on or after `today`; relative phrases
-  never give a date before `today` (an explicit year may).
+  第三季度, 本周内 (this week's Friday, next week's once it has passed), 周末, (下)周五,
+  今天 / 明天 / 后天, 3天内, 两周内, 一个月内. A date without a year is its next occurrence
+  on or after `today`; relative phrases never give a date before `today` (an explicit year
+  may).
 
 The rules that keep it honest:
 - 已完成 with a percentage under 100 is doing at that percentage (已完成80% → doing 80,
@@ -32,7 +33,8 @@ The rules that keep it honest:
   克服困难 / 困难已解决 are not 有困难, 完成情况如下 / 完成时限 state nothing, and a percentage
   after 覆盖率 / 同比增长 is an indicator's value, not the progress.
 - Conflicting statements are ambiguous: 基本完成 (done or doing?), 已完成3家 (a count: doing?),
-  一期已完成，二期正在推进, ✅ alone (done or 签收?), two different percentages.
+  已完成招标 (the item, or one step of it?), 一期已完成，二期正在推进, ✅ alone (done or
+  签收?), two different percentages.
 - 申请延期 wins over everything else in the same part (its date is the one after the word).
 - Several refs: each part from a ref to the next one reports on that ref ("SR-3 已完成；SR-5
   进行中60%"); refs listed together share what follows ("SR-3、SR-5 均已完成"); text before the

@@ -4,12 +4,41 @@ before the answer, 撤销 restores the item, and a plain message naming the item
 
 from __future__ import annotations
 
+import asyncio
 import re
 
-from .world import World, text_of
+from sqlmodel import select
+
+from bot.storage.db import make_engine, make_session_maker
+from bot.storage.models import SentMessage
+
+from .world import TIMEOUT, World, text_of
 
 UNIT = "上饶市卫生健康委员会"
 REMINDER_MORNING = "2025-12-24T08:59:55+08:00"  # a Wednesday: 7 days before 2025-12-31
+
+
+async def remembered(world: World, chat_id: int, message_id: int) -> None:
+    """Wait until the sender has stored what the message is about (it does so right after
+    Telegram accepted it; a person who replies within that instant is told to reply to a
+    message about an item)."""
+    engine = make_engine(world.env["DATABASE_URL"])
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + TIMEOUT
+        while loop.time() < deadline:
+            async with make_session_maker(engine)() as session:
+                found = await session.exec(
+                    select(SentMessage.id).where(
+                        SentMessage.chat_id == chat_id, SentMessage.message_id == message_id
+                    )
+                )
+                if found.first() is not None:
+                    return
+            await asyncio.sleep(0.05)  # a condition polled, not a duration waited for
+        raise AssertionError(f"message {message_id} never remembered")
+    finally:
+        await engine.dispose()
 
 
 async def test_a_liaison_reports_in_words(make_world) -> None:
@@ -17,6 +46,7 @@ async def test_a_liaison_reports_in_words(make_world) -> None:
     liaison = await world.liaison(UNIT, "张三")
     reminder = await liaison.next_message(match="⏰", timeout=90)
     ref = re.search(r"SR-\w+", text_of(reminder)).group(0)
+    await remembered(world, liaison.id, reminder.message_id)
 
     # a reply to the reminder, as people write it: recorded at once, with 撤销
     recorded = await liaison.ask("已完成80%，月底前报送", reply_to=reminder, match="80%")
