@@ -339,7 +339,7 @@ class ReplyReading(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     person_id: int = Field(foreign_key="person.id", index=True)
-    chat_id: int
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False))  # Telegram ids pass 2³¹
     text: str  # the whole reply: it is kept as the note of what gets recorded
     # [{ref, assignment_id, candidates: [{status, percent, date}], ambiguous, choice}]
     readings: list[dict[str, Any]] = Field(
