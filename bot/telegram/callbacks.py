@@ -51,3 +51,16 @@ def invite_pick(role: str, unit_id: int, name: str) -> InvitePick | None:
         if len(data.pack().encode()) <= 64:
             return data
     return None
+
+
+class OpenTask(CallbackData, prefix="ot"):
+    """Open an item's card as /task REF does (from a /find list)."""
+
+    task_id: int
+
+
+class FindPage(CallbackData, prefix="fd"):
+    """A page of /find results; `q` is the folded query, when it fits the 64 bytes."""
+
+    page: int
+    q: str

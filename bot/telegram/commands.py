@@ -43,6 +43,7 @@ def coordinator_commands(locale: str) -> list[BotCommand]:
         c("status", gettext("Plan status: /status [PLAN|UNIT]", locale=locale)),
         c("overdue", gettext("Overdue items: /overdue [UNIT]", locale=locale)),
         c("unit", gettext("One unit's items: /unit NAME", locale=locale)),
+        c("find", gettext("Search items: /find WORD", locale=locale)),
         c("plans", gettext("Loaded plans", locale=locale)),
         c("units", gettext("Units and their liaisons", locale=locale)),
         c("confirm", gettext("Confirm done: /confirm REF [UNIT]", locale=locale)),

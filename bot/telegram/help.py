@@ -31,6 +31,7 @@ def help_text(roles: Roles) -> str:
             _("/status [PLAN|UNIT]: totals, lights and rates"),
             _("/overdue [UNIT]: overdue items"),
             _("/unit NAME: one unit's items"),
+            _("/find WORD [WORD…]: items whose title or text contains every word"),
             _("/plans, /units: plans loaded, units and their liaisons"),
             _("/confirm REF [UNIT]: confirm done"),
             _("/return REF [UNIT] reason: send back"),
@@ -48,6 +49,7 @@ def help_text(roles: Roles) -> str:
             _("<b>Leader</b>"),
             _("Escalations and the weekly digest arrive here."),
             _("/task REF: an item's card"),
+            _("/find WORD [WORD…]: items whose title or text contains every word"),
         ]
     lines += ["", _("/lang zh or /lang en: change the language")]
     return "\n".join(lines)

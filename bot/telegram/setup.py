@@ -21,6 +21,7 @@ from bot.telegram import (
     continuation,
     coordinator,
     fallback,
+    find,
     gate,
     invite,
     lang,
@@ -37,7 +38,7 @@ from bot.telegram.middlewares import DbSessionMiddleware, LocaleMiddleware, Pers
 log = logging.getLogger(__name__)
 
 # continuation before replies: the rest of a long note Telegram split stays a note
-LIAISON_SIDE = (start, help_, lang, my, task, continuation, replies, report, invite, access)
+LIAISON_SIDE = (start, help_, lang, my, task, find, continuation, replies, report, invite, access)
 
 
 def build_dispatcher(

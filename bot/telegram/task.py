@@ -1,22 +1,48 @@
 """/task REF: an item's card (full text, milestones and targets, each unit's status, recent
-history); for the item's liaison it carries the report buttons and answers replies."""
+history); for the item's liaison it carries the report buttons and answers replies. The same
+card opens from a button of a list (OpenTask, e.g. /find)."""
 
 from __future__ import annotations
 
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, Message
 
 from bot.clock import Clock
 from bot.config import Settings
 from bot.core.roles import Roles
 from bot.services.assignments import task_detail
 from bot.services.errors import ServiceError
+from bot.telegram.callbacks import OpenTask
 from bot.telegram.common import error_line, moment, send_card
 from bot.telegram.filters import IsRegistered
 from bot.telegram.keyboards import assignment_keyboard
 from bot.telegram.parsing import parse_single
 from bot.telegram.render import task_card
+
+
+async def send_task(
+    bot: Bot, chat_id: int, session, *, settings: Settings, clock: Clock, roles: Roles,
+    locale: str, ref: str | None = None, task_id: int | None = None,
+) -> None:  # fmt: skip
+    """Send an item's card (by ref or id) and commit. ServiceError when it is not to be seen."""
+    m = moment(settings, clock)
+    detail = await task_detail(
+        session, ref=ref, task_id=task_id, roles=roles, today=m.today, now=m.now,
+        policy=m.policy,
+    )  # fmt: skip
+    current = detail.current
+    keyboard = None
+    if current is not None:
+        keyboard = assignment_keyboard(
+            current.assignment_id, acknowledged=current.acknowledged, locale=locale
+        )
+    await send_card(
+        bot, chat_id, task_card(detail, locale=locale, zone=settings.zone),
+        session=session, at=m.now,
+        assignment_id=current.assignment_id if current else None, reply_markup=keyboard,
+    )  # fmt: skip
+    await session.commit()
 
 
 def router() -> Router:
@@ -27,26 +53,29 @@ def router() -> Router:
         message: Message, command: CommandObject, bot: Bot, session, settings: Settings,
         clock: Clock, roles: Roles, locale: str,
     ) -> None:  # fmt: skip
-        m = moment(settings, clock)
         try:
             ref = parse_single(command.args, "task_usage")
-            detail = await task_detail(
-                session, ref=ref, roles=roles, today=m.today, now=m.now, policy=m.policy
-            )
+            await send_task(
+                bot, message.chat.id, session, settings=settings, clock=clock, roles=roles,
+                locale=locale, ref=ref,
+            )  # fmt: skip
         except ServiceError as exc:
             await message.answer(error_line(exc, locale))
+
+    @r.callback_query(OpenTask.filter(), IsRegistered())
+    async def open_task(
+        callback: CallbackQuery, callback_data: OpenTask, bot: Bot, session, settings: Settings,
+        clock: Clock, roles: Roles, locale: str,
+    ) -> None:  # fmt: skip
+        chat_id = callback.message.chat.id if callback.message else callback.from_user.id
+        try:
+            await send_task(
+                bot, chat_id, session, settings=settings, clock=clock, roles=roles,
+                locale=locale, task_id=callback_data.task_id,
+            )  # fmt: skip
+        except ServiceError as exc:
+            await callback.answer(error_line(exc, locale), show_alert=True)
             return
-        current = detail.current
-        keyboard = None
-        if current is not None:
-            keyboard = assignment_keyboard(
-                current.assignment_id, acknowledged=current.acknowledged, locale=locale
-            )
-        await send_card(
-            bot, message.chat.id, task_card(detail, locale=locale, zone=settings.zone),
-            session=session, at=m.now,
-            assignment_id=current.assignment_id if current else None, reply_markup=keyboard,
-        )  # fmt: skip
-        await session.commit()
+        await callback.answer()
 
     return r
