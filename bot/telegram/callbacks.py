@@ -54,9 +54,11 @@ def invite_pick(role: str, unit_id: int, name: str) -> InvitePick | None:
 
 
 class OpenTask(CallbackData, prefix="ot"):
-    """Open an item's card as /task REF does (from a /find list)."""
+    """Open an item's card as /task REF does (from a /find list); `expand`: with every
+    co-operating unit listed."""
 
     task_id: int
+    expand: bool = False
 
 
 class FindPage(CallbackData, prefix="fd"):

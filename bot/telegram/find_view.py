@@ -8,18 +8,16 @@ from collections.abc import Sequence
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.core.status import BLOCKED, CLOSED, DONE_REPORTED, IN_PROGRESS, NOT_STARTED
 from bot.core.textsearch import snippet, spans
 from bot.i18n import gettext
 from bot.services.search import FindResult, FoundItem
 from bot.telegram.callbacks import FindPage, OpenTask
 from bot.telegram.coordinator.render import page_footer
 from bot.telegram.limits import MAX_CALLBACK
-from bot.telegram.render import echo, esc, short, status_label
+from bot.telegram.render import echo, esc, short, status_counts
 
 TITLE_MAX = 30  # characters of an item's title on its line
 SNIPPET = 36  # characters of the full text around a match that the title lacks
-STATUS_ORDER = (NOT_STARTED, IN_PROGRESS, BLOCKED, DONE_REPORTED, CLOSED)
 
 
 def highlight(text: str, words: Sequence[str]) -> str:
@@ -31,12 +29,6 @@ def highlight(text: str, words: Sequence[str]) -> str:
         last = end
     out.append(esc(text[last:]))
     return "".join(out)
-
-
-def status_summary(statuses: dict[str, int], locale: str) -> str:
-    known = [s for s in STATUS_ORDER if statuses.get(s)]
-    others = sorted(s for s in statuses if s not in STATUS_ORDER and statuses[s])
-    return " · ".join(f"{status_label(s, locale)} {statuses[s]}" for s in known + others)
 
 
 def item_line(item: FoundItem, words: Sequence[str]) -> str:
@@ -62,7 +54,7 @@ def find_text(result: FindResult, *, query: str, words: Sequence[str], locale: s
     ]
     for item in result.items:
         lines.append(item_line(item, words))
-        summary = status_summary(item.statuses, locale)
+        summary = status_counts(item.statuses, locale)
         if summary:
             lines.append("    " + esc(summary))
     if result.pages > 1:

@@ -8,6 +8,7 @@ can render the same lines outside an update. Long texts are split by bot.telegra
 from __future__ import annotations
 
 import html
+from collections import Counter
 from datetime import date, tzinfo
 from typing import Any
 
@@ -26,6 +27,8 @@ from bot.services.assignments import AssignmentRow, HistoryRow, Page, ReportOutc
 from bot.telegram.limits import split_html
 
 TEXT_PREVIEW = 1200  # characters of a task's full text on its card
+CO_UNITS_SHOWN = 5  # co-operating units of a milestone listed one by one; more become counts
+STATUS_ORDER = (NOT_STARTED, IN_PROGRESS, BLOCKED, DONE_REPORTED, CLOSED)
 
 
 def esc(value: object) -> str:
@@ -123,11 +126,36 @@ def short(text: str, limit: int) -> str:
 # --- /task -----------------------------------------------------------------------------------
 
 
+def co_units_folded(detail: TaskDetail) -> bool:
+    """Whether the card (unless expanded) shows some milestone's co-operating units as counts."""
+    return any(
+        sum(a.role != "lead" for a in m.assignments) > CO_UNITS_SHOWN for m in detail.milestones
+    )
+
+
+def status_counts(statuses: dict[str, int], locale: str) -> str:
+    """Units by status in the order of the ladder, e.g. 未开始 12 · 进行中 4."""
+    order = [s for s in STATUS_ORDER if statuses.get(s)]
+    order += sorted(s for s in statuses if s not in STATUS_ORDER and statuses[s])
+    return " · ".join(f"{status_label(s, locale)} {statuses[s]}" for s in order)
+
+
+def co_units_line(co: list[AssignmentRow], *, locale: str) -> str:
+    counts = Counter(a.status for a in co)
+    return gettext("Co-operating units %(count)s: %(statuses)s", locale=locale) % {
+        "count": len(co),
+        "statuses": esc(status_counts(dict(counts), locale)),
+    }
+
+
 def task_card(
-    detail: TaskDetail, *, locale: str, zone: tzinfo, focus: AssignmentRow | None = None
-) -> list[str]:
+    detail: TaskDetail, *, locale: str, zone: tzinfo, focus: AssignmentRow | None = None,
+    expand: bool = False,
+) -> list[str]:  # fmt: skip
     """The card of a task: text, milestones with targets, each unit's status, recent history.
-    Returned as parts that each fit one message."""
+    More than CO_UNITS_SHOWN co-operating units of a milestone are shown as counts by status
+    (the viewer's own unit stays listed) unless `expand`. Returned as parts that each fit one
+    message."""
     task, plan = detail.task, detail.plan
     lines = [f"<b>{esc(task.ref)}</b> {esc(task.title)}"]
     lines.append(f"<i>{esc(plan.title)}</i>" + (f" · {esc(task.section)}" if task.section else ""))
@@ -143,11 +171,17 @@ def task_card(
             }
         )
     lines += ["", gettext("<b>Milestones</b>", locale=locale)]
+    mine = {a.assignment_id for a in detail.mine}
     for m in detail.milestones:
         target = f" — {esc(m.target)}" if m.target else ""
         lines.append(f"📅 {format_date(m.due, locale=locale)}{target}")
+        co = [a for a in m.assignments if a.role != "lead"]
+        fold = not expand and len(co) > CO_UNITS_SHOWN
         for a in m.assignments:
-            lines.append("    " + unit_status_line(a, locale=locale))
+            if not fold or a.role == "lead" or a.assignment_id in mine:
+                lines.append("    " + unit_status_line(a, locale=locale))
+        if fold:
+            lines.append("    " + co_units_line(co, locale=locale))
     if not detail.milestones:
         lines.append(gettext("No milestones.", locale=locale))
     if detail.history:

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.clock import Clock
 from bot.config import Settings
 from bot.core.roles import Roles
+from bot.i18n import gettext
 from bot.services.assignments import task_detail
 from bot.services.errors import ServiceError
 from bot.telegram.callbacks import OpenTask
@@ -18,27 +19,33 @@ from bot.telegram.common import error_line, moment, send_card
 from bot.telegram.filters import IsRegistered
 from bot.telegram.keyboards import assignment_keyboard
 from bot.telegram.parsing import parse_single
-from bot.telegram.render import task_card
+from bot.telegram.render import co_units_folded, task_card
 
 
 async def send_task(
     bot: Bot, chat_id: int, session, *, settings: Settings, clock: Clock, roles: Roles,
-    locale: str, ref: str | None = None, task_id: int | None = None,
+    locale: str, ref: str | None = None, task_id: int | None = None, expand: bool = False,
 ) -> None:  # fmt: skip
-    """Send an item's card (by ref or id) and commit. ServiceError when it is not to be seen."""
+    """Send an item's card (by ref or id) and commit. ServiceError when it is not to be seen.
+    A card with co-operating units shown as counts gets a button to list them all."""
     m = moment(settings, clock)
     detail = await task_detail(
         session, ref=ref, task_id=task_id, roles=roles, today=m.today, now=m.now,
         policy=m.policy,
     )  # fmt: skip
     current = detail.current
-    keyboard = None
+    rows: list[list[InlineKeyboardButton]] = []
     if current is not None:
-        keyboard = assignment_keyboard(
+        rows = assignment_keyboard(
             current.assignment_id, acknowledged=current.acknowledged, locale=locale
-        )
+        ).inline_keyboard
+    if not expand and co_units_folded(detail):
+        data = OpenTask(task_id=detail.task.id or 0, expand=True).pack()
+        label = gettext("List every co-operating unit", locale=locale)
+        rows = [*rows, [InlineKeyboardButton(text=label, callback_data=data)]]
+    keyboard = InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
     await send_card(
-        bot, chat_id, task_card(detail, locale=locale, zone=settings.zone),
+        bot, chat_id, task_card(detail, locale=locale, zone=settings.zone, expand=expand),
         session=session, at=m.now,
         assignment_id=current.assignment_id if current else None, reply_markup=keyboard,
     )  # fmt: skip
@@ -71,7 +78,7 @@ def router() -> Router:
         try:
             await send_task(
                 bot, chat_id, session, settings=settings, clock=clock, roles=roles,
-                locale=locale, task_id=callback_data.task_id,
+                locale=locale, task_id=callback_data.task_id, expand=callback_data.expand,
             )  # fmt: skip
         except ServiceError as exc:
             await callback.answer(error_line(exc, locale), show_alert=True)
