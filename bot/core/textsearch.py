@@ -21,7 +21,9 @@ def fold_char(ch: str) -> str:
 
 
 def fold(text: str) -> str:
-    return "".join(fold_char(ch) for ch in text)
+    """The whole text at once (fast); the same as folding each character for the texts of a
+    plan (CJK, Latin and their full-width forms)."""
+    return unicodedata.normalize("NFKC", text).casefold()
 
 
 @dataclass(frozen=True)
