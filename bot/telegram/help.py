@@ -29,6 +29,7 @@ def help_text(roles: Roles) -> str:
             "",
             _("<b>Coordinator</b>"),
             _("/status [PLAN|UNIT]: totals, lights and rates"),
+            _("/pending: completions and extension requests waiting for your decision"),
             _("/overdue [UNIT]: overdue items"),
             _("/unit NAME: one unit's items"),
             _("/find WORD [WORD…]: items whose title or text contains every word"),

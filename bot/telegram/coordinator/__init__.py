@@ -11,7 +11,7 @@ from aiogram.types import Message
 from bot.telegram.filters import IsCoordinator
 
 COMMANDS = (
-    "status", "overdue", "unit", "plans", "units",
+    "status", "pending", "overdue", "unit", "plans", "units",
     "confirm", "return", "approve", "deny", "remind",
     "export", "import", "revoke_access", "remove",
 )  # fmt: skip
@@ -31,12 +31,13 @@ def refusal_router() -> Router:
 
 
 def routers() -> list[Router]:
-    from bot.telegram.coordinator import actions, export, overview, status, upload
+    from bot.telegram.coordinator import actions, export, overview, pending, status, upload
 
     return [
         status.router(),
         overview.router(),
         actions.router(),
+        pending.router(),
         export.router(),
         upload.router(),
         refusal_router(),

@@ -1,6 +1,7 @@
 """Callback data of the coordinator's buttons: ids and short codes only, well under 64 bytes.
 Prefixes (unique across the bot): `cv` status detail views, `ca` acts on one assignment, `ci`
-plan upload review (bot.telegram.coordinator.upload), `cu` /units pages."""
+plan upload review (bot.telegram.coordinator.upload), `cu` /units pages, `cp` /pending pages,
+`cr` 退回 / 驳回 buttons that ask for a reason."""
 
 from __future__ import annotations
 
@@ -30,3 +31,16 @@ class ImportAct(CallbackData, prefix="ci"):
 
 class UnitsPage(CallbackData, prefix="cu"):
     page: int
+
+
+class PendingPage(CallbackData, prefix="cp"):
+    """A page of /pending."""
+
+    page: int
+
+
+class ReasonAsk(CallbackData, prefix="cr"):
+    """退回 / 驳回 from a button: the reason is asked in one reply."""
+
+    action: str  # return | deny
+    assignment_id: int
