@@ -38,7 +38,7 @@ Kinds and the payload keys they read (written by `schedules.enqueue` / `schedule
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -446,6 +446,18 @@ def _chase(row: Outbox, p: dict[str, Any], locale: str) -> Rendered:
     return Rendered("\n".join(lines), _keyboard(p, row, locale), row.assignment_id)
 
 
+def _decision(row: Outbox, p: dict[str, Any], locale: str) -> Rendered:
+    """What waits for the coordinator's decision (bot.services.decision_push), with the
+    办结 / 退回 and 批准 / 驳回 buttons of /pending."""
+    from bot.services.decision_push import decision_of
+    from bot.telegram.coordinator.pending_render import pending_keyboard, pending_text
+
+    # news, not a backlog: no "waiting N days" on a notice sent the moment it arrives
+    decisions = [replace(decision_of(i), since=None) for i in p.get("items", [])]
+    text = pending_text(decisions, page=0, now=row.created_at, locale=locale)
+    return Rendered(text, pending_keyboard(decisions, page=0, locale=locale), None)
+
+
 def _notice(row: Outbox, p: dict[str, Any], locale: str) -> Rendered:
     return Rendered(str(p.get("text", "")), None, row.assignment_id)
 
@@ -564,4 +576,5 @@ _RENDERERS: dict[str, Callable[[Outbox, dict[str, Any], str], Rendered]] = {
     "chase": _chase,
     "digest": _digest,
     NOTICE: _notice,
+    "decision": _decision,
 }

@@ -19,9 +19,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.lights import LIGHT_ORDER, Light, LightInput, LightPolicy, light_of
 from bot.core.roles import Roles
-from bot.core.status import CLOSED, Action, Snapshot, Transition, apply
+from bot.core.status import CLOSED, DONE_REPORTED, Action, Snapshot, Transition, apply
+from bot.services.decision_push import push_decision
 from bot.services.errors import ServiceError
 from bot.services.lookup import task_by_ref
+from bot.services.pending import COMPLETION, EXTENSION, Decision
 from bot.storage.history import record
 from bot.storage.models import (
     Assignment,
@@ -477,7 +479,29 @@ async def report(
     )
     await session.flush()
     after = await assignment_row(session, assignment_id, today=today, now=at, policy=policy)
+    await _push_decisions(session, before, after, transition, event, person=person, at=at)
     return ReportOutcome(row=after, transition=transition, event=event)
+
+
+async def _push_decisions(
+    session: AsyncSession, before: AssignmentRow, after: AssignmentRow, transition: Transition,
+    event: StatusEvent, *, person: Person, at: datetime,
+) -> None:  # fmt: skip
+    """A new 已完成 or 申请延期 waits for the coordinators: tell them now (Outbox)."""
+    kinds = []
+    if after.status == DONE_REPORTED and before.status != DONE_REPORTED:
+        kinds.append(COMPLETION)
+    if transition.extension_requested_to is not None:
+        kinds.append(EXTENSION)
+    for kind in kinds:
+        decision = Decision(
+            kind=kind, assignment_id=after.assignment_id, plan_id=after.plan_id,
+            plan_code=after.plan_code, ref=after.ref, unit_name=after.unit_short,
+            requested_to=after.extension_requested_to if kind == EXTENSION else None, since=at,
+            note=event.note or "",
+        )  # fmt: skip
+        await push_decision(session, decision, at=at, event_id=event.id or 0,
+                            reporter_id=person.id)  # fmt: skip
 
 
 async def assignment_for_task(

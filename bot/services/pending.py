@@ -30,6 +30,7 @@ class Decision:
     unit_name: str
     requested_to: date | None  # the date an extension asks for
     since: datetime | None  # when the latest report on the assignment was recorded
+    note: str = ""  # what the liaison wrote with the report (the pushed notice shows it)
 
 
 def waited_days(since: datetime | None, now: datetime) -> int | None:

@@ -10,7 +10,7 @@ from aiogram.types import ForceReply
 from sqlmodel import select
 
 from bot.storage.models import Assignment
-from bot.telegram.coordinator import pending
+from bot.telegram.coordinator import pending_render as pending
 from tests.services.factories import add_person
 
 from .conftest import COORDINATOR, FINANCE, LIAISON
