@@ -99,3 +99,12 @@ async def test_a_progress_report_pushes_nothing(h):
     await staffed(h)
     await h.send(LIAISON, "/report SR-2 进行中 40%")
     assert await decision_rows(h) == []
+
+
+async def test_a_plain_reply_naming_the_ref_pushes_as_well(h):
+    await staffed(h)
+    answer = await h.send(LIAISON, "SR-2 已完成，已竣工验收")
+    assert "SR-2" in answer.text
+    rows = await decision_rows(h)
+    assert sorted(r.chat_id for r in rows) == [COORDINATOR, SCOPED]
+    assert rows[0].payload["items"][0]["ref"] == "SR-2"
