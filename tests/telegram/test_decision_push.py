@@ -79,7 +79,7 @@ async def test_an_extension_request_is_pushed_with_approve_and_deny(h):
     deny = next(d for label, d in buttons.items() if "驳回" in label)
     asked = await h.press(SCOPED, deny)
     assert isinstance(asked.messages[0].reply_markup, ForceReply)
-    denied = await h.send(SCOPED, "资金另行安排")
+    denied = await h.send(SCOPED, "资金另行安排", reply_to=asked.last_id)
     assert any(int(m.chat_id) == FINANCE and "资金另行安排" in m.text for m in denied.messages)
 
 

@@ -79,7 +79,9 @@ async def test_return_and_deny_ask_the_reason_in_one_reply(h):
     listing = await h.send(SCOPED, "/pending")
     deny = next(d for label, d in listing.buttons() if "驳回" in label)
     asked = await h.press(SCOPED, deny)
-    denied = await h.send(SCOPED, "不同意延期")
+    elsewhere = await h.send(SCOPED, "不同意延期")  # not a reply to the question: nothing decided
+    assert not to(elsewhere, FINANCE) and "SR-1" in (await h.send(SCOPED, "/pending")).text
+    denied = await h.send(SCOPED, "不同意延期", reply_to=asked.last_id)
     assert "不同意延期" in to(denied, FINANCE) and "SR-1" in to(denied, SCOPED)
     assert "SR-1" not in (await h.send(SCOPED, "/pending")).text
 

@@ -1,11 +1,13 @@
 """/pending: everything waiting for the coordinator's decision, grouped by plan, paged, with
 办结 / 退回 and 批准 / 驳回 buttons. 办结 and 批准 go through the acts' own buttons
-(bot.telegram.coordinator.actions, CoordAct); 退回 and 驳回 ask for the reason in one reply,
-then decide exactly as /return and /deny do (the liaison is told)."""
+(bot.telegram.coordinator.actions, CoordAct); 退回 and 驳回 ask for the reason in one reply
+to the question (any other text is handled as usual), then decide exactly as /return and
+/deny do (the liaison is told)."""
 
 from __future__ import annotations
 
 from aiogram import Bot, F, Router
+from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -102,12 +104,14 @@ def router() -> Router:
         except ServiceError as exc:
             await query.answer(error_line(exc, locale), show_alert=True)
             return
-        await state.set_state(AwaitReason.reason)
-        await state.update_data(action=action, assignment_id=c.assignment_id)
         if isinstance(query.message, Message):
-            await query.message.answer(
+            prompt = await query.message.answer(
                 ask_reason_text(action, c.ref, c.unit_name, locale),
                 reply_markup=ForceReply(selective=True),
+            )
+            await state.set_state(AwaitReason.reason)
+            await state.set_data(
+                {"action": action, "assignment_id": c.assignment_id, "prompt": prompt.message_id}
             )
         await query.answer()
 
@@ -118,6 +122,11 @@ def router() -> Router:
         person: Person | None = None,
     ) -> None:  # fmt: skip
         data = await state.get_data()
+        replied = message.reply_to_message
+        if replied is None or replied.message_id != data.get("prompt"):
+            # only a reply to the question is the reason: any other text is handled as usual,
+            # so a coordinator who moved on never returns or denies by accident
+            raise SkipHandler
         await state.clear()
         try:
             line = await perform(
