@@ -10,6 +10,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlmodel import col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -246,11 +247,7 @@ async def revoke_invite(session: AsyncSession, token: str, *, at: datetime) -> I
         raise ServiceError("invite_revoked")
     result = await session.exec(
         update(Invite)
-        .where(
-            col(Invite.id) == invite.id,
-            col(Invite.used_at).is_(None),
-            col(Invite.revoked_at).is_(None),
-        )
+        .where(*_still_open(invite))
         .values(revoked_at=at)
         .execution_options(synchronize_session=False)
     )
@@ -258,6 +255,16 @@ async def revoke_invite(session: AsyncSession, token: str, *, at: datetime) -> I
     if result.rowcount != 1:
         raise ServiceError("invite_used" if invite.used_at is not None else "invite_revoked")
     return invite
+
+
+def _still_open(invite: Invite) -> tuple[Any, ...]:
+    """The conditions under which `invite` is neither used nor revoked, checked by the database
+    in the same statement that changes it (redemption and revocation race each other)."""
+    return (
+        col(Invite.id) == invite.id,
+        col(Invite.used_at).is_(None),
+        col(Invite.revoked_at).is_(None),
+    )
 
 
 def _refusal(invite: Invite, at: datetime) -> ServiceError | None:
@@ -283,12 +290,7 @@ async def _claim(session: AsyncSession, invite: Invite, at: datetime) -> bool:
     half-made person or membership."""
     result = await session.exec(
         update(Invite)
-        .where(
-            col(Invite.id) == invite.id,
-            col(Invite.used_at).is_(None),
-            col(Invite.revoked_at).is_(None),
-            col(Invite.expires_at) > at,
-        )
+        .where(*_still_open(invite), col(Invite.expires_at) > at)
         .values(used_at=at)
         .execution_options(synchronize_session=False)
     )
