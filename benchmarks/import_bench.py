@@ -55,9 +55,10 @@ def measure_pathological() -> list[tuple[str, float]]:
     piece = "推进医疗卫生服务体系建设，到2025年底完成改造（市卫健委牵头，市财政局配合）\n"
     head = "某市2024-2025年行动方案\n一、重点任务\n1.完善体系。"
     out = []
-    for label, size in (("5 MB plan of one giant item (refused: size)", 5_000_000),
-                        ("1.9 MB plan of one giant item (refused: item)",
-                         MAX_PLAN_CHARS - 100_000)):
+    for label, size in (
+        ("5 MB plan of one giant item (refused: size)", 5_000_000),
+        ("1.9 MB plan of one giant item (refused: item)", MAX_PLAN_CHARS - 100_000),
+    ):
         giant = head + piece * (size // len(piece))
         started = time.perf_counter()
         try:
@@ -65,8 +66,10 @@ def measure_pathological() -> list[tuple[str, float]]:
         except PlanInputError:
             pass
         out.append((label, time.perf_counter() - started))
-    rows = [f"{k}.推进第{k}项工作。2024年6月底前完成。〔责任单位：市卫健委、市财政局〕"
-            for k in range(1, 10_001)]
+    rows = [
+        f"{k}.推进第{k}项工作。2024年6月底前完成。〔责任单位：市卫健委、市财政局〕"
+        for k in range(1, 10_001)
+    ]
     many = "某市2024年重点工作任务分解方案\n一、重点任务\n" + "\n".join(rows)
     started = time.perf_counter()
     parse_plan_text(many, source="many.txt", directory=directory)

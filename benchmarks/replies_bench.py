@@ -25,14 +25,42 @@ TODAY = date(2025, 12, 24)
 CODES = {"SR", "LN", "GZ", "NC"}
 TARGET_S = 1.0
 
-STATUS = ["已完成", "进行中", "正在推进", "有困难", "资金未到位", "收到", "好的", "已办结",
-          "还没完成", "基本完成", "完成了吗？", "卡住了", "推进中", "已启动前期工作"]  # fmt: skip
+STATUS = [
+    "已完成",
+    "进行中",
+    "正在推进",
+    "有困难",
+    "资金未到位",
+    "收到",
+    "好的",
+    "已办结",
+    "还没完成",
+    "基本完成",
+    "完成了吗？",
+    "卡住了",
+    "推进中",
+    "已启动前期工作",
+]
 PERCENT = ["", "", "80%", "８０％", "百分之六十", "七成", "一半", "进度75", "-5%", "120%"]
-DATES = ["", "", "月底前报送", "预计3月底完成", "申请延期至2026年6月30日", "下周五前完成",
-         "争取年底前完成", "推迟到6月30日", "本周内完成"]  # fmt: skip
-NOTES = ["", "已协调土地指标", "相关材料已上传，请查收。", "下周召开专题会议研究解决",
-         "感谢督办组的指导 👍",
-         "具体情况如下：一是完成方案编制；二是召开部署会；三是推进项目建设"]  # fmt: skip
+DATES = [
+    "",
+    "",
+    "月底前报送",
+    "预计3月底完成",
+    "申请延期至2026年6月30日",
+    "下周五前完成",
+    "争取年底前完成",
+    "推迟到6月30日",
+    "本周内完成",
+]
+NOTES = [
+    "",
+    "已协调土地指标",
+    "相关材料已上传，请查收。",
+    "下周召开专题会议研究解决",
+    "感谢督办组的指导 👍",
+    "具体情况如下：一是完成方案编制；二是召开部署会；三是推进项目建设",
+]
 
 
 def replies(n: int, seed: int = 14) -> list[str]:
@@ -68,10 +96,12 @@ def main() -> None:
     for label, codes in (("codes per reply", CODES), ("ref_pattern once", ref_pattern(CODES))):
         walls, cpus, found = _time(texts, codes, runs)
         best = min(walls)
-        print(f"{label}: {found} readings; wall median {statistics.median(walls):.3f} s, "
-              f"best {best:.3f} s, worst {max(walls):.3f} s; cpu (best run) {min(cpus):.3f} s; "
-              f"{n / best:,.0f} replies/s; target 10,000 in {TARGET_S:.0f} s "
-              f"{'met' if best * 10_000 / n < TARGET_S else 'MISSED'}")  # fmt: skip
+        print(
+            f"{label}: {found} readings; wall median {statistics.median(walls):.3f} s, "
+            f"best {best:.3f} s, worst {max(walls):.3f} s; cpu (best run) {min(cpus):.3f} s; "
+            f"{n / best:,.0f} replies/s; target 10,000 in {TARGET_S:.0f} s "
+            f"{'met' if best * 10_000 / n < TARGET_S else 'MISSED'}"
+        )
 
 
 if __name__ == "__main__":

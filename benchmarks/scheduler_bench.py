@@ -127,11 +127,18 @@ async def _measure(mode: str, path: Path, minute: int) -> None:
             {
                 name: getattr(result, name)
                 for name in (
-                    "considered", "due", "unresolved", "inserted", "digests", "batched_items",
-                    "markers", "by_kind", "seconds",
+                    "considered",
+                    "due",
+                    "unresolved",
+                    "inserted",
+                    "digests",
+                    "batched_items",
+                    "markers",
+                    "by_kind",
+                    "seconds",
                 )
             }
-        )  # fmt: skip
+        )
         figures["cpu"] = time.process_time() - cpu
         if mode == "steady":  # the next tick of the same process (what a running bot pays)
             cpu = time.process_time()

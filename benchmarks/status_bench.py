@@ -74,9 +74,11 @@ async def main(assignments: int, runs: int) -> int:
             await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         everyone = Roles(coordinator_all=True)
         async with session_maker() as session:
-            lines = (await stats.unit_totals(
-                session, scope=stats.Scope(), when=stats.When(AT, settings.zone)
-            ))[1]  # fmt: skip
+            lines = (
+                await stats.unit_totals(
+                    session, scope=stats.Scope(), when=stats.When(AT, settings.zone)
+                )
+            )[1]
             busiest_unit = max(lines, key=lambda u: u.total).unit_id
             scopes = {
                 "all plans": await scope_from_ids(session, everyone, None, None),

@@ -21,8 +21,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     p.add_argument("--code", help="plan code, the prefix of every ref (e.g. SR)")
     p.add_argument("--default-unit", dest="default_unit", help="unit for items that name none")
-    p.add_argument("--year", type=int, help="the plan's year: dates without a year are read in "
-                   "it (overrides the document; default: the document's, else this year)")
+    p.add_argument(
+        "--year",
+        type=int,
+        help="the plan's year: dates without a year are read in "
+        "it (overrides the document; default: the document's, else this year)",
+    )
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="print the task list as JSON")
     out.add_argument("-o", "--output", help="write the reviewed YAML here")

@@ -147,9 +147,14 @@ async def load_tasks_data(
             state = "updated"
         log.info(
             "plan %s %s: %d tasks, %d projects, %d indicators, %d assignments (%s)",
-            result.code, result.title, result.tasks, result.key_projects, result.indicators,
-            result.assignments, state,
-        )  # fmt: skip
+            result.code,
+            result.title,
+            result.tasks,
+            result.key_projects,
+            result.indicators,
+            result.assignments,
+            state,
+        )
     return len(plans)
 
 
@@ -209,15 +214,26 @@ async def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
     plan_parser = ProcessParser()
     plan_parser.warm_up()
     dispatcher = build_dispatcher(
-        settings=settings, clock=clock, session_maker=session_maker, directory=directory,
-        i18n=i18n, plan_parser=plan_parser,
-    )  # fmt: skip
-    app = App(
-        settings=settings, bot=bot, dispatcher=dispatcher, engine=engine,
-        session_maker=session_maker, clock=clock, directory=directory, i18n=i18n,
-        coordinator_chat_ids=coordinator_ids, former_coordinator_ids=former_ids,
+        settings=settings,
+        clock=clock,
+        session_maker=session_maker,
+        directory=directory,
+        i18n=i18n,
         plan_parser=plan_parser,
-    )  # fmt: skip
+    )
+    app = App(
+        settings=settings,
+        bot=bot,
+        dispatcher=dispatcher,
+        engine=engine,
+        session_maker=session_maker,
+        clock=clock,
+        directory=directory,
+        i18n=i18n,
+        coordinator_chat_ids=coordinator_ids,
+        former_coordinator_ids=former_ids,
+        plan_parser=plan_parser,
+    )
     install_hooks(app)
     return app
 
@@ -238,9 +254,10 @@ def install_hooks(app: App) -> None:
         me = await bot.me()
         log.info("bot @%s (id %s) on %s", me.username, me.id, app.settings.telegram_api_base)
         await register_commands(
-            bot, default_locale=app.settings.default_locale,
+            bot,
+            default_locale=app.settings.default_locale,
             coordinator_chat_ids=app.coordinator_chat_ids,
-        )  # fmt: skip
+        )
         from bot.telegram.commands import clear_coordinator_commands
 
         for chat_id in app.former_coordinator_ids:  # e.g. taken out of ADMIN_IDS

@@ -29,9 +29,7 @@ class Settings(BaseSettings):
     bot_token: SecretStr | None = Field(
         default=None, description="BotFather token; without it `python -m bot` runs local mode"
     )
-    telegram_api_base: str = Field(
-        default=TELEGRAM_API, description="any Bot API server"
-    )
+    telegram_api_base: str = Field(default=TELEGRAM_API, description="any Bot API server")
     database_url: str = Field(
         default="sqlite+aiosqlite:///data/duban.sqlite3", description="SQLAlchemy async URL"
     )
@@ -47,9 +45,11 @@ class Settings(BaseSettings):
     policy_file: Path | None = Field(default=None, description="reminder policy override")
     scheduler_tick_seconds: float = Field(default=30.0, gt=0, description="planning interval")
     sender_lease_seconds: float = Field(
-        default=60.0, ge=4, description="a stopped sender's lease expires after this; renewed "
+        default=60.0,
+        ge=4,
+        description="a stopped sender's lease expires after this; renewed "
         "every quarter of it (one sender per database)",
-    )  # fmt: skip
+    )
     invite_ttl_days: int = Field(default=7, gt=0)
     red_lag_points: int = Field(default=30, ge=0, description="progress lag that turns red")
     yellow_lag_points: int = Field(default=10, ge=0, description="progress lag that turns yellow")

@@ -77,8 +77,14 @@ def format_members(members: list[Any], *, include_ended: bool) -> list[str]:
     header = HEADER if include_ended else HEADER[:6]
     lines = ["\t".join(header)]
     for m in members:
-        row = [str(m.telegram_id or ""), m.name, m.role, _scope(m), m.source or "?",
-               _when(m.since)]  # fmt: skip
+        row = [
+            str(m.telegram_id or ""),
+            m.name,
+            m.role,
+            _scope(m),
+            m.source or "?",
+            _when(m.since),
+        ]
         if include_ended:
             row += [_when(m.ended_at), m.ended_by]
         lines.append("\t".join(row))
@@ -153,8 +159,10 @@ def _execute(args: argparse.Namespace, settings: Any, at: datetime) -> list[str]
             who = f"{telegram_id} ({person.name})" if person.name else str(telegram_id)
             if not new:
                 return [f"{who} already coordinates all plans"]
-            return [f"{who} now coordinates all plans (kept across restarts; end it with "
-                    f"`people remove {telegram_id} --role coordinator`)"]  # fmt: skip
+            return [
+                f"{who} now coordinates all plans (kept across restarts; end it with "
+                f"`people remove {telegram_id} --role coordinator`)"
+            ]
 
         return asyncio.run(_with_session(settings.database_url, adding))
     if args.role is not None and args.role not in ROLES:
@@ -162,13 +170,19 @@ def _execute(args: argparse.Namespace, settings: Any, at: datetime) -> list[str]
 
     async def removing(session: Any) -> list[str]:
         removal = await access.remove_person(
-            session, telegram_id, at=at, role=args.role,
+            session,
+            telegram_id,
+            at=at,
+            role=args.role,
             unit_id=await _unit_id(session, settings, args.unit),
             plan_id=await _plan_id(session, args.plan),
-        )  # fmt: skip
+        )
         lines = [f"ended: {telegram_id} {m.name} {m.role} of {_scope(m)}" for m in removal.ended]
-        lines += [f"kept: {telegram_id} {m.name} {m.role} of {_scope(m)} (from ADMIN_IDS: take "
-                  "the id out of ADMIN_IDS and restart)" for m in removal.kept_admin]  # fmt: skip
+        lines += [
+            f"kept: {telegram_id} {m.name} {m.role} of {_scope(m)} (from ADMIN_IDS: take "
+            "the id out of ADMIN_IDS and restart)"
+            for m in removal.kept_admin
+        ]
         return lines
 
     return asyncio.run(_with_session(settings.database_url, removing))

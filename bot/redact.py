@@ -64,8 +64,9 @@ class RedactingFilter(logging.Filter):
         if record.exc_info and record.exc_info[0] is not None:
             # format the traceback now, redacted; a later formatter uses this text and never
             # sees the exception object (whose arguments hold the URL)
-            record.exc_text = redact(self._formatter.formatException(record.exc_info),
-                                     self.secrets)  # fmt: skip
+            record.exc_text = redact(
+                self._formatter.formatException(record.exc_info), self.secrets
+            )
             record.exc_info = None
         elif record.exc_text:
             record.exc_text = redact(record.exc_text, self.secrets)

@@ -214,16 +214,21 @@ async def scorecards(
     facts: dict[int, list[core_stats.UnitFacts]] = defaultdict(list)
     acks: dict[tuple[int, int], core_stats.Rate] = {}
     for row in await _fetch(
-        conn, _SCORE_SQL.replace(":today", "?").replace(":offset", "?"),
+        conn,
+        _SCORE_SQL.replace(":today", "?").replace(":offset", "?"),
         _ordered(_SCORE_SQL, params),
-    ):  # fmt: skip
+    ):
         plan_id, unit_id, name, total, closed, overdue, ok, counted, timely, ack_counted = row
         facts[plan_id].append(
             core_stats.UnitFacts(
-                unit_id, name, total, closed or 0, overdue or 0,
+                unit_id,
+                name,
+                total,
+                closed or 0,
+                overdue or 0,
                 core_stats.Rate(ok or 0, counted or 0),
             )
-        )  # fmt: skip
+        )
         acks[(plan_id, unit_id)] = core_stats.Rate(timely or 0, ack_counted or 0)
     out: dict[int, list[dict[str, Any]]] = {}
     for plan_id, units in facts.items():

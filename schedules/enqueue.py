@@ -344,25 +344,41 @@ async def load_snapshots(
             recurrence = words[rec] = tuple(json.loads(rec)) if rec else ()
         append(
             AssignmentSnapshot(
-                aid, code, unit_id, status, day_of(due),  # type: ignore[arg-type]
+                aid,
+                code,
+                unit_id,
+                status,
+                day_of(due),  # type: ignore[arg-type]
                 from_dt(assigned).replace(tzinfo=UTC),
                 None if acked is None else from_dt(acked).replace(tzinfo=UTC),
-                None, None, role, task_id, recurrence,
-                day_of(start) if recurrence else None, day_of(end) if recurrence else None,
+                None,
+                None,
+                role,
+                task_id,
+                recurrence,
+                day_of(start) if recurrence else None,
+                day_of(end) if recurrence else None,
             )
-        )  # fmt: skip
+        )
     for aid, task_id, unit_id, status, due, assigned, acked, role, code in rows:
         if aid in seen:  # loaded twice
             continue
         seen.add(aid)
         append(
             AssignmentSnapshot(
-                aid, code, unit_id, status, day_of(due),  # type: ignore[arg-type]
+                aid,
+                code,
+                unit_id,
+                status,
+                day_of(due),  # type: ignore[arg-type]
                 from_dt(assigned).replace(tzinfo=UTC),
                 None if acked is None else from_dt(acked).replace(tzinfo=UTC),
-                None, None, role, task_id,
+                None,
+                None,
+                role,
+                task_id,
             )
-        )  # fmt: skip
+        )
     return snaps, plan_ids
 
 
@@ -673,9 +689,15 @@ async def plan_due(
         # in slices, so that the burst after loading a mostly overdue plan stays small in memory
         for begin in range(0, len(todo), _SLICE):
             rows = await _rows_for(
-                conn, todo[begin : begin + _SLICE], policy, at, default_locale, batches, markers,
+                conn,
+                todo[begin : begin + _SLICE],
+                policy,
+                at,
+                default_locale,
+                batches,
+                markers,
                 load,
-            )  # fmt: skip
+            )
             result.inserted += await insert_rows(conn, rows)
             _count(result, rows)
         del todo

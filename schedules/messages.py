@@ -352,11 +352,16 @@ def _escalation_batch(row: Outbox, p: dict[str, Any], locale: str) -> Rendered:
             locale=locale,
         )
         units = len({i.get("unit") for i in items}) > 1
-        lines = [_heading("⚠️", label, p), esc(_date(p.get("date"), locale)) + " · "
-                 + summary % {"n": total}, ""]  # fmt: skip
+        lines = [
+            _heading("⚠️", label, p),
+            esc(_date(p.get("date"), locale)) + " · " + summary % {"n": total},
+            "",
+        ]
         lines += [f"{n}. {_listed_item(i, units, locale)}" for n, i in enumerate(items, 1)]
-        lines += ["", esc(gettext("Use /my to see them and report on each, or /task REF.",
-                                  locale=locale))]  # fmt: skip
+        lines += [
+            "",
+            esc(gettext("Use /my to see them and report on each, or /task REF.", locale=locale)),
+        ]
         return Rendered("\n".join(lines), None, None)
     label = gettext("Supervision summary", locale=locale)
     if p.get("follow_up"):

@@ -234,9 +234,14 @@ def _window(raw: Mapping[str, Any], zone: ZoneInfo) -> SendingWindow:
 
 def _digest(raw: Mapping[str, Any]) -> DigestRules:
     known = {
-        "weekday", "time", "due_soon_days", "max_items",
-        "to_coordinators", "to_leaders", "to_groups",
-    }  # fmt: skip
+        "weekday",
+        "time",
+        "due_soon_days",
+        "max_items",
+        "to_coordinators",
+        "to_leaders",
+        "to_groups",
+    }
     _no_unknown(raw, known, "digest.")
     return DigestRules(
         weekday=_int(raw.get("weekday", 1), "digest.weekday", minimum=1, maximum=7),

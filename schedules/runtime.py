@@ -201,8 +201,11 @@ class SchedulerRuntime:
             if sent.sent or sent.retried or sent.failed or sent.dead:
                 log.info(
                     "outbox: %d message(s) sent, %d retrying, %d failed, %d dead",
-                    sent.sent, sent.retried, sent.failed, sent.dead,
-                )  # fmt: skip
+                    sent.sent,
+                    sent.retried,
+                    sent.failed,
+                    sent.dead,
+                )
 
     def kick(self, _instant: datetime | None = None) -> None:
         """Tick as soon as possible (a clock jump, the weekly digest). Safe from any thread."""
@@ -228,8 +231,9 @@ class SchedulerRuntime:
         except asyncio.CancelledError:
             raise
         except Exception:  # e.g. the database is locked: keep what we have until it expires
-            log.exception("checking the sender lease failed; trying again in %ss",
-                          self.lease_check)  # fmt: skip
+            log.exception(
+                "checking the sender lease failed; trying again in %ss", self.lease_check
+            )
             return self.may_send()
         if held and lapsed:
             recovered = await self.sender.recover()
@@ -237,8 +241,10 @@ class SchedulerRuntime:
             self._waiting_for = None
             log.info(
                 "this process is the sender of the database now (lease holder %s); "
-                "%d interrupted message(s) requeued", self.lease.holder, recovered,
-            )  # fmt: skip
+                "%d interrupted message(s) requeued",
+                self.lease.holder,
+                recovered,
+            )
             self._wake.set()
             self.kick()
         elif not held:
@@ -260,8 +266,10 @@ class SchedulerRuntime:
             "another instance (%s) is the sender of this database (its lease runs until %s "
             "UTC unless renewed); this process plans and sends nothing and requeues nothing "
             "until that lease is released or expires, trying again every %ss",
-            holder, until, self.lease_check,
-        )  # fmt: skip
+            holder,
+            until,
+            self.lease_check,
+        )
 
     async def _keep_lease(self) -> None:
         while not self._stop.is_set():
@@ -276,8 +284,9 @@ class SchedulerRuntime:
             except asyncio.CancelledError:
                 raise
             except Exception:  # the keeper must outlive a bad moment of the database
-                log.exception("the sender lease check failed; trying again in %ss",
-                              self.lease_check)  # fmt: skip
+                log.exception(
+                    "the sender lease check failed; trying again in %ss", self.lease_check
+                )
 
     # --- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
@@ -292,9 +301,10 @@ class SchedulerRuntime:
         self.scheduler.start()
         log.info(
             "scheduler started: tick every %ss, time zone %s, %s",
-            self.settings.scheduler_tick_seconds, self.settings.timezone,
+            self.settings.scheduler_tick_seconds,
+            self.settings.timezone,
             "sending" if self.may_send() else "waiting for the sender lease",
-        )  # fmt: skip
+        )
 
     async def stop(self, *, grace: float = 10.0) -> None:
         """Stop sending; give the message in flight `grace` seconds, then cancel it."""

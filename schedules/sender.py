@@ -594,9 +594,12 @@ class Sender:
             report.completed += 1
             log.info(
                 "outbox %s (%s) sent to chat %s as message %s%s",
-                row.id, row.key, row.chat_id, message_id,
+                row.id,
+                row.key,
+                row.chat_id,
+                message_id,
                 f" ({len(parts)} parts)" if len(parts) > 1 else "",
-            )  # fmt: skip
+            )
 
     def _describe(self, exc: BaseException) -> str:
         """`TypeName: message`, without the bot token (aiohttp's errors quote the URL)."""
@@ -618,8 +621,15 @@ class Sender:
         error = redact(error, (self.bot.token,))
         await self._update(row.id, status=status, last_error=error, attempts=row.attempts + 1)
         level = logging.ERROR if status == DEAD else logging.WARNING
-        log.log(level, "outbox %s (%s) to chat %s is %s: %s",
-                row.id, row.key, row.chat_id, status, error)  # fmt: skip
+        log.log(
+            level,
+            "outbox %s (%s) to chat %s is %s: %s",
+            row.id,
+            row.key,
+            row.chat_id,
+            status,
+            error,
+        )
         if status == DEAD:
             report.dead += 1
         else:
@@ -639,8 +649,11 @@ class Sender:
         report.retried += 1
         log.warning(
             "outbox %s: 429 for chat %s, waiting %ss%s",
-            row.id, row.chat_id, exc.retry_after, " (all chats)" if everyone else "",
-        )  # fmt: skip
+            row.id,
+            row.chat_id,
+            exc.retry_after,
+            " (all chats)" if everyone else "",
+        )
 
     async def _on_transient(
         self, row: Outbox, exc: Exception, report: DrainReport, *, pause_all: bool = False
@@ -763,8 +776,12 @@ class Sender:
         log.warning(
             "outbox %s (%s): chat %s unreachable (%s); recipient marked inactive, "
             "coordinators notified: %s",
-            row.id, row.key, row.chat_id, reason, notified or "none",
-        )  # fmt: skip
+            row.id,
+            row.key,
+            row.chat_id,
+            reason,
+            notified or "none",
+        )
 
     async def _plan_of(self, session: AsyncSession, row: Outbox) -> tuple[int | None, str]:
         """The plan (and task ref) a row is about, from its assignment or its payload."""

@@ -58,8 +58,15 @@ from schedules.planner import (
 from schedules.policy import Policy, PolicyError, load_policy
 
 KINDS = (
-    REMINDER, ACK_CHASE, OVERDUE, OVERDUE_BATCH, ESCALATION, ESCALATION_BATCH, PERIODIC, DIGEST,
-)  # fmt: skip
+    REMINDER,
+    ACK_CHASE,
+    OVERDUE,
+    OVERDUE_BATCH,
+    ESCALATION,
+    ESCALATION_BATCH,
+    PERIODIC,
+    DIGEST,
+)
 LABELS = {
     REMINDER: "reminders",
     ACK_CHASE: "ack chases",

@@ -24,39 +24,57 @@ _OOXML = "application/vnd.openxmlformats-officedocument."
 EVIDENCE_TYPES: tuple[EvidenceType, ...] = (
     EvidenceType("PDF", ("pdf",), frozenset({"application/pdf", "application/x-pdf"})),
     EvidenceType(
-        "Word", ("doc", "docx"),
+        "Word",
+        ("doc", "docx"),
         frozenset({"application/msword", _OOXML + "wordprocessingml.document"}),
     ),
     EvidenceType(
-        "Excel", ("xls", "xlsx"),
+        "Excel",
+        ("xls", "xlsx"),
         frozenset({"application/vnd.ms-excel", _OOXML + "spreadsheetml.sheet"}),
     ),
     EvidenceType(
-        "PowerPoint", ("ppt", "pptx"),
+        "PowerPoint",
+        ("ppt", "pptx"),
         frozenset({"application/vnd.ms-powerpoint", _OOXML + "presentationml.presentation"}),
     ),
     EvidenceType(
-        "WPS", ("wps", "et", "dps"),
-        frozenset({
-            "application/kswps", "application/wps-office.wps", "application/vnd.ms-works",
-            "application/kset", "application/wps-office.et", "application/kswps-et",
-            "application/ksdps", "application/wps-office.dps",
-        }),
+        "WPS",
+        ("wps", "et", "dps"),
+        frozenset(
+            {
+                "application/kswps",
+                "application/wps-office.wps",
+                "application/vnd.ms-works",
+                "application/kset",
+                "application/wps-office.et",
+                "application/kswps-et",
+                "application/ksdps",
+                "application/wps-office.dps",
+            }
+        ),
     ),
     EvidenceType("OFD", ("ofd",), frozenset({"application/ofd", "application/x-ofd"})),
     EvidenceType("TXT", ("txt",), frozenset({"text/plain"})),
     EvidenceType(
-        "JPG/PNG", ("jpg", "jpeg", "png", "gif", "bmp", "webp", "heic", "tif", "tiff"),
+        "JPG/PNG",
+        ("jpg", "jpeg", "png", "gif", "bmp", "webp", "heic", "tif", "tiff"),
         frozenset({"image/"}),
     ),
     EvidenceType(
-        "ZIP/RAR", ("zip", "rar"),
-        frozenset({
-            "application/zip", "application/x-zip-compressed", "application/x-rar-compressed",
-            "application/vnd.rar", "application/x-rar",
-        }),
+        "ZIP/RAR",
+        ("zip", "rar"),
+        frozenset(
+            {
+                "application/zip",
+                "application/x-zip-compressed",
+                "application/x-rar-compressed",
+                "application/vnd.rar",
+                "application/x-rar",
+            }
+        ),
     ),
-)  # fmt: skip
+)
 
 _BY_EXTENSION = {ext: t for t in EVIDENCE_TYPES for ext in t.extensions}
 

@@ -184,16 +184,22 @@ def _date(value: Any) -> date:
 
 def _units_from(rows: list[dict[str, Any]] | None) -> list[UnitRef]:
     return [
-        UnitRef(name=str(r["name"]), as_written=str(r.get("as_written") or r["name"]),
-                role="co" if r.get("role") == "co" else "lead")
+        UnitRef(
+            name=str(r["name"]),
+            as_written=str(r.get("as_written") or r["name"]),
+            role="co" if r.get("role") == "co" else "lead",
+        )
         for r in rows or []
     ]
 
 
 def _milestones_from(rows: list[dict[str, Any]] | None) -> list[Milestone]:
     return [
-        Milestone(due=_date(r["due"]), phrase=str(r.get("phrase") or ""),
-                  target=str(r.get("target") or ""))
+        Milestone(
+            due=_date(r["due"]),
+            phrase=str(r.get("phrase") or ""),
+            target=str(r.get("target") or ""),
+        )
         for r in rows or []
     ]
 

@@ -37,5 +37,13 @@ def import_plan(
     gives the year when nothing else does."""
     path = Path(path)
     _, lines = read_source(path)
-    return parse_lines(lines, source=path.name, code=code, default_unit=default_unit,
-                       directory=directory, path=path, year=year, today=today)
+    return parse_lines(
+        lines,
+        source=path.name,
+        code=code,
+        default_unit=default_unit,
+        directory=directory,
+        path=path,
+        year=year,
+        today=today,
+    )

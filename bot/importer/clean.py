@@ -166,8 +166,9 @@ def clean_lines(lines: list[Line]) -> list[Line]:
             if j >= n or not cleaned[j][1] or cleaned[j][2]:
                 break
             following = cleaned[j][1]
-            if "\t" in following or (BLOCK_START.match(following)
-                                       and tail[-1] not in _OPENERS):  # "…（" + "牵头单位：…）"
+            if "\t" in following or (
+                BLOCK_START.match(following) and tail[-1] not in _OPENERS
+            ):  # "…（" + "牵头单位：…）"
                 break
             parts.append(following)
             depth, has_stop = _bracket_depth(following, depth), has_stop or "。" in following

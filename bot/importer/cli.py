@@ -38,8 +38,9 @@ def today_on_the_clock() -> date:
         settings = load_settings()
     except SettingsError:
         return SystemClock().now().astimezone(ZoneInfo("Asia/Shanghai")).date()
-    clock: Clock = (VirtualClock(settings.clock_start) if settings.clock_start is not None
-                    else SystemClock())
+    clock: Clock = (
+        VirtualClock(settings.clock_start) if settings.clock_start is not None else SystemClock()
+    )
     return clock.now().astimezone(settings.zone).date()
 
 
@@ -50,17 +51,24 @@ def run_import(args: argparse.Namespace) -> int:
         return _fail(f"--year {year}: expected a year between {MIN_YEAR} and {MAX_YEAR}")
     try:
         directory = load_unit_directory()
-        plan = import_plan(Path(args.file), code=getattr(args, "code", None),
-                           default_unit=getattr(args, "default_unit", None), directory=directory,
-                           year=year, today=today_on_the_clock())
+        plan = import_plan(
+            Path(args.file),
+            code=getattr(args, "code", None),
+            default_unit=getattr(args, "default_unit", None),
+            directory=directory,
+            year=year,
+            today=today_on_the_clock(),
+        )
         if getattr(args, "json", False):
             print(json.dumps(plan_to_dict(plan), ensure_ascii=False, indent=2))
             return 0
         output = getattr(args, "output", None)
         if output:
             write_plan_yaml(plan, Path(output))
-            print(f"wrote {output}: {len(plan.tasks)} tasks, {len(plan.key_projects)} key "
-                  f"projects, {len(plan.indicators)} indicators, {len(plan.warnings)} warnings")
+            print(
+                f"wrote {output}: {len(plan.tasks)} tasks, {len(plan.key_projects)} key "
+                f"projects, {len(plan.indicators)} indicators, {len(plan.warnings)} warnings"
+            )
             return 0
         print(render_summary(plan))
         return 0
@@ -83,8 +91,9 @@ def _show_target(target: str, tasks_data: Path) -> list[Plan]:
     by_code = tasks_data / "plans" / f"{target.lower()}.yaml"
     if by_code.exists():
         return [read_plan_yaml(by_code)]
-    raise PlanInputError(target, f"no plan with code {target!r} in {tasks_data / 'plans'} "
-                                 "and no such file")
+    raise PlanInputError(
+        target, f"no plan with code {target!r} in {tasks_data / 'plans'} and no such file"
+    )
 
 
 def run_show(args: argparse.Namespace) -> int:
@@ -92,8 +101,9 @@ def run_show(args: argparse.Namespace) -> int:
     tasks_data = Path(getattr(args, "tasks_data", None) or "tasks_data")
     try:
         target = getattr(args, "target", None)
-        plans = _show_target(target, tasks_data) if target else read_plans_dir(
-            tasks_data / "plans")
+        plans = (
+            _show_target(target, tasks_data) if target else read_plans_dir(tasks_data / "plans")
+        )
     except PlanInputError as exc:
         return _fail(str(exc))
     except UnitDirectoryError as exc:
@@ -113,8 +123,10 @@ def regenerate_seeds() -> int:
         for seed in load_manifest():
             plan = seed.import_(directory)
             write_plan_yaml(plan, seed.yaml_path)
-            print(f"{seed.yaml_path}: {len(plan.tasks)} tasks, {len(plan.key_projects)} key "
-                  f"projects, {len(plan.indicators)} indicators, {len(plan.warnings)} warnings")
+            print(
+                f"{seed.yaml_path}: {len(plan.tasks)} tasks, {len(plan.key_projects)} key "
+                f"projects, {len(plan.indicators)} indicators, {len(plan.warnings)} warnings"
+            )
     except PlanInputError as exc:
         return _fail(str(exc))
     return 0

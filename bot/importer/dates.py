@@ -27,8 +27,19 @@ from datetime import date
 
 from bot.core.plan import Milestone
 
-_CN_DIGIT = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
-             "九": 9, "十": 10}
+_CN_DIGIT = {
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+    "十": 10,
+}
 _YEAR = r"(?<![\d.])(?P<y>(?:19|20)\d{2})\s*年"
 _DATE = re.compile(
     r"(?P<range>(?<![\d.])(?P<y1>(?:19|20)\d{2})\s*(?:年)?\s*[-—–~～至到]\s*(?P<y2>(?:19|20)\d{2})\s*年"
@@ -168,7 +179,8 @@ def _due_of(
     if match.group("bm"):
         year, month = year_before or ctx.year, int(match.group("m2"))
         day = _day(year, month, match.group("d2")) or {"上旬": 10, "中旬": 20}.get(
-            match.group("bpart") or "")
+            match.group("bpart") or ""
+        )
         return (date(year, month, day) if day else _month_end(year, month),), (text,)
     if match.group("end"):
         n = match.group("n")
@@ -205,8 +217,9 @@ def find_phrases(text: str, ctx: DateContext) -> list[Phrase]:
         if not keep:
             continue
         out.append(
-            Phrase(match.start(), match.end(), tuple(d for d, _ in keep),
-                   tuple(w for _, w in keep))
+            Phrase(
+                match.start(), match.end(), tuple(d for d, _ in keep), tuple(w for _, w in keep)
+            )
         )
     return out
 
@@ -259,8 +272,11 @@ def _split_values(region: str) -> list[str]:
             depth += 1
         elif ch in "）)〕】]" and depth:
             depth -= 1
-        is_and = ch == "和" and i + 1 < len(region) and (region[i + 1].isdigit() or
-                                                         region[i + 1] in "≥≤<>")
+        is_and = (
+            ch == "和"
+            and i + 1 < len(region)
+            and (region[i + 1].isdigit() or region[i + 1] in "≥≤<>")
+        )
         if depth == 0 and (ch == "、" or is_and):
             parts.append(current)
             current = ""
@@ -311,9 +327,7 @@ def _date_groups(phrases: list[Phrase], sentence: str) -> list[list[Phrase]]:
     return groups
 
 
-def _respectively_targets(
-    sentence: str, group_end: int, count: int
-) -> list[str] | None:
+def _respectively_targets(sentence: str, group_end: int, count: int) -> list[str] | None:
     """Targets per year for the 分别 lists (or a bare value list) after a date list."""
     rest = sentence[group_end : group_end + _TARGET_WINDOW]
     clauses: list[list[str]] = []

@@ -48,8 +48,10 @@ def _due(header: str, ctx: DateContext) -> tuple[date, str]:
 def read_indicators(table: Table, code: str, ctx: DateContext, start: int = 1) -> list[Indicator]:
     """The indicators of one table; refs `<code>-I<number>`, sub-rows get a letter."""
     roles = table.roles()
-    col = {role: roles.get(role) for role in
-           ("number", "domain", "name", "baseline", "target", "nature")}
+    col = {
+        role: roles.get(role)
+        for role in ("number", "domain", "name", "baseline", "target", "nature")
+    }
 
     def cell(row: list[str], role: str) -> str:
         index = col[role]

@@ -121,8 +121,11 @@ class ItemBuilder:
             found = [Milestone(due=self.ctx.end, phrase=standing, target=draft.title)]
         if not found:
             found = [Milestone(due=self.ctx.end, phrase="", target=draft.title)]
-            self.warnings.append(ImportWarning(
-                draft.line, f"{ref}: no deadline of its own: plan end {self.ctx.end} used"))
+            self.warnings.append(
+                ImportWarning(
+                    draft.line, f"{ref}: no deadline of its own: plan end {self.ctx.end} used"
+                )
+            )
         return Item(
             ref=ref,
             number=draft.number,

@@ -104,8 +104,14 @@ def metadata_pairs(text: str) -> list[tuple[str, str]] | None:
         value = cells[k + 1] if k + 1 < len(cells) and not _META_KEYS.match(cells[k + 1]) else ""
         pairs.append((cells[k].rstrip(":："), value))
         k += 2 if value else 1
-    return pairs if any(key in ("索引号", "成文日期", "发文字号", "文号", "发布机构")
-                        or "日期" in key for key, _ in pairs) else None
+    return (
+        pairs
+        if any(
+            key in ("索引号", "成文日期", "发文字号", "文号", "发布机构") or "日期" in key
+            for key, _ in pairs
+        )
+        else None
+    )
 
 
 def index_metadata_date(lines: list[Line]) -> date | None:
@@ -134,9 +140,7 @@ def index_metadata_date(lines: list[Line]) -> date | None:
 # --- cell streams -----------------------------------------------------------------------------
 
 
-def _header_cells(
-    lines: Sequence[Line], start: int
-) -> tuple[str, list[str], int] | int | None:
+def _header_cells(lines: Sequence[Line], start: int) -> tuple[str, list[str], int] | int | None:
     """(layout, header cells, index after the header) when a flattened header starts here;
     the index after the run when header words run on longer than any header."""
     n = len(lines)
@@ -224,7 +228,7 @@ def _bar_end_cells(lines: Sequence[Line], j: int) -> tuple[list[Cell], int]:
 def _closes_soon(lines: Sequence[Line], j: int) -> bool:
     """Is some line ending in | among the next few non-blank lines (a multi-line cell)?"""
     seen = 0
-    for line in lines[j:j + 10 * _LOOKAHEAD]:
+    for line in lines[j : j + 10 * _LOOKAHEAD]:
         text = _text(line)
         if not text:
             continue
@@ -257,8 +261,9 @@ def _bar_sep_cells(lines: Sequence[Line], j: int, width: int) -> tuple[list[Cell
             bars += 1
             j += 1
             continue
-        if (pending and _NUMBER.match(text)
-                and _cells_since_number(cells) + 1 >= width):  # no | after a row's last cell
+        if (
+            pending and _NUMBER.match(text) and _cells_since_number(cells) + 1 >= width
+        ):  # no | after a row's last cell
             cells.append((join_cell_lines(pending), pending_no))
             pending, pending_no = [], 0
         if _BLOCK_END.match(text) or (pending and not _bar_follows(lines, j)):
@@ -273,7 +278,7 @@ def _bar_sep_cells(lines: Sequence[Line], j: int, width: int) -> tuple[list[Cell
 
 
 def _bar_follows(lines: Sequence[Line], j: int) -> bool:
-    for line in lines[j:j + _LOOKAHEAD]:
+    for line in lines[j : j + _LOOKAHEAD]:
         if set(_text(line)) == {"|"}:
             return True
     return False
@@ -292,8 +297,9 @@ def _bare_cells(lines: Sequence[Line], j: int, header: list[str]) -> tuple[list[
         text = raw.strip()
         if "\t" in raw or "|" in text:
             break
-        if _BLOCK_END.match(text) and not (_group_heading(text) and _next_is(lines, j + 1,
-                                                                             expected)):
+        if _BLOCK_END.match(text) and not (
+            _group_heading(text) and _next_is(lines, j + 1, expected)
+        ):
             break
         if not text or _PAGE_DEBRIS.match(text):
             blank = blank or not text
@@ -315,7 +321,7 @@ def _bare_cells(lines: Sequence[Line], j: int, header: list[str]) -> tuple[list[
 
 def _next_is(lines: Sequence[Line], j: int, expected: int | None) -> bool:
     """Is the next non-blank line the number of the next row?"""
-    for line in lines[j:j + _LOOKAHEAD]:
+    for line in lines[j : j + _LOOKAHEAD]:
         text = line.text.strip()
         if text:
             number = _NUMBER.match(text)
@@ -350,8 +356,11 @@ def _cell_type(text: str) -> str:
     if len(text) <= 30 and _DATE_WORDS.search(text) and "。" not in text:
         return "date"
     pieces = [p for p in re.split(r"[、，,；;/\s]", text) if p]
-    if len(text) <= 60 and "。" not in text and pieces and all(
-        _UNIT_END.search(p) and len(p) <= 20 for p in pieces
+    if (
+        len(text) <= 60
+        and "。" not in text
+        and pieces
+        and all(_UNIT_END.search(p) and len(p) <= 20 for p in pieces)
     ):
         return "unit"
     return "short" if len(text) <= 15 and "。" not in text else "long"
@@ -447,8 +456,11 @@ def _rows(cells: list[Cell], header: list[str], explicit: bool) -> list[tuple[in
             groups.append((no, "§", [(text, no)]))  # its own row, positional
             continue
         number = _NUMBER.match(text)
-        if number_col is not None and number and (expected is None or
-                                                  int(number.group(1)) == expected):
+        if (
+            number_col is not None
+            and number
+            and (expected is None or int(number.group(1)) == expected)
+        ):
             expected = int(number.group(1)) + 1
             groups.append((no, number.group(1), []))
             continue
@@ -463,14 +475,17 @@ def _rows(cells: list[Cell], header: list[str], explicit: bool) -> list[tuple[in
             out.append((no, [texts[0]] + [""] * (width - 1)))
             continue
         if number is None and explicit:
-            out += [(group[k][1], (texts[k:k + width] + [""] * width)[:width])
-                    for k in range(0, len(texts), width) if any(texts[k:k + width])]
+            out += [
+                (group[k][1], (texts[k : k + width] + [""] * width)[:width])
+                for k in range(0, len(texts), width)
+                if any(texts[k : k + width])
+            ]
             continue
         if number_col is None:
             step = width if explicit else max(len(texts), 1)
             for k in range(0, len(texts), step):
-                if any(texts[k:k + step]):
-                    out += [(group[k][1], row) for row in place(texts[k:k + step])]
+                if any(texts[k : k + step]):
+                    out += [(group[k][1], row) for row in place(texts[k : k + step])]
             continue
         own = width - 1 if explicit else len(texts)
         head, rest = texts[:own], texts[own:]
@@ -479,8 +494,8 @@ def _rows(cells: list[Cell], header: list[str], explicit: bool) -> list[tuple[in
         out.append((no, first))
         out += [(no, row) for row in more]
         for k in range(0, len(rest), width):
-            if any(rest[k:k + width]):
-                out += [(group[own + k][1], row) for row in place(rest[k:k + width])]
+            if any(rest[k : k + width]):
+                out += [(group[own + k][1], row) for row in place(rest[k : k + width])]
     return out
 
 
@@ -490,7 +505,7 @@ def _drop_repeated_headers(cells: list[Cell], header: list[str]) -> list[Cell]:
     out: list[Cell] = []
     k = 0
     while k < len(cells):
-        if [t for t, _ in cells[k:k + width]] == header:
+        if [t for t, _ in cells[k : k + width]] == header:
             k += width
             continue
         out.append(cells[k])
@@ -539,7 +554,7 @@ def _spaced_parts(text: str) -> list[tuple[int, str]]:
     """(display column, text) of the pieces of a line set apart by 2+ spaces or tabs."""
     out: list[tuple[int, str]] = []
     for match in _SPACED_PART.finditer(text.replace("\u3000", "  ")):
-        out.append((_width(text[:match.start()]), clean_text(match.group()).strip()))
+        out.append((_width(text[: match.start()]), clean_text(match.group()).strip()))
     return [(col, part) for col, part in out if part]
 
 
@@ -729,7 +744,7 @@ def normalize_tables(lines: list[Line]) -> list[Line]:
         if len(text) <= 30:
             found = _flat_table(view, i - 1)
             if isinstance(found, int):
-                out += lines[i - 1:found]  # a run of header words that is not a header
+                out += lines[i - 1 : found]  # a run of header words that is not a header
                 i = found
                 continue
             if found is not None:

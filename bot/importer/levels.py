@@ -87,8 +87,9 @@ def level_drafts(nodes: list[Node], kind: str, body_of: Callable[[Node], str]) -
         if node.kind == kind:
             close()
             section = next((headings[r] for r in sorted(headings, reverse=True)), "")
-            current = Draft("task", node.number, section, node.title, "", node.line,
-                            carry_note=carry)
+            current = Draft(
+                "task", node.number, section, node.title, "", node.line, carry_note=carry
+            )
             parts = [body_of(node)]
             carry = ""
             continue
@@ -97,9 +98,14 @@ def level_drafts(nodes: list[Node], kind: str, body_of: Callable[[Node], str]) -
                 parts.pop()  # the issuer signing above the date
             close()  # the date the plan was signed (or its colophon) ends the item before it
             continue
-        if (current is not None and node.kind == "para" and parts
-                and closes_with_unit_note(parts[-1]) and not is_label_line(node.text)
-                and not closes_with_unit_note(node.text)):
+        if (
+            current is not None
+            and node.kind == "para"
+            and parts
+            and closes_with_unit_note(parts[-1])
+            and not is_label_line(node.text)
+            and not closes_with_unit_note(node.text)
+        ):
             close()  # the block's unit note closed it: closing prose is no part of it
         if current is not None:
             parts.append(node.text)

@@ -58,28 +58,39 @@ def check_zip(path: Path, kind: str, limits: ZipLimits = DEFAULT_LIMITS.zip) -> 
         with zipfile.ZipFile(path) as archive:
             entries = archive.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise PlanInputError(path, f"unreadable {kind}: not a valid {kind} file "
-                                   f"({exc.__class__.__name__}); save it again as {kind}") from exc
+        raise PlanInputError(
+            path,
+            f"unreadable {kind}: not a valid {kind} file "
+            f"({exc.__class__.__name__}); save it again as {kind}",
+        ) from exc
     if len(entries) > limits.max_entries:
-        raise PlanInputError(path, f"refused: the {kind} holds {len(entries)} parts "
-                                   f"(at most {limits.max_entries})")
+        raise PlanInputError(
+            path, f"refused: the {kind} holds {len(entries)} parts (at most {limits.max_entries})"
+        )
     total = 0
     for entry in entries:
         total += entry.file_size
         if total > limits.max_expanded:
             raise PlanInputError(
-                path, f"refused: the {kind} expands to more than {limits.max_expanded // MB} MB "
-                      "of content; a plan is far smaller — save it again or split it")
+                path,
+                f"refused: the {kind} expands to more than {limits.max_expanded // MB} MB "
+                "of content; a plan is far smaller — save it again or split it",
+            )
         if entry.file_size > limits.ratio_floor:
             ratio = entry.file_size / max(entry.compress_size, 1)
             if ratio > limits.max_ratio:
                 raise PlanInputError(
-                    path, f"refused: part {entry.filename!r} of the {kind} expands "
-                          f"{ratio:.0f} times (at most {limits.max_ratio:.0f}); save it again")
+                    path,
+                    f"refused: part {entry.filename!r} of the {kind} expands "
+                    f"{ratio:.0f} times (at most {limits.max_ratio:.0f}); save it again",
+                )
 
 
 def check_pdf_pages(path: Path, pages: int, limits: FileLimits = DEFAULT_LIMITS) -> None:
     """Refuses a PDF of more than `limits.max_pdf_pages` pages."""
     if pages > limits.max_pdf_pages:
-        raise PlanInputError(path, f"refused: the PDF has {pages} pages (at most "
-                                   f"{limits.max_pdf_pages}); send the plan's own pages")
+        raise PlanInputError(
+            path,
+            f"refused: the PDF has {pages} pages (at most "
+            f"{limits.max_pdf_pages}); send the plan's own pages",
+        )

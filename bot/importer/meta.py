@@ -49,8 +49,19 @@ _RELATIVE_PERIOD = re.compile(
     r"[自从](?P<y>(?:19|20)\d{2})年(?:起|开始)[，,]?(?:用|力争用|再用)?"
     r"(?P<n>[一二两三四五六七八九十\d])年(?:内|时间|左右)"
 )
-_CN_COUNT = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8,
-             "九": 9, "十": 10}
+_CN_COUNT = {
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+    "十": 10,
+}
 _RANGE = re.compile(r"(?<!\d)((?:19|20)\d{2})\s*(?:年)?\s*[-—–~～至到]\s*((?:19|20)\d{2})\s*年")
 _FIVE_YEAR = {"十三五": (2016, 2020), "十四五": (2021, 2025), "十五五": (2026, 2030)}
 _OUTLINE = re.compile(
@@ -160,9 +171,11 @@ def find_issued(lines: list[Line]) -> date | None:
     for line in lines:
         match = _FULL_DATE.match(line.text.strip())
         if match:
-            found = (_valid(match.group("y"), match.group("m"), match.group("d"))
-                     if match.group("y") else
-                     _valid(match.group("y2"), match.group("m2"), match.group("d2")))
+            found = (
+                _valid(match.group("y"), match.group("m"), match.group("d"))
+                if match.group("y")
+                else _valid(match.group("y2"), match.group("m2"), match.group("d2"))
+            )
             if found is not None:
                 return found
     for line in lines:
@@ -250,8 +263,11 @@ def find_period(
         years = [y for y in years if y >= issued.year]
         if not years:
             year = issued.year
-            return (date(year, 1, 1), date(year, 12, 31),
-                    f"year {year} taken from the document's date {issued.isoformat()}")
+            return (
+                date(year, 1, 1),
+                date(year, 12, 31),
+                f"year {year} taken from the document's date {issued.isoformat()}",
+            )
     if years:
         y1, y2 = years[0], min(years[-1], years[0] + 10)
         return date(y1, 1, 1), date(y2, 12, 31), f"period {y1}-{y2} guessed from the years named"
@@ -310,9 +326,14 @@ def read_meta(
             return None
         period = (date(today.year, 1, 1), date(today.year, 12, 31), None)
         if needs_year(text):
-            notes.append((None, f"no year in the title or text: dates without a year are read "
-                                f"as {today.year}, this year on the bot's clock (use --year "
-                                "to change)"))
+            notes.append(
+                (
+                    None,
+                    f"no year in the title or text: dates without a year are read "
+                    f"as {today.year}, this year on the bot's clock (use --year "
+                    "to change)",
+                )
+            )
     start, end, note = period
     if note:
         notes.insert(0, (None, note))

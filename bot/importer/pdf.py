@@ -120,9 +120,12 @@ def _segments(page, raw) -> tuple[list[Segment], list[Segment]]:
     return horizontal, vertical
 
 
-def _add_segment(p: tuple[float, float], q: tuple[float, float],
-                 horizontal: list[tuple[float, float, float]],
-                 vertical: list[tuple[float, float, float]]) -> None:
+def _add_segment(
+    p: tuple[float, float],
+    q: tuple[float, float],
+    horizontal: list[tuple[float, float, float]],
+    vertical: list[tuple[float, float, float]],
+) -> None:
     if abs(p[1] - q[1]) < 0.8 and abs(p[0] - q[0]) > 2:
         horizontal.append((p[1], min(p[0], q[0]), max(p[0], q[0])))
     elif abs(p[0] - q[0]) < 0.8 and abs(p[1] - q[1]) > 2:
@@ -170,8 +173,11 @@ def _table_rows(cells: list[Cell]) -> list[str]:
         for c in range(1, len(columns)):
             if (r, c) in placed:
                 continue
-            over = [cell for (r2, c2), cell in placed.items()
-                    if c2 == c and r2 < r and cell.bottom < top - _TOL]
+            over = [
+                cell
+                for (r2, c2), cell in placed.items()
+                if c2 == c and r2 < r and cell.bottom < top - _TOL
+            ]
             if over:
                 grid[r][c] = over[-1].text()  # a cell merged over this numbered row too
     return ["\t".join(row) for row in grid]
@@ -240,7 +246,7 @@ def _borderless_table(lines: list[list[Run]], start: int) -> tuple[list[str], in
     rows: list[list[list[str]]] = []
     previous = header
     end = start + 1
-    for line in lines[start + 1:]:
+    for line in lines[start + 1 :]:
         gap = min(r.bottom for r in previous) - max(r.top for r in line)
         if gap > 2.5 * height or line[0].left < lefts[0] - 2 * height:
             break
@@ -275,8 +281,9 @@ def read_pdf_text(path: Path, limits: FileLimits = DEFAULT_LIMITS) -> str:
         try:
             document = pdfium.PdfDocument(str(path))
         except Exception as exc:  # PdfiumError and friends for broken or encrypted files
-            raise PlanInputError(path, f"unreadable .pdf ({exc}); save it again as PDF or "
-                                       "send the .docx") from exc
+            raise PlanInputError(
+                path, f"unreadable .pdf ({exc}); save it again as PDF or send the .docx"
+            ) from exc
         try:
             check_pdf_pages(path, len(document), limits)
             out: list[str] = []
@@ -289,14 +296,20 @@ def read_pdf_text(path: Path, limits: FileLimits = DEFAULT_LIMITS) -> str:
                     page.close()
                 chars += sum(len(line) for line in lines)
                 if chars > limits.max_text_chars:
-                    raise PlanInputError(path, "refused: the PDF holds more text than a plan "
-                                               f"({limits.max_text_chars // 1_000_000} million "
-                                               "characters at most)")
+                    raise PlanInputError(
+                        path,
+                        "refused: the PDF holds more text than a plan "
+                        f"({limits.max_text_chars // 1_000_000} million "
+                        "characters at most)",
+                    )
                 out += lines
         finally:
             document.close()
     if not any(line.strip() for line in out):
-        raise PlanInputError(path, "this PDF has no text layer (a scanned image): the importer "
-                                   "reads text, not pictures. Send the .docx or .txt of the "
-                                   "plan, or run text recognition (OCR) on the PDF first")
+        raise PlanInputError(
+            path,
+            "this PDF has no text layer (a scanned image): the importer "
+            "reads text, not pictures. Send the .docx or .txt of the "
+            "plan, or run text recognition (OCR) on the PDF first",
+        )
     return "\n".join(out)

@@ -179,9 +179,10 @@ def walk(nodes: list[Node]) -> _Walk:
                 out.duty_texts.append(node.rest)
             if region is not None:
                 h2_open = _Open(
-                    Draft("task", node.number, sections[1] or sections[0], node.title, "",
-                          node.line),
-                    [node.text[node.text.find(node.title):] if node.title else node.rest],
+                    Draft(
+                        "task", node.number, sections[1] or sections[0], node.title, "", node.line
+                    ),
+                    [node.text[node.text.find(node.title) :] if node.title else node.rest],
                 )
             caption = node.title
             continue
@@ -199,15 +200,18 @@ def walk(nodes: list[Node]) -> _Walk:
         if kind in ("item", "sub") and box is not None:
             close()
             number = f"{box_no}.{node.number}"
-            current = _Open(Draft("project", number, box, node.title, "", node.line),
-                            [_body(node)])
+            current = _Open(
+                Draft("project", number, box, node.title, "", node.line), [_body(node)]
+            )
             current_list = out.boxes
             continue
         if kind == "item" and not in_annex:
             close()
             target = out.tasks if region is not None else out.loose_items
-            current = _Open(Draft("task", node.number, section, node.title, "", node.line,
-                                  carry_note=carry), [_body(node)])
+            current = _Open(
+                Draft("task", node.number, section, node.title, "", node.line, carry_note=carry),
+                [_body(node)],
+            )
             current_list = target
             carry = ""
             continue
@@ -219,9 +223,14 @@ def walk(nodes: list[Node]) -> _Walk:
             continue
         if in_duty:
             out.duty_texts.append(text)
-        if (current is not None and kind == "para" and current.parts
-                and closes_with_unit_note(current.parts[-1]) and not is_label_line(text)
-                and not closes_with_unit_note(text)):
+        if (
+            current is not None
+            and kind == "para"
+            and current.parts
+            and closes_with_unit_note(current.parts[-1])
+            and not is_label_line(text)
+            and not closes_with_unit_note(text)
+        ):
             close()  # the item's unit note closed it: closing prose (各地要…) is no part of it
         if current is not None:
             current.parts.append(text)
@@ -261,8 +270,16 @@ def _table_drafts(table: Table, caption: str, kind: str) -> list[Draft]:
         units += parse_unit_list(cell("co"), "co", row.line)
         body = text or title
         out.append(
-            Draft(kind, number, row.section or caption, title, body, row.line,  # type: ignore[arg-type]
-                  units=units, deadline=cell("due"))
+            Draft(
+                kind,
+                number,
+                row.section or caption,
+                title,
+                body,
+                row.line,  # type: ignore[arg-type]
+                units=units,
+                deadline=cell("due"),
+            )
         )
     return out
 
@@ -319,16 +336,27 @@ def parse_lines(
     check_line_lengths(lines, where)
     cleaned = clean_lines(normalize_tables(lines))
     # a web page's index metadata (成文日期 | 2021-03-08) dates the plan when nothing else does
-    head = plan_meta.read_meta(cleaned, source, year=year, today=today, needs_year=needs_year,
-                               issued=index_metadata_date(lines))
+    head = plan_meta.read_meta(
+        cleaned,
+        source,
+        year=year,
+        today=today,
+        needs_year=needs_year,
+        issued=index_metadata_date(lines),
+    )
     if head is None:
-        raise PlanInputError(where, "no year: neither the title nor the text names one; give "
-                                    "the plan's year (--year YYYY)", field="year")
+        raise PlanInputError(
+            where,
+            "no year: neither the title nor the text names one; give "
+            "the plan's year (--year YYYY)",
+            field="year",
+        )
     ctx = DateContext.for_period(head.start, head.end, head.issued, head.year)
     plan_code, code_note = plan_meta.derive_code(code, head.jurisdiction, source, directory)
     if not plan_meta.valid_code(plan_code):
-        raise PlanInputError(where, f"plan code {plan_code!r} is not 1-6 ASCII letters/digits",
-                             field="code")
+        raise PlanInputError(
+            where, f"plan code {plan_code!r} is not 1-6 ASCII letters/digits", field="code"
+        )
     warnings = [ImportWarning(line, note) for line, note in head.notes]
     if code_note:
         warnings.append(ImportWarning(None, code_note))
@@ -339,8 +367,12 @@ def parse_lines(
     if default_unit:
         entry = directory.resolve(default_unit, head.jurisdiction)
         if entry is None:
-            warnings.append(ImportWarning(None, f"default unit {default_unit!r} is not in the "
-                                                "unit directory; kept as written"))
+            warnings.append(
+                ImportWarning(
+                    None,
+                    f"default unit {default_unit!r} is not in the unit directory; kept as written",
+                )
+            )
         builder.default_unit = UnitRef(entry.name if entry else default_unit, default_unit, "lead")
     duty_units = builder.phrase_units("".join(walked.duty_texts))
     if duty_units:
@@ -373,13 +405,19 @@ def parse_lines(
     if not task_drafts and not project_drafts and not indicators:
         task_drafts = walked.loose_items  # numbered items naming no unit: tasks, warned
     check_item_lengths(task_drafts + project_drafts, where)
-    tasks = [builder.build(d, r) for d, r in
-             zip(task_drafts, _refs(task_drafts, f"{plan_code}-"), strict=True)]
-    projects = [builder.build(d, r) for d, r in
-                zip(project_drafts, _refs(project_drafts, f"{plan_code}-P"), strict=True)]
+    tasks = [
+        builder.build(d, r)
+        for d, r in zip(task_drafts, _refs(task_drafts, f"{plan_code}-"), strict=True)
+    ]
+    projects = [
+        builder.build(d, r)
+        for d, r in zip(project_drafts, _refs(project_drafts, f"{plan_code}-P"), strict=True)
+    ]
     if not tasks and not projects and not indicators:
-        raise PlanInputError(where, "no tasks found: no numbered items, 专栏 projects, project "
-                                    "tables or indicator tables")
+        raise PlanInputError(
+            where,
+            "no tasks found: no numbered items, 专栏 projects, project tables or indicator tables",
+        )
     link_projects(projects, tasks)
     builder.fill_missing(tasks)
     builder.fill_missing(projects)
@@ -390,11 +428,19 @@ def parse_lines(
             indicator.units = [builder.duty_lead]
             builder.duty_used += 1
         else:
-            builder.warnings.append(ImportWarning(
-                indicator.line, f"{indicator.ref}: no responsible unit (use --default-unit)"))
+            builder.warnings.append(
+                ImportWarning(
+                    indicator.line, f"{indicator.ref}: no responsible unit (use --default-unit)"
+                )
+            )
     if builder.duty_used and builder.duty_lead is not None:
-        warnings.append(ImportWarning(None, f"{builder.duty_used} items without units assigned to "
-                                            f"{builder.duty_lead.name} (部门职责 section)"))
+        warnings.append(
+            ImportWarning(
+                None,
+                f"{builder.duty_used} items without units assigned to "
+                f"{builder.duty_lead.name} (部门职责 section)",
+            )
+        )
     warnings += builder.unknown_warnings() + builder.warnings
     info = PlanInfo(
         code=plan_code,
@@ -405,8 +451,9 @@ def parse_lines(
         end=head.end,
         source=source,
     )
-    return Plan(info=info, tasks=tasks, key_projects=projects, indicators=indicators,
-                warnings=warnings)
+    return Plan(
+        info=info, tasks=tasks, key_projects=projects, indicators=indicators, warnings=warnings
+    )
 
 
 def parse_plan_text(
@@ -421,5 +468,12 @@ def parse_plan_text(
 ) -> Plan:
     """The plan of a document's text; `source` names it in the plan and in errors (`year`,
     `today`: see `parse_lines`)."""
-    return parse_lines(split_lines(text), source=source, code=code, default_unit=default_unit,
-                       directory=directory, year=year, today=today)
+    return parse_lines(
+        split_lines(text),
+        source=source,
+        code=code,
+        default_unit=default_unit,
+        directory=directory,
+        year=year,
+        today=today,
+    )

@@ -20,8 +20,15 @@ from bot.importer.limits import DEFAULT_LIMITS, FileLimits, check_size, check_zi
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text")
 SUPPORTED = (*TEXT_SUFFIXES, ".docx", ".xlsx", ".pdf")
 # formats a plan arrives in that cannot be read as they are: the format to save them as
-SAVE_AS = {".doc": ".docx", ".wps": ".docx", ".rtf": ".docx", ".odt": ".docx",
-           ".xls": ".xlsx", ".et": ".xlsx", ".ods": ".xlsx"}
+SAVE_AS = {
+    ".doc": ".docx",
+    ".wps": ".docx",
+    ".rtf": ".docx",
+    ".odt": ".docx",
+    ".xls": ".xlsx",
+    ".et": ".xlsx",
+    ".ods": ".xlsx",
+}
 
 
 @dataclass(frozen=True)
@@ -95,12 +102,16 @@ def read_source(path: Path, limits: FileLimits = DEFAULT_LIMITS) -> tuple[str, l
     if suffix in SAVE_AS:
         target = SAVE_AS[suffix]
         app = "Word or WPS" if target == ".docx" else "Excel or WPS"
-        raise PlanInputError(path, f"{suffix} files cannot be read: open it in {app}, save it "
-                                   f"as {target} (文件 → 另存为 → {target}) and send that file")
+        raise PlanInputError(
+            path,
+            f"{suffix} files cannot be read: open it in {app}, save it "
+            f"as {target} (文件 → 另存为 → {target}) and send that file",
+        )
     if suffix not in SUPPORTED:
         raise PlanInputError(
-            path, f"unsupported format {suffix or '(no extension)'!r}: "
-                  "use .txt, .md, .docx, .xlsx or .pdf"
+            path,
+            f"unsupported format {suffix or '(no extension)'!r}: "
+            "use .txt, .md, .docx, .xlsx or .pdf",
         )
     if not path.exists():
         raise PlanInputError(path, "no such file")

@@ -32,8 +32,9 @@ class SeedSpec:
         return PLANS_DIR / f"{self.code.lower()}.yaml"
 
     def import_(self, directory: UnitDirectory | None = None) -> Plan:
-        return import_plan(self.source, code=self.code, default_unit=self.default_unit,
-                           directory=directory)
+        return import_plan(
+            self.source, code=self.code, default_unit=self.default_unit, directory=directory
+        )
 
 
 def load_manifest(path: Path = MANIFEST) -> list[SeedSpec]:
@@ -46,6 +47,7 @@ def load_manifest(path: Path = MANIFEST) -> list[SeedSpec]:
     for i, row in enumerate(data["plans"]):
         if not isinstance(row, dict) or "code" not in row or "source" not in row:
             raise PlanInputError(path, "each seed needs code and source", field=f"plans[{i}]")
-        out.append(SeedSpec(str(row["code"]), seeds_dir / str(row["source"]),
-                            row.get("default_unit")))
+        out.append(
+            SeedSpec(str(row["code"]), seeds_dir / str(row["source"]), row.get("default_unit"))
+        )
     return out

@@ -24,8 +24,11 @@ def milestones_per_year(plan: Plan) -> dict[int, int]:
 def implied_deadlines(plan: Plan) -> int:
     """Tasks and key projects whose only due date is the plan's end, the document naming none
     (their milestones carry no date phrase)."""
-    return sum(1 for item in plan.tasks + plan.key_projects
-               if item.milestones and not any(m.phrase for m in item.milestones))
+    return sum(
+        1
+        for item in plan.tasks + plan.key_projects
+        if item.milestones and not any(m.phrase for m in item.milestones)
+    )
 
 
 def dated_items(plan: Plan) -> int:
@@ -56,8 +59,10 @@ def render_summary(plan: Plan, *, max_warnings: int = 20) -> str:
     lines.append("  milestones per year: " + ", ".join(f"{y}: {n}" for y, n in per_year.items()))
     implied = implied_deadlines(plan)
     if implied:
-        lines.append(f"  {implied} items have no deadline of their own: plan end "
-                     f"{info.end.isoformat()} used")
+        lines.append(
+            f"  {implied} items have no deadline of their own: plan end "
+            f"{info.end.isoformat()} used"
+        )
     recurring = recurring_items(plan)
     if recurring:
         lines.append(f"  recurring duties: {recurring} items")

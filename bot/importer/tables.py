@@ -25,10 +25,20 @@ _ROLE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("number", re.compile(r"^(序号|编号|序|号|No\.?)$", re.I)),
     ("ignore", re.compile(r"情况$|^备注|^说明$|领导|联系人|联系电话|^电话$|责任人")),
     ("co", re.compile(r"配合|协办|协助|参与|协作")),
-    ("units", re.compile(r"责任单位|牵头单位|责任部门|牵头部门|责任主体|主办单位|承办单位|"
-                         r"实施单位|责任科室|责任处室|牵头科室|牵头处室|主责单位|^单位$")),
-    ("due", re.compile(r"时限|完成时间|时间节点|时间安排|进度|截止|^时间$|完成期限|节点|"
-                       r"竣工|完工|建设期限|建设年限|实施期限|实施年限|建设周期|起止年限|起止时间")),
+    (
+        "units",
+        re.compile(
+            r"责任单位|牵头单位|责任部门|牵头部门|责任主体|主办单位|承办单位|"
+            r"实施单位|责任科室|责任处室|牵头科室|牵头处室|主责单位|^单位$"
+        ),
+    ),
+    (
+        "due",
+        re.compile(
+            r"时限|完成时间|时间节点|时间安排|进度|截止|^时间$|完成期限|节点|"
+            r"竣工|完工|建设期限|建设年限|实施期限|实施年限|建设周期|起止年限|起止时间"
+        ),
+    ),
     ("nature", re.compile(r"性质|属性")),
     ("domain", re.compile(r"领域|类别|分类|维度|板块|类型")),
     ("target", re.compile(r"目标值|规划值|预期值|\d{4}年(目标)?$|\d{4}年目标值")),
@@ -40,8 +50,16 @@ _ROLE_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 # role → what a flattened-table reader needs to know of a column
-_KIND = {"number": "number", "units": "units", "co": "co", "due": "due", "domain": "group",
-         "title": "title", "text": "text", "name": "title"}
+_KIND = {
+    "number": "number",
+    "units": "units",
+    "co": "co",
+    "due": "due",
+    "domain": "group",
+    "title": "title",
+    "text": "text",
+    "name": "title",
+}
 _LABEL_MAX = 12
 
 
@@ -103,8 +121,13 @@ class Table:
                 if role not in out:
                     out[role] = index
                     break
-        if "number" in out and "title" in out and "text" in out and "domain" not in out \
-                and out["title"] < out["number"]:
+        if (
+            "number" in out
+            and "title" in out
+            and "text" in out
+            and "domain" not in out
+            and out["title"] < out["number"]
+        ):
             out["domain"] = out.pop("title")  # 重点任务 | 序号 | 具体措施: left of 序号, a group
         if years:
             years.sort()

@@ -35,8 +35,10 @@ _CO_LABEL = rf"主要协作{_ORG}|协作{_ORG}|配合{_ORG}|协办{_ORG}|协助{
 _DUTY_LABEL = rf"责任{_ORG}|实施{_ORG}|承办{_ORG}"
 _ANY_LABEL = rf"{_LEAD_LABEL}|{_CO_LABEL}|{_DUTY_LABEL}"
 _LABEL = re.compile(rf"(?P<label>{_ANY_LABEL})\s*[:：]\s*")
-_DEADLINE_WORDS = (r"完成时限|完成时间|完成期限|办结时限|时间节点|时限要求|时间要求|时间安排"
-                   r"|进度安排|截止时间|时限")
+_DEADLINE_WORDS = (
+    r"完成时限|完成时间|完成期限|办结时限|时间节点|时限要求|时间要求|时间安排"
+    r"|进度安排|截止时间|时限"
+)
 _DEADLINE_LABEL = re.compile(
     rf"^(?:{_DEADLINE_WORDS})\s*(?:[:：]\s*|\s+(?=\S)|(?=\d|[一二三四上下第本今全年长持常每]))"
 )
@@ -51,9 +53,23 @@ _SUFFIX = re.compile(
     r"|协同|负责)$"
 )
 _NEUTRAL_SUFFIXES = ("负责", "负责落实")  # "A牵头，B负责": B follows the list order
-_CO_SUFFIXES = ("配合", "参与", "协助", "协办", "协同", "配合落实", "协助落实", "参与落实",
-                "协同落实", "按职责分工负责", "按职责分工落实", "按职责负责", "按职能分工负责",
-                "分别负责", "共同负责")
+_CO_SUFFIXES = (
+    "配合",
+    "参与",
+    "协助",
+    "协办",
+    "协同",
+    "配合落实",
+    "协助落实",
+    "参与落实",
+    "协同落实",
+    "按职责分工负责",
+    "按职责分工落实",
+    "按职责负责",
+    "按职能分工负责",
+    "分别负责",
+    "共同负责",
+)
 # clauses of a unit note that name no unit: "列第一位者为牵头单位，下同"
 _FILLER = re.compile(
     r"列(?:第一位|首位)(?:者|的)?为牵头(?:单位|部门)|排(?:在)?(?:第一|首)位的?为牵头(?:单位|部门)"
@@ -179,16 +195,18 @@ def _labelled(content: str, line: int | None, result: Annotations) -> None:
         result.units += parse_unit_list(content, None, line, result.deadlines)
         return
     if matches[0].start() > 0:
-        result.units += parse_unit_list(content[: matches[0].start()], None, line,
-                                        result.deadlines)
+        result.units += parse_unit_list(
+            content[: matches[0].start()], None, line, result.deadlines
+        )
     for k, match in enumerate(matches):
         end = matches[k + 1].start() if k + 1 < len(matches) else len(content)
         body = content[match.end() : end]
         if match.group("deadline"):
             result.deadlines.append(body.strip().rstrip("；;，,。 "))
         else:
-            result.units += parse_unit_list(body, _role_for_label(match.group("label")), line,
-                                            result.deadlines)
+            result.units += parse_unit_list(
+                body, _role_for_label(match.group("label")), line, result.deadlines
+            )
 
 
 def _bracket_end(text: str, start: int) -> int:
@@ -250,8 +268,9 @@ def is_role_note(content: str) -> bool:
         else:
             bare.append(clause)
     if bare:  # units without a verb only beside a labelled deadline, each named like a unit
-        return labelled_date and all(_UNIT_LIKE.search(piece)
-                                     for c in bare for piece in split_top(c))
+        return labelled_date and all(
+            _UNIT_LIKE.search(piece) for c in bare for piece in split_top(c)
+        )
     return roles > 0 or labelled_date
 
 
@@ -356,13 +375,16 @@ def _looks_like_units(text: str) -> bool:
     """'县住建局、县自然资源局' yes; '要高度重视，加强组织领导' no (no colon told us)."""
     pieces = parse_unit_list(text, None, None)
     return bool(pieces) and all(_UNIT_LIKE.search(p.text) for p in pieces)
+
+
 _CLAUSE = re.compile(r"[^，,；;。]+")
 _BY = re.compile(r"^(?:并由|其中由|由)")
 _PROSE_WINDOW = 400  # role clauses close an item: search its last sentences
 
 
-def _role_clause(clause: str, is_unit: Callable[[str], bool], line: int | None
-                 ) -> list[WrittenUnit] | None:
+def _role_clause(
+    clause: str, is_unit: Callable[[str], bool], line: int | None
+) -> list[WrittenUnit] | None:
     """The units of one prose clause 'A牵头' / '由A负责' / 'B、C配合落实', else None."""
     clause = _BY.sub("", clause.strip())
     if not clause or len(clause) > 80 or "（" in clause[:1] or not _ROLE_END.search(clause):
@@ -422,8 +444,10 @@ def names_units(text: str) -> bool:
     clauses of names that look like units)?"""
     if extract_units(text).units:
         return True
+
     def never(_: str) -> bool:
         return False
+
     return bool(trailing_role_clause(text, never)[0] or trailing_unit_list(text, never)[0])
 
 
@@ -510,5 +534,8 @@ def closes_with_unit_note(text: str) -> bool:
 def is_label_line(text: str) -> bool:
     """A line that starts with a unit or deadline label (牵头单位：… / 完成时限：…)."""
     stripped = text.strip()
-    return bool(_LABEL_LINE.match(stripped) or _DEADLINE_LABEL.match(stripped)
-                or _BRACKETED_LABEL.match(stripped))
+    return bool(
+        _LABEL_LINE.match(stripped)
+        or _DEADLINE_LABEL.match(stripped)
+        or _BRACKETED_LABEL.match(stripped)
+    )

@@ -36,8 +36,9 @@ def _grid(sheet) -> list[list[str]]:
     rows = min(sheet.max_row or 0, MAX_ROWS)
     columns = min(sheet.max_column or 0, MAX_COLUMNS)
     grid = [["" for _ in range(columns)] for _ in range(rows)]
-    for r, row in enumerate(sheet.iter_rows(min_row=1, max_row=rows, max_col=columns,
-                                            values_only=True)):
+    for r, row in enumerate(
+        sheet.iter_rows(min_row=1, max_row=rows, max_col=columns, values_only=True)
+    ):
         for c, value in enumerate(row):
             grid[r][c] = _cell_text(value)
     for merged in sheet.merged_cells.ranges:
@@ -72,7 +73,7 @@ def _sheet_lines(grid: list[list[str]]) -> list[str]:
     if header_at is None:
         return out
     header = list(grid[header_at])
-    body = grid[header_at + 1:]
+    body = grid[header_at + 1 :]
     if body and _is_subheader(header, body[0]):
         header = [below or above_cell for above_cell, below in zip(header, body[0], strict=True)]
         body = body[1:]
@@ -85,9 +86,15 @@ def _is_subheader(header: list[str], row: list[str]) -> bool:
     """The second row of a two-row header: labels only under a header cell merged across
     columns (责任单位 over 牵头单位 | 配合单位), the other cells empty or repeating the header."""
     labels = [k for k, cell in enumerate(row) if cell and cell != header[k]]
-    return bool(labels) and all(is_header_label(row[k]) for k in labels) and any(
-        (k + 1 < len(header) and header[k] == header[k + 1]) or (k and header[k] == header[k - 1])
-        for k in labels)
+    return (
+        bool(labels)
+        and all(is_header_label(row[k]) for k in labels)
+        and any(
+            (k + 1 < len(header) and header[k] == header[k + 1])
+            or (k and header[k] == header[k - 1])
+            for k in labels
+        )
+    )
 
 
 def read_xlsx_text(path: Path) -> str:
@@ -99,8 +106,9 @@ def read_xlsx_text(path: Path) -> str:
     try:
         workbook = openpyxl.load_workbook(str(path), data_only=True)
     except Exception as exc:  # openpyxl raises several unrelated types for bad files
-        raise PlanInputError(path, f"unreadable .xlsx ({exc.__class__.__name__}); save it "
-                                   "again as .xlsx") from exc
+        raise PlanInputError(
+            path, f"unreadable .xlsx ({exc.__class__.__name__}); save it again as .xlsx"
+        ) from exc
     out: list[str] = []
     try:
         for sheet in workbook.worksheets:

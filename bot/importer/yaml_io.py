@@ -236,8 +236,9 @@ def read_plan_yaml(path: Path) -> Plan:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise PlanInputError(path, f"invalid YAML: {problem}",
-                             line=mark.line + 1 if mark else None) from None
+        raise PlanInputError(
+            path, f"invalid YAML: {problem}", line=mark.line + 1 if mark else None
+        ) from None
     if node is None:
         raise PlanInputError(path, "empty file: expected a plan")
     marks: Marks = {}
@@ -256,8 +257,11 @@ def read_plans_dir(directory: Path) -> list[Plan]:
     for path in sorted(directory.glob("*.yaml")):
         plan = read_plan_yaml(path)
         if plan.info.code in seen:
-            raise PlanInputError(path, f"plan code {plan.info.code!r} already used by "
-                                       f"{seen[plan.info.code].name}", field="plan.code")
+            raise PlanInputError(
+                path,
+                f"plan code {plan.info.code!r} already used by {seen[plan.info.code].name}",
+                field="plan.code",
+            )
         seen[plan.info.code] = path
         plans.append(plan)
     return plans

@@ -160,9 +160,13 @@ async def seed_database(
                     missing.append(name)
                     continue
                 await add_membership(
-                    session, person, role=local.role, at=at, unit_id=units[name],
+                    session,
+                    person,
+                    role=local.role,
+                    at=at,
+                    unit_id=units[name],
                     source=SOURCE_LOCAL,
-                )  # fmt: skip
+                )
         for group in groups:
             found = (
                 await session.exec(

@@ -276,16 +276,21 @@ async def continue_message_ids(world: Any, session_maker: Any) -> None:
     highest: dict[int, int] = {}
     async with session_maker() as session:
         rows = [
-            *(await session.exec(
-                select(SentMessage.chat_id, func.max(SentMessage.message_id))
-                .group_by(SentMessage.chat_id)
-            )).all(),
-            *(await session.exec(
-                select(Outbox.chat_id, func.max(Outbox.message_id + Outbox.parts_sent))
-                .where(Outbox.message_id.is_not(None))  # type: ignore[union-attr]
-                .group_by(Outbox.chat_id)
-            )).all(),
-        ]  # fmt: skip
+            *(
+                await session.exec(
+                    select(SentMessage.chat_id, func.max(SentMessage.message_id)).group_by(
+                        SentMessage.chat_id
+                    )
+                )
+            ).all(),
+            *(
+                await session.exec(
+                    select(Outbox.chat_id, func.max(Outbox.message_id + Outbox.parts_sent))
+                    .where(Outbox.message_id.is_not(None))  # type: ignore[union-attr]
+                    .group_by(Outbox.chat_id)
+                )
+            ).all(),
+        ]
     for chat_id, top in rows:
         if top is not None:
             highest[chat_id] = max(highest.get(chat_id, 0), int(top))

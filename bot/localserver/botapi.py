@@ -141,8 +141,13 @@ class BotApi:
         except ApiError as error:
             failure = error
         except MalformedResponse:
-            self.calls.record(self._clock(), method, params.summary() if params else {}, 0,
-                              "malformed answer (injected fault)")  # fmt: skip
+            self.calls.record(
+                self._clock(),
+                method,
+                params.summary() if params else {},
+                0,
+                "malformed answer (injected fault)",
+            )
             return answer_malformed(request)
         except Exception:  # a server bug must still look like Telegram's 500, not an HTML page
             logger.exception("Bot API method %s failed", method)

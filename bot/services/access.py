@@ -52,17 +52,24 @@ OUTBOX_CANCELLED = "cancelled"  # the sender's status of a row it will not send
 
 
 async def removable(
-    session: AsyncSession, reach: PlanScope, *, by: Person, unit_id: int | None = None,
-    plan_id: int | None = None, name: str = "",
-) -> list[Member]:  # fmt: skip
+    session: AsyncSession,
+    reach: PlanScope,
+    *,
+    by: Person,
+    unit_id: int | None = None,
+    plan_id: int | None = None,
+    name: str = "",
+) -> list[Member]:
     """Active memberships the coordinator may end: within their scope, not their own, not an
     admin's (ADMIN_IDS governs those), optionally of one unit or plan and matching `name`."""
     pairs = await member_rows(session, unit_id=unit_id, plan_id=plan_id)
     pairs = [
-        (m, username) for m, username in pairs
-        if m.person_id != by.id and m.source != SOURCE_ADMIN
+        (m, username)
+        for m, username in pairs
+        if m.person_id != by.id
+        and m.source != SOURCE_ADMIN
         and (not name or name_matches(m, name, username))
-    ]  # fmt: skip
+    ]
     units = [m.unit_id for m, _ in pairs if m.unit_id is not None]
     plans: dict[int, frozenset[int]] = {}
     if not reach.roles.coordinator_all:
@@ -80,9 +87,12 @@ class Ended:
 
 
 async def cancel_pending(
-    session: AsyncSession, m: Member | Membership, telegram_id: int | None,
-    *, remaining: list[Member],
-) -> int:  # fmt: skip
+    session: AsyncSession,
+    m: Member | Membership,
+    telegram_id: int | None,
+    *,
+    remaining: list[Member],
+) -> int:
     """Messages already queued for the person because of the ended role are not sent: all of
     them when no role is left, else those about the ended role's unit or plan (unless another
     of their roles covers it). Returns how many were cancelled."""
@@ -154,8 +164,14 @@ async def end_membership(
     await session.flush()
     log.info(
         "access: %s (person %s) ended membership %s of %s (person %s): %s %s",
-        by.name, by.id, row.id, m.name, m.person_id, m.role, m.unit_name or m.plan_code or "*",
-    )  # fmt: skip
+        by.name,
+        by.id,
+        row.id,
+        m.name,
+        m.person_id,
+        m.role,
+        m.unit_name or m.plan_code or "*",
+    )
     return await _outcome(session, m, at=at)
 
 
@@ -181,9 +197,14 @@ class Removal:
 
 
 async def remove_person(
-    session: AsyncSession, telegram_id: int, *, at: datetime, role: str | None = None,
-    unit_id: int | None = None, plan_id: int | None = None,
-) -> Removal:  # fmt: skip
+    session: AsyncSession,
+    telegram_id: int,
+    *,
+    at: datetime,
+    role: str | None = None,
+    unit_id: int | None = None,
+    plan_id: int | None = None,
+) -> Removal:
     """End a person's active memberships (those matching role / unit / plan when given); an
     admin role is kept (remove the id from ADMIN_IDS). Codes: person_unknown,
     nothing_to_remove, member_is_admin (only admin roles matched)."""
@@ -191,10 +212,12 @@ async def remove_person(
     if person is None:
         raise ServiceError("person_unknown", telegram_id=telegram_id)
     matching = [
-        m for m, _ in await member_rows(session, person_id=person.id)
-        if (role is None or m.role == role) and (unit_id is None or m.unit_id == unit_id)
+        m
+        for m, _ in await member_rows(session, person_id=person.id)
+        if (role is None or m.role == role)
+        and (unit_id is None or m.unit_id == unit_id)
         and (plan_id is None or m.plan_id == plan_id)
-    ]  # fmt: skip
+    ]
     if not matching:
         raise ServiceError("nothing_to_remove", telegram_id=telegram_id)
     kept = [m for m in matching if m.source == SOURCE_ADMIN]
@@ -261,9 +284,13 @@ async def find_removable(
 
 
 async def removable_page(
-    session: AsyncSession, reach: PlanScope, *, by: Person, unit_id: int | None,
+    session: AsyncSession,
+    reach: PlanScope,
+    *,
+    by: Person,
+    unit_id: int | None,
     plan_id: int | None,
-) -> Found:  # fmt: skip
+) -> Found:
     """The list behind a page button (ids from the client: checked again). Codes:
     unknown_unit, unknown_plan, unit_out_of_scope, not_your_plan."""
     where = ""

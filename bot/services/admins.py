@@ -45,8 +45,9 @@ async def sync_admins(
             )
         )
         if not any(_coordinates_all(m) for m in active.all()):
-            await add_membership(session, person, role=ROLE_COORDINATOR, at=at,
-                                 source=SOURCE_ADMIN)  # fmt: skip
+            await add_membership(
+                session, person, role=ROLE_COORDINATOR, at=at, source=SOURCE_ADMIN
+            )
             outcome.added.append(person)
             log.info("ADMIN_IDS: %s is a coordinator of all plans", telegram_id)
     stale = await session.exec(
@@ -66,8 +67,9 @@ async def sync_admins(
         outcome.removed.append(person)
         log.warning(
             "ADMIN_IDS: %s (%s) is no longer listed: their admin coordinator role ended",
-            person.telegram_id, person.name or "no name",
-        )  # fmt: skip
+            person.telegram_id,
+            person.name or "no name",
+        )
     await session.flush()
     return outcome
 

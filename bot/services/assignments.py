@@ -484,9 +484,15 @@ async def report(
 
 
 async def _push_decisions(
-    session: AsyncSession, before: AssignmentRow, after: AssignmentRow, transition: Transition,
-    event: StatusEvent, *, person: Person, at: datetime,
-) -> None:  # fmt: skip
+    session: AsyncSession,
+    before: AssignmentRow,
+    after: AssignmentRow,
+    transition: Transition,
+    event: StatusEvent,
+    *,
+    person: Person,
+    at: datetime,
+) -> None:
     """A new 已完成 or 申请延期 waits for the coordinators: tell them now (Outbox)."""
     kinds = []
     if after.status == DONE_REPORTED and before.status != DONE_REPORTED:
@@ -495,13 +501,19 @@ async def _push_decisions(
         kinds.append(EXTENSION)
     for kind in kinds:
         decision = Decision(
-            kind=kind, assignment_id=after.assignment_id, plan_id=after.plan_id,
-            plan_code=after.plan_code, ref=after.ref, unit_name=after.unit_short,
-            requested_to=after.extension_requested_to if kind == EXTENSION else None, since=at,
+            kind=kind,
+            assignment_id=after.assignment_id,
+            plan_id=after.plan_id,
+            plan_code=after.plan_code,
+            ref=after.ref,
+            unit_name=after.unit_short,
+            requested_to=after.extension_requested_to if kind == EXTENSION else None,
+            since=at,
             note=event.note or "",
-        )  # fmt: skip
-        await push_decision(session, decision, at=at, event_id=event.id or 0,
-                            reporter_id=person.id)  # fmt: skip
+        )
+        await push_decision(
+            session, decision, at=at, event_id=event.id or 0, reporter_id=person.id
+        )
 
 
 async def assignment_for_task(

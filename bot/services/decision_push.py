@@ -42,11 +42,16 @@ async def coordinators_of_plan(session: AsyncSession, plan_id: int) -> list[Pers
 
 def item_payload(d: Decision) -> dict[str, Any]:
     return {
-        "kind": d.kind, "assignment_id": d.assignment_id, "plan_id": d.plan_id,
-        "plan": d.plan_code, "ref": d.ref, "unit": d.unit_name,
+        "kind": d.kind,
+        "assignment_id": d.assignment_id,
+        "plan_id": d.plan_id,
+        "plan": d.plan_code,
+        "ref": d.ref,
+        "unit": d.unit_name,
         "requested_to": d.requested_to.isoformat() if d.requested_to else None,
-        "since": d.since.isoformat() if d.since else None, "note": d.note,
-    }  # fmt: skip
+        "since": d.since.isoformat() if d.since else None,
+        "note": d.note,
+    }
 
 
 def decision_of(item: dict[str, Any]) -> Decision:
@@ -54,12 +59,16 @@ def decision_of(item: dict[str, Any]) -> Decision:
     requested = item.get("requested_to")
     since = item.get("since")
     return Decision(
-        kind=str(item.get("kind", COMPLETION)), assignment_id=int(item["assignment_id"]),
-        plan_id=int(item.get("plan_id") or 0), plan_code=str(item.get("plan", "")),
-        ref=str(item.get("ref", "")), unit_name=str(item.get("unit", "")),
+        kind=str(item.get("kind", COMPLETION)),
+        assignment_id=int(item["assignment_id"]),
+        plan_id=int(item.get("plan_id") or 0),
+        plan_code=str(item.get("plan", "")),
+        ref=str(item.get("ref", "")),
+        unit_name=str(item.get("unit", "")),
         requested_to=date.fromisoformat(requested) if requested else None,
-        since=datetime.fromisoformat(since) if since else None, note=str(item.get("note", "")),
-    )  # fmt: skip
+        since=datetime.fromisoformat(since) if since else None,
+        note=str(item.get("note", "")),
+    )
 
 
 async def _join_pending(session: AsyncSession, chat_id: int, item: dict[str, Any]) -> bool:
@@ -77,8 +86,11 @@ async def _join_pending(session: AsyncSession, chat_id: int, item: dict[str, Any
     items = list((payload or {}).get("items", []))
     if len(items) >= MAX_BATCH:
         return False
-    items = [i for i in items if (i.get("assignment_id"), i.get("kind")) !=
-             (item["assignment_id"], item["kind"])] + [item]  # fmt: skip
+    items = [
+        i
+        for i in items
+        if (i.get("assignment_id"), i.get("kind")) != (item["assignment_id"], item["kind"])
+    ] + [item]
     # only while still pending: a row the sender claimed meanwhile is left alone
     changed = await session.exec(  # type: ignore[call-overload]
         update(Outbox)
@@ -90,9 +102,13 @@ async def _join_pending(session: AsyncSession, chat_id: int, item: dict[str, Any
 
 
 async def push_decision(
-    session: AsyncSession, decision: Decision, *, at: datetime, event_id: int,
+    session: AsyncSession,
+    decision: Decision,
+    *,
+    at: datetime,
+    event_id: int,
     reporter_id: int | None = None,
-) -> int:  # fmt: skip
+) -> int:
     """Queue (or batch) the decision for every coordinator of its plan; returns how many
     coordinators it was queued for. The caller commits (with the report)."""
     item = item_payload(decision)
@@ -122,6 +138,12 @@ async def push_decision(
 
 
 __all__ = [
-    "COMPLETION", "DECISION", "EXTENSION", "MAX_BATCH", "coordinators_of_plan", "decision_of",
-    "item_payload", "push_decision",
-]  # fmt: skip
+    "COMPLETION",
+    "DECISION",
+    "EXTENSION",
+    "MAX_BATCH",
+    "coordinators_of_plan",
+    "decision_of",
+    "item_payload",
+    "push_decision",
+]

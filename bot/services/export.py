@@ -163,9 +163,24 @@ async def ledger_rows(
     names = await _liaison_names(session, {row[6] for row in result})
     out: list[tuple[LedgerRow, str]] = []
     for (
-        code, ref, section, title, unit, short_name, unit_id, phrase, target, due,
-        original_due, status, progress, report_at, note, done_at, closed_at,
-    ) in result:  # fmt: skip
+        code,
+        ref,
+        section,
+        title,
+        unit,
+        short_name,
+        unit_id,
+        phrase,
+        target,
+        due,
+        original_due,
+        status,
+        progress,
+        report_at,
+        note,
+        done_at,
+        closed_at,
+    ) in result:
         milestone = " ".join(part for part in (phrase, target) if part)
         late = core.days_late(
             status, due, today, _local_day(done_at, zone), _local_day(closed_at, zone)

@@ -52,11 +52,16 @@ _KEYWORDS = {
     "code": r"code|plan code|代码|编号|计划代码",
 }
 _KEYED = re.compile(
-    r"^\s*(?:(?P<year>" + _KEYWORDS["year"] + r")|(?P<unit>" + _KEYWORDS["unit"]
-    + r")|(?P<code>" + _KEYWORDS["code"] + r"))"
+    r"^\s*(?:(?P<year>"
+    + _KEYWORDS["year"]
+    + r")|(?P<unit>"
+    + _KEYWORDS["unit"]
+    + r")|(?P<code>"
+    + _KEYWORDS["code"]
+    + r"))"
     r"(?:\s*[:：=]\s*|\s+|(?=[0-9A-Za-z]))(?P<value>.+?)\s*$",
     re.IGNORECASE | re.DOTALL,
-)  # fmt: skip
+)
 _YEAR = re.compile(r"^((?:19|20)\d{2})\s*年?$")
 
 
@@ -200,11 +205,15 @@ class ImportReviews:
         )
         self.session.add(
             PendingImport(
-                token=secrets.token_urlsafe(6), owner=owner, chat_id=chat_id,
-                options=up.ImportOptions(code=code).to_dict(), awaiting=AWAITING_FILE,
-                created_at=self.now, updated_at=self.now,
+                token=secrets.token_urlsafe(6),
+                owner=owner,
+                chat_id=chat_id,
+                options=up.ImportOptions(code=code).to_dict(),
+                awaiting=AWAITING_FILE,
+                created_at=self.now,
+                updated_at=self.now,
             )
-        )  # fmt: skip
+        )
         await self._commit()
 
     async def waiting_for_file(self, owner: int) -> PendingImport | None:
@@ -219,9 +228,15 @@ class ImportReviews:
         ).first()
 
     async def receive(
-        self, *, owner: int, chat_id: int, file_name: str, data: bytes, code: str | None = None,
+        self,
+        *,
+        owner: int,
+        chat_id: int,
+        file_name: str,
+        data: bytes,
+        code: str | None = None,
         waiting: PendingImport | None = None,
-    ) -> Review:  # fmt: skip
+    ) -> Review:
         """Parse an uploaded plan and keep it for review. `code` (a caption's) wins over the
         code given to `/import` (`waiting`). Codes: see parse_upload."""
         options = up.ImportOptions.from_dict(waiting.options if waiting else None)
@@ -234,9 +249,15 @@ class ImportReviews:
         await self._commit()
         parsed = await self.parse(data, file_name, options, taken)
         row = PendingImport(
-            token=secrets.token_urlsafe(6), owner=owner, chat_id=chat_id, file_name=file_name,
-            data=data, options=options.to_dict(), created_at=self.now, updated_at=self.now,
-        )  # fmt: skip
+            token=secrets.token_urlsafe(6),
+            owner=owner,
+            chat_id=chat_id,
+            file_name=file_name,
+            data=data,
+            options=options.to_dict(),
+            created_at=self.now,
+            updated_at=self.now,
+        )
         self._store(row, parsed)
         self.session.add(row)
         await self._commit()
@@ -265,9 +286,14 @@ class ImportReviews:
         if options.replace:
             replacing = await up.existing_plan(self.session, plan.info.code)
         return Review(
-            token=row.token, version=row.version, file_name=row.file_name, options=options,
-            summary=up.summarize(plan), taken=taken, replacing=replacing,
-        )  # fmt: skip
+            token=row.token,
+            version=row.version,
+            file_name=row.file_name,
+            options=options,
+            summary=up.summarize(plan),
+            taken=taken,
+            replacing=replacing,
+        )
 
     # --- fixes ------------------------------------------------------------------------------
 
@@ -360,8 +386,14 @@ class ImportReviews:
         await self._commit()
 
     async def confirm(
-        self, token: str, *, owner: int, version: int, session_maker: Any, directory: Any,
-    ) -> Loaded | Review:  # fmt: skip
+        self,
+        token: str,
+        *,
+        owner: int,
+        version: int,
+        session_maker: Any,
+        directory: Any,
+    ) -> Loaded | Review:
         """Write and load the reviewed plan; the upload is then gone. When the plan's code was
         taken in the meantime (and replacing was not asked), parse again and return the new
         Review instead of loading anything."""
@@ -374,9 +406,13 @@ class ImportReviews:
         await self._commit()
         try:
             result = await up.commit_plan(
-                plan, session_maker=session_maker, directory=directory,
-                tasks_data=self.tasks_data, at=self.now, replace=options.replace,
-            )  # fmt: skip
+                plan,
+                session_maker=session_maker,
+                directory=directory,
+                tasks_data=self.tasks_data,
+                at=self.now,
+                replace=options.replace,
+            )
         except ServiceError as exc:
             if exc.code != "plan_code_taken":
                 raise
@@ -408,8 +444,9 @@ def parse_out_of_process(parser: Any, *, directory: Any, today: date) -> ParseFn
         data: bytes, file_name: str, options: up.ImportOptions, taken: frozenset[str]
     ) -> up.ParsedUpload:
         try:
-            return await parser.run(up.parse_job, data, file_name, options, directory, taken,
-                                    today)  # fmt: skip
+            return await parser.run(
+                up.parse_job, data, file_name, options, directory, taken, today
+            )
         except ParseTimeout:
             raise ServiceError("import_too_slow", seconds=int(parser.timeout)) from None
         except ParseRejected as exc:

@@ -50,9 +50,14 @@ def name_matches(member: Member, name: str, username: str = "") -> bool:
 
 
 async def member_rows(
-    session: AsyncSession, *, include_ended: bool = False, membership_id: int | None = None,
-    person_id: int | None = None, unit_id: int | None = None, plan_id: int | None = None,
-) -> list[tuple[Member, str]]:  # fmt: skip
+    session: AsyncSession,
+    *,
+    include_ended: bool = False,
+    membership_id: int | None = None,
+    person_id: int | None = None,
+    unit_id: int | None = None,
+    plan_id: int | None = None,
+) -> list[tuple[Member, str]]:
     """(member, username) pairs in a stable order: unit, role, name."""
     revoker = aliased(Person)
     query = (
@@ -75,15 +80,31 @@ async def member_rows(
     out = []
     for m, p, u, plan, by in (await session.exec(query)).all():
         member = Member(
-            membership_id=m.id, person_id=p.id, telegram_id=p.telegram_id, name=p.name,
-            role=m.role, unit_id=m.unit_id, unit_name=u.name if u else "", plan_id=m.plan_id,
-            plan_code=plan.code if plan else "", source=m.source, since=m.created_at,
-            ended_at=m.revoked_at, ended_by=(by.name if by else "") or m.revoke_note,
+            membership_id=m.id,
+            person_id=p.id,
+            telegram_id=p.telegram_id,
+            name=p.name,
+            role=m.role,
+            unit_id=m.unit_id,
+            unit_name=u.name if u else "",
+            plan_id=m.plan_id,
+            plan_code=plan.code if plan else "",
+            source=m.source,
+            since=m.created_at,
+            ended_at=m.revoked_at,
+            ended_by=(by.name if by else "") or m.revoke_note,
             revoke_note=m.revoke_note,
-        )  # fmt: skip
+        )
         out.append((member, p.username))
-    out.sort(key=lambda pair: (pair[0].unit_name, pair[0].plan_code, pair[0].role,
-                               pair[0].name, pair[0].membership_id))  # fmt: skip
+    out.sort(
+        key=lambda pair: (
+            pair[0].unit_name,
+            pair[0].plan_code,
+            pair[0].role,
+            pair[0].name,
+            pair[0].membership_id,
+        )
+    )
     return out
 
 
@@ -96,5 +117,13 @@ async def member(session: AsyncSession, membership_id: int) -> Member | None:
 async def everyone(session: AsyncSession, *, include_ended: bool = False) -> list[Member]:
     """Every membership (active ones, or all with `include_ended`), by person then role."""
     members = [m for m, _ in await member_rows(session, include_ended=include_ended)]
-    return sorted(members, key=lambda m: (m.telegram_id or 0, m.ended_at is not None,
-                                          m.role, m.unit_name, m.plan_code))  # fmt: skip
+    return sorted(
+        members,
+        key=lambda m: (
+            m.telegram_id or 0,
+            m.ended_at is not None,
+            m.role,
+            m.unit_name,
+            m.plan_code,
+        ),
+    )

@@ -47,8 +47,9 @@ class ParseRejected(Exception):
         self.params = params
 
 
-def _child(conn: Connection, func: Callable[..., Any], args: tuple[Any, ...],
-           memory_limit: int | None) -> None:  # fmt: skip
+def _child(
+    conn: Connection, func: Callable[..., Any], args: tuple[Any, ...], memory_limit: int | None
+) -> None:
     """The child's body: cap memory, run, send one answer, exit."""
     if memory_limit:
         with contextlib.suppress(ImportError, ValueError, OSError):
@@ -129,8 +130,7 @@ class ProcessParser:
             try:
                 await asyncio.wait_for(readable, self.timeout)
             except TimeoutError:
-                log.warning("parse in process %s took over %ss: killed", process.pid,
-                            self.timeout)  # fmt: skip
+                log.warning("parse in process %s took over %ss: killed", process.pid, self.timeout)
                 raise ParseTimeout() from None
             try:
                 answer = receiver.recv()

@@ -70,9 +70,13 @@ async def pending_decisions(session: AsyncSession, scope: PlanScope) -> list[Dec
     out: list[Decision] = []
     for a, task, plan, unit, since in (await session.exec(query)).all():
         common = dict(
-            assignment_id=a.id, plan_id=plan.id, plan_code=plan.code, ref=task.ref,
-            unit_name=unit.short_name or unit.name, since=since,
-        )  # fmt: skip
+            assignment_id=a.id,
+            plan_id=plan.id,
+            plan_code=plan.code,
+            ref=task.ref,
+            unit_name=unit.short_name or unit.name,
+            since=since,
+        )
         if a.status == DONE_REPORTED:
             out.append(Decision(kind=COMPLETION, requested_to=None, **common))  # type: ignore[arg-type]
         if a.extension_requested_to is not None and a.status != CLOSED:

@@ -120,9 +120,13 @@ async def add_membership(
         if m.role == role and m.unit_id == unit_id and m.plan_id == plan_id:
             return m
     membership = Membership(
-        person_id=person.id, role=role, unit_id=unit_id, plan_id=plan_id, created_at=at,
+        person_id=person.id,
+        role=role,
+        unit_id=unit_id,
+        plan_id=plan_id,
+        created_at=at,
         source=source,
-    )  # fmt: skip
+    )
     session.add(membership)
     await session.flush()
     return membership

@@ -64,13 +64,15 @@ def shrink_of(result: PlanLoadResult, source: str = "") -> Shrink | None:
     if result.new_plan or result.skipped or not (items.archived or assignments.archived):
         return None
     return Shrink(
-        code=result.code, title=result.title, source=source,
+        code=result.code,
+        title=result.title,
+        source=source,
         items_archived=items.archived,
         items_before=items.archived + items.updated + items.unchanged,
         assignments_archived=assignments.archived,
         assignments_before=assignments.archived + assignments.updated + assignments.unchanged,
         refs=tuple(result.archived_refs),
-    )  # fmt: skip
+    )
 
 
 @dataclass
@@ -108,17 +110,25 @@ async def load_plan_files(
         log.warning(
             "plan %s: its file has fewer items than the ledger; start-up archived %d of %d "
             "items (%s) and %d of %d assignments",
-            s.code, s.items_archived, s.items_before, _refs(s.refs), s.assignments_archived,
+            s.code,
+            s.items_archived,
+            s.items_before,
+            _refs(s.refs),
+            s.assignments_archived,
             s.assignments_before,
-        )  # fmt: skip
+        )
     for s in held:
         log.warning(
             "plan %s NOT loaded at start-up: its file would archive %d of %d items (%s) and "
             "%d of %d assignments; the ledger keeps the plan as it was. Restore the file, or "
             "run `python -m bot load` if the loss is intended",
-            s.code, s.items_archived, s.items_before, _refs(s.refs), s.assignments_archived,
+            s.code,
+            s.items_archived,
+            s.items_before,
+            _refs(s.refs),
+            s.assignments_archived,
             s.assignments_before,
-        )  # fmt: skip
+        )
     if shrinks:
         async with session_maker() as session:
             for s in shrinks:
@@ -200,12 +210,17 @@ async def queue_notices(
         locale = person.locale or default_locale
         session.add(
             Outbox(
-                key=key, kind=NOTICE, chat_id=person.telegram_id, person_id=person.id,
-                stage="plan_file", locale=locale,
+                key=key,
+                kind=NOTICE,
+                chat_id=person.telegram_id,
+                person_id=person.id,
+                stage="plan_file",
+                locale=locale,
                 payload={"text": notice_text(s, held=held, locale=locale)},
-                created_at=at, not_before=at,
+                created_at=at,
+                not_before=at,
             )
-        )  # fmt: skip
+        )
         queued += 1
     await session.flush()
     return queued

@@ -57,8 +57,9 @@ def check_upload(file_name: str | None, size: int | None, *, limit: int = MAX_BY
     suffixes), plan_file_too_large (param mb)."""
     suffix = Path(file_name or "").suffix.lower()
     if suffix not in suffixes():
-        raise ServiceError("unsupported_plan_file", name=file_name or "",
-                           suffixes=" ".join(readable_suffixes()))  # fmt: skip
+        raise ServiceError(
+            "unsupported_plan_file", name=file_name or "", suffixes=" ".join(readable_suffixes())
+        )
     if size is not None and size > limit:
         raise ServiceError("plan_file_too_large", mb=limit // (1024 * 1024))
     return suffix
@@ -154,12 +155,17 @@ def parse_upload(
 
 
 def parse_job(
-    data: bytes, file_name: str, options: ImportOptions, directory: Any,
-    taken: frozenset[str], today: date | None,
-) -> ParsedUpload:  # fmt: skip
+    data: bytes,
+    file_name: str,
+    options: ImportOptions,
+    directory: Any,
+    taken: frozenset[str],
+    today: date | None,
+) -> ParsedUpload:
     """`parse_upload` with positional arguments, for bot.services.parse_runner."""
-    return parse_upload(data, file_name=file_name, options=options, directory=directory,
-                        taken=taken, today=today)  # fmt: skip
+    return parse_upload(
+        data, file_name=file_name, options=options, directory=directory, taken=taken, today=today
+    )
 
 
 @dataclass(frozen=True)
@@ -263,9 +269,11 @@ async def commit_plan(
     path = plan_path(tasks_data, code)
     if (existing is not None or path.exists()) and not replace:
         raise ServiceError(
-            "plan_code_taken", plan=code, title=existing.title if existing else path.name,
+            "plan_code_taken",
+            plan=code,
+            title=existing.title if existing else path.name,
             assignments=existing.assignments if existing else 0,
-        )  # fmt: skip
+        )
     previous = path.read_bytes() if path.exists() else None
     write_plan_yaml(plan, path)
     try:

@@ -65,9 +65,15 @@ class Target:
 
 
 async def resolve_targets(
-    session: AsyncSession, readings: list[Reading], *, subject_assignment_id: int | None,
-    roles: Roles, today: date, now: datetime, policy: LightPolicy,
-) -> list[Target]:  # fmt: skip
+    session: AsyncSession,
+    readings: list[Reading],
+    *,
+    subject_assignment_id: int | None,
+    roles: Roles,
+    today: date,
+    now: datetime,
+    policy: LightPolicy,
+) -> list[Target]:
     """Each reading with the viewer's assignment: `ref` None is the replied-to item; a ref is
     the viewer's current assignment on that task. Unknown refs and other units' items carry
     their error (unknown_ref, not_your_task); a second reading of one assignment is dropped."""
@@ -78,11 +84,13 @@ async def resolve_targets(
             if reading.ref is None:
                 if subject_assignment_id is None:
                     continue
-                row = await assignment_row(session, subject_assignment_id, today=today,
-                                           now=now, policy=policy)  # fmt: skip
+                row = await assignment_row(
+                    session, subject_assignment_id, today=today, now=now, policy=policy
+                )
             else:
-                row = await assignment_for_task(session, ref=reading.ref, roles=roles,
-                                                today=today, now=now, policy=policy)  # fmt: skip
+                row = await assignment_for_task(
+                    session, ref=reading.ref, roles=roles, today=today, now=now, policy=policy
+                )
         except ServiceError as exc:
             targets.append(Target(reading, None, reading.ref or "", error=exc))
             continue
@@ -123,10 +131,13 @@ def load_targets(record: ReplyReading) -> list[Target]:
     out = []
     for d in record.readings:
         candidates = tuple(
-            Candidate(Status(c["status"]), c["percent"],
-                      date.fromisoformat(c["date"]) if c["date"] else None)
+            Candidate(
+                Status(c["status"]),
+                c["percent"],
+                date.fromisoformat(c["date"]) if c["date"] else None,
+            )
             for c in d["candidates"]
-        )  # fmt: skip
+        )
         error = ServiceError(d["error"][0], **d["error"][1]) if d.get("error") else None
         reading = Reading(d["ref"] or None, candidates, d["ambiguous"])
         out.append(Target(reading, d["assignment_id"], d["ref"], error, d["choice"]))
@@ -134,15 +145,27 @@ def load_targets(record: ReplyReading) -> list[Target]:
 
 
 async def keep(
-    session: AsyncSession, *, person: Person, chat_id: int, text: str, targets: list[Target],
-    at: datetime, evidence: dict[str, Any] | None = None,
-) -> ReplyReading:  # fmt: skip
+    session: AsyncSession,
+    *,
+    person: Person,
+    chat_id: int,
+    text: str,
+    targets: list[Target],
+    at: datetime,
+    evidence: dict[str, Any] | None = None,
+) -> ReplyReading:
     """Keep the reply and its readings: until the liaison answers the question when one is
     still open (state `asking`), else for `record_targets` (state `recording`)."""
     state = "asking" if next_question(targets) is not None else "recording"
-    record = ReplyReading(person_id=person.id or 0, chat_id=chat_id, text=text,
-                          readings=_dump(targets), state=state, created_at=at,
-                          evidence=evidence)  # fmt: skip
+    record = ReplyReading(
+        person_id=person.id or 0,
+        chat_id=chat_id,
+        text=text,
+        readings=_dump(targets),
+        state=state,
+        created_at=at,
+        evidence=evidence,
+    )
     session.add(record)
     await session.flush()
     return record
@@ -209,17 +232,25 @@ def _before(a: Assignment) -> dict[str, Any]:
         "status": a.status,
         "progress": a.progress,
         "extension_requested_to": a.extension_requested_to.isoformat()
-        if a.extension_requested_to else None,
+        if a.extension_requested_to
+        else None,
         "acknowledged_at": a.acknowledged_at.isoformat() if a.acknowledged_at else None,
         "done_reported_at": a.done_reported_at.isoformat() if a.done_reported_at else None,
         "last_report_at": a.last_report_at.isoformat() if a.last_report_at else None,
-    }  # fmt: skip
+    }
 
 
 async def record_targets(
-    session: AsyncSession, record: ReplyReading, targets: list[Target], *, person: Person,
-    roles: Roles, at: datetime, today: date, policy: LightPolicy,
-) -> Recorded:  # fmt: skip
+    session: AsyncSession,
+    record: ReplyReading,
+    targets: list[Target],
+    *,
+    person: Person,
+    roles: Roles,
+    at: datetime,
+    today: date,
+    policy: LightPolicy,
+) -> Recorded:
     """Record every settled reading of `record` (the text is each event's note). A reading the
     rules refuse (an extension date in the past, an item waiting for 办结…) is kept as a note
     and its error returned."""
@@ -253,8 +284,15 @@ async def record_targets(
                 kw["new_due"] = chosen.date
         elif chosen is not None:
             needs_date.append(t.assignment_id)
-        common = {"assignment_id": t.assignment_id, "person": person, "roles": roles,
-                  "at": at, "today": today, "policy": policy, **evidence}  # fmt: skip
+        common = {
+            "assignment_id": t.assignment_id,
+            "person": person,
+            "roles": roles,
+            "at": at,
+            "today": today,
+            "policy": policy,
+            **evidence,
+        }
         try:
             outcome = await report(session, action=action, **common, **kw)
         except (ServiceError, TransitionError) as exc:
@@ -265,8 +303,9 @@ async def record_targets(
             outcome = await report(session, action=Action.NOTE, **common, note=record.text)
         outcomes.append(outcome)
         if outcome.transition.action is not Action.NOTE:
-            entries.append({"assignment_id": t.assignment_id, "event_id": outcome.event.id,
-                            "before": before})  # fmt: skip
+            entries.append(
+                {"assignment_id": t.assignment_id, "event_id": outcome.event.id, "before": before}
+            )
     record.entries = entries
     record.state = "recorded"
     record.resolved_at = at
@@ -288,9 +327,14 @@ def _dt(value: str | None) -> datetime | None:
 
 
 async def undo(
-    session: AsyncSession, *, record_id: int, person: Person, at: datetime,
-    today: date, policy: LightPolicy,
-) -> list[Undone]:  # fmt: skip
+    session: AsyncSession,
+    *,
+    record_id: int,
+    person: Person,
+    at: datetime,
+    today: date,
+    policy: LightPolicy,
+) -> list[Undone]:
     """Undo what a reply recorded: for each assignment whose latest event is still the one the
     reply wrote, append an `undo` event and restore status, progress, extension request and
     签收 as they were. Codes: undo_gone (unknown, someone else's, or already undone)."""
@@ -302,8 +346,9 @@ async def undo(
     out: list[Undone] = []
     for entry in record.entries:
         assignment = await session.get(Assignment, entry["assignment_id"])
-        row = await assignment_row(session, entry["assignment_id"], today=today, now=at,
-                                   policy=policy)  # fmt: skip
+        row = await assignment_row(
+            session, entry["assignment_id"], today=today, now=at, policy=policy
+        )
         latest = await latest_event_id(session, entry["assignment_id"])
         if assignment is None or latest != entry["event_id"]:
             out.append(Undone(row.ref, restored=False))

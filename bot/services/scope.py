@@ -98,9 +98,11 @@ class PlanScope:
             raise ServiceError("unit_out_of_scope", unit=named)
         if len(reached) > 1:
             raise ServiceError(
-                "ambiguous_unit", unit=text, candidates=[u.name for u in reached[:8]],
+                "ambiguous_unit",
+                unit=text,
+                candidates=[u.name for u in reached[:8]],
                 units=[(u.id, u.name) for u in reached[:8]],
-            )  # fmt: skip
+            )
         return reached[0]
 
     async def reaches_grant(self, session: AsyncSession, grant: rules.Grant) -> bool:

@@ -151,9 +151,11 @@ def _julian(day: date) -> float:
 
 def _scope_rows(scope: Scope, *, milestone: bool = False) -> str:
     return sql.scope_rows(
-        scope.plan_ids, plan=scope.plan_id is not None, unit=scope.unit_id is not None,
+        scope.plan_ids,
+        plan=scope.plan_id is not None,
+        unit=scope.unit_id is not None,
         milestone=milestone,
-    )  # fmt: skip
+    )
 
 
 def _day_params(scope: Scope, when: When) -> dict[str, Any]:
@@ -528,9 +530,13 @@ async def status_report(
     when = When(at, zone)
     totals, lines = await unit_totals(session, scope=scope, when=when)
     totals.acknowledgement = await acknowledgement(
-        session, scope=scope, when=when, window=ack_window, is_working_day=is_working_day,
+        session,
+        scope=scope,
+        when=when,
+        window=ack_window,
+        is_working_day=is_working_day,
         total=totals.total,
-    )  # fmt: skip
+    )
     live = await live_lights(session, scope=scope, when=when, policy=policy)
     totals.lights = {
         Light.RED.value: totals.overdue + live.get(Light.RED.value, 0),

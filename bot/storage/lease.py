@@ -130,8 +130,13 @@ class Lease:
             if exists.first() is not None:
                 return False
             try:
-                row = {"name": self.name, "holder": self.holder, "acquired_at": now,
-                       "heartbeat_at": now, "expires_at": expires}  # fmt: skip
+                row = {
+                    "name": self.name,
+                    "holder": self.holder,
+                    "acquired_at": now,
+                    "heartbeat_at": now,
+                    "expires_at": expires,
+                }
                 await session.exec(  # type: ignore[call-overload]
                     insert(InstanceLock.__table__).values(**row)  # type: ignore[attr-defined]
                 )

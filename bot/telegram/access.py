@@ -41,12 +41,17 @@ async def _show(
         m = found.members[0]
         text, markup = view.confirm_text(m, locale=locale), view.confirm_keyboard(m, locale=locale)
     else:
-        text = view.list_text(found.members, where=found.where, page=page,
-                              pages=not found.by_name, locale=locale)  # fmt: skip
+        text = view.list_text(
+            found.members, where=found.where, page=page, pages=not found.by_name, locale=locale
+        )
         markup = view.list_keyboard(
-            found.members, page=page, unit_id=found.unit_id, plan_id=found.plan_id,
-            pages=not found.by_name, locale=locale,
-        )  # fmt: skip
+            found.members,
+            page=page,
+            unit_id=found.unit_id,
+            plan_id=found.plan_id,
+            pages=not found.by_name,
+            locale=locale,
+        )
     await _send(target, text, markup, edit=edit)
 
 
@@ -84,9 +89,14 @@ def router() -> Router:
 
     @r.message(Command(*COMMANDS))
     async def revoke_access(
-        message: Message, command: CommandObject, session: AsyncSession, directory: Any,
-        person: Person, roles: Roles, locale: str,
-    ) -> None:  # fmt: skip
+        message: Message,
+        command: CommandObject,
+        session: AsyncSession,
+        directory: Any,
+        person: Person,
+        roles: Roles,
+        locale: str,
+    ) -> None:
         text = normalize(command.args or "")
         try:
             found = await access.find_removable(
@@ -99,17 +109,25 @@ def router() -> Router:
 
     @r.callback_query(view.AccessList.filter())
     async def list_page(
-        query: CallbackQuery, callback_data: view.AccessList, session: AsyncSession,
-        person: Person, roles: Roles, locale: str,
-    ) -> None:  # fmt: skip
+        query: CallbackQuery,
+        callback_data: view.AccessList,
+        session: AsyncSession,
+        person: Person,
+        roles: Roles,
+        locale: str,
+    ) -> None:
         try:
             found = await access.removable_page(
-                session, PlanScope(roles), by=person, unit_id=callback_data.unit_id or None,
+                session,
+                PlanScope(roles),
+                by=person,
+                unit_id=callback_data.unit_id or None,
                 plan_id=callback_data.plan_id or None,
-            )  # fmt: skip
+            )
         except ServiceError as exc:
-            await query.answer(view.error_line(exc.code, exc.params, locale=locale),
-                               show_alert=True)  # fmt: skip
+            await query.answer(
+                view.error_line(exc.code, exc.params, locale=locale), show_alert=True
+            )
             return
         await query.answer()
         if isinstance(query.message, Message):
@@ -117,35 +135,51 @@ def router() -> Router:
 
     @r.callback_query(view.AccessPick.filter())
     async def pick(
-        query: CallbackQuery, callback_data: view.AccessPick, session: AsyncSession,
-        person: Person, roles: Roles, locale: str,
-    ) -> None:  # fmt: skip
+        query: CallbackQuery,
+        callback_data: view.AccessPick,
+        session: AsyncSession,
+        person: Person,
+        roles: Roles,
+        locale: str,
+    ) -> None:
         try:
             m = await access.removal_candidate(
                 session, PlanScope(roles), callback_data.membership_id, by=person
             )
         except ServiceError as exc:
-            await query.answer(view.error_line(exc.code, exc.params, locale=locale),
-                               show_alert=True)  # fmt: skip
+            await query.answer(
+                view.error_line(exc.code, exc.params, locale=locale), show_alert=True
+            )
             return
         await query.answer()
         if isinstance(query.message, Message):
-            await _send(query.message, view.confirm_text(m, locale=locale),
-                        view.confirm_keyboard(m, locale=locale), edit=True)  # fmt: skip
+            await _send(
+                query.message,
+                view.confirm_text(m, locale=locale),
+                view.confirm_keyboard(m, locale=locale),
+                edit=True,
+            )
 
     @r.callback_query(view.AccessConfirm.filter())
     async def confirm(
-        query: CallbackQuery, callback_data: view.AccessConfirm, bot: Bot,
-        session: AsyncSession, clock: Clock, person: Person, roles: Roles, locale: str,
-    ) -> None:  # fmt: skip
+        query: CallbackQuery,
+        callback_data: view.AccessConfirm,
+        bot: Bot,
+        session: AsyncSession,
+        clock: Clock,
+        person: Person,
+        roles: Roles,
+        locale: str,
+    ) -> None:
         try:
             ended = await access.end_membership(
                 session, PlanScope(roles), callback_data.membership_id, by=person, at=clock.now()
             )
         except ServiceError as exc:
             await session.rollback()
-            await query.answer(view.error_line(exc.code, exc.params, locale=locale),
-                               show_alert=True)  # fmt: skip
+            await query.answer(
+                view.error_line(exc.code, exc.params, locale=locale), show_alert=True
+            )
             return
         await session.commit()
         await query.answer()

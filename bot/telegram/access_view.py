@@ -106,12 +106,14 @@ def list_keyboard(
     count = max(1, -(-len(members) // PAGE_SIZE)) if pages else 1
     page = min(max(page, 0), count - 1)
     rows = [
-        [InlineKeyboardButton(
-            text=f"{_who(m)} · {role_phrase(m, locale=locale)}",
-            callback_data=AccessPick(membership_id=m.membership_id).pack(),
-        )]
+        [
+            InlineKeyboardButton(
+                text=f"{_who(m)} · {role_phrase(m, locale=locale)}",
+                callback_data=AccessPick(membership_id=m.membership_id).pack(),
+            )
+        ]
         for m in members[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
-    ]  # fmt: skip
+    ]
     nav = []
     for target, label in ((page - 1, "◀"), (page + 1, "▶")):
         if 0 <= target < count:
@@ -131,10 +133,12 @@ def units_text(locale: str) -> str:
 
 
 def units_keyboard(units: list[tuple[int, str]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=[
-        [InlineKeyboardButton(text=name, callback_data=AccessList(unit_id=uid).pack())]
-        for uid, name in units
-    ])  # fmt: skip
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=name, callback_data=AccessList(unit_id=uid).pack())]
+            for uid, name in units
+        ]
+    )
 
 
 def confirm_text(m: Member, *, locale: str) -> str:
@@ -146,16 +150,20 @@ def confirm_text(m: Member, *, locale: str) -> str:
 
 
 def confirm_keyboard(m: Member, *, locale: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=[[
-        InlineKeyboardButton(
-            text=gettext("Remove access", locale=locale),
-            callback_data=AccessConfirm(membership_id=m.membership_id).pack(),
-        ),
-        InlineKeyboardButton(
-            text=gettext("Cancel", locale=locale),
-            callback_data=AccessCancel(membership_id=m.membership_id).pack(),
-        ),
-    ]])  # fmt: skip
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=gettext("Remove access", locale=locale),
+                    callback_data=AccessConfirm(membership_id=m.membership_id).pack(),
+                ),
+                InlineKeyboardButton(
+                    text=gettext("Cancel", locale=locale),
+                    callback_data=AccessCancel(membership_id=m.membership_id).pack(),
+                ),
+            ]
+        ]
+    )
 
 
 def ended_text(ended: Ended, *, locale: str) -> str:

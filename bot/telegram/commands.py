@@ -82,8 +82,10 @@ async def register_commands(
     (a chat the bot cannot reach yet must not stop start-up)."""
     done = 0
     scopes: list[tuple[object, object]] = [(BotCommandScopeDefault(), base_commands)]
-    scopes += [(BotCommandScopeChat(chat_id=cid), coordinator_commands)
-               for cid in dict.fromkeys(coordinator_chat_ids)]  # fmt: skip
+    scopes += [
+        (BotCommandScopeChat(chat_id=cid), coordinator_commands)
+        for cid in dict.fromkeys(coordinator_chat_ids)
+    ]
     for scope, build in scopes:
         variants: list[tuple[str | None, str]] = [(None, default_locale)]
         variants += list(MENU_LANGUAGES.items())

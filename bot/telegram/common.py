@@ -39,8 +39,9 @@ class Moment:
 
 def moment(settings: Settings, clock: Clock) -> Moment:
     now = clock.now()
-    return Moment(now=now, today=local_date(now, settings.zone),
-                  policy=LightPolicy.from_settings(settings))  # fmt: skip
+    return Moment(
+        now=now, today=local_date(now, settings.zone), policy=LightPolicy.from_settings(settings)
+    )
 
 
 def error_line(exc: ServiceError | TransitionError, locale: str) -> str:
@@ -67,9 +68,13 @@ async def send_card(
     if assignment_id is not None:
         for message in sent:
             await remember_message(
-                session, chat_id=chat_id, message_id=message.message_id,
-                assignment_id=assignment_id, kind=kind, at=at,
-            )  # fmt: skip
+                session,
+                chat_id=chat_id,
+                message_id=message.message_id,
+                assignment_id=assignment_id,
+                kind=kind,
+                at=at,
+            )
     return sent
 
 
@@ -80,6 +85,5 @@ async def tell_after_commit(send: Awaitable[T], *, what: str) -> T | None:
     try:
         return await send
     except SEND_ERRORS as exc:
-        log.warning("%s is stored; telling the user failed: %s: %s", what,
-                    type(exc).__name__, exc)  # fmt: skip
+        log.warning("%s is stored; telling the user failed: %s: %s", what, type(exc).__name__, exc)
         return None

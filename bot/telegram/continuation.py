@@ -40,22 +40,38 @@ class ContinuesLongNote(Filter):
 def router() -> Router:
     r = Router(name="continuation")
     r.message.filter(
-        IsLiaison(), F.chat.type == ChatType.PRIVATE, F.text, ~F.text.startswith("/"),
+        IsLiaison(),
+        F.chat.type == ChatType.PRIVATE,
+        F.text,
+        ~F.text.startswith("/"),
         ~F.reply_to_message,
-    )  # fmt: skip
+    )
 
     @r.message(ContinuesLongNote())
     async def rest_of_long_note(
-        message: Message, previous: StatusEvent, bot: Bot, session: Any, settings: Settings,
-        clock: Clock, person: Person, roles: Roles, locale: str,
-    ) -> None:  # fmt: skip
+        message: Message,
+        previous: StatusEvent,
+        bot: Bot,
+        session: Any,
+        settings: Settings,
+        clock: Clock,
+        person: Person,
+        roles: Roles,
+        locale: str,
+    ) -> None:
         m = moment(settings, clock)
         try:
             outcome = await report(
-                session, assignment_id=previous.assignment_id, person=person, roles=roles,
-                action=Action.NOTE, at=m.now, today=m.today, policy=m.policy,
+                session,
+                assignment_id=previous.assignment_id,
+                person=person,
+                roles=roles,
+                action=Action.NOTE,
+                at=m.now,
+                today=m.today,
+                policy=m.policy,
                 note=message.text or "",
-            )  # fmt: skip
+            )
             await session.commit()
         except (ServiceError, TransitionError) as exc:
             await session.rollback()
@@ -67,9 +83,13 @@ def router() -> Router:
         )
         if sent is not None:  # a reply to this answer adds a note to the same item
             await remember_message(
-                session, chat_id=message.chat.id, message_id=sent.message_id,
-                assignment_id=previous.assignment_id, kind="ack", at=m.now,
-            )  # fmt: skip
+                session,
+                chat_id=message.chat.id,
+                message_id=sent.message_id,
+                assignment_id=previous.assignment_id,
+                kind="ack",
+                at=m.now,
+            )
             await session.commit()
 
     return r

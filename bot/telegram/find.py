@@ -73,9 +73,13 @@ def router() -> Router:
             await callback.answer(usage(locale), show_alert=True)
             return
         text, keyboard = await find_screen(
-            session, query=callback_data.q, words=words, roles=roles, page=callback_data.page,
+            session,
+            query=callback_data.q,
+            words=words,
+            roles=roles,
+            page=callback_data.page,
             locale=locale,
-        )  # fmt: skip
+        )
         if callback.message is not None:
             with contextlib.suppress(TelegramBadRequest):  # "message is not modified"
                 await callback.message.edit_text(text, reply_markup=keyboard)  # type: ignore[union-attr]

@@ -46,8 +46,9 @@ def item_line(item: FoundItem, words: Sequence[str]) -> str:
 
 def find_text(result: FindResult, *, query: str, words: Sequence[str], locale: str) -> str:
     if not result.total:
-        return gettext("Nothing found for “%(query)s” in the items you can see.",
-                       locale=locale) % {"query": echo(query)}  # fmt: skip
+        return gettext(
+            "Nothing found for “%(query)s” in the items you can see.", locale=locale
+        ) % {"query": echo(query)}
     lines = [
         gettext("Items containing “%(query)s”: %(count)s", locale=locale)
         % {"query": echo(query), "count": result.total}
@@ -60,8 +61,9 @@ def find_text(result: FindResult, *, query: str, words: Sequence[str], locale: s
     if result.pages > 1:
         lines.append(page_footer(result.page, result.pages, locale))
         if page_data(0, words) is None:
-            lines.append(gettext("Add a word to narrow the search and see the rest.",
-                                 locale=locale))  # fmt: skip
+            lines.append(
+                gettext("Add a word to narrow the search and see the rest.", locale=locale)
+            )
     return "\n".join(lines)
 
 
@@ -86,8 +88,9 @@ def find_keyboard(result: FindResult, words: Sequence[str]) -> InlineKeyboardMar
         if result.page > 0:
             builder.button(text="◀", callback_data=page_data(result.page - 1, words))
             nav += 1
-        builder.button(text=f"{result.page + 1}/{result.pages}",
-                       callback_data=page_data(result.page, words))  # fmt: skip
+        builder.button(
+            text=f"{result.page + 1}/{result.pages}", callback_data=page_data(result.page, words)
+        )
         nav += 1
         if result.page < result.pages - 1:
             builder.button(text="▶", callback_data=page_data(result.page + 1, words))

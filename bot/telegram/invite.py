@@ -49,19 +49,35 @@ async def _target(
 
 
 async def _issue(
-    message: Message, bot: Bot, session, settings: Settings, *, role: str, at: datetime,
-    unit: Unit | None, plan: Plan | None, name: str, person: Person, roles: Roles, locale: str,
-) -> None:  # fmt: skip
+    message: Message,
+    bot: Bot,
+    session,
+    settings: Settings,
+    *,
+    role: str,
+    at: datetime,
+    unit: Unit | None,
+    plan: Plan | None,
+    name: str,
+    person: Person,
+    roles: Roles,
+    locale: str,
+) -> None:
     """Check it against the coordinator's plans (every path that invites comes here), create
     the invitation, commit, and send the link. Codes: not_your_plan, unit_out_of_scope."""
     grant = Grant(role, unit.id if unit else None, plan.id if plan else None)
     label = unit.name if unit else plan.code if plan else ""
     await PlanScope(roles).require_grant(session, grant, label=label)
     invite = await people.create_invite(
-        session, role=role, at=at, ttl_days=settings.invite_ttl_days,
-        unit_id=unit.id if unit else None, plan_id=plan.id if plan else None,
-        name=name, created_by=person,
-    )  # fmt: skip
+        session,
+        role=role,
+        at=at,
+        ttl_days=settings.invite_ttl_days,
+        unit_id=unit.id if unit else None,
+        plan_id=plan.id if plan else None,
+        name=name,
+        created_by=person,
+    )
     await session.commit()
     if role == "liaison":
         what = _("Invitation for the liaison of %(unit)s") % {"unit": esc(unit.name)}  # type: ignore[union-attr]
@@ -108,18 +124,37 @@ def router() -> Router:
 
     @r.message(Command("invite"), IsCoordinator())
     async def invite(
-        message: Message, command: CommandObject, bot: Bot, session, settings: Settings,
-        clock: Clock, directory, person: Person, roles: Roles, locale: str,
-    ) -> None:  # fmt: skip
+        message: Message,
+        command: CommandObject,
+        bot: Bot,
+        session,
+        settings: Settings,
+        clock: Clock,
+        directory,
+        person: Person,
+        roles: Roles,
+        locale: str,
+    ) -> None:
         now = clock.now()
         try:
             args = parse_invite(command.args)
             unit, plan, name = await _target(
                 session, directory, PlanScope(roles), args.role, args.target, args.name
             )
-            await _issue(message, bot, session, settings, role=args.role, at=now, unit=unit,
-                         plan=plan, name=name, person=person, roles=roles,
-                         locale=locale)  # fmt: skip
+            await _issue(
+                message,
+                bot,
+                session,
+                settings,
+                role=args.role,
+                at=now,
+                unit=unit,
+                plan=plan,
+                name=name,
+                person=person,
+                roles=roles,
+                locale=locale,
+            )
         except ServiceError as exc:
             await session.rollback()
             keyboard = None
@@ -129,13 +164,21 @@ def router() -> Router:
 
     @r.callback_query(InvitePick.filter(), IsCoordinator())
     async def pick_unit(
-        callback: CallbackQuery, callback_data: InvitePick, bot: Bot, session,
-        settings: Settings, clock: Clock, person: Person, roles: Roles, locale: str,
-    ) -> None:  # fmt: skip
+        callback: CallbackQuery,
+        callback_data: InvitePick,
+        bot: Bot,
+        session,
+        settings: Settings,
+        clock: Clock,
+        person: Person,
+        roles: Roles,
+        locale: str,
+    ) -> None:
         unit = await session.get(Unit, callback_data.unit_id)
         if unit is None or callback_data.role not in ("liaison", "leader"):
-            await callback.answer(error_line(ServiceError("unknown_unit", unit="?"), locale),
-                                  show_alert=True)  # fmt: skip
+            await callback.answer(
+                error_line(ServiceError("unknown_unit", unit="?"), locale), show_alert=True
+            )
             return
         grant = Grant(callback_data.role, unit.id, None)
         try:  # the ids came from the client: checked before anything is shown
@@ -147,15 +190,30 @@ def router() -> Router:
         if isinstance(callback.message, Message):
             with contextlib.suppress(TelegramBadRequest):
                 await callback.message.edit_reply_markup(reply_markup=None)
-            await _issue(callback.message, bot, session, settings, role=callback_data.role,
-                         at=clock.now(), unit=unit, plan=None, name=callback_data.name,
-                         person=person, roles=roles, locale=locale)  # fmt: skip
+            await _issue(
+                callback.message,
+                bot,
+                session,
+                settings,
+                role=callback_data.role,
+                at=clock.now(),
+                unit=unit,
+                plan=None,
+                name=callback_data.name,
+                person=person,
+                roles=roles,
+                locale=locale,
+            )
 
     @r.message(Command("revoke"), IsCoordinator())
     async def revoke(
-        message: Message, command: CommandObject, session, clock: Clock, roles: Roles,
+        message: Message,
+        command: CommandObject,
+        session,
+        clock: Clock,
+        roles: Roles,
         locale: str,
-    ) -> None:  # fmt: skip
+    ) -> None:
         try:
             token = parse_single(command.args, "revoke_usage")
             await withdraw_invite(session, PlanScope(roles), token, at=clock.now())

@@ -92,8 +92,10 @@ class CommitBeforeAnswer(BaseRequestMiddleware):
                 name = type(method).__name__
                 if self.strict:
                     raise AnsweredBeforeCommit(f"{name} before the update's writes were committed")
-                log.warning("%s was sent before the update's writes were committed; "
-                            "committing them first", name)  # fmt: skip
+                log.warning(
+                    "%s was sent before the update's writes were committed; committing them first",
+                    name,
+                )
                 await session.commit()
         return await make_request(bot, method)
 

@@ -26,14 +26,20 @@ from bot.telegram.render import my_list, task_card
 async def _page(session, settings: Settings, clock: Clock, roles: Roles, page: int, locale: str):
     m = moment(settings, clock)
     result = await my_assignments(
-        session, unit_ids=sorted(roles.liaison_unit_ids), today=m.today, now=m.now,
-        policy=m.policy, page=page,
-    )  # fmt: skip
+        session,
+        unit_ids=sorted(roles.liaison_unit_ids),
+        today=m.today,
+        now=m.now,
+        policy=m.policy,
+        page=page,
+    )
     text = my_list(result, locale=locale)
     keyboard = my_keyboard(
         [(row.assignment_id, row.light, row.ref) for row in result.items],
-        page=result.page, pages=result.pages, locale=locale,
-    )  # fmt: skip
+        page=result.page,
+        pages=result.pages,
+        locale=locale,
+    )
     return text, keyboard
 
 
@@ -56,9 +62,14 @@ def router() -> Router:
 
     @r.callback_query(MyPage.filter())
     async def turn_page(
-        callback: CallbackQuery, callback_data: MyPage, session, settings: Settings,
-        clock: Clock, roles: Roles, locale: str,
-    ) -> None:  # fmt: skip
+        callback: CallbackQuery,
+        callback_data: MyPage,
+        session,
+        settings: Settings,
+        clock: Clock,
+        roles: Roles,
+        locale: str,
+    ) -> None:
         text, keyboard = await _page(session, settings, clock, roles, callback_data.page, locale)
         if callback.message is not None:
             with contextlib.suppress(TelegramBadRequest):  # "message is not modified"
@@ -67,23 +78,34 @@ def router() -> Router:
 
     @r.callback_query(OpenAssignment.filter())
     async def open_item(
-        callback: CallbackQuery, callback_data: OpenAssignment, bot: Bot, session,
-        settings: Settings, clock: Clock, roles: Roles, locale: str,
-    ) -> None:  # fmt: skip
+        callback: CallbackQuery,
+        callback_data: OpenAssignment,
+        bot: Bot,
+        session,
+        settings: Settings,
+        clock: Clock,
+        roles: Roles,
+        locale: str,
+    ) -> None:
         m = moment(settings, clock)
         from bot.storage.models import Assignment, Milestone
 
         assignment = await session.get(Assignment, callback_data.assignment_id)
         milestone = await session.get(Milestone, assignment.milestone_id) if assignment else None
         if assignment is None or milestone is None:
-            await callback.answer(error_line(ServiceError("unknown_assignment"), locale),
-                                  show_alert=True)  # fmt: skip
+            await callback.answer(
+                error_line(ServiceError("unknown_assignment"), locale), show_alert=True
+            )
             return
         try:
             detail = await task_detail(
-                session, task_id=milestone.task_id, roles=roles, today=m.today, now=m.now,
+                session,
+                task_id=milestone.task_id,
+                roles=roles,
+                today=m.today,
+                now=m.now,
                 policy=m.policy,
-            )  # fmt: skip
+            )
         except ServiceError as exc:
             await callback.answer(error_line(exc, locale), show_alert=True)
             return
@@ -95,10 +117,14 @@ def router() -> Router:
             )
         chat_id = callback.message.chat.id if callback.message else callback.from_user.id
         await send_card(
-            bot, chat_id, task_card(detail, locale=locale, zone=settings.zone, focus=focus),
-            session=session, at=m.now,
-            assignment_id=focus.assignment_id if focus else None, reply_markup=keyboard,
-        )  # fmt: skip
+            bot,
+            chat_id,
+            task_card(detail, locale=locale, zone=settings.zone, focus=focus),
+            session=session,
+            at=m.now,
+            assignment_id=focus.assignment_id if focus else None,
+            reply_markup=keyboard,
+        )
         await session.commit()
         await callback.answer()
 

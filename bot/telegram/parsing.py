@@ -189,8 +189,9 @@ def parse_invite(args: str | None) -> InviteArgs:
             raise ServiceError("invite_usage")
         return InviteArgs("leader", tokens[1], " ".join(tokens[2:]))
     if head in ("coordinator", "督办员"):
-        return InviteArgs("coordinator", tokens[1] if len(tokens) > 1 else "",
-                          " ".join(tokens[2:]))  # fmt: skip
+        return InviteArgs(
+            "coordinator", tokens[1] if len(tokens) > 1 else "", " ".join(tokens[2:])
+        )
     if head in ("liaison", "联络员"):
         if len(tokens) < 2:
             raise ServiceError("invite_usage")

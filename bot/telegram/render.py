@@ -149,9 +149,13 @@ def co_units_line(co: list[AssignmentRow], *, locale: str) -> str:
 
 
 def task_card(
-    detail: TaskDetail, *, locale: str, zone: tzinfo, focus: AssignmentRow | None = None,
+    detail: TaskDetail,
+    *,
+    locale: str,
+    zone: tzinfo,
+    focus: AssignmentRow | None = None,
     expand: bool = False,
-) -> list[str]:  # fmt: skip
+) -> list[str]:
     """The card of a task: text, milestones with targets, each unit's status, recent history.
     More than CO_UNITS_SHOWN co-operating units of a milestone are shown as counts by status
     (the viewer's own unit stays listed) unless `expand`. Returned as parts that each fit one

@@ -69,9 +69,14 @@ class ReadsAsReport(Filter):
     `subject_assignment_id`. Anything else falls through to the routers after this one."""
 
     async def __call__(
-        self, message: Message, bot: Bot, roles: Roles | None = None, session: Any = None,
-        settings: Settings | None = None, clock: Clock | None = None,
-    ) -> Any:  # fmt: skip
+        self,
+        message: Message,
+        bot: Bot,
+        roles: Roles | None = None,
+        session: Any = None,
+        settings: Settings | None = None,
+        clock: Clock | None = None,
+    ) -> Any:
         text = message.text
         if text is None and (message.photo or message.document):
             text = message.caption  # a photo or file with "已完成" under it
@@ -126,14 +131,22 @@ def question_view(
     ) % {"ref": esc(target.ref), "text": echo(record.text, QUOTE_MAX)}
     assert record.id is not None
     rows = [
-        [InlineKeyboardButton(text=_status_word(c, locale), callback_data=ReplyChoice(
-            record_id=record.id, choice=str(i)).pack())]
+        [
+            InlineKeyboardButton(
+                text=_status_word(c, locale),
+                callback_data=ReplyChoice(record_id=record.id, choice=str(i)).pack(),
+            )
+        ]
         for i, c in enumerate(target.reading.candidates)
-    ]  # fmt: skip
-    rows.append([InlineKeyboardButton(
-        text=gettext("Only keep it as a note", locale=locale),
-        callback_data=ReplyChoice(record_id=record.id, choice=NOTE).pack(),
-    )])  # fmt: skip
+    ]
+    rows.append(
+        [
+            InlineKeyboardButton(
+                text=gettext("Only keep it as a note", locale=locale),
+                callback_data=ReplyChoice(record_id=record.id, choice=NOTE).pack(),
+            )
+        ]
+    )
     return text, InlineKeyboardMarkup(inline_keyboard=rows)
 
 
@@ -143,53 +156,85 @@ def recorded_view(
     lines = [report_ack(o, locale=locale) for o in done.outcomes]
     lines += [error_line(e, locale) for e in done.errors]
     if done.needs_date:
-        lines.append(gettext("The extension needs a new date: reply to the next message.",
-                             locale=locale))  # fmt: skip
+        lines.append(
+            gettext("The extension needs a new date: reply to the next message.", locale=locale)
+        )
     markup = None
     if done.undoable and record.id is not None:
-        markup = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(
-            text=gettext("Undo (撤销)", locale=locale),
-            callback_data=ReplyChoice(record_id=record.id, choice=UNDO).pack(),
-        )]])  # fmt: skip
+        markup = InlineKeyboardMarkup(
+            inline_keyboard=[
+                [
+                    InlineKeyboardButton(
+                        text=gettext("Undo (撤销)", locale=locale),
+                        callback_data=ReplyChoice(record_id=record.id, choice=UNDO).pack(),
+                    )
+                ]
+            ]
+        )
     return "\n".join(lines) or gettext("Nothing was recorded.", locale=locale), markup
 
 
 async def _finish(
-    bot: Bot, chat_id: int, record: ReplyReading, targets: list[Target], *, session: Any,
-    m: Moment, person: Person, roles: Roles, locale: str,
-) -> None:  # fmt: skip
+    bot: Bot,
+    chat_id: int,
+    record: ReplyReading,
+    targets: list[Target],
+    *,
+    session: Any,
+    m: Moment,
+    person: Person,
+    roles: Roles,
+    locale: str,
+) -> None:
     """Record the settled readings, commit, then tell the liaison (and ask the new date of an
     extension that came without one)."""
-    done = await record_targets(session, record, targets, person=person, roles=roles,
-                                at=m.now, today=m.today, policy=m.policy)  # fmt: skip
+    done = await record_targets(
+        session,
+        record,
+        targets,
+        person=person,
+        roles=roles,
+        at=m.now,
+        today=m.today,
+        policy=m.policy,
+    )
     await session.commit()
     text, markup = recorded_view(record, done, locale)
-    sent = await tell_after_commit(bot.send_message(chat_id, text, reply_markup=markup),
-                                   what=f"reply reading {record.id}")  # fmt: skip
+    sent = await tell_after_commit(
+        bot.send_message(chat_id, text, reply_markup=markup), what=f"reply reading {record.id}"
+    )
     remember: list[tuple[int, int, str]] = []  # (message id, assignment id, kind)
     first = next((o.row.assignment_id for o in done.outcomes), None)
     if sent is not None and first is not None:
         remember.append((sent.message_id, first, "ack"))
     for aid in done.needs_date:
         row = await assignment_row(session, aid, today=m.today, now=m.now, policy=m.policy)
-        prompt = await tell_after_commit(bot.send_message(
-            chat_id, extend_prompt(row, locale=locale),
-            reply_markup=ForceReply(input_field_placeholder="2026-03-31"),
-        ), what=f"reply reading {record.id}: date prompt")  # fmt: skip
+        prompt = await tell_after_commit(
+            bot.send_message(
+                chat_id,
+                extend_prompt(row, locale=locale),
+                reply_markup=ForceReply(input_field_placeholder="2026-03-31"),
+            ),
+            what=f"reply reading {record.id}: date prompt",
+        )
         if prompt is not None:
             remember.append((prompt.message_id, aid, EXTEND_PROMPT))
     for message_id, aid, kind in remember:
-        await remember_message(session, chat_id=chat_id, message_id=message_id,
-                               assignment_id=aid, kind=kind, at=m.now)  # fmt: skip
+        await remember_message(
+            session, chat_id=chat_id, message_id=message_id, assignment_id=aid, kind=kind, at=m.now
+        )
     await session.commit()
 
 
-async def _ask(bot: Bot, chat_id: int, record: ReplyReading, target: Target, *, session: Any,
-               locale: str) -> None:  # fmt: skip
+async def _ask(
+    bot: Bot, chat_id: int, record: ReplyReading, target: Target, *, session: Any, locale: str
+) -> None:
     await session.commit()
     text, markup = question_view(record, target, locale)
-    await tell_after_commit(bot.send_message(chat_id, text, reply_markup=markup),
-                            what=f"reply reading {record.id}: question")  # fmt: skip
+    await tell_after_commit(
+        bot.send_message(chat_id, text, reply_markup=markup),
+        what=f"reply reading {record.id}: question",
+    )
 
 
 def router() -> Router:
@@ -199,9 +244,17 @@ def router() -> Router:
 
     @r.message(ReadsAsReport())
     async def read_reply_text(
-        message: Message, readings: list[Reading], subject_assignment_id: int | None, bot: Bot,
-        session, settings: Settings, clock: Clock, person: Person, roles: Roles, locale: str,
-    ) -> None:  # fmt: skip
+        message: Message,
+        readings: list[Reading],
+        subject_assignment_id: int | None,
+        bot: Bot,
+        session,
+        settings: Settings,
+        clock: Clock,
+        person: Person,
+        roles: Roles,
+        locale: str,
+    ) -> None:
         m = moment(settings, clock)
         text = message.text or message.caption or ""
         evidence: dict[str, Any] | None = None
@@ -212,30 +265,64 @@ def router() -> Router:
                 await message.answer(error_line(exc, locale))
                 return
         targets = await resolve_targets(
-            session, readings, subject_assignment_id=subject_assignment_id, roles=roles,
-            today=m.today, now=m.now, policy=m.policy,
-        )  # fmt: skip
+            session,
+            readings,
+            subject_assignment_id=subject_assignment_id,
+            roles=roles,
+            today=m.today,
+            now=m.now,
+            policy=m.policy,
+        )
         chat_id = message.chat.id
-        record = await keep(session, person=person, chat_id=chat_id, text=text,
-                            targets=targets, at=m.now, evidence=evidence)  # fmt: skip
+        record = await keep(
+            session,
+            person=person,
+            chat_id=chat_id,
+            text=text,
+            targets=targets,
+            at=m.now,
+            evidence=evidence,
+        )
         question = next_question(targets)
         if question is not None:
             await _ask(bot, chat_id, record, question, session=session, locale=locale)
             return
-        await _finish(bot, chat_id, record, targets, session=session, m=m, person=person,
-                      roles=roles, locale=locale)  # fmt: skip
+        await _finish(
+            bot,
+            chat_id,
+            record,
+            targets,
+            session=session,
+            m=m,
+            person=person,
+            roles=roles,
+            locale=locale,
+        )
 
     @r.callback_query(ReplyChoice.filter())
     async def choice_button(
-        callback: CallbackQuery, callback_data: ReplyChoice, bot: Bot, session,
-        settings: Settings, clock: Clock, person: Person, roles: Roles, locale: str,
-    ) -> None:  # fmt: skip
+        callback: CallbackQuery,
+        callback_data: ReplyChoice,
+        bot: Bot,
+        session,
+        settings: Settings,
+        clock: Clock,
+        person: Person,
+        roles: Roles,
+        locale: str,
+    ) -> None:
         m = moment(settings, clock)
         chat_id = callback.message.chat.id if callback.message else callback.from_user.id
         if callback_data.choice == UNDO:
             try:
-                undone = await undo(session, record_id=callback_data.record_id, person=person,
-                                    at=m.now, today=m.today, policy=m.policy)  # fmt: skip
+                undone = await undo(
+                    session,
+                    record_id=callback_data.record_id,
+                    person=person,
+                    at=m.now,
+                    today=m.today,
+                    policy=m.policy,
+                )
             except ServiceError as exc:
                 await session.rollback()
                 await callback.answer(error_line(exc, locale), show_alert=True)
@@ -250,8 +337,9 @@ def router() -> Router:
             return
         choice = NOTE_ONLY if callback_data.choice == NOTE else _int(callback_data.choice)
         try:
-            record, targets = await answer(session, record_id=callback_data.record_id,
-                                           person=person, choice=choice)  # fmt: skip
+            record, targets = await answer(
+                session, record_id=callback_data.record_id, person=person, choice=choice
+            )
         except (ServiceError, TransitionError) as exc:
             await session.rollback()
             await callback.answer(error_line(exc, locale), show_alert=True)
@@ -260,8 +348,17 @@ def router() -> Router:
         if question is not None:
             await _ask(bot, chat_id, record, question, session=session, locale=locale)
         else:
-            await _finish(bot, chat_id, record, load_targets(record), session=session, m=m,
-                          person=person, roles=roles, locale=locale)  # fmt: skip
+            await _finish(
+                bot,
+                chat_id,
+                record,
+                load_targets(record),
+                session=session,
+                m=m,
+                person=person,
+                roles=roles,
+                locale=locale,
+            )
         await _drop_buttons(callback)
         await tell_after_commit(callback.answer(), what="reply choice: button answer")
 
@@ -288,9 +385,13 @@ def undone_view(undone: list, locale: str) -> str:
     lines = []
     for u in undone:
         if u.restored:
-            lines.append(gettext("↩️ <b>%(ref)s</b>: undone, back to what it was.",
-                                 locale=locale) % {"ref": esc(u.ref)})  # fmt: skip
+            lines.append(
+                gettext("↩️ <b>%(ref)s</b>: undone, back to what it was.", locale=locale)
+                % {"ref": esc(u.ref)}
+            )
         else:
-            lines.append(gettext("<b>%(ref)s</b> changed since; it was left as it is.",
-                                 locale=locale) % {"ref": esc(u.ref)})  # fmt: skip
+            lines.append(
+                gettext("<b>%(ref)s</b> changed since; it was left as it is.", locale=locale)
+                % {"ref": esc(u.ref)}
+            )
     return "\n".join(lines) or gettext("Nothing to undo.", locale=locale)

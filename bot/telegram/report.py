@@ -73,9 +73,13 @@ async def _acknowledge(
         return None
     try:
         await remember_message(
-            session, chat_id=chat_id, message_id=sent.message_id,
-            assignment_id=outcome.row.assignment_id, kind="ack", at=at,
-        )  # fmt: skip
+            session,
+            chat_id=chat_id,
+            message_id=sent.message_id,
+            assignment_id=outcome.row.assignment_id,
+            kind="ack",
+            at=at,
+        )
         await session.commit()
     except SQLAlchemyError:  # replies to this one message will not add notes; the report holds
         await session.rollback()
@@ -84,15 +88,27 @@ async def _acknowledge(
 
 
 async def _record(
-    session: Any, m: Moment, person: Person, roles: Roles, assignment_id: int, action: Action,
+    session: Any,
+    m: Moment,
+    person: Person,
+    roles: Roles,
+    assignment_id: int,
+    action: Action,
     **kw: Any,
-) -> ReportOutcome:  # fmt: skip
+) -> ReportOutcome:
     """Store a report: it is committed when this returns, so that nobody is told "recorded"
     about a report a crash or a failed send could still lose."""
     outcome = await report(
-        session, assignment_id=assignment_id, person=person, roles=roles, action=action,
-        at=m.now, today=m.today, policy=m.policy, **kw,
-    )  # fmt: skip
+        session,
+        assignment_id=assignment_id,
+        person=person,
+        roles=roles,
+        action=action,
+        at=m.now,
+        today=m.today,
+        policy=m.policy,
+        **kw,
+    )
     await session.commit()
     return outcome
 
@@ -104,9 +120,16 @@ def router() -> Router:
 
     @r.message(Command("report"))
     async def report_command(
-        message: Message, command: CommandObject, bot: Bot, session, settings: Settings,
-        clock: Clock, person: Person, roles: Roles, locale: str,
-    ) -> None:  # fmt: skip
+        message: Message,
+        command: CommandObject,
+        bot: Bot,
+        session,
+        settings: Settings,
+        clock: Clock,
+        person: Person,
+        roles: Roles,
+        locale: str,
+    ) -> None:
         if not roles.liaison:
             await message.answer(error_line(ServiceError("not_liaison"), locale))
             return
@@ -117,21 +140,34 @@ def router() -> Router:
                 session, ref=args.ref, roles=roles, today=m.today, now=m.now, policy=m.policy
             )
             outcome = await _record(
-                session, m, person, roles, row.assignment_id, args.action,
-                progress=args.progress, new_due=args.new_due, note=args.note,
-            )  # fmt: skip
+                session,
+                m,
+                person,
+                roles,
+                row.assignment_id,
+                args.action,
+                progress=args.progress,
+                new_due=args.new_due,
+                note=args.note,
+            )
         except (ServiceError, TransitionError) as exc:
             await session.rollback()
             await message.answer(error_line(exc, locale))
             return
-        await _acknowledge(bot, message.chat.id, outcome, session=session, at=m.now,
-                           locale=locale)  # fmt: skip
+        await _acknowledge(bot, message.chat.id, outcome, session=session, at=m.now, locale=locale)
 
     @r.callback_query(AssignmentAction.filter())
     async def status_button(
-        callback: CallbackQuery, callback_data: AssignmentAction, bot: Bot, session,
-        settings: Settings, clock: Clock, person: Person, roles: Roles, locale: str,
-    ) -> None:  # fmt: skip
+        callback: CallbackQuery,
+        callback_data: AssignmentAction,
+        bot: Bot,
+        session,
+        settings: Settings,
+        clock: Clock,
+        person: Person,
+        roles: Roles,
+        locale: str,
+    ) -> None:
         m = moment(settings, clock)
         code = ACTION_CODES.get(callback_data.code)
         chat_id = callback.message.chat.id if callback.message else callback.from_user.id
@@ -142,19 +178,25 @@ def router() -> Router:
         aid = callback_data.assignment_id
         if action is Action.EXTEND:
             try:
-                row = await assignment_row(session, aid, today=m.today, now=m.now,
-                                           policy=m.policy)  # fmt: skip
+                row = await assignment_row(session, aid, today=m.today, now=m.now, policy=m.policy)
                 if not roles.answers_for(row.unit_id):
                     raise ServiceError("not_your_unit", ref=row.ref, unit=row.unit_name)
             except ServiceError as exc:
                 await callback.answer(error_line(exc, locale), show_alert=True)
                 return
             sent = await bot.send_message(
-                chat_id, extend_prompt(row, locale=locale),
+                chat_id,
+                extend_prompt(row, locale=locale),
                 reply_markup=ForceReply(input_field_placeholder="2026-03-31"),
-            )  # fmt: skip
-            await remember_message(session, chat_id=chat_id, message_id=sent.message_id,
-                                   assignment_id=aid, kind=EXTEND_PROMPT, at=m.now)  # fmt: skip
+            )
+            await remember_message(
+                session,
+                chat_id=chat_id,
+                message_id=sent.message_id,
+                assignment_id=aid,
+                kind=EXTEND_PROMPT,
+                at=m.now,
+            )
             await session.commit()
             await callback.answer()
             return
@@ -178,9 +220,16 @@ def router() -> Router:
 
     @r.message(ReplyToAssignment(), ~F.text.startswith("/"))
     async def reply_note(
-        message: Message, subject: SentMessage, bot: Bot, session, settings: Settings,
-        clock: Clock, person: Person, roles: Roles, locale: str,
-    ) -> None:  # fmt: skip
+        message: Message,
+        subject: SentMessage,
+        bot: Bot,
+        session,
+        settings: Settings,
+        clock: Clock,
+        person: Person,
+        roles: Roles,
+        locale: str,
+    ) -> None:
         m = moment(settings, clock)
         try:
             kw = _evidence(message)
@@ -188,14 +237,12 @@ def router() -> Router:
             if subject.kind == EXTEND_PROMPT and message.text:
                 first, _, rest = message.text.strip().partition(" ")
                 action, kw = Action.EXTEND, {"new_due": parse_date(first), "note": rest.strip()}
-            outcome = await _record(session, m, person, roles, subject.assignment_id, action,
-                                    **kw)  # fmt: skip
+            outcome = await _record(session, m, person, roles, subject.assignment_id, action, **kw)
         except (ServiceError, TransitionError) as exc:
             await session.rollback()
             await message.answer(error_line(exc, locale))
             return
-        await _acknowledge(bot, message.chat.id, outcome, session=session, at=m.now,
-                           locale=locale)  # fmt: skip
+        await _acknowledge(bot, message.chat.id, outcome, session=session, at=m.now, locale=locale)
 
     return r
 
@@ -205,16 +252,23 @@ def _evidence(message: Message) -> dict[str, Any]:
     evidence_type (a file type outside the allow-list of bot.core.evidence)."""
     if message.photo:
         largest = message.photo[-1]
-        return {"note": message.caption or "", "evidence_kind": "photo",
-                "evidence_file_id": largest.file_id}  # fmt: skip
+        return {
+            "note": message.caption or "",
+            "evidence_kind": "photo",
+            "evidence_file_id": largest.file_id,
+        }
     if message.document:
         doc = message.document
         if not evidence_allowed(doc.file_name, doc.mime_type):
             raise ServiceError("evidence_type", name=doc.file_name or "", accepted=accepted_list())
         if doc.file_size is not None and doc.file_size > MAX_DOWNLOAD:
             raise ServiceError("file_too_large")
-        return {"note": message.caption or "", "evidence_kind": "document",
-                "evidence_file_id": doc.file_id, "evidence_name": doc.file_name or ""}  # fmt: skip
+        return {
+            "note": message.caption or "",
+            "evidence_kind": "document",
+            "evidence_file_id": doc.file_id,
+            "evidence_name": doc.file_name or "",
+        }
     if message.text:
         return {"note": message.text}
     raise ServiceError("unsupported_upload")

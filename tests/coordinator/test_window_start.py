@@ -22,9 +22,10 @@ async def _check(session_maker) -> int:  # type: ignore[no-untyped-def]
         starts = {p.id: p.period_start for p in (await session.exec(select(Plan))).all()}
     for m, plan_id in rows:
         earlier = [
-            o.due for o, _ in rows
+            o.due
+            for o, _ in rows
             if o.task_id == m.task_id and o.seq < m.seq and o.archived_at is None
-        ]  # fmt: skip
+        ]
         assert m.window_start == (max(earlier) if earlier else starts[plan_id]), m
     return len(rows)
 

@@ -130,8 +130,11 @@ async def test_a_liaison_gets_the_reminder_and_reports_on_it(make_world) -> None
 
     answer = await liaison.press(reminder, "进行中")
     assert answer.answer is not None
-    ack = await liaison.wait_for(lambda m: "已报送" in text_of(m) and ref in text_of(m),
-                                 after=reminder.message_id, timeout=60)  # fmt: skip
+    ack = await liaison.wait_for(
+        lambda m: "已报送" in text_of(m) and ref in text_of(m),
+        after=reminder.message_id,
+        timeout=60,
+    )
     assert "进行中" in text_of(ack)
 
     roster = Roster(world)

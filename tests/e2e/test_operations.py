@@ -50,9 +50,15 @@ async def test_a_second_process_on_the_same_database_waits_for_the_first(make_wo
     log_path = world.tmp / "second.log"
     with log_path.open("wb") as out:
         second = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", cwd=str(REPO),
-            env={**os.environ, **world.env}, stdout=out, stderr=asyncio.subprocess.STDOUT,
-        )  # fmt: skip
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            cwd=str(REPO),
+            env={**os.environ, **world.env},
+            stdout=out,
+            stderr=asyncio.subprocess.STDOUT,
+        )
 
     def second_log() -> str:
         return Path(log_path).read_text(encoding="utf-8", errors="replace")

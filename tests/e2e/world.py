@@ -59,8 +59,12 @@ def tiny_png(width: int = 4, height: int = 3) -> bytes:
 
     raw = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw))
-            + chunk(b"IEND", b""))  # fmt: skip
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 def text_of(message: ChatMessage) -> str:
@@ -104,9 +108,13 @@ class Person:
         reply_to: ChatMessage | int | None = None,
     ) -> ChatMessage:
         return await self.client.send_file(
-            self.id, data, kind=kind, file_name=file_name, caption=caption,
+            self.id,
+            data,
+            kind=kind,
+            file_name=file_name,
+            caption=caption,
             reply_to=_message_id(reply_to),
-        )  # fmt: skip
+        )
 
     async def send_photo(
         self, *, caption: str | None = None, reply_to: ChatMessage | int | None = None
@@ -266,12 +274,15 @@ class World:
         self.log_path = self.tmp / f"bot-{self._starts}.log"
         log = self.log_path.open("wb")
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run",
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
             cwd=str(REPO),
             env={**os.environ, **self.env},
             stdout=log,
             stderr=asyncio.subprocess.STDOUT,
-        )  # fmt: skip
+        )
         log.close()
         if ready and self.coordinator is not None:
             answer = await self.coordinator.ask("/start", timeout=START_TIMEOUT)

@@ -87,9 +87,13 @@ class _Units:
         got: set[str] = set()
         for unit in item.units:
             match = next(
-                (k for k, w in want.items()
-                 if normalize_unit_text(unit.as_written) == normalize_unit_text(w)
-                 or unit.name == k or normalize_unit_text(unit.name) == normalize_unit_text(w)),
+                (
+                    k
+                    for k, w in want.items()
+                    if normalize_unit_text(unit.as_written) == normalize_unit_text(w)
+                    or unit.name == k
+                    or normalize_unit_text(unit.name) == normalize_unit_text(w)
+                ),
                 None,
             )
             got.add(match or f"?{unit.name}")
@@ -168,8 +172,14 @@ def run_corpus(folder: Path) -> list[Outcome]:
             plan = import_plan(_source(answer, folder), **clock)
         except Exception as exc:  # a refusal or a crash is the finding
             counted = len(answer.get("tasks") or []) + len(answer.get("projects") or [])
-            outcomes.append(Outcome(answer["source"], answer["family"], total=counted,
-                                    error=f"{type(exc).__name__}: {exc}"))
+            outcomes.append(
+                Outcome(
+                    answer["source"],
+                    answer["family"],
+                    total=counted,
+                    error=f"{type(exc).__name__}: {exc}",
+                )
+            )
             continue
         outcomes.append(score(plan, answer, directory))
     return outcomes

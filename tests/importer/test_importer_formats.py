@@ -27,8 +27,9 @@ CJK_FONT = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
 
 
 # --- .xlsx --------------------------------------------------------------------------------------
@@ -85,8 +86,10 @@ def test_xlsx_header_found_without_title_rows_and_units_in_one_column(tmp_path: 
     book.save(str(path))
     plan = import_plan(path)
     one, two = plan.tasks
-    assert [(u.as_written, u.role) for u in one.units] == [("市住建局", "lead"),
-                                                            ("市财政局", "co")]
+    assert [(u.as_written, u.role) for u in one.units] == [
+        ("市住建局", "lead"),
+        ("市财政局", "co"),
+    ]
     assert two.number == "2" and [u.as_written for u in two.units] == ["市公安局", "市住建局"]
 
 
@@ -116,8 +119,13 @@ def write_pdf(path: Path, *, borders: bool = True) -> Path:
     widths = (10, 20, 60, 25, 30, 30, 15)
     plain = fpdf.fonts.FontFace()
     layout = "ALL" if borders else "NONE"
-    with pdf.table(col_widths=widths, headings_style=plain, line_height=6,
-                   borders_layout=layout, v_align="TOP") as table:
+    with pdf.table(
+        col_widths=widths,
+        headings_style=plain,
+        line_height=6,
+        borders_layout=layout,
+        v_align="TOP",
+    ) as table:
         head = table.row()
         for text in HEADER:
             head.cell(text)
@@ -174,8 +182,15 @@ def test_pdf_page_cap(tmp_path: Path) -> None:
 # --- formats that need saving again -------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("name", "target"), [("plan.doc", ".docx"), ("plan.wps", ".docx"),
-                                              ("ledger.xls", ".xlsx"), ("ledger.et", ".xlsx")])
+@pytest.mark.parametrize(
+    ("name", "target"),
+    [
+        ("plan.doc", ".docx"),
+        ("plan.wps", ".docx"),
+        ("ledger.xls", ".xlsx"),
+        ("ledger.et", ".xlsx"),
+    ],
+)
 def test_old_office_formats_get_a_save_as_answer(tmp_path: Path, name: str, target: str) -> None:
     path = tmp_path / name
     path.write_bytes(b"\xd0\xcf\x11\xe0" + b"\0" * 60)  # an OLE2 header, as .doc files start
@@ -212,15 +227,23 @@ def _zip(path: Path, entries: dict[str, bytes]) -> Path:
     return path
 
 
-@pytest.mark.parametrize(("limits", "words"), [
-    (ZipLimits(max_expanded=10_000), "expands to more than"),
-    (ZipLimits(max_entries=2), "parts"),
-    (ZipLimits(max_ratio=5, ratio_floor=1000), "times"),
-])
+@pytest.mark.parametrize(
+    ("limits", "words"),
+    [
+        (ZipLimits(max_expanded=10_000), "expands to more than"),
+        (ZipLimits(max_entries=2), "parts"),
+        (ZipLimits(max_ratio=5, ratio_floor=1000), "times"),
+    ],
+)
 def test_office_zip_limits(tmp_path: Path, limits: ZipLimits, words: str) -> None:
-    path = _zip(tmp_path / "big.docx", {"[Content_Types].xml": b"<Types/>",
-                                        "word/document.xml": b"<w:t>a</w:t>" * 5000,
-                                        "word/styles.xml": b"<styles/>"})
+    path = _zip(
+        tmp_path / "big.docx",
+        {
+            "[Content_Types].xml": b"<Types/>",
+            "word/document.xml": b"<w:t>a</w:t>" * 5000,
+            "word/styles.xml": b"<styles/>",
+        },
+    )
     with pytest.raises(PlanInputError, match=words):
         check_zip(path, ".docx", limits)
 
@@ -262,9 +285,10 @@ def test_a_docx_bomb_under_the_upload_cap_is_refused_in_little_memory(tmp_path: 
     docx.Document().save(str(plain))
     path = tmp_path / "bomb.docx"
     spaces = b" " * (1 << 20)
-    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(
-        path, "w", zipfile.ZIP_DEFLATED, compresslevel=9
-    ) as archive:
+    with (
+        zipfile.ZipFile(plain) as source,
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive,
+    ):
         for entry in source.infolist():
             if entry.filename != "word/document.xml":
                 archive.writestr(entry, source.read(entry))
@@ -276,8 +300,13 @@ def test_a_docx_bomb_under_the_upload_cap_is_refused_in_little_memory(tmp_path: 
                     stream.write(spaces)
                 stream.write(b"</w:t></w:r></w:p></w:body></w:document>")
     assert path.stat().st_size < 5 * 1024 * 1024  # under the chat's upload cap
-    result = subprocess.run([sys.executable, "-c", _CHILD, str(path)], cwd=REPO,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     out = result.stdout
     assert "REFUSED" in out and "expands to more than" in out, out + result.stderr
     rss_mb = int(out.split("RSS_KB")[1].split()[0]) / 1024

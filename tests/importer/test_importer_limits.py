@@ -38,19 +38,28 @@ def test_item_numbers_of_any_length_are_items() -> None:
 
 
 def test_a_year_at_a_line_start_is_not_an_item() -> None:
-    text = ("某市2024-2026年行动方案\n一、重点任务\n1.推进医共体建设。\n"
-            "2025、2026年分别完成40%、100%。〔责任单位：市卫健委〕\n")
+    text = (
+        "某市2024-2026年行动方案\n一、重点任务\n1.推进医共体建设。\n"
+        "2025、2026年分别完成40%、100%。〔责任单位：市卫健委〕\n"
+    )
     plan = parse_plan_text(text, source="y.txt", directory=DIRECTORY)
     assert [t.number for t in plan.tasks] == ["1"]
 
 
 def _run(script: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(script)], cwd=REPO,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
-@pytest.mark.parametrize(("size", "separator"), [
-    (5_000_000, "\n"), (1_900_000, ""), (1_900_000, "\n"), (1_900_000, "。\n")])
+@pytest.mark.parametrize(
+    ("size", "separator"),
+    [(5_000_000, "\n"), (1_900_000, ""), (1_900_000, "\n"), (1_900_000, "。\n")],
+)
 def test_a_giant_item_is_refused_naming_it(size: int, separator: str) -> None:
     result = _run(f"""
         from bot.importer import parse_plan_text

@@ -15,24 +15,86 @@ from bot.importer.errors import PlanInputError
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "plans"
 SAMPLE = (FIXTURES / "plan_a_jiujiang.md").read_text(encoding="utf-8")
-SAMPLE_LINES = SAMPLE.splitlines() + (FIXTURES / "plan_d_pingxiang.txt").read_text(
-    encoding="utf-8").splitlines()
-LAYOUT_LINES = [line for path in sorted((Path(__file__).parent / "plans").iterdir())
-                for line in path.read_text(encoding="utf-8").splitlines()]
+SAMPLE_LINES = (
+    SAMPLE.splitlines()
+    + (FIXTURES / "plan_d_pingxiang.txt").read_text(encoding="utf-8").splitlines()
+)
+LAYOUT_LINES = [
+    line
+    for path in sorted((Path(__file__).parent / "plans").iterdir())
+    for line in path.read_text(encoding="utf-8").splitlines()
+]
 DIRECTORY = load_unit_directory()
 BRACKETS = "（）()〔〕【】[]［］"
-PIECES = st.sampled_from([
-    "1.", "2、", "（一）", "二、", "第三章", "专栏2", "附件", "〔责任单位：", "市卫健委、",
-    "〕", "】",
-    "牵头单位：", "完成时限：", "2024年6月底前", "到2025年底、2026年底", "分别达到", "60%、80%",
-    "上半年", "第三季度", "年内", "三年内", "十四五期间", "\t", "\n", "\n\n", "**", "<b>", "</p>",
-    "|", "序号\t指标\t2025年\t指标性质", "其中", "*", "约束性", "9999年", "2099年13月", "0年",
-    "牵头责任单位:", "协办单位 ", "主要协作单位：", "责任科室", "时间节点：", "进度安排 ", "(1)",
-    "①", "（57）", "1000.", "2025、", "8.1+N", "主办，", "协办）", "下同）",
-    "列第一位者为牵头单位，",
-    "配合落实。", "11月底前", "6月建成", "二季度末", "2023—2025年每年", "分别于", "长期坚持",
-    "常态化", "每季度", "自2020年起3年内", "成文日期：2021-03-08", "— 3 —", "2022年4月12日",
-])
+PIECES = st.sampled_from(
+    [
+        "1.",
+        "2、",
+        "（一）",
+        "二、",
+        "第三章",
+        "专栏2",
+        "附件",
+        "〔责任单位：",
+        "市卫健委、",
+        "〕",
+        "】",
+        "牵头单位：",
+        "完成时限：",
+        "2024年6月底前",
+        "到2025年底、2026年底",
+        "分别达到",
+        "60%、80%",
+        "上半年",
+        "第三季度",
+        "年内",
+        "三年内",
+        "十四五期间",
+        "\t",
+        "\n",
+        "\n\n",
+        "**",
+        "<b>",
+        "</p>",
+        "|",
+        "序号\t指标\t2025年\t指标性质",
+        "其中",
+        "*",
+        "约束性",
+        "9999年",
+        "2099年13月",
+        "0年",
+        "牵头责任单位:",
+        "协办单位 ",
+        "主要协作单位：",
+        "责任科室",
+        "时间节点：",
+        "进度安排 ",
+        "(1)",
+        "①",
+        "（57）",
+        "1000.",
+        "2025、",
+        "8.1+N",
+        "主办，",
+        "协办）",
+        "下同）",
+        "列第一位者为牵头单位，",
+        "配合落实。",
+        "11月底前",
+        "6月建成",
+        "二季度末",
+        "2023—2025年每年",
+        "分别于",
+        "长期坚持",
+        "常态化",
+        "每季度",
+        "自2020年起3年内",
+        "成文日期：2021-03-08",
+        "— 3 —",
+        "2022年4月12日",
+    ]
+)
 TODAY = date(2031, 3, 5)
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -68,8 +130,10 @@ def test_plan_like_noise_never_crashes(text: str) -> None:
 
 
 @SETTINGS
-@given(st.lists(PIECES | st.text(max_size=8), max_size=80).map("".join),
-       st.none() | st.integers(1990, 2090))
+@given(
+    st.lists(PIECES | st.text(max_size=8), max_size=80).map("".join),
+    st.none() | st.integers(1990, 2090),
+)
 def test_yearless_noise_with_the_clock_never_crashes(text: str, year: int | None) -> None:
     _check(text, today=TODAY, year=year)
 
@@ -78,8 +142,12 @@ NUMBERING = ["{}.", "{}、", "（{}）", "({})", "{})", "{}．"]
 LEAD_LABELS = ["牵头单位", "牵头责任单位", "主办单位", "责任单位", "责任部门", "责任科室"]
 CO_LABELS = ["配合单位", "协办单位", "参与单位", "主要协作单位", "协作单位"]
 COLONS = ["：", ":", " ：", " : ", "  ", "："]
-DUE_WORDS = [("完成时限", "10月底前", "10-31"), ("时间节点", "第三季度", "09-30"),
-             ("时限要求", "上半年", "06-30"), ("进度安排", "2024年11月底前", "11-30")]
+DUE_WORDS = [
+    ("完成时限", "10月底前", "10-31"),
+    ("时间节点", "第三季度", "09-30"),
+    ("时限要求", "上半年", "06-30"),
+    ("进度安排", "2024年11月底前", "11-30"),
+]
 
 
 @SETTINGS
@@ -97,19 +165,26 @@ def test_labelled_items_in_any_spelling_keep_their_units_and_dates(data) -> None
         co_label = data.draw(st.sampled_from(CO_LABELS))
         colon = data.draw(st.sampled_from(COLONS))
         word, phrase, due = data.draw(st.sampled_from(DUE_WORDS))
-        labels = [f"{lead_label}{colon}区第{k}局", f"{co_label}{colon}区协{k}局,区助{k}局",
-                  f"{word}{colon}{phrase}"]
+        labels = [
+            f"{lead_label}{colon}区第{k}局",
+            f"{co_label}{colon}区协{k}局,区助{k}局",
+            f"{word}{colon}{phrase}",
+        ]
         if lead_label in ("牵头单位", "牵头责任单位", "主办单位"):
             labels = data.draw(st.permutations(labels))
         blank = data.draw(st.sampled_from(["", "\n"]))
         lines.append(f"{style.format(k)}推进第{k}项重点工作。{blank}")
         lines += labels
         wanted.append((f"区第{k}局", {f"区协{k}局", f"区助{k}局"}, f"2024-{due}"))
-    plan = parse_plan_text("\n".join(lines), source="labels.txt", directory=DIRECTORY,
-                           today=TODAY)
-    got = [([u.as_written for u in t.units if u.role == "lead"],
+    plan = parse_plan_text("\n".join(lines), source="labels.txt", directory=DIRECTORY, today=TODAY)
+    got = [
+        (
+            [u.as_written for u in t.units if u.role == "lead"],
             {u.as_written for u in t.units if u.role == "co"},
-            [m.due.isoformat() for m in t.milestones]) for t in plan.tasks]
+            [m.due.isoformat() for m in t.milestones],
+        )
+        for t in plan.tasks
+    ]
     assert got == [([lead], co, [due]) for lead, co, due in wanted]
 
 
@@ -143,5 +218,8 @@ def test_mangled_plans_never_crash(rnd, edits: int, layouts: bool) -> None:
 
 def test_dates_of_the_sample_are_in_the_plan() -> None:
     plan = parse_plan_text(SAMPLE, source="a.md", directory=DIRECTORY)
-    assert all(plan.info.start <= m.due <= plan.info.end + timedelta(days=1)
-               for item in plan.items() for m in item.milestones)
+    assert all(
+        plan.info.start <= m.due <= plan.info.end + timedelta(days=1)
+        for item in plan.items()
+        for m in item.milestones
+    )

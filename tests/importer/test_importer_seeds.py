@@ -16,15 +16,32 @@ from tests.importer.seedcache import seed_plan
 
 # --- canonical names used below ---------------------------------------------------------------
 SR = "上饶市"
-WJW, FGW, CZ, GROUP = (f"{SR}卫生健康委员会", f"{SR}发展和改革委员会", f"{SR}财政局",
-                       f"{SR}“12+3”人民政府（管委会）")
-GA, ZJ, RS, JY, KJ = (f"{SR}公安局", f"{SR}住房和城乡建设局", f"{SR}人力资源和社会保障局",
-                      f"{SR}教育局", f"{SR}科学技术局")
+WJW, FGW, CZ, GROUP = (
+    f"{SR}卫生健康委员会",
+    f"{SR}发展和改革委员会",
+    f"{SR}财政局",
+    f"{SR}“12+3”人民政府（管委会）",
+)
+GA, ZJ, RS, JY, KJ = (
+    f"{SR}公安局",
+    f"{SR}住房和城乡建设局",
+    f"{SR}人力资源和社会保障局",
+    f"{SR}教育局",
+    f"{SR}科学技术局",
+)
 ZFW, BB = f"中共{SR}委政法委员会", f"中共{SR}委机构编制委员会办公室"
-GK, WNX, RMYY, YZ = (f"{SR}国有控股集团有限公司", "万年县人民政府", f"{SR}人民医院",
-                     "江西医学高等专科学校")
-NY, LY, WG, GZW = (f"{SR}农业农村局", f"{SR}林业局", f"{SR}文化广电新闻出版旅游局",
-                   f"{SR}国有资产监督管理委员会")
+GK, WNX, RMYY, YZ = (
+    f"{SR}国有控股集团有限公司",
+    "万年县人民政府",
+    f"{SR}人民医院",
+    "江西医学高等专科学校",
+)
+NY, LY, WG, GZW = (
+    f"{SR}农业农村局",
+    f"{SR}林业局",
+    f"{SR}文化广电新闻出版旅游局",
+    f"{SR}国有资产监督管理委员会",
+)
 JSX, ZGH = f"{SR}计划生育协会", f"{SR}总工会"
 ZW, DSJ = f"{SR}政务服务管理局", f"{SR}大数据发展管理局"
 
@@ -62,20 +79,42 @@ SR_TASKS: dict[str, tuple[list[str], list[date]]] = {
     "28": ([WJW, ZW, DSJ, GROUP], [Y24]),
     "29": ([WJW, ZW, DSJ, GROUP], [Y24, Y25]),
 }
-SR_RECURRENCE = {"9": ["每学期"], "17": ["定期", "每两年"], "22": ["每年", "定期"],
-                 "24": ["每年"], "25": ["每年"], "26": ["每年"]}
+SR_RECURRENCE = {
+    "9": ["每学期"],
+    "17": ["定期", "每两年"],
+    "22": ["每年", "定期"],
+    "24": ["每年"],
+    "25": ["每年"],
+    "26": ["每年"],
+}
 SR_UNDATED = {"3", "5"}
 
 LN = "龙南市"
-L_WJW, L_FGW, L_CZ, L_RS = (f"{LN}卫生健康委员会", f"{LN}发展和改革委员会", f"{LN}财政局",
-                            f"{LN}人力资源和社会保障局")
-L_XC, L_RM, L_ZFW, L_BB = (f"中共{LN}委宣传部", f"{LN}融媒体中心", f"中共{LN}委政法委员会",
-                           f"中共{LN}委机构编制委员会办公室")
-L_JKT, L_FL, L_ZGH, L_JSX = (f"{LN}教育科技体育局", f"{LN}妇女联合会", f"{LN}总工会",
-                             f"{LN}计划生育协会")
+L_WJW, L_FGW, L_CZ, L_RS = (
+    f"{LN}卫生健康委员会",
+    f"{LN}发展和改革委员会",
+    f"{LN}财政局",
+    f"{LN}人力资源和社会保障局",
+)
+L_XC, L_RM, L_ZFW, L_BB = (
+    f"中共{LN}委宣传部",
+    f"{LN}融媒体中心",
+    f"中共{LN}委政法委员会",
+    f"中共{LN}委机构编制委员会办公室",
+)
+L_JKT, L_FL, L_ZGH, L_JSX = (
+    f"{LN}教育科技体育局",
+    f"{LN}妇女联合会",
+    f"{LN}总工会",
+    f"{LN}计划生育协会",
+)
 L_MZ, L_YB, L_ZZB, L_SP = f"{LN}民政局", f"{LN}医疗保障局", f"中共{LN}委组织部", f"{LN}行政审批局"
-L_SC, L_NY, L_SW, L_WX = (f"{LN}市场监督管理局", f"{LN}农业农村局", f"{LN}商务局",
-                          f"中共{LN}委网络安全和信息化委员会办公室")
+L_SC, L_NY, L_SW, L_WX = (
+    f"{LN}市场监督管理局",
+    f"{LN}农业农村局",
+    f"{LN}商务局",
+    f"中共{LN}委网络安全和信息化委员会办公室",
+)
 L_KC, L_WG, L_JG = f"{LN}科技创新中心", f"{LN}文化广电新闻出版旅游局", f"{LN}机关事务管理中心"
 L_JK, L_LF = "龙南市建设控股集团", "龙南市旅游发展集团"
 
@@ -112,8 +151,9 @@ LN_TASKS: dict[str, tuple[list[str], list[date]]] = {
 LN_UNDATED = {"1", "3", "17", "18", "20", "22", "26", "27"}
 
 
-def _check_tasks(code: str, expected: dict[str, tuple[list[str], list[date]]],
-                 undated: set[str]) -> None:
+def _check_tasks(
+    code: str, expected: dict[str, tuple[list[str], list[date]]], undated: set[str]
+) -> None:
     plan = seed_plan(code)
     tasks = {t.number: t for t in plan.tasks}
     assert sorted(tasks, key=int) == sorted(expected, key=int)
@@ -209,7 +249,12 @@ def test_nanchang_indicators_and_boxes() -> None:
     assert binding == {"NC-I14", "NC-I17", "NC-I22"}
     first = plan.indicators[0]
     assert (first.domain, first.name, first.unit, first.baseline, first.target) == (
-        "健康水平", "人均期望寿命", "岁", "80.16", "80.66")
+        "健康水平",
+        "人均期望寿命",
+        "岁",
+        "80.16",
+        "80.66",
+    )
     assert plan.indicators[18].domain == "健康服务"  # row 19: domain cell empty after a break
     boxes = {p.section.split()[0] for p in plan.key_projects}
     assert boxes == {f"专栏{n}" for n in range(1, 12)}
@@ -240,20 +285,40 @@ def test_reviewed_yaml_matches_a_fresh_import(seed) -> None:
 # 003 赣州经开区: read from the document. Its appendix 重点项目清单 is flattened one cell per line,
 # each cell ending in " |"; project 16 and 26 go on over unnumbered rows.
 JK_TASK_UNITS: dict[str, list[str]] = {
-    "1": ["区疾控中心", "区社管局", "区财政局"], "2": ["区疾控中心", "区社管局", "区财政局"],
-    "3": ["区经发局", "区财政局", "区社管局"], "5": ["区社管局", "区企工局", "区市监分局"],
+    "1": ["区疾控中心", "区社管局", "区财政局"],
+    "2": ["区疾控中心", "区社管局", "区财政局"],
+    "3": ["区经发局", "区财政局", "区社管局"],
+    "5": ["区社管局", "区企工局", "区市监分局"],
     "6": ["区社管局", "区财政局", "区自然资源分局", "区经发局", "赣州建控集团"],
     "10": ["区社管局", "区党政办", "区党群部", "区妇联", "区总工会"],
     "21": ["区社管局", "区党群部", "区疾控中心", "区综合执法大队", "市医保经开分中心"],
     "31": ["区农办", "区市监分局", "区商务局", "区社管局", "区企工局", "区经发局"],
     "32": ["区社管局", "区市监分局"],
 }
-JK_TASK_DUES = {"1": [date(2024, 12, 31)], "2": [date(2024, 1, 31)], "10": [Y24, Y25],
-                "30": [Y23, Y25]}
+JK_TASK_DUES = {
+    "1": [date(2024, 12, 31)],
+    "2": [date(2024, 1, 31)],
+    "10": [Y24, Y25],
+    "30": [Y23, Y25],
+}
 # key projects: every one is due at the plan's end except these
 JK_PROJECT_DUES = {"4": [Y24], "23": [Y24], "43": [Y24], "26": [Y23, Y24, Y25], "45": [Y23, Y25]}
-JK_PROJECTS_UNDATED = {"2", "5", "6", "11", "17", "18", "19", "28", "31", "38", "40", "41", "42",
-                       "46"}
+JK_PROJECTS_UNDATED = {
+    "2",
+    "5",
+    "6",
+    "11",
+    "17",
+    "18",
+    "19",
+    "28",
+    "31",
+    "38",
+    "40",
+    "41",
+    "42",
+    "46",
+}
 
 
 def test_jingkai_tasks() -> None:

@@ -21,16 +21,27 @@ HEADER = ["序号", "类别", "工作任务", "牵头单位", "配合单位", "�
 # number, group, task, lead, co (one per line), due, remark; a row of None continues the last
 ROWS: list[list[str | list[str]]] = [
     ["1", "教育卫生", "新建普惠性幼儿园3所。", "市教育局", ["市财政局"], "2024年8月底前", ""],
-    ["2", "", "为65岁以上老年人免费体检。", "市卫健委", ["市财政局", "市人社局"],
-     "2024年12月底前", ""],
+    [
+        "2",
+        "",
+        "为65岁以上老年人免费体检。",
+        "市卫健委",
+        ["市财政局", "市人社局"],
+        "2024年12月底前",
+        "",
+    ],
     ["", "", "完成体检10万人次。", "", [], "2024年6月底前", ""],
     ["3", "城乡建设", "改造老旧小区20个。", "市住建局", ["市财政局"], "2024年11月底前", "已开工"],
     ["4", "", "新增停车位500个。", "市公安局", ["市住建局"], "2024年10月底前", ""],
 ]
 EXPECTED = {
     "1": ("教育卫生", "市教育局", ["市财政局"], [date(2024, 8, 31)]),
-    "2": ("教育卫生", "市卫健委", ["市财政局", "市人社局"],
-          [date(2024, 6, 30), date(2024, 12, 31)]),
+    "2": (
+        "教育卫生",
+        "市卫健委",
+        ["市财政局", "市人社局"],
+        [date(2024, 6, 30), date(2024, 12, 31)],
+    ),
     "3": ("城乡建设", "市住建局", ["市财政局"], [date(2024, 11, 30)]),
     "4": ("城乡建设", "市公安局", ["市住建局"], [date(2024, 10, 31)]),
 }
@@ -100,8 +111,9 @@ def excel_copy() -> str:  # cells pasted from Excel: a cell with line breaks com
 
 
 def _pad(text: str, width: int) -> str:
-    return text + " " * (width - sum(2 if "\u4e00" <= ch <= "\u9fff" or ch in "。，" else 1
-                                     for ch in text))
+    return text + " " * (
+        width - sum(2 if "\u4e00" <= ch <= "\u9fff" or ch in "。，" else 1 for ch in text)
+    )
 
 
 def spaced() -> str:  # text of a PDF "with layout": columns aligned with spaces, lines wrapped
@@ -115,9 +127,16 @@ def spaced() -> str:  # text of a PDF "with layout": columns aligned with spaces
     return "\n".join(lines)
 
 
-LAYOUTS = {"excel_copy": excel_copy, "spaced": spaced, "pipes": pipes,
-           "pipes_without_edges": pipes_without_edges, "bar_end": bar_end,
-           "bar_between": bar_between, "bare": bare, "tabs": tabs}
+LAYOUTS = {
+    "excel_copy": excel_copy,
+    "spaced": spaced,
+    "pipes": pipes,
+    "pipes_without_edges": pipes_without_edges,
+    "bar_end": bar_end,
+    "bar_between": bar_between,
+    "bare": bare,
+    "tabs": tabs,
+}
 
 
 def _check(plan) -> None:
@@ -128,7 +147,8 @@ def _check(plan) -> None:
         task = tasks[number]
         assert task.section == section, number
         assert [(u.as_written, u.role) for u in task.units] == [(lead, "lead")] + [
-            (c, "co") for c in co], number
+            (c, "co") for c in co
+        ], number
         assert sorted(m.due for m in task.milestones) == dues, number
         assert "已开工" not in task.text  # 备注 is not part of the task
     assert "完成体检10万人次" in tasks["2"].text  # the continuation row: a second milestone
@@ -141,8 +161,10 @@ def test_every_flattened_layout_gives_the_same_tasks(layout: str) -> None:
 
 
 def test_index_metadata_above_the_table_is_not_a_task() -> None:
-    head = ("索引号 | 014000000/2021-00012 | 发布机构 | 上饶市人民政府办公室 |\n"
-            "成文日期 | 2021-03-08 | 发文字号 | 饶府办字〔2021〕5号 |\n")
+    head = (
+        "索引号 | 014000000/2021-00012 | 发布机构 | 上饶市人民政府办公室 |\n"
+        "成文日期 | 2021-03-08 | 发文字号 | 饶府办字〔2021〕5号 |\n"
+    )
     text = f"{head}{TITLE}\n{pipes()}\n"
     plan = parse_plan_text(text, source="meta.txt")
     _check(plan)
@@ -155,12 +177,28 @@ def test_index_metadata_above_the_table_is_not_a_task() -> None:
 
 
 def test_one_cell_per_line_with_a_group_heading_row_and_units_one_per_line() -> None:
-    text = "\n".join([
-        TITLE, "序号 |", "工作任务 |", "责任单位 |", "时间节点 |",
-        "一、教育卫生 |", "|", "|", "|",
-        "1 |", "新建普惠性幼儿园3所。 |", "市教育局", "市财政局 |", "2024年8月底前 |",
-        "2 |", "新建社区卫生服务站2个。 |", "市卫健委 |", "2024年9月底前 |",
-    ])
+    text = "\n".join(
+        [
+            TITLE,
+            "序号 |",
+            "工作任务 |",
+            "责任单位 |",
+            "时间节点 |",
+            "一、教育卫生 |",
+            "|",
+            "|",
+            "|",
+            "1 |",
+            "新建普惠性幼儿园3所。 |",
+            "市教育局",
+            "市财政局 |",
+            "2024年8月底前 |",
+            "2 |",
+            "新建社区卫生服务站2个。 |",
+            "市卫健委 |",
+            "2024年9月底前 |",
+        ]
+    )
     plan = parse_plan_text(text, source="groups.txt")
     one, two = plan.tasks
     assert one.section == two.section == "一、教育卫生"
@@ -168,15 +206,26 @@ def test_one_cell_per_line_with_a_group_heading_row_and_units_one_per_line() -> 
     assert [m.due for m in two.milestones] == [date(2024, 9, 30)]
 
 
-@pytest.mark.parametrize(("cells", "kinds", "placed"), [
-    (["新建幼儿园3所。", "市教育局", "2024年8月底前"], ["text", "units", "co", "due"],
-     ["新建幼儿园3所。", "市教育局", "", "2024年8月底前"]),
-    (["教育", "新建幼儿园3所。", "市教育局", "市财政局", "6月底前"],
-     ["group", "text", "units", "due"],
-     ["教育", "新建幼儿园3所。", "市教育局、市财政局", "6月底前"]),
-    (["完成体检10万人次。", "2024年6月底前"], ["group", "text", "units", "due", "ignore"],
-     ["", "完成体检10万人次。", "", "2024年6月底前", ""]),
-])
+@pytest.mark.parametrize(
+    ("cells", "kinds", "placed"),
+    [
+        (
+            ["新建幼儿园3所。", "市教育局", "2024年8月底前"],
+            ["text", "units", "co", "due"],
+            ["新建幼儿园3所。", "市教育局", "", "2024年8月底前"],
+        ),
+        (
+            ["教育", "新建幼儿园3所。", "市教育局", "市财政局", "6月底前"],
+            ["group", "text", "units", "due"],
+            ["教育", "新建幼儿园3所。", "市教育局、市财政局", "6月底前"],
+        ),
+        (
+            ["完成体检10万人次。", "2024年6月底前"],
+            ["group", "text", "units", "due", "ignore"],
+            ["", "完成体检10万人次。", "", "2024年6月底前", ""],
+        ),
+    ],
+)
 def test_cells_are_placed_by_what_they_look_like(cells, kinds, placed) -> None:
     assert align_cells(cells, kinds) == placed
 
@@ -209,11 +258,23 @@ def test_docx_table_with_cells_merged_across_rows(tmp_path: Path) -> None:
 COUNTY = "玉山县2024年重点工作任务落实方案"
 COUNTY_HEADER = ["序号", "重点任务", "具体措施", "责任部门", "时间节点", "完成情况"]
 COUNTY_ROWS = [
-    ["1", "改善人居环境", "完成农村改厕1000户。", "县农业农村局牵头,县财政局、县卫健委配合",
-     "2024年9月底前", "已完成"],
+    [
+        "1",
+        "改善人居环境",
+        "完成农村改厕1000户。",
+        "县农业农村局牵头,县财政局、县卫健委配合",
+        "2024年9月底前",
+        "已完成",
+    ],
     ["2", "提升医疗服务", "建成胸痛中心。", "县卫健委", "2024年12月底前", "推进中"],
-    ["3", "发展教育事业", "新建公办幼儿园2所。", "县教育体育局牵头，县财政局配合",
-     "2024年8月底前", ""],
+    [
+        "3",
+        "发展教育事业",
+        "新建公办幼儿园2所。",
+        "县教育体育局牵头，县财政局配合",
+        "2024年8月底前",
+        "",
+    ],
 ]
 
 
@@ -223,7 +284,10 @@ def _county_check(plan) -> None:
     one, two, three = tasks["1"], tasks["2"], tasks["3"]
     assert one.title == "改善人居环境" and "完成农村改厕1000户" in one.text
     assert [(u.as_written, u.role) for u in one.units] == [
-        ("县农业农村局", "lead"), ("县财政局", "co"), ("县卫健委", "co")]
+        ("县农业农村局", "lead"),
+        ("县财政局", "co"),
+        ("县卫健委", "co"),
+    ]
     assert [m.due for m in one.milestones] == [date(2024, 9, 30)]
     assert [u.as_written for u in two.units] == ["县卫健委"]
     assert [m.due for m in three.milestones] == [date(2024, 8, 31)]
@@ -231,8 +295,15 @@ def _county_check(plan) -> None:
 
 
 def county_tabs_with_a_page_break() -> str:
-    rows = ["\t".join(COUNTY_HEADER), "\t".join(COUNTY_ROWS[0]), "", "— 2 —", "",
-            "\t".join(COUNTY_HEADER), *("\t".join(r) for r in COUNTY_ROWS[1:])]
+    rows = [
+        "\t".join(COUNTY_HEADER),
+        "\t".join(COUNTY_ROWS[0]),
+        "",
+        "— 2 —",
+        "",
+        "\t".join(COUNTY_HEADER),
+        *("\t".join(r) for r in COUNTY_ROWS[1:]),
+    ]
     return "\n".join(rows)
 
 
@@ -259,8 +330,12 @@ def county_bare_with_debris() -> str:
     return "\n".join(lines)
 
 
-COUNTY_LAYOUTS = {"tabs": county_tabs_with_a_page_break, "pipes_br": county_pipes_with_br,
-                  "bar_end": county_bar_end_with_stray_spaces, "bare": county_bare_with_debris}
+COUNTY_LAYOUTS = {
+    "tabs": county_tabs_with_a_page_break,
+    "pipes_br": county_pipes_with_br,
+    "bar_end": county_bar_end_with_stray_spaces,
+    "bare": county_bare_with_debris,
+}
 
 
 @pytest.mark.parametrize("layout", sorted(COUNTY_LAYOUTS))
@@ -272,26 +347,62 @@ def test_a_second_office_table_in_every_layout(layout: str) -> None:
 def test_two_unit_columns_and_a_completion_date_column() -> None:
     """牵头单位 then 责任单位: the second column co-operates; 竣工时间 is the due date; money
     columns are neither units nor dates."""
-    text = "\n".join([
-        "上饶市2024年重点项目建设方案",
-        "序号\t项目名称\t建设内容\t总投资（万元）\t牵头单位\t责任单位\t开工时间\t竣工时间",
-        "1\t市体育中心\t新建体育馆1座\t52000\t市教育局\t市住建局、市财政局\t2024年3月\t2024年12月",
-        "2\t城南污水厂\t日处理5万吨\t30000\t市住建局\t市生态环境局\t2024年5月\t2024年10月",
-    ])
+    text = "\n".join(
+        [
+            "上饶市2024年重点项目建设方案",
+            "序号\t项目名称\t建设内容\t总投资（万元）\t牵头单位\t责任单位\t开工时间\t竣工时间",
+            "1\t市体育中心\t新建体育馆1座\t52000\t市教育局\t市住建局、市财政局\t2024年3月\t2024年12月",
+            "2\t城南污水厂\t日处理5万吨\t30000\t市住建局\t市生态环境局\t2024年5月\t2024年10月",
+        ]
+    )
     one, two = parse_plan_text(text, source="projects.txt").tasks
     assert [(u.as_written, u.role) for u in one.units] == [
-        ("市教育局", "lead"), ("市住建局", "co"), ("市财政局", "co")]
+        ("市教育局", "lead"),
+        ("市住建局", "co"),
+        ("市财政局", "co"),
+    ]
     assert [m.due for m in one.milestones] == [date(2024, 12, 31)]
     assert [m.due for m in two.milestones] == [date(2024, 10, 31)]
     assert one.title == "市体育中心" and "52000" not in one.text
 
 
-TABLE_PIECES = st.sampled_from([
-    "序号", "工作任务", "责任单位", "配合单位", "完成时限", "备注", "类别", "一、教育", " |", "|",
-    "||", "｜", "\t", "\n", "\n\n", "1", "2", "3", "57", "市教育局", "市财政局、市人社局",
-    "2024年6月底前", "新建幼儿园3所。", "<br>", "- 2 -", "第 2 页", "索引号", "成文日期",
-    "2021-03-08", "---", ":--", "   ", "\u3000\u3000",
-])
+TABLE_PIECES = st.sampled_from(
+    [
+        "序号",
+        "工作任务",
+        "责任单位",
+        "配合单位",
+        "完成时限",
+        "备注",
+        "类别",
+        "一、教育",
+        " |",
+        "|",
+        "||",
+        "｜",
+        "\t",
+        "\n",
+        "\n\n",
+        "1",
+        "2",
+        "3",
+        "57",
+        "市教育局",
+        "市财政局、市人社局",
+        "2024年6月底前",
+        "新建幼儿园3所。",
+        "<br>",
+        "- 2 -",
+        "第 2 页",
+        "索引号",
+        "成文日期",
+        "2021-03-08",
+        "---",
+        ":--",
+        "   ",
+        "\u3000\u3000",
+    ]
+)
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -31,9 +31,15 @@ async def test_a_restart_keeps_the_people_the_clock_and_the_message_ids(tmp_path
         moved = first.clock.advance(timedelta(days=2))
         async with first.session_maker() as session:
             assignment = (await session.exec(select(Assignment))).first()
-            session.add(SentMessage(chat_id=COORDINATOR_ID, message_id=42,
-                                    assignment_id=assignment.id, kind="reminder",
-                                    sent_at=moved))  # fmt: skip
+            session.add(
+                SentMessage(
+                    chat_id=COORDINATOR_ID,
+                    message_id=42,
+                    assignment_id=assignment.id,
+                    kind="reminder",
+                    sent_at=moved,
+                )
+            )
             await session.commit()
 
     async with LocalMode(settings) as second:

@@ -22,20 +22,32 @@ from bot.localserver.entities import (
     ("source", "text", "entities"),
     [
         ("<b>a</b><strong>b</strong>", "ab", [("bold", 0, 1), ("bold", 1, 1)]),
-        ("<i>x</i><em>y</em><u>z</u><ins>w</ins>", "xyzw",
-         [("italic", 0, 1), ("italic", 1, 1), ("underline", 2, 1), ("underline", 3, 1)]),
-        ("<s>a</s><strike>b</strike><del>c</del>", "abc",
-         [("strikethrough", 0, 1), ("strikethrough", 1, 1), ("strikethrough", 2, 1)]),
-        ('<tg-spoiler>a</tg-spoiler><span class="tg-spoiler">b</span>', "ab",
-         [("spoiler", 0, 1), ("spoiler", 1, 1)]),
-        ("<blockquote>q</blockquote><blockquote expandable>e</blockquote>", "qe",
-         [("blockquote", 0, 1), ("expandable_blockquote", 1, 1)]),
+        (
+            "<i>x</i><em>y</em><u>z</u><ins>w</ins>",
+            "xyzw",
+            [("italic", 0, 1), ("italic", 1, 1), ("underline", 2, 1), ("underline", 3, 1)],
+        ),
+        (
+            "<s>a</s><strike>b</strike><del>c</del>",
+            "abc",
+            [("strikethrough", 0, 1), ("strikethrough", 1, 1), ("strikethrough", 2, 1)],
+        ),
+        (
+            '<tg-spoiler>a</tg-spoiler><span class="tg-spoiler">b</span>',
+            "ab",
+            [("spoiler", 0, 1), ("spoiler", 1, 1)],
+        ),
+        (
+            "<blockquote>q</blockquote><blockquote expandable>e</blockquote>",
+            "qe",
+            [("blockquote", 0, 1), ("expandable_blockquote", 1, 1)],
+        ),
         ("<b>😀<i>x</i></b>", "😀x", [("bold", 0, 3), ("italic", 2, 1)]),
         ("&lt;&gt;&amp;&quot;&#20013;&#x6587;", '<>&"中文', []),
         ("&unknown; & x", "&unknown; & x", []),
         ("<b></b>x", "x", []),
     ],
-)  # fmt: skip
+)
 def test_tags_become_entities(source: str, text: str, entities: list[tuple]) -> None:
     parsed_text, parsed = parse_html(source)
     assert parsed_text == text
@@ -62,11 +74,13 @@ def test_pre_with_language_and_links() -> None:
         ("<b>x</i>", 'Unmatched end tag at byte offset 4, expected "</b>", found "</i>"'),
         ("<b", "Unclosed start tag at byte offset 0"),
         ('<a href="x', "Unclosed start tag at byte offset 0"),
-        ("<b x>y</b>", 'Expected equal sign in declaration of an attribute of the tag "b" '
-                       "at byte offset 0"),
+        (
+            "<b x>y</b>",
+            'Expected equal sign in declaration of an attribute of the tag "b" at byte offset 0',
+        ),
         ('<tg-emoji emoji-id="abc">x</tg-emoji>', "Invalid custom emoji identifier specified"),
     ],
-)  # fmt: skip
+)
 def test_malformed_html_is_rejected(source: str, error: str) -> None:
     with pytest.raises(EntityParseError) as caught:
         parse_html(source)

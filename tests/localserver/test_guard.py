@@ -67,8 +67,13 @@ def test_origin_allowed() -> None:
     host = "127.0.0.1:8080"
     assert origin_allowed(None, host, ())
     assert origin_allowed("http://127.0.0.1:8080", host, ())
-    for other in ("http://127.0.0.1:3000", "http://localhost:8080", "https://127.0.0.1:8080",
-                  "http://evil.example", "null"):  # fmt: skip
+    for other in (
+        "http://127.0.0.1:3000",
+        "http://localhost:8080",
+        "https://127.0.0.1:8080",
+        "http://evil.example",
+        "null",
+    ):
         assert not origin_allowed(other, host, ()), other
     assert origin_allowed("http://127.0.0.1:3000", host, {"http://127.0.0.1:3000"})
     assert not origin_allowed("null", host, {"*"})
@@ -82,9 +87,9 @@ async def test_no_key_or_a_wrong_key_changes_nothing(server: LocalBotApiServer) 
     users = f"{server.base_url}/control/users"
     async with aiohttp.ClientSession() as http:
         for headers in ({}, {KEY_HEADER: "guess"}, {KEY_HEADER: server.control_key[:-1]}):
-            async with http.post(users, data=PAYLOAD, headers={
-                **headers, "Content-Type": "application/json"
-            }) as response:  # fmt: skip
+            async with http.post(
+                users, data=PAYLOAD, headers={**headers, "Content-Type": "application/json"}
+            ) as response:
                 assert response.status == 401
                 assert "key" in (await response.json())["error"]
             async with http.post(f"{server.base_url}/control/reset", headers=headers) as reset:

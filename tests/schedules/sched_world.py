@@ -44,8 +44,15 @@ class World:
                 await s.refresh(o)
         return objs[0] if len(objs) == 1 else objs
 
-    async def person(self, name: str, role: str, *, unit: str | None = None,
-                     plan: bool = False, locale: str | None = None) -> Person:  # fmt: skip
+    async def person(
+        self,
+        name: str,
+        role: str,
+        *,
+        unit: str | None = None,
+        plan: bool = False,
+        locale: str | None = None,
+    ) -> Person:
         self._next_tg += 1
         person = await self.add(
             Person(telegram_id=self._next_tg, name=name, locale=locale, created_at=T0)
@@ -62,10 +69,19 @@ class World:
         self.people[name] = person
         return person
 
-    async def item(self, ref: str, due: date, units: list[str], *, title: str = "",
-                   target: str = "", recurrence: list[str] | None = None,
-                   status: str = "not_started", acknowledged: bool = True,
-                   assigned_at: datetime = T0) -> list[Assignment]:  # fmt: skip
+    async def item(
+        self,
+        ref: str,
+        due: date,
+        units: list[str],
+        *,
+        title: str = "",
+        target: str = "",
+        recurrence: list[str] | None = None,
+        status: str = "not_started",
+        acknowledged: bool = True,
+        assigned_at: datetime = T0,
+    ) -> list[Assignment]:
         task = await self.add(
             Task(
                 plan_id=self.plan_id,

@@ -65,8 +65,10 @@ async def test_over_the_threshold_one_list_per_liaison_plan_and_day(world, polic
     summaries = {r.chat_id: r for r in rows if r.kind == "escalation_batch"}
     assert set(summaries) == {_chat(world, "王领导"), _chat(world, "赵督办")}
     assert [i["ref"] for i in summaries[_chat(world, "王领导")].payload["items"]] == [
-        "SR-9", "SR-8", "SR-7"
-    ]  # fmt: skip
+        "SR-9",
+        "SR-8",
+        "SR-7",
+    ]
     # every listed stage is marked planned (never sent), pointing at the list
     markers = [r for r in rows if r.chat_id == 0]
     assert len(markers) == 9 and {r.status for r in markers} == {"batched"}
@@ -88,8 +90,12 @@ async def test_planning_again_restarts_and_later_ticks_insert_nothing(world, pol
     first = await plan_due(world.session_maker, local(MONDAY), policy, digests=False)
     assert first.lists == 1
     before = len(await world.outbox())
-    for instant in ("2025-03-24 09:00", "2025-03-24 09:00:30", "2025-03-24 15:00",
-                    "2025-03-24 17:59"):  # fmt: skip
+    for instant in (
+        "2025-03-24 09:00",
+        "2025-03-24 09:00:30",
+        "2025-03-24 15:00",
+        "2025-03-24 17:59",
+    ):
         again = await plan_due(world.session_maker, local(instant), policy, digests=False)
         assert (again.inserted, again.lists, again.markers) == (0, 0, 0), instant
     # a restart: a new engine on the same file plans nothing either
@@ -137,8 +143,13 @@ async def test_reminders_and_acknowledgement_chases_are_never_listed(world, poli
     for k in range(8):  # 8 reminders the same morning: due in 7 days
         await world.item(f"SR-{k}", date(2025, 3, 31), ["市卫健委"])
     for k in range(8):  # 8 acknowledgement chases: assigned 3 working days ago
-        await world.item(f"AK-{k}", date(2025, 9, 30), ["市卫健委"], acknowledged=False,
-                         assigned_at=local("2025-03-19 08:00"))  # fmt: skip
+        await world.item(
+            f"AK-{k}",
+            date(2025, 9, 30),
+            ["市卫健委"],
+            acknowledged=False,
+            assigned_at=local("2025-03-19 08:00"),
+        )
     result = await plan_due(world.session_maker, local(MONDAY), policy, digests=False)
     assert result.lists == 0
     assert result.by_kind == {"reminder": 8, "ack_chase": 8}
@@ -159,8 +170,9 @@ async def test_the_next_stage_of_a_listed_item_still_comes(world, policy):
     ]
     assert render(mine[0], locale="zh_CN").reply_markup is not None
     # the leader's 督办汇总 counts the list as the unit having been chased, naming the liaison
-    [summary] = [r for r in new if r.kind == "escalation_batch" and r.payload["audience"] ==
-                 "leaders"]  # fmt: skip
+    [summary] = [
+        r for r in new if r.kind == "escalation_batch" and r.payload["audience"] == "leaders"
+    ]
     chased = summary.payload["items"][0]["chased"]
     assert chased["n"] == 1 and chased["kind"] == "overdue" and chased["to"] == ["张联络"]
     assert "张联络" in render(summary, locale="zh_CN").text
@@ -198,8 +210,11 @@ async def test_an_item_due_later_the_same_day_gets_a_follow_up_list(world, polic
 
 async def test_a_liaison_of_two_units_is_counted_once_and_sees_the_units(world, policy):
     zhang = world.people["张联络"]
-    await world.add(Membership(person_id=zhang.id, role=ROLE_LIAISON,
-                               unit_id=world.units["市人社局"], created_at=T0))  # fmt: skip
+    await world.add(
+        Membership(
+            person_id=zhang.id, role=ROLE_LIAISON, unit_id=world.units["市人社局"], created_at=T0
+        )
+    )
     await _overdue(world, 3)
     await _overdue(world, 3, "市人社局", first=4, prefix="RS")
     result = await plan_due(world.session_maker, local(MONDAY), policy, digests=False)

@@ -166,8 +166,13 @@ async def test_the_digest_goes_once_a_week_to_each_chat(world, policy):
     await world.item("SR-2", date(2025, 3, 28), ["市财政局"])
     await world.item("SR-3", date(2025, 3, 1), ["市卫健委"], status=CLOSED)
     digests = []
-    for instant in ("2025-03-24 08:59", "2025-03-24 09:00", "2025-03-24 09:00:30",
-                    "2025-03-26 15:00", "2025-03-31 09:05"):  # fmt: skip
+    for instant in (
+        "2025-03-24 08:59",
+        "2025-03-24 09:00",
+        "2025-03-24 09:00:30",
+        "2025-03-26 15:00",
+        "2025-03-31 09:05",
+    ):
         result = await plan_due(world.session_maker, local(instant), policy)
         digests.append(result.digests)
     # coordinator, unit leader, group: once in week 13, once again in week 14
@@ -200,8 +205,13 @@ async def test_a_long_digest_is_split_under_the_telegram_limit(world):
 
 
 async def test_the_acknowledgement_ladder_escalates_to_the_unit_leader(world, policy):
-    await world.item("SR-1", date(2025, 12, 31), ["市卫健委"], acknowledged=False,
-                     assigned_at=local("2025-06-09 10:00"))  # fmt: skip
+    await world.item(
+        "SR-1",
+        date(2025, 12, 31),
+        ["市卫健委"],
+        acknowledged=False,
+        assigned_at=local("2025-06-09 10:00"),
+    )
     await plan_due(world.session_maker, local("2025-06-12 10:00"), policy, digests=False)
     await world.mark_sent()
     second = await plan_due(world.session_maker, local("2025-06-16 10:00"), policy, digests=False)
@@ -223,26 +233,61 @@ async def test_the_acknowledgement_ladder_escalates_to_the_unit_leader(world, po
 async def test_every_kind_renders_in_both_languages(world, policy):
     from bot.storage.models import Outbox
 
-    base = {"plan": "SR", "plan_title": "P", "ref": "SR-1", "title": "T", "due": "2025-03-14",
-            "days": 3, "unit": "U", "units": [{"name": "U", "role": "lead"}],
-            "status": "in_progress", "acknowledged": False, "audience": "liaisons",
-            "period_end": "2025-12-31", "note": "<b>快</b>", "by": "赵"}  # fmt: skip
+    base = {
+        "plan": "SR",
+        "plan_title": "P",
+        "ref": "SR-1",
+        "title": "T",
+        "due": "2025-03-14",
+        "days": 3,
+        "unit": "U",
+        "units": [{"name": "U", "role": "lead"}],
+        "status": "in_progress",
+        "acknowledged": False,
+        "audience": "liaisons",
+        "period_end": "2025-12-31",
+        "note": "<b>快</b>",
+        "by": "赵",
+    }
     for kind in ("reminder", "ack_chase", "overdue", "escalation", "periodic", "chase"):
         for locale in ("zh_CN", "en"):
-            row = Outbox(key=f"{kind}:1:x", kind=kind, chat_id=1, assignment_id=1, stage="x",
-                         payload=base, created_at=local("2025-01-01 00:00"),
-                         not_before=local("2025-01-01 00:00"))  # fmt: skip
+            row = Outbox(
+                key=f"{kind}:1:x",
+                kind=kind,
+                chat_id=1,
+                assignment_id=1,
+                stage="x",
+                payload=base,
+                created_at=local("2025-01-01 00:00"),
+                not_before=local("2025-01-01 00:00"),
+            )
             rendered = render(row, locale=locale)
             assert "SR-1" in rendered.text and rendered.assignment_id == 1
     t0 = local("2025-01-01 00:00")
-    row = Outbox(key="n", kind="notice", chat_id=1, payload={"text": "<b>hi</b>"},
-                 created_at=t0, not_before=t0)  # fmt: skip
+    row = Outbox(
+        key="n",
+        kind="notice",
+        chat_id=1,
+        payload={"text": "<b>hi</b>"},
+        created_at=t0,
+        not_before=t0,
+    )
     assert render(row, locale="en").text == "<b>hi</b>"
-    assert "&lt;b&gt;快" in render(
-        Outbox(key="c", kind="chase", chat_id=1, assignment_id=1, payload=base,
-               created_at=local("2025-01-01 00:00"), not_before=local("2025-01-01 00:00")),
-        locale="zh_CN",
-    ).text  # fmt: skip
+    assert (
+        "&lt;b&gt;快"
+        in render(
+            Outbox(
+                key="c",
+                kind="chase",
+                chat_id=1,
+                assignment_id=1,
+                payload=base,
+                created_at=local("2025-01-01 00:00"),
+                not_before=local("2025-01-01 00:00"),
+            ),
+            locale="zh_CN",
+        ).text
+    )
 
 
 async def test_snooze_defers_a_reminder_once_to_the_next_working_morning(world, policy):
@@ -260,9 +305,13 @@ async def test_snooze_defers_a_reminder_once_to_the_next_working_morning(world, 
     async def snooze(at: str):
         async with world.session_maker() as s:
             outcome = await snooze_reminder(
-                s, chat_id=chat, message_id=77, assignment_id=row.assignment_id,
-                at=local(at), policy=policy,
-            )  # fmt: skip
+                s,
+                chat_id=chat,
+                message_id=77,
+                assignment_id=row.assignment_id,
+                at=local(at),
+                policy=policy,
+            )
             await s.commit()
             return outcome
 
@@ -287,16 +336,24 @@ async def test_snooze_never_goes_past_the_due_date(world, policy):
         await s.commit()
     async with world.session_maker() as s:
         outcome = await snooze_reminder(
-            s, chat_id=row.chat_id, message_id=5, assignment_id=row.assignment_id,
-            at=local("2025-10-10 11:00"), policy=policy,
-        )  # fmt: skip
+            s,
+            chat_id=row.chat_id,
+            message_id=5,
+            assignment_id=row.assignment_id,
+            at=local("2025-10-10 11:00"),
+            policy=policy,
+        )
     # 10-11 is a 调休 working Saturday and the due date itself: allowed
     assert outcome.code == "snoozed" and outcome.not_before == local("2025-10-11 09:00")
     async with world.session_maker() as s:
         late = await snooze_reminder(
-            s, chat_id=row.chat_id, message_id=5, assignment_id=row.assignment_id,
-            at=local("2025-10-11 11:00"), policy=policy,
-        )  # fmt: skip
+            s,
+            chat_id=row.chat_id,
+            message_id=5,
+            assignment_id=row.assignment_id,
+            at=local("2025-10-11 11:00"),
+            policy=policy,
+        )
     assert late.code in ("already", "past_due")
 
 

@@ -58,9 +58,13 @@ class Process:
 
         settings = Settings(scheduler_tick_seconds=3600, timezone="Asia/Shanghai")
         self.runtime = await start_scheduler(
-            bot=self.bot, session_maker=self.db, clock=clock, settings=settings, planner=plan,
+            bot=self.bot,
+            session_maker=self.db,
+            clock=clock,
+            settings=settings,
+            planner=plan,
             **kwargs,
-        )  # fmt: skip
+        )
         return self.runtime
 
     async def crash(self) -> None:
@@ -105,9 +109,14 @@ class World:
 
     async def notice(self, db, chat_id: int, text: str) -> int:
         async with db() as session:
-            row = Outbox(key=f"os:{chat_id}:{text}", kind="notice", chat_id=chat_id,
-                         payload={"text": text}, created_at=START,
-                         not_before=self.clock.now())  # fmt: skip
+            row = Outbox(
+                key=f"os:{chat_id}:{text}",
+                kind="notice",
+                chat_id=chat_id,
+                payload={"text": text},
+                created_at=START,
+                not_before=self.clock.now(),
+            )
             session.add(row)
             await session.commit()
             return row.id

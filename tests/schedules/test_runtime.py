@@ -46,9 +46,14 @@ class World:
 
     async def notice(self, chat_id: int, text: str, *, at: datetime | None = None) -> int:
         async with self.db() as session:
-            row = Outbox(key=f"rt:{chat_id}:{text}", kind="notice", chat_id=chat_id,
-                         payload={"text": text}, created_at=START,
-                         not_before=at or self.clock.now())  # fmt: skip
+            row = Outbox(
+                key=f"rt:{chat_id}:{text}",
+                kind="notice",
+                chat_id=chat_id,
+                payload={"text": text},
+                created_at=START,
+                not_before=at or self.clock.now(),
+            )
             session.add(row)
             await session.commit()
             return row.id
@@ -72,9 +77,13 @@ class World:
 
         settings = Settings(scheduler_tick_seconds=tick, timezone="Asia/Shanghai")
         runtime = await start_scheduler(
-            bot=self.bot, session_maker=self.db, clock=self.clock, settings=settings,
-            planner=planner or plan, **kwargs,
-        )  # fmt: skip
+            bot=self.bot,
+            session_maker=self.db,
+            clock=self.clock,
+            settings=settings,
+            planner=planner or plan,
+            **kwargs,
+        )
         self.runtimes.append(runtime)
         return runtime
 

@@ -100,8 +100,14 @@ class Env:
         record.started = started
         return record.id
 
-    async def person(self, name: str, telegram_id: int | None, *, locale: str | None = None,
-                     coordinator_of: int | bool | None = False) -> Person:  # fmt: skip
+    async def person(
+        self,
+        name: str,
+        telegram_id: int | None,
+        *,
+        locale: str | None = None,
+        coordinator_of: int | bool | None = False,
+    ) -> Person:
         async with self.db() as session:
             person = Person(telegram_id=telegram_id, name=name, locale=locale, created_at=START)
             session.add(person)
@@ -153,20 +159,30 @@ class Env:
     async def ledger(self) -> tuple[int, int]:
         """A plan with one assignment; returns (plan id, assignment id)."""
         async with self.db() as session:
-            plan = Plan(code="SR", title="实施意见", period_start=date(2023, 1, 1),
-                        period_end=date(2025, 12, 31), loaded_at=START)  # fmt: skip
+            plan = Plan(
+                code="SR",
+                title="实施意见",
+                period_start=date(2023, 1, 1),
+                period_end=date(2025, 12, 31),
+                loaded_at=START,
+            )
             unit = Unit(name="上饶市卫生健康委员会", short_name="市卫健委")
             session.add_all([plan, unit])
             await session.flush()
             task = Task(plan_id=plan.id, ref="SR-12", title="公共卫生科")
             session.add(task)
             await session.flush()
-            milestone = Milestone(task_id=task.id, due=date(2025, 12, 31),
-                                  original_due=date(2025, 12, 31))  # fmt: skip
+            milestone = Milestone(
+                task_id=task.id, due=date(2025, 12, 31), original_due=date(2025, 12, 31)
+            )
             session.add(milestone)
             await session.flush()
-            assignment = Assignment(milestone_id=milestone.id, unit_id=unit.id,
-                                    due=date(2025, 12, 31), assigned_at=START)  # fmt: skip
+            assignment = Assignment(
+                milestone_id=milestone.id,
+                unit_id=unit.id,
+                due=date(2025, 12, 31),
+                assigned_at=START,
+            )
             session.add(assignment)
             await session.commit()
             return plan.id, assignment.id
@@ -235,8 +251,9 @@ async def test_a_sent_reminder_records_its_chat_and_message_for_replies(env: Env
 async def test_a_chase_planned_before_the_item_was_closed_is_cancelled(env: Env) -> None:
     _, assignment_id = await env.ledger()
     alice = env.user("Alice")
-    reminder = await env.notice(alice, "SR-12 reminder", key="r", kind="reminder",
-                                assignment_id=assignment_id)  # fmt: skip
+    reminder = await env.notice(
+        alice, "SR-12 reminder", key="r", kind="reminder", assignment_id=assignment_id
+    )
     notice = await env.notice(alice, "SR-12 was confirmed", key="n", assignment_id=assignment_id)
     async with env.db() as session:
         assignment = await session.get(Assignment, assignment_id)
@@ -381,14 +398,20 @@ async def test_a_blocked_liaison_is_marked_inactive_and_the_coordinator_told(env
     liaison = await env.person("李联络员", liaison_chat)
     await env.person("Coord", coord_chat, locale="en", coordinator_of=plan_id)
     async with env.db() as session:
-        other = Plan(code="LN", title="三年行动计划", period_start=date(2023, 1, 1),
-                     period_end=date(2025, 12, 31), loaded_at=START)  # fmt: skip
+        other = Plan(
+            code="LN",
+            title="三年行动计划",
+            period_start=date(2023, 1, 1),
+            period_end=date(2025, 12, 31),
+            loaded_at=START,
+        )
         session.add(other)
         await session.commit()
     await env.person("Other plan", other_chat, coordinator_of=other.id)
     env.server.world.set_blocked(liaison_chat, True)
-    row_id = await env.notice(liaison_chat, "SR-12 reminder", assignment_id=assignment_id,
-                              person_id=liaison.id)  # fmt: skip
+    row_id = await env.notice(
+        liaison_chat, "SR-12 reminder", assignment_id=assignment_id, person_id=liaison.id
+    )
     later = await env.notice(liaison_chat, "second", person_id=liaison.id)
 
     report = await env.sender().drain()

@@ -47,6 +47,20 @@ def test_simulate_prints_a_line_per_week_and_writes_csv(tmp_path, capsys):
 def test_simulate_rejects_bad_input_with_one_line(capsys):
     assert main(["simulate", "--from", "2025-13-01", "--to", "2025-12-01"]) == 2
     assert "--from" in capsys.readouterr().err
-    assert main(["simulate", "--from", "2025-10-01", "--to", "2025-10-02", "--plan", "XX",
-                 "--tasks-data", str(TASKS_DATA)]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "simulate",
+                "--from",
+                "2025-10-01",
+                "--to",
+                "2025-10-02",
+                "--plan",
+                "XX",
+                "--tasks-data",
+                str(TASKS_DATA),
+            ]
+        )
+        == 2
+    )
     assert "XX" in capsys.readouterr().err

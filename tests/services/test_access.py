@@ -136,13 +136,17 @@ async def test_an_id_taken_out_of_admin_ids_is_no_coordinator_after_the_next_sta
     assert sorted(chat_ids) == [42, 44]
     assert not await is_coordinator(ledger, 43)
     assert await is_coordinator(ledger, 42) and await is_coordinator(ledger, 44)
-    assert any("43" in r.getMessage() and "ADMIN_IDS" in r.getMessage()
-               for r in caplog.records if r.levelno >= logging.WARNING)  # fmt: skip
+    assert any(
+        "43" in r.getMessage() and "ADMIN_IDS" in r.getMessage()
+        for r in caplog.records
+        if r.levelno >= logging.WARNING
+    )
     async with ledger.session_maker() as s:
         person = await people.person_by_telegram_id(s, 43)
         rows = (await s.exec(select(Membership).where(Membership.person_id == person.id))).all()
-    assert [(m.revoked_at, m.revoke_note) for m in rows] == [(NOW + timedelta(days=1),
-                                                              "ADMIN_IDS")]  # fmt: skip
+    assert [(m.revoked_at, m.revoke_note) for m in rows] == [
+        (NOW + timedelta(days=1), "ADMIN_IDS")
+    ]
 
 
 async def test_admin_ids_sync_is_idempotent_and_leaves_other_coordinators(ledger):
@@ -183,9 +187,13 @@ async def test_a_coordinator_ends_a_liaisons_access_and_the_record_stays(ledger)
     await add_person(ledger, 100, "张三", role="liaison", unit="sr_health")
     async with ledger.session_maker() as s:
         invite = await people.create_invite(  # created by 张三 while he could (a test shortcut)
-            s, role="liaison", unit_id=ledger.units["sr_finance"], at=NOW, ttl_days=7,
+            s,
+            role="liaison",
+            unit_id=ledger.units["sr_finance"],
+            at=NOW,
+            ttl_days=7,
             created_by=await people.person_by_telegram_id(s, 100),
-        )  # fmt: skip
+        )
         await s.commit()
     (membership,) = await memberships_of(ledger, 100)
     async with ledger.session_maker() as s:
@@ -242,8 +250,9 @@ async def test_command_line_removal_and_add_admin(ledger):
     await add_person(ledger, 100, "张三", role="liaison", unit="sr_health")
     async with ledger.session_maker() as s:
         person = await people.person_by_telegram_id(s, 100)
-        await people.add_membership(s, person, role="leader", unit_id=ledger.units["sr_health"],
-                                    at=NOW)  # fmt: skip
+        await people.add_membership(
+            s, person, role="leader", unit_id=ledger.units["sr_health"], at=NOW
+        )
         await admins.sync_admins(s, [100], at=NOW)
         removal = await access.remove_person(s, 100, role="liaison", at=NOW)
         assert [m.role for m in removal.ended] == ["liaison"]
@@ -260,8 +269,9 @@ async def test_command_line_removal_and_add_admin(ledger):
         await s.commit()
         listed = await members.everyone(s, include_ended=True)
     assert {(m.telegram_id, m.role, m.source, m.ended_by) for m in listed} >= {
-        (100, "liaison", "invite", "cli"), (77, "coordinator", "cli", ""),
-    }  # fmt: skip
+        (100, "liaison", "invite", "cli"),
+        (77, "coordinator", "cli", ""),
+    }
     async with ledger.session_maker() as s:
         await admins.sync_admins(s, [], at=NOW)  # ADMIN_IDS does not govern CLI admins
         await s.commit()
@@ -286,12 +296,21 @@ async def test_messages_queued_for_an_ended_role_are_not_sent(ledger):
     await add_person(ledger, 60, "王督办", role="coordinator")
     async with ledger.session_maker() as s:
         person = await people.person_by_telegram_id(s, 100)
-        await people.add_membership(s, person, role="liaison", unit_id=ledger.units["sr_finance"],
-                                    at=NOW)  # fmt: skip
+        await people.add_membership(
+            s, person, role="liaison", unit_id=ledger.units["sr_finance"], at=NOW
+        )
         for key, unit in (("health", "sr_health"), ("finance", "sr_finance")):
-            s.add(Outbox(key=key, kind="reminder", chat_id=100, person_id=person.id,
-                         assignment_id=ledger.assignments[("SR-1", 0, unit)], created_at=NOW,
-                         not_before=NOW + timedelta(hours=16)))  # fmt: skip
+            s.add(
+                Outbox(
+                    key=key,
+                    kind="reminder",
+                    chat_id=100,
+                    person_id=person.id,
+                    assignment_id=ledger.assignments[("SR-1", 0, unit)],
+                    created_at=NOW,
+                    not_before=NOW + timedelta(hours=16),
+                )
+            )
         s.add(Outbox(key="digest", kind="digest", chat_id=100, created_at=NOW, not_before=NOW))
         await s.commit()
     by_unit = {m.unit_id: m for m in await memberships_of(ledger, 100)}
@@ -309,5 +328,8 @@ async def test_messages_queued_for_an_ended_role_are_not_sent(ledger):
     async with ledger.session_maker() as s:
         await access.end_membership(s, PlanScope(ALL), finance.id, by=by, at=NOW)
         await s.commit()
-    assert await statuses() == {"health": "cancelled", "finance": "cancelled",
-                                "digest": "cancelled"}  # fmt: skip
+    assert await statuses() == {
+        "health": "cancelled",
+        "finance": "cancelled",
+        "digest": "cancelled",
+    }

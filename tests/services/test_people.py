@@ -124,8 +124,7 @@ async def test_two_people_racing_for_one_invitation_make_one_liaison(ledger):
 
     async def open_link(telegram_id: int) -> people.Redeemed:
         async with racing() as s:
-            redeemed = await people.redeem_invite(s, invite.token, telegram_id=telegram_id,
-                                                  at=NOW)  # fmt: skip
+            redeemed = await people.redeem_invite(s, invite.token, telegram_id=telegram_id, at=NOW)
             await s.commit()
             return redeemed
 

@@ -22,8 +22,15 @@ async def add_item(ledger, ref: str, title: str, text: str = "", plan: str = "SR
         s.add(m)
         await s.flush()
         unit = "sr_health" if plan == "SR" else "ln_health"
-        s.add(Assignment(milestone_id=m.id, unit_id=ledger.units[unit], role="lead", due=TODAY,
-                         assigned_at=NOW))  # fmt: skip
+        s.add(
+            Assignment(
+                milestone_id=m.id,
+                unit_id=ledger.units[unit],
+                role="lead",
+                due=TODAY,
+                assigned_at=NOW,
+            )
+        )
         await s.commit()
         return task.id
 
@@ -65,9 +72,16 @@ async def test_every_word_must_occur_in_title_or_text(ledger):
 
 @pytest.mark.parametrize(
     ("query", "expected"),
-    [("100%", ["SR-7"]), ("%%", []), ("1_0", ["SR-8"]), ("1%0", []), ("率_", []),
-     ("[a]", ["SR-9"]), ("a]", ["SR-9"])],
-)  # fmt: skip
+    [
+        ("100%", ["SR-7"]),
+        ("%%", []),
+        ("1_0", ["SR-8"]),
+        ("1%0", []),
+        ("率_", []),
+        ("[a]", ["SR-9"]),
+        ("a]", ["SR-9"]),
+    ],
+)
 async def test_like_metacharacters_are_plain(ledger, query, expected):
     await add_item(ledger, "SR-7", "完成率100%")
     await add_item(ledger, "SR-8", "编号1_0的事项")
@@ -101,10 +115,13 @@ def test_unit_statuses_take_the_current_milestone():
     from datetime import date
 
     rows = [
-        (1, "closed", date(2024, 12, 31)), (1, "in_progress", date(2026, 3, 31)),
-        (2, "closed", date(2024, 12, 31)), (2, "done_reported", date(2026, 3, 31)),
-        (3, "not_started", date(2026, 3, 31)), (3, "blocked", date(2025, 3, 31)),
-    ]  # fmt: skip
+        (1, "closed", date(2024, 12, 31)),
+        (1, "in_progress", date(2026, 3, 31)),
+        (2, "closed", date(2024, 12, 31)),
+        (2, "done_reported", date(2026, 3, 31)),
+        (3, "not_started", date(2026, 3, 31)),
+        (3, "blocked", date(2025, 3, 31)),
+    ]
     assert unit_statuses(rows) == {"in_progress": 1, "done_reported": 1, "blocked": 1}
 
 

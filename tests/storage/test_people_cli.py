@@ -39,17 +39,24 @@ def people(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
         CLOCK_START="2025-12-20T09:00:00+08:00",
     )
     return subprocess.run(
-        [sys.executable, "-m", "bot", "people", *args], cwd=db.parent, env=env,
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [sys.executable, "-m", "bot", "people", *args],
+        cwd=db.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def active(db: Path) -> set[tuple[int, str]]:
     with sqlite3.connect(db) as conn:
-        return set(conn.execute(
-            "SELECT p.telegram_id, m.role FROM membership m JOIN person p ON p.id = m.person_id "
-            "WHERE m.revoked_at IS NULL"
-        ).fetchall())  # fmt: skip
+        return set(
+            conn.execute(
+                "SELECT p.telegram_id, m.role FROM membership m "
+                "JOIN person p ON p.id = m.person_id "
+                "WHERE m.revoked_at IS NULL"
+            ).fetchall()
+        )
 
 
 async def test_list_remove_and_add_admin(db):

@@ -79,8 +79,9 @@ async def test_a_dry_run_reports_and_writes_nothing(session_maker, directory):
 
 @pytest.fixture
 async def startup(tmp_path, session_maker, directory):
-    settings = Settings(_env_file=None, bot_token="42:TEST", admin_ids=[ADMIN],
-                        tasks_data=tmp_path / "tasks_data")  # fmt: skip
+    settings = Settings(
+        _env_file=None, bot_token="42:TEST", admin_ids=[ADMIN], tasks_data=tmp_path / "tasks_data"
+    )
     plans = settings.tasks_data / "plans"
     write_plan_yaml(make_plan(), plans / "sr.yaml")
     clock = VirtualClock(AT, rate=0)

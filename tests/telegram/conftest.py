@@ -35,9 +35,12 @@ def make_harness(ledger, i18n, directory, *, session_maker=None) -> Harness:  # 
     settings = Settings(_env_file=None, bot_token="42:TEST", admin_ids=[COORDINATOR])
     clock = VirtualClock(NOW, rate=0)
     dp = build_dispatcher(
-        settings=settings, clock=clock, session_maker=session_maker or ledger.session_maker,
-        directory=directory, i18n=i18n,
-    )  # fmt: skip
+        settings=settings,
+        clock=clock,
+        session_maker=session_maker or ledger.session_maker,
+        directory=directory,
+        i18n=i18n,
+    )
     session = RecordingSession()
     harness = Harness(bot=make_bot(session), dispatcher=dp, session=session)
     harness.ledger = ledger  # type: ignore[attr-defined]

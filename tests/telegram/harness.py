@@ -181,9 +181,12 @@ class Harness:
         kw: dict[str, Any] = {}
         if reply_to is not None:
             kw["reply_to_message"] = Message(
-                message_id=reply_to, date=datetime.now(UTC), chat=chat, from_user=BOT_USER,
+                message_id=reply_to,
+                date=datetime.now(UTC),
+                chat=chat,
+                from_user=BOT_USER,
                 text="…",
-            )  # fmt: skip
+            )
         if photo:
             kw["photo"] = [
                 PhotoSize(file_id="small", file_unique_id="s", width=90, height=90),
@@ -192,16 +195,24 @@ class Harness:
         if document:
             name, size, *mime = document  # the MIME type the client declares, if given
             kw["document"] = Document(
-                file_id="DOC-1", file_unique_id="d1", file_name=name, file_size=size,
+                file_id="DOC-1",
+                file_unique_id="d1",
+                file_name=name,
+                file_size=size,
                 mime_type=mime[0] if mime else None,
-            )  # fmt: skip
+            )
         if sticker:
             from aiogram.types import Sticker
 
             kw["sticker"] = Sticker(
-                file_id="st", file_unique_id="st", type="regular", width=1, height=1,
-                is_animated=False, is_video=False,
-            )  # fmt: skip
+                file_id="st",
+                file_unique_id="st",
+                type="regular",
+                width=1,
+                height=1,
+                is_animated=False,
+                is_video=False,
+            )
         return Message(
             message_id=next(self._message_ids),
             date=datetime.now(UTC),

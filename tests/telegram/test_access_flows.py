@@ -49,8 +49,9 @@ async def invites(h) -> list[Invite]:
 async def membership_of(h, telegram_id: int, role: str) -> Membership:
     async with h.ledger.session_maker() as s:
         person = await people.person_by_telegram_id(s, telegram_id)
-        result = await s.exec(select(Membership).where(
-            Membership.person_id == person.id, Membership.role == role))  # fmt: skip
+        result = await s.exec(
+            select(Membership).where(Membership.person_id == person.id, Membership.role == role)
+        )
         return result.one()
 
 

@@ -122,14 +122,20 @@ async def test_a_handler_that_answers_first_gets_its_writes_committed_first(
         await session.commit()
 
     dp = build_dispatcher(
-        settings=Settings(_env_file=None, bot_token="42:TEST"), clock=VirtualClock(NOW, rate=0),
-        session_maker=ledger.session_maker, directory=directory, i18n=i18n,
+        settings=Settings(_env_file=None, bot_token="42:TEST"),
+        clock=VirtualClock(NOW, rate=0),
+        session_maker=ledger.session_maker,
+        directory=directory,
+        i18n=i18n,
         extra_routers=[careless],
-    )  # fmt: skip
+    )
     recording = RecordingSession()
     recording.middleware(CommitBeforeAnswer())
-    h = Harness(bot=Bot("42:TEST", session=recording, default=DefaultBotProperties()),
-                dispatcher=dp, session=recording)  # fmt: skip
+    h = Harness(
+        bot=Bot("42:TEST", session=recording, default=DefaultBotProperties()),
+        dispatcher=dp,
+        session=recording,
+    )
     names: list[str] = []
     original = recording.make_request
 

@@ -38,8 +38,14 @@ def test_clock_choice():
     assert clock.now().isoformat().startswith("2025-12-20T01:00")
 
 
-ENV_NAMES = ("BOT_TOKEN", "TELEGRAM_API_BASE", "TIMEZONE", "ADMIN_IDS", "CLOCK_START",
-             "DATABASE_URL")  # fmt: skip
+ENV_NAMES = (
+    "BOT_TOKEN",
+    "TELEGRAM_API_BASE",
+    "TIMEZONE",
+    "ADMIN_IDS",
+    "CLOCK_START",
+    "DATABASE_URL",
+)
 
 
 @pytest.mark.parametrize(
@@ -68,8 +74,12 @@ def test_bad_settings_stop_with_one_line(env, needle, monkeypatch, tmp_path, cap
 def test_python_m_bot_run_without_token_exits_2(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(REPO)}
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env,
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert result.stderr.strip().startswith("setting BOT_TOKEN: missing")

@@ -32,9 +32,13 @@ def sender_for(h) -> Sender:
         return None
 
     return Sender(
-        bot=h.bot, session_maker=h.ledger.session_maker, clock=h.clock, sleep=no_sleep,
-        monotonic=lambda: float(next(ticks)), rng=lambda: 0.5,
-    )  # fmt: skip
+        bot=h.bot,
+        session_maker=h.ledger.session_maker,
+        clock=h.clock,
+        sleep=no_sleep,
+        monotonic=lambda: float(next(ticks)),
+        rng=lambda: 0.5,
+    )
 
 
 async def staffed(h):
@@ -60,8 +64,12 @@ async def test_a_done_report_queues_the_coordinators_notice_with_buttons(h):
     labels = [b.text for row in notice.reply_markup.inline_keyboard for b in row]
     assert any("办结 SR-2" in x for x in labels) and any("退回" in x for x in labels)
 
-    data = next(b.callback_data for row in notice.reply_markup.inline_keyboard for b in row
-                if "办结" in b.text)  # fmt: skip
+    data = next(
+        b.callback_data
+        for row in notice.reply_markup.inline_keyboard
+        for b in row
+        if "办结" in b.text
+    )
     closed = await h.press(SCOPED, data)
     assert any(int(m.chat_id) == LIAISON and "SR-2" in m.text for m in closed.messages)
 
@@ -72,10 +80,10 @@ async def test_an_extension_request_is_pushed_with_approve_and_deny(h):
     rows = await decision_rows(h)
     assert sorted(r.chat_id for r in rows) == [COORDINATOR, SCOPED]
     await sender_for(h).drain()
-    notice = next(c for c in reversed(h.session.calls)
-                  if hasattr(c, "chat_id") and int(c.chat_id) == SCOPED)  # fmt: skip
-    buttons = {b.text: b.callback_data for row in notice.reply_markup.inline_keyboard
-               for b in row}  # fmt: skip
+    notice = next(
+        c for c in reversed(h.session.calls) if hasattr(c, "chat_id") and int(c.chat_id) == SCOPED
+    )
+    buttons = {b.text: b.callback_data for row in notice.reply_markup.inline_keyboard for b in row}
     deny = next(d for label, d in buttons.items() if "驳回" in label)
     asked = await h.press(SCOPED, deny)
     assert isinstance(asked.messages[0].reply_markup, ForceReply)

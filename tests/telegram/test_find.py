@@ -42,8 +42,12 @@ async def test_find_usage_and_refusal(h):
 async def test_find_pages(h):
     async with h.ledger.session_maker() as s:
         for n in range(20):
-            task = Task(plan_id=h.ledger.plans["SR"], ref=f"SR-{100 + n}", title=f"批量事项{n}",
-                        position=100 + n)  # fmt: skip
+            task = Task(
+                plan_id=h.ledger.plans["SR"],
+                ref=f"SR-{100 + n}",
+                title=f"批量事项{n}",
+                position=100 + n,
+            )
             s.add(task)
             await s.flush()
             s.add(Milestone(task_id=task.id, seq=0, due=TODAY, original_due=TODAY))

@@ -280,10 +280,17 @@ async def test_subscribe_echoes_what_was_typed_as_text(h):
 async def test_a_huge_argument_gets_one_short_answer(h):
     """Whatever a command echoes back of what was typed fits one message."""
     huge = "<b>未知" * 1000  # 4000 characters: the command still fits one Telegram message
-    for user, command in ((LIAISON, "/task"), (LIAISON, "/report SR-2"), (LIAISON, "/report"),
-                          (COORDINATOR, "/unit"), (COORDINATOR, "/status"),
-                          (COORDINATOR, "/invite"), (COORDINATOR, "/confirm"),
-                          (COORDINATOR, "/export"), (COORDINATOR, "/overdue")):  # fmt: skip
+    for user, command in (
+        (LIAISON, "/task"),
+        (LIAISON, "/report SR-2"),
+        (LIAISON, "/report"),
+        (COORDINATOR, "/unit"),
+        (COORDINATOR, "/status"),
+        (COORDINATOR, "/invite"),
+        (COORDINATOR, "/confirm"),
+        (COORDINATOR, "/export"),
+        (COORDINATOR, "/overdue"),
+    ):
         sent = await h.send(user, f"{command} {huge}")
         assert h.session.refused == [], command
         assert len(sent.messages) == 1 and "抱歉" not in sent.text, (command, sent.text[:80])
@@ -368,11 +375,19 @@ async def test_history_written_by_the_loader_is_shown_in_the_users_language(h):
             ("milestone due 2025-12-31 → 2026-06-30", date(2026, 6, 30)),
             ("milestone due 2026-06-30 → 2026-03-31; extension to 2026-09-30 kept", None),
         ):
-            s.add(StatusEvent(
-                assignment_id=aid, at=h.clock.now(), actor_label="import", kind="due_change",
-                old_status="not_started", new_status="not_started", note=note,
-                due_before=date(2025, 12, 31), due_after=after,
-            ))  # fmt: skip
+            s.add(
+                StatusEvent(
+                    assignment_id=aid,
+                    at=h.clock.now(),
+                    actor_label="import",
+                    kind="due_change",
+                    old_status="not_started",
+                    new_status="not_started",
+                    note=note,
+                    due_before=date(2025, 12, 31),
+                    due_after=after,
+                )
+            )
         await s.commit()
     zh = await h.send(LIAISON, "/task SR-2")
     assert "milestone due" not in zh.text and "import" not in zh.text, zh.text

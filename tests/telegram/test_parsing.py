@@ -104,8 +104,9 @@ def test_parse_date(text, expected):
     assert parse_date(text) == expected
 
 
-@pytest.mark.parametrize(("text", "locale"), [("zh", "zh_CN"), ("中文", "zh_CN"),
-                                              ("EN", "en"), ("english", "en")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "locale"), [("zh", "zh_CN"), ("中文", "zh_CN"), ("EN", "en"), ("english", "en")]
+)
 def test_parse_lang(text, locale):
     assert parse_lang(text) == locale
 
@@ -141,8 +142,11 @@ def test_parse_invite_usage():
 
 def test_callback_data_fits():
     big = 2**53
-    for data in (AssignmentAction(code="x", assignment_id=big), OpenAssignment(assignment_id=big),
-                 MyPage(page=10_000)):  # fmt: skip
+    for data in (
+        AssignmentAction(code="x", assignment_id=big),
+        OpenAssignment(assignment_id=big),
+        MyPage(page=10_000),
+    ):
         assert len(data.pack().encode()) <= MAX_CALLBACK
 
 
@@ -161,7 +165,11 @@ def test_assignment_keyboard_labels_per_locale():
 
 def test_my_keyboard_pages():
     assert my_keyboard([], page=0, pages=1, locale="zh_CN") is None
-    kb = my_keyboard([(1, "red", "SR-1"), (2, "green", "SR-2"), (3, "yellow", "SR-3")],
-                     page=1, pages=3, locale="zh_CN")  # fmt: skip
+    kb = my_keyboard(
+        [(1, "red", "SR-1"), (2, "green", "SR-2"), (3, "yellow", "SR-3")],
+        page=1,
+        pages=3,
+        locale="zh_CN",
+    )
     rows = [[b.text for b in row] for row in kb.inline_keyboard]
     assert rows == [["🔴 SR-1", "🟢 SR-2"], ["🟡 SR-3"], ["◀", "2/3", "▶"]]

@@ -198,8 +198,14 @@ async def test_a_stale_second_undo_or_answer_changes_nothing(h):
         await h.press(LIAISON, recorded.button("撤销"))
         await h.press(LIAISON, asked.button("进行中"))
         with pytest.raises(ServiceError) as gone:
-            await undo(s, record_id=records["recorded"].id, person=person, at=NOW,
-                       today=NOW.date(), policy=None)  # fmt: skip
+            await undo(
+                s,
+                record_id=records["recorded"].id,
+                person=person,
+                at=NOW,
+                today=NOW.date(),
+                policy=None,
+            )
         assert gone.value.code == "undo_gone"
         with pytest.raises(ServiceError) as gone:
             await answer(s, record_id=records["asking"].id, person=person, choice=NOTE_ONLY)
@@ -215,8 +221,11 @@ async def test_a_photo_whose_caption_reports_is_the_evidence(h):
     assert "等待督办员确认办结" in sent.text
     (event,) = await _events(h, SR2)
     assert (event.kind, event.new_status, event.evidence_kind, event.evidence_file_id) == (
-        "report", "done_reported", "photo", "PHOTO-BIG",
-    )  # fmt: skip
+        "report",
+        "done_reported",
+        "photo",
+        "PHOTO-BIG",
+    )
     assert event.note == "已全部完成，见现场照片"
     asked = await h.send(LIAISON, reply_to=card, document=("验收.pdf", 1000), caption="基本完成")
     await h.press(LIAISON, asked.button("备注"))

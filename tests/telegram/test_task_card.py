@@ -21,8 +21,16 @@ async def add_co_units(h, count: int, *, in_progress: int = 0) -> None:
             await s.flush()
             for base in (lead, other):
                 status = "in_progress" if n < in_progress else "not_started"
-                s.add(Assignment(milestone_id=base.milestone_id, unit_id=unit.id, role="co",
-                                 due=base.due, assigned_at=NOW, status=status))  # fmt: skip
+                s.add(
+                    Assignment(
+                        milestone_id=base.milestone_id,
+                        unit_id=unit.id,
+                        role="co",
+                        due=base.due,
+                        assigned_at=NOW,
+                        status=status,
+                    )
+                )
         await s.commit()
 
 

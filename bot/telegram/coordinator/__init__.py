@@ -11,10 +11,22 @@ from aiogram.types import Message
 from bot.telegram.filters import IsCoordinator
 
 COMMANDS = (
-    "status", "pending", "overdue", "unit", "plans", "units",
-    "confirm", "return", "approve", "deny", "remind",
-    "export", "import", "revoke_access", "remove",
-)  # fmt: skip
+    "status",
+    "pending",
+    "overdue",
+    "unit",
+    "plans",
+    "units",
+    "confirm",
+    "return",
+    "approve",
+    "deny",
+    "remind",
+    "export",
+    "import",
+    "revoke_access",
+    "remove",
+)
 
 
 def refusal_router() -> Router:

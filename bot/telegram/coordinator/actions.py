@@ -94,36 +94,64 @@ async def notify_liaisons(
             # Telegram's own description is safe to log; a network error's text may carry the
             # request URL, and with it the bot token: only its kind is logged.
             reason = exc if isinstance(exc, TelegramAPIError) else type(exc).__name__
-            log.warning("could not tell liaison %s about %s: %s", person.id, outcome.action,
-                        reason)  # fmt: skip
+            log.warning(
+                "could not tell liaison %s about %s: %s", person.id, outcome.action, reason
+            )
     return Notified(told=told, liaisons=len(people))
 
 
 async def perform(
-    bot: Bot, session: AsyncSession, *, action: str, assignment_id: int, person: Person | None,
-    roles: Roles, settings: Settings, clock: Clock, locale: str, reason: str = "",
-) -> str:  # fmt: skip
+    bot: Bot,
+    session: AsyncSession,
+    *,
+    action: str,
+    assignment_id: int,
+    person: Person | None,
+    roles: Roles,
+    settings: Settings,
+    clock: Clock,
+    locale: str,
+    reason: str = "",
+) -> str:
     """Do one act on one assignment, commit, tell the unit; the coordinator's answer line."""
     now = clock.now()
     today = local_date(now, settings.zone)
     if action == co.REMIND:
         chased = await co.chase(
-            session, assignment_id=assignment_id, person=person, roles=roles, at=now,
-            today=today, default_locale=settings.default_locale, note=reason,
-        )  # fmt: skip
+            session,
+            assignment_id=assignment_id,
+            person=person,
+            roles=roles,
+            at=now,
+            today=today,
+            default_locale=settings.default_locale,
+            note=reason,
+        )
         await session.commit()
-        return chase_line(chased.candidate.ref, chased.candidate.unit_name, chased.queued,
-                          locale=locale)  # fmt: skip
+        return chase_line(
+            chased.candidate.ref, chased.candidate.unit_name, chased.queued, locale=locale
+        )
     outcome = await co.act(
-        session, assignment_id=assignment_id, action=action, person=person, roles=roles,
-        at=now, today=today, reason=reason,
-    )  # fmt: skip
+        session,
+        assignment_id=assignment_id,
+        action=action,
+        person=person,
+        roles=roles,
+        at=now,
+        today=today,
+        reason=reason,
+    )
     await session.commit()
     notified = await notify_liaisons(bot, session, outcome, default_locale=settings.default_locale)
     return outcome_line(
-        action, outcome.candidate.ref, outcome.candidate.unit_name, locale=locale,
-        due=outcome.due_after, told=notified.told, liaisons=notified.liaisons,
-    )  # fmt: skip
+        action,
+        outcome.candidate.ref,
+        outcome.candidate.unit_name,
+        locale=locale,
+        due=outcome.due_after,
+        told=notified.told,
+        liaisons=notified.liaisons,
+    )
 
 
 def router() -> Router:
@@ -133,17 +161,29 @@ def router() -> Router:
 
     @r.message(Command(*COMMANDS))
     async def act_cmd(
-        message: Message, command: CommandObject, bot: Bot, session: AsyncSession,
-        settings: Settings, clock: Clock, roles: Roles, directory: Any, locale: str,
+        message: Message,
+        command: CommandObject,
+        bot: Bot,
+        session: AsyncSession,
+        settings: Settings,
+        clock: Clock,
+        roles: Roles,
+        directory: Any,
+        locale: str,
         person: Person | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         action = command.command.lower()
         try:
             args = parse_ref_args(command.args, f"{action}_usage")
             targets = await co.targets_for(
-                session, directory, roles, action=action, ref=args.ref, rest=args.rest,
+                session,
+                directory,
+                roles,
+                action=action,
+                ref=args.ref,
+                rest=args.rest,
                 text=args.text,
-            )  # fmt: skip
+            )
             if len(targets.candidates) > 1:
                 if action in co.NEEDS_REASON:
                     units = [c.unit_name for c in targets.candidates]
@@ -155,10 +195,17 @@ def router() -> Router:
                 )
                 return
             line = await perform(
-                bot, session, action=action, assignment_id=targets.candidates[0].assignment_id,
-                person=person, roles=roles, settings=settings, clock=clock, locale=locale,
+                bot,
+                session,
+                action=action,
+                assignment_id=targets.candidates[0].assignment_id,
+                person=person,
+                roles=roles,
+                settings=settings,
+                clock=clock,
+                locale=locale,
                 reason=targets.reason,
-            )  # fmt: skip
+            )
         except (ServiceError, TransitionError) as exc:
             await session.rollback()
             await message.answer(error_line(exc, locale))
@@ -167,19 +214,31 @@ def router() -> Router:
 
     @r.callback_query(CoordAct.filter())
     async def act_cb(
-        query: CallbackQuery, callback_data: CoordAct, bot: Bot, session: AsyncSession,
-        settings: Settings, clock: Clock, roles: Roles, locale: str,
+        query: CallbackQuery,
+        callback_data: CoordAct,
+        bot: Bot,
+        session: AsyncSession,
+        settings: Settings,
+        clock: Clock,
+        roles: Roles,
+        locale: str,
         person: Person | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         if callback_data.action not in (co.CONFIRM, co.APPROVE, co.REMIND):
             await query.answer()
             return
         try:
             line = await perform(
-                bot, session, action=callback_data.action,
-                assignment_id=callback_data.assignment_id, person=person, roles=roles,
-                settings=settings, clock=clock, locale=locale,
-            )  # fmt: skip
+                bot,
+                session,
+                action=callback_data.action,
+                assignment_id=callback_data.assignment_id,
+                person=person,
+                roles=roles,
+                settings=settings,
+                clock=clock,
+                locale=locale,
+            )
         except (ServiceError, TransitionError) as exc:
             await session.rollback()
             await query.answer(error_line(exc, locale), show_alert=True)
@@ -192,5 +251,11 @@ def router() -> Router:
 
 
 __all__ = [
-    "COMMANDS", "Notified", "choice_keyboard", "esc", "notify_liaisons", "perform", "router",
-]  # fmt: skip
+    "COMMANDS",
+    "Notified",
+    "choice_keyboard",
+    "esc",
+    "notify_liaisons",
+    "perform",
+    "router",
+]

@@ -42,9 +42,14 @@ def headers(locale: str) -> dict[str, str]:
 
 
 async def ledger_document(
-    session: AsyncSession, *, scope: Any, settings: Settings, clock: Clock, locale: str,
+    session: AsyncSession,
+    *,
+    scope: Any,
+    settings: Settings,
+    clock: Clock,
+    locale: str,
     label: str = "",
-) -> tuple[bytes, str, int]:  # fmt: skip
+) -> tuple[bytes, str, int]:
     """(xlsx bytes, file name naming the scope `label`, rows)."""
     now = clock.now()
     rows = await export.ledger_rows(session, scope=scope, at=now, zone=settings.zone)
@@ -66,20 +71,34 @@ def router() -> Router:
 
     @r.message(Command("export"))
     async def export_cmd(
-        message: Message, command: CommandObject, session: AsyncSession, settings: Settings,
-        clock: Clock, roles: Roles, directory: Any, locale: str,
-    ) -> None:  # fmt: skip
+        message: Message,
+        command: CommandObject,
+        session: AsyncSession,
+        settings: Settings,
+        clock: Clock,
+        roles: Roles,
+        directory: Any,
+        locale: str,
+    ) -> None:
         choice = await scope_or_explain(
-            message, command.args, session=session, directory=directory, roles=roles,
+            message,
+            command.args,
+            session=session,
+            directory=directory,
+            roles=roles,
             locale=locale,
-        )  # fmt: skip
+        )
         if choice is None:
             return
         label = choice.label if choice.label is not None else all_plans_label(locale)
         data, name, count = await ledger_document(
-            session, scope=choice.scope, settings=settings, clock=clock, locale=locale,
+            session,
+            scope=choice.scope,
+            settings=settings,
+            clock=clock,
+            locale=locale,
             label=label,
-        )  # fmt: skip
+        )
         caption = gettext("Ledger of %(scope)s: %(n)s rows", locale=locale) % {
             "scope": esc(label),
             "n": format_number(count, locale=locale),

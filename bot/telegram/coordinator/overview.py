@@ -20,9 +20,14 @@ from bot.telegram.filters import IsCoordinator
 
 
 async def units_page(
-    session: AsyncSession, *, roles: Roles, settings: Settings, clock: Clock, locale: str,
+    session: AsyncSession,
+    *,
+    roles: Roles,
+    settings: Settings,
+    clock: Clock,
+    locale: str,
     page: int = 0,
-) -> tuple[str, InlineKeyboardMarkup | None]:  # fmt: skip
+) -> tuple[str, InlineKeyboardMarkup | None]:
     when = stats.When(clock.now(), settings.zone)
     units = await stats.unit_overview(session, when=when, plan_ids=allowed_plans(roles))
     if not units:
@@ -48,18 +53,26 @@ def router() -> Router:
 
     @r.message(Command("plans"))
     async def plans_cmd(
-        message: Message, session: AsyncSession, settings: Settings, clock: Clock,
-        roles: Roles, locale: str,
-    ) -> None:  # fmt: skip
+        message: Message,
+        session: AsyncSession,
+        settings: Settings,
+        clock: Clock,
+        roles: Roles,
+        locale: str,
+    ) -> None:
         when = stats.When(clock.now(), settings.zone)
         plans = await stats.plan_lines(session, when=when, plan_ids=allowed_plans(roles))
         await message.answer(render.plans_text(plans, locale=locale))
 
     @r.message(Command("units"))
     async def units_cmd(
-        message: Message, session: AsyncSession, settings: Settings, clock: Clock,
-        roles: Roles, locale: str,
-    ) -> None:  # fmt: skip
+        message: Message,
+        session: AsyncSession,
+        settings: Settings,
+        clock: Clock,
+        roles: Roles,
+        locale: str,
+    ) -> None:
         text, keyboard = await units_page(
             session, roles=roles, settings=settings, clock=clock, locale=locale
         )
@@ -67,13 +80,22 @@ def router() -> Router:
 
     @r.callback_query(UnitsPage.filter())
     async def units_cb(
-        query: CallbackQuery, callback_data: UnitsPage, session: AsyncSession,
-        settings: Settings, clock: Clock, roles: Roles, locale: str,
-    ) -> None:  # fmt: skip
+        query: CallbackQuery,
+        callback_data: UnitsPage,
+        session: AsyncSession,
+        settings: Settings,
+        clock: Clock,
+        roles: Roles,
+        locale: str,
+    ) -> None:
         text, keyboard = await units_page(
-            session, roles=roles, settings=settings, clock=clock, locale=locale,
+            session,
+            roles=roles,
+            settings=settings,
+            clock=clock,
+            locale=locale,
             page=callback_data.page,
-        )  # fmt: skip
+        )
         if isinstance(query.message, Message):
             try:
                 await query.message.edit_text(text, reply_markup=keyboard)

@@ -42,13 +42,15 @@ def ask_reason_text(action: str, ref: str, unit: str, locale: str) -> str:
     if action == co.RETURN:
         text = gettext(
             "Reply with the reason for returning %(ref)s of %(unit)s; the unit gets it as "
-            "written.", locale=locale,
-        )  # fmt: skip
+            "written.",
+            locale=locale,
+        )
     else:
         text = gettext(
             "Reply with the reason for denying the extension of %(ref)s for %(unit)s; the unit "
-            "gets it as written.", locale=locale,
-        )  # fmt: skip
+            "gets it as written.",
+            locale=locale,
+        )
     return text % p
 
 
@@ -57,8 +59,9 @@ def router() -> Router:
     r.message.filter(IsCoordinator())
     r.callback_query.filter(IsCoordinator())
 
-    async def show(session: AsyncSession, roles: Roles, clock: Clock, locale: str,
-                   page: int) -> tuple[str, InlineKeyboardMarkup | None]:  # fmt: skip
+    async def show(
+        session: AsyncSession, roles: Roles, clock: Clock, locale: str, page: int
+    ) -> tuple[str, InlineKeyboardMarkup | None]:
         decisions = await pending_decisions(session, PlanScope(roles))
         size = pending_render.PAGE_SIZE
         pages = max(1, (len(decisions) + size - 1) // size)
@@ -78,9 +81,13 @@ def router() -> Router:
 
     @r.callback_query(PendingPage.filter())
     async def pending_page(
-        query: CallbackQuery, callback_data: PendingPage, session: AsyncSession, roles: Roles,
-        clock: Clock, locale: str,
-    ) -> None:  # fmt: skip
+        query: CallbackQuery,
+        callback_data: PendingPage,
+        session: AsyncSession,
+        roles: Roles,
+        clock: Clock,
+        locale: str,
+    ) -> None:
         text, markup = await show(session, roles, clock, locale, callback_data.page)
         if isinstance(query.message, Message):
             await query.message.edit_text(text, reply_markup=markup)
@@ -88,9 +95,13 @@ def router() -> Router:
 
     @r.callback_query(ReasonAsk.filter())
     async def ask_reason(
-        query: CallbackQuery, callback_data: ReasonAsk, session: AsyncSession, roles: Roles,
-        state: FSMContext, locale: str,
-    ) -> None:  # fmt: skip
+        query: CallbackQuery,
+        callback_data: ReasonAsk,
+        session: AsyncSession,
+        roles: Roles,
+        state: FSMContext,
+        locale: str,
+    ) -> None:
         action = callback_data.action
         try:
             if action not in co.NEEDS_REASON:
@@ -117,10 +128,16 @@ def router() -> Router:
 
     @r.message(StateFilter(AwaitReason.reason), F.text, ~F.text.startswith("/"))
     async def take_reason(
-        message: Message, state: FSMContext, bot: Bot, session: AsyncSession,
-        settings: Settings, clock: Clock, roles: Roles, locale: str,
+        message: Message,
+        state: FSMContext,
+        bot: Bot,
+        session: AsyncSession,
+        settings: Settings,
+        clock: Clock,
+        roles: Roles,
+        locale: str,
         person: Person | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         data = await state.get_data()
         replied = message.reply_to_message
         if replied is None or replied.message_id != data.get("prompt"):
@@ -130,10 +147,17 @@ def router() -> Router:
         await state.clear()
         try:
             line = await perform(
-                bot, session, action=data["action"], assignment_id=data["assignment_id"],
-                person=person, roles=roles, settings=settings, clock=clock, locale=locale,
+                bot,
+                session,
+                action=data["action"],
+                assignment_id=data["assignment_id"],
+                person=person,
+                roles=roles,
+                settings=settings,
+                clock=clock,
+                locale=locale,
                 reason=message.text or "",
-            )  # fmt: skip
+            )
         except (ServiceError, TransitionError) as exc:
             await session.rollback()
             await message.answer(error_line(exc, locale))

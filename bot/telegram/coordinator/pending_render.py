@@ -53,8 +53,11 @@ def pending_text(decisions: list[Decision], *, page: int, now: datetime, locale:
             lines += ["", f"<b>{esc(plan)}</b>"]
         lines.append(decision_line(d, now=now, locale=locale))
     if pages > 1:
-        lines += ["", gettext("Page %(page)s of %(pages)s", locale=locale)
-                  % {"page": page + 1, "pages": pages}]  # fmt: skip
+        lines += [
+            "",
+            gettext("Page %(page)s of %(pages)s", locale=locale)
+            % {"page": page + 1, "pages": pages},
+        ]
     return "\n".join(lines)
 
 

@@ -118,28 +118,45 @@ async def status_screen(
 
 
 async def overdue_screen(
-    session: AsyncSession, choice: ScopeChoice, *, settings: Settings, at: datetime, locale: str,
+    session: AsyncSession,
+    choice: ScopeChoice,
+    *,
+    settings: Settings,
+    at: datetime,
+    locale: str,
     page: int = 0,
-) -> tuple[str, InlineKeyboardMarkup]:  # fmt: skip
+) -> tuple[str, InlineKeyboardMarkup]:
     when = stats.When(at, settings.zone)
     total = await stats.count_overdue(session, scope=choice.scope, when=when)
     pages = max(1, -(-total // render.PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
     items = await stats.overdue_items(
-        session, scope=choice.scope, when=when, offset=page * render.PAGE_SIZE,
+        session,
+        scope=choice.scope,
+        when=when,
+        offset=page * render.PAGE_SIZE,
         limit=render.PAGE_SIZE,
-    )  # fmt: skip
+    )
     text = render.overdue_page(
-        items, total=total, page=page, pages=pages, scope_label=_label(choice, locale),
+        items,
+        total=total,
+        page=page,
+        pages=pages,
+        scope_label=_label(choice, locale),
         locale=locale,
-    )  # fmt: skip
+    )
     return text, pager(VIEW_OVERDUE, _token(choice), page, pages, locale)
 
 
 async def units_screen(
-    session: AsyncSession, choice: ScopeChoice, *, settings: Settings, at: datetime, locale: str,
+    session: AsyncSession,
+    choice: ScopeChoice,
+    *,
+    settings: Settings,
+    at: datetime,
+    locale: str,
     page: int = 0,
-) -> tuple[str, InlineKeyboardMarkup]:  # fmt: skip
+) -> tuple[str, InlineKeyboardMarkup]:
     when = stats.When(at, settings.zone)
     _, lines = await stats.unit_totals(session, scope=choice.scope, when=when)
     rows = stats.StatusReport(when.today, stats.Totals(), lines, []).scorecard()
@@ -159,29 +176,53 @@ def router() -> Router:
 
     @r.message(Command("status"))
     async def status_cmd(
-        message: Message, command: CommandObject, session: AsyncSession, settings: Settings,
-        clock: Clock, roles: Roles, directory: Any, locale: str,
-    ) -> None:  # fmt: skip
+        message: Message,
+        command: CommandObject,
+        session: AsyncSession,
+        settings: Settings,
+        clock: Clock,
+        roles: Roles,
+        directory: Any,
+        locale: str,
+    ) -> None:
         choice = await scope_or_explain(
-            message, command.args, session=session, directory=directory, roles=roles,
+            message,
+            command.args,
+            session=session,
+            directory=directory,
+            roles=roles,
             locale=locale,
-        )  # fmt: skip
+        )
         if choice is None:
             return
         text, keyboard = await status_screen(
-            session, choice, settings=settings, at=clock.now(), locale=locale,
-        )  # fmt: skip
+            session,
+            choice,
+            settings=settings,
+            at=clock.now(),
+            locale=locale,
+        )
         await message.answer(text, reply_markup=keyboard)
 
     @r.message(Command("overdue"))
     async def overdue_cmd(
-        message: Message, command: CommandObject, session: AsyncSession, settings: Settings,
-        clock: Clock, roles: Roles, directory: Any, locale: str,
-    ) -> None:  # fmt: skip
+        message: Message,
+        command: CommandObject,
+        session: AsyncSession,
+        settings: Settings,
+        clock: Clock,
+        roles: Roles,
+        directory: Any,
+        locale: str,
+    ) -> None:
         choice = await scope_or_explain(
-            message, command.args, session=session, directory=directory, roles=roles,
+            message,
+            command.args,
+            session=session,
+            directory=directory,
+            roles=roles,
             locale=locale,
-        )  # fmt: skip
+        )
         if choice is None:
             return
         text, keyboard = await overdue_screen(
@@ -191,9 +232,15 @@ def router() -> Router:
 
     @r.message(Command("unit"))
     async def unit_cmd(
-        message: Message, command: CommandObject, session: AsyncSession, settings: Settings,
-        clock: Clock, roles: Roles, directory: Any, locale: str,
-    ) -> None:  # fmt: skip
+        message: Message,
+        command: CommandObject,
+        session: AsyncSession,
+        settings: Settings,
+        clock: Clock,
+        roles: Roles,
+        directory: Any,
+        locale: str,
+    ) -> None:
         try:
             name = parse_required(command.args, "unit_usage")
             # a unit the coordinator's plans involve (a plan code is read as a unit name here)
@@ -208,15 +255,24 @@ def router() -> Router:
             _label(choice, locale), [p.name or p.username for p in people], locale=locale
         )
         text, keyboard = await status_screen(
-            session, choice, settings=settings, at=clock.now(), locale=locale,
-        )  # fmt: skip
+            session,
+            choice,
+            settings=settings,
+            at=clock.now(),
+            locale=locale,
+        )
         await message.answer(head + "\n\n" + text, reply_markup=keyboard)
 
     @r.callback_query(StatusView.filter())
     async def view_cb(
-        query: CallbackQuery, callback_data: StatusView, session: AsyncSession,
-        settings: Settings, clock: Clock, roles: Roles, locale: str,
-    ) -> None:  # fmt: skip
+        query: CallbackQuery,
+        callback_data: StatusView,
+        session: AsyncSession,
+        settings: Settings,
+        clock: Clock,
+        roles: Roles,
+        locale: str,
+    ) -> None:
         plan_id, unit_id = parse_scope_token(callback_data.scope)
         try:
             choice = await scope_from_ids(session, roles, plan_id, unit_id)
@@ -226,18 +282,30 @@ def router() -> Router:
         now = clock.now()
         if callback_data.view == VIEW_OVERDUE:
             text, keyboard = await overdue_screen(
-                session, choice, settings=settings, at=now, locale=locale,
+                session,
+                choice,
+                settings=settings,
+                at=now,
+                locale=locale,
                 page=callback_data.page,
-            )  # fmt: skip
+            )
         elif callback_data.view == VIEW_UNITS:
             text, keyboard = await units_screen(
-                session, choice, settings=settings, at=now, locale=locale,
+                session,
+                choice,
+                settings=settings,
+                at=now,
+                locale=locale,
                 page=callback_data.page,
-            )  # fmt: skip
+            )
         else:
             text, keyboard = await status_screen(
-                session, choice, settings=settings, at=now, locale=locale,
-            )  # fmt: skip
+                session,
+                choice,
+                settings=settings,
+                at=now,
+                locale=locale,
+            )
         if isinstance(query.message, Message):
             try:
                 await query.message.edit_text(text, reply_markup=keyboard)

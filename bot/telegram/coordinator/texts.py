@@ -31,8 +31,12 @@ def usage(code: str, locale: str) -> str | None:
 
 def error_line(exc: ServiceError | TransitionError, locale: str) -> str:
     code, params = exc.code, dict(exc.params)
-    p = {k: format_date(v, locale=locale) if hasattr(v, "isoformat") and not isinstance(
-        v, str) else echo(v) for k, v in params.items()}  # fmt: skip
+    p = {
+        k: format_date(v, locale=locale)
+        if hasattr(v, "isoformat") and not isinstance(v, str)
+        else echo(v)
+        for k, v in params.items()
+    }
     texts = {
         "nothing_pending_confirm": gettext(
             "%(ref)s has no completion waiting for confirmation.", locale=locale
@@ -94,9 +98,15 @@ def not_coordinator(locale: str) -> str:
 
 
 def outcome_line(
-    action: str, ref: str, unit: str, *, locale: str, due: Any = None, told: int = 0,
+    action: str,
+    ref: str,
+    unit: str,
+    *,
+    locale: str,
+    due: Any = None,
+    told: int = 0,
     liaisons: int = 0,
-) -> str:  # fmt: skip
+) -> str:
     """The coordinator's acknowledgement of an act. It says the unit was told only when every
     one of its `liaisons` got the notice (`told`); otherwise a second line says who was not."""
     p = {"ref": esc(ref), "unit": esc(unit), "due": format_date(due, locale=locale) if due else ""}
@@ -148,8 +158,9 @@ def not_told_line(unit: str, *, told: int, liaisons: int, locale: str) -> str:
     return text % p
 
 
-def liaison_notice(action: str, ref: str, title: str, *, locale: str, reason: str = "",
-                   due: Any = None) -> str:  # fmt: skip
+def liaison_notice(
+    action: str, ref: str, title: str, *, locale: str, reason: str = "", due: Any = None
+) -> str:
     """What the unit's liaisons are told, in their own locale."""
     p = {
         "ref": esc(ref),

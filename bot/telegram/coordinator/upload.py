@@ -108,8 +108,9 @@ def _summary_message(query: CallbackQuery) -> Message | None:
     return query.message if isinstance(query.message, Message) else None
 
 
-async def _ask(query: CallbackQuery, cb: ImportAct, service: ir.ImportReviews,
-               data: dict[str, Any]) -> None:  # fmt: skip
+async def _ask(
+    query: CallbackQuery, cb: ImportAct, service: ir.ImportReviews, data: dict[str, Any]
+) -> None:
     field = ASK[cb.act]
     await service.ask(cb.token, owner=query.from_user.id, version=cb.v, field=field)
     await query.answer()
@@ -119,8 +120,9 @@ async def _ask(query: CallbackQuery, cb: ImportAct, service: ir.ImportReviews,
         await service.remember_message(cb.token, sent.message_id)
 
 
-async def _cancel(query: CallbackQuery, cb: ImportAct, service: ir.ImportReviews,
-                  data: dict[str, Any]) -> None:  # fmt: skip
+async def _cancel(
+    query: CallbackQuery, cb: ImportAct, service: ir.ImportReviews, data: dict[str, Any]
+) -> None:
     await service.cancel(cb.token, owner=query.from_user.id, version=cb.v)
     await query.answer()
     if (target := _summary_message(query)) is not None:
@@ -128,8 +130,9 @@ async def _cancel(query: CallbackQuery, cb: ImportAct, service: ir.ImportReviews
         await target.answer(gettext("Discarded; nothing was loaded.", locale=data["locale"]))
 
 
-async def _replace(query: CallbackQuery, cb: ImportAct, service: ir.ImportReviews,
-                   data: dict[str, Any]) -> None:  # fmt: skip
+async def _replace(
+    query: CallbackQuery, cb: ImportAct, service: ir.ImportReviews, data: dict[str, Any]
+) -> None:
     review = await service.set_replace(
         cb.token, owner=query.from_user.id, version=cb.v, on=cb.act == "r"
     )
@@ -139,12 +142,16 @@ async def _replace(query: CallbackQuery, cb: ImportAct, service: ir.ImportReview
         await show(target, service, review, data["locale"], data["bot"])
 
 
-async def _confirm(query: CallbackQuery, cb: ImportAct, service: ir.ImportReviews,
-                   data: dict[str, Any]) -> None:  # fmt: skip
+async def _confirm(
+    query: CallbackQuery, cb: ImportAct, service: ir.ImportReviews, data: dict[str, Any]
+) -> None:
     outcome = await service.confirm(
-        cb.token, owner=query.from_user.id, version=cb.v,
-        session_maker=data["session_maker"], directory=data.get("directory"),
-    )  # fmt: skip
+        cb.token,
+        owner=query.from_user.id,
+        version=cb.v,
+        session_maker=data["session_maker"],
+        directory=data.get("directory"),
+    )
     await query.answer()
     if (target := _summary_message(query)) is None:
         return
@@ -156,8 +163,14 @@ async def _confirm(query: CallbackQuery, cb: ImportAct, service: ir.ImportReview
 
 
 ACTS: dict[str, Act] = {
-    "y": _ask, "u": _ask, "k": _ask, "x": _cancel, "r": _replace, "n": _replace, "c": _confirm,
-}  # fmt: skip
+    "y": _ask,
+    "u": _ask,
+    "k": _ask,
+    "x": _cancel,
+    "r": _replace,
+    "n": _replace,
+    "c": _confirm,
+}
 
 
 def router() -> Router:
@@ -166,9 +179,13 @@ def router() -> Router:
     r.callback_query.filter(IsCoordinator())
 
     async def receive(
-        message: Message, bot: Bot, data: dict[str, Any], *, code: str | None,
+        message: Message,
+        bot: Bot,
+        data: dict[str, Any],
+        *,
+        code: str | None,
         waiting: Any = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         locale = data["locale"]
         document = message.document
         assert document is not None and message.from_user is not None
@@ -178,10 +195,13 @@ def router() -> Router:
             buffer = io.BytesIO()
             await bot.download(document, destination=buffer)
             review = await service.receive(
-                owner=message.from_user.id, chat_id=message.chat.id,
-                file_name=document.file_name or "", data=buffer.getvalue(), code=code,
+                owner=message.from_user.id,
+                chat_id=message.chat.id,
+                file_name=document.file_name or "",
+                data=buffer.getvalue(),
+                code=code,
                 waiting=waiting,
-            )  # fmt: skip
+            )
         except ServiceError as exc:
             await message.answer(ui.import_error(exc, locale=locale))
             return
@@ -195,8 +215,9 @@ def router() -> Router:
         await receive(message, bot, data, code=import_code(message.caption))
 
     @r.message(Command("import"))
-    async def import_cmd(message: Message, command: CommandObject, roles: Roles,
-                         **data: Any) -> None:  # fmt: skip
+    async def import_cmd(
+        message: Message, command: CommandObject, roles: Roles, **data: Any
+    ) -> None:
         locale = data["locale"]
         if not roles.coordinator_all or message.from_user is None:
             await message.answer(only_all_plans(locale))
@@ -208,8 +229,9 @@ def router() -> Router:
 
     # a reply with a document is evidence for an item (the liaison side), not a plan
     @r.message(F.document, F.reply_to_message.is_(None), WaitingForPlanFile())
-    async def file_after_import(message: Message, bot: Bot, roles: Roles, waiting_import: Any,
-                                **data: Any) -> None:  # fmt: skip
+    async def file_after_import(
+        message: Message, bot: Bot, roles: Roles, waiting_import: Any, **data: Any
+    ) -> None:
         if not roles.coordinator_all:
             await message.answer(only_all_plans(data["locale"]))
             return

@@ -65,10 +65,14 @@ def summary_text(review: Review, *, locale: str) -> str:
         )
     if s.recurring:
         lines.append(
-            ngettext("%(n)s standing duty (periodic reports)",
-                     "%(n)s standing duties (periodic reports)", s.recurring, locale=locale)
+            ngettext(
+                "%(n)s standing duty (periodic reports)",
+                "%(n)s standing duties (periodic reports)",
+                s.recurring,
+                locale=locale,
+            )
             % {"n": n(s.recurring)}
-        )  # fmt: skip
+        )
     if s.milestones_per_year:
         per_year = ", ".join(f"{y}: {n(c)}" for y, c in s.milestones_per_year.items())
         lines.append(
@@ -84,8 +88,9 @@ def summary_text(review: Review, *, locale: str) -> str:
     if o.code and not o.replace:  # when replacing, the warning below names the code
         chosen.append(gettext("code %(code)s", locale=locale) % {"code": esc(o.code)})
     if chosen:
-        lines.append(gettext("Your choices: %(choices)s", locale=locale)
-                     % {"choices": ", ".join(chosen)})  # fmt: skip
+        lines.append(
+            gettext("Your choices: %(choices)s", locale=locale) % {"choices": ", ".join(chosen)}
+        )
     if s.warnings:
         lines.append(
             ngettext("%(n)s warning:", "%(n)s warnings:", len(s.warnings), locale=locale)
@@ -163,10 +168,9 @@ def review_keyboard(review: Review, *, locale: str) -> InlineKeyboardMarkup:
     elif review.taken is not None:
         b.button(
             text=gettext("Replace plan %(code)s (%(assignments)s assignments)?", locale=locale)
-            % {"code": review.taken.code,
-               "assignments": _n(review.taken.assignments, locale)},
+            % {"code": review.taken.code, "assignments": _n(review.taken.assignments, locale)},
             callback_data=act("r"),
-        )  # fmt: skip
+        )
         sizes.append(1)
     b.adjust(*sizes)
     return b.as_markup()

@@ -18,16 +18,35 @@ down_revision: str | Sequence[str] | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_LIVE_BEFORE = ["due", "status", "archived_at", "unit_id", "progress", "acknowledged_at",
-                "last_report_at", "milestone_id"]  # fmt: skip
-_LIVE_AFTER = ["status", "archived_at", "due", "progress", "acknowledged_at", "last_report_at",
-               "milestone_id"]  # fmt: skip
+_LIVE_BEFORE = [
+    "due",
+    "status",
+    "archived_at",
+    "unit_id",
+    "progress",
+    "acknowledged_at",
+    "last_report_at",
+    "milestone_id",
+]
+_LIVE_AFTER = [
+    "status",
+    "archived_at",
+    "due",
+    "progress",
+    "acknowledged_at",
+    "last_report_at",
+    "milestone_id",
+]
 _CLOSED = ["status", "archived_at", "milestone_id", "done_reported_at", "closed_at"]
 
 
 def upgrade() -> None:
-    for name in ("ix_assignment_live", "ix_assignment_ack", "ix_assignment_closed",
-                 "ix_assignment_ontime"):  # fmt: skip
+    for name in (
+        "ix_assignment_live",
+        "ix_assignment_ack",
+        "ix_assignment_closed",
+        "ix_assignment_ontime",
+    ):
         op.drop_index(name, table_name="assignment")
     op.create_index("ix_assignment_live", "assignment", _LIVE_AFTER, unique=False)
     op.create_index(
@@ -53,8 +72,13 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for name in ("ix_assignment_live", "ix_assignment_ack", "ix_assignment_closed",
-                 "ix_assignment_due", "ix_assignment_ontime"):  # fmt: skip
+    for name in (
+        "ix_assignment_live",
+        "ix_assignment_ack",
+        "ix_assignment_closed",
+        "ix_assignment_due",
+        "ix_assignment_ontime",
+    ):
         op.drop_index(name, table_name="assignment")
     op.create_index("ix_assignment_live", "assignment", _LIVE_BEFORE, unique=False)
     op.create_index(
