@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict
 
 NOT_STARTED = "not_started"  # 未开始
 IN_PROGRESS = "in_progress"  # 进行中
@@ -103,6 +103,14 @@ class Transition:
     params: dict[str, Any] = field(default_factory=dict)
 
 
+class _Common(TypedDict):
+    """The fields every Transition of one `apply` call shares."""
+
+    action: Action
+    event_kind: str
+    old_status: str
+
+
 def check_reason_length(action: str, reason: str) -> None:
     """The reason of a 退回 or a denial is at most MAX_REASON characters (TransitionError
     reason_too_long); other actions carry none. Callers check it before anything else, so the
@@ -139,7 +147,7 @@ def apply(
     if progress is not None and not 0 <= progress <= 100:
         raise TransitionError("progress_range", progress=f"{progress}%")
 
-    base = {"action": action, "event_kind": EVENT_KIND[action], "old_status": snap.status}
+    base: _Common = {"action": action, "event_kind": EVENT_KIND[action], "old_status": snap.status}
     # any liaison action proves the item reached the unit: it counts as 签收
     ack = by == "liaison" and not snap.acknowledged
 

@@ -102,8 +102,9 @@ class ItemBuilder:
             if dates.STANDING_REPORTS not in recurrence:
                 recurrence.append(dates.STANDING_REPORTS)
             standing = "常态化开展"
-        tail = _STANDING_TAIL.search(text[-40:])  # "…，长期坚持。" / "（常态化推进）"
-        for deadline in [*annotations.deadlines, draft.deadline, tail.group(1) if tail else ""]:
+        standing_tail = _STANDING_TAIL.search(text[-40:])  # "…，长期坚持。" / "（常态化推进）"
+        said = standing_tail.group(1) if standing_tail else ""
+        for deadline in [*annotations.deadlines, draft.deadline, said]:
             if deadline and not dates.find_phrases(deadline, self.ctx):
                 word = dates.standing_duty(deadline)  # 长期坚持 / 每季度: reports, no deadline
                 if word is not None:

@@ -306,7 +306,7 @@ def _bare_cells(lines: Sequence[Line], j: int, header: list[str]) -> tuple[list[
             j += 1
             continue
         number = _NUMBER.match(text)
-        is_next = bool(number) and (expected is None or int(number.group(1)) == expected)
+        is_next = number is not None and (expected is None or int(number.group(1)) == expected)
         if blank and not is_next and _cells_since_number(cells) >= needed:
             break
         if is_next and number:
@@ -325,7 +325,9 @@ def _next_is(lines: Sequence[Line], j: int, expected: int | None) -> bool:
         text = line.text.strip()
         if text:
             number = _NUMBER.match(text)
-            return bool(number) and (expected is None or int(number.group(1)) in (expected, 1))
+            return number is not None and (
+                expected is None or int(number.group(1)) in (expected, 1)
+            )
     return False
 
 
@@ -469,12 +471,12 @@ def _rows(cells: list[Cell], header: list[str], explicit: bool) -> list[tuple[in
         groups[-1][2].append((text, no))
 
     out: list[tuple[int, list[str]]] = []
-    for no, number, group in groups:
+    for no, label, group in groups:
         texts = [t for t, _ in group]
-        if number == "§":
+        if label == "§":
             out.append((no, [texts[0]] + [""] * (width - 1)))
             continue
-        if number is None and explicit:
+        if label is None and explicit:
             out += [
                 (group[k][1], (texts[k : k + width] + [""] * width)[:width])
                 for k in range(0, len(texts), width)
@@ -490,7 +492,7 @@ def _rows(cells: list[Cell], header: list[str], explicit: bool) -> list[tuple[in
         own = width - 1 if explicit else len(texts)
         head, rest = texts[:own], texts[own:]
         first, *more = place(head)
-        first[number_col] = number or ""
+        first[number_col] = label or ""
         out.append((no, first))
         out += [(no, row) for row in more]
         for k in range(0, len(rest), width):
@@ -591,7 +593,7 @@ def _spaced_table(lines: list[Line], start: int) -> tuple[list[Line], int] | Non
             column = max((k for k, x in enumerate(starts) if col >= x - 2), default=0)
             cells[column].append(part)
         number = _NUMBER.match(first) if cells[0] else None
-        is_next = bool(number) and (expected is None or int(number.group(1)) == expected)
+        is_next = number is not None and (expected is None or int(number.group(1)) == expected)
         if numbered and cells[0] and not is_next:
             break  # prose, a heading or another table below this one
         if blank and not is_next and not numbered:

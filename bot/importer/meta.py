@@ -107,7 +107,8 @@ def _whole_title(line: str, head: list[Line]) -> str:
     head that ends with the title line, when there is one."""
     key = re.sub(r"[\s()（）]", "", line)
     for candidate in head:
-        for book in _BOOK_ANY.findall(candidate.text):
+        books: list[str] = _BOOK_ANY.findall(candidate.text)
+        for book in books:
             squeezed = re.sub(r"[\s()（）]", "", book)
             if squeezed.endswith(key) and len(squeezed) > len(key) and len(book) <= 90:
                 return book.strip()

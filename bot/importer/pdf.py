@@ -22,11 +22,16 @@ import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from bot.importer.cells import join_wrapped
 from bot.importer.errors import PlanInputError
 from bot.importer.limits import DEFAULT_LIMITS, FileLimits, check_pdf_pages
 from bot.importer.tables import is_header_label
+
+if TYPE_CHECKING:
+    from pypdfium2 import PdfPage  # untyped: Any to mypy, named for the reader
 
 # PDFium is not thread-safe and the bot parses uploads in worker threads: one at a time.
 _PDFIUM = threading.Lock()
@@ -96,7 +101,7 @@ def _line_text(line: list[Run]) -> str:
 Segment = tuple[float, float, float]  # a horizontal (y, x0, x1) or vertical (x, y0, y1) line
 
 
-def _segments(page, raw) -> tuple[list[Segment], list[Segment]]:
+def _segments(page: PdfPage, raw: ModuleType) -> tuple[list[Segment], list[Segment]]:
     """Horizontal (y, x0, x1) and vertical (x, y0, y1) lines drawn on the page."""
     horizontal: list[tuple[float, float, float]] = []
     vertical: list[tuple[float, float, float]] = []
@@ -132,7 +137,9 @@ def _add_segment(
         vertical.append((p[0], min(p[1], q[1]), max(p[1], q[1])))
 
 
-def _enclosing(run: Run, horizontal, vertical) -> tuple[float, float, float, float] | None:
+def _enclosing(
+    run: Run, horizontal: list[Segment], vertical: list[Segment]
+) -> tuple[float, float, float, float] | None:
     """(top, bottom, left, right) of the drawn box around a run, or None."""
     cx, cy = run.cx, run.cy
     across = [(y, x0 - _TOL <= cx <= x1 + _TOL) for y, x0, x1 in horizontal]
@@ -183,7 +190,7 @@ def _table_rows(cells: list[Cell]) -> list[str]:
     return ["\t".join(row) for row in grid]
 
 
-def _page_lines(page, raw) -> list[str]:
+def _page_lines(page: PdfPage, raw: ModuleType) -> list[str]:
     textpage = page.get_textpage()
     try:
         runs: list[Run] = []

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from bot.core.plan import ImportWarning, Plan, PlanInfo, UnitRef
+from bot.core.plan import ImportWarning, Indicator, ItemKind, Plan, PlanInfo, UnitRef
 from bot.core.units import UnitDirectory, load_unit_directory
 from bot.importer import meta as plan_meta
 from bot.importer.blocks import Node, outline, split_title
@@ -249,7 +249,7 @@ def _body(node: Node) -> str:
     return node.text[match.end() :] if match else node.text
 
 
-def _table_drafts(table: Table, caption: str, kind: str) -> list[Draft]:
+def _table_drafts(table: Table, caption: str, kind: ItemKind) -> list[Draft]:
     """Project (or task) drafts of a non-indicator table; continuation rows merged, a group
     cell (类别 column or a heading row) is the section of the rows under it."""
     roles = table.roles()
@@ -276,7 +276,7 @@ def _table_drafts(table: Table, caption: str, kind: str) -> list[Draft]:
                 row.section or caption,
                 title,
                 body,
-                row.line,  # type: ignore[arg-type]
+                row.line,
                 units=units,
                 deadline=cell("due"),
             )
@@ -389,7 +389,7 @@ def parse_lines(
         task_drafts = _sections_with_units(walked.loose_items)
 
     project_drafts: list[Draft] = []
-    indicators = []
+    indicators: list[Indicator] = []
     for table, caption in walked.tables:
         if table.is_indicator_table():
             indicators += read_indicators(table, plan_code, ctx, start=len(indicators) + 1)

@@ -12,10 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.importer.cells import join_cell_lines
 from bot.importer.errors import PlanInputError
 from bot.importer.limits import DEFAULT_LIMITS, FileLimits, check_size, check_zip
+
+if TYPE_CHECKING:
+    from docx.table import _Cell
 
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text")
 SUPPORTED = (*TEXT_SUFFIXES, ".docx", ".xlsx", ".pdf")
@@ -55,7 +59,7 @@ def decode(data: bytes, path: Path) -> str:
     raise PlanInputError(path, "unreadable file: neither UTF-8 nor GB18030 text")
 
 
-def _docx_cell_text(cell) -> str:
+def _docx_cell_text(cell: _Cell) -> str:
     parts = [piece for p in cell.paragraphs for piece in p.text.split("\n")]
     return join_cell_lines(parts)
 

@@ -13,10 +13,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.importer.cells import join_cell_lines
 from bot.importer.errors import PlanInputError
 from bot.importer.tables import is_header_label
+
+if TYPE_CHECKING:
+    from openpyxl.worksheet.worksheet import Worksheet
 
 MAX_ROWS = 20_000
 MAX_COLUMNS = 60
@@ -32,7 +36,7 @@ def _cell_text(value: object) -> str:
     return join_cell_lines(str(value).replace("\r", "").split("\n"))
 
 
-def _grid(sheet) -> list[list[str]]:
+def _grid(sheet: Worksheet) -> list[list[str]]:
     rows = min(sheet.max_row or 0, MAX_ROWS)
     columns = min(sheet.max_column or 0, MAX_COLUMNS)
     grid = [["" for _ in range(columns)] for _ in range(rows)]

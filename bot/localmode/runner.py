@@ -269,7 +269,7 @@ async def continue_message_ids(world: Any, session_maker: Any) -> None:
     message ids continue after the highest the database knows, so that a reply to a new
     message never reaches the assignment of an old one with the same id."""
     from sqlalchemy import func
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     from bot.storage.models import Outbox, SentMessage
 
@@ -278,16 +278,19 @@ async def continue_message_ids(world: Any, session_maker: Any) -> None:
         rows = [
             *(
                 await session.exec(
-                    select(SentMessage.chat_id, func.max(SentMessage.message_id)).group_by(
-                        SentMessage.chat_id
-                    )
+                    select(
+                        col(SentMessage.chat_id), func.max(col(SentMessage.message_id))
+                    ).group_by(col(SentMessage.chat_id))
                 )
             ).all(),
             *(
                 await session.exec(
-                    select(Outbox.chat_id, func.max(Outbox.message_id + Outbox.parts_sent))
-                    .where(Outbox.message_id.is_not(None))  # type: ignore[union-attr]
-                    .group_by(Outbox.chat_id)
+                    select(
+                        col(Outbox.chat_id),
+                        func.max(col(Outbox.message_id) + col(Outbox.parts_sent)),
+                    )
+                    .where(col(Outbox.message_id).is_not(None))
+                    .group_by(col(Outbox.chat_id))
                 )
             ).all(),
         ]
@@ -336,9 +339,9 @@ async def _serve(settings: Settings) -> int:
         return 2
     try:
         polling = mode._polling
-        waiters = {asyncio.create_task(stop.wait())}
+        waiters: set[asyncio.Task[Any]] = {asyncio.create_task(stop.wait())}
         if polling is not None:
-            waiters.add(polling)  # type: ignore[arg-type]
+            waiters.add(polling)
         await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
     finally:
         await mode.stop()

@@ -450,9 +450,11 @@ class ControlApi:
                     after = event["seq"]
                 if not events:
                     await response.write(b": keepalive\n\n")
-                await self.world.wait_until(
-                    lambda seen=after: self.world.last_event_seq > seen, SSE_KEEPALIVE_SECONDS
-                )
+
+                def advanced(seen: int = after) -> bool:
+                    return self.world.last_event_seq > seen
+
+                await self.world.wait_until(advanced, SSE_KEEPALIVE_SECONDS)
         except ConnectionResetError:
             pass
         return response

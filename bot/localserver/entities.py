@@ -157,12 +157,17 @@ def _closing_entity(tag: _OpenTag, length: int, out: list[str], entities: list[E
         entities.append({"type": kind, "offset": offset, "length": length})
     else:
         last = entities[-1] if entities else None
-        same_range = last is not None and last["offset"] == offset and last["length"] == length
-        if name == "pre" and same_range and last["type"] == "code":
-            last["type"] = "pre"
-        elif name == "code" and same_range and last["type"] == "pre":
+        # the entity just closed inside this one over the same text: <pre><code> or <code><pre>
+        inner = (
+            last
+            if last is not None and last["offset"] == offset and last["length"] == length
+            else None
+        )
+        if name == "pre" and inner is not None and inner["type"] == "code":
+            inner["type"] = "pre"
+        elif name == "code" and inner is not None and inner["type"] == "pre":
             if tag.argument:
-                last["language"] = tag.argument
+                inner["language"] = tag.argument
         elif name == "pre":
             entities.append({"type": "pre", "offset": offset, "length": length})
         else:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -16,7 +17,7 @@ from bot.storage import models  # noqa: F401  (registers the tables on SQLModel.
 SessionMaker = async_sessionmaker[AsyncSession]
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: object) -> None:
     cursor = dbapi_connection.cursor()
     # SQLite leaves foreign keys off per connection; WAL lets a reader run beside the writer.
     cursor.execute("PRAGMA foreign_keys=ON")

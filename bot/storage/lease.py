@@ -34,12 +34,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, insert, literal, or_, select, update
+from sqlalchemy import case, insert, literal, or_, update
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
 
 from bot.clock import Clock, SystemClock
 from bot.storage.db import SessionMaker
-from bot.storage.models import InstanceLock
+from bot.storage.models import InstanceLock, table_of
 
 SENDER = "sender"
 
@@ -89,9 +90,9 @@ class Lease:
         now = self._wall.now()
         expires = now + timedelta(seconds=self.ttl)
         started = self._monotonic()
-        table = InstanceLock.__table__  # type: ignore[attr-defined]
+        table = table_of(InstanceLock)
         async with self.session_maker() as session:
-            result = await session.exec(  # type: ignore[call-overload]
+            result = await session.exec(
                 update(table)
                 .where(
                     table.c.name == self.name,
@@ -124,8 +125,8 @@ class Lease:
     async def _insert(self, now: datetime, expires: datetime) -> bool:
         """The first process on a database creates the row; a racing one loses on the key."""
         async with self.session_maker() as session:
-            exists = await session.exec(  # type: ignore[call-overload]
-                select(InstanceLock.name).where(InstanceLock.name == self.name)
+            exists = await session.exec(
+                select(col(InstanceLock.name)).where(col(InstanceLock.name) == self.name)
             )
             if exists.first() is not None:
                 return False
@@ -137,9 +138,7 @@ class Lease:
                     "heartbeat_at": now,
                     "expires_at": expires,
                 }
-                await session.exec(  # type: ignore[call-overload]
-                    insert(InstanceLock.__table__).values(**row)  # type: ignore[attr-defined]
-                )
+                await session.exec(insert(table_of(InstanceLock)).values(**row))
                 await session.commit()
             except IntegrityError:
                 await session.rollback()
@@ -149,9 +148,9 @@ class Lease:
     async def release(self) -> None:
         """Give the lease up (clean exit): another process may take it at once."""
         self._renewed = None
-        table = InstanceLock.__table__  # type: ignore[attr-defined]
+        table = table_of(InstanceLock)
         async with self.session_maker() as session:
-            await session.exec(  # type: ignore[call-overload]
+            await session.exec(
                 update(table)
                 .where(table.c.name == self.name, table.c.holder == self.holder)
                 .values(holder=None, expires_at=self._wall.now())

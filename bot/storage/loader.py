@@ -444,7 +444,9 @@ class _PlanWriter:
         if row is None:
             self.result.new_plan = True
             result = await self.conn.execute(insert(PLAN).values(values))
-            return int(result.inserted_primary_key[0])
+            key = result.inserted_primary_key
+            assert key is not None  # a single-row INSERT always reports its key
+            return int(key[0])
         await self.conn.execute(update(PLAN).where(PLAN.c.id == row.id).values(values))
         return int(row.id)
 
@@ -725,8 +727,12 @@ async def _load(
             result = _summary(plan, d)
             report.plans.append(result)
             row = plan_rows.get(d.code)
-            same = row is not None and row.content_hash == d.values["content_hash"]
-            if same and not force and row.archived_at is None:
+            unchanged = (
+                row is not None
+                and row.content_hash == d.values["content_hash"]
+                and row.archived_at is None
+            )
+            if unchanged and not force:
                 result.skipped = True
             else:
                 todo.append((d, result))

@@ -13,7 +13,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Index, LargeBinary, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Index,
+    LargeBinary,
+    Table,
+    UniqueConstraint,
+    inspect,
+    text,
+)
 from sqlmodel import Field, SQLModel
 
 from bot.core.status import (  # noqa: F401  the one status vocabulary, re-exported
@@ -354,3 +364,12 @@ class ReplyReading(SQLModel, table=True):
     state: str = "asking"  # asking → recording → recorded → undone
     created_at: datetime
     resolved_at: datetime | None = None
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table behind a `table=True` model, for bulk SQL (SQLModel does not declare
+    `__table__` to type checkers)."""
+    table = inspect(model).local_table
+    if not isinstance(table, Table):  # pragma: no cover - every table=True model has one
+        raise TypeError(f"{model.__name__} is not a table model")
+    return table

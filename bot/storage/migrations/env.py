@@ -9,9 +9,10 @@ there is done by copying the table.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -23,7 +24,7 @@ config = context.config
 target_metadata = SQLModel.metadata
 
 
-def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     """Render sqlmodel's column types importably (`sqlmodel.sql.sqltypes.AutoString()`)."""
     if type_ == "type" and type(obj).__module__.startswith("sqlmodel"):
         autogen_context.imports.add("import sqlmodel.sql.sqltypes")
