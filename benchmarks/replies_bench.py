@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.core.replies import read_reply, ref_pattern
+from bot.core.replies import PlanCodes, read_reply, ref_pattern
 
 TODAY = date(2025, 12, 24)
 CODES = {"SR", "LN", "GZ", "NC"}
@@ -76,12 +76,12 @@ def replies(n: int, seed: int = 14) -> list[str]:
     return out
 
 
-def _time(texts: list[str], codes: object, runs: int) -> tuple[list[float], list[float], int]:
+def _time(texts: list[str], codes: PlanCodes, runs: int) -> tuple[list[float], list[float], int]:
     walls, cpus = [], []
     found = 0
     for _ in range(runs):
         wall, cpu = time.perf_counter(), time.process_time()
-        found = sum(len(read_reply(t, today=TODAY, plan_codes=codes)) for t in texts)  # type: ignore[arg-type]
+        found = sum(len(read_reply(t, today=TODAY, plan_codes=codes)) for t in texts)
         walls.append(time.perf_counter() - wall)
         cpus.append(time.process_time() - cpu)
     return walls, cpus, found

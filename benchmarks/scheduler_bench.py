@@ -263,7 +263,7 @@ def main(n: int, fresh: bool) -> None:
     for line in planning_figures(n, fresh=fresh):
         print(line, flush=True)
     try:
-        from benchmarks.sender_bench import sender_figures  # type: ignore[import-not-found]
+        from benchmarks.sender_bench import sender_figures
     except ImportError:
         return
     for line in asyncio.run(sender_figures()):

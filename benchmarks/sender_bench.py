@@ -84,7 +84,7 @@ async def _run(chats: int, per_chat: int) -> tuple[int, float, int, int]:
     return delivered, seconds, too_many, left
 
 
-async def _pending(db) -> int:  # type: ignore[no-untyped-def]
+async def _pending(db) -> int:
     async with db() as session:
         query = select(func.count()).select_from(Outbox).where(Outbox.status != "sent")
         return int((await session.exec(query)).one())

@@ -35,7 +35,7 @@ AT = datetime(2025, 12, 1, 2, 0, tzinfo=UTC)
 TARGET_MS = 100.0
 
 
-async def _time(session_maker, choice, settings, runs: int):  # type: ignore[no-untyped-def]
+async def _time(session_maker, choice, settings, runs: int):
     """(wall ms, cpu ms, characters) of `runs` runs after one warm-up."""
     walls: list[float] = []
     cpus: list[float] = []
@@ -55,7 +55,7 @@ async def _time(session_maker, choice, settings, runs: int):  # type: ignore[no-
 
 
 async def main(assignments: int, runs: int) -> int:
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite+aiosqlite:///{Path(folder) / 'status-bench.sqlite3'}"
         engine = make_engine(url)

@@ -109,10 +109,11 @@ class _Ids:
 
 
 async def _max_ids(conn: AsyncConnection, names: list[str]) -> dict[str, int]:
-    out = {}
+    out: dict[str, int] = {}
     for name in names:
         table = TABLES[name]
-        out[name] = (await conn.execute(select(func.coalesce(func.max(table.c.id), 0)))).scalar()
+        top = (await conn.execute(select(func.coalesce(func.max(table.c.id), 0)))).scalar_one()
+        out[name] = int(top)
     return out
 
 
@@ -241,15 +242,18 @@ class _Builder:
         status = _weighted(rng, PAST if due < self.today else FUTURE)
         acked = status != models.NOT_STARTED or r() < 0.4
         ack_at = assigned + timedelta(seconds=int(r() * 5 * 86400)) if acked else None
-        report_at = progress = done_at = closed_at = extension = None
+        report_at: datetime | None = None
+        progress: int | None = None
+        done_at = closed_at = None
+        extension: date | None = None
         if status != models.NOT_STARTED:
             end = min(at, datetime.combine(due, _NOON))
             report_at = assigned + (end - assigned) * r() if end > assigned else assigned
             done = status in (models.DONE_REPORTED, models.CLOSED)
             progress = 100 if done else 5 + int(r() * 90)
             done_at = report_at if done else None
-        if status == models.CLOSED:
-            closed_at = min(at, report_at + timedelta(seconds=int(r() * 10 * 86400)))
+            if status == models.CLOSED:
+                closed_at = min(at, report_at + timedelta(seconds=int(r() * 10 * 86400)))
         if status == models.BLOCKED and r() < 0.3:
             extension = due + timedelta(days=90)
         aid = self.add(

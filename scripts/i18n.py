@@ -88,7 +88,7 @@ def fill_english(catalog: Catalog) -> None:
         if not message.id:
             continue
         if isinstance(message.id, tuple):
-            if not any(message.string):
+            if not any(message.string or ()):
                 message.string = tuple(message.id)
         elif not message.string:
             message.string = message.id

@@ -75,7 +75,11 @@ async def removable(
     if not reach.roles.coordinator_all:
         plans = await reach.plans_of_units(session, list(dict.fromkeys(units)))
     return [
-        m for m, _ in pairs if rules.reaches_grant(reach.roles, m.grant, plans.get(m.unit_id, ()))
+        m
+        for m, _ in pairs
+        if rules.reaches_grant(
+            reach.roles, m.grant, plans.get(m.unit_id, ()) if m.unit_id is not None else ()
+        )
     ]
 
 
@@ -96,7 +100,7 @@ async def cancel_pending(
     """Messages already queued for the person because of the ended role are not sent: all of
     them when no role is left, else those about the ended role's unit or plan (unless another
     of their roles covers it). Returns how many were cancelled."""
-    mine = or_(Outbox.person_id == m.person_id, Outbox.chat_id == (telegram_id or 0))
+    mine = or_(col(Outbox.person_id) == m.person_id, col(Outbox.chat_id) == (telegram_id or 0))
     query = update(Outbox).where(col(Outbox.status) == "pending", mine)
     if remaining:
         if any((r.unit_id, r.plan_id) == (m.unit_id, m.plan_id) for r in remaining):
@@ -111,7 +115,7 @@ async def cancel_pending(
         else:
             return 0  # a coordinator of all plans who keeps another role: nothing is only theirs
         query = query.where(col(Outbox.assignment_id).in_(about))
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         query.values(status=OUTBOX_CANCELLED, last_error="the recipient's access ended")
     )
     return int(result.rowcount or 0)

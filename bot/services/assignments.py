@@ -35,6 +35,7 @@ from bot.storage.models import (
     Task,
     Unit,
 )
+from bot.storage.typed_sql import select_rows
 
 MY_PAGE_SIZE = 8
 
@@ -153,14 +154,15 @@ async def _window_starts(
     if not task_ids:
         return {}
     result = await session.exec(
-        select(Milestone.id, Milestone.task_id, Milestone.due, Task.plan_id)
+        select(col(Milestone.id), col(Milestone.task_id), col(Milestone.due), col(Task.plan_id))
         .join(Task, col(Task.id) == Milestone.task_id)
         .where(col(Milestone.task_id).in_(list(task_ids)), col(Milestone.archived_at).is_(None))
-        .order_by(Milestone.task_id, Milestone.seq)
+        .order_by(col(Milestone.task_id), col(Milestone.seq))
     )
     out: dict[int, date] = {}
     previous: dict[int, date] = {}
     for milestone_id, task_id, due, plan_id in result.all():
+        assert milestone_id is not None  # a stored row has its key
         out[milestone_id] = previous.get(task_id, plan_starts.get(plan_id, due))
         previous[task_id] = due
     return out
@@ -228,7 +230,7 @@ async def assignment_rows(
 ) -> list[AssignmentRow]:
     """Active assignments matching `conditions` (SQL expressions on the joined tables)."""
     result = await session.exec(
-        select(Assignment, Milestone, Task, Plan, Unit)
+        select_rows(Assignment, Milestone, Task, Plan, Unit)
         .join(Milestone, col(Milestone.id) == Assignment.milestone_id)
         .join(Task, col(Task.id) == Milestone.task_id)
         .join(Plan, col(Plan.id) == Task.plan_id)
@@ -343,7 +345,7 @@ async def task_detail(
     result = await session.exec(
         select(Milestone)
         .where(Milestone.task_id == task.id, col(Milestone.archived_at).is_(None))
-        .order_by(Milestone.seq)
+        .order_by(col(Milestone.seq))
     )
     milestones = []
     for m in result.all():

@@ -158,7 +158,7 @@ async def item_candidates(session: AsyncSession, task: Task) -> list[Candidate]:
             col(Assignment.archived_at).is_(None),
             col(Milestone.archived_at).is_(None),
         )
-        .order_by(Milestone.seq, col(Assignment.role) != "lead", Assignment.id)
+        .order_by(col(Milestone.seq), col(Assignment.role) != "lead", col(Assignment.id))
     )
     out = []
     for a, m, u in result.all():
@@ -264,7 +264,7 @@ async def _unit_ids_named(
         units = await find_units(session, directory, word)
     except Exception:  # a directory that cannot search this word: treat as not a unit
         return set()
-    return {u.id for u in units if u.id in on_item}  # type: ignore[misc]
+    return {u.id for u in units if u.id in on_item}
 
 
 # --- the acts ----------------------------------------------------------------------------

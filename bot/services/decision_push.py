@@ -30,7 +30,7 @@ async def coordinators_of_plan(session: AsyncSession, plan_id: int) -> list[Pers
             col(Membership.revoked_at).is_(None),
             col(Person.active).is_(True),
             col(Person.telegram_id).is_not(None),
-            (Membership.plan_id == plan_id) | col(Membership.plan_id).is_(None),
+            (col(Membership.plan_id) == plan_id) | col(Membership.plan_id).is_(None),
         )
         .order_by(col(Person.id))
     )
@@ -92,7 +92,7 @@ async def _join_pending(session: AsyncSession, chat_id: int, item: dict[str, Any
         if (i.get("assignment_id"), i.get("kind")) != (item["assignment_id"], item["kind"])
     ] + [item]
     # only while still pending: a row the sender claimed meanwhile is left alone
-    changed = await session.exec(  # type: ignore[call-overload]
+    changed = await session.exec(
         update(Outbox)
         .where(col(Outbox.id) == row_id, col(Outbox.status) == "pending")
         .values(payload={**(payload or {}), "items": items})

@@ -28,12 +28,15 @@ from zoneinfo import ZoneInfo
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from sqlalchemy import and_, func, select
+from openpyxl.worksheet.worksheet import Worksheet
+from sqlalchemy import and_, func
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import stats as core
 from bot.services.stats import A, M, P, Scope, T, U, _scope_filters
 from bot.storage.models import CLOSED, Membership, Person, StatusEvent
+from bot.storage.typed_sql import select_rows, table_of
 
 # What XML 1.0 (and so .xlsx) cannot carry: C0 controls except tab, newline and carriage return
 # (openpyxl refuses them), U+FFFE, U+FFFF and lone surrogates (the writer fails on them).
@@ -70,7 +73,7 @@ def clean(value: Any) -> Any:
     return value
 
 
-def _append_row(ws: Any, row: int, values: list[Any]) -> list[Any]:
+def _append_row(ws: Worksheet, row: int, values: list[Any]) -> list[Any]:
     """Write `values` as row number `row` (the next one); every text cell is cleaned and
     stored as text, never a formula.
 
@@ -118,15 +121,15 @@ async def ledger_rows(
     """(row, raw status) for every active assignment in scope, in plan order."""
     today = at.astimezone(zone).date()
     last = (
-        select(
-            StatusEvent.assignment_id.label("aid"),  # type: ignore[attr-defined]
-            func.max(StatusEvent.id).label("eid"),
+        select_rows(
+            col(StatusEvent.assignment_id).label("aid"),
+            func.max(col(StatusEvent.id)).label("eid"),
         )
-        .where(StatusEvent.kind.in_(REPORT_KINDS))  # type: ignore[attr-defined]
-        .group_by(StatusEvent.assignment_id)
+        .where(col(StatusEvent.kind).in_(REPORT_KINDS))
+        .group_by(col(StatusEvent.assignment_id))
         .subquery("last")
     )
-    ev = StatusEvent.__table__.alias("ev")  # type: ignore[attr-defined]
+    ev = table_of(StatusEvent).alias("ev")
     joined = (
         A.join(M, M.c.id == A.c.milestone_id)
         .join(T, T.c.id == M.c.task_id)
@@ -136,7 +139,7 @@ async def ledger_rows(
         .outerjoin(ev, ev.c.id == last.c.eid)
     )
     stmt = (
-        select(
+        select_rows(
             P.c.code,
             T.c.ref,
             T.c.section,
@@ -212,10 +215,10 @@ async def ledger_rows(
 async def _liaison_names(session: AsyncSession, unit_ids: set[int]) -> dict[int, list[str]]:
     if not unit_ids:
         return {}
-    ms = Membership.__table__  # type: ignore[attr-defined]
-    pe = Person.__table__  # type: ignore[attr-defined]
+    ms = table_of(Membership)
+    pe = table_of(Person)
     stmt = (
-        select(ms.c.unit_id, pe.c.name, pe.c.username)
+        select_rows(ms.c.unit_id, pe.c.name, pe.c.username)
         .select_from(ms.join(pe, pe.c.id == ms.c.person_id))
         .where(
             and_(
@@ -250,6 +253,8 @@ def workbook_bytes(
     cleaned and stored as text (`_append_row`)."""
     wb = Workbook()
     ws = wb.active
+    if not isinstance(ws, Worksheet):  # pragma: no cover - a new workbook has one sheet
+        raise TypeError("a new workbook has no worksheet")
     ws.title = clean(sheet_title)[:31] or "Sheet1"
     _append_row(ws, 1, [headers[c] for c in COLUMNS])
     bold = Font(bold=True)

@@ -161,7 +161,7 @@ class ImportReviews:
     # --- rows ----------------------------------------------------------------------------
 
     async def _expire(self, owner: int | None = None) -> None:
-        await self.session.exec(  # type: ignore[call-overload]
+        await self.session.exec(
             delete(PendingImport).where(col(PendingImport.updated_at) < self.now - self.ttl)
         )
         if owner is None:
@@ -174,7 +174,7 @@ class ImportReviews:
             )
         ).all()
         if len(rows) >= PER_OWNER:
-            await self.session.exec(  # type: ignore[call-overload]
+            await self.session.exec(
                 delete(PendingImport).where(col(PendingImport.id).in_(rows[PER_OWNER - 1 :]))
             )
 
@@ -198,9 +198,9 @@ class ImportReviews:
     async def open(self, *, owner: int, chat_id: int, code: str | None) -> None:
         """`/import [CODE]` without a file: the owner's next document is the plan."""
         await self._expire(owner)
-        await self.session.exec(  # type: ignore[call-overload]
+        await self.session.exec(
             delete(PendingImport).where(
-                PendingImport.owner == owner, PendingImport.awaiting == AWAITING_FILE
+                col(PendingImport.owner) == owner, col(PendingImport.awaiting) == AWAITING_FILE
             )
         )
         self.session.add(
@@ -417,9 +417,7 @@ class ImportReviews:
             if exc.code != "plan_code_taken":
                 raise
             return await self._reparse(row, options)
-        await self.session.exec(  # type: ignore[call-overload]
-            delete(PendingImport).where(PendingImport.token == token)
-        )
+        await self.session.exec(delete(PendingImport).where(col(PendingImport.token) == token))
         await self._commit()
         return Loaded(result, replaced)
 
@@ -427,7 +425,7 @@ class ImportReviews:
 async def purge_expired(session_maker: Any, *, now: datetime, ttl: timedelta = TTL) -> int:
     """Delete uploads nobody finished within `ttl` (their files included); at start-up."""
     async with session_maker() as session:
-        result = await session.exec(  # type: ignore[call-overload]
+        result = await session.exec(
             delete(PendingImport).where(col(PendingImport.updated_at) < now - ttl)
         )
         await session.commit()

@@ -12,7 +12,7 @@ import unicodedata
 from typing import Any
 
 from sqlalchemy import func, or_
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.services.errors import ServiceError
@@ -94,8 +94,8 @@ async def find_units(session: AsyncSession, directory: Any, query: str) -> list[
     # The ledger's own names: exact first, then containing the query
     result = await session.exec(
         select(Unit).where(
-            or_(Unit.name == query, Unit.short_name == query),
-            Unit.is_group.is_(False),  # type: ignore[attr-defined]
+            or_(col(Unit.name) == query, col(Unit.short_name) == query),
+            col(Unit.is_group).is_(False),
         )
     )
     direct = list(result.all())

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import aliased
-from sqlmodel import col, select
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import scope as rules
 from bot.storage.models import Membership, Person, Plan, Unit
+from bot.storage.typed_sql import select_rows
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ async def member_rows(
     """(member, username) pairs in a stable order: unit, role, name."""
     revoker = aliased(Person)
     query = (
-        select(Membership, Person, Unit, Plan, revoker)
+        select_rows(Membership, Person, Unit, Plan, revoker)
         .join(Person, col(Person.id) == Membership.person_id)
         .join(Unit, col(Unit.id) == Membership.unit_id, isouter=True)
         .join(Plan, col(Plan.id) == Membership.plan_id, isouter=True)

@@ -75,6 +75,12 @@ def _child(
         conn.close()
 
 
+def _settle(future: asyncio.Future[None]) -> None:
+    """Mark `future` done (a reader callback: the fd may signal more than once)."""
+    if not future.done():
+        future.set_result(None)
+
+
 class ProcessParser:
     """`await parser.run(func, *args)`: `func(*args)` in a child process (module docstring).
     `func` and its arguments must be picklable (a module-level function)."""
@@ -125,7 +131,7 @@ class ProcessParser:
             sender.close()
         readable = loop.create_future()
         fd = receiver.fileno()
-        loop.add_reader(fd, lambda: readable.done() or readable.set_result(None))
+        loop.add_reader(fd, _settle, readable)
         try:
             try:
                 await asyncio.wait_for(readable, self.timeout)
@@ -154,7 +160,7 @@ class ProcessParser:
         loop = asyncio.get_running_loop()
         ended = loop.create_future()
         try:
-            loop.add_reader(process.sentinel, lambda: ended.done() or ended.set_result(None))
+            loop.add_reader(process.sentinel, _settle, ended)
         except (OSError, ValueError):
             process.join(1)
             return

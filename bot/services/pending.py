@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.core.status import CLOSED, DONE_REPORTED
 from bot.services.scope import PlanScope
 from bot.storage.models import Assignment, Milestone, Plan, StatusEvent, Task, Unit
+from bot.storage.typed_sql import select_rows
 
 COMPLETION = "completion"  # 办结 / 退回
 EXTENSION = "extension"  # 批准 / 驳回
@@ -49,7 +50,7 @@ async def pending_decisions(session: AsyncSession, scope: PlanScope) -> list[Dec
         .subquery()
     )
     query = (
-        select(Assignment, Task, Plan, Unit, latest.c.since)
+        select_rows(Assignment, Task, Plan, Unit, latest.c.since)
         .join(Milestone, col(Milestone.id) == Assignment.milestone_id)
         .join(Task, col(Task.id) == Milestone.task_id)
         .join(Plan, col(Plan.id) == Task.plan_id)
@@ -78,11 +79,9 @@ async def pending_decisions(session: AsyncSession, scope: PlanScope) -> list[Dec
             since=since,
         )
         if a.status == DONE_REPORTED:
-            out.append(Decision(kind=COMPLETION, requested_to=None, **common))  # type: ignore[arg-type]
+            out.append(Decision(kind=COMPLETION, requested_to=None, **common))
         if a.extension_requested_to is not None and a.status != CLOSED:
-            out.append(
-                Decision(kind=EXTENSION, requested_to=a.extension_requested_to, **common)  # type: ignore[arg-type]
-            )
+            out.append(Decision(kind=EXTENSION, requested_to=a.extension_requested_to, **common))
     far_past = datetime.min.replace(tzinfo=UTC)
 
     def order(d: Decision) -> tuple:

@@ -171,17 +171,18 @@ async def liaisons_of_units(
         return {}
     result = await session.exec(
         select(Membership.unit_id, Person)
-        .join(Person, Person.id == Membership.person_id)  # type: ignore[arg-type]
+        .join(Person, col(Person.id) == Membership.person_id)
         .where(
             Membership.role == ROLE_LIAISON,
-            Membership.revoked_at.is_(None),  # type: ignore[union-attr]
-            Membership.unit_id.in_(list(unit_ids)),  # type: ignore[union-attr]
+            col(Membership.revoked_at).is_(None),
+            col(Membership.unit_id).in_(list(unit_ids)),
         )
-        .order_by(Person.id)
+        .order_by(col(Person.id))
     )
     out: dict[int, list[Person]] = {}
     for unit_id, person in result.all():
-        out.setdefault(unit_id, []).append(person)
+        if unit_id is not None:  # always: the query asks for these units
+            out.setdefault(unit_id, []).append(person)
     return out
 
 
@@ -350,7 +351,7 @@ async def pending_invites(session: AsyncSession, *, at: datetime) -> list[Invite
         select(Invite).where(
             Invite.used_at.is_(None),  # type: ignore[union-attr]
             Invite.revoked_at.is_(None),  # type: ignore[union-attr]
-            Invite.expires_at > at,  # type: ignore[arg-type]
+            Invite.expires_at > at,
         )
     )
     return list(result.all())

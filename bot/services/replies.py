@@ -179,7 +179,7 @@ def next_question(targets: list[Target]) -> Target | None:
 async def _claim(session: AsyncSession, record: ReplyReading, *, was: str, now: str) -> bool:
     """Move `record` from state `was` to `now` in one conditional UPDATE: of two presses at
     once (a double tap, two instances) exactly one wins."""
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(ReplyReading)
         .where(col(ReplyReading.id) == record.id, col(ReplyReading.state) == was)
         .values(state=now)

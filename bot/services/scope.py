@@ -92,7 +92,9 @@ class PlanScope:
         reached = found
         if not self.roles.coordinator_all:
             plans = await self.plans_of_units(session, [u.id for u in found if u.id])
-            reached = [u for u in found if rules.reaches_unit(self.roles, plans.get(u.id, ()))]
+            reached = [
+                u for u in found if rules.reaches_unit(self.roles, plans.get(u.id or 0, ()))
+            ]
         if not reached:
             named = found[0].name if len(found) == 1 else text
             raise ServiceError("unit_out_of_scope", unit=named)

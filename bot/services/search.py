@@ -22,6 +22,7 @@ from bot.core.status import OPEN_STATUSES
 from bot.core.textsearch import matches
 from bot.services.scope import PlanScope
 from bot.storage.models import Assignment, Milestone, Plan, Task
+from bot.storage.typed_sql import select_rows
 
 
 @dataclass(frozen=True)
@@ -64,10 +65,10 @@ class FindResult:
 
 def _rows_query(reach: Reach) -> Any:
     query = (
-        select(Task.id, Task.ref, Task.title, Task.text, Plan.code)
+        select_rows(Task.id, Task.ref, Task.title, Task.text, Plan.code)
         .join(Plan, col(Plan.id) == Task.plan_id)
         .where(col(Task.archived_at).is_(None), col(Plan.archived_at).is_(None))
-        .order_by(Plan.code, Task.position, Task.id)
+        .order_by(col(Plan.code), col(Task.position), col(Task.id))
     )
     if reach.plan_ids is None:
         return query
@@ -97,7 +98,12 @@ async def _statuses(session: AsyncSession, task_ids: Sequence[int]) -> dict[int,
     if not task_ids:
         return {}
     result = await session.exec(
-        select(Milestone.task_id, Assignment.unit_id, Assignment.status, Assignment.due)
+        select(
+            col(Milestone.task_id),
+            col(Assignment.unit_id),
+            col(Assignment.status),
+            col(Assignment.due),
+        )
         .join(Milestone, col(Milestone.id) == Assignment.milestone_id)
         .where(
             col(Milestone.task_id).in_(list(task_ids)),

@@ -19,10 +19,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Date, and_, case, func, literal, select
+from sqlalchemy import ColumnElement, Date, FromClause, and_, case, func, literal
 from sqlalchemy.dialects.sqlite import dialect as _sqlite_dialect
 from sqlalchemy.engine import Row
-from sqlalchemy.sql import Select
 from sqlalchemy.types import DateTime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -31,14 +30,15 @@ from bot.core.lights import Light, LightPolicy
 from bot.core.status import CLOSED, DONE_REPORTED, OPEN_STATUSES
 from bot.services import stats_sql as sql
 from bot.storage.models import Assignment, Membership, Milestone, Person, Plan, Task, Unit
+from bot.storage.typed_sql import RowSelect, select_rows, table_of
 
-A = Assignment.__table__  # type: ignore[attr-defined]
-M = Milestone.__table__  # type: ignore[attr-defined]
-T = Task.__table__  # type: ignore[attr-defined]
-P = Plan.__table__  # type: ignore[attr-defined]
-U = Unit.__table__  # type: ignore[attr-defined]
-MS = Membership.__table__  # type: ignore[attr-defined]
-PE = Person.__table__  # type: ignore[attr-defined]
+A = table_of(Assignment)
+M = table_of(Milestone)
+T = table_of(Task)
+P = table_of(Plan)
+U = table_of(Unit)
+MS = table_of(Membership)
+PE = table_of(Person)
 
 DEFAULT_ACK_WINDOW = 3  # working days to acknowledge (签收); the policy's chase threshold
 
@@ -86,8 +86,8 @@ def _date(value: date) -> ColumnElement:
     return literal(value, Date)
 
 
-def _base_from(scope: Scope, *, milestone: bool = False):  # type: ignore[no-untyped-def]
-    joined = A
+def _base_from(scope: Scope, *, milestone: bool = False) -> FromClause:
+    joined: FromClause = A
     if milestone or scope.needs_task:
         joined = joined.join(M, M.c.id == A.c.milestone_id)
     if scope.needs_task:
@@ -108,8 +108,8 @@ def _scope_filters(scope: Scope) -> list[ColumnElement]:
 
 
 def _scoped(
-    stmt: Select, scope: Scope, *, milestone: bool = False, index: str | None = None
-) -> Select:
+    stmt: RowSelect, scope: Scope, *, milestone: bool = False, index: str | None = None
+) -> RowSelect:
     """Restrict `stmt` to the scope; `index` names the covering index the query is meant to
     scan (kept next to the query so that a change of either is seen together)."""
     del index  # documentation of the intended plan (checked with EXPLAIN QUERY PLAN)
@@ -136,7 +136,11 @@ def _count_if(condition: ColumnElement) -> ColumnElement:
 
 # --- running the statements of bot.services.stats_sql ------------------------------------------
 
-_SQLITE_INSTANT = DateTime().dialect_impl(_sqlite_dialect()).bind_processor(_sqlite_dialect())
+_SQLITE_INSTANT_OR_NONE = (
+    DateTime().dialect_impl(_sqlite_dialect()).bind_processor(_sqlite_dialect())
+)
+assert _SQLITE_INSTANT_OR_NONE is not None  # SQLite's DateTime writes text
+_SQLITE_INSTANT = _SQLITE_INSTANT_OR_NONE
 
 
 def _instant_text(value: datetime) -> str:
@@ -180,7 +184,7 @@ def _light_params(when: When, policy: LightPolicy) -> dict[str, Any]:
 
 async def _run(
     session: AsyncSession, statement: str, params: dict[str, Any] | tuple[Any, ...]
-) -> Sequence[Row[Any]]:
+) -> Sequence[Row[*tuple[Any, ...]]]:
     """The rows of a statement of text, on the session's connection (and transaction)."""
     connection = await session.connection()
     return (await connection.exec_driver_sql(statement, params)).all()
@@ -464,7 +468,7 @@ async def on_time_parts(session: AsyncSession, *, scope: Scope, when: When) -> O
     return OnTimeParts(int(on_time), int(not_yet_due))
 
 
-def _overdue_order(stmt: Select) -> Select:
+def _overdue_order(stmt: RowSelect) -> RowSelect:
     return stmt.order_by(A.c.due, A.c.id)
 
 
@@ -476,7 +480,7 @@ async def overdue_items(
     if not scope.needs_task:
         joined = joined.join(T, T.c.id == M.c.task_id)
     stmt = (
-        select(
+        select_rows(
             A.c.id,
             T.c.ref,
             T.c.title,
@@ -507,7 +511,7 @@ async def overdue_items(
 
 
 async def count_overdue(session: AsyncSession, *, scope: Scope, when: When) -> int:
-    stmt = _scoped(select(func.count()), scope, index="ix_assignment_due").where(
+    stmt = _scoped(select_rows(func.count()), scope, index="ix_assignment_due").where(
         overdue_sql(when, by_due_index=True)
     )
     return int((await session.exec(stmt)).scalar_one())
@@ -571,7 +575,7 @@ async def plan_lines(
 ) -> list[PlanLine]:
     """Active plans with their assignment counts (`/plans`)."""
     counts = (
-        select(
+        select_rows(
             T.c.plan_id.label("plan_id"),
             func.count(func.distinct(T.c.id)).label("tasks"),
             func.count(A.c.id).label("total"),
@@ -588,7 +592,7 @@ async def plan_lines(
         .subquery()
     )
     stmt = (
-        select(
+        select_rows(
             P.c.id,
             P.c.code,
             P.c.title,
@@ -626,7 +630,7 @@ async def unit_overview(
     scope = Scope(plan_ids=plan_ids)
     work = (
         _scoped(
-            select(
+            select_rows(
                 A.c.unit_id.label("unit_id"),
                 _count_if(A.c.status.in_(OPEN_STATUSES)).label("open"),
                 _count_if(overdue_sql(when)).label("overdue"),
@@ -637,13 +641,15 @@ async def unit_overview(
         .subquery()
     )
     liaisons = (
-        select(MS.c.unit_id.label("unit_id"), func.count(func.distinct(MS.c.person_id)).label("n"))
+        select_rows(
+            MS.c.unit_id.label("unit_id"), func.count(func.distinct(MS.c.person_id)).label("n")
+        )
         .select_from(MS.join(PE, PE.c.id == MS.c.person_id))
         .where(MS.c.role == "liaison", MS.c.revoked_at.is_(None), MS.c.unit_id.is_not(None))
         .group_by(MS.c.unit_id)
         .subquery()
     )
-    stmt = select(
+    stmt = select_rows(
         U.c.id,
         U.c.name,
         U.c.short_name,

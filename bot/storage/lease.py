@@ -40,7 +40,8 @@ from sqlmodel import col, select
 
 from bot.clock import Clock, SystemClock
 from bot.storage.db import SessionMaker
-from bot.storage.models import InstanceLock, table_of
+from bot.storage.models import InstanceLock
+from bot.storage.typed_sql import table_of
 
 SENDER = "sender"
 

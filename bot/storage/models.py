@@ -19,9 +19,7 @@ from sqlalchemy import (
     Column,
     Index,
     LargeBinary,
-    Table,
     UniqueConstraint,
-    inspect,
     text,
 )
 from sqlmodel import Field, SQLModel
@@ -364,12 +362,3 @@ class ReplyReading(SQLModel, table=True):
     state: str = "asking"  # asking → recording → recorded → undone
     created_at: datetime
     resolved_at: datetime | None = None
-
-
-def table_of(model: type[SQLModel]) -> Table:
-    """The Core table behind a `table=True` model, for bulk SQL (SQLModel does not declare
-    `__table__` to type checkers)."""
-    table = inspect(model).local_table
-    if not isinstance(table, Table):  # pragma: no cover - every table=True model has one
-        raise TypeError(f"{model.__name__} is not a table model")
-    return table
