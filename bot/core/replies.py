@@ -652,10 +652,15 @@ def _plus_workdays(today: date, n: int) -> date:
     return day
 
 
-def _rules() -> list[tuple[re.Pattern[str], object, str]]:
+_DateRule = Callable[[re.Match[str], date], date | None]  # the date a matched phrase names
+
+
+def _rules() -> list[tuple[re.Pattern[str], _DateRule, str]]:
     def full(m: re.Match[str], today: date) -> date | None:
         year, month, day = (cn_int(g) for g in m.groups())
-        return None if None in (year, month, day) else _safe(year, month, day)  # type: ignore[arg-type]
+        if year is None or month is None or day is None:
+            return None
+        return _safe(year, month, day)
 
     def month_part(m: re.Match[str], today: date) -> date | None:
         year = _year_of(m.group(1), today)
@@ -704,10 +709,12 @@ def _rules() -> list[tuple[re.Pattern[str], object, str]]:
     def day_of_month(m: re.Match[str], today: date) -> date | None:
         base = _add_months(today.replace(day=1), 1 if (m.group(1) or "").startswith("下") else 0)
         day = cn_int(m.group(2))
-        found = None if day is None else _safe(base.year, base.month, day)
+        if day is None:
+            return None
+        found = _safe(base.year, base.month, day)
         if found is not None and found < today:
             nxt = _add_months(base, 1)
-            found = _safe(nxt.year, nxt.month, day)  # type: ignore[arg-type]
+            found = _safe(nxt.year, nxt.month, day)
         return found
 
     def week(m: re.Match[str], today: date) -> date | None:
@@ -784,7 +791,7 @@ def dates(text: str, today: date) -> list[tuple[int, int, date]]:
             if any(s < m.end() and m.start() < e for s, e in taken):
                 continue
             taken.append((m.start(), m.end()))
-            found = handler(m, today)  # type: ignore[operator]
+            found = handler(m, today)
             if found is not None and date.min < found < date.max:
                 spans.append((m.start(), m.end(), found))
     spans.sort()

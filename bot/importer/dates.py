@@ -171,7 +171,9 @@ def _due_of(
     if match.group("bare"):
         year = ctx.year
         if "季度" in text:
-            q = _quarter(re.search(r"[一二三四1-4]", text).group(0))  # type: ignore[union-attr]
+            digit = re.search(r"[一二三四1-4]", text)
+            assert digit is not None  # the bare pattern puts the number before 季度
+            q = _quarter(digit.group(0))
             return (_month_end(year, q * 3),), (text,)
         if text in ("上半年", "年中"):
             return (date(year, 6, 30),), (text,)

@@ -278,7 +278,8 @@ class BotApi:
     def _chat(self, params: Params, *, sending: bool = True) -> ChatRecord:
         if sending:
             return self.world.chat_for_bot(params.chat_id())
-        chat = self.world.chats.get(params.chat_id())  # type: ignore[arg-type]
+        chat_id = params.chat_id()
+        chat = self.world.chats.get(chat_id) if isinstance(chat_id, int) else None
         if chat is None:
             raise chat_not_found()
         return chat

@@ -47,6 +47,7 @@ from bot.storage.models import (
     Task,
     Unit,
 )
+from bot.storage.typed_sql import stored_id
 
 CONFIRM = Action.CONFIRM
 RETURN = Action.RETURN
@@ -164,12 +165,12 @@ async def item_candidates(session: AsyncSession, task: Task) -> list[Candidate]:
     for a, m, u in result.all():
         out.append(
             Candidate(
-                assignment_id=a.id,  # type: ignore[arg-type]
-                task_id=task.id,  # type: ignore[arg-type]
+                assignment_id=stored_id(a.id),
+                task_id=stored_id(task.id),
                 plan_id=task.plan_id,
                 ref=task.ref,
                 title=task.title,
-                unit_id=u.id,  # type: ignore[arg-type]
+                unit_id=stored_id(u.id),
                 unit_name=u.short_name or u.name,
                 role=a.role,
                 seq=m.seq,
@@ -381,7 +382,9 @@ async def chase_payload(session: AsyncSession, c: Candidate, *, today: date) -> 
             .where(Assignment.id == c.assignment_id)
         )
     ).first()
-    everyone = await item_candidates(session, await session.get(Task, c.task_id))  # type: ignore[arg-type]
+    task = await session.get(Task, c.task_id)
+    assert task is not None  # the candidate was just read through its task
+    everyone = await item_candidates(session, task)
     units = [{"name": o.unit_name, "role": o.role} for o in everyone if o.seq == c.seq]
     return {
         "plan": plan.code if plan else "",
@@ -440,7 +443,9 @@ async def chase(
         payload["by"] = person.name
     queued = 0
     for p in people:
-        key = chase_key(assignment_id, at, p.telegram_id)  # type: ignore[arg-type]
+        if p.telegram_id is None:  # never: liaisons() keeps the reachable ones
+            continue
+        key = chase_key(assignment_id, at, p.telegram_id)
         exists = (await session.exec(select(func.count()).where(Outbox.key == key))).one()
         if exists:
             continue
@@ -448,7 +453,7 @@ async def chase(
             Outbox(
                 key=key,
                 kind="chase",
-                chat_id=p.telegram_id,  # type: ignore[arg-type]
+                chat_id=p.telegram_id,
                 person_id=p.id,
                 assignment_id=assignment_id,
                 stage="manual",

@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.services.pending import COMPLETION, EXTENSION, Decision
 from bot.storage.models import ROLE_COORDINATOR, Membership, Outbox, Person
+from bot.storage.typed_sql import stored_id
 
 DECISION = "decision"  # the Outbox kind (schedules.messages renders it)
 MAX_BATCH = 20  # items one notice carries; more start a new one
@@ -36,7 +37,7 @@ async def coordinators_of_plan(session: AsyncSession, plan_id: int) -> list[Pers
     )
     people: dict[int, Person] = {}
     for person in result.all():
-        people.setdefault(person.id, person)  # type: ignore[arg-type]
+        people.setdefault(stored_id(person.id), person)
     return list(people.values())
 
 
@@ -116,7 +117,9 @@ async def push_decision(
     for person in await coordinators_of_plan(session, decision.plan_id):
         if person.id == reporter_id:
             continue
-        chat_id = int(person.telegram_id)  # type: ignore[arg-type]
+        if person.telegram_id is None:  # never: the query asks for reachable coordinators
+            continue
+        chat_id = int(person.telegram_id)
         if not await _join_pending(session, chat_id, item):
             session.add(
                 Outbox(

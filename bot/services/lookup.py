@@ -40,8 +40,8 @@ async def task_by_ref(session: AsyncSession, ref: str) -> Task:
     for candidate in candidates:
         result = await session.exec(
             select(Task)
-            .where(func.upper(Task.ref) == candidate, Task.archived_at.is_(None))  # type: ignore[union-attr]
-            .order_by(Task.id)  # type: ignore[arg-type]
+            .where(func.upper(Task.ref) == candidate, col(Task.archived_at).is_(None))
+            .order_by(col(Task.id))
         )
         task = result.first()
         if task is not None:
@@ -54,7 +54,7 @@ async def plan_by_code(session: AsyncSession, code: str) -> Plan | None:
     if not key:
         return None
     result = await session.exec(
-        select(Plan).where(func.upper(Plan.code) == key, Plan.archived_at.is_(None))  # type: ignore[union-attr]
+        select(Plan).where(func.upper(Plan.code) == key, col(Plan.archived_at).is_(None))
     )
     return result.first()
 
@@ -62,7 +62,7 @@ async def plan_by_code(session: AsyncSession, code: str) -> Plan | None:
 async def _units_named(session: AsyncSession, names: list[str]) -> list[Unit]:
     if not names:
         return []
-    result = await session.exec(select(Unit).where(Unit.name.in_(names)))  # type: ignore[attr-defined]
+    result = await session.exec(select(Unit).where(col(Unit.name).in_(names)))
     by_name = {u.name: u for u in result.all()}
     return [by_name[n] for n in names if n in by_name and not by_name[n].is_group]
 
@@ -108,8 +108,8 @@ async def find_units(session: AsyncSession, directory: Any, query: str) -> list[
     result = await session.exec(
         select(Unit)
         .where(
-            or_(Unit.name.like(pattern), Unit.short_name.like(pattern)),  # type: ignore[attr-defined]
-            Unit.is_group.is_(False),  # type: ignore[attr-defined]
+            or_(col(Unit.name).like(pattern), col(Unit.short_name).like(pattern)),
+            col(Unit.is_group).is_(False),
         )
         .order_by(func.length(Unit.name), Unit.name)
         .limit(20)

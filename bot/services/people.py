@@ -88,7 +88,7 @@ async def active_memberships(session: AsyncSession, person_id: int) -> list[Memb
     result = await session.exec(
         select(Membership).where(
             Membership.person_id == person_id,
-            Membership.revoked_at.is_(None),  # type: ignore[union-attr]
+            col(Membership.revoked_at).is_(None),
         )
     )
     return list(result.all())
@@ -152,11 +152,11 @@ async def coordinators(session: AsyncSession) -> list[Person]:
     """Active people with a coordinator role (of all plans or some)."""
     result = await session.exec(
         select(Person)
-        .join(Membership, Membership.person_id == Person.id)  # type: ignore[arg-type]
+        .join(Membership, col(Membership.person_id) == Person.id)
         .where(
             Membership.role == ROLE_COORDINATOR,
-            Membership.revoked_at.is_(None),  # type: ignore[union-attr]
-            Person.active.is_(True),  # type: ignore[attr-defined]
+            col(Membership.revoked_at).is_(None),
+            col(Person.active).is_(True),
         )
         .distinct()
     )
@@ -349,8 +349,8 @@ async def pending_invites(session: AsyncSession, *, at: datetime) -> list[Invite
     """Invitations neither used, revoked nor expired."""
     result = await session.exec(
         select(Invite).where(
-            Invite.used_at.is_(None),  # type: ignore[union-attr]
-            Invite.revoked_at.is_(None),  # type: ignore[union-attr]
+            col(Invite.used_at).is_(None),
+            col(Invite.revoked_at).is_(None),
             Invite.expires_at > at,
         )
     )

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.plan import Plan
@@ -224,9 +224,9 @@ async def existing_plan(session: AsyncSession, code: str) -> ExistingPlan | None
         await session.exec(
             select(func.count())
             .select_from(A)
-            .join(M, A.milestone_id == M.id)  # type: ignore[arg-type]
-            .join(T, M.task_id == T.id)  # type: ignore[arg-type]
-            .where(T.plan_id == plan.id, A.archived_at.is_(None))  # type: ignore[union-attr]
+            .join(M, col(A.milestone_id) == M.id)
+            .join(T, col(M.task_id) == T.id)
+            .where(T.plan_id == plan.id, col(A.archived_at).is_(None))
         )
     ).one()
     return ExistingPlan(plan.code, plan.title, int(count))

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.core.history import ACTOR_SYSTEM
 from bot.core.status import DONE_REPORTED, Transition
 from bot.storage.models import CLOSED, Assignment, Person, StatusEvent
+from bot.storage.typed_sql import stored_id
 
 
 async def record(
@@ -56,7 +57,7 @@ async def record(
     session.add(assignment)
 
     event = StatusEvent(
-        assignment_id=assignment.id,  # type: ignore[arg-type]
+        assignment_id=stored_id(assignment.id),
         at=at,
         actor_id=actor.id if actor else None,
         actor_label=actor_label or (actor.name if actor else ACTOR_SYSTEM),

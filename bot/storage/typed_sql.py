@@ -1,4 +1,4 @@
-"""Typed spellings of two SQL constructs SQLModel's stubs leave out (same objects at run time)."""
+"""Typed spellings of what SQLModel's stubs leave out (the same objects at run time)."""
 
 from __future__ import annotations
 
@@ -27,3 +27,11 @@ def select_rows(*entities: Any) -> RowSelect:
     overloads stop at four entities (at run time it builds this same `Select`), SQLAlchemy's
     own `select` is not in `exec`'s signature."""
     return Select(*entities)
+
+
+def stored_id(key: int | None) -> int:
+    """The primary key of a row read from (or flushed to) the database: the models declare
+    `id: int | None` because a row not yet inserted has none."""
+    if key is None:
+        raise ValueError("the row has not been stored yet: it has no id")
+    return key
