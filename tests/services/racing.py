@@ -19,6 +19,7 @@ from sqlalchemy.sql import Select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.storage.models import Invite
+from bot.storage.typed_sql import table_of
 
 _RACER: contextvars.ContextVar[int] = contextvars.ContextVar("racer")
 
@@ -67,7 +68,7 @@ class Rendezvous:
 def _reads_invites(statement: Any) -> bool:
     if not isinstance(statement, Select):
         return False
-    table = Invite.__table__  # type: ignore[attr-defined]
+    table = table_of(Invite)
     return any(f is table for f in statement.get_final_froms())
 
 

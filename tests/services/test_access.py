@@ -20,7 +20,7 @@ from bot.services.errors import ServiceError
 from bot.services.scope import PlanScope
 from bot.storage.models import Membership, Person
 
-from .factories import NOW, add_person
+from .factories import NOW
 
 SR, LN = 1, 2  # plan ids of the template ledger (checked in the fixture below)
 
@@ -150,7 +150,7 @@ async def test_an_id_taken_out_of_admin_ids_is_no_coordinator_after_the_next_sta
 
 
 async def test_admin_ids_sync_is_idempotent_and_leaves_other_coordinators(ledger):
-    await add_person(ledger, 50, "李四", role="coordinator")  # invited, not from ADMIN_IDS
+    await ledger.person(50, "李四", role="coordinator")  # invited, not from ADMIN_IDS
     async with ledger.session_maker() as s:
         first = await admins.sync_admins(s, [42, 42, 43], at=NOW)
         again = await admins.sync_admins(s, [42, 43], at=NOW)
@@ -183,8 +183,8 @@ async def memberships_of(ledger, telegram_id: int) -> list[Membership]:
 
 
 async def test_a_coordinator_ends_a_liaisons_access_and_the_record_stays(ledger):
-    await add_person(ledger, 60, "王督办", role="coordinator", plan="SR")
-    await add_person(ledger, 100, "张三", role="liaison", unit="sr_health")
+    await ledger.person(60, "王督办", role="coordinator", plan="SR")
+    await ledger.person(100, "张三", role="liaison", unit="sr_health")
     async with ledger.session_maker() as s:
         invite = await people.create_invite(  # created by 张三 while he could (a test shortcut)
             s,
@@ -216,9 +216,9 @@ async def test_a_coordinator_ends_a_liaisons_access_and_the_record_stays(ledger)
 
 
 async def test_ending_a_membership_is_refused_out_of_scope_for_oneself_and_for_admins(ledger):
-    await add_person(ledger, 60, "王督办", role="coordinator", plan="SR")
-    await add_person(ledger, 61, "赵督办", role="coordinator")  # all plans, invited
-    await add_person(ledger, 300, "刘洋", role="liaison", unit="ln_health")
+    await ledger.person(60, "王督办", role="coordinator", plan="SR")
+    await ledger.person(61, "赵督办", role="coordinator")  # all plans, invited
+    await ledger.person(300, "刘洋", role="liaison", unit="ln_health")
     async with ledger.session_maker() as s:
         await admins.sync_admins(s, [1], at=NOW)
         await s.commit()
@@ -247,7 +247,7 @@ async def test_ending_a_membership_is_refused_out_of_scope_for_oneself_and_for_a
 
 
 async def test_command_line_removal_and_add_admin(ledger):
-    await add_person(ledger, 100, "张三", role="liaison", unit="sr_health")
+    await ledger.person(100, "张三", role="liaison", unit="sr_health")
     async with ledger.session_maker() as s:
         person = await people.person_by_telegram_id(s, 100)
         await people.add_membership(
@@ -280,7 +280,7 @@ async def test_command_line_removal_and_add_admin(ledger):
 
 async def test_a_removed_person_is_a_person_still(ledger):
     """Ending access never deletes the person (their history names them)."""
-    await add_person(ledger, 100, "张三", role="liaison", unit="sr_health")
+    await ledger.person(100, "张三", role="liaison", unit="sr_health")
     async with ledger.session_maker() as s:
         await access.remove_person(s, 100, at=NOW)
         await s.commit()
@@ -292,8 +292,8 @@ async def test_messages_queued_for_an_ended_role_are_not_sent(ledger):
     A liaison of two units who loses one keeps the other unit's messages."""
     from bot.storage.models import Outbox
 
-    await add_person(ledger, 100, "张三", role="liaison", unit="sr_health")
-    await add_person(ledger, 60, "王督办", role="coordinator")
+    await ledger.person(100, "张三", role="liaison", unit="sr_health")
+    await ledger.person(60, "王督办", role="coordinator")
     async with ledger.session_maker() as s:
         person = await people.person_by_telegram_id(s, 100)
         await people.add_membership(

@@ -19,12 +19,12 @@ from bot.services.errors import ServiceError
 from bot.services.people import person_by_telegram_id, roles_of
 from bot.storage.models import Assignment, StatusEvent
 
-from .factories import NOW, POLICY, TODAY, add_person
+from .factories import NOW, POLICY, TODAY
 
 
 @pytest.fixture
 async def liaison(ledger):
-    await add_person(ledger, 100, "张三", role="liaison", unit="sr_health")
+    await ledger.person(100, "张三", role="liaison", unit="sr_health")
     async with ledger.session_maker() as s:
         person = await person_by_telegram_id(s, 100)
         return person, await roles_of(s, person)

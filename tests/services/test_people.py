@@ -8,7 +8,7 @@ from bot.services import people
 from bot.services.errors import ServiceError
 from bot.storage.models import Membership
 
-from .factories import NOW, add_person
+from .factories import NOW
 from .racing import Rendezvous, racing_session_maker
 
 
@@ -82,7 +82,7 @@ async def test_invite_needs_a_target(ledger):
 
 
 async def test_leader_invite_for_plan_and_existing_person_keeps_roles(ledger):
-    await add_person(ledger, 50, "李四", role="coordinator")
+    await ledger.person(50, "李四", role="coordinator")
     async with ledger.session_maker() as s:
         invite = await people.create_invite(
             s, role="leader", plan_id=ledger.plans["SR"], at=NOW, ttl_days=7
@@ -95,7 +95,7 @@ async def test_leader_invite_for_plan_and_existing_person_keeps_roles(ledger):
 
 
 async def test_liaisons_of_units_and_locale(ledger):
-    pid = await add_person(ledger, 60, "王五", role="liaison", unit="sr_finance")
+    pid = await ledger.person(60, "王五", role="liaison", unit="sr_finance")
     async with ledger.session_maker() as s:
         found = await people.liaisons_of_units(s, [ledger.units["sr_finance"], 999])
         assert [p.id for p in found[ledger.units["sr_finance"]]] == [pid]

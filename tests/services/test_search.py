@@ -8,31 +8,15 @@ import pytest
 from bot.core.roles import Roles
 from bot.core.textsearch import query_words
 from bot.services.search import Reach, find_items, reach_of, unit_statuses
-from bot.storage.models import Assignment, Milestone, Task
 
-from .factories import NOW, TODAY
+from .factories import TODAY
 
 
 async def add_item(ledger, ref: str, title: str, text: str = "", plan: str = "SR") -> int:
-    async with ledger.session_maker() as s:
-        task = Task(plan_id=ledger.plans[plan], ref=ref, title=title, text=text, position=99)
-        s.add(task)
-        await s.flush()
-        m = Milestone(task_id=task.id, seq=0, due=TODAY, original_due=TODAY)
-        s.add(m)
-        await s.flush()
-        unit = "sr_health" if plan == "SR" else "ln_health"
-        s.add(
-            Assignment(
-                milestone_id=m.id,
-                unit_id=ledger.units[unit],
-                role="lead",
-                due=TODAY,
-                assigned_at=NOW,
-            )
-        )
-        await s.commit()
-        return task.id
+    unit = "sr_health" if plan == "SR" else "ln_health"
+    return await ledger.item(
+        ref, plan, title, [(TODAY, "")], [(unit, "lead")], text=text, position=99
+    )
 
 
 ALL = Roles(coordinator_all=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.services.admins import sync_admins
-from tests.services.factories import NOW, add_person, build_ledger
+from tests.services.factories import NOW, build_ledger
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -21,8 +21,8 @@ REPO = Path(__file__).resolve().parents[2]
 async def db(tmp_path: Path) -> Path:
     path = tmp_path / "people.sqlite3"
     ledger = await build_ledger(path)
-    await add_person(ledger, 100, "张三", role="liaison", unit="sr_health")
-    await add_person(ledger, 200, "李四", role="leader", plan="SR")
+    await ledger.person(100, "张三", role="liaison", unit="sr_health")
+    await ledger.person(200, "李四", role="leader", plan="SR")
     async with ledger.session_maker() as s:
         await sync_admins(s, [1], at=NOW)
         await s.commit()
