@@ -59,17 +59,8 @@ async def build_ledger(path: Path) -> Ledger:
     return ledger
 
 
-async def add_person(
-    ledger: Ledger,
-    telegram_id: int,
-    name: str,
-    *,
-    role: str | None = None,
-    unit: str | None = None,
-    plan: str | None = None,
-    locale: str | None = None,
-) -> int:
-    return await ledger.person(telegram_id, name, role=role, unit=unit, plan=plan, locale=locale)
+# tests/telegram calls it as a function, add_person(ledger, telegram_id, …), until it moves
+add_person = LedgerBuilder.person
 
 
 def open_ledger(path: Path, template: Ledger) -> Ledger:
