@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.plan import Indicator, Item, Milestone, Plan, PlanInfo, UnitRef
+from bot.core.plan import Indicator, Item, ItemKind, Milestone, Plan, PlanInfo, Role, UnitRef
 from bot.storage.db import SessionMaker, create_all, make_engine, make_session_maker
 
 AT = datetime(2025, 1, 6, 1, 0, tzinfo=UTC)
@@ -63,8 +63,8 @@ DRC = "上饶市发展和改革委员会"
 GROUP = "“12+3”人民政府（管委会）"
 
 
-def unit(name: str, role: str = "lead") -> UnitRef:
-    return UnitRef(name=name, as_written=name, role=role)  # type: ignore[arg-type]
+def unit(name: str, role: Role = "lead") -> UnitRef:
+    return UnitRef(name=name, as_written=name, role=role)
 
 
 def item(
@@ -72,7 +72,7 @@ def item(
     units: list[str],
     dues: list[date],
     *,
-    kind: str = "task",
+    kind: ItemKind = "task",
     title: str | None = None,
 ) -> Item:
     return Item(
@@ -83,7 +83,7 @@ def item(
         text=f"{ref} 的全文",
         units=[unit(u) for u in units],
         milestones=[Milestone(due=d, phrase=f"{d.year}年底", target="") for d in dues],
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
     )
 
 
