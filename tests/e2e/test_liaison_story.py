@@ -82,7 +82,13 @@ async def test_liaison_story(world: World):
     # 已完成 by command, then the coordinator's /confirm (办结)
     done = await liaison.ask(f"/report {ref} 已完成 验收材料已报", match="已报送完成")
     assert ref in text_of(done)
-    await coordinator.ask(f"/confirm {ref} {UNIT}", match=ref)
+    # the pushed 待您决定 notice names the ref too: wait for the answer to /confirm itself
+    await coordinator.ask(
+        f"/confirm {ref} {UNIT}",
+        match=lambda m: (
+            ref in text_of(m) and "已办结" in text_of(m) and "待您决定" not in text_of(m)
+        ),
+    )
     after = await coordinator.ask(f"/task {ref}", match=ref)
     assert "已办结" in text_of(after), text_of(after)
 
