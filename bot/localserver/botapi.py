@@ -23,6 +23,7 @@ from .errors import (
     bad_request,
     chat_not_found,
     conflict_other_poller,
+    conflict_webhook_active,
     method_not_found,
     server_error,
     too_many_requests,
@@ -31,6 +32,7 @@ from .errors import (
 from .faults import FaultInjector, MalformedResponse, answer_malformed
 from .params import Params, Upload, read_params
 from .ratelimit import RateLimiter
+from .webhook import webhook_from
 from .world import ChatRecord, MessageRecord, StoredFile, World
 
 Handler = Callable[[Params], Awaitable[Any]]
@@ -159,6 +161,22 @@ class BotApi:
         self.calls.record(self._clock(), method, summary, failure.code, failure.description)
         return web.json_response(failure.to_json(), status=failure.code)
 
+    async def run_webhook_reply(self, method: str, params: Params) -> None:
+        """Execute a method a webhook answered with; recorded like a call, its result or
+        error goes nowhere (as with Telegram)."""
+        try:
+            await self._dispatch(method, params)
+        except ApiError as error:
+            status, description = error.code, error.description
+        except MalformedResponse:
+            status, description = 0, "malformed answer (injected fault)"
+        except Exception:
+            logger.exception("Bot API method %s in a webhook reply failed", method)
+            status, description = 500, "Internal Server Error"
+        else:
+            status, description = 200, None
+        self.calls.record(self._clock(), method, params.summary(), status, description)
+
     async def _dispatch(self, method: str, params: Params) -> Any:
         handler = self._methods.get(method.lower())
         if handler is None:
@@ -194,6 +212,7 @@ class BotApi:
             "getMe": self.get_me,
             "logOut": self.ok,
             "close": self.ok,
+            "setWebhook": self.set_webhook,
             "deleteWebhook": self.delete_webhook,
             "getWebhookInfo": self.get_webhook_info,
             "getUpdates": self.get_updates,
@@ -235,24 +254,48 @@ class BotApi:
             "has_main_web_app": False,
         }
 
+    async def set_webhook(self, params: Params) -> bool:
+        """Set (or, with an empty url, remove) the webhook updates are posted to
+        (bot.localserver.webhook); a waiting getUpdates ends with 409."""
+        webhook = webhook_from(params)
+        current = self.world.webhook
+        if webhook is not None and current is not None and current.url == webhook.url:
+            webhook.last_error_date = current.last_error_date
+            webhook.last_error_message = current.last_error_message
+        allowed = params.json("allowed_updates")
+        if isinstance(allowed, list):
+            self.world.allowed_updates = frozenset(map(str, allowed)) or None
+        if params.flag("drop_pending_updates"):
+            self.world.updates.clear()
+        self.world.webhook = webhook
+        self.world.changed()
+        return True
+
     async def delete_webhook(self, params: Params) -> bool:
         if params.flag("drop_pending_updates"):
             self.world.updates.clear()
+        self.world.webhook = None
+        self.world.changed()
         return True
 
     async def get_webhook_info(self, params: Params) -> dict[str, Any]:
-        return {
-            "url": "",
-            "has_custom_certificate": False,
-            "pending_update_count": len(self.world.updates),
-        }
+        webhook = self.world.webhook
+        info: dict[str, Any] = webhook.info() if webhook is not None else {"url": ""}
+        info["has_custom_certificate"] = False
+        info["pending_update_count"] = self.world.pending_update_count()
+        if webhook is not None and self.world.allowed_updates is not None:
+            info["allowed_updates"] = sorted(self.world.allowed_updates)
+        return info
 
     async def get_updates(self, params: Params) -> list[dict[str, Any]]:
         """Long polling: confirm ``offset``, then hold until an update arrives or ``timeout``.
 
-        A newer getUpdates call ends an older waiting one with 409 Conflict, as Telegram does.
+        A newer getUpdates call ends an older waiting one with 409 Conflict, as Telegram does;
+        so does an active webhook (before or while waiting).
         """
         world = self.world
+        if world.webhook is not None:
+            raise conflict_webhook_active()
         limit = min(max(params.integer("limit", 100) or 100, 1), 100)
         timeout = max(params.number("timeout", 0) or 0, 0)
         allowed = params.json("allowed_updates")
@@ -264,11 +307,15 @@ class BotApi:
         world.changed()
 
         def ready() -> Any:
+            if world.webhook is not None:
+                return "webhook"
             if world.poll_generation != generation:
                 return "superseded"
             return world.deliverable_updates(limit)
 
         result = await world.wait_until(ready, timeout) if timeout else ready()
+        if result == "webhook":
+            raise conflict_webhook_active()
         if result == "superseded":
             raise conflict_other_poller()
         return result or []

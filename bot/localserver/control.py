@@ -156,6 +156,7 @@ class ControlApi:
             "chats": [c.to_json() for c in world.chats.values()],
             "rate_limits": self.limiter.enabled,
             "pending_updates": len(world.updates),
+            "webhook": world.webhook.info() if world.webhook else None,
             "last_event_seq": world.last_event_seq,
         }
 

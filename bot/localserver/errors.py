@@ -75,3 +75,11 @@ def conflict_other_poller() -> ApiError:
         "Conflict: terminated by other getUpdates request; "
         "make sure that only one bot instance is running",
     )
+
+
+def conflict_webhook_active() -> ApiError:
+    return ApiError(
+        409,
+        "Conflict: can't use getUpdates method while webhook is active; "
+        "use deleteWebhook to delete the webhook first",
+    )

@@ -17,6 +17,7 @@ from .faults import FaultInjector
 from .guard import KEY_HEADER, ControlGuard
 from .limits import MAX_UPLOAD_BYTES
 from .ratelimit import RateLimiter, RateLimits
+from .webhook import Backoff, WebhookDelivery
 from .world import World
 
 _BODY_SLACK = 1024 * 1024  # multipart overhead on top of the largest allowed upload
@@ -41,6 +42,9 @@ class LocalBotApiServer:
     Everything but the Bot API and the static files needs ``control_key`` (random when not
     given; read it from ``srv.control_key``): pass it to ``LocalServerClient(url, key=...)``.
     See :mod:`.guard` for the Host, Origin and Content-Type checks.
+
+    While the bot has a webhook set, updates are posted to it (:mod:`.webhook`); failed posts
+    are retried after ``webhook_backoff`` delays.
     """
 
     def __init__(
@@ -57,6 +61,7 @@ class LocalBotApiServer:
         cors_origins: Sequence[str] = (),
         static_dir: Path | str | None = None,
         control_key: str | None = None,
+        webhook_backoff: Backoff | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -75,6 +80,9 @@ class LocalBotApiServer:
             calls=self.calls,
             token=token,
             clock=clock,
+        )
+        self.webhooks = WebhookDelivery(
+            self.world, execute=self.bot_api.run_webhook_reply, backoff=webhook_backoff
         )
         self.control = ControlApi(
             self.world,
@@ -112,6 +120,7 @@ class LocalBotApiServer:
             app.on_response_prepare.append(self._cors_headers)
         if self._static_dir is not None:
             app.router.add_static("/web/", self._static_dir)
+        app.on_startup.append(self._on_startup)
         app.on_shutdown.append(self._on_shutdown)
         return app
 
@@ -135,10 +144,14 @@ class LocalBotApiServer:
         await self._runner.cleanup()
         self._runner = None
 
+    async def _on_startup(self, app: web.Application) -> None:
+        self.webhooks.start()
+
     async def _on_shutdown(self, app: web.Application | None) -> None:
         self.world.closing = True
         self.faults.release()
         self.world.changed()
+        await self.webhooks.stop()
 
     async def __aenter__(self) -> LocalBotApiServer:
         await self.start()

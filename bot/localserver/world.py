@@ -13,11 +13,14 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import media
 from .entities import Entity, detect_entities
 from .errors import bad_request, blocked_by_user, cant_initiate, chat_not_found
+
+if TYPE_CHECKING:
+    from .webhook import Webhook
 
 # Update kinds Telegram delivers when the bot never said which it wants
 DEFAULT_UPDATE_KINDS = frozenset({"message", "edited_message", "callback_query", "my_chat_member"})
@@ -209,6 +212,7 @@ class World:
         self._signal = asyncio.Event()
         self.closing = False
         self._event_seq = 0  # not reset with the state: a web chat's "after" stays meaningful
+        self.webhook: Webhook | None = None  # set by setWebhook; kept by reset() like the bot
         self._init_state()
 
     def _init_state(self) -> None:
@@ -490,6 +494,10 @@ class World:
             return
         while self.updates and self.updates[0]["update_id"] < offset:
             self.updates.popleft()
+
+    def pending_update_count(self) -> int:
+        wanted = self.wanted_kinds()
+        return sum(1 for u in self.updates if _update_kind(u) in wanted)
 
     def deliverable_updates(self, limit: int) -> list[dict[str, Any]]:
         """Pending updates the bot wants, oldest first; unwanted ones are dropped."""
