@@ -5,7 +5,8 @@ log line per plan; a plan file that lost items is reported to the coordinators, 
 bot.services.plan_reload) → ADMIN_IDS synced (listed ids are coordinators; ids taken out of it
 lose that role, logged) → expired /import uploads purged → clock → Bot and Dispatcher (with the
 out-of-process plan parser) → command menus → scheduler (in the dispatcher's startup hook,
-stopped in its shutdown hook) → polling until SIGINT/SIGTERM.
+stopped in its shutdown hook) → long polling, or with WEBHOOK_URL set the webhook and /healthz
+(bot.webhook), until SIGINT/SIGTERM.
 `build_app` returns the pieces so that an in-process local mode can reuse them.
 """
 
@@ -16,7 +17,7 @@ import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 from aiogram import Bot, Dispatcher
@@ -33,6 +34,9 @@ from bot.config import Settings, SettingsError, load_settings
 from bot.i18n import make_i18n
 from bot.logs import configure_logging
 from bot.storage.db import SessionMaker, make_engine, make_session_maker
+
+if TYPE_CHECKING:
+    from bot.webhook import HealthCheck, WebhookConfig
 
 log = logging.getLogger("bot")
 
@@ -283,8 +287,58 @@ def install_hooks(app: App) -> None:
     dp.shutdown.register(on_shutdown)
 
 
+def webhook_config(settings: Settings) -> WebhookConfig | None:
+    """bot.webhook.WebhookConfig with WEBHOOK_URL set, else None (long polling). Raises
+    StartupError."""
+    from bot.webhook import WebhookError
+    from bot.webhook import webhook_config as check
+
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    try:
+        return check(settings.webhook_url, secret, settings.webhook_address)
+    except WebhookError as exc:
+        raise StartupError(str(exc)) from exc
+
+
+def health_check(app: App) -> HealthCheck:
+    """What `/healthz` reports for this process: bot.services.health with the scheduler's last
+    tick."""
+    import time
+
+    from bot.services.health import Health, check_health
+
+    async def check() -> Health:
+        runtime = app.dispatcher.workflow_data.get("scheduler")
+        last = getattr(runtime, "last_tick", None)
+        return await check_health(
+            session_maker=app.session_maker,
+            now=app.clock.now(),
+            tick_seconds=app.settings.scheduler_tick_seconds,
+            last_tick_age=None if last is None else time.monotonic() - last,
+        )
+
+    return check
+
+
 async def serve(app: App) -> None:
-    """Long polling until SIGINT/SIGTERM (aiogram handles both), then a clean shutdown."""
+    """Long polling (or the webhook, bot.webhook) until SIGINT/SIGTERM, then a clean
+    shutdown."""
+    config = webhook_config(app.settings)
+    if config is not None:
+        from bot.webhook import WebhookError, serve_webhook
+
+        try:
+            await serve_webhook(
+                dispatcher=app.dispatcher,
+                bot=app.bot,
+                config=config,
+                health=health_check(app),
+            )
+        except WebhookError as exc:
+            raise StartupError(str(exc)) from exc
+        finally:
+            await app.close()
+        return
     try:
         await app.bot.delete_webhook(drop_pending_updates=False)
         await app.dispatcher.start_polling(
@@ -305,9 +359,12 @@ def run_app() -> int:
         print(exc, file=sys.stderr)
         return 2
     token = settings.bot_token.get_secret_value().strip() if settings.bot_token else ""
-    configure_logging(settings.log_level, secrets=[token])
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    # a secret of a few letters would blank those letters out of every log line
+    configure_logging(settings.log_level, secrets=[token, secret if len(secret) >= 8 else ""])
 
     async def main() -> None:
+        webhook_config(settings)  # a bad webhook setting stops before any work
         app = await build_app(settings)
         await serve(app)
 

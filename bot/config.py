@@ -6,9 +6,11 @@ turns a validation error into one line that names the setting, for the CLI to pr
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -17,6 +19,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 Locale = Literal["zh_CN", "en"]
 LOCALES: tuple[str, ...] = ("zh_CN", "en")
 TELEGRAM_API = "https://api.telegram.org"
+WEBHOOK_SECRET_CHARS = re.compile(r"[A-Za-z0-9_-]{1,256}")  # Telegram's secret_token
 
 
 class SettingsError(Exception):
@@ -58,6 +61,15 @@ class Settings(BaseSettings):
     local_host: str = Field(default="127.0.0.1", description="local mode listens here")
     local_port: int = Field(default=8080, ge=0, le=65535, description="local mode web chat port")
     log_level: str = Field(default="INFO")
+    webhook_url: str | None = Field(
+        default=None, description="public URL Telegram posts updates to; unset: long polling"
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="secret_token Telegram sends with each update (webhook mode)"
+    )
+    webhook_listen: str = Field(
+        default="127.0.0.1:8088", description="HOST:PORT the webhook and /healthz listen on"
+    )
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -66,6 +78,31 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
         if isinstance(value, int):
             return [value]
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parsed = urlparse(value.strip())
+        if parsed.scheme not in {"http", "https"} or not parsed.hostname:
+            raise ValueError("expected an absolute http(s) URL, e.g. https://bot.example.org/tg")
+        return value.strip()
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not WEBHOOK_SECRET_CHARS.fullmatch(value.get_secret_value()):
+            raise ValueError("expected 1-256 characters of A-Z a-z 0-9 _ -")
+        return value
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        split_listen(value)
         return value
 
     @field_validator("timezone")
@@ -90,8 +127,21 @@ class Settings(BaseSettings):
         return ZoneInfo(self.timezone)
 
     @property
+    def webhook_address(self) -> tuple[str, int]:
+        return split_listen(self.webhook_listen)
+
+    @property
     def local_mode(self) -> bool:
         return self.bot_token is None or not self.bot_token.get_secret_value()
+
+
+def split_listen(value: str) -> tuple[str, int]:
+    """`HOST:PORT` (`[::1]:8088` for IPv6) as (host, port); ValueError when malformed."""
+    host, sep, port = value.strip().rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError("expected HOST:PORT, e.g. 127.0.0.1:8088")
+    return host, int(port)
 
 
 def load_settings(**overrides: object) -> Settings:

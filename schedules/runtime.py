@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -126,6 +127,7 @@ class SchedulerRuntime:
         self._sending: asyncio.Task[None] | None = None
         self.ticks = 0
         self.drains = 0
+        self.last_tick: float | None = None  # time.monotonic() of the last tick (or the start)
 
     # --- jobs -----------------------------------------------------------------------------
     def add_jobs(self) -> None:
@@ -177,6 +179,7 @@ class SchedulerRuntime:
                     except Exception:  # planning trouble must not stop what is already due
                         log.exception("planning failed at %s; sending what is queued", report.at)
                 self.ticks += 1
+                self.last_tick = time.monotonic()
                 self._wake.set()
                 if not self._rerun or self.sender.stopping:
                     return report
@@ -290,6 +293,7 @@ class SchedulerRuntime:
 
     # --- lifecycle ------------------------------------------------------------------------
     async def start(self) -> None:
+        self.last_tick = time.monotonic()  # the first tick comes right after
         await self.check_lease()  # requeues interrupted sends only if the lease is ours
         self.add_jobs()
         on_jump = getattr(self.clock, "on_jump", None)
