@@ -142,7 +142,13 @@ class WebhookDelivery:
                 if target is None:
                     continue
                 webhook, update = target
-                if await self._post(http, webhook, update):
+                try:
+                    delivered = await self._post(http, webhook, update)
+                except Exception:  # a bug here must not end delivery for good
+                    logger.exception("webhook delivery of update %s failed", update["update_id"])
+                    self._failed(webhook, "Internal error of the local server")
+                    delivered = False
+                if delivered:
                     failures = 0
                     self._confirm(update)
                     continue
@@ -167,6 +173,7 @@ class WebhookDelivery:
         headers = {"Content-Type": "application/json"}
         if webhook.secret_token:
             headers[SECRET_HEADER] = webhook.secret_token
+        reply: tuple[str, Params] | None = None
         try:
             async with http.post(webhook.url, data=json.dumps(update), headers=headers) as answer:
                 if not 200 <= answer.status < 300:
@@ -175,15 +182,19 @@ class WebhookDelivery:
                         f"Wrong response from the webhook: {answer.status} {answer.reason}",
                     )
                     return False
-                reply = await read_reply(answer)
+                try:
+                    reply = await read_reply(answer)
+                except (aiohttp.ClientPayloadError, ValueError, AssertionError):
+                    # accepted all the same: only the status says whether an update arrived
+                    logger.info("webhook answer to update %s unreadable", update["update_id"])
         except TimeoutError:
             self._failed(webhook, "Read timeout expired")
             return False
         except aiohttp.ClientConnectorError:
             self._failed(webhook, "Connection refused")
             return False
-        except (aiohttp.ClientError, ValueError) as exc:
-            self._failed(webhook, f"Wrong response from the webhook: {type(exc).__name__}")
+        except aiohttp.ClientError as exc:
+            self._failed(webhook, f"Connection failed: {type(exc).__name__}")
             return False
         if reply is not None:
             method, params = reply
