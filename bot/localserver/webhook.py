@@ -129,8 +129,8 @@ class WebhookDelivery:
         webhook = self.world.webhook
         if webhook is None:
             return None
-        pending = self.world.deliverable_updates(1)
-        return (webhook, pending[0]) if pending else None
+        update = self.world.next_deliverable_update()
+        return (webhook, update) if update is not None else None
 
     async def _run(self) -> None:
         world = self.world
@@ -162,8 +162,12 @@ class WebhookDelivery:
                     failures = 0
 
     def _confirm(self, update: dict[str, Any]) -> None:
-        with contextlib.suppress(ValueError):  # gone already: deleteWebhook dropped it
-            self.world.updates.remove(update)
+        updates = self.world.updates
+        if updates and updates[0] is update:
+            updates.popleft()
+        else:
+            with contextlib.suppress(ValueError):  # gone already: deleteWebhook dropped it
+                updates.remove(update)
         self.delivered += 1
         self.world.changed()
 

@@ -499,6 +499,13 @@ class World:
         wanted = self.wanted_kinds()
         return sum(1 for u in self.updates if _update_kind(u) in wanted)
 
+    def next_deliverable_update(self) -> dict[str, Any] | None:
+        """The oldest pending update the bot wants (unwanted ones before it are dropped)."""
+        wanted = self.wanted_kinds()
+        while self.updates and _update_kind(self.updates[0]) not in wanted:
+            self.updates.popleft()
+        return self.updates[0] if self.updates else None
+
     def deliverable_updates(self, limit: int) -> list[dict[str, Any]]:
         """Pending updates the bot wants, oldest first; unwanted ones are dropped."""
         wanted = self.wanted_kinds()
