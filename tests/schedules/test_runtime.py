@@ -7,6 +7,7 @@ start-up, clock jumps and kicks, and wait on the local server's events.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -129,6 +130,19 @@ async def test_the_first_tick_plans_then_sends_what_is_due(world: World) -> None
     await stop_scheduler(runtime, grace=5)  # lets the tick finish recording
     assert world.planned_at[0] == START  # planned at the project clock's now
     assert await world.status(row) == "sent"
+
+
+async def test_the_last_tick_is_kept_for_the_health_check(world: World) -> None:
+    before = time.monotonic()
+    runtime = await world.start()  # the next interval tick is an hour away
+    assert runtime.last_tick is not None and runtime.last_tick >= before  # the start counts
+    started = runtime.last_tick
+    await asyncio.wait_for(world.planned.wait(), 5)
+    for _ in range(100):  # the tick records itself right after planning
+        if runtime.ticks:
+            break
+        await asyncio.sleep(0.01)
+    assert runtime.ticks == 1 and runtime.last_tick >= started
 
 
 async def test_a_clock_jump_ticks_at_once(world: World) -> None:
