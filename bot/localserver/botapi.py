@@ -164,6 +164,7 @@ class BotApi:
     async def run_webhook_reply(self, method: str, params: Params) -> None:
         """Execute a method a webhook answered with; recorded like a call, its result or
         error goes nowhere (as with Telegram)."""
+        description: str | None
         try:
             await self._dispatch(method, params)
         except ApiError as error:

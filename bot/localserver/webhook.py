@@ -25,6 +25,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl, urlparse
 
@@ -155,10 +156,7 @@ class WebhookDelivery:
                 failures += 1
                 delay = self.backoff.delay(failures)
                 # wait out the delay, unless the webhook is changed or deleted meanwhile
-                changed = await world.wait_until(
-                    lambda hook=webhook: world.webhook is not hook, delay
-                )
-                if changed:
+                if await world.wait_until(partial(_replaced, world, webhook), delay):
                     failures = 0
 
     def _confirm(self, update: dict[str, Any]) -> None:
@@ -210,6 +208,10 @@ class WebhookDelivery:
         webhook.last_error_message = message
         logger.info("webhook delivery to %s failed: %s", webhook.url, message)
         self.world.changed()
+
+
+def _replaced(world: World, webhook: Webhook) -> bool:
+    return world.webhook is not webhook
 
 
 async def read_reply(answer: aiohttp.ClientResponse) -> tuple[str, Params] | None:

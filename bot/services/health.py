@@ -38,7 +38,7 @@ async def outbox_lag(session_maker: SessionMaker, now: datetime) -> float:
     async with session_maker() as session:
         oldest = (
             await session.exec(
-                select(func.min(Outbox.not_before)).where(  # type: ignore[call-overload]
+                select(func.min(Outbox.not_before)).where(
                     col(Outbox.status).in_(UNSENT), col(Outbox.not_before) <= now
                 )
             )
