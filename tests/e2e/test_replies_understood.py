@@ -67,7 +67,10 @@ async def test_a_liaison_reports_in_words(make_world) -> None:
     # 撤销: back to 进行中 80%, the history shows it
     await liaison.press(done, "撤销")
     undone = await liaison.wait_for("已撤销", after=done.message_id, timeout=60)
-    card = await world.coordinator.ask(f"/task {ref}", match=ref)
+    # the pushed 待您决定 notice names the ref too: wait for the /task card itself
+    card = await world.coordinator.ask(
+        f"/task {ref}", match=lambda m: ref in text_of(m) and "待您决定" not in text_of(m)
+    )
     assert "已撤销 → 进行中 80%" in text_of(card), text_of(card)
 
     # a plain message naming the item, in any case and width, no slash command
