@@ -29,10 +29,7 @@ from sqlmodel import SQLModel
 from bot.storage.db import SessionMaker, create_all, make_engine, make_session_maker
 from bot.storage.models import Assignment, Milestone, Person, Plan, Task, Unit
 from bot.storage.typed_sql import stored_id, table_of
-
-
-def sqlite_url(path: Path) -> str:
-    return f"sqlite+aiosqlite:///{path}"
+from tests.dbs import database_url
 
 
 @dataclass
@@ -51,14 +48,16 @@ class LedgerBuilder:
 
     @classmethod
     async def create(cls, path: Path, *, at: datetime) -> LedgerBuilder:
-        """An empty ledger (the tables, no rows) in a new SQLite file."""
-        engine = make_engine(sqlite_url(path))
+        """An empty ledger (the tables, no rows) in a new SQLite file, or the PostgreSQL
+        database of `path` in the PostgreSQL run (tests/dbs.py)."""
+        engine = make_engine(database_url(path))
         await create_all(engine)
         return cls(session_maker=make_session_maker(engine), engine=engine, at=at)
 
     def reopen(self, path: Path) -> LedgerBuilder:
-        """The same ledger over a copy of its file at `path` (same ids, its own engine)."""
-        engine = make_engine(sqlite_url(path))
+        """The same ledger over a copy of its database at `path` (`tests.dbs.copy_database`;
+        same ids, its own engine)."""
+        engine = make_engine(database_url(path))
         return LedgerBuilder(
             session_maker=make_session_maker(engine),
             engine=engine,

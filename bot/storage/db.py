@@ -1,14 +1,20 @@
-"""Engine and session maker. One session per update or job run; `expire_on_commit=False`
-because async sessions cannot lazy-load after commit (PITFALLS)."""
+"""Engine and session maker, for SQLite (the default) and PostgreSQL. One session per update or
+job run; `expire_on_commit=False` because async sessions cannot lazy-load after commit
+(PITFALLS)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -31,15 +37,39 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: object) -> None:
     cursor.close()
 
 
-def make_engine(database_url: str, *, echo: bool = False) -> AsyncEngine:
-    """Create the async engine; for a file SQLite URL, create its folder first."""
+# PostgreSQL connections per process: the bot runs one session per update or job, a few at a
+# time; the overflow absorbs a burst of updates and is closed again when idle.
+PG_POOL_SIZE = 5
+PG_MAX_OVERFLOW = 10
+
+
+def make_engine(database_url: str | URL, *, echo: bool = False) -> AsyncEngine:
+    """Create the async engine for SQLite (`sqlite+aiosqlite:///path`, the default) or
+    PostgreSQL (`postgresql+asyncpg://user@host:port/db`). SQLite: the file's folder is
+    created and every connection gets the pragmas above. PostgreSQL: a pool whose connections
+    are checked before use (a restarted or failed-over server costs a retry, not an error)."""
     url = make_url(database_url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(database_url, echo=echo)
-    if url.get_backend_name() == "sqlite":
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, echo=echo)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-    return engine
+        return engine
+    if backend != "postgresql":
+        return create_async_engine(url, echo=echo)
+    return create_async_engine(
+        url,
+        echo=echo,
+        pool_size=PG_POOL_SIZE,
+        max_overflow=PG_MAX_OVERFLOW,
+        pool_pre_ping=True,
+        pool_recycle=1800,  # behind a proxy or a firewall that drops idle connections
+    )
+
+
+def is_postgres(engine_or_connection: AsyncEngine | AsyncConnection | Connection) -> bool:
+    return engine_or_connection.dialect.name == "postgresql"
 
 
 def make_session_maker(engine: AsyncEngine) -> SessionMaker:

@@ -14,7 +14,8 @@ from bot.core.lights import LightInput, LightPolicy, light_of
 from bot.core.status import BLOCKED, CLOSED, DONE_REPORTED, IN_PROGRESS, NOT_STARTED
 from bot.storage.db import create_all, make_engine, make_session_maker
 from bot.storage.models import Assignment, Milestone, Plan, Task, Unit
-from tests.builders import insert_rows, sqlite_url
+from tests.builders import insert_rows
+from tests.dbs import database_url
 
 ZONE = ZoneInfo("Asia/Shanghai")
 AT = datetime(2025, 6, 18, 3, 30, tzinfo=UTC)  # 11:30 on Wednesday 2025-06-18 in Shanghai
@@ -43,7 +44,7 @@ class World:
     assignments: list[dict] = field(default_factory=list)
 
     async def write(self) -> World:
-        self.engine = make_engine(sqlite_url(self.path))
+        self.engine = make_engine(database_url(self.path))
         await create_all(self.engine)
         self.session_maker = make_session_maker(self.engine)
         await insert_rows(

@@ -13,6 +13,7 @@ from sqlmodel import select
 from bot.storage.db import create_all, make_engine, make_session_maker
 from bot.storage.loader import load_plans
 from bot.storage.models import Milestone, Plan, Task
+from tests.dbs import database_url
 from tests.storage.conftest import AT, FINANCE, HEALTH, FakeDirectory, item, make_plan
 
 
@@ -31,7 +32,7 @@ async def _check(session_maker) -> int:  # type: ignore[no-untyped-def]
 
 
 async def test_loader_keeps_window_start(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'ws.sqlite3'}")
+    engine = make_engine(database_url(tmp_path / "ws.sqlite3"))
     await create_all(engine)
     session_maker = make_session_maker(engine)
     directory = FakeDirectory()

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import io
 import re
-import sqlite3
 
 import openpyxl
+
+from tests.dbs import fetch
 
 from .world import World, text_of
 
@@ -148,13 +149,12 @@ async def test_export_opens_with_one_row_per_assignment(world: World):
     sheet = openpyxl.load_workbook(io.BytesIO(data)).active
     assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref
     rows = sheet.max_row - 1  # below the header
-    db = world.env["DATABASE_URL"].removeprefix("sqlite+aiosqlite:///")
-    with sqlite3.connect(db) as conn:
-        (assignments,) = conn.execute(
-            "SELECT count(*) FROM assignment a JOIN milestone m ON m.id = a.milestone_id "
-            "JOIN task t ON t.id = m.task_id JOIN plan p ON p.id = t.plan_id "
-            "WHERE p.code = 'SR' AND a.archived_at IS NULL"
-        ).fetchone()
+    ((assignments,),) = fetch(
+        world.env["DATABASE_URL"],
+        "SELECT count(*) FROM assignment a JOIN milestone m ON m.id = a.milestone_id "
+        'JOIN task t ON t.id = m.task_id JOIN "plan" p ON p.id = t.plan_id '
+        "WHERE p.code = 'SR' AND a.archived_at IS NULL",
+    )
     assert rows == assignments > 1000
 
 

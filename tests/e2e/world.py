@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 
 from bot.localserver import CallbackResult, ChatMessage, LocalBotApiServer, LocalServerClient
 from bot.localserver.client import ControlTimeout
+from tests.dbs import database_url
 
 REPO = Path(__file__).resolve().parents[2]
 CLOCK_START = "2025-12-20T09:00:00+08:00"
@@ -229,7 +230,7 @@ class World:
         world.env = {
             "BOT_TOKEN": TOKEN,
             "TELEGRAM_API_BASE": server.base_url,
-            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp / 'e2e.sqlite3'}",
+            "DATABASE_URL": database_url(tmp / "e2e.sqlite3"),
             "ADMIN_IDS": str(coordinator.id),
             "CLOCK_START": clock_start,
             "TASKS_DATA": str(tasks_data or REPO / "tasks_data"),

@@ -22,6 +22,7 @@ from bot.storage.models import (
     Task,
     Unit,
 )
+from tests.dbs import database_url
 
 T0 = datetime(2024, 1, 2, 2, 0, tzinfo=UTC)
 
@@ -141,7 +142,7 @@ class World:
 
 
 async def make_world(path) -> World:
-    engine = make_engine(f"sqlite+aiosqlite:///{path}")
+    engine = make_engine(database_url(path))
     await create_all(engine)
     world = World(make_session_maker(engine), engine)
     plan = await world.add(

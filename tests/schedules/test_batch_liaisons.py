@@ -101,7 +101,7 @@ async def test_planning_again_restarts_and_later_ticks_insert_nothing(world, pol
     # a restart: a new engine on the same file plans nothing either
     from bot.storage.db import make_engine, make_session_maker
 
-    engine = make_engine(f"sqlite+aiosqlite:///{world.engine.url.database}")
+    engine = make_engine(world.engine.url)
     try:
         again = await plan_due(make_session_maker(engine), local(MONDAY), policy, digests=False)
     finally:

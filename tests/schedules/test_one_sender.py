@@ -24,6 +24,7 @@ from bot.storage.db import create_all, make_engine, make_session_maker
 from bot.storage.lease import Lease
 from bot.storage.models import Outbox
 from schedules.runtime import SchedulerRuntime, start_scheduler, stop_scheduler
+from tests.dbs import database_url
 from tests.schedules.test_sender import FakeMonotonic, make_bot
 
 TOKEN = "6262626262:AAH-one-sender-test-token"
@@ -135,7 +136,7 @@ class World:
 
 @pytest_asyncio.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'one.sqlite3'}"
+    url = database_url(tmp_path / "one.sqlite3")
     engine = make_engine(url)
     await create_all(engine)
     await engine.dispose()

@@ -27,6 +27,7 @@ from schedules.runtime import (
     start_scheduler,
     stop_scheduler,
 )
+from tests.dbs import database_url
 from tests.schedules.test_sender import FakeMonotonic, make_bot
 
 TOKEN = "6161616161:AAH-runtime-test-token"
@@ -92,7 +93,7 @@ class World:
 @pytest_asyncio.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
     clock = VirtualClock(START, rate=0)  # stands still unless a test moves it
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'rt.sqlite3'}")
+    engine = make_engine(database_url(tmp_path / "rt.sqlite3"))
     await create_all(engine)
     async with LocalBotApiServer(token=TOKEN, clock=FakeMonotonic()) as server:
         bot = make_bot(server.base_url, TOKEN)

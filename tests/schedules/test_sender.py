@@ -40,6 +40,7 @@ from bot.storage.models import (
 )
 from schedules.sender import Part, Sender
 from schedules.throttle import Throttle
+from tests.dbs import database_url
 
 TOKEN = "5151515151:AAH-sender-test-token"
 START = datetime(2025, 12, 24, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
@@ -192,7 +193,7 @@ class Env:
 async def env(tmp_path: Path) -> AsyncIterator[Env]:
     mono = FakeMonotonic()
     clock = VirtualClock(START, monotonic=mono)
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'sender.sqlite3'}")
+    engine = make_engine(database_url(tmp_path / "sender.sqlite3"))
     await create_all(engine)
     async with LocalBotApiServer(token=TOKEN, clock=mono) as server:
         bot = make_bot(server.base_url)

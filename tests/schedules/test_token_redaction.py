@@ -19,6 +19,7 @@ from bot.localserver import LocalBotApiServer
 from bot.logs import configure_logging
 from bot.redact import REDACTED, RedactingFilter, describe_error, redact
 from bot.storage.db import create_all, make_engine, make_session_maker
+from tests.dbs import database_url
 from tests.schedules.test_sender import START, Env, FakeMonotonic, make_bot
 
 # shaped like a BotFather token: a 10-digit id and a 35-character secret
@@ -42,7 +43,7 @@ def redacted_logs(caplog):
 async def env(tmp_path: Path) -> AsyncIterator[Env]:
     mono = FakeMonotonic()
     clock = VirtualClock(START, monotonic=mono)
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'sender.sqlite3'}")
+    engine = make_engine(database_url(tmp_path / "sender.sqlite3"))
     await create_all(engine)
     async with LocalBotApiServer(token=TOKEN, clock=mono) as server:
         bot = make_bot(server.base_url, TOKEN)

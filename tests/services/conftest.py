@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
 
 import pytest
+
+from tests.dbs import copy_database
 
 from .factories import Ledger, build_ledger, open_ledger
 
@@ -25,7 +26,7 @@ def ledger_template(tmp_path_factory):
 async def ledger(tmp_path, ledger_template) -> Ledger:
     template_path, template = ledger_template
     path = tmp_path / "ledger.sqlite3"
-    shutil.copyfile(template_path, path)
+    copy_database(template_path, path)
     ledger = open_ledger(path, template)
     yield ledger
     await ledger.engine.dispose()

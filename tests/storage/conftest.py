@@ -11,6 +11,7 @@ import pytest
 
 from bot.core.plan import Indicator, Item, ItemKind, Milestone, Plan, PlanInfo, Role, UnitRef
 from bot.storage.db import SessionMaker, create_all, make_engine, make_session_maker
+from tests.dbs import database_url, sqlite_url
 
 AT = datetime(2025, 1, 6, 1, 0, tzinfo=UTC)
 
@@ -139,7 +140,14 @@ def directory() -> FakeDirectory:
 
 @pytest.fixture
 def db_url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'ledger.sqlite3'}"
+    return database_url(tmp_path / "ledger.sqlite3")
+
+
+@pytest.fixture
+def sqlite_db_url(tmp_path: Path) -> str:
+    """For the tests of an existing SQLite file (rows written as SQLite stores them, read back
+    with sqlite3, its own index SQL): SQLite in both runs."""
+    return sqlite_url(tmp_path / "existing.sqlite3")
 
 
 @pytest.fixture

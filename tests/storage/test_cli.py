@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from bot.storage import cli
 from bot.storage.migrate import head_revision
+from tests.dbs import database_url, fetch, on_postgres, table_names
 
 from .conftest import FakeDirectory, make_plan
 
@@ -18,12 +18,10 @@ def load_args(db_url: str, *paths: Path) -> argparse.Namespace:
     return argparse.Namespace(paths=list(paths), database_url=db_url)
 
 
-def plan_count(db_path: Path) -> int:
-    if not db_path.exists():
+def plan_count(url: str) -> int:
+    if "plan" not in table_names(url):
         return 0
-    with sqlite3.connect(db_path) as conn:
-        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-        return conn.execute("SELECT count(*) FROM plan").fetchone()[0] if "plan" in tables else 0
+    return fetch(url, 'SELECT count(*) FROM "plan"')[0][0]
 
 
 @pytest.fixture
@@ -33,7 +31,7 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def url(db_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{db_path}"
+    return database_url(db_path)
 
 
 def test_load_prints_one_line_per_plan(url, db_path, monkeypatch, capsys):
@@ -51,7 +49,7 @@ def test_load_prints_one_line_per_plan(url, db_path, monkeypatch, capsys):
     )
     assert first[1].startswith("LN ")
     assert second[0].endswith("12 assignments (unchanged)")
-    assert plan_count(db_path) == 2
+    assert plan_count(url) == 2
 
 
 def test_unknown_path_exits_2_and_writes_nothing(url, db_path, tmp_path, capsys):
@@ -61,7 +59,8 @@ def test_unknown_path_exits_2_and_writes_nothing(url, db_path, tmp_path, capsys)
 
     err = capsys.readouterr().err
     assert str(missing) in err and err.count("\n") == 1
-    assert not db_path.exists()
+    assert plan_count(url) == 0
+    assert on_postgres() or not db_path.exists()  # SQLite: not even the file
 
 
 def test_bad_yaml_exits_2_naming_the_file(url, db_path, tmp_path, capsys):
@@ -73,7 +72,7 @@ def test_bad_yaml_exits_2_naming_the_file(url, db_path, tmp_path, capsys):
 
     err = capsys.readouterr().err
     assert "broken.yaml" in err and err.count("\n") == 1
-    assert plan_count(db_path) == 0
+    assert plan_count(url) == 0
 
 
 def test_a_bad_file_among_good_ones_loads_nothing(url, db_path, tmp_path, capsys):
@@ -89,7 +88,7 @@ def test_a_bad_file_among_good_ones_loads_nothing(url, db_path, tmp_path, capsys
     assert cli.run_load(load_args(url, good[0], bad)) == 2
 
     assert "zz_bad.yaml" in capsys.readouterr().err
-    assert plan_count(db_path) == 0
+    assert plan_count(url) == 0
 
 
 def test_migrate_reports_the_revision(url, capsys):

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from bot.storage.db import make_engine, make_session_maker
 from bot.storage.lease import Lease
 from bot.storage.migrate import upgrade_database
+from tests.dbs import database_url
 
 from .test_migrations import differences, sqlite_path
 
@@ -88,7 +89,7 @@ async def test_a_database_without_the_row_gets_it_on_first_take(tmp_path):
     """Databases created from the models (tests, stamped databases) have no row yet."""
     from bot.storage.db import create_all
 
-    url = f"sqlite+aiosqlite:///{tmp_path / 'models.sqlite3'}"
+    url = database_url(tmp_path / "models.sqlite3", empty=True)
     engine = make_engine(url)
     await create_all(engine)
     wall, mono = Wall(), Mono()
@@ -101,13 +102,14 @@ async def test_a_database_without_the_row_gets_it_on_first_take(tmp_path):
         await engine.dispose()
 
 
-async def test_upgrading_an_existing_database_adds_the_lease_and_scrubs_tokens(db_url):
-    await upgrade_database(db_url, revision="0003")
+async def test_upgrading_an_existing_database_adds_the_lease_and_scrubs_tokens(sqlite_db_url):
+    """An SQLite file of revision 0003 with a row as SQLite stores it."""
+    await upgrade_database(sqlite_db_url, revision="0003")
     leaked = (
         "TelegramNetworkError: ClientResponseError: 400, message='Invalid header token', "
         f"url='http://127.0.0.1:8081/bot{TOKEN}/sendMessage'"
     )
-    with sqlite3.connect(sqlite_path(db_url)) as conn:
+    with sqlite3.connect(sqlite_path(sqlite_db_url)) as conn:
         conn.execute(
             "INSERT INTO outbox (id, key, kind, chat_id, stage, payload, created_at, not_before,"
             " status, attempts, last_error, parts_sent) VALUES (1, 'k', 'notice', 5, '', '{}',"
@@ -115,13 +117,13 @@ async def test_upgrading_an_existing_database_adds_the_lease_and_scrubs_tokens(d
             (leaked,),
         )
 
-    await upgrade_database(db_url)
+    await upgrade_database(sqlite_db_url)
 
-    with sqlite3.connect(sqlite_path(db_url)) as conn:
+    with sqlite3.connect(sqlite_path(sqlite_db_url)) as conn:
         assert conn.execute("SELECT name, holder FROM instance_lock").fetchall() == [
             ("sender", None)
         ]
         (error,) = conn.execute("SELECT last_error FROM outbox").fetchone()
     assert TOKEN.split(":")[1] not in error
     assert "/bot<redacted>/sendMessage" in error and error.startswith("TelegramNetworkError")
-    assert await differences(db_url) == []
+    assert await differences(sqlite_db_url) == []

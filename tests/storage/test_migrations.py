@@ -19,6 +19,7 @@ from bot.storage.migrate import (
     schema_differences,
     upgrade_database,
 )
+from tests.dbs import database_url, fetch, on_postgres, sqlite_url
 
 from .conftest import AT, FakeDirectory, make_plan
 
@@ -60,9 +61,14 @@ def sqlite_path(db_url: str) -> str:
     return db_url.split(":///", 1)[1]
 
 
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    """A database without any table (SQLite, or PostgreSQL in the PostgreSQL run)."""
+    return database_url(tmp_path / "ledger.sqlite3", empty=True)
+
+
 def table_rows(db_url: str, table: str) -> list[tuple]:
-    with sqlite3.connect(sqlite_path(db_url)) as conn:
-        return conn.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()
+    return fetch(db_url, f'SELECT * FROM "{table}" ORDER BY id')
 
 
 async def load_sample(db_url: str) -> None:
@@ -107,14 +113,14 @@ async def test_in_place_upgrade_keeps_the_data(db_url, tmp_path: Path):
     assert {row[-1] for row in units} == {""}
     for table in ("task", "assignment", "statusevent"):
         assert table_rows(db_url, table) == before[table]
-    with sqlite3.connect(sqlite_path(db_url)) as conn:
-        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    if not on_postgres():
+        assert fetch(db_url, "PRAGMA foreign_key_check") == []
 
 
-async def test_every_migration_after_the_first_keeps_the_data(db_url):
+async def test_every_migration_after_the_first_keeps_the_data(sqlite_db_url):
     """Rows written at the first revision survive all later migrations (exercises future ones)."""
-    await upgrade_database(db_url, revision=FIRST_REVISION)
-    with sqlite3.connect(sqlite_path(db_url)) as conn:
+    await upgrade_database(sqlite_db_url, revision=FIRST_REVISION)
+    with sqlite3.connect(sqlite_path(sqlite_db_url)) as conn:
         conn.executescript(
             """
             INSERT INTO plan (id, code, title, issuer, period_start, period_end, source,
@@ -137,14 +143,14 @@ async def test_every_migration_after_the_first_keeps_the_data(db_url):
             """
         )
 
-    await upgrade_database(db_url)
+    await upgrade_database(sqlite_db_url)
 
-    with sqlite3.connect(sqlite_path(db_url)) as conn:
+    with sqlite3.connect(sqlite_path(sqlite_db_url)) as conn:
         assert conn.execute("SELECT status, progress FROM assignment").fetchall() == [
             ("in_progress", 40)
         ]
         assert conn.execute("SELECT note FROM statusevent").fetchall() == [("已开工",)]
-    assert await differences(db_url) == []
+    assert await differences(sqlite_db_url) == []
 
 
 async def test_database_without_history_is_stamped_when_it_matches(db_url):
@@ -180,27 +186,29 @@ def index_definitions(db_url: str) -> dict[str, str]:
     return {name: " ".join(sql.replace('"', "").split()) for name, sql in rows}
 
 
-async def test_a_database_of_the_first_revision_gets_the_models_indexes(db_url, tmp_path: Path):
+async def test_a_database_of_the_first_revision_gets_the_models_indexes(
+    sqlite_db_url, tmp_path: Path
+):
     """Autogenerate compares index columns, not a partial index's WHERE: compare the SQL."""
-    await upgrade_database(db_url, revision=FIRST_REVISION)
-    assert "WHERE" not in index_definitions(db_url)["ix_assignment_ack"]
-    await upgrade_database(db_url)
-    fresh = f"sqlite+aiosqlite:///{tmp_path / 'fresh.sqlite3'}"
+    await upgrade_database(sqlite_db_url, revision=FIRST_REVISION)
+    assert "WHERE" not in index_definitions(sqlite_db_url)["ix_assignment_ack"]
+    await upgrade_database(sqlite_db_url)
+    fresh = sqlite_url(tmp_path / "fresh.sqlite3")
     engine = make_engine(fresh)
     await create_all(engine)
     await engine.dispose()
-    upgraded = index_definitions(db_url)
+    upgraded = index_definitions(sqlite_db_url)
     assert upgraded == index_definitions(fresh)
     assert upgraded["ix_assignment_ack"].endswith("WHERE archived_at IS NULL")
 
 
-async def test_memberships_of_an_existing_database_learn_where_they_came_from(db_url):
+async def test_memberships_of_an_existing_database_learn_where_they_came_from(sqlite_db_url):
     """0003: a coordinator of all plans that no redeemed invitation explains came from
     ADMIN_IDS, so taking the id out of ADMIN_IDS ends it; invited roles stay."""
     from bot.services.admins import sync_admins
 
-    await upgrade_database(db_url, revision="0002")
-    with sqlite3.connect(sqlite_path(db_url)) as conn:
+    await upgrade_database(sqlite_db_url, revision="0002")
+    with sqlite3.connect(sqlite_path(sqlite_db_url)) as conn:
         conn.executescript(
             """
             INSERT INTO unit (id, name, short_name, jurisdiction, level, is_group, known)
@@ -222,21 +230,21 @@ async def test_memberships_of_an_existing_database_learn_where_they_came_from(db
             """
         )
 
-    await upgrade_database(db_url)
+    await upgrade_database(sqlite_db_url)
 
-    assert await differences(db_url) == []
-    with sqlite3.connect(sqlite_path(db_url)) as conn:
+    assert await differences(sqlite_db_url) == []
+    with sqlite3.connect(sqlite_path(sqlite_db_url)) as conn:
         rows = conn.execute(
             "SELECT id, source, revoked_by, revoke_note FROM membership ORDER BY id"
         ).fetchall()
     assert rows == [(1, "admin", None, ""), (2, "invite", None, ""), (3, "invite", None, "")]
-    engine = make_engine(db_url)
+    engine = make_engine(sqlite_db_url)
     async with make_session_maker(engine)() as session:
         outcome = await sync_admins(session, [], at=AT)
         await session.commit()
     await engine.dispose()
     assert [p.telegram_id for p in outcome.removed] == [11]
-    with sqlite3.connect(sqlite_path(db_url)) as conn:
+    with sqlite3.connect(sqlite_path(sqlite_db_url)) as conn:
         ended = conn.execute(
             "SELECT id, revoke_note FROM membership WHERE revoked_at IS NOT NULL"
         ).fetchall()

@@ -4,7 +4,6 @@ over a small ledger (tests.services.factories). Bad input: exit 2 and one line o
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.services.admins import sync_admins
+from tests.dbs import database_url, fetch
 from tests.services.factories import NOW, build_ledger
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,7 +34,7 @@ def people(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("ADMIN_IDS", "BOT_TOKEN")}
     env.update(
         PYTHONPATH=str(REPO),
-        DATABASE_URL=f"sqlite+aiosqlite:///{db}",
+        DATABASE_URL=database_url(db),
         TASKS_DATA=str(REPO / "tasks_data"),
         CLOCK_START="2025-12-20T09:00:00+08:00",
     )
@@ -49,14 +49,14 @@ def people(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def active(db: Path) -> set[tuple[int, str]]:
-    with sqlite3.connect(db) as conn:
-        return set(
-            conn.execute(
-                "SELECT p.telegram_id, m.role FROM membership m "
-                "JOIN person p ON p.id = m.person_id "
-                "WHERE m.revoked_at IS NULL"
-            ).fetchall()
+    return set(
+        fetch(
+            database_url(db),
+            "SELECT p.telegram_id, m.role FROM membership m "
+            "JOIN person p ON p.id = m.person_id "
+            "WHERE m.revoked_at IS NULL",
         )
+    )
 
 
 async def test_list_remove_and_add_admin(db):
