@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Date, FromClause, and_, case, func, literal
+from sqlalchemy import ColumnElement, Date, FromClause, and_, case, func, literal, text
 from sqlalchemy.dialects.sqlite import dialect as _sqlite_dialect
 from sqlalchemy.engine import Row
 from sqlalchemy.types import DateTime
@@ -72,11 +72,6 @@ class When:
     @property
     def today(self) -> date:
         return self.at.astimezone(self.zone).date()
-
-    @property
-    def offset_minutes(self) -> int:
-        offset = self.at.astimezone(self.zone).utcoffset() or timedelta(0)
-        return int(offset.total_seconds() // 60)
 
 
 # --- SQLAlchemy building blocks (the overdue items and pages, the overviews, the export) -------
@@ -153,30 +148,45 @@ def _julian(day: date) -> float:
     return day.toordinal() + 1721424.5
 
 
-def _scope_rows(scope: Scope, *, milestone: bool = False) -> str:
+async def _on_postgres(session: AsyncSession) -> bool:
+    return (await session.connection()).dialect.name == "postgresql"
+
+
+def _instant(value: datetime, pg: bool) -> str | datetime:
+    """A UTC instant as a parameter: SQLite's stored text, or the aware value (timestamptz)."""
+    return value.astimezone(UTC) if pg else _instant_text(value)
+
+
+def _day(value: date, pg: bool) -> str | date:
+    return value if pg else value.isoformat()
+
+
+def _scope_rows(scope: Scope, pg: bool, *, milestone: bool = False) -> str:
     return sql.scope_rows(
         scope.plan_ids,
         plan=scope.plan_id is not None,
         unit=scope.unit_id is not None,
         milestone=milestone,
+        pg=pg,
     )
 
 
-def _day_params(scope: Scope, when: When) -> dict[str, Any]:
+def _day_params(scope: Scope, when: When, pg: bool) -> dict[str, Any]:
     """The named parameters every statement may use: the scope's ids and the local day."""
-    return {
+    params: dict[str, Any] = {
         "plan_id": scope.plan_id,
         "unit_id": scope.unit_id,
-        "today": when.today.isoformat(),
-        "today_jd": _julian(when.today),
-        "day_end": sql.day_end(when.offset_minutes),
+        "today": _day(when.today, pg),
     }
+    if not pg:
+        params["today_jd"] = _julian(when.today)
+    return params
 
 
-def _light_params(when: When, policy: LightPolicy) -> dict[str, Any]:
+def _light_params(when: When, policy: LightPolicy, pg: bool) -> dict[str, Any]:
     return {
-        "soon": (when.today + timedelta(days=policy.due_soon_days)).isoformat(),
-        "stale_since": _instant_text(when.at - timedelta(days=policy.stale_report_days)),
+        "soon": _day(when.today + timedelta(days=policy.due_soon_days), pg),
+        "stale_since": _instant(when.at - timedelta(days=policy.stale_report_days), pg),
         "red_lag": policy.red_lag_points,
         "yellow_lag": policy.yellow_lag_points,
     }
@@ -185,8 +195,12 @@ def _light_params(when: When, policy: LightPolicy) -> dict[str, Any]:
 async def _run(
     session: AsyncSession, statement: str, params: dict[str, Any] | tuple[Any, ...]
 ) -> Sequence[Row[*tuple[Any, ...]]]:
-    """The rows of a statement of text, on the session's connection (and transaction)."""
+    """The rows of a statement of text, on the session's connection (and transaction): as the
+    driver takes it on SQLite (qmark or named parameters); on PostgreSQL as a text() construct,
+    with named parameters only."""
     connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        return (await connection.execute(text(statement), params or {})).all()
     return (await connection.exec_driver_sql(statement, params)).all()
 
 
@@ -221,7 +235,10 @@ def _ack_threshold(runs: list[tuple[datetime, datetime]], when: When) -> datetim
     return next((start for start, end in runs if end > today_start), None)
 
 
-def _stored_instant(value: str) -> datetime:
+def _stored_instant(value: str | datetime) -> datetime:
+    """An instant as a statement of text returns it: SQLite's text, or an aware datetime."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
     return datetime.fromisoformat(value).replace(tzinfo=UTC)
 
 
@@ -237,32 +254,45 @@ _RUNS_PER_QUERY = 200
 _PAST_EVERY_INSTANT = "9999-12-31 23:59:59.999999"  # the last run's open end (stored text)
 
 
+_PAST_EVERY_INSTANT_PG = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+
+
 async def _ledger_run_counts(
-    session: AsyncSession, runs: list[tuple[datetime, datetime]]
+    session: AsyncSession, runs: list[tuple[datetime, datetime]], pg: bool
 ) -> list[int]:
     """Acknowledged-in-time count per run over the whole ledger, a few hundred runs per
     statement."""
-    starts = [_instant_text(start) for start, _ in runs]
-    stops = [*starts[1:], _PAST_EVERY_INSTANT]
+    starts = [_instant(start, pg) for start, _ in runs]
+    stops = [*starts[1:], _PAST_EVERY_INSTANT_PG if pg else _PAST_EVERY_INSTANT]
     out: list[int] = []
     for first in range(0, len(runs), _RUNS_PER_QUERY):
         chunk = range(first, min(first + _RUNS_PER_QUERY, len(runs)))
-        params = [x for i in chunk for x in (starts[i], stops[i], _instant_text(runs[i][1]))]
-        ((*counts,),) = await _run(session, sql.ledger_ack_run_counts(len(chunk)), tuple(params))
+        statement = sql.ledger_ack_run_counts(len(chunk), pg=pg)
+        params: dict[str, Any] | tuple[Any, ...]
+        if pg:
+            params = {}
+            for n, i in enumerate(chunk):
+                params[f"s{n}"], params[f"n{n}"] = starts[i], stops[i]
+                params[f"e{n}"] = _instant(runs[i][1], pg)
+        else:
+            params = tuple(
+                x for i in chunk for x in (starts[i], stops[i], _instant_text(runs[i][1]))
+            )
+        ((*counts,),) = await _run(session, statement, params)
         out.extend(int(n) for n in counts)
     return out
 
 
 def _ack_tree_params(
-    runs: list[tuple[datetime, datetime]], threshold: datetime | None
+    runs: list[tuple[datetime, datetime]], threshold: datetime | None, pg: bool
 ) -> dict[str, Any]:
     """The values of the placeholders of `stats_sql.ack_counted` and its deadline tree."""
     params: dict[str, Any] = {}
     for i, (start, end) in enumerate(runs):
-        params[f"ack_start_{i}"] = _instant_text(start)
-        params[f"ack_end_{i}"] = _instant_text(end)
+        params[f"ack_start_{i}"] = _instant(start, pg)
+        params[f"ack_end_{i}"] = _instant(end, pg)
     if threshold is not None:
-        params["ack_threshold"] = _instant_text(threshold)
+        params["ack_threshold"] = _instant(threshold, pg)
     return params
 
 
@@ -273,9 +303,10 @@ async def _scope_acknowledgement(
     runs: list[tuple[datetime, datetime]],
     threshold: datetime | None,
 ) -> core.Rate:
-    rows = _scope_rows(scope)
-    statement = sql.scope_ack(rows, runs=len(runs), all_windows_over=threshold is None)
-    params = {**_day_params(scope, when), **_ack_tree_params(runs, threshold)}
+    pg = await _on_postgres(session)
+    rows = _scope_rows(scope, pg)
+    statement = sql.scope_ack(rows, runs=len(runs), all_windows_over=threshold is None, pg=pg)
+    params = {**_day_params(scope, when, pg), **_ack_tree_params(runs, threshold, pg)}
     ((ok, seen),) = await _run(session, statement, params)
     return core.Rate(int(ok), int(seen))
 
@@ -286,13 +317,14 @@ async def _ledger_acknowledgement(
     threshold: datetime | None,
     total: int | None,
 ) -> core.Rate:
-    per_run = await _ledger_run_counts(session, runs)
+    pg = await _on_postgres(session)
+    per_run = await _ledger_run_counts(session, runs, pg)
     ok = sum(per_run)
     if threshold is None:  # every window is over: every assignment is judged
         if total is None:
             ((total,),) = await _run(session, sql.LEDGER_ASSIGNMENTS, ())
         return core.Rate(ok, int(total))
-    before = {"ack_threshold": _instant_text(threshold)}
+    before = {"ack_threshold": _instant(threshold, pg)}
     ((seen,),) = await _run(session, sql.ASSIGNED_BEFORE, before)
     seen += sum(n for (start, _), n in zip(runs, per_run, strict=True) if start >= threshold)
     return core.Rate(ok, int(seen))
@@ -395,12 +427,15 @@ async def _unit_status_counts(
 ) -> list[tuple[int, str, int, int]]:
     """(unit, status, assignments, past-due open ones) of the scope, for every pair that has
     assignments."""
+    pg = await _on_postgres(session)
     if scope.whole_ledger:
-        statement = sql.LEDGER_UNIT_STATUS_COUNTS
+        statement = sql.ledger_unit_status_counts(pg=pg)
     else:
-        statement = sql.scope_unit_status_counts(_scope_rows(scope))
-    rows = await _run(session, statement, _day_params(scope, when))
-    return [(unit, status, count, overdue) for unit, status, count, overdue in rows if count]
+        statement = sql.scope_unit_status_counts(_scope_rows(scope, pg), pg=pg)
+    rows = await _run(session, statement, _day_params(scope, when, pg))
+    return [
+        (unit, status, int(count), int(overdue)) for unit, status, count, overdue in rows if count
+    ]
 
 
 async def unit_totals(
@@ -432,12 +467,14 @@ async def live_lights(
 ) -> dict[str, int]:
     """Lights of the open items not yet due. The others need no rule: overdue is red, a
     reported completion green, a closed item grey."""
+    pg = await _on_postgres(session)
     if scope.whole_ledger:
-        statement = sql.LEDGER_LIVE_LIGHTS
+        statement = sql.ledger_live_lights(pg=pg)
     else:
-        statement = sql.scope_live_lights(_scope_rows(scope, milestone=True))
-    params = {**_day_params(scope, when), **_light_params(when, policy)}
+        statement = sql.scope_live_lights(_scope_rows(scope, pg, milestone=True), pg=pg)
+    params = {**_day_params(scope, when, pg), **_light_params(when, policy, pg)}
     ((packed,),) = await _run(session, statement, params)
+    packed = int(packed)  # PostgreSQL sums bigints as numeric
     return {
         Light.RED.value: packed // sql.RED % sql.PACK,
         Light.YELLOW.value: packed // sql.YELLOW % sql.PACK,
@@ -457,14 +494,52 @@ class OnTimeParts:
         return core.Rate(self.on_time, total - self.open_not_yet_due)
 
 
+def day_end_runs(zone: ZoneInfo, first: date, last: date) -> list[tuple[date, int]]:
+    """The zone's UTC offset (minutes) at the end of each local day from `first` to `last`, as
+    runs of days that share it: (the run's first day, offset). The end of day D is the first
+    instant of D + 1 (`_utc_midnight`), so that `finished < end` is "finished on D or before"
+    exactly as `astimezone(zone).date()` says, daylight saving time or not."""
+    runs: list[tuple[date, int]] = []
+    day = first
+    while day <= last:
+        end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+        offset = int((end.utcoffset() or timedelta(0)).total_seconds() // 60)
+        if not runs or runs[-1][1] != offset:
+            runs.append((day, offset))
+        day += timedelta(days=1)
+    return runs
+
+
+async def _day_end_params(
+    session: AsyncSession, when: When, pg: bool
+) -> tuple[tuple[int, ...], dict[str, Any]]:
+    """The offsets of `stats_sql.finished_on_time` and the values of its placeholders, over
+    the original due dates of the ledger."""
+    ((first, last),) = await _run(session, sql.ORIGINAL_DUE_RANGE, ())
+    if first is None or last is None:
+        first = last = when.today
+    elif isinstance(first, str):
+        first, last = date.fromisoformat(first), date.fromisoformat(last)
+    runs = day_end_runs(when.zone, first, last)
+    offsets = tuple(offset for _, offset in runs)
+    params: dict[str, Any] = {}
+    for i, (start, _) in enumerate(runs):
+        params[f"day_start_{i}"] = _day(start, pg)
+        params[f"day_end_{i}"] = sql.day_end(offsets, i, pg=pg)
+    return offsets, params
+
+
 async def on_time_parts(session: AsyncSession, *, scope: Scope, when: When) -> OnTimeParts:
     """The closed items against their milestone's original due date, and the open items of
     milestones not yet originally due."""
+    pg = await _on_postgres(session)
+    offsets, ends = await _day_end_params(session, when, pg)
     if scope.whole_ledger:
-        statement = sql.ledger_on_time(when.offset_minutes)
+        statement = sql.ledger_on_time(offsets, pg=pg)
     else:
-        statement = sql.scope_on_time(_scope_rows(scope, milestone=True), when.offset_minutes)
-    ((on_time, not_yet_due),) = await _run(session, statement, _day_params(scope, when))
+        statement = sql.scope_on_time(_scope_rows(scope, pg, milestone=True), offsets, pg=pg)
+    params = {**_day_params(scope, when, pg), **ends}
+    ((on_time, not_yet_due),) = await _run(session, statement, params)
     return OnTimeParts(int(on_time), int(not_yet_due))
 
 
@@ -678,6 +753,7 @@ __all__ = [
     "When",
     "acknowledgement",
     "count_overdue",
+    "day_end_runs",
     "live_lights",
     "on_time_parts",
     "overdue_items",

@@ -6,7 +6,10 @@ The statements are prebuilt text run with `exec_driver_sql`: building the equiva
 expression trees and their cache keys took more CPU than SQLite took to run the queries. Values
 come as named parameters (`:today`; `bot.services.stats` fills them in).
 
-What the text relies on (SQLite is the project's database):
+Each statement comes in two dialects (`pg`: PostgreSQL; else SQLite), the same question in
+both. On PostgreSQL dates and instants are real `date` and `timestamptz` values (bound as
+Python dates and aware datetimes), booleans are not numbers (`count(*) FILTER`), and day counts
+are differences of dates. What the SQLite text relies on:
 - Dates and UTC instants are stored as ISO text, so they compare as text.
 - DATE and DATETIME columns have NUMERIC affinity: compared with a text value, SQLite tries to
   turn both sides into numbers, on every row. A unary `+` drops the affinity (`+a.due < :today`):
@@ -14,8 +17,9 @@ What the text relies on (SQLite is the project's database):
   :today` in a WHERE): `+` hides the column from the planner.
 - Each statement is shaped for an index of `Assignment` (bot/storage/models.py): equality on the
   leading columns (status, archived_at) makes seeks of what would be tests of every row.
-- Local days of UTC instants use the zone's offset at the instant asked about: exact for
-  Asia/Shanghai (no daylight saving time).
+- The end of a local day as a UTC instant comes from `bot.services.stats`, computed with the
+  zone's rules for every run of days that share an offset (daylight saving time): exact for
+  any TIMEZONE; one run, the usual case, is one constant.
 
 The definitions are `bot.core.lights` and `bot.core.stats`; tests/coordinator/test_stats_service.py
 compares the results with them on random ledgers, for every scope.
@@ -24,6 +28,7 @@ compares the results with them on random ledgers, for every scope.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 from functools import lru_cache
 
 from bot.core.status import BLOCKED, CLOSED, OPEN_STATUSES, STATUSES
@@ -50,10 +55,29 @@ WINDOW_START = (
 # --- per-row expressions ----------------------------------------------------------------------
 
 
-def lag(window_start: str) -> str:
+def _plus(pg: bool) -> str:
+    """SQLite's affinity-dropping unary `+` (see above); PostgreSQL has none for dates."""
+    return "" if pg else "+"
+
+
+def count_when(condition: str, *, pg: bool) -> str:
+    """How many rows of the group meet `condition` (NULL over no rows on SQLite)."""
+    return f"count(*) FILTER (WHERE {condition})" if pg else f"sum({condition})"
+
+
+def lag(window_start: str, *, pg: bool = False) -> str:
     """bot.core.lights.lag_points of a row of `a` due today or later: the elapsed share of the
     window in percent minus the reported progress (NULL without a percentage). Day counts are
-    differences of julianday() of whole days, so the share is the same float as in Python."""
+    differences of julianday() of whole days (PostgreSQL: of dates), so the share is the same
+    float as in Python."""
+    if pg:
+        return (
+            f"(CASE WHEN a.due <= {window_start}"
+            " THEN (CASE WHEN CAST(:today AS date) >= a.due THEN 100.0 ELSE 0.0 END)"
+            " ELSE greatest(0.0, least(100.0,"
+            f" CAST(CAST(:today AS date) - {window_start} AS double precision)"
+            f" / (a.due - {window_start}) * 100.0)) END - a.progress)"
+        )
     return (
         f"(CASE WHEN +a.due <= {window_start}"
         " THEN (CASE WHEN :today >= +a.due THEN 100.0 ELSE 0.0 END)"
@@ -62,67 +86,111 @@ def lag(window_start: str) -> str:
     )
 
 
-def light(lag: str) -> str:
+def light(lag: str, *, pg: bool = False) -> str:
     """bot.core.lights.light_of of a live row of `a` (open, due today or later) as RED, YELLOW
     or GREEN, with `lag` its lag (the text "NULL" for rows without a percentage)."""
+    plus = _plus(pg)
+    red_lag, yellow_lag = (
+        ("CAST(:red_lag AS double precision)", "CAST(:yellow_lag AS double precision)")
+        if pg
+        else (":red_lag", ":yellow_lag")
+    )
     return (
-        f"CASE WHEN {lag} > :red_lag THEN {RED}"
+        f"CASE WHEN {lag} > {red_lag} THEN {RED}"
         f" WHEN a.status = '{BLOCKED}' OR a.acknowledged_at IS NULL THEN {YELLOW}"
-        f" WHEN {lag} >= :yellow_lag THEN {YELLOW}"
-        " WHEN +a.due <= :soon AND (a.last_report_at IS NULL OR +a.last_report_at < :stale_since)"
+        f" WHEN {lag} >= {yellow_lag} THEN {YELLOW}"
+        f" WHEN {plus}a.due <= :soon"
+        f" AND (a.last_report_at IS NULL OR {plus}a.last_report_at < :stale_since)"
         f" THEN {YELLOW} ELSE {GREEN} END"
     )
 
 
-def finished_on_time(offset_minutes: int) -> str:
-    """1 when the row of `a` was finished (reported done, else closed) by the end of the local
-    day of its milestone's original due date (`m`), 0 when later, NULL when never.
-
-    With a positive offset of at most a day (Asia/Shanghai) that end is the due date at 24:00
-    minus the offset in UTC, `:day_end` the time to append; otherwise datetime() adds
-    `:day_end` ("+1 day", then the offset) to the date."""
-    finished = "coalesce(a.done_reported_at, a.closed_at)"
-    if 0 < offset_minutes <= 24 * 60:
-        return f"{finished} < m.original_due || :day_end"
-    return f"{finished} < datetime(m.original_due, '+1 day', :day_end)"
-
-
-def day_end(offset_minutes: int) -> str:
-    """The value of `:day_end` in `finished_on_time`."""
-    if 0 < offset_minutes <= 24 * 60:
-        minutes = 24 * 60 - offset_minutes
-        return f" {minutes // 60:02d}:{minutes % 60:02d}:00.000000"
-    return f"{-offset_minutes:+d} minutes"
-
-
-def ack_deadline_tree(runs: int) -> str:
-    """The end of the acknowledgement deadline of a row of `a` as a balanced tree of CASEs over
-    `runs` runs of assignment days (`:ack_start_<i>`: the run's first instant, `:ack_end_<i>`:
-    the end of its deadline day); see `bot.services.stats.acknowledgement`."""
+def day_end_tree(runs: int, *, pg: bool = False) -> str:
+    """The offset of the zone at the end of the local day `m.original_due`, over `runs` runs of
+    due dates sharing it (`:day_start_<i>`: the run's first date, `:day_end_<i>`: its value,
+    see `day_end`), as a balanced tree of CASEs like `ack_deadline_tree`."""
 
     def tree(lo: int, hi: int) -> str:
         if lo == hi:
-            return f":ack_end_{lo}"
+            return f"CAST(:day_end_{lo} AS interval)" if pg else f":day_end_{lo}"
         mid = (lo + hi + 1) // 2
         return (
-            f"(CASE WHEN +a.assigned_at < :ack_start_{mid} THEN {tree(lo, mid - 1)}"
+            f"(CASE WHEN m.original_due < :day_start_{mid} THEN {tree(lo, mid - 1)}"
             f" ELSE {tree(mid, hi)} END)"
         )
 
     return tree(0, runs - 1)
 
 
-def ack_in_time(runs: int) -> str:
+def finished_on_time(offsets: tuple[int, ...], *, pg: bool = False) -> str:
+    """1 when the row of `a` was finished (reported done, else closed) by the end of the local
+    day of its milestone's original due date (`m`), 0 when later, NULL (PostgreSQL: 0) when
+    never. `offsets`: the zone's UTC offsets in minutes at those day ends, one per run of due
+    dates (`day_end_tree`); `day_end` gives the values of `:day_end_<i>`.
+
+    SQLite, one positive offset of at most a day (Asia/Shanghai): that end is the due date at
+    24:00 minus the offset in UTC, `:day_end_0` the time to append; otherwise datetime() adds
+    "+1 day", then the offset, to the date. PostgreSQL: the next day's midnight minus the
+    offset, as a UTC instant."""
+    finished = "coalesce(a.done_reported_at, a.closed_at)"
+    shift = day_end_tree(len(offsets), pg=pg)
+    if pg:
+        return (
+            f"CASE WHEN {finished} < (CAST(m.original_due + 1 AS timestamp) - {shift})"
+            " AT TIME ZONE 'UTC' THEN 1 ELSE 0 END"
+        )
+    if len(offsets) == 1 and 0 < offsets[0] <= 24 * 60:
+        return f"{finished} < m.original_due || :day_end_0"
+    return f"{finished} < datetime(m.original_due, '+1 day', {shift})"
+
+
+def day_end(offsets: tuple[int, ...], index: int, *, pg: bool = False) -> str | timedelta:
+    """The value of `:day_end_<index>` in `finished_on_time` (offsets in minutes)."""
+    offset = offsets[index]
+    if pg:
+        return timedelta(minutes=offset)
+    if len(offsets) == 1 and 0 < offset <= 24 * 60:
+        minutes = 24 * 60 - offset
+        return f" {minutes // 60:02d}:{minutes % 60:02d}:00.000000"
+    return f"{-offset:+d} minutes"
+
+
+def ack_deadline_tree(runs: int, *, pg: bool = False) -> str:
+    """The end of the acknowledgement deadline of a row of `a` as a balanced tree of CASEs over
+    `runs` runs of assignment days (`:ack_start_<i>`: the run's first instant, `:ack_end_<i>`:
+    the end of its deadline day); see `bot.services.stats.acknowledgement`."""
+
+    def tree(lo: int, hi: int) -> str:
+        if lo == hi:
+            # PostgreSQL types a parameter by its context, and a CASE's branches have none
+            return f"CAST(:ack_end_{lo} AS timestamptz)" if pg else f":ack_end_{lo}"
+        mid = (lo + hi + 1) // 2
+        return (
+            f"(CASE WHEN {_plus(pg)}a.assigned_at < :ack_start_{mid} THEN {tree(lo, mid - 1)}"
+            f" ELSE {tree(mid, hi)} END)"
+        )
+
+    return tree(0, runs - 1)
+
+
+def ack_in_time(runs: int, *, pg: bool = False) -> str:
     """1 when the row of `a` was acknowledged by its deadline, else 0."""
+    if pg:
+        return (
+            f"(CASE WHEN a.acknowledged_at < {ack_deadline_tree(runs, pg=pg)} THEN 1 ELSE 0 END)"
+        )
     return f"coalesce(+a.acknowledged_at < {ack_deadline_tree(runs)}, 0)"
 
 
-def ack_counted(runs: int, *, all_windows_over: bool) -> str:
+def ack_counted(runs: int, *, all_windows_over: bool, pg: bool = False) -> str:
     """1 when the row of `a` counts in the denominator of 及时签收率: its window is over (it was
     assigned before `:ack_threshold`) or it was acknowledged in time."""
     if all_windows_over:
         return "1"
-    return f"(CASE WHEN +a.assigned_at < :ack_threshold THEN 1 ELSE {ack_in_time(runs)} END)"
+    return (
+        f"(CASE WHEN {_plus(pg)}a.assigned_at < :ack_threshold THEN 1"
+        f" ELSE {ack_in_time(runs, pg=pg)} END)"
+    )
 
 
 def unit_names(unit_ids: Iterable[int]) -> str:
@@ -131,26 +199,33 @@ def unit_names(unit_ids: Iterable[int]) -> str:
     ids = ", ".join(str(int(i)) for i in sorted(unit_ids))
     return (
         "SELECT id, name, short_name, sharing FROM (SELECT id, name, short_name,"
-        f" count(*) OVER (PARTITION BY short_name) AS sharing FROM unit) WHERE id IN ({ids})"
+        " count(*) OVER (PARTITION BY short_name) AS sharing FROM unit) AS named"
+        f" WHERE id IN ({ids})"
     )
 
 
 # --- the whole ledger: one statement per question, each over its index ------------------------
 
+
 # Assignments and past-due open ones per unit and status (every unit, every status of the
 # vocabulary): a range count of ix_assignment_ledger per pair, so that no row is compared with
 # anything but the end of its range (a GROUP BY compares every row with the previous one).
-_STATUS_ROWS = ", ".join(f"('{s}', {int(s in OPEN_STATUSES)})" for s in STATUSES)
-LEDGER_UNIT_STATUS_COUNTS = (
-    f"WITH s(status, open) AS (VALUES {_STATUS_ROWS}) "
-    "SELECT u.id, s.status,"
-    " (SELECT count(*) FROM assignment a"
-    " WHERE a.unit_id = u.id AND a.status = s.status AND a.archived_at IS NULL),"
-    " CASE WHEN s.open THEN (SELECT count(*) FROM assignment a"
-    " WHERE a.unit_id = u.id AND a.status = s.status AND a.archived_at IS NULL"
-    " AND a.due < :today) ELSE 0 END "
-    "FROM unit u, s ORDER BY u.id"
-)
+@lru_cache(maxsize=2)
+def ledger_unit_status_counts(*, pg: bool = False) -> str:
+    """See above; `open` is 1/0 on SQLite, a boolean on PostgreSQL."""
+    yes, no = ("TRUE", "FALSE") if pg else ("1", "0")
+    status_rows = ", ".join(f"('{s}', {yes if s in OPEN_STATUSES else no})" for s in STATUSES)
+    return (
+        f"WITH s(status, open) AS (VALUES {status_rows}) "
+        "SELECT u.id, s.status,"
+        " (SELECT count(*) FROM assignment a"
+        " WHERE a.unit_id = u.id AND a.status = s.status AND a.archived_at IS NULL),"
+        " CASE WHEN s.open THEN (SELECT count(*) FROM assignment a"
+        " WHERE a.unit_id = u.id AND a.status = s.status AND a.archived_at IS NULL"
+        " AND a.due < :today) ELSE 0 END "
+        "FROM unit u, s ORDER BY u.id"
+    )
+
 
 # First and last assignment instant: two lookups of ix_assignment_ack.
 ASSIGNED_RANGE = (
@@ -166,11 +241,19 @@ ASSIGNED_BEFORE = (
 
 
 @lru_cache(maxsize=8)
-def ledger_ack_run_counts(runs: int) -> str:
+def ledger_ack_run_counts(runs: int, *, pg: bool = False) -> str:
     """Acknowledged in time, per run of assignment days sharing a deadline: one range count of
     ix_assignment_ack per run, each row compared once, in one row of `runs` columns. Three
     qmark parameters per run: its first instant, the next run's, the end of its deadline day
-    (plain parameters: cheaper to compare each row with than columns of a VALUES table)."""
+    (plain parameters: cheaper to compare each row with than columns of a VALUES table).
+    PostgreSQL: the same as named parameters `:s<i>`, `:n<i>`, `:e<i>`."""
+    if pg:
+        return "SELECT " + ", ".join(
+            "(SELECT count(*) FROM assignment a WHERE a.archived_at IS NULL"
+            f" AND a.assigned_at >= :s{i} AND a.assigned_at < :n{i}"
+            f" AND a.acknowledged_at < :e{i})"
+            for i in range(runs)
+        )
     count = (
         "(SELECT count(*) FROM assignment a WHERE a.archived_at IS NULL"
         " AND a.assigned_at >= ? AND a.assigned_at < ? AND +a.acknowledged_at < ?)"
@@ -180,21 +263,29 @@ def ledger_ack_run_counts(runs: int) -> str:
 
 # The packed lights of the live items (open, due today or later), from ix_assignment_live; the
 # milestone (its window start) is looked up only for the items with a percentage.
-LEDGER_LIVE_LIGHTS = (
-    f"SELECT coalesce(sum(CASE WHEN a.progress IS NULL THEN {light('NULL')}"
-    f" ELSE (SELECT {light(lag(WINDOW_START))} FROM milestone m WHERE m.id = a.milestone_id)"
-    " END), 0) FROM assignment a"
-    f" WHERE a.status IN {OPEN} AND a.archived_at IS NULL AND a.due >= :today"
-)
+@lru_cache(maxsize=2)
+def ledger_live_lights(*, pg: bool = False) -> str:
+    """See above. PostgreSQL sums the packed lights as numeric (no overflow either)."""
+    return (
+        f"SELECT coalesce(sum(CASE WHEN a.progress IS NULL THEN {light('NULL', pg=pg)}"
+        f" ELSE (SELECT {light(lag(WINDOW_START, pg=pg), pg=pg)} FROM milestone m"
+        " WHERE m.id = a.milestone_id) END), 0) FROM assignment a"
+        f" WHERE a.status IN {OPEN} AND a.archived_at IS NULL AND a.due >= :today"
+    )
 
 
-@lru_cache(maxsize=4)
-def ledger_on_time(offset_minutes: int) -> str:
+# The first and the last original due date (ix_milestone_original_due): the days whose ends
+# `finished_on_time` needs.
+ORIGINAL_DUE_RANGE = "SELECT min(original_due), max(original_due) FROM milestone"
+
+
+@lru_cache(maxsize=16)
+def ledger_on_time(offsets: tuple[int, ...], *, pg: bool = False) -> str:
     """按时办结率 in two counts: the closed items finished on time (ix_assignment_closed),
     and the open items of milestones not yet originally due (ix_milestone_original_due, then
     ix_assignment_ontime)."""
     return (
-        f"SELECT (SELECT coalesce(sum({finished_on_time(offset_minutes)}), 0)"
+        f"SELECT (SELECT coalesce(sum({finished_on_time(offsets, pg=pg)}), 0)"
         " FROM assignment a JOIN milestone m ON m.id = a.milestone_id"
         f" WHERE a.status = '{CLOSED}' AND a.archived_at IS NULL),"
         " (SELECT count(*) FROM milestone m JOIN assignment a ON a.milestone_id = m.id"
@@ -206,7 +297,12 @@ def ledger_on_time(offset_minutes: int) -> str:
 
 
 def scope_rows(
-    plan_ids: Iterable[int] | None, *, plan: bool, unit: bool, milestone: bool = False
+    plan_ids: Iterable[int] | None,
+    *,
+    plan: bool,
+    unit: bool,
+    milestone: bool = False,
+    pg: bool = False,
 ) -> str:
     """FROM and WHERE of the assignments `a` of a scope: those of the plans `plan_ids` (None:
     any), of the plan `:plan_id` when `plan`, of the unit `:unit_id` when `unit`; with their
@@ -221,7 +317,8 @@ def scope_rows(
         rows += " JOIN milestone m ON m.id = a.milestone_id"
     rows += " WHERE a.archived_at IS NULL"
     if plan_ids is not None:
-        rows += f" AND t.plan_id IN ({', '.join(str(int(i)) for i in sorted(plan_ids))})"
+        ids = ", ".join(str(int(i)) for i in sorted(plan_ids))
+        rows += f" AND t.plan_id IN ({ids})" if ids or not pg else " AND FALSE"
     if plan:
         rows += " AND t.plan_id = :plan_id"
     if unit:
@@ -229,39 +326,43 @@ def scope_rows(
     return rows
 
 
-def scope_unit_status_counts(rows: str) -> str:
+def scope_unit_status_counts(rows: str, *, pg: bool = False) -> str:
     """Assignments and past-due open ones per unit and status of `rows`."""
+    past_due = count_when(f"a.status IN {OPEN} AND {_plus(pg)}a.due < :today", pg=pg)
     return (
-        "SELECT a.unit_id, a.status, count(*),"
-        f" sum(a.status IN {OPEN} AND +a.due < :today) "
-        f"FROM {rows} GROUP BY a.unit_id, a.status"
+        f"SELECT a.unit_id, a.status, count(*), {past_due}"
+        f" FROM {rows} GROUP BY a.unit_id, a.status"
     )
 
 
-def scope_ack(rows: str, *, runs: int, all_windows_over: bool) -> str:
+def scope_ack(rows: str, *, runs: int, all_windows_over: bool, pg: bool = False) -> str:
     """及时签收率's numerator and denominator over `rows`, with the deadline tree (range counts
     over everyone's rows would not pay for a plan or a unit)."""
     return (
-        f"SELECT coalesce(sum({ack_in_time(runs)}), 0),"
-        f" coalesce(sum({ack_counted(runs, all_windows_over=all_windows_over)}), 0) "
+        f"SELECT coalesce(sum({ack_in_time(runs, pg=pg)}), 0),"
+        f" coalesce(sum({ack_counted(runs, all_windows_over=all_windows_over, pg=pg)}), 0) "
         f"FROM {rows}"
     )
 
 
-def scope_live_lights(rows: str) -> str:
+def scope_live_lights(rows: str, *, pg: bool = False) -> str:
     """The packed lights of the live items of `rows` (`rows` with their milestone). `+` on
     the status too: the scope's rows are the ones to walk, not every open item."""
+    plus = _plus(pg)
     return (
-        f"SELECT coalesce(sum({light(lag(WINDOW_START))}), 0) FROM {rows}"
-        f" AND +a.status IN {OPEN} AND +a.due >= :today"
+        f"SELECT coalesce(sum({light(lag(WINDOW_START, pg=pg), pg=pg)}), 0) FROM {rows}"
+        f" AND {plus}a.status IN {OPEN} AND {plus}a.due >= :today"
     )
 
 
-def scope_on_time(rows: str, offset_minutes: int) -> str:
+def scope_on_time(rows: str, offsets: tuple[int, ...], *, pg: bool = False) -> str:
     """按时办结率's two counts over `rows` (`rows` with their milestone): see `ledger_on_time`."""
+    not_yet_due = count_when(
+        f"a.status <> '{CLOSED}' AND {_plus(pg)}m.original_due >= :today", pg=pg
+    )
     return (
         f"SELECT coalesce(sum(CASE WHEN a.status = '{CLOSED}'"
-        f" THEN {finished_on_time(offset_minutes)} END), 0),"
-        f" coalesce(sum(a.status <> '{CLOSED}' AND +m.original_due >= :today), 0) "
+        f" THEN {finished_on_time(offsets, pg=pg)} END), 0),"
+        f" coalesce({not_yet_due}, 0) "
         f"FROM {rows}"
     )

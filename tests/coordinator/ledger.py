@@ -24,12 +24,12 @@ POLICY = LightPolicy()
 STATUSES = [NOT_STARTED, IN_PROGRESS, BLOCKED, DONE_REPORTED, CLOSED]
 
 
-def local_day(value: datetime | None) -> date | None:
-    return None if value is None else value.astimezone(ZONE).date()
+def local_day(value: datetime | None, zone: ZoneInfo = ZONE) -> date | None:
+    return None if value is None else value.astimezone(zone).date()
 
 
-def instant(day: date, hour: int = 10, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=ZONE).astimezone(UTC)
+def instant(day: date, hour: int = 10, minute: int = 0, zone: ZoneInfo = ZONE) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=zone).astimezone(UTC)
 
 
 @dataclass
@@ -42,6 +42,12 @@ class World:
     tasks: list[dict] = field(default_factory=list)
     milestones: list[dict] = field(default_factory=list)
     assignments: list[dict] = field(default_factory=list)
+    zone: ZoneInfo = ZONE  # TIMEZONE of the reference computation
+    at: datetime = AT  # the instant of the question
+
+    @property
+    def today(self) -> date:
+        return self.at.astimezone(self.zone).date()
 
     async def write(self) -> World:
         self.engine = make_engine(database_url(self.path))
@@ -82,10 +88,10 @@ class World:
             status=a["status"],
             due=a["due"],
             original_due=m["original_due"],
-            assigned_on=local_day(a["assigned_at"]),
-            acked_on=local_day(a["acknowledged_at"]),
-            done_reported_on=local_day(a["done_reported_at"]),
-            closed_on=local_day(a["closed_at"]),
+            assigned_on=local_day(a["assigned_at"], self.zone),
+            acked_on=local_day(a["acknowledged_at"], self.zone),
+            done_reported_on=local_day(a["done_reported_at"], self.zone),
+            closed_on=local_day(a["closed_at"], self.zone),
         )
 
     def window_start(self, milestone_id: int) -> date:
@@ -109,12 +115,23 @@ class World:
             acknowledged=a["acknowledged_at"] is not None,
             last_report_at=a["last_report_at"],
         )
-        return light_of(item, today=TODAY, now=AT, policy=policy).value
+        return light_of(item, today=self.today, now=self.at, policy=policy).value
 
 
-def random_world(path: Path, seed: int, *, n_tasks: int = 40) -> World:
+def random_world(
+    path: Path,
+    seed: int,
+    *,
+    n_tasks: int = 40,
+    zone: ZoneInfo = ZONE,
+    at: datetime = AT,
+    hours: tuple[int, ...] = (0, 7, 15, 16, 23),
+) -> World:
+    """A random ledger around the instant `at` in `zone`; `hours`: the local hours at which
+    items were reported done (the ends of days are what 按时办结率 turns on)."""
     rng = random.Random(seed)
-    w = World(path)
+    w = World(path, zone=zone, at=at)
+    TODAY, AT = w.today, at  # the module's defaults, for this world
     for pid in (1, 2):
         w.plans.append(
             dict(
@@ -167,6 +184,7 @@ def random_world(path: Path, seed: int, *, n_tasks: int = 40) -> World:
                     TODAY - timedelta(days=rng.choice((0, 1, 2, 3, 5, 9, 40, 200))),
                     hour=rng.randint(0, 23),
                     minute=rng.randint(0, 59),
+                    zone=zone,
                 )
                 acked = None
                 if rng.random() < 0.7:
@@ -181,7 +199,9 @@ def random_world(path: Path, seed: int, *, n_tasks: int = 40) -> World:
                 if status in (DONE_REPORTED, CLOSED):
                     done = instant(
                         original + timedelta(days=rng.randint(-20, 20)),
-                        hour=rng.choice((0, 7, 15, 16, 23)),
+                        hour=rng.choice(hours),
+                        minute=rng.choice((0, 0, 30, 59)),
+                        zone=zone,
                     )
                     done = min(done, AT)
                     if status == CLOSED:
