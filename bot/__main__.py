@@ -1,4 +1,4 @@
-"""Command line: `python -m bot [run|import|show|load|migrate|simulate|people]`.
+"""Command line: `python -m bot [run|import|show|load|migrate|copy-db|simulate|people]`.
 
 Each subcommand parses its arguments and calls one function; with no subcommand the bot runs
 (local mode when no BOT_TOKEN is set). Exit status 2 means bad input, with one clear line.
@@ -42,6 +42,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("migrate", help="create or upgrade the database in place")
     p.add_argument("--database-url", dest="database_url")
 
+    p = sub.add_parser(
+        "copy-db",
+        help="copy every row of the database to another, empty one (e.g. SQLite to PostgreSQL)",
+    )
+    p.add_argument(
+        "source", metavar="FROM_URL", help="e.g. sqlite+aiosqlite:///data/duban.sqlite3"
+    )
+    p.add_argument(
+        "target", metavar="TO_URL", help="e.g. postgresql+asyncpg://duban@db:5432/duban"
+    )
+
     p = sub.add_parser("simulate", help="what the reminder policy would send, week by week")
     p.add_argument("--from", dest="date_from", required=True)
     p.add_argument("--to", dest="date_to", required=True)
@@ -71,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
         from bot.storage import cli as storage_cli
 
         return storage_cli.run_load(args) if command == "load" else storage_cli.run_migrate(args)
+    if command == "copy-db":
+        from bot.storage import cli as storage_cli
+
+        return storage_cli.run_copy_db(args)
     if command == "simulate":
         from schedules.simulate import run_simulate
 

@@ -1,4 +1,5 @@
-"""`python -m bot load [PATH…]` and `python -m bot migrate`: the storage commands.
+"""`python -m bot load [PATH…]`, `python -m bot migrate` and `python -m bot copy-db FROM TO`:
+the storage commands.
 
 Exit status: 0 done; 2 bad input (unreadable or invalid YAML, unknown path, a database that
 cannot be migrated safely), with one line on stderr naming the file (and line / field); 1 a
@@ -185,4 +186,24 @@ def run_migrate(args: argparse.Namespace) -> int:
         return 1
     where = make_url(settings.database_url).render_as_string(hide_password=True)
     print(f"database {where} at revision {revision}")
+    return 0
+
+
+def run_copy_db(args: argparse.Namespace) -> int:
+    """`python -m bot copy-db FROM_URL TO_URL` (bot.storage.copy); returns the exit status."""
+    from bot.storage.copy import CopyError, copy_database
+
+    def progress(table: str, rows: int) -> None:
+        print(f"{table}: {rows} rows")
+
+    try:
+        report = asyncio.run(copy_database(args.source, args.target, progress=progress))
+    except (CopyError, MigrationError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as exc:
+        print(f"database error: {exc}", file=sys.stderr)
+        return 1
+    where = make_url(args.target).render_as_string(hide_password=True)
+    print(f"copied {report.total} rows of {len(report.rows)} tables to {where}; counts checked")
     return 0

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import event
+from sqlalchemy import Insert, Table, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import (
@@ -70,6 +72,13 @@ def make_engine(database_url: str | URL, *, echo: bool = False) -> AsyncEngine:
 
 def is_postgres(engine_or_connection: AsyncEngine | AsyncConnection | Connection) -> bool:
     return engine_or_connection.dialect.name == "postgresql"
+
+
+def insert_unless_exists(table: Table, dialect_name: str, *, key: list[str]) -> Insert:
+    """INSERT … ON CONFLICT (key) DO NOTHING in the dialect's own words (SQLite and
+    PostgreSQL spell it alike, but SQLAlchemy builds it per dialect); add `.values(...)`."""
+    insert = pg_insert if dialect_name == "postgresql" else sqlite_insert
+    return insert(table).on_conflict_do_nothing(index_elements=key)  # type: ignore[return-value]
 
 
 def make_session_maker(engine: AsyncEngine) -> SessionMaker:

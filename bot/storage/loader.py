@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel
 
@@ -667,12 +667,21 @@ class _PlanWriter:
                 self.events.append(event)
 
 
+# PostgreSQL: the key of the transaction-scoped advisory lock that serialises plan loads
+# ("duban:load" as a number); held until commit or rollback.
+LOAD_LOCK_KEY = 0x6475_6261_6E4C_6F64 >> 1
+
+
 async def _begin_immediate(session: AsyncSession) -> AsyncConnection:
-    """The session's connection, holding SQLite's write lock from the first read on, so that
-    what we compare against cannot change before we write."""
+    """The session's connection, holding the database's write lock (SQLite) or the loaders'
+    advisory lock (PostgreSQL) from the first read on, so that what we compare against cannot
+    change before we write: two loads of the same plans at once (two instances starting, or
+    `python -m bot load` beside a running bot) run one after the other."""
     conn = await session.connection()
     if conn.dialect.name == "sqlite":
         await conn.exec_driver_sql("BEGIN IMMEDIATE")
+    elif conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOAD_LOCK_KEY})
     return conn
 
 

@@ -6,6 +6,7 @@ never updated or deleted. Items that disappear from a re-loaded plan are archive
 (`archived_at`), never deleted, so their history stays readable.
 
 Alembic migrations in `bot/storage/migrations` must match this metadata (a test checks).
+Telegram ids (users, chats) are BIGINT: group and channel ids pass 2³¹ (PostgreSQL enforces it).
 """
 
 from __future__ import annotations
@@ -199,7 +200,7 @@ class StatusEvent(SQLModel, table=True):
 
 class Person(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
-    telegram_id: int | None = Field(default=None, index=True, unique=True)
+    telegram_id: int | None = Field(default=None, index=True, unique=True, sa_type=BigInteger)
     name: str = ""
     username: str = ""
     locale: str | None = None  # None: the deployment's default
@@ -251,7 +252,7 @@ class ChatSubscription(SQLModel, table=True):
     """A group chat that receives the weekly digest (`/subscribe` in the group)."""
 
     id: int | None = Field(default=None, primary_key=True)
-    chat_id: int = Field(index=True, unique=True)
+    chat_id: int = Field(index=True, unique=True, sa_type=BigInteger)  # groups pass 2³¹
     title: str = ""
     locale: str | None = None
     plan_id: int | None = Field(default=None, foreign_key="plan.id")
@@ -266,7 +267,7 @@ class Outbox(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(index=True, unique=True)
     kind: str  # reminder | ack_chase | overdue | escalation | digest | notice | periodic
-    chat_id: int = Field(index=True)
+    chat_id: int = Field(index=True, sa_type=BigInteger)
     person_id: int | None = Field(default=None, foreign_key="person.id")
     assignment_id: int | None = Field(default=None, foreign_key="assignment.id", index=True)
     stage: str = ""
@@ -294,7 +295,7 @@ class SentMessage(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("chat_id", "message_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    chat_id: int = Field(index=True)
+    chat_id: int = Field(index=True, sa_type=BigInteger)
     message_id: int
     assignment_id: int = Field(foreign_key="assignment.id", index=True)
     kind: str = ""  # reminder | task | my | escalation | …

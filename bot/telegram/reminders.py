@@ -21,7 +21,6 @@ from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -30,6 +29,7 @@ from bot.config import Settings
 from bot.core.roles import Roles
 from bot.core.workdays import next_working_morning
 from bot.i18n import format_datetime, gettext
+from bot.storage.db import insert_unless_exists
 from bot.storage.models import CLOSED, DONE_REPORTED, Assignment, ChatSubscription, Outbox, Plan
 from bot.telegram.filters import IsCoordinator
 from bot.telegram.render import echo, esc
@@ -105,21 +105,19 @@ async def snooze_reminder(
         due = min(due, date.fromisoformat(payload_due))
     if target.astimezone(policy.zone).date() > due:
         return SnoozeOutcome("past_due")
-    stmt = (
-        sqlite_insert(Outbox.__table__)  # type: ignore[attr-defined]
-        .values(
-            key=row.key + SNOOZED_SUFFIX,
-            kind=row.kind,
-            chat_id=row.chat_id,
-            person_id=row.person_id,
-            assignment_id=row.assignment_id,
-            stage=row.stage,
-            locale=row.locale,
-            payload=dict(row.payload or {}),
-            created_at=at,
-            not_before=target,
-        )
-        .on_conflict_do_nothing(index_elements=["key"])
+    dialect = (await session.connection()).dialect.name
+    table = Outbox.__table__  # type: ignore[attr-defined]
+    stmt = insert_unless_exists(table, dialect, key=["key"]).values(
+        key=row.key + SNOOZED_SUFFIX,
+        kind=row.kind,
+        chat_id=row.chat_id,
+        person_id=row.person_id,
+        assignment_id=row.assignment_id,
+        stage=row.stage,
+        locale=row.locale,
+        payload=dict(row.payload or {}),
+        created_at=at,
+        not_before=target,
     )
     result = await session.exec(stmt)  # type: ignore[call-overload]
     if not result.rowcount:
