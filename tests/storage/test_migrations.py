@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -249,3 +250,40 @@ async def test_memberships_of_an_existing_database_learn_where_they_came_from(sq
             "SELECT id, revoke_note FROM membership WHERE revoked_at IS NOT NULL"
         ).fetchall()
     assert ended == [(1, "ADMIN_IDS")]
+
+
+@pytest.mark.skipif(not on_postgres(), reason="PostgreSQL run only (the SQLite file: above)")
+async def test_an_existing_postgresql_database_upgrades_in_place(db_url):
+    """A PostgreSQL database of the first revision, with rows, goes to head keeping them:
+    instants are timestamptz, Telegram ids BIGINT afterwards."""
+    await upgrade_database(db_url, revision=FIRST_REVISION)
+    for statement in (
+        "INSERT INTO plan (id, code, title, issuer, period_start, period_end, source,"
+        " content_hash, loaded_at) VALUES (1, 'SR', '实施意见', '上饶市人民政府', '2023-01-01',"
+        " '2025-12-31', '', 'h', '2025-01-06 01:00:00+00')",
+        "INSERT INTO unit (id, name, short_name, jurisdiction, level, is_group, known)"
+        " VALUES (1, '上饶市卫生健康委员会', '市卫健委', '上饶市', '市直', false, true)",
+        "INSERT INTO person (id, telegram_id, name, username, active, created_at)"
+        " VALUES (1, 2000000000, '张三', '', true, '2025-01-06 09:00:00+08')",
+        "INSERT INTO chatsubscription (id, chat_id, title, created_at, active)"
+        " VALUES (1, -2000000000, '群', '2025-01-06 01:00:00+00', true)",
+    ):
+        fetch(db_url, statement)
+
+    await upgrade_database(db_url)
+
+    assert await differences(db_url) == []
+    types = dict(
+        fetch(
+            db_url,
+            "SELECT table_name || '.' || column_name, data_type FROM information_schema.columns"
+            " WHERE table_schema = 'public'",
+        )
+    )
+    assert types["person.telegram_id"] == types["outbox.chat_id"] == "bigint"
+    assert types["sentmessage.chat_id"] == types["chatsubscription.chat_id"] == "bigint"
+    assert types["person.created_at"] == "timestamp with time zone"
+    (created,) = fetch(db_url, "SELECT created_at FROM person")[0]
+    assert created.astimezone(UTC) == datetime(2025, 1, 6, 1, 0, tzinfo=UTC)
+    fetch(db_url, "UPDATE chatsubscription SET chat_id = -1001234567890")
+    assert fetch(db_url, "SELECT chat_id FROM chatsubscription") == [(-1001234567890,)]
