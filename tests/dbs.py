@@ -177,6 +177,16 @@ class _Pool:
         await self.conn.execute(f"CREATE DATABASE {name}{suffix}")
         self.made.append(name)
 
+    async def _clear(self, name: str) -> None:
+        """Drop every table of the database `name` (and its migration history)."""
+        import asyncpg
+
+        conn = await asyncpg.connect(self._dsn(name))
+        try:
+            await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+        finally:
+            await conn.close()
+
     async def _fingerprint(self, name: str) -> str:
         import asyncpg
 
@@ -197,8 +207,10 @@ class _Pool:
                 return self.url(self.by_path[path][1])
             self.counter += 1
             order = self.counter
-            if self.free and not empty:
+            if self.free:
                 name = self.free.pop()
+                if empty:
+                    self._run(self._clear(name))
             else:
                 name = f"{self.prefix}_{order}"
                 self._run(self._create(name, None if empty else self.template))

@@ -5,6 +5,7 @@ job run; `expire_on_commit=False` because async sessions cannot lazy-load after 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Insert, Table, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -60,7 +61,7 @@ def make_engine(database_url: str | URL, *, echo: bool = False) -> AsyncEngine:
         return engine
     if backend != "postgresql":
         return create_async_engine(url, echo=echo)
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         echo=echo,
         pool_size=PG_POOL_SIZE,
@@ -68,6 +69,27 @@ def make_engine(database_url: str | URL, *, echo: bool = False) -> AsyncEngine:
         pool_pre_ping=True,
         pool_recycle=1800,  # behind a proxy or a firewall that drops idle connections
     )
+    event.listen(engine.sync_engine, "before_cursor_execute", _drop_nul, retval=True)
+    return engine
+
+
+def _clean(value: Any) -> Any:
+    """`value` without NUL characters: a string, or the strings of a row or of rows."""
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, list | tuple):
+        return type(value)(_clean(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    return value
+
+
+def _drop_nul(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+    """PostgreSQL's text cannot hold NUL (U+0000) and refuses the whole statement: a user's
+    note that carries one is stored without it (SQLite keeps it; every reader of the text
+    already drops control characters where they matter, e.g. the .xlsx export)."""
+    parameters = _clean(parameters)
+    return statement, parameters
 
 
 def is_postgres(engine_or_connection: AsyncEngine | AsyncConnection | Connection) -> bool:
