@@ -84,7 +84,14 @@ def _clean(value: Any) -> Any:
     return value
 
 
-def _drop_nul(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+def _drop_nul(
+    conn: Connection,
+    cursor: object,
+    statement: str,
+    parameters: Any,
+    context: object,
+    executemany: bool,
+) -> tuple[str, Any]:
     """PostgreSQL's text cannot hold NUL (U+0000) and refuses the whole statement: a user's
     note that carries one is stored without it (SQLite keeps it; every reader of the text
     already drops control characters where they matter, e.g. the .xlsx export)."""
@@ -100,7 +107,7 @@ def insert_unless_exists(table: Table, dialect_name: str, *, key: list[str]) -> 
     """INSERT … ON CONFLICT (key) DO NOTHING in the dialect's own words (SQLite and
     PostgreSQL spell it alike, but SQLAlchemy builds it per dialect); add `.values(...)`."""
     insert = pg_insert if dialect_name == "postgresql" else sqlite_insert
-    return insert(table).on_conflict_do_nothing(index_elements=key)  # type: ignore[return-value]
+    return insert(table).on_conflict_do_nothing(index_elements=key)
 
 
 def make_session_maker(engine: AsyncEngine) -> SessionMaker:
