@@ -10,13 +10,14 @@ import pytest
 from bot.services.health import check_health, outbox_lag
 from bot.storage.db import create_all, make_engine, make_session_maker
 from bot.storage.models import Outbox
+from tests.dbs import database_url
 
 NOW = datetime(2025, 12, 24, 1, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 async def db(tmp_path):
-    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'health.sqlite3'}")
+    engine = make_engine(database_url(tmp_path / "health.sqlite3"))
     await create_all(engine)
     yield make_session_maker(engine)
     await engine.dispose()
