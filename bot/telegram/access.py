@@ -77,120 +77,118 @@ async def _after_removal(bot: Bot, session: AsyncSession, ended: access.Ended) -
         await clear_coordinator_commands(bot, telegram_id)
 
 
-def router() -> Router:
-    r = Router(name="access")
-    r.message.filter(IsCoordinator())
-    r.callback_query.filter(IsCoordinator())
+async def in_a_group(message: Message, locale: str) -> None:
+    """Names and roles are not for a group's eyes."""
+    await message.answer(view.private_only(locale))
 
-    @r.message(Command(*COMMANDS), F.chat.type != ChatType.PRIVATE)
-    async def in_a_group(message: Message, locale: str) -> None:
-        """Names and roles are not for a group's eyes."""
-        await message.answer(view.private_only(locale))
 
-    @r.message(Command(*COMMANDS))
-    async def revoke_access(
-        message: Message,
-        command: CommandObject,
-        session: AsyncSession,
-        directory: Any,
-        person: Person,
-        roles: Roles,
-        locale: str,
-    ) -> None:
-        text = normalize(command.args or "")
-        try:
-            found = await access.find_removable(
-                session, directory, PlanScope(roles), by=person, text=text
-            )
-        except ServiceError as exc:
-            await message.answer(view.error_line(exc.code, exc.params, locale=locale))
-            return
-        await _show(message, found, page=0, locale=locale)
+async def revoke_access(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    directory: Any,
+    person: Person,
+    roles: Roles,
+    locale: str,
+) -> None:
+    text = normalize(command.args or "")
+    try:
+        found = await access.find_removable(
+            session, directory, PlanScope(roles), by=person, text=text
+        )
+    except ServiceError as exc:
+        await message.answer(view.error_line(exc.code, exc.params, locale=locale))
+        return
+    await _show(message, found, page=0, locale=locale)
 
-    @r.callback_query(view.AccessList.filter())
-    async def list_page(
-        query: CallbackQuery,
-        callback_data: view.AccessList,
-        session: AsyncSession,
-        person: Person,
-        roles: Roles,
-        locale: str,
-    ) -> None:
-        try:
-            found = await access.removable_page(
-                session,
-                PlanScope(roles),
-                by=person,
-                unit_id=callback_data.unit_id or None,
-                plan_id=callback_data.plan_id or None,
-            )
-        except ServiceError as exc:
-            await query.answer(
-                view.error_line(exc.code, exc.params, locale=locale), show_alert=True
-            )
-            return
-        await query.answer()
-        if isinstance(query.message, Message):
-            await _show(query.message, found, page=callback_data.page, locale=locale, edit=True)
 
-    @r.callback_query(view.AccessPick.filter())
-    async def pick(
-        query: CallbackQuery,
-        callback_data: view.AccessPick,
-        session: AsyncSession,
-        person: Person,
-        roles: Roles,
-        locale: str,
-    ) -> None:
-        try:
-            m = await access.removal_candidate(
-                session, PlanScope(roles), callback_data.membership_id, by=person
-            )
-        except ServiceError as exc:
-            await query.answer(
-                view.error_line(exc.code, exc.params, locale=locale), show_alert=True
-            )
-            return
-        await query.answer()
-        if isinstance(query.message, Message):
-            await _send(
-                query.message,
-                view.confirm_text(m, locale=locale),
-                view.confirm_keyboard(m, locale=locale),
-                edit=True,
-            )
+async def list_page(
+    query: CallbackQuery,
+    callback_data: view.AccessList,
+    session: AsyncSession,
+    person: Person,
+    roles: Roles,
+    locale: str,
+) -> None:
+    try:
+        found = await access.removable_page(
+            session,
+            PlanScope(roles),
+            by=person,
+            unit_id=callback_data.unit_id or None,
+            plan_id=callback_data.plan_id or None,
+        )
+    except ServiceError as exc:
+        await query.answer(view.error_line(exc.code, exc.params, locale=locale), show_alert=True)
+        return
+    await query.answer()
+    if isinstance(query.message, Message):
+        await _show(query.message, found, page=callback_data.page, locale=locale, edit=True)
 
-    @r.callback_query(view.AccessConfirm.filter())
-    async def confirm(
-        query: CallbackQuery,
-        callback_data: view.AccessConfirm,
-        bot: Bot,
-        session: AsyncSession,
-        clock: Clock,
-        person: Person,
-        roles: Roles,
-        locale: str,
-    ) -> None:
-        try:
-            ended = await access.end_membership(
-                session, PlanScope(roles), callback_data.membership_id, by=person, at=clock.now()
-            )
-        except ServiceError as exc:
-            await session.rollback()
-            await query.answer(
-                view.error_line(exc.code, exc.params, locale=locale), show_alert=True
-            )
-            return
-        await session.commit()
-        await query.answer()
-        if isinstance(query.message, Message):
-            await _send(query.message, view.ended_text(ended, locale=locale), None, edit=True)
-        await _after_removal(bot, session, ended)
 
-    @r.callback_query(view.AccessCancel.filter())
-    async def cancel(query: CallbackQuery, locale: str) -> None:
-        await query.answer()
-        if isinstance(query.message, Message):
-            await _send(query.message, view.cancelled_text(locale), None, edit=True)
+async def pick(
+    query: CallbackQuery,
+    callback_data: view.AccessPick,
+    session: AsyncSession,
+    person: Person,
+    roles: Roles,
+    locale: str,
+) -> None:
+    try:
+        m = await access.removal_candidate(
+            session, PlanScope(roles), callback_data.membership_id, by=person
+        )
+    except ServiceError as exc:
+        await query.answer(view.error_line(exc.code, exc.params, locale=locale), show_alert=True)
+        return
+    await query.answer()
+    if isinstance(query.message, Message):
+        await _send(
+            query.message,
+            view.confirm_text(m, locale=locale),
+            view.confirm_keyboard(m, locale=locale),
+            edit=True,
+        )
 
-    return r
+
+async def confirm(
+    query: CallbackQuery,
+    callback_data: view.AccessConfirm,
+    bot: Bot,
+    session: AsyncSession,
+    clock: Clock,
+    person: Person,
+    roles: Roles,
+    locale: str,
+) -> None:
+    try:
+        ended = await access.end_membership(
+            session, PlanScope(roles), callback_data.membership_id, by=person, at=clock.now()
+        )
+    except ServiceError as exc:
+        await session.rollback()
+        await query.answer(view.error_line(exc.code, exc.params, locale=locale), show_alert=True)
+        return
+    await session.commit()
+    await query.answer()
+    if isinstance(query.message, Message):
+        await _send(query.message, view.ended_text(ended, locale=locale), None, edit=True)
+    await _after_removal(bot, session, ended)
+
+
+async def cancel(query: CallbackQuery, locale: str) -> None:
+    await query.answer()
+    if isinstance(query.message, Message):
+        await _send(query.message, view.cancelled_text(locale), None, edit=True)
+
+
+def setup(router: Router) -> None:
+    """Register this feature's filters and handlers on `router` (bot.telegram.setup)."""
+    router.message.filter(IsCoordinator())
+    router.callback_query.filter(IsCoordinator())
+    router.message.register(in_a_group, Command(*COMMANDS), F.chat.type != ChatType.PRIVATE)
+    router.message.register(revoke_access, Command(*COMMANDS))
+    router.callback_query.register(list_page, view.AccessList.filter())
+    router.callback_query.register(pick, view.AccessPick.filter())
+    router.callback_query.register(confirm, view.AccessConfirm.filter())
+    router.callback_query.register(cancel, view.AccessCancel.filter())

@@ -37,59 +37,58 @@ class ContinuesLongNote(Filter):
         return {"previous": previous} if previous is not None else False
 
 
-def router() -> Router:
-    r = Router(name="continuation")
-    r.message.filter(
+async def rest_of_long_note(
+    message: Message,
+    previous: StatusEvent,
+    bot: Bot,
+    session: Any,
+    settings: Settings,
+    clock: Clock,
+    person: Person,
+    roles: Roles,
+    locale: str,
+) -> None:
+    m = moment(settings, clock)
+    try:
+        outcome = await report(
+            session,
+            assignment_id=previous.assignment_id,
+            person=person,
+            roles=roles,
+            action=Action.NOTE,
+            at=m.now,
+            today=m.today,
+            policy=m.policy,
+            note=message.text or "",
+        )
+        await session.commit()
+    except (ServiceError, TransitionError) as exc:
+        await session.rollback()
+        await message.answer(error_line(exc, locale))
+        return
+    what = f"continued note {outcome.event.id} on assignment {previous.assignment_id}"
+    sent = await tell_after_commit(
+        message.answer(continuation_ack(outcome.row, locale=locale)), what=what
+    )
+    if sent is not None:  # a reply to this answer adds a note to the same item
+        await remember_message(
+            session,
+            chat_id=message.chat.id,
+            message_id=sent.message_id,
+            assignment_id=previous.assignment_id,
+            kind="ack",
+            at=m.now,
+        )
+        await session.commit()
+
+
+def setup(router: Router) -> None:
+    """Register this feature's filters and handlers on `router` (bot.telegram.setup)."""
+    router.message.filter(
         IsLiaison(),
         F.chat.type == ChatType.PRIVATE,
         F.text,
         ~F.text.startswith("/"),
         ~F.reply_to_message,
     )
-
-    @r.message(ContinuesLongNote())
-    async def rest_of_long_note(
-        message: Message,
-        previous: StatusEvent,
-        bot: Bot,
-        session: Any,
-        settings: Settings,
-        clock: Clock,
-        person: Person,
-        roles: Roles,
-        locale: str,
-    ) -> None:
-        m = moment(settings, clock)
-        try:
-            outcome = await report(
-                session,
-                assignment_id=previous.assignment_id,
-                person=person,
-                roles=roles,
-                action=Action.NOTE,
-                at=m.now,
-                today=m.today,
-                policy=m.policy,
-                note=message.text or "",
-            )
-            await session.commit()
-        except (ServiceError, TransitionError) as exc:
-            await session.rollback()
-            await message.answer(error_line(exc, locale))
-            return
-        what = f"continued note {outcome.event.id} on assignment {previous.assignment_id}"
-        sent = await tell_after_commit(
-            message.answer(continuation_ack(outcome.row, locale=locale)), what=what
-        )
-        if sent is not None:  # a reply to this answer adds a note to the same item
-            await remember_message(
-                session,
-                chat_id=message.chat.id,
-                message_id=sent.message_id,
-                assignment_id=previous.assignment_id,
-                kind="ack",
-                at=m.now,
-            )
-            await session.commit()
-
-    return r
+    router.message.register(rest_of_long_note, ContinuesLongNote())

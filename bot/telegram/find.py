@@ -42,47 +42,47 @@ async def find_screen(
     return find_text(result, query=query, words=words, locale=locale), find_keyboard(result, words)
 
 
-def router() -> Router:
-    r = Router(name="find")
-    r.message.filter(IsRegistered())
-    r.callback_query.filter(IsRegistered())
+async def find_cmd(
+    message: Message, command: CommandObject, session, roles: Roles, locale: str
+) -> None:
+    if not (roles.coordinator or roles.leader):
+        await message.answer(refusal(locale))
+        return
+    query = " ".join((command.args or "").split())
+    words = query_words(query)
+    if not words:
+        await message.answer(usage(locale))
+        return
+    text, keyboard = await find_screen(
+        session, query=query, words=words, roles=roles, page=0, locale=locale
+    )
+    await message.answer(text, reply_markup=keyboard)
 
-    @r.message(Command("find"))
-    async def find_cmd(
-        message: Message, command: CommandObject, session, roles: Roles, locale: str
-    ) -> None:
-        if not (roles.coordinator or roles.leader):
-            await message.answer(refusal(locale))
-            return
-        query = " ".join((command.args or "").split())
-        words = query_words(query)
-        if not words:
-            await message.answer(usage(locale))
-            return
-        text, keyboard = await find_screen(
-            session, query=query, words=words, roles=roles, page=0, locale=locale
-        )
-        await message.answer(text, reply_markup=keyboard)
 
-    @r.callback_query(FindPage.filter())
-    async def find_page(
-        callback: CallbackQuery, callback_data: FindPage, session, roles: Roles, locale: str
-    ) -> None:
-        words = query_words(callback_data.q)
-        if not (roles.coordinator or roles.leader) or not words:
-            await callback.answer(usage(locale), show_alert=True)
-            return
-        text, keyboard = await find_screen(
-            session,
-            query=callback_data.q,
-            words=words,
-            roles=roles,
-            page=callback_data.page,
-            locale=locale,
-        )
-        if callback.message is not None:
-            with contextlib.suppress(TelegramBadRequest):  # "message is not modified"
-                await callback.message.edit_text(text, reply_markup=keyboard)  # type: ignore[union-attr]
-        await callback.answer()
+async def find_page(
+    callback: CallbackQuery, callback_data: FindPage, session, roles: Roles, locale: str
+) -> None:
+    words = query_words(callback_data.q)
+    if not (roles.coordinator or roles.leader) or not words:
+        await callback.answer(usage(locale), show_alert=True)
+        return
+    text, keyboard = await find_screen(
+        session,
+        query=callback_data.q,
+        words=words,
+        roles=roles,
+        page=callback_data.page,
+        locale=locale,
+    )
+    if callback.message is not None:
+        with contextlib.suppress(TelegramBadRequest):  # "message is not modified"
+            await callback.message.edit_text(text, reply_markup=keyboard)  # type: ignore[union-attr]
+    await callback.answer()
 
-    return r
+
+def setup(router: Router) -> None:
+    """Register this feature's filters and handlers on `router` (bot.telegram.setup)."""
+    router.message.filter(IsRegistered())
+    router.callback_query.filter(IsRegistered())
+    router.message.register(find_cmd, Command("find"))
+    router.callback_query.register(find_page, FindPage.filter())

@@ -24,21 +24,24 @@ def access_note() -> str:
     )
 
 
-def router() -> Router:
-    r = Router(name="gate")
-    r.message.filter(IsStranger())
-    r.callback_query.filter(IsStranger())
+async def stranger(message: Message) -> None:
+    await message.answer(access_note())
 
-    @r.message(F.chat.type == ChatType.PRIVATE, ~CommandStart(deep_link=True))
-    async def stranger(message: Message) -> None:
-        await message.answer(access_note())
 
-    @r.message(F.chat.type != ChatType.PRIVATE)
-    async def stranger_in_group(message: Message) -> None:
-        return None
+async def stranger_in_group(message: Message) -> None:
+    return None
 
-    @r.callback_query()
-    async def stranger_button(callback: CallbackQuery) -> None:
-        await callback.answer(access_note(), show_alert=True)
 
-    return r
+async def stranger_button(callback: CallbackQuery) -> None:
+    await callback.answer(access_note(), show_alert=True)
+
+
+def setup(router: Router) -> None:
+    """Register this feature's filters and handlers on `router` (bot.telegram.setup)."""
+    router.message.filter(IsStranger())
+    router.callback_query.filter(IsStranger())
+    router.message.register(
+        stranger, F.chat.type == ChatType.PRIVATE, ~CommandStart(deep_link=True)
+    )
+    router.message.register(stranger_in_group, F.chat.type != ChatType.PRIVATE)
+    router.callback_query.register(stranger_button)

@@ -56,11 +56,10 @@ def help_text(roles: Roles) -> str:
     return "\n".join(lines)
 
 
-def router() -> Router:
-    r = Router(name="help")
+async def show_help(message: Message, roles: Roles) -> None:
+    await message.answer(help_text(roles))
 
-    @r.message(Command("help"))
-    async def show_help(message: Message, roles: Roles) -> None:
-        await message.answer(help_text(roles))
 
-    return r
+def setup(router: Router) -> None:
+    """Register this feature's filters and handlers on `router` (bot.telegram.setup)."""
+    router.message.register(show_help, Command("help"))

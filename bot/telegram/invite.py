@@ -115,113 +115,117 @@ def _pick_keyboard(
     return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
 
 
-def router() -> Router:
-    r = Router(name="invite")
+async def not_allowed(message: Message, locale: str) -> None:
+    await message.answer(error_line(ServiceError("not_coordinator"), locale))
 
-    @r.message(Command("invite", "revoke"), IsRegistered(), ~IsCoordinator())
-    async def not_allowed(message: Message, locale: str) -> None:
-        await message.answer(error_line(ServiceError("not_coordinator"), locale))
 
-    @r.message(Command("invite"), IsCoordinator())
-    async def invite(
-        message: Message,
-        command: CommandObject,
-        bot: Bot,
-        session,
-        settings: Settings,
-        clock: Clock,
-        directory,
-        person: Person,
-        roles: Roles,
-        locale: str,
-    ) -> None:
-        now = clock.now()
-        try:
-            args = parse_invite(command.args)
-            unit, plan, name = await _target(
-                session, directory, PlanScope(roles), args.role, args.target, args.name
-            )
-            await _issue(
-                message,
-                bot,
-                session,
-                settings,
-                role=args.role,
-                at=now,
-                unit=unit,
-                plan=plan,
-                name=name,
-                person=person,
-                roles=roles,
-                locale=locale,
-            )
-        except ServiceError as exc:
-            await session.rollback()
-            keyboard = None
-            if exc.code == "ambiguous_unit":
-                keyboard = _pick_keyboard(exc.params["units"], args.role, args.name)
-            await message.answer(error_line(exc, locale), reply_markup=keyboard)
+async def invite(
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    session,
+    settings: Settings,
+    clock: Clock,
+    directory,
+    person: Person,
+    roles: Roles,
+    locale: str,
+) -> None:
+    now = clock.now()
+    try:
+        args = parse_invite(command.args)
+        unit, plan, name = await _target(
+            session, directory, PlanScope(roles), args.role, args.target, args.name
+        )
+        await _issue(
+            message,
+            bot,
+            session,
+            settings,
+            role=args.role,
+            at=now,
+            unit=unit,
+            plan=plan,
+            name=name,
+            person=person,
+            roles=roles,
+            locale=locale,
+        )
+    except ServiceError as exc:
+        await session.rollback()
+        keyboard = None
+        if exc.code == "ambiguous_unit":
+            keyboard = _pick_keyboard(exc.params["units"], args.role, args.name)
+        await message.answer(error_line(exc, locale), reply_markup=keyboard)
 
-    @r.callback_query(InvitePick.filter(), IsCoordinator())
-    async def pick_unit(
-        callback: CallbackQuery,
-        callback_data: InvitePick,
-        bot: Bot,
-        session,
-        settings: Settings,
-        clock: Clock,
-        person: Person,
-        roles: Roles,
-        locale: str,
-    ) -> None:
-        unit = await session.get(Unit, callback_data.unit_id)
-        if unit is None or callback_data.role not in ("liaison", "leader"):
-            await callback.answer(
-                error_line(ServiceError("unknown_unit", unit="?"), locale), show_alert=True
-            )
-            return
-        grant = Grant(callback_data.role, unit.id, None)
-        try:  # the ids came from the client: checked before anything is shown
-            await PlanScope(roles).require_grant(session, grant, label=unit.name)
-        except ServiceError as exc:
-            await callback.answer(error_line(exc, locale), show_alert=True)
-            return
-        await callback.answer()
-        if isinstance(callback.message, Message):
-            with contextlib.suppress(TelegramBadRequest):
-                await callback.message.edit_reply_markup(reply_markup=None)
-            await _issue(
-                callback.message,
-                bot,
-                session,
-                settings,
-                role=callback_data.role,
-                at=clock.now(),
-                unit=unit,
-                plan=None,
-                name=callback_data.name,
-                person=person,
-                roles=roles,
-                locale=locale,
-            )
 
-    @r.message(Command("revoke"), IsCoordinator())
-    async def revoke(
-        message: Message,
-        command: CommandObject,
-        session,
-        clock: Clock,
-        roles: Roles,
-        locale: str,
-    ) -> None:
-        try:
-            token = parse_single(command.args, "revoke_usage")
-            await withdraw_invite(session, PlanScope(roles), token, at=clock.now())
-        except ServiceError as exc:
-            await session.rollback()
-            await message.answer(error_line(exc, locale))
-            return
-        await session.commit()
-        await message.answer(_("The invitation is withdrawn; its link no longer works."))
+async def pick_unit(
+    callback: CallbackQuery,
+    callback_data: InvitePick,
+    bot: Bot,
+    session,
+    settings: Settings,
+    clock: Clock,
+    person: Person,
+    roles: Roles,
+    locale: str,
+) -> None:
+    unit = await session.get(Unit, callback_data.unit_id)
+    if unit is None or callback_data.role not in ("liaison", "leader"):
+        await callback.answer(
+            error_line(ServiceError("unknown_unit", unit="?"), locale), show_alert=True
+        )
+        return
+    grant = Grant(callback_data.role, unit.id, None)
+    try:  # the ids came from the client: checked before anything is shown
+        await PlanScope(roles).require_grant(session, grant, label=unit.name)
+    except ServiceError as exc:
+        await callback.answer(error_line(exc, locale), show_alert=True)
+        return
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        with contextlib.suppress(TelegramBadRequest):
+            await callback.message.edit_reply_markup(reply_markup=None)
+        await _issue(
+            callback.message,
+            bot,
+            session,
+            settings,
+            role=callback_data.role,
+            at=clock.now(),
+            unit=unit,
+            plan=None,
+            name=callback_data.name,
+            person=person,
+            roles=roles,
+            locale=locale,
+        )
 
-    return r
+
+async def revoke(
+    message: Message,
+    command: CommandObject,
+    session,
+    clock: Clock,
+    roles: Roles,
+    locale: str,
+) -> None:
+    try:
+        token = parse_single(command.args, "revoke_usage")
+        await withdraw_invite(session, PlanScope(roles), token, at=clock.now())
+    except ServiceError as exc:
+        await session.rollback()
+        await message.answer(error_line(exc, locale))
+        return
+    await session.commit()
+    await message.answer(_("The invitation is withdrawn; its link no longer works."))
+
+
+def setup(router: Router) -> None:
+    """Register this feature's filters and handlers on `router` (bot.telegram.setup)."""
+    router.message.register(
+        not_allowed, Command("invite", "revoke"), IsRegistered(), ~IsCoordinator()
+    )
+    router.message.register(invite, Command("invite"), IsCoordinator())
+    router.callback_query.register(pick_unit, InvitePick.filter(), IsCoordinator())
+    router.message.register(revoke, Command("revoke"), IsCoordinator())

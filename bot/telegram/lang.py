@@ -15,21 +15,20 @@ from bot.telegram.filters import IsRegistered
 from bot.telegram.parsing import parse_lang
 
 
-def router() -> Router:
-    r = Router(name="lang")
+async def change_language(
+    message: Message, command: CommandObject, person: Person, session, locale: str
+) -> None:
+    try:
+        chosen = parse_lang(command.args)
+    except ServiceError as exc:
+        await message.answer(error_line(exc, locale))
+        return
+    await set_locale(session, person, chosen)
+    await session.commit()
+    # answer in the new language at once: this update's context still holds the old one
+    await message.answer(gettext("From now on I will write to you in English.", locale=chosen))
 
-    @r.message(Command("lang"), IsRegistered())
-    async def change_language(
-        message: Message, command: CommandObject, person: Person, session, locale: str
-    ) -> None:
-        try:
-            chosen = parse_lang(command.args)
-        except ServiceError as exc:
-            await message.answer(error_line(exc, locale))
-            return
-        await set_locale(session, person, chosen)
-        await session.commit()
-        # answer in the new language at once: this update's context still holds the old one
-        await message.answer(gettext("From now on I will write to you in English.", locale=chosen))
 
-    return r
+def setup(router: Router) -> None:
+    """Register this feature's filters and handlers on `router` (bot.telegram.setup)."""
+    router.message.register(change_language, Command("lang"), IsRegistered())

@@ -43,89 +43,90 @@ async def _page(session, settings: Settings, clock: Clock, roles: Roles, page: i
     return text, keyboard
 
 
-def router() -> Router:
-    r = Router(name="my")
-    r.message.filter(IsRegistered())
-    r.callback_query.filter(IsRegistered())
-
-    @r.message(Command("my"))
-    async def show_my(
-        message: Message, session, settings: Settings, clock: Clock, roles: Roles, locale: str
-    ) -> None:
-        if not roles.liaison:
-            await message.answer(
-                _("You are not the liaison of any unit, so you have no items of your own.")
-            )
-            return
-        text, keyboard = await _page(session, settings, clock, roles, 0, locale)
-        await message.answer(text, reply_markup=keyboard)
-
-    @r.callback_query(MyPage.filter())
-    async def turn_page(
-        callback: CallbackQuery,
-        callback_data: MyPage,
-        session,
-        settings: Settings,
-        clock: Clock,
-        roles: Roles,
-        locale: str,
-    ) -> None:
-        text, keyboard = await _page(session, settings, clock, roles, callback_data.page, locale)
-        if callback.message is not None:
-            with contextlib.suppress(TelegramBadRequest):  # "message is not modified"
-                await callback.message.edit_text(text, reply_markup=keyboard)  # type: ignore[union-attr]
-        await callback.answer()
-
-    @r.callback_query(OpenAssignment.filter())
-    async def open_item(
-        callback: CallbackQuery,
-        callback_data: OpenAssignment,
-        bot: Bot,
-        session,
-        settings: Settings,
-        clock: Clock,
-        roles: Roles,
-        locale: str,
-    ) -> None:
-        m = moment(settings, clock)
-        from bot.storage.models import Assignment, Milestone
-
-        assignment = await session.get(Assignment, callback_data.assignment_id)
-        milestone = await session.get(Milestone, assignment.milestone_id) if assignment else None
-        if assignment is None or milestone is None:
-            await callback.answer(
-                error_line(ServiceError("unknown_assignment"), locale), show_alert=True
-            )
-            return
-        try:
-            detail = await task_detail(
-                session,
-                task_id=milestone.task_id,
-                roles=roles,
-                today=m.today,
-                now=m.now,
-                policy=m.policy,
-            )
-        except ServiceError as exc:
-            await callback.answer(error_line(exc, locale), show_alert=True)
-            return
-        focus = next((a for a in detail.mine if a.assignment_id == assignment.id), None)
-        keyboard = None
-        if focus is not None:
-            keyboard = assignment_keyboard(
-                focus.assignment_id, acknowledged=focus.acknowledged, locale=locale
-            )
-        chat_id = callback.message.chat.id if callback.message else callback.from_user.id
-        await send_card(
-            bot,
-            chat_id,
-            task_card(detail, locale=locale, zone=settings.zone, focus=focus),
-            session=session,
-            at=m.now,
-            assignment_id=focus.assignment_id if focus else None,
-            reply_markup=keyboard,
+async def show_my(
+    message: Message, session, settings: Settings, clock: Clock, roles: Roles, locale: str
+) -> None:
+    if not roles.liaison:
+        await message.answer(
+            _("You are not the liaison of any unit, so you have no items of your own.")
         )
-        await session.commit()
-        await callback.answer()
+        return
+    text, keyboard = await _page(session, settings, clock, roles, 0, locale)
+    await message.answer(text, reply_markup=keyboard)
 
-    return r
+
+async def turn_page(
+    callback: CallbackQuery,
+    callback_data: MyPage,
+    session,
+    settings: Settings,
+    clock: Clock,
+    roles: Roles,
+    locale: str,
+) -> None:
+    text, keyboard = await _page(session, settings, clock, roles, callback_data.page, locale)
+    if callback.message is not None:
+        with contextlib.suppress(TelegramBadRequest):  # "message is not modified"
+            await callback.message.edit_text(text, reply_markup=keyboard)  # type: ignore[union-attr]
+    await callback.answer()
+
+
+async def open_item(
+    callback: CallbackQuery,
+    callback_data: OpenAssignment,
+    bot: Bot,
+    session,
+    settings: Settings,
+    clock: Clock,
+    roles: Roles,
+    locale: str,
+) -> None:
+    m = moment(settings, clock)
+    from bot.storage.models import Assignment, Milestone
+
+    assignment = await session.get(Assignment, callback_data.assignment_id)
+    milestone = await session.get(Milestone, assignment.milestone_id) if assignment else None
+    if assignment is None or milestone is None:
+        await callback.answer(
+            error_line(ServiceError("unknown_assignment"), locale), show_alert=True
+        )
+        return
+    try:
+        detail = await task_detail(
+            session,
+            task_id=milestone.task_id,
+            roles=roles,
+            today=m.today,
+            now=m.now,
+            policy=m.policy,
+        )
+    except ServiceError as exc:
+        await callback.answer(error_line(exc, locale), show_alert=True)
+        return
+    focus = next((a for a in detail.mine if a.assignment_id == assignment.id), None)
+    keyboard = None
+    if focus is not None:
+        keyboard = assignment_keyboard(
+            focus.assignment_id, acknowledged=focus.acknowledged, locale=locale
+        )
+    chat_id = callback.message.chat.id if callback.message else callback.from_user.id
+    await send_card(
+        bot,
+        chat_id,
+        task_card(detail, locale=locale, zone=settings.zone, focus=focus),
+        session=session,
+        at=m.now,
+        assignment_id=focus.assignment_id if focus else None,
+        reply_markup=keyboard,
+    )
+    await session.commit()
+    await callback.answer()
+
+
+def setup(router: Router) -> None:
+    """Register this feature's filters and handlers on `router` (bot.telegram.setup)."""
+    router.message.filter(IsRegistered())
+    router.callback_query.filter(IsRegistered())
+    router.message.register(show_my, Command("my"))
+    router.callback_query.register(turn_page, MyPage.filter())
+    router.callback_query.register(open_item, OpenAssignment.filter())

@@ -176,92 +176,88 @@ async def unsubscribe_chat(session: AsyncSession, *, chat_id: int) -> bool:
     return True
 
 
-def router() -> Router:
-    r = Router(name="reminders")
+async def on_snooze(
+    query: CallbackQuery,
+    callback_data: Snooze,
+    session: AsyncSession,
+    clock: Clock,
+    settings: Settings,
+    locale: str,
+    roles: Roles,
+) -> None:
+    message = query.message
+    if message is None or not roles.liaison:
+        await query.answer(_("Only a reminder can be deferred."), show_alert=True)
+        return
+    policy = policy_of(settings)
+    outcome = await snooze_reminder(
+        session,
+        chat_id=message.chat.id,
+        message_id=message.message_id,
+        assignment_id=callback_data.assignment_id,
+        at=clock.now(),
+        policy=policy,
+    )
+    await session.commit()
+    await query.answer(
+        snooze_answer(outcome, locale=locale, policy=policy),
+        show_alert=outcome.code != "snoozed",
+    )
 
-    @r.callback_query(Snooze.filter())
-    async def on_snooze(
-        query: CallbackQuery,
-        callback_data: Snooze,
-        session: AsyncSession,
-        clock: Clock,
-        settings: Settings,
-        locale: str,
-        roles: Roles,
-    ) -> None:
-        message = query.message
-        if message is None or not roles.liaison:
-            await query.answer(_("Only a reminder can be deferred."), show_alert=True)
-            return
-        policy = policy_of(settings)
-        outcome = await snooze_reminder(
-            session,
-            chat_id=message.chat.id,
-            message_id=message.message_id,
-            assignment_id=callback_data.assignment_id,
-            at=clock.now(),
-            policy=policy,
-        )
-        await session.commit()
-        await query.answer(
-            snooze_answer(outcome, locale=locale, policy=policy),
-            show_alert=outcome.code != "snoozed",
-        )
 
-    groups = F.chat.type.in_({ChatType.GROUP, ChatType.SUPERGROUP})
-
-    @r.message(Command("subscribe"), groups, IsCoordinator())
-    async def on_subscribe(
-        message: Message,
-        command: CommandObject,
-        session: AsyncSession,
-        clock: Clock,
-        roles: Roles,
-        locale: str,
-    ) -> None:
-        code = (command.args or "").strip().upper()
-        plan: Plan | None = None
-        if code:
-            plan = (await session.exec(select(Plan).where(Plan.code == code))).first()
-            if plan is None:
-                await message.answer(_("No plan with code {code}.").format(code=echo(code, 32)))
-                return
-        elif not roles.coordinator_all:
-            if len(roles.coordinator_plan_ids) == 1:
-                plan = await session.get(Plan, next(iter(roles.coordinator_plan_ids)))
-            else:
-                await message.answer(_("Which plan? Send /subscribe CODE."))
-                return
-        if plan is not None and not roles.coordinates(plan.id or 0):
-            await message.answer(
-                _("You do not coordinate plan {code}.").format(code=esc(plan.code))
-            )
-            return
-        await subscribe_chat(
-            session,
-            chat_id=message.chat.id,
-            title=message.chat.title or "",
-            locale=locale,
-            plan_id=plan.id if plan else None,
-            at=clock.now(),
-        )
-        await session.commit()
+async def on_subscribe(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    clock: Clock,
+    roles: Roles,
+    locale: str,
+) -> None:
+    code = (command.args or "").strip().upper()
+    plan: Plan | None = None
+    if code:
+        plan = (await session.exec(select(Plan).where(Plan.code == code))).first()
         if plan is None:
-            await message.answer(_("This group will receive the weekly digest of every plan."))
+            await message.answer(_("No plan with code {code}.").format(code=echo(code, 32)))
+            return
+    elif not roles.coordinator_all:
+        if len(roles.coordinator_plan_ids) == 1:
+            plan = await session.get(Plan, next(iter(roles.coordinator_plan_ids)))
         else:
-            await message.answer(
-                _("This group will receive the weekly digest of {code}.").format(
-                    code=esc(plan.code)
-                )
-            )
+            await message.answer(_("Which plan? Send /subscribe CODE."))
+            return
+    if plan is not None and not roles.coordinates(plan.id or 0):
+        await message.answer(_("You do not coordinate plan {code}.").format(code=esc(plan.code)))
+        return
+    await subscribe_chat(
+        session,
+        chat_id=message.chat.id,
+        title=message.chat.title or "",
+        locale=locale,
+        plan_id=plan.id if plan else None,
+        at=clock.now(),
+    )
+    await session.commit()
+    if plan is None:
+        await message.answer(_("This group will receive the weekly digest of every plan."))
+    else:
+        await message.answer(
+            _("This group will receive the weekly digest of {code}.").format(code=esc(plan.code))
+        )
 
-    @r.message(Command("unsubscribe"), groups, IsCoordinator())
-    async def on_unsubscribe(message: Message, session: AsyncSession) -> None:
-        removed = await unsubscribe_chat(session, chat_id=message.chat.id)
-        await session.commit()
-        if removed:
-            await message.answer(_("This group will no longer receive the weekly digest."))
-        else:
-            await message.answer(_("This group is not subscribed."))
 
-    return r
+async def on_unsubscribe(message: Message, session: AsyncSession) -> None:
+    removed = await unsubscribe_chat(session, chat_id=message.chat.id)
+    await session.commit()
+    if removed:
+        await message.answer(_("This group will no longer receive the weekly digest."))
+    else:
+        await message.answer(_("This group is not subscribed."))
+
+
+def setup(router: Router) -> None:
+    """Register this feature's filters and handlers on `router` (bot.telegram.setup)."""
+    router.callback_query.register(on_snooze, Snooze.filter())
+    groups = F.chat.type.in_({ChatType.GROUP, ChatType.SUPERGROUP})
+    router.message.register(on_subscribe, Command("subscribe"), groups, IsCoordinator())
+    router.message.register(on_unsubscribe, Command("unsubscribe"), groups, IsCoordinator())

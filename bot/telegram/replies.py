@@ -237,132 +237,130 @@ async def _ask(
     )
 
 
-def router() -> Router:
-    r = Router(name="replies")
-    r.message.filter(IsRegistered())
-    r.callback_query.filter(IsRegistered())
-
-    @r.message(ReadsAsReport())
-    async def read_reply_text(
-        message: Message,
-        readings: list[Reading],
-        subject_assignment_id: int | None,
-        bot: Bot,
-        session,
-        settings: Settings,
-        clock: Clock,
-        person: Person,
-        roles: Roles,
-        locale: str,
-    ) -> None:
-        m = moment(settings, clock)
-        text = message.text or message.caption or ""
-        evidence: dict[str, Any] | None = None
-        if message.photo or message.document:
-            try:
-                evidence = {k: v for k, v in _evidence(message).items() if k != "note"}
-            except ServiceError as exc:
-                await message.answer(error_line(exc, locale))
-                return
-        targets = await resolve_targets(
-            session,
-            readings,
-            subject_assignment_id=subject_assignment_id,
-            roles=roles,
-            today=m.today,
-            now=m.now,
-            policy=m.policy,
-        )
-        chat_id = message.chat.id
-        record = await keep(
-            session,
-            person=person,
-            chat_id=chat_id,
-            text=text,
-            targets=targets,
-            at=m.now,
-            evidence=evidence,
-        )
-        question = next_question(targets)
-        if question is not None:
-            await _ask(bot, chat_id, record, question, session=session, locale=locale)
+async def read_reply_text(
+    message: Message,
+    readings: list[Reading],
+    subject_assignment_id: int | None,
+    bot: Bot,
+    session,
+    settings: Settings,
+    clock: Clock,
+    person: Person,
+    roles: Roles,
+    locale: str,
+) -> None:
+    m = moment(settings, clock)
+    text = message.text or message.caption or ""
+    evidence: dict[str, Any] | None = None
+    if message.photo or message.document:
+        try:
+            evidence = {k: v for k, v in _evidence(message).items() if k != "note"}
+        except ServiceError as exc:
+            await message.answer(error_line(exc, locale))
             return
+    targets = await resolve_targets(
+        session,
+        readings,
+        subject_assignment_id=subject_assignment_id,
+        roles=roles,
+        today=m.today,
+        now=m.now,
+        policy=m.policy,
+    )
+    chat_id = message.chat.id
+    record = await keep(
+        session,
+        person=person,
+        chat_id=chat_id,
+        text=text,
+        targets=targets,
+        at=m.now,
+        evidence=evidence,
+    )
+    question = next_question(targets)
+    if question is not None:
+        await _ask(bot, chat_id, record, question, session=session, locale=locale)
+        return
+    await _finish(
+        bot,
+        chat_id,
+        record,
+        targets,
+        session=session,
+        m=m,
+        person=person,
+        roles=roles,
+        locale=locale,
+    )
+
+
+async def choice_button(
+    callback: CallbackQuery,
+    callback_data: ReplyChoice,
+    bot: Bot,
+    session,
+    settings: Settings,
+    clock: Clock,
+    person: Person,
+    roles: Roles,
+    locale: str,
+) -> None:
+    m = moment(settings, clock)
+    chat_id = callback.message.chat.id if callback.message else callback.from_user.id
+    if callback_data.choice == UNDO:
+        try:
+            undone = await undo(
+                session,
+                record_id=callback_data.record_id,
+                person=person,
+                at=m.now,
+                today=m.today,
+                policy=m.policy,
+            )
+        except ServiceError as exc:
+            await session.rollback()
+            await callback.answer(error_line(exc, locale), show_alert=True)
+            return
+        await session.commit()
+        await tell_after_commit(callback.answer(), what="undo: button answer")
+        await _drop_buttons(callback)
+        what = f"reply reading {callback_data.record_id}: undone"
+        await tell_after_commit(bot.send_message(chat_id, undone_view(undone, locale)), what=what)
+        return
+    choice = NOTE_ONLY if callback_data.choice == NOTE else _int(callback_data.choice)
+    try:
+        record, targets = await answer(
+            session, record_id=callback_data.record_id, person=person, choice=choice
+        )
+    except (ServiceError, TransitionError) as exc:
+        await session.rollback()
+        await callback.answer(error_line(exc, locale), show_alert=True)
+        return
+    question = next_question(targets)
+    if question is not None:
+        await _ask(bot, chat_id, record, question, session=session, locale=locale)
+    else:
         await _finish(
             bot,
             chat_id,
             record,
-            targets,
+            load_targets(record),
             session=session,
             m=m,
             person=person,
             roles=roles,
             locale=locale,
         )
+    await _drop_buttons(callback)
+    await tell_after_commit(callback.answer(), what="reply choice: button answer")
 
-    @r.callback_query(ReplyChoice.filter())
-    async def choice_button(
-        callback: CallbackQuery,
-        callback_data: ReplyChoice,
-        bot: Bot,
-        session,
-        settings: Settings,
-        clock: Clock,
-        person: Person,
-        roles: Roles,
-        locale: str,
-    ) -> None:
-        m = moment(settings, clock)
-        chat_id = callback.message.chat.id if callback.message else callback.from_user.id
-        if callback_data.choice == UNDO:
-            try:
-                undone = await undo(
-                    session,
-                    record_id=callback_data.record_id,
-                    person=person,
-                    at=m.now,
-                    today=m.today,
-                    policy=m.policy,
-                )
-            except ServiceError as exc:
-                await session.rollback()
-                await callback.answer(error_line(exc, locale), show_alert=True)
-                return
-            await session.commit()
-            await tell_after_commit(callback.answer(), what="undo: button answer")
-            await _drop_buttons(callback)
-            what = f"reply reading {callback_data.record_id}: undone"
-            await tell_after_commit(
-                bot.send_message(chat_id, undone_view(undone, locale)), what=what
-            )
-            return
-        choice = NOTE_ONLY if callback_data.choice == NOTE else _int(callback_data.choice)
-        try:
-            record, targets = await answer(
-                session, record_id=callback_data.record_id, person=person, choice=choice
-            )
-        except (ServiceError, TransitionError) as exc:
-            await session.rollback()
-            await callback.answer(error_line(exc, locale), show_alert=True)
-            return
-        question = next_question(targets)
-        if question is not None:
-            await _ask(bot, chat_id, record, question, session=session, locale=locale)
-        else:
-            await _finish(
-                bot,
-                chat_id,
-                record,
-                load_targets(record),
-                session=session,
-                m=m,
-                person=person,
-                roles=roles,
-                locale=locale,
-            )
-        await _drop_buttons(callback)
-        await tell_after_commit(callback.answer(), what="reply choice: button answer")
 
-    return r
+def setup(router: Router) -> None:
+    """Register this feature's filters and handlers on `router` (bot.telegram.setup)."""
+    router.message.filter(IsRegistered())
+    router.callback_query.filter(IsRegistered())
+    router.message.register(read_reply_text, ReadsAsReport())
+    router.callback_query.register(choice_button, ReplyChoice.filter())
 
 
 async def _drop_buttons(callback: CallbackQuery) -> None:

@@ -113,138 +113,139 @@ async def _record(
     return outcome
 
 
-def router() -> Router:
-    r = Router(name="report")
-    r.message.filter(IsRegistered())
-    r.callback_query.filter(IsRegistered())
+async def report_command(
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    session,
+    settings: Settings,
+    clock: Clock,
+    person: Person,
+    roles: Roles,
+    locale: str,
+) -> None:
+    if not roles.liaison:
+        await message.answer(error_line(ServiceError("not_liaison"), locale))
+        return
+    m = moment(settings, clock)
+    try:
+        args = parse_report(command.args)
+        row = await assignment_for_task(
+            session, ref=args.ref, roles=roles, today=m.today, now=m.now, policy=m.policy
+        )
+        outcome = await _record(
+            session,
+            m,
+            person,
+            roles,
+            row.assignment_id,
+            args.action,
+            progress=args.progress,
+            new_due=args.new_due,
+            note=args.note,
+        )
+    except (ServiceError, TransitionError) as exc:
+        await session.rollback()
+        await message.answer(error_line(exc, locale))
+        return
+    await _acknowledge(bot, message.chat.id, outcome, session=session, at=m.now, locale=locale)
 
-    @r.message(Command("report"))
-    async def report_command(
-        message: Message,
-        command: CommandObject,
-        bot: Bot,
-        session,
-        settings: Settings,
-        clock: Clock,
-        person: Person,
-        roles: Roles,
-        locale: str,
-    ) -> None:
-        if not roles.liaison:
-            await message.answer(error_line(ServiceError("not_liaison"), locale))
-            return
-        m = moment(settings, clock)
-        try:
-            args = parse_report(command.args)
-            row = await assignment_for_task(
-                session, ref=args.ref, roles=roles, today=m.today, now=m.now, policy=m.policy
-            )
-            outcome = await _record(
-                session,
-                m,
-                person,
-                roles,
-                row.assignment_id,
-                args.action,
-                progress=args.progress,
-                new_due=args.new_due,
-                note=args.note,
-            )
-        except (ServiceError, TransitionError) as exc:
-            await session.rollback()
-            await message.answer(error_line(exc, locale))
-            return
-        await _acknowledge(bot, message.chat.id, outcome, session=session, at=m.now, locale=locale)
 
-    @r.callback_query(AssignmentAction.filter())
-    async def status_button(
-        callback: CallbackQuery,
-        callback_data: AssignmentAction,
-        bot: Bot,
-        session,
-        settings: Settings,
-        clock: Clock,
-        person: Person,
-        roles: Roles,
-        locale: str,
-    ) -> None:
-        m = moment(settings, clock)
-        code = ACTION_CODES.get(callback_data.code)
-        chat_id = callback.message.chat.id if callback.message else callback.from_user.id
-        if code is None:
-            await callback.answer()
-            return
-        action = Action(code)
-        aid = callback_data.assignment_id
-        if action is Action.EXTEND:
-            try:
-                row = await assignment_row(session, aid, today=m.today, now=m.now, policy=m.policy)
-                if not roles.answers_for(row.unit_id):
-                    raise ServiceError("not_your_unit", ref=row.ref, unit=row.unit_name)
-            except ServiceError as exc:
-                await callback.answer(error_line(exc, locale), show_alert=True)
-                return
-            sent = await bot.send_message(
-                chat_id,
-                extend_prompt(row, locale=locale),
-                reply_markup=ForceReply(input_field_placeholder="2026-03-31"),
-            )
-            await remember_message(
-                session,
-                chat_id=chat_id,
-                message_id=sent.message_id,
-                assignment_id=aid,
-                kind=EXTEND_PROMPT,
-                at=m.now,
-            )
-            await session.commit()
-            await callback.answer()
-            return
+async def status_button(
+    callback: CallbackQuery,
+    callback_data: AssignmentAction,
+    bot: Bot,
+    session,
+    settings: Settings,
+    clock: Clock,
+    person: Person,
+    roles: Roles,
+    locale: str,
+) -> None:
+    m = moment(settings, clock)
+    code = ACTION_CODES.get(callback_data.code)
+    chat_id = callback.message.chat.id if callback.message else callback.from_user.id
+    if code is None:
+        await callback.answer()
+        return
+    action = Action(code)
+    aid = callback_data.assignment_id
+    if action is Action.EXTEND:
         try:
-            outcome = await _record(session, m, person, roles, aid, action)
-        except (ServiceError, TransitionError) as exc:
-            await session.rollback()
+            row = await assignment_row(session, aid, today=m.today, now=m.now, policy=m.policy)
+            if not roles.answers_for(row.unit_id):
+                raise ServiceError("not_your_unit", ref=row.ref, unit=row.unit_name)
+        except ServiceError as exc:
             await callback.answer(error_line(exc, locale), show_alert=True)
             return
-        what = f"report {outcome.event.id} on assignment {aid}"
-        await tell_after_commit(callback.answer(), what=f"{what}: button answer")
-        if outcome.transition.acknowledge and callback.message is not None:
-            # the 签收 button has done its job: redraw the keyboard without it (before the
-            # acknowledgement, so whoever reads that line sees the card already redrawn)
-            keyboard = assignment_keyboard(aid, acknowledged=True, locale=locale)
-            await tell_after_commit(
-                callback.message.edit_reply_markup(reply_markup=keyboard),  # type: ignore[union-attr]
-                what=f"{what}: keyboard",
-            )
-        await _acknowledge(bot, chat_id, outcome, session=session, at=m.now, locale=locale)
+        sent = await bot.send_message(
+            chat_id,
+            extend_prompt(row, locale=locale),
+            reply_markup=ForceReply(input_field_placeholder="2026-03-31"),
+        )
+        await remember_message(
+            session,
+            chat_id=chat_id,
+            message_id=sent.message_id,
+            assignment_id=aid,
+            kind=EXTEND_PROMPT,
+            at=m.now,
+        )
+        await session.commit()
+        await callback.answer()
+        return
+    try:
+        outcome = await _record(session, m, person, roles, aid, action)
+    except (ServiceError, TransitionError) as exc:
+        await session.rollback()
+        await callback.answer(error_line(exc, locale), show_alert=True)
+        return
+    what = f"report {outcome.event.id} on assignment {aid}"
+    await tell_after_commit(callback.answer(), what=f"{what}: button answer")
+    if outcome.transition.acknowledge and callback.message is not None:
+        # the 签收 button has done its job: redraw the keyboard without it (before the
+        # acknowledgement, so whoever reads that line sees the card already redrawn)
+        keyboard = assignment_keyboard(aid, acknowledged=True, locale=locale)
+        await tell_after_commit(
+            callback.message.edit_reply_markup(reply_markup=keyboard),  # type: ignore[union-attr]
+            what=f"{what}: keyboard",
+        )
+    await _acknowledge(bot, chat_id, outcome, session=session, at=m.now, locale=locale)
 
-    @r.message(ReplyToAssignment(), ~F.text.startswith("/"))
-    async def reply_note(
-        message: Message,
-        subject: SentMessage,
-        bot: Bot,
-        session,
-        settings: Settings,
-        clock: Clock,
-        person: Person,
-        roles: Roles,
-        locale: str,
-    ) -> None:
-        m = moment(settings, clock)
-        try:
-            kw = _evidence(message)
-            action = Action.NOTE
-            if subject.kind == EXTEND_PROMPT and message.text:
-                first, _, rest = message.text.strip().partition(" ")
-                action, kw = Action.EXTEND, {"new_due": parse_date(first), "note": rest.strip()}
-            outcome = await _record(session, m, person, roles, subject.assignment_id, action, **kw)
-        except (ServiceError, TransitionError) as exc:
-            await session.rollback()
-            await message.answer(error_line(exc, locale))
-            return
-        await _acknowledge(bot, message.chat.id, outcome, session=session, at=m.now, locale=locale)
 
-    return r
+async def reply_note(
+    message: Message,
+    subject: SentMessage,
+    bot: Bot,
+    session,
+    settings: Settings,
+    clock: Clock,
+    person: Person,
+    roles: Roles,
+    locale: str,
+) -> None:
+    m = moment(settings, clock)
+    try:
+        kw = _evidence(message)
+        action = Action.NOTE
+        if subject.kind == EXTEND_PROMPT and message.text:
+            first, _, rest = message.text.strip().partition(" ")
+            action, kw = Action.EXTEND, {"new_due": parse_date(first), "note": rest.strip()}
+        outcome = await _record(session, m, person, roles, subject.assignment_id, action, **kw)
+    except (ServiceError, TransitionError) as exc:
+        await session.rollback()
+        await message.answer(error_line(exc, locale))
+        return
+    await _acknowledge(bot, message.chat.id, outcome, session=session, at=m.now, locale=locale)
+
+
+def setup(router: Router) -> None:
+    """Register this feature's filters and handlers on `router` (bot.telegram.setup)."""
+    router.message.filter(IsRegistered())
+    router.callback_query.filter(IsRegistered())
+    router.message.register(report_command, Command("report"))
+    router.callback_query.register(status_button, AssignmentAction.filter())
+    router.message.register(reply_note, ReplyToAssignment(), ~F.text.startswith("/"))
 
 
 def _evidence(message: Message) -> dict[str, Any]:

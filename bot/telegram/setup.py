@@ -1,10 +1,15 @@
 """The dispatcher: dependencies as workflow data, middlewares, the error handler and every
 feature's router, in order: gate (strangers) → liaison side → coordinator → reminders →
-fallback."""
+fallback.
+
+Each feature module keeps its handlers at module level (importable and testable alone) and
+registers them with `setup(router)`; `feature_router` gives each a fresh Router of its own
+name (a Router joins only one Dispatcher)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from aiogram import Dispatcher, Router
@@ -37,8 +42,36 @@ from bot.telegram.middlewares import DbSessionMiddleware, LocaleMiddleware, Pers
 
 log = logging.getLogger(__name__)
 
+Setup = Callable[[Router], None]
+
 # continuation before replies: the rest of a long note Telegram split stays a note
-LIAISON_SIDE = (start, help_, lang, my, task, find, continuation, replies, report, invite, access)
+LIAISON_SIDE: tuple[tuple[str, Setup], ...] = (
+    ("start", start.setup),
+    ("help", help_.setup),
+    ("lang", lang.setup),
+    ("my", my.setup),
+    ("task", task.setup),
+    ("find", find.setup),
+    ("continuation", continuation.setup),
+    ("replies", replies.setup),
+    ("report", report.setup),
+    ("invite", invite.setup),
+    ("access", access.setup),
+)
+
+
+def feature_router(name: str, setup: Setup) -> Router:
+    """A fresh Router named `name` with one feature's handlers."""
+    router = Router(name=name)
+    setup(router)
+    return router
+
+
+def feature_routers() -> list[Router]:
+    """Every feature's router, in dispatch order, without the extra routers tests add."""
+    features = [("gate", gate.setup), *LIAISON_SIDE, *coordinator.FEATURES]
+    features.append(("reminders", reminders.setup))
+    return [feature_router(name, setup) for name, setup in features]
 
 
 def build_dispatcher(
@@ -73,15 +106,11 @@ def build_dispatcher(
     dp.update.outer_middleware(LocaleMiddleware(i18n, settings.default_locale))
     dp.errors.register(on_error)
 
-    dp.include_router(gate.router())
-    for module in LIAISON_SIDE:
-        dp.include_router(module.router())
-    for extra in coordinator.routers():
-        dp.include_router(extra)
-    dp.include_router(reminders.router())
+    for router in feature_routers():
+        dp.include_router(router)
     for extra in extra_routers or []:
         dp.include_router(extra)
-    dp.include_router(fallback.router())
+    dp.include_router(feature_router("fallback", fallback.setup))
     return dp
 
 

@@ -70,62 +70,62 @@ async def send_task(
     await session.commit()
 
 
-def router() -> Router:
-    r = Router(name="task")
+async def show_task(
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    session,
+    settings: Settings,
+    clock: Clock,
+    roles: Roles,
+    locale: str,
+) -> None:
+    try:
+        ref = parse_single(command.args, "task_usage")
+        await send_task(
+            bot,
+            message.chat.id,
+            session,
+            settings=settings,
+            clock=clock,
+            roles=roles,
+            locale=locale,
+            ref=ref,
+        )
+    except ServiceError as exc:
+        await message.answer(error_line(exc, locale))
 
-    @r.message(Command("task"), IsRegistered())
-    async def show_task(
-        message: Message,
-        command: CommandObject,
-        bot: Bot,
-        session,
-        settings: Settings,
-        clock: Clock,
-        roles: Roles,
-        locale: str,
-    ) -> None:
-        try:
-            ref = parse_single(command.args, "task_usage")
-            await send_task(
-                bot,
-                message.chat.id,
-                session,
-                settings=settings,
-                clock=clock,
-                roles=roles,
-                locale=locale,
-                ref=ref,
-            )
-        except ServiceError as exc:
-            await message.answer(error_line(exc, locale))
 
-    @r.callback_query(OpenTask.filter(), IsRegistered())
-    async def open_task(
-        callback: CallbackQuery,
-        callback_data: OpenTask,
-        bot: Bot,
-        session,
-        settings: Settings,
-        clock: Clock,
-        roles: Roles,
-        locale: str,
-    ) -> None:
-        chat_id = callback.message.chat.id if callback.message else callback.from_user.id
-        try:
-            await send_task(
-                bot,
-                chat_id,
-                session,
-                settings=settings,
-                clock=clock,
-                roles=roles,
-                locale=locale,
-                task_id=callback_data.task_id,
-                expand=callback_data.expand,
-            )
-        except ServiceError as exc:
-            await callback.answer(error_line(exc, locale), show_alert=True)
-            return
-        await callback.answer()
+async def open_task(
+    callback: CallbackQuery,
+    callback_data: OpenTask,
+    bot: Bot,
+    session,
+    settings: Settings,
+    clock: Clock,
+    roles: Roles,
+    locale: str,
+) -> None:
+    chat_id = callback.message.chat.id if callback.message else callback.from_user.id
+    try:
+        await send_task(
+            bot,
+            chat_id,
+            session,
+            settings=settings,
+            clock=clock,
+            roles=roles,
+            locale=locale,
+            task_id=callback_data.task_id,
+            expand=callback_data.expand,
+        )
+    except ServiceError as exc:
+        await callback.answer(error_line(exc, locale), show_alert=True)
+        return
+    await callback.answer()
 
-    return r
+
+def setup(router: Router) -> None:
+    """Register this feature's filters and handlers on `router` (bot.telegram.setup)."""
+    router.message.register(show_task, Command("task"), IsRegistered())
+    router.callback_query.register(open_task, OpenTask.filter(), IsRegistered())

@@ -1,13 +1,18 @@
-"""The coordinator's side of the bot: one Router per feature, each built by a function (a
-Router joins only one Dispatcher). `routers()` gives them in order; the last one answers the
-coordinator commands of anyone else with one polite line."""
+"""The coordinator's side of the bot: one feature per module, each with a `setup(router)`
+that registers its module-level handlers. `FEATURES` lists them in dispatch order (router
+name, setup); the last one answers the coordinator commands of anyone else with one polite
+line."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import Message
 
+from bot.telegram.coordinator import actions, export, overview, pending, status, upload
+from bot.telegram.coordinator.texts import not_coordinator
 from bot.telegram.filters import IsCoordinator
 
 COMMANDS = (
@@ -29,28 +34,21 @@ COMMANDS = (
 )
 
 
-def refusal_router() -> Router:
+async def refuse(message: Message, locale: str = "zh_CN") -> None:
+    await message.answer(not_coordinator(locale))
+
+
+def setup_refusal(router: Router) -> None:
     """Coordinator commands from anyone without the role: one polite line, nothing else."""
-    from bot.telegram.coordinator.texts import not_coordinator
-
-    r = Router(name="coordinator-refusal")
-
-    @r.message(Command(*COMMANDS), ~IsCoordinator())
-    async def refuse(message: Message, locale: str = "zh_CN") -> None:
-        await message.answer(not_coordinator(locale))
-
-    return r
+    router.message.register(refuse, Command(*COMMANDS), ~IsCoordinator())
 
 
-def routers() -> list[Router]:
-    from bot.telegram.coordinator import actions, export, overview, pending, status, upload
-
-    return [
-        status.router(),
-        overview.router(),
-        actions.router(),
-        pending.router(),
-        export.router(),
-        upload.router(),
-        refusal_router(),
-    ]
+FEATURES: tuple[tuple[str, Callable[[Router], None]], ...] = (
+    ("coordinator-status", status.setup),
+    ("coordinator-overview", overview.setup),
+    ("coordinator-actions", actions.setup),
+    ("coordinator-pending", pending.setup),
+    ("coordinator-export", export.setup),
+    ("coordinator-upload", upload.setup),
+    ("coordinator-refusal", setup_refusal),
+)

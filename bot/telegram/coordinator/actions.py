@@ -154,100 +154,100 @@ async def perform(
     )
 
 
-def router() -> Router:
-    r = Router(name="coordinator-actions")
-    r.message.filter(IsCoordinator())
-    r.callback_query.filter(IsCoordinator())
-
-    @r.message(Command(*COMMANDS))
-    async def act_cmd(
-        message: Message,
-        command: CommandObject,
-        bot: Bot,
-        session: AsyncSession,
-        settings: Settings,
-        clock: Clock,
-        roles: Roles,
-        directory: Any,
-        locale: str,
-        person: Person | None = None,
-    ) -> None:
-        action = command.command.lower()
-        try:
-            args = parse_ref_args(command.args, f"{action}_usage")
-            targets = await co.targets_for(
-                session,
-                directory,
-                roles,
-                action=action,
-                ref=args.ref,
-                rest=args.rest,
-                text=args.text,
-            )
-            if len(targets.candidates) > 1:
-                if action in co.NEEDS_REASON:
-                    units = [c.unit_name for c in targets.candidates]
-                    await message.answer(name_unit_line(action, targets.ref, units, locale=locale))
-                    return
-                await message.answer(
-                    choose_line(action, targets.ref, locale=locale),
-                    reply_markup=choice_keyboard(action, targets.candidates, locale),
-                )
+async def act_cmd(
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    session: AsyncSession,
+    settings: Settings,
+    clock: Clock,
+    roles: Roles,
+    directory: Any,
+    locale: str,
+    person: Person | None = None,
+) -> None:
+    action = command.command.lower()
+    try:
+        args = parse_ref_args(command.args, f"{action}_usage")
+        targets = await co.targets_for(
+            session,
+            directory,
+            roles,
+            action=action,
+            ref=args.ref,
+            rest=args.rest,
+            text=args.text,
+        )
+        if len(targets.candidates) > 1:
+            if action in co.NEEDS_REASON:
+                units = [c.unit_name for c in targets.candidates]
+                await message.answer(name_unit_line(action, targets.ref, units, locale=locale))
                 return
-            line = await perform(
-                bot,
-                session,
-                action=action,
-                assignment_id=targets.candidates[0].assignment_id,
-                person=person,
-                roles=roles,
-                settings=settings,
-                clock=clock,
-                locale=locale,
-                reason=targets.reason,
+            await message.answer(
+                choose_line(action, targets.ref, locale=locale),
+                reply_markup=choice_keyboard(action, targets.candidates, locale),
             )
-        except (ServiceError, TransitionError) as exc:
-            await session.rollback()
-            await message.answer(error_line(exc, locale))
             return
-        await message.answer(line)
+        line = await perform(
+            bot,
+            session,
+            action=action,
+            assignment_id=targets.candidates[0].assignment_id,
+            person=person,
+            roles=roles,
+            settings=settings,
+            clock=clock,
+            locale=locale,
+            reason=targets.reason,
+        )
+    except (ServiceError, TransitionError) as exc:
+        await session.rollback()
+        await message.answer(error_line(exc, locale))
+        return
+    await message.answer(line)
 
-    @r.callback_query(CoordAct.filter())
-    async def act_cb(
-        query: CallbackQuery,
-        callback_data: CoordAct,
-        bot: Bot,
-        session: AsyncSession,
-        settings: Settings,
-        clock: Clock,
-        roles: Roles,
-        locale: str,
-        person: Person | None = None,
-    ) -> None:
-        if callback_data.action not in (co.CONFIRM, co.APPROVE, co.REMIND):
-            await query.answer()
-            return
-        try:
-            line = await perform(
-                bot,
-                session,
-                action=callback_data.action,
-                assignment_id=callback_data.assignment_id,
-                person=person,
-                roles=roles,
-                settings=settings,
-                clock=clock,
-                locale=locale,
-            )
-        except (ServiceError, TransitionError) as exc:
-            await session.rollback()
-            await query.answer(error_line(exc, locale), show_alert=True)
-            return
-        if isinstance(query.message, Message):
-            await query.message.answer(line)
+
+async def act_cb(
+    query: CallbackQuery,
+    callback_data: CoordAct,
+    bot: Bot,
+    session: AsyncSession,
+    settings: Settings,
+    clock: Clock,
+    roles: Roles,
+    locale: str,
+    person: Person | None = None,
+) -> None:
+    if callback_data.action not in (co.CONFIRM, co.APPROVE, co.REMIND):
         await query.answer()
+        return
+    try:
+        line = await perform(
+            bot,
+            session,
+            action=callback_data.action,
+            assignment_id=callback_data.assignment_id,
+            person=person,
+            roles=roles,
+            settings=settings,
+            clock=clock,
+            locale=locale,
+        )
+    except (ServiceError, TransitionError) as exc:
+        await session.rollback()
+        await query.answer(error_line(exc, locale), show_alert=True)
+        return
+    if isinstance(query.message, Message):
+        await query.message.answer(line)
+    await query.answer()
 
-    return r
+
+def setup(router: Router) -> None:
+    """Register this feature's filters and handlers on `router` (bot.telegram.setup)."""
+    router.message.filter(IsCoordinator())
+    router.callback_query.filter(IsCoordinator())
+    router.message.register(act_cmd, Command(*COMMANDS))
+    router.callback_query.register(act_cb, CoordAct.filter())
 
 
 __all__ = [
@@ -257,5 +257,5 @@ __all__ = [
     "esc",
     "notify_liaisons",
     "perform",
-    "router",
+    "setup",
 ]

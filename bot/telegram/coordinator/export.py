@@ -65,44 +65,43 @@ async def ledger_document(
     return data, name, len(rows)
 
 
-def router() -> Router:
-    r = Router(name="coordinator-export")
-    r.message.filter(IsCoordinator())
+async def export_cmd(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    settings: Settings,
+    clock: Clock,
+    roles: Roles,
+    directory: Any,
+    locale: str,
+) -> None:
+    choice = await scope_or_explain(
+        message,
+        command.args,
+        session=session,
+        directory=directory,
+        roles=roles,
+        locale=locale,
+    )
+    if choice is None:
+        return
+    label = choice.label if choice.label is not None else all_plans_label(locale)
+    data, name, count = await ledger_document(
+        session,
+        scope=choice.scope,
+        settings=settings,
+        clock=clock,
+        locale=locale,
+        label=label,
+    )
+    caption = gettext("Ledger of %(scope)s: %(n)s rows", locale=locale) % {
+        "scope": esc(label),
+        "n": format_number(count, locale=locale),
+    }
+    await message.answer_document(BufferedInputFile(data, filename=name), caption=caption)
 
-    @r.message(Command("export"))
-    async def export_cmd(
-        message: Message,
-        command: CommandObject,
-        session: AsyncSession,
-        settings: Settings,
-        clock: Clock,
-        roles: Roles,
-        directory: Any,
-        locale: str,
-    ) -> None:
-        choice = await scope_or_explain(
-            message,
-            command.args,
-            session=session,
-            directory=directory,
-            roles=roles,
-            locale=locale,
-        )
-        if choice is None:
-            return
-        label = choice.label if choice.label is not None else all_plans_label(locale)
-        data, name, count = await ledger_document(
-            session,
-            scope=choice.scope,
-            settings=settings,
-            clock=clock,
-            locale=locale,
-            label=label,
-        )
-        caption = gettext("Ledger of %(scope)s: %(n)s rows", locale=locale) % {
-            "scope": esc(label),
-            "n": format_number(count, locale=locale),
-        }
-        await message.answer_document(BufferedInputFile(data, filename=name), caption=caption)
 
-    return r
+def setup(router: Router) -> None:
+    """Register this feature's filters and handlers on `router` (bot.telegram.setup)."""
+    router.message.filter(IsCoordinator())
+    router.message.register(export_cmd, Command("export"))

@@ -46,61 +46,62 @@ async def units_page(
     return text, builder.as_markup()
 
 
-def router() -> Router:
-    r = Router(name="coordinator-overview")
-    r.message.filter(IsCoordinator())
-    r.callback_query.filter(IsCoordinator())
+async def plans_cmd(
+    message: Message,
+    session: AsyncSession,
+    settings: Settings,
+    clock: Clock,
+    roles: Roles,
+    locale: str,
+) -> None:
+    when = stats.When(clock.now(), settings.zone)
+    plans = await stats.plan_lines(session, when=when, plan_ids=allowed_plans(roles))
+    await message.answer(render.plans_text(plans, locale=locale))
 
-    @r.message(Command("plans"))
-    async def plans_cmd(
-        message: Message,
-        session: AsyncSession,
-        settings: Settings,
-        clock: Clock,
-        roles: Roles,
-        locale: str,
-    ) -> None:
-        when = stats.When(clock.now(), settings.zone)
-        plans = await stats.plan_lines(session, when=when, plan_ids=allowed_plans(roles))
-        await message.answer(render.plans_text(plans, locale=locale))
 
-    @r.message(Command("units"))
-    async def units_cmd(
-        message: Message,
-        session: AsyncSession,
-        settings: Settings,
-        clock: Clock,
-        roles: Roles,
-        locale: str,
-    ) -> None:
-        text, keyboard = await units_page(
-            session, roles=roles, settings=settings, clock=clock, locale=locale
-        )
-        await message.answer(text, reply_markup=keyboard)
+async def units_cmd(
+    message: Message,
+    session: AsyncSession,
+    settings: Settings,
+    clock: Clock,
+    roles: Roles,
+    locale: str,
+) -> None:
+    text, keyboard = await units_page(
+        session, roles=roles, settings=settings, clock=clock, locale=locale
+    )
+    await message.answer(text, reply_markup=keyboard)
 
-    @r.callback_query(UnitsPage.filter())
-    async def units_cb(
-        query: CallbackQuery,
-        callback_data: UnitsPage,
-        session: AsyncSession,
-        settings: Settings,
-        clock: Clock,
-        roles: Roles,
-        locale: str,
-    ) -> None:
-        text, keyboard = await units_page(
-            session,
-            roles=roles,
-            settings=settings,
-            clock=clock,
-            locale=locale,
-            page=callback_data.page,
-        )
-        if isinstance(query.message, Message):
-            try:
-                await query.message.edit_text(text, reply_markup=keyboard)
-            except Exception:
-                await query.message.answer(text, reply_markup=keyboard)
-        await query.answer()
 
-    return r
+async def units_cb(
+    query: CallbackQuery,
+    callback_data: UnitsPage,
+    session: AsyncSession,
+    settings: Settings,
+    clock: Clock,
+    roles: Roles,
+    locale: str,
+) -> None:
+    text, keyboard = await units_page(
+        session,
+        roles=roles,
+        settings=settings,
+        clock=clock,
+        locale=locale,
+        page=callback_data.page,
+    )
+    if isinstance(query.message, Message):
+        try:
+            await query.message.edit_text(text, reply_markup=keyboard)
+        except Exception:
+            await query.message.answer(text, reply_markup=keyboard)
+    await query.answer()
+
+
+def setup(router: Router) -> None:
+    """Register this feature's filters and handlers on `router` (bot.telegram.setup)."""
+    router.message.filter(IsCoordinator())
+    router.callback_query.filter(IsCoordinator())
+    router.message.register(plans_cmd, Command("plans"))
+    router.message.register(units_cmd, Command("units"))
+    router.callback_query.register(units_cb, UnitsPage.filter())

@@ -54,117 +54,122 @@ def ask_reason_text(action: str, ref: str, unit: str, locale: str) -> str:
     return text % p
 
 
-def router() -> Router:
-    r = Router(name="coordinator-pending")
-    r.message.filter(IsCoordinator())
-    r.callback_query.filter(IsCoordinator())
+async def show(
+    session: AsyncSession, roles: Roles, clock: Clock, locale: str, page: int
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    decisions = await pending_decisions(session, PlanScope(roles))
+    size = pending_render.PAGE_SIZE
+    pages = max(1, (len(decisions) + size - 1) // size)
+    page = min(max(page, 0), pages - 1)
+    now = clock.now()
+    return (
+        pending_text(decisions, page=page, now=now, locale=locale),
+        pending_keyboard(decisions, page=page, locale=locale),
+    )
 
-    async def show(
-        session: AsyncSession, roles: Roles, clock: Clock, locale: str, page: int
-    ) -> tuple[str, InlineKeyboardMarkup | None]:
-        decisions = await pending_decisions(session, PlanScope(roles))
-        size = pending_render.PAGE_SIZE
-        pages = max(1, (len(decisions) + size - 1) // size)
-        page = min(max(page, 0), pages - 1)
-        now = clock.now()
-        return (
-            pending_text(decisions, page=page, now=now, locale=locale),
-            pending_keyboard(decisions, page=page, locale=locale),
+
+async def pending_cmd(
+    message: Message, session: AsyncSession, roles: Roles, clock: Clock, locale: str
+) -> None:
+    text, markup = await show(session, roles, clock, locale, 0)
+    await message.answer(text, reply_markup=markup)
+
+
+async def pending_page(
+    query: CallbackQuery,
+    callback_data: PendingPage,
+    session: AsyncSession,
+    roles: Roles,
+    clock: Clock,
+    locale: str,
+) -> None:
+    text, markup = await show(session, roles, clock, locale, callback_data.page)
+    if isinstance(query.message, Message):
+        await query.message.edit_text(text, reply_markup=markup)
+    await query.answer()
+
+
+async def ask_reason(
+    query: CallbackQuery,
+    callback_data: ReasonAsk,
+    session: AsyncSession,
+    roles: Roles,
+    state: FSMContext,
+    locale: str,
+) -> None:
+    action = callback_data.action
+    try:
+        if action not in co.NEEDS_REASON:
+            raise ServiceError("unknown_action", action=action)
+        c = await co.candidate_by_id(session, callback_data.assignment_id)
+        if not roles.coordinates(c.plan_id):
+            plan = await session.get(Plan, c.plan_id)
+            raise ServiceError("not_your_plan", plan=plan.code if plan else "")
+        if not co.pending_for(action, c):
+            raise ServiceError(f"nothing_pending_{action}", ref=c.ref)
+    except ServiceError as exc:
+        await query.answer(error_line(exc, locale), show_alert=True)
+        return
+    if isinstance(query.message, Message):
+        prompt = await query.message.answer(
+            ask_reason_text(action, c.ref, c.unit_name, locale),
+            reply_markup=ForceReply(selective=True),
         )
-
-    @r.message(Command("pending"))
-    async def pending_cmd(
-        message: Message, session: AsyncSession, roles: Roles, clock: Clock, locale: str
-    ) -> None:
-        text, markup = await show(session, roles, clock, locale, 0)
-        await message.answer(text, reply_markup=markup)
-
-    @r.callback_query(PendingPage.filter())
-    async def pending_page(
-        query: CallbackQuery,
-        callback_data: PendingPage,
-        session: AsyncSession,
-        roles: Roles,
-        clock: Clock,
-        locale: str,
-    ) -> None:
-        text, markup = await show(session, roles, clock, locale, callback_data.page)
-        if isinstance(query.message, Message):
-            await query.message.edit_text(text, reply_markup=markup)
-        await query.answer()
-
-    @r.callback_query(ReasonAsk.filter())
-    async def ask_reason(
-        query: CallbackQuery,
-        callback_data: ReasonAsk,
-        session: AsyncSession,
-        roles: Roles,
-        state: FSMContext,
-        locale: str,
-    ) -> None:
-        action = callback_data.action
-        try:
-            if action not in co.NEEDS_REASON:
-                raise ServiceError("unknown_action", action=action)
-            c = await co.candidate_by_id(session, callback_data.assignment_id)
-            if not roles.coordinates(c.plan_id):
-                plan = await session.get(Plan, c.plan_id)
-                raise ServiceError("not_your_plan", plan=plan.code if plan else "")
-            if not co.pending_for(action, c):
-                raise ServiceError(f"nothing_pending_{action}", ref=c.ref)
-        except ServiceError as exc:
-            await query.answer(error_line(exc, locale), show_alert=True)
-            return
-        if isinstance(query.message, Message):
-            prompt = await query.message.answer(
-                ask_reason_text(action, c.ref, c.unit_name, locale),
-                reply_markup=ForceReply(selective=True),
-            )
-            await state.set_state(AwaitReason.reason)
-            await state.set_data(
-                {"action": action, "assignment_id": c.assignment_id, "prompt": prompt.message_id}
-            )
-        await query.answer()
-
-    @r.message(StateFilter(AwaitReason.reason), F.text, ~F.text.startswith("/"))
-    async def take_reason(
-        message: Message,
-        state: FSMContext,
-        bot: Bot,
-        session: AsyncSession,
-        settings: Settings,
-        clock: Clock,
-        roles: Roles,
-        locale: str,
-        person: Person | None = None,
-    ) -> None:
-        data = await state.get_data()
-        replied = message.reply_to_message
-        if replied is None or replied.message_id != data.get("prompt"):
-            # only a reply to the question is the reason: any other text is handled as usual,
-            # so a coordinator who moved on never returns or denies by accident
-            raise SkipHandler
-        await state.clear()
-        try:
-            line = await perform(
-                bot,
-                session,
-                action=data["action"],
-                assignment_id=data["assignment_id"],
-                person=person,
-                roles=roles,
-                settings=settings,
-                clock=clock,
-                locale=locale,
-                reason=message.text or "",
-            )
-        except (ServiceError, TransitionError) as exc:
-            await session.rollback()
-            await message.answer(error_line(exc, locale))
-            return
-        await message.answer(line)
-
-    return r
+        await state.set_state(AwaitReason.reason)
+        await state.set_data(
+            {"action": action, "assignment_id": c.assignment_id, "prompt": prompt.message_id}
+        )
+    await query.answer()
 
 
-__all__ = ["AwaitReason", "ask_reason_text", "router"]
+async def take_reason(
+    message: Message,
+    state: FSMContext,
+    bot: Bot,
+    session: AsyncSession,
+    settings: Settings,
+    clock: Clock,
+    roles: Roles,
+    locale: str,
+    person: Person | None = None,
+) -> None:
+    data = await state.get_data()
+    replied = message.reply_to_message
+    if replied is None or replied.message_id != data.get("prompt"):
+        # only a reply to the question is the reason: any other text is handled as usual,
+        # so a coordinator who moved on never returns or denies by accident
+        raise SkipHandler
+    await state.clear()
+    try:
+        line = await perform(
+            bot,
+            session,
+            action=data["action"],
+            assignment_id=data["assignment_id"],
+            person=person,
+            roles=roles,
+            settings=settings,
+            clock=clock,
+            locale=locale,
+            reason=message.text or "",
+        )
+    except (ServiceError, TransitionError) as exc:
+        await session.rollback()
+        await message.answer(error_line(exc, locale))
+        return
+    await message.answer(line)
+
+
+def setup(router: Router) -> None:
+    """Register this feature's filters and handlers on `router` (bot.telegram.setup)."""
+    router.message.filter(IsCoordinator())
+    router.callback_query.filter(IsCoordinator())
+    router.message.register(pending_cmd, Command("pending"))
+    router.callback_query.register(pending_page, PendingPage.filter())
+    router.callback_query.register(ask_reason, ReasonAsk.filter())
+    router.message.register(
+        take_reason, StateFilter(AwaitReason.reason), F.text, ~F.text.startswith("/")
+    )
+
+
+__all__ = ["AwaitReason", "ask_reason_text", "setup"]

@@ -169,148 +169,150 @@ async def units_screen(
     return text, pager(VIEW_UNITS, _token(choice), page, pages, locale)
 
 
-def router() -> Router:
-    r = Router(name="coordinator-status")
-    r.message.filter(IsCoordinator())
-    r.callback_query.filter(IsCoordinator())
+async def status_cmd(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    settings: Settings,
+    clock: Clock,
+    roles: Roles,
+    directory: Any,
+    locale: str,
+) -> None:
+    choice = await scope_or_explain(
+        message,
+        command.args,
+        session=session,
+        directory=directory,
+        roles=roles,
+        locale=locale,
+    )
+    if choice is None:
+        return
+    text, keyboard = await status_screen(
+        session,
+        choice,
+        settings=settings,
+        at=clock.now(),
+        locale=locale,
+    )
+    await message.answer(text, reply_markup=keyboard)
 
-    @r.message(Command("status"))
-    async def status_cmd(
-        message: Message,
-        command: CommandObject,
-        session: AsyncSession,
-        settings: Settings,
-        clock: Clock,
-        roles: Roles,
-        directory: Any,
-        locale: str,
-    ) -> None:
-        choice = await scope_or_explain(
-            message,
-            command.args,
-            session=session,
-            directory=directory,
-            roles=roles,
-            locale=locale,
-        )
-        if choice is None:
-            return
-        text, keyboard = await status_screen(
-            session,
-            choice,
-            settings=settings,
-            at=clock.now(),
-            locale=locale,
-        )
-        await message.answer(text, reply_markup=keyboard)
 
-    @r.message(Command("overdue"))
-    async def overdue_cmd(
-        message: Message,
-        command: CommandObject,
-        session: AsyncSession,
-        settings: Settings,
-        clock: Clock,
-        roles: Roles,
-        directory: Any,
-        locale: str,
-    ) -> None:
-        choice = await scope_or_explain(
-            message,
-            command.args,
-            session=session,
-            directory=directory,
-            roles=roles,
-            locale=locale,
-        )
-        if choice is None:
-            return
+async def overdue_cmd(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    settings: Settings,
+    clock: Clock,
+    roles: Roles,
+    directory: Any,
+    locale: str,
+) -> None:
+    choice = await scope_or_explain(
+        message,
+        command.args,
+        session=session,
+        directory=directory,
+        roles=roles,
+        locale=locale,
+    )
+    if choice is None:
+        return
+    text, keyboard = await overdue_screen(
+        session, choice, settings=settings, at=clock.now(), locale=locale
+    )
+    await message.answer(text, reply_markup=keyboard)
+
+
+async def unit_cmd(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    settings: Settings,
+    clock: Clock,
+    roles: Roles,
+    directory: Any,
+    locale: str,
+) -> None:
+    try:
+        name = parse_required(command.args, "unit_usage")
+        # a unit the coordinator's plans involve (a plan code is read as a unit name here)
+        unit = await PlanScope(roles).resolve_unit(session, directory, name)
+        choice = await scope_from_ids(session, roles, None, unit.id)
+    except ServiceError as exc:
+        await message.answer(error_line(exc, locale))
+        return
+    assert choice.unit_id is not None
+    people = await liaisons(session, choice.unit_id)
+    head = render.unit_header(
+        _label(choice, locale), [p.name or p.username for p in people], locale=locale
+    )
+    text, keyboard = await status_screen(
+        session,
+        choice,
+        settings=settings,
+        at=clock.now(),
+        locale=locale,
+    )
+    await message.answer(head + "\n\n" + text, reply_markup=keyboard)
+
+
+async def view_cb(
+    query: CallbackQuery,
+    callback_data: StatusView,
+    session: AsyncSession,
+    settings: Settings,
+    clock: Clock,
+    roles: Roles,
+    locale: str,
+) -> None:
+    plan_id, unit_id = parse_scope_token(callback_data.scope)
+    try:
+        choice = await scope_from_ids(session, roles, plan_id, unit_id)
+    except ServiceError as exc:
+        await query.answer(error_line(exc, locale), show_alert=True)
+        return
+    now = clock.now()
+    if callback_data.view == VIEW_OVERDUE:
         text, keyboard = await overdue_screen(
-            session, choice, settings=settings, at=clock.now(), locale=locale
+            session,
+            choice,
+            settings=settings,
+            at=now,
+            locale=locale,
+            page=callback_data.page,
         )
-        await message.answer(text, reply_markup=keyboard)
-
-    @r.message(Command("unit"))
-    async def unit_cmd(
-        message: Message,
-        command: CommandObject,
-        session: AsyncSession,
-        settings: Settings,
-        clock: Clock,
-        roles: Roles,
-        directory: Any,
-        locale: str,
-    ) -> None:
-        try:
-            name = parse_required(command.args, "unit_usage")
-            # a unit the coordinator's plans involve (a plan code is read as a unit name here)
-            unit = await PlanScope(roles).resolve_unit(session, directory, name)
-            choice = await scope_from_ids(session, roles, None, unit.id)
-        except ServiceError as exc:
-            await message.answer(error_line(exc, locale))
-            return
-        assert choice.unit_id is not None
-        people = await liaisons(session, choice.unit_id)
-        head = render.unit_header(
-            _label(choice, locale), [p.name or p.username for p in people], locale=locale
+    elif callback_data.view == VIEW_UNITS:
+        text, keyboard = await units_screen(
+            session,
+            choice,
+            settings=settings,
+            at=now,
+            locale=locale,
+            page=callback_data.page,
         )
+    else:
         text, keyboard = await status_screen(
             session,
             choice,
             settings=settings,
-            at=clock.now(),
+            at=now,
             locale=locale,
         )
-        await message.answer(head + "\n\n" + text, reply_markup=keyboard)
-
-    @r.callback_query(StatusView.filter())
-    async def view_cb(
-        query: CallbackQuery,
-        callback_data: StatusView,
-        session: AsyncSession,
-        settings: Settings,
-        clock: Clock,
-        roles: Roles,
-        locale: str,
-    ) -> None:
-        plan_id, unit_id = parse_scope_token(callback_data.scope)
+    if isinstance(query.message, Message):
         try:
-            choice = await scope_from_ids(session, roles, plan_id, unit_id)
-        except ServiceError as exc:
-            await query.answer(error_line(exc, locale), show_alert=True)
-            return
-        now = clock.now()
-        if callback_data.view == VIEW_OVERDUE:
-            text, keyboard = await overdue_screen(
-                session,
-                choice,
-                settings=settings,
-                at=now,
-                locale=locale,
-                page=callback_data.page,
-            )
-        elif callback_data.view == VIEW_UNITS:
-            text, keyboard = await units_screen(
-                session,
-                choice,
-                settings=settings,
-                at=now,
-                locale=locale,
-                page=callback_data.page,
-            )
-        else:
-            text, keyboard = await status_screen(
-                session,
-                choice,
-                settings=settings,
-                at=now,
-                locale=locale,
-            )
-        if isinstance(query.message, Message):
-            try:
-                await query.message.edit_text(text, reply_markup=keyboard)
-            except Exception:  # unchanged text or an old message: send it anew
-                await query.message.answer(text, reply_markup=keyboard)
-        await query.answer()
+            await query.message.edit_text(text, reply_markup=keyboard)
+        except Exception:  # unchanged text or an old message: send it anew
+            await query.message.answer(text, reply_markup=keyboard)
+    await query.answer()
 
-    return r
+
+def setup(router: Router) -> None:
+    """Register this feature's filters and handlers on `router` (bot.telegram.setup)."""
+    router.message.filter(IsCoordinator())
+    router.callback_query.filter(IsCoordinator())
+    router.message.register(status_cmd, Command("status"))
+    router.message.register(overdue_cmd, Command("overdue"))
+    router.message.register(unit_cmd, Command("unit"))
+    router.callback_query.register(view_cb, StatusView.filter())

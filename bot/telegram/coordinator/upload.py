@@ -173,97 +173,101 @@ ACTS: dict[str, Act] = {
 }
 
 
-def router() -> Router:
-    r = Router(name="coordinator-upload")
-    r.message.filter(IsCoordinator())
-    r.callback_query.filter(IsCoordinator())
-
-    async def receive(
-        message: Message,
-        bot: Bot,
-        data: dict[str, Any],
-        *,
-        code: str | None,
-        waiting: Any = None,
-    ) -> None:
-        locale = data["locale"]
-        document = message.document
-        assert document is not None and message.from_user is not None
-        service = reviews(data)
-        try:
-            up.check_upload(document.file_name, document.file_size)
-            buffer = io.BytesIO()
-            await bot.download(document, destination=buffer)
-            review = await service.receive(
-                owner=message.from_user.id,
-                chat_id=message.chat.id,
-                file_name=document.file_name or "",
-                data=buffer.getvalue(),
-                code=code,
-                waiting=waiting,
-            )
-        except ServiceError as exc:
-            await message.answer(ui.import_error(exc, locale=locale))
-            return
-        await show(message, service, review, locale, bot)
-
-    @r.message(Command("import"), F.document)
-    async def import_with_file(message: Message, bot: Bot, roles: Roles, **data: Any) -> None:
-        if not roles.coordinator_all:
-            await message.answer(only_all_plans(data["locale"]))
-            return
-        await receive(message, bot, data, code=import_code(message.caption))
-
-    @r.message(Command("import"))
-    async def import_cmd(
-        message: Message, command: CommandObject, roles: Roles, **data: Any
-    ) -> None:
-        locale = data["locale"]
-        if not roles.coordinator_all or message.from_user is None:
-            await message.answer(only_all_plans(locale))
-            return
-        await reviews(data).open(
-            owner=message.from_user.id, chat_id=message.chat.id, code=import_code(command.args)
+async def receive(
+    message: Message,
+    bot: Bot,
+    data: dict[str, Any],
+    *,
+    code: str | None,
+    waiting: Any = None,
+) -> None:
+    locale = data["locale"]
+    document = message.document
+    assert document is not None and message.from_user is not None
+    service = reviews(data)
+    try:
+        up.check_upload(document.file_name, document.file_size)
+        buffer = io.BytesIO()
+        await bot.download(document, destination=buffer)
+        review = await service.receive(
+            owner=message.from_user.id,
+            chat_id=message.chat.id,
+            file_name=document.file_name or "",
+            data=buffer.getvalue(),
+            code=code,
+            waiting=waiting,
         )
-        await message.answer(ui.send_file_prompt(locale=locale))
+    except ServiceError as exc:
+        await message.answer(ui.import_error(exc, locale=locale))
+        return
+    await show(message, service, review, locale, bot)
 
-    # a reply with a document is evidence for an item (the liaison side), not a plan
-    @r.message(F.document, F.reply_to_message.is_(None), WaitingForPlanFile())
-    async def file_after_import(
-        message: Message, bot: Bot, roles: Roles, waiting_import: Any, **data: Any
-    ) -> None:
-        if not roles.coordinator_all:
-            await message.answer(only_all_plans(data["locale"]))
-            return
-        await receive(message, bot, data, code=None, waiting=waiting_import)
 
-    @r.message(F.text, ~F.text.startswith("/"), AnswersImport())
-    async def answer(message: Message, bot: Bot, import_row: Any, **data: Any) -> None:
-        locale = data["locale"]
-        service = reviews(data)
-        try:
-            review = await service.fix(import_row, message.text or "")
-        except ServiceError as exc:
-            await message.answer(ui.import_error(exc, locale=locale))
-            return
-        await show(message, service, review, locale, bot)
+async def import_with_file(message: Message, bot: Bot, roles: Roles, **data: Any) -> None:
+    if not roles.coordinator_all:
+        await message.answer(only_all_plans(data["locale"]))
+        return
+    await receive(message, bot, data, code=import_code(message.caption))
 
-    @r.callback_query(ImportAct.filter())
-    async def act(query: CallbackQuery, callback_data: ImportAct, **data: Any) -> None:
-        locale = data["locale"]
-        handle = ACTS.get(callback_data.act)
-        try:
-            if handle is None:
-                raise ServiceError("upload_expired")
-            await handle(query, callback_data, reviews(data), data)
-        except ServiceError as exc:
-            await query.answer(ui.import_error(exc, locale=locale)[:200], show_alert=True)
-        except (LoadError, OSError) as exc:
-            await query.answer()
-            if isinstance(query.message, Message):
-                await query.message.answer(
-                    gettext("Could not load the plan: %(error)s", locale=locale)
-                    % {"error": esc(str(exc))}
-                )
 
-    return r
+async def import_cmd(message: Message, command: CommandObject, roles: Roles, **data: Any) -> None:
+    locale = data["locale"]
+    if not roles.coordinator_all or message.from_user is None:
+        await message.answer(only_all_plans(locale))
+        return
+    await reviews(data).open(
+        owner=message.from_user.id, chat_id=message.chat.id, code=import_code(command.args)
+    )
+    await message.answer(ui.send_file_prompt(locale=locale))
+
+
+# a reply with a document is evidence for an item (the liaison side), not a plan
+async def file_after_import(
+    message: Message, bot: Bot, roles: Roles, waiting_import: Any, **data: Any
+) -> None:
+    if not roles.coordinator_all:
+        await message.answer(only_all_plans(data["locale"]))
+        return
+    await receive(message, bot, data, code=None, waiting=waiting_import)
+
+
+async def answer(message: Message, bot: Bot, import_row: Any, **data: Any) -> None:
+    locale = data["locale"]
+    service = reviews(data)
+    try:
+        review = await service.fix(import_row, message.text or "")
+    except ServiceError as exc:
+        await message.answer(ui.import_error(exc, locale=locale))
+        return
+    await show(message, service, review, locale, bot)
+
+
+async def act(query: CallbackQuery, callback_data: ImportAct, **data: Any) -> None:
+    locale = data["locale"]
+    handle = ACTS.get(callback_data.act)
+    try:
+        if handle is None:
+            raise ServiceError("upload_expired")
+        await handle(query, callback_data, reviews(data), data)
+    except ServiceError as exc:
+        await query.answer(ui.import_error(exc, locale=locale)[:200], show_alert=True)
+    except (LoadError, OSError) as exc:
+        await query.answer()
+        if isinstance(query.message, Message):
+            await query.message.answer(
+                gettext("Could not load the plan: %(error)s", locale=locale)
+                % {"error": esc(str(exc))}
+            )
+
+
+def setup(router: Router) -> None:
+    """Register this feature's filters and handlers on `router` (bot.telegram.setup)."""
+    router.message.filter(IsCoordinator())
+    router.callback_query.filter(IsCoordinator())
+    router.message.register(import_with_file, Command("import"), F.document)
+    router.message.register(import_cmd, Command("import"))
+    router.message.register(
+        file_after_import, F.document, F.reply_to_message.is_(None), WaitingForPlanFile()
+    )
+    router.message.register(answer, F.text, ~F.text.startswith("/"), AnswersImport())
+    router.callback_query.register(act, ImportAct.filter())
