@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.clock import Clock, SystemClock, VirtualClock
 from bot.config import Settings, SettingsError, load_settings
+from bot.core.errors import DubanError, InvalidInput
 from bot.i18n import make_i18n
 from bot.logs import configure_logging
 from bot.storage.db import SessionMaker, make_engine, make_session_maker
@@ -44,7 +45,7 @@ LOCAL_TOKEN = "123456:LOCAL"  # any well-formed token does for a local Bot API s
 TELEGRAM_HOSTS = ("api.telegram.org",)
 
 
-class StartupError(Exception):
+class StartupError(DubanError):
     """Start-up cannot go on; the message is one line for the operator."""
 
 
@@ -244,8 +245,7 @@ async def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
 
 def _is_input_error(exc: BaseException) -> bool:
     """Bad data or an unsafe database: the operator must fix something; no traceback."""
-    names = {"MigrationError", "PlanInputError", "LoadError", "UnitDirectoryError"}
-    return any(cls.__name__ in names for cls in type(exc).__mro__)
+    return isinstance(exc, InvalidInput)
 
 
 def install_hooks(app: App) -> None:

@@ -16,13 +16,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.core.errors import DubanError
+
 Locale = Literal["zh_CN", "en"]
 LOCALES: tuple[str, ...] = ("zh_CN", "en")
 TELEGRAM_API = "https://api.telegram.org"
 WEBHOOK_SECRET_CHARS = re.compile(r"[A-Za-z0-9_-]{1,256}")  # Telegram's secret_token
 
 
-class SettingsError(Exception):
+class SettingsError(DubanError):
     """A setting is missing or malformed; the message names it in one line."""
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.core.errors import DubanError
 from bot.services.errors import ServiceError
 from bot.storage.models import ROLE_COORDINATOR, ROLE_LEADER, ROLE_LIAISON
 
@@ -29,7 +30,7 @@ ROLES = (ROLE_LIAISON, ROLE_LEADER, ROLE_COORDINATOR)
 HEADER = ("telegram_id", "name", "role", "scope", "source", "since", "ended", "ended_by")
 
 
-class BadInput(Exception):
+class BadInput(DubanError):
     """One line for the operator."""
 
 

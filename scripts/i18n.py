@@ -26,6 +26,7 @@ SOURCES = ("bot", "schedules")
 KEYWORDS = {
     "_": None,
     "__": None,
+    "N_": None,  # bot.telegram.errors: marked here, translated where shown
     "gettext": None,
     "lazy_gettext": None,
     "ngettext": (1, 2),

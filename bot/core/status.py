@@ -13,6 +13,8 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, TypedDict
 
+from bot.core.errors import CodedError
+
 NOT_STARTED = "not_started"  # 未开始
 IN_PROGRESS = "in_progress"  # 进行中
 BLOCKED = "blocked"  # 有困难
@@ -61,13 +63,8 @@ EVENT_KIND = {
 }
 
 
-class TransitionError(Exception):
+class TransitionError(CodedError):
     """The action is not allowed now. `code` names the rule; handlers translate it."""
-
-    def __init__(self, code: str, **params: Any) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.core.errors import InvalidInput
+
 DEFAULT_UNITS_PATH = Path(__file__).resolve().parents[2] / "tasks_data" / "units.yaml"
 LEVELS = ("市直", "县直", "县级", "乡镇", "企业", "群团", "其他")
 
@@ -239,7 +241,7 @@ def _from_template(template: UnitTemplate, jurisdiction: str, prefix: str) -> Un
 # --- loading ---------------------------------------------------------------------------------
 
 
-class UnitDirectoryError(ValueError):
+class UnitDirectoryError(InvalidInput, ValueError):
     """units.yaml breaks its schema; the message names the entry and field."""
 
 

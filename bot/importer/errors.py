@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.core.errors import InvalidInput
 
-class PlanInputError(Exception):
+
+class PlanInputError(InvalidInput):
     """A plan document or YAML file that cannot be used as given.
 
     `str(e)` is the one-line message for the user: "<file>:<line>: <field>: <message>", parts

@@ -23,6 +23,8 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
+from bot.core.errors import CodedError, DubanError
+
 log = logging.getLogger(__name__)
 
 TIMEOUT = 10.0  # seconds a chat upload may take to parse
@@ -30,21 +32,19 @@ MEMORY_LIMIT = 1024 * 1024 * 1024  # bytes of address space of one parse
 PRELOAD = ("bot.services.plan_upload",)
 
 
-class ParseTimeout(Exception):
+class ParseTimeout(DubanError):
     """The parse did not finish within the timeout; the child was killed."""
 
 
-class ParseFailed(Exception):
+class ParseFailed(DubanError):
     """The child ended without an answer (killed, out of memory, crashed)."""
 
 
-class ParseRejected(Exception):
+class ParseRejected(CodedError):
     """The parse function raised a ServiceError: `code` and `params` as it gave them."""
 
     def __init__(self, code: str, params: dict[str, Any]) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
+        super().__init__(code, **params)
 
 
 def _child(

@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Settings, SettingsError, load_settings
+from bot.core.errors import DubanError
 from bot.core.plan import Plan
 from bot.storage.loader import LoadError, LoadReport, PlanLoadResult, load_plans
 from bot.storage.migrate import MigrationError, current_revision, upgrade_database
@@ -28,7 +29,7 @@ from bot.storage.migrate import MigrationError, current_revision, upgrade_databa
 TITLE_WIDTH = 12
 
 
-class InputError(Exception):
+class InputError(DubanError):
     """A path given to `load` cannot be used; the message names it."""
 
 

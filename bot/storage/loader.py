@@ -32,6 +32,7 @@ from sqlalchemy import Table, bindparam, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel
 
+from bot.core.errors import InvalidInput
 from bot.core.history import ACTOR_IMPORT, DueChange, due_change_note
 from bot.core.plan import Indicator, Item, Plan, UnitRef, plan_to_dict
 from bot.core.units import jurisdiction_of
@@ -51,7 +52,7 @@ ASSIGNMENT: Table = _TABLES["assignment"]
 EVENT: Table = _TABLES["statusevent"]
 
 
-class LoadError(Exception):
+class LoadError(InvalidInput):
     """The plans cannot be loaded as given (e.g. a duplicate ref); nothing was written."""
 
 

@@ -28,13 +28,14 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
+from bot.core.errors import InvalidInput
 from bot.storage import models  # noqa: F401  (registers the tables)
 from bot.storage.db import make_engine
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 
-class MigrationError(Exception):
+class MigrationError(InvalidInput):
     """The database cannot be brought to the current schema safely; the message says why."""
 
 

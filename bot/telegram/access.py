@@ -22,6 +22,7 @@ from bot.services.scope import PlanScope
 from bot.storage.models import Person
 from bot.telegram import access_view as view
 from bot.telegram.commands import clear_coordinator_commands
+from bot.telegram.errors import error_line, error_text
 from bot.telegram.filters import IsCoordinator
 from bot.telegram.parsing import normalize
 
@@ -35,7 +36,7 @@ async def _show(
     if found.units:
         text, markup = view.units_text(locale), view.units_keyboard(found.units)
     elif not found.members:
-        text = view.error_line("nobody_removable", {}, locale=locale) + "\n" + view.usage(locale)
+        text = error_text("nobody_removable", {}, locale=locale) + "\n" + view.usage(locale)
         markup = None
     elif len(found.members) == 1 and (found.by_name or found.unit_id or found.plan_id):
         m = found.members[0]
@@ -97,7 +98,7 @@ async def revoke_access(
             session, directory, PlanScope(roles), by=person, text=text
         )
     except ServiceError as exc:
-        await message.answer(view.error_line(exc.code, exc.params, locale=locale))
+        await message.answer(error_line(exc, locale))
         return
     await _show(message, found, page=0, locale=locale)
 
@@ -119,7 +120,7 @@ async def list_page(
             plan_id=callback_data.plan_id or None,
         )
     except ServiceError as exc:
-        await query.answer(view.error_line(exc.code, exc.params, locale=locale), show_alert=True)
+        await query.answer(error_line(exc, locale), show_alert=True)
         return
     await query.answer()
     if isinstance(query.message, Message):
@@ -139,7 +140,7 @@ async def pick(
             session, PlanScope(roles), callback_data.membership_id, by=person
         )
     except ServiceError as exc:
-        await query.answer(view.error_line(exc.code, exc.params, locale=locale), show_alert=True)
+        await query.answer(error_line(exc, locale), show_alert=True)
         return
     await query.answer()
     if isinstance(query.message, Message):
@@ -167,7 +168,7 @@ async def confirm(
         )
     except ServiceError as exc:
         await session.rollback()
-        await query.answer(view.error_line(exc.code, exc.params, locale=locale), show_alert=True)
+        await query.answer(error_line(exc, locale), show_alert=True)
         return
     await session.commit()
     await query.answer()

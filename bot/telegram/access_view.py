@@ -12,7 +12,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.i18n import gettext, ngettext
 from bot.services.access import Ended
 from bot.services.members import Member
-from bot.telegram.render import error_text, esc
+from bot.telegram.render import esc
 
 PAGE_SIZE = 10
 
@@ -195,41 +195,3 @@ def ended_text(ended: Ended, *, locale: str) -> str:
 
 def cancelled_text(locale: str) -> str:
     return gettext("Cancelled: nothing changed.", locale=locale)
-
-
-def error_texts(locale: str) -> dict[str, str]:
-    """The refusals of /revoke_access (params: name, text)."""
-    return {
-        "member_unknown": gettext(
-            "That access has already ended or does not exist. Send /revoke_access to see "
-            "who has access now.",
-            locale=locale,
-        ),
-        "member_out_of_scope": gettext(
-            "That person's role is in a plan you do not coordinate; its coordinator can end it.",
-            locale=locale,
-        ),
-        "member_is_self": gettext(
-            "You cannot end your own access; ask another coordinator.", locale=locale
-        ),
-        "member_is_admin": gettext(
-            "%(name)s is an administrator from ADMIN_IDS: remove the id there and restart the "
-            "bot.",
-            locale=locale,
-        ),
-        "member_not_found": gettext(
-            "Nobody you can remove matches %(text)s. Send /revoke_access alone to see everyone "
-            "you can remove.",
-            locale=locale,
-        ),
-        "nobody_removable": gettext(
-            "Nobody in your plans has access that you can end.", locale=locale
-        ),
-    }
-
-
-def error_line(code: str, params: dict[str, object], *, locale: str) -> str:
-    text = error_texts(locale).get(code)
-    if text is None:
-        return error_text(code, params, locale=locale)
-    return text % {k: esc(str(v)) for k, v in params.items()}

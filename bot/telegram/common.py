@@ -1,5 +1,5 @@
 """Small helpers every liaison-side handler uses: the instant and local date of an update,
-error lines, sending a card in parts and remembering what it is about."""
+sending a card in parts and remembering what it is about."""
 
 from __future__ import annotations
 
@@ -17,10 +17,7 @@ from aiogram.types import InlineKeyboardMarkup, Message
 from bot.clock import Clock
 from bot.config import Settings
 from bot.core.lights import LightPolicy
-from bot.core.status import TransitionError
 from bot.services.assignments import local_date, remember_message
-from bot.services.errors import ServiceError
-from bot.telegram.render import error_text
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +39,6 @@ def moment(settings: Settings, clock: Clock) -> Moment:
     return Moment(
         now=now, today=local_date(now, settings.zone), policy=LightPolicy.from_settings(settings)
     )
-
-
-def error_line(exc: ServiceError | TransitionError, locale: str) -> str:
-    return error_text(exc.code, dict(exc.params), locale=locale)
 
 
 async def send_card(

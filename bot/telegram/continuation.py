@@ -20,7 +20,8 @@ from bot.services.assignments import remember_message, report
 from bot.services.continuation import note_to_continue
 from bot.services.errors import ServiceError
 from bot.storage.models import Person, StatusEvent
-from bot.telegram.common import error_line, moment, tell_after_commit
+from bot.telegram.common import moment, tell_after_commit
+from bot.telegram.errors import error_line
 from bot.telegram.filters import IsLiaison
 from bot.telegram.render import continuation_ack
 

@@ -8,7 +8,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.services.errors import ServiceError
-from bot.telegram.common import error_line
+from bot.telegram.errors import error_line
 from bot.telegram.filters import IsRegistered
 
 

@@ -24,7 +24,7 @@ from bot.services.lookup import plan_by_code
 from bot.services.scope import PlanScope
 from bot.storage.models import Person, Plan, Unit
 from bot.telegram.callbacks import InvitePick, invite_pick
-from bot.telegram.common import error_line
+from bot.telegram.errors import error_line
 from bot.telegram.filters import IsCoordinator, IsRegistered
 from bot.telegram.parsing import parse_invite, parse_single
 from bot.telegram.render import esc

@@ -10,7 +10,7 @@ from bot.i18n import gettext
 from bot.services.errors import ServiceError
 from bot.services.people import set_locale
 from bot.storage.models import Person
-from bot.telegram.common import error_line
+from bot.telegram.errors import error_line
 from bot.telegram.filters import IsRegistered
 from bot.telegram.parsing import parse_lang
 

@@ -17,7 +17,8 @@ from bot.core.roles import Roles
 from bot.services.assignments import my_assignments, task_detail
 from bot.services.errors import ServiceError
 from bot.telegram.callbacks import MyPage, OpenAssignment
-from bot.telegram.common import error_line, moment, send_card
+from bot.telegram.common import moment, send_card
+from bot.telegram.errors import error_line
 from bot.telegram.filters import IsRegistered
 from bot.telegram.keyboards import assignment_keyboard, my_keyboard
 from bot.telegram.render import my_list, task_card

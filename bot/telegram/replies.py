@@ -44,7 +44,8 @@ from bot.services.replies import (
     undo,
 )
 from bot.storage.models import Person, ReplyReading
-from bot.telegram.common import Moment, error_line, moment, tell_after_commit
+from bot.telegram.common import Moment, moment, tell_after_commit
+from bot.telegram.errors import error_line
 from bot.telegram.filters import IsRegistered
 from bot.telegram.render import echo, esc, extend_prompt, progress_text, report_ack
 from bot.telegram.report import EXTEND_PROMPT, _evidence

@@ -30,7 +30,8 @@ from bot.services.assignments import (
 from bot.services.errors import ServiceError
 from bot.storage.models import Person, SentMessage
 from bot.telegram.callbacks import ACTION_CODES, AssignmentAction
-from bot.telegram.common import Moment, error_line, moment, tell_after_commit
+from bot.telegram.common import Moment, moment, tell_after_commit
+from bot.telegram.errors import error_line
 from bot.telegram.filters import IsRegistered
 from bot.telegram.keyboards import assignment_keyboard
 from bot.telegram.limits import MAX_DOWNLOAD

@@ -18,7 +18,7 @@ from bot.services import people
 from bot.services.errors import ServiceError
 from bot.storage.models import Person, Plan, Unit
 from bot.telegram.commands import register_commands
-from bot.telegram.common import error_line
+from bot.telegram.errors import error_line
 from bot.telegram.gate import access_note
 from bot.telegram.render import esc
 

@@ -15,7 +15,8 @@ from bot.i18n import gettext
 from bot.services.assignments import task_detail
 from bot.services.errors import ServiceError
 from bot.telegram.callbacks import OpenTask
-from bot.telegram.common import error_line, moment, send_card
+from bot.telegram.common import moment, send_card
+from bot.telegram.errors import error_line
 from bot.telegram.filters import IsRegistered
 from bot.telegram.keyboards import assignment_keyboard
 from bot.telegram.parsing import parse_single

@@ -34,11 +34,11 @@ from bot.telegram.coordinator.parsing import parse_ref_args
 from bot.telegram.coordinator.texts import (
     chase_line,
     choose_line,
-    error_line,
     liaison_notice,
     name_unit_line,
     outcome_line,
 )
+from bot.telegram.errors import error_line
 from bot.telegram.filters import IsCoordinator
 from bot.telegram.limits import split_html
 from bot.telegram.render import esc

@@ -28,7 +28,7 @@ from bot.telegram.coordinator import pending_render
 from bot.telegram.coordinator.actions import perform
 from bot.telegram.coordinator.callbacks import PendingPage, ReasonAsk
 from bot.telegram.coordinator.pending_render import pending_keyboard, pending_text
-from bot.telegram.coordinator.texts import error_line
+from bot.telegram.errors import error_line
 from bot.telegram.filters import IsCoordinator
 from bot.telegram.render import esc
 

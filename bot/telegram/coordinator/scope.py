@@ -11,7 +11,7 @@ from bot.core.roles import Roles
 from bot.services.coordination import ScopeChoice, resolve_scope
 from bot.services.errors import ServiceError
 from bot.telegram.coordinator.parsing import parse_optional
-from bot.telegram.coordinator.texts import error_line
+from bot.telegram.errors import error_line
 
 
 async def scope_or_explain(

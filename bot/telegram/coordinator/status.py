@@ -37,7 +37,8 @@ from bot.telegram.coordinator.parsing import (
     scope_token,
 )
 from bot.telegram.coordinator.scope import scope_or_explain
-from bot.telegram.coordinator.texts import all_plans_label, error_line
+from bot.telegram.coordinator.texts import all_plans_label
+from bot.telegram.errors import error_line
 from bot.telegram.filters import IsCoordinator
 from schedules.policy import load_policy
 

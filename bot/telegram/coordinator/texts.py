@@ -1,94 +1,12 @@
-"""One-line messages of the coordinator's commands: usage, refusals, errors, outcomes.
-Explicit locales (as in bot.telegram.render); codes the liaison side already knows fall back to
-bot.telegram.render.error_text."""
+"""One-line messages of the coordinator's commands: refusals and outcomes, in explicit
+locales (as in bot.telegram.render). Error codes are translated by bot.telegram.errors."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from bot.core.status import TransitionError
 from bot.i18n import format_date, gettext
-from bot.services.errors import ServiceError
-from bot.telegram.render import echo, error_text, esc
-
-
-def usage(code: str, locale: str) -> str | None:
-    texts = {
-        "confirm_usage": gettext(
-            "Usage: /confirm REF [UNIT], for example /confirm SR-12 市卫健委", locale=locale
-        ),
-        "return_usage": gettext(
-            "Usage: /return REF [UNIT] reason, for example /return SR-12 材料不全",
-            locale=locale,
-        ),
-        "approve_usage": gettext("Usage: /approve REF [UNIT]", locale=locale),
-        "deny_usage": gettext("Usage: /deny REF [UNIT] reason", locale=locale),
-        "remind_usage": gettext("Usage: /remind REF [UNIT] [note]", locale=locale),
-        "unit_usage": gettext("Usage: /unit NAME, for example /unit 市卫健委", locale=locale),
-    }
-    return texts.get(code)
-
-
-def error_line(exc: ServiceError | TransitionError, locale: str) -> str:
-    code, params = exc.code, dict(exc.params)
-    p = {
-        k: format_date(v, locale=locale)
-        if hasattr(v, "isoformat") and not isinstance(v, str)
-        else echo(v)
-        for k, v in params.items()
-    }
-    texts = {
-        "nothing_pending_confirm": gettext(
-            "%(ref)s has no completion waiting for confirmation.", locale=locale
-        ),
-        "nothing_pending_return": gettext(
-            "%(ref)s has no completion waiting for confirmation to return.", locale=locale
-        ),
-        "nothing_pending_approve": gettext(
-            "%(ref)s has no extension request waiting.", locale=locale
-        ),
-        "nothing_pending_deny": gettext(
-            "%(ref)s has no extension request waiting.", locale=locale
-        ),
-        "nothing_pending_remind": gettext(
-            "%(ref)s has nothing open to chase: it is done or closed.", locale=locale
-        ),
-        "unit_not_on_item": gettext(
-            "%(unit)s is not a responsible unit of %(ref)s.", locale=locale
-        ),
-        "no_liaison": gettext(
-            "%(unit)s has no liaison yet: invite one with /invite %(unit)s.", locale=locale
-        ),
-        "reason_required": gettext(
-            "Give a reason, for example /return SR-12 材料不全.", locale=locale
-        ),
-        "reason_too_long": gettext(
-            "The reason is too long: %(length)s characters, at most %(limit)s. Shorten it and "
-            "send the command again; nothing was changed.",
-            locale=locale,
-        ),
-        "not_done_reported": gettext(
-            "This item has no completion waiting for confirmation.", locale=locale
-        ),
-        "no_extension_request": gettext("This item has no extension request.", locale=locale),
-        "unsupported_plan_file": gettext(
-            "Send the plan as one of these files: %(suffixes)s.", locale=locale
-        ),
-        "plan_file_too_large": gettext("The file is too large: at most %(mb)s MB.", locale=locale),
-        "upload_expired": gettext(
-            "This upload has expired. Send the file again with /import.", locale=locale
-        ),
-        "plan_code_required": gettext(
-            "Give the plan a code: /import CODE, for example /import SR.", locale=locale
-        ),
-    }
-    text = texts.get(code) or usage(code, locale)
-    if text is None:
-        return error_text(code, params, locale=locale)
-    try:
-        return text % p
-    except (KeyError, TypeError, ValueError):
-        return text
+from bot.telegram.render import esc
 
 
 def not_coordinator(locale: str) -> str:

@@ -4,6 +4,8 @@ the buttons that fix what the text cannot tell, the questions and the error line
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram.types import ForceReply, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -12,7 +14,7 @@ from bot.services import plan_upload as up
 from bot.services.errors import ServiceError
 from bot.services.import_review import MAX_UNIT, Loaded, Review
 from bot.telegram.coordinator.callbacks import ImportAct
-from bot.telegram.coordinator.texts import error_line
+from bot.telegram.errors import error_text
 from bot.telegram.render import esc, short
 
 SHOWN_WARNINGS = 5
@@ -212,52 +214,21 @@ def loaded_text(loaded: Loaded, *, locale: str) -> str:
 
 
 def import_error(exc: ServiceError, *, locale: str) -> str:
-    p = exc.params
-    texts = {
-        "plan_input": lambda: (
-            gettext("The importer could not read this plan: %(message)s", locale=locale)
-            % {"message": esc(short(str(p.get("message", "")), 300))}
-        ),
-        "import_too_slow": lambda: (
-            gettext(
-                "This file takes too long to read (over %(seconds)s seconds), so it was stopped. "
-                "Split it into smaller files, or send the plan's text as .txt.",
-                locale=locale,
-            )
-            % {"seconds": p.get("seconds", "")}
-        ),
-        "import_failed": lambda: gettext(
-            "The importer could not read this file. Check that it opens, or send the plan's "
-            "text as .txt.",
-            locale=locale,
-        ),
-        "import_fix_unknown": lambda: gettext(
-            "Reply with what to change: 年份 2024, 单位 市卫健委 or 代码 JJ.", locale=locale
-        ),
-        "import_bad_year": lambda: (
-            gettext("“%(value)s” is not a year: send four digits, e.g. 2024.", locale=locale)
-            % {"value": esc(p.get("value", ""))}
-        ),
-        "import_bad_code": lambda: (
-            gettext(
-                "“%(value)s” is not a plan code: send 1-6 letters or digits, e.g. JJ.",
-                locale=locale,
-            )
-            % {"value": esc(p.get("value", ""))}
-        ),
-        "import_bad_unit": lambda: (
-            gettext(
-                "Send the unit's name on one line, at most %(max)s characters, e.g. 市卫健委.",
-                locale=locale,
-            )
-            % {"max": p.get("max", MAX_UNIT)}
-        ),
-        "import_outdated": lambda: gettext(
-            "This summary is out of date: use the buttons of the latest one.", locale=locale
-        ),
-    }
-    make = texts.get(exc.code)
-    return make() if make else error_line(exc, locale)
+    """The line for a refused /import step (bot.telegram.errors); the importer's message is
+    shortened to one line of at most 300 characters."""
+    params: dict[str, Any] = dict(IMPORT_PARAM_DEFAULTS.get(exc.code, {}))
+    params.update(exc.params)
+    if exc.code == "plan_input":
+        params = {"message": short(str(params.get("message", "")), 300)}
+    return error_text(exc.code, params, locale=locale)
+
+
+IMPORT_PARAM_DEFAULTS: dict[str, dict[str, Any]] = {
+    "import_too_slow": {"seconds": ""},
+    "import_bad_year": {"value": ""},
+    "import_bad_code": {"value": ""},
+    "import_bad_unit": {"max": MAX_UNIT},
+}
 
 
 def send_file_prompt(*, locale: str) -> str:
