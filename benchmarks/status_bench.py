@@ -30,6 +30,7 @@ from bot.services import stats
 from bot.services.coordination import scope_from_ids
 from bot.storage.db import create_all, make_engine, make_session_maker
 from bot.telegram.coordinator.status import status_screen
+from schedules.policy import load_policy
 
 AT = datetime(2025, 12, 1, 2, 0, tzinfo=UTC)
 TARGET_MS = 100.0
@@ -40,11 +41,12 @@ async def _time(session_maker, choice, settings, runs: int):
     walls: list[float] = []
     cpus: list[float] = []
     size = 0
+    policy = load_policy(settings.policy_file, timezone=settings.timezone)
     for i in range(runs + 1):
         async with session_maker() as session:
             wall0, cpu0 = time.perf_counter(), time.process_time()
             text, _ = await status_screen(
-                session, choice, settings=settings, at=AT, locale="zh_CN"
+                session, choice, settings=settings, policy=policy, at=AT, locale="zh_CN"
             )
             wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
         size = len(text)

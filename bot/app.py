@@ -206,6 +206,9 @@ async def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
         former_ids = await former_coordinator_ids(session_maker)
         await purge_uploads(session_maker, clock)
         i18n = make_i18n(default_locale=settings.default_locale)
+        from schedules.policy import load_policy
+
+        policy = load_policy(settings.policy_file, timezone=settings.timezone)
         bot = make_bot(settings, token)
     except BaseException as exc:
         await engine.dispose()
@@ -225,6 +228,7 @@ async def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
         directory=directory,
         i18n=i18n,
         plan_parser=plan_parser,
+        policy=policy,
     )
     app = App(
         settings=settings,

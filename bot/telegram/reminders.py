@@ -1,19 +1,14 @@
 """Reminder buttons and digest subscriptions.
 
 - 稍后提醒 (snooze) on a reminder: the same reminder again at the next working morning's window
-  opening, once per stage, never later than the due date. Stored as a new Outbox row keyed
-  f"{original key}:snoozed" with `not_before`, so the unique key makes "once" hold through
-  double taps and restarts, and the sender delivers it like any other row.
+  opening, once per stage, never later than the due date (bot.services.snooze).
 - `/subscribe [CODE]` and `/unsubscribe` in a group, by a coordinator: the group receives the
-  weekly digest (of one plan, or of every plan).
+  weekly digest (of one plan, or of every plan) (bot.services.subscriptions).
+
+The reminder policy comes from the dispatcher's data (`policy`), loaded once at start-up.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-from datetime import date, datetime
-from functools import lru_cache
-from pathlib import Path
 
 from aiogram import F, Router
 from aiogram.enums import ChatType
@@ -21,21 +16,16 @@ from aiogram.filters import Command, CommandObject
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import gettext as _
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
-from bot.config import Settings
 from bot.core.roles import Roles
-from bot.core.workdays import next_working_morning
 from bot.i18n import format_datetime, gettext
-from bot.storage.db import insert_unless_exists
-from bot.storage.models import CLOSED, DONE_REPORTED, Assignment, ChatSubscription, Outbox, Plan
+from bot.services.snooze import SnoozeOutcome, snooze_reminder
+from bot.services.subscriptions import digest_plan, subscribe_chat, unsubscribe_chat
 from bot.telegram.filters import IsCoordinator
 from bot.telegram.render import echo, esc
-from schedules.policy import Policy, load_policy
-
-SNOOZED_SUFFIX = ":snoozed"
+from schedules.policy import Policy
 
 
 class Snooze(CallbackData, prefix="sz"):
@@ -50,79 +40,6 @@ def snooze_button(assignment_id: int, *, locale: str) -> InlineKeyboardButton:
         text=gettext("Remind me later", locale=locale),
         callback_data=Snooze(assignment_id=assignment_id).pack(),
     )
-
-
-@lru_cache(maxsize=4)
-def _policy(path: Path | None, timezone: str) -> Policy:
-    return load_policy(path, timezone=timezone)
-
-
-def policy_of(settings: Settings) -> Policy:
-    return _policy(settings.policy_file, settings.timezone)
-
-
-# --- snooze ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SnoozeOutcome:
-    code: str  # snoozed | already | past_due | not_reminder | finished | disabled
-    not_before: datetime | None = None
-
-
-async def snooze_reminder(
-    session: AsyncSession,
-    *,
-    chat_id: int,
-    message_id: int,
-    assignment_id: int,
-    at: datetime,
-    policy: Policy,
-) -> SnoozeOutcome:
-    """Defer the reminder shown in message (`chat_id`, `message_id`) to the next working
-    morning. The caller commits."""
-    if not policy.snooze_enabled:
-        return SnoozeOutcome("disabled")
-    found = await session.exec(
-        select(Outbox).where(
-            Outbox.chat_id == chat_id,
-            Outbox.message_id == message_id,
-            Outbox.assignment_id == assignment_id,
-        )
-    )
-    row = found.first()
-    if row is None or row.kind != "reminder":
-        return SnoozeOutcome("not_reminder")
-    if row.key.endswith(SNOOZED_SUFFIX):
-        return SnoozeOutcome("already")
-    assignment = await session.get(Assignment, assignment_id)
-    if assignment is None or assignment.status in (DONE_REPORTED, CLOSED):
-        return SnoozeOutcome("finished")
-    target = next_working_morning(at, policy.window)
-    due = assignment.due
-    payload_due = (row.payload or {}).get("due")
-    if payload_due:
-        due = min(due, date.fromisoformat(payload_due))
-    if target.astimezone(policy.zone).date() > due:
-        return SnoozeOutcome("past_due")
-    dialect = (await session.connection()).dialect.name
-    table = Outbox.__table__  # type: ignore[attr-defined]
-    stmt = insert_unless_exists(table, dialect, key=["key"]).values(
-        key=row.key + SNOOZED_SUFFIX,
-        kind=row.kind,
-        chat_id=row.chat_id,
-        person_id=row.person_id,
-        assignment_id=row.assignment_id,
-        stage=row.stage,
-        locale=row.locale,
-        payload=dict(row.payload or {}),
-        created_at=at,
-        not_before=target,
-    )
-    result = await session.exec(stmt)  # type: ignore[call-overload]
-    if not result.rowcount:
-        return SnoozeOutcome("already")
-    return SnoozeOutcome("snoozed", target)
 
 
 def snooze_answer(outcome: SnoozeOutcome, *, locale: str, policy: Policy) -> str:
@@ -141,47 +58,12 @@ def snooze_answer(outcome: SnoozeOutcome, *, locale: str, policy: Policy) -> str
     return texts.get(outcome.code, gettext("Only a reminder can be deferred.", locale=locale))
 
 
-# --- subscriptions ----------------------------------------------------------------------------
-
-
-async def subscribe_chat(
-    session: AsyncSession,
-    *,
-    chat_id: int,
-    title: str,
-    locale: str | None,
-    plan_id: int | None,
-    at: datetime,
-) -> ChatSubscription:
-    found = await session.exec(select(ChatSubscription).where(ChatSubscription.chat_id == chat_id))
-    sub = found.first()
-    if sub is None:
-        sub = ChatSubscription(chat_id=chat_id, created_at=at)
-    sub.title, sub.locale, sub.plan_id, sub.active = title, locale, plan_id, True
-    session.add(sub)
-    return sub
-
-
-async def unsubscribe_chat(session: AsyncSession, *, chat_id: int) -> bool:
-    found = await session.exec(
-        select(ChatSubscription).where(
-            ChatSubscription.chat_id == chat_id, col(ChatSubscription.active).is_(True)
-        )
-    )
-    sub = found.first()
-    if sub is None:
-        return False
-    sub.active = False
-    session.add(sub)
-    return True
-
-
 async def on_snooze(
     query: CallbackQuery,
     callback_data: Snooze,
     session: AsyncSession,
     clock: Clock,
-    settings: Settings,
+    policy: Policy,
     locale: str,
     roles: Roles,
 ) -> None:
@@ -189,7 +71,6 @@ async def on_snooze(
     if message is None or not roles.liaison:
         await query.answer(_("Only a reminder can be deferred."), show_alert=True)
         return
-    policy = policy_of(settings)
     outcome = await snooze_reminder(
         session,
         chat_id=message.chat.id,
@@ -214,19 +95,15 @@ async def on_subscribe(
     locale: str,
 ) -> None:
     code = (command.args or "").strip().upper()
-    plan: Plan | None = None
-    if code:
-        plan = (await session.exec(select(Plan).where(Plan.code == code))).first()
-        if plan is None:
-            await message.answer(_("No plan with code {code}.").format(code=echo(code, 32)))
-            return
-    elif not roles.coordinator_all:
-        if len(roles.coordinator_plan_ids) == 1:
-            plan = await session.get(Plan, next(iter(roles.coordinator_plan_ids)))
-        else:
-            await message.answer(_("Which plan? Send /subscribe CODE."))
-            return
-    if plan is not None and not roles.coordinates(plan.id or 0):
+    chosen = await digest_plan(session, roles, code)
+    if chosen.code == "unknown":
+        await message.answer(_("No plan with code {code}.").format(code=echo(code, 32)))
+        return
+    if chosen.code == "which":
+        await message.answer(_("Which plan? Send /subscribe CODE."))
+        return
+    plan = chosen.plan
+    if chosen.code == "not_yours" and plan is not None:
         await message.answer(_("You do not coordinate plan {code}.").format(code=esc(plan.code)))
         return
     await subscribe_chat(

@@ -39,6 +39,7 @@ from bot.telegram import (
 )
 from bot.telegram import help as help_
 from bot.telegram.middlewares import DbSessionMiddleware, LocaleMiddleware, PersonMiddleware
+from schedules.policy import Policy, load_policy
 
 log = logging.getLogger(__name__)
 
@@ -84,16 +85,21 @@ def build_dispatcher(
     scheduler: Any = None,
     extra_routers: list[Router] | None = None,
     plan_parser: Any = None,
+    policy: Policy | None = None,
 ) -> Dispatcher:
     """A fresh Dispatcher with fresh routers (a Router joins only one Dispatcher).
-    `plan_parser` runs /import parses out of process (bot.services.parse_runner.ProcessParser;
-    one is made when none is given)."""
+        `plan_parser` runs /import parses out of process (bot.services.parse_runner.ProcessParser;
+        one is made when none is given). `policy` is the reminder policy handlers receive as
+    `policy` (loaded from the settings when none is given)."""
     if plan_parser is None:
         from bot.services.parse_runner import ProcessParser
 
         plan_parser = ProcessParser()
+    if policy is None:
+        policy = load_policy(settings.policy_file, timezone=settings.timezone)
     dp = Dispatcher(
         storage=MemoryStorage(),
+        policy=policy,
         settings=settings,
         clock=clock,
         session_maker=session_maker,

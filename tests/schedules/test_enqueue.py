@@ -291,7 +291,7 @@ async def test_every_kind_renders_in_both_languages(world, policy):
 
 
 async def test_snooze_defers_a_reminder_once_to_the_next_working_morning(world, policy):
-    from bot.telegram.reminders import snooze_reminder
+    from bot.services.snooze import snooze_reminder
 
     await world.item("SR-1", date(2025, 10, 18), ["市卫健委"])
     await plan_due(world.session_maker, local("2025-09-30 10:00"), policy, digests=False)  # d30
@@ -325,7 +325,7 @@ async def test_snooze_defers_a_reminder_once_to_the_next_working_morning(world, 
 
 
 async def test_snooze_never_goes_past_the_due_date(world, policy):
-    from bot.telegram.reminders import snooze_reminder
+    from bot.services.snooze import snooze_reminder
 
     await world.item("SR-1", date(2025, 10, 11), ["市卫健委"])  # d1 = Friday 10-10
     await plan_due(world.session_maker, local("2025-10-10 10:00"), policy, digests=False)

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from aiogram import Router
@@ -40,18 +38,13 @@ from bot.telegram.coordinator.scope import scope_or_explain
 from bot.telegram.coordinator.texts import all_plans_label
 from bot.telegram.errors import error_line
 from bot.telegram.filters import IsCoordinator
-from schedules.policy import load_policy
+from schedules.policy import Policy
 
 
-@lru_cache(maxsize=4)
-def _policy_ack_window(policy_file: Path | None, timezone: str) -> int:
-    return load_policy(policy_file, timezone=timezone).for_plan(None).ack_chase_after
-
-
-def ack_window(settings: Settings) -> int:
+def ack_window(policy: Policy) -> int:
     """Working days a unit has to 签收 for 及时签收率: the reminder policy's chase threshold, so
     /status and the weekly digest count the same thing."""
-    return _policy_ack_window(settings.policy_file, settings.timezone)
+    return policy.for_plan(None).ack_chase_after
 
 
 def _label(choice: ScopeChoice, locale: str) -> str:
@@ -99,6 +92,7 @@ async def status_screen(
     choice: ScopeChoice,
     *,
     settings: Settings,
+    policy: Policy,
     at: datetime,
     locale: str,
 ) -> tuple[str, InlineKeyboardMarkup]:
@@ -110,7 +104,7 @@ async def status_screen(
         at=at,
         zone=settings.zone,
         policy=LightPolicy.from_settings(settings),
-        ack_window=ack_window(settings),
+        ack_window=ack_window(policy),
         is_working_day=is_working_day,
         top_items=render.TOP_ITEMS,
     )
@@ -175,6 +169,7 @@ async def status_cmd(
     command: CommandObject,
     session: AsyncSession,
     settings: Settings,
+    policy: Policy,
     clock: Clock,
     roles: Roles,
     directory: Any,
@@ -194,6 +189,7 @@ async def status_cmd(
         session,
         choice,
         settings=settings,
+        policy=policy,
         at=clock.now(),
         locale=locale,
     )
@@ -231,6 +227,7 @@ async def unit_cmd(
     command: CommandObject,
     session: AsyncSession,
     settings: Settings,
+    policy: Policy,
     clock: Clock,
     roles: Roles,
     directory: Any,
@@ -253,6 +250,7 @@ async def unit_cmd(
         session,
         choice,
         settings=settings,
+        policy=policy,
         at=clock.now(),
         locale=locale,
     )
@@ -264,6 +262,7 @@ async def view_cb(
     callback_data: StatusView,
     session: AsyncSession,
     settings: Settings,
+    policy: Policy,
     clock: Clock,
     roles: Roles,
     locale: str,
@@ -298,6 +297,7 @@ async def view_cb(
             session,
             choice,
             settings=settings,
+            policy=policy,
             at=now,
             locale=locale,
         )
