@@ -14,7 +14,6 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
-from bot.core.roles import Roles
 from bot.services import access
 from bot.services.errors import ServiceError
 from bot.services.people import person_by_telegram_id, roles_of
@@ -89,14 +88,12 @@ async def revoke_access(
     session: AsyncSession,
     directory: Any,
     person: Person,
-    roles: Roles,
+    plan_scope: PlanScope,
     locale: str,
 ) -> None:
     text = normalize(command.args or "")
     try:
-        found = await access.find_removable(
-            session, directory, PlanScope(roles), by=person, text=text
-        )
+        found = await access.find_removable(session, directory, plan_scope, by=person, text=text)
     except ServiceError as exc:
         await message.answer(error_line(exc, locale))
         return
@@ -108,13 +105,13 @@ async def list_page(
     callback_data: view.AccessList,
     session: AsyncSession,
     person: Person,
-    roles: Roles,
+    plan_scope: PlanScope,
     locale: str,
 ) -> None:
     try:
         found = await access.removable_page(
             session,
-            PlanScope(roles),
+            plan_scope,
             by=person,
             unit_id=callback_data.unit_id or None,
             plan_id=callback_data.plan_id or None,
@@ -132,12 +129,12 @@ async def pick(
     callback_data: view.AccessPick,
     session: AsyncSession,
     person: Person,
-    roles: Roles,
+    plan_scope: PlanScope,
     locale: str,
 ) -> None:
     try:
         m = await access.removal_candidate(
-            session, PlanScope(roles), callback_data.membership_id, by=person
+            session, plan_scope, callback_data.membership_id, by=person
         )
     except ServiceError as exc:
         await query.answer(error_line(exc, locale), show_alert=True)
@@ -159,12 +156,12 @@ async def confirm(
     session: AsyncSession,
     clock: Clock,
     person: Person,
-    roles: Roles,
+    plan_scope: PlanScope,
     locale: str,
 ) -> None:
     try:
         ended = await access.end_membership(
-            session, PlanScope(roles), callback_data.membership_id, by=person, at=clock.now()
+            session, plan_scope, callback_data.membership_id, by=person, at=clock.now()
         )
     except ServiceError as exc:
         await session.rollback()

@@ -14,7 +14,6 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.core.roles import Roles
 from bot.core.scope import Grant
 from bot.i18n import format_date
 from bot.services import people
@@ -60,14 +59,14 @@ async def _issue(
     plan: Plan | None,
     name: str,
     person: Person,
-    roles: Roles,
+    plan_scope: PlanScope,
     locale: str,
 ) -> None:
     """Check it against the coordinator's plans (every path that invites comes here), create
     the invitation, commit, and send the link. Codes: not_your_plan, unit_out_of_scope."""
     grant = Grant(role, unit.id if unit else None, plan.id if plan else None)
     label = unit.name if unit else plan.code if plan else ""
-    await PlanScope(roles).require_grant(session, grant, label=label)
+    await plan_scope.require_grant(session, grant, label=label)
     invite = await people.create_invite(
         session,
         role=role,
@@ -128,14 +127,14 @@ async def invite(
     clock: Clock,
     directory,
     person: Person,
-    roles: Roles,
+    plan_scope: PlanScope,
     locale: str,
 ) -> None:
     now = clock.now()
     try:
         args = parse_invite(command.args)
         unit, plan, name = await _target(
-            session, directory, PlanScope(roles), args.role, args.target, args.name
+            session, directory, plan_scope, args.role, args.target, args.name
         )
         await _issue(
             message,
@@ -148,7 +147,7 @@ async def invite(
             plan=plan,
             name=name,
             person=person,
-            roles=roles,
+            plan_scope=plan_scope,
             locale=locale,
         )
     except ServiceError as exc:
@@ -167,7 +166,7 @@ async def pick_unit(
     settings: Settings,
     clock: Clock,
     person: Person,
-    roles: Roles,
+    plan_scope: PlanScope,
     locale: str,
 ) -> None:
     unit = await session.get(Unit, callback_data.unit_id)
@@ -178,7 +177,7 @@ async def pick_unit(
         return
     grant = Grant(callback_data.role, unit.id, None)
     try:  # the ids came from the client: checked before anything is shown
-        await PlanScope(roles).require_grant(session, grant, label=unit.name)
+        await plan_scope.require_grant(session, grant, label=unit.name)
     except ServiceError as exc:
         await callback.answer(error_line(exc, locale), show_alert=True)
         return
@@ -197,7 +196,7 @@ async def pick_unit(
             plan=None,
             name=callback_data.name,
             person=person,
-            roles=roles,
+            plan_scope=plan_scope,
             locale=locale,
         )
 
@@ -207,12 +206,12 @@ async def revoke(
     command: CommandObject,
     session,
     clock: Clock,
-    roles: Roles,
+    plan_scope: PlanScope,
     locale: str,
 ) -> None:
     try:
         token = parse_single(command.args, "revoke_usage")
-        await withdraw_invite(session, PlanScope(roles), token, at=clock.now())
+        await withdraw_invite(session, plan_scope, token, at=clock.now())
     except ServiceError as exc:
         await session.rollback()
         await message.answer(error_line(exc, locale))

@@ -4,7 +4,9 @@
    While the update is handled, `CommitBeforeAnswer` (a middleware of the Bot's requests, not
    of the dispatcher) sees that session: nothing is said to a user before the update's
    writes are committed.
-2. `PersonMiddleware`: the sender's `person` (or None) and `roles`.
+2. `PersonMiddleware`: the sender's `person` (or None) and `roles`; for a coordinator also
+   `plan_scope` (bot.services.scope.PlanScope: the plans and units they reach), resolved
+   once here so that coordinator handlers take it as an argument (None for anyone else).
 3. `LocaleMiddleware`: the reader's `locale` (person's choice, else Telegram's language_code
    mapped zh*→zh_CN, en*→en, else DEFAULT_LOCALE) and aiogram's i18n context for `_()`.
 
@@ -34,6 +36,7 @@ from aiogram.utils.i18n.middleware import I18nMiddleware
 from bot.core.roles import NOBODY
 from bot.i18n import normalize_locale
 from bot.services.people import person_by_telegram_id, roles_of
+from bot.services.scope import PlanScope
 from bot.storage.db import SessionMaker
 from bot.storage.writes import TrackedSession, has_uncommitted_writes
 
@@ -118,6 +121,7 @@ class PersonMiddleware(BaseMiddleware):
                 roles = await roles_of(session, person)
         data["person"] = person
         data["roles"] = roles
+        data["plan_scope"] = PlanScope(roles) if roles.coordinator else None
         return await handler(event, data)
 
 

@@ -55,9 +55,9 @@ def ask_reason_text(action: str, ref: str, unit: str, locale: str) -> str:
 
 
 async def show(
-    session: AsyncSession, roles: Roles, clock: Clock, locale: str, page: int
+    session: AsyncSession, plan_scope: PlanScope, clock: Clock, locale: str, page: int
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    decisions = await pending_decisions(session, PlanScope(roles))
+    decisions = await pending_decisions(session, plan_scope)
     size = pending_render.PAGE_SIZE
     pages = max(1, (len(decisions) + size - 1) // size)
     page = min(max(page, 0), pages - 1)
@@ -69,9 +69,9 @@ async def show(
 
 
 async def pending_cmd(
-    message: Message, session: AsyncSession, roles: Roles, clock: Clock, locale: str
+    message: Message, session: AsyncSession, plan_scope: PlanScope, clock: Clock, locale: str
 ) -> None:
-    text, markup = await show(session, roles, clock, locale, 0)
+    text, markup = await show(session, plan_scope, clock, locale, 0)
     await message.answer(text, reply_markup=markup)
 
 
@@ -79,11 +79,11 @@ async def pending_page(
     query: CallbackQuery,
     callback_data: PendingPage,
     session: AsyncSession,
-    roles: Roles,
+    plan_scope: PlanScope,
     clock: Clock,
     locale: str,
 ) -> None:
-    text, markup = await show(session, roles, clock, locale, callback_data.page)
+    text, markup = await show(session, plan_scope, clock, locale, callback_data.page)
     if isinstance(query.message, Message):
         await query.message.edit_text(text, reply_markup=markup)
     await query.answer()

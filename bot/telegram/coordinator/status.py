@@ -230,13 +230,14 @@ async def unit_cmd(
     policy: Policy,
     clock: Clock,
     roles: Roles,
+    plan_scope: PlanScope,
     directory: Any,
     locale: str,
 ) -> None:
     try:
         name = parse_required(command.args, "unit_usage")
         # a unit the coordinator's plans involve (a plan code is read as a unit name here)
-        unit = await PlanScope(roles).resolve_unit(session, directory, name)
+        unit = await plan_scope.resolve_unit(session, directory, name)
         choice = await scope_from_ids(session, roles, None, unit.id)
     except ServiceError as exc:
         await message.answer(error_line(exc, locale))
