@@ -88,8 +88,8 @@ def build_dispatcher(
     policy: Policy | None = None,
 ) -> Dispatcher:
     """A fresh Dispatcher with fresh routers (a Router joins only one Dispatcher).
-        `plan_parser` runs /import parses out of process (bot.services.parse_runner.ProcessParser;
-        one is made when none is given). `policy` is the reminder policy handlers receive as
+    `plan_parser` runs /import parses out of process (bot.services.parse_runner.ProcessParser;
+    one is made when none is given). `policy` is the reminder policy handlers receive as
     `policy` (loaded from the settings when none is given)."""
     if plan_parser is None:
         from bot.services.parse_runner import ProcessParser
