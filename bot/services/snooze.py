@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.core.workdays import next_working_morning
 from bot.storage.db import insert_unless_exists
 from bot.storage.models import CLOSED, DONE_REPORTED, Assignment, Outbox
+from bot.storage.typed_sql import table_of
 
 if TYPE_CHECKING:  # the policy is handed in; services import nothing of schedules
     from schedules.policy import Policy
@@ -64,8 +65,7 @@ async def snooze_reminder(
     if target.astimezone(policy.zone).date() > due:
         return SnoozeOutcome("past_due")
     dialect = (await session.connection()).dialect.name
-    table = Outbox.__table__  # type: ignore[attr-defined]
-    stmt = insert_unless_exists(table, dialect, key=["key"]).values(
+    stmt = insert_unless_exists(table_of(Outbox), dialect, key=["key"]).values(
         key=row.key + SNOOZED_SUFFIX,
         kind=row.kind,
         chat_id=row.chat_id,
@@ -77,7 +77,7 @@ async def snooze_reminder(
         created_at=at,
         not_before=target,
     )
-    result = await session.exec(stmt)  # type: ignore[call-overload]
+    result = await session.exec(stmt)
     if not result.rowcount:
         return SnoozeOutcome("already")
     return SnoozeOutcome("snoozed", target)
