@@ -29,6 +29,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
+from bot.core.errors import DubanError
 from bot.services.health import Health
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ UPDATE_GRACE = 10.0  # seconds updates in hand may take to finish at shutdown
 HealthCheck = Callable[[], Awaitable[Health]]
 
 
-class WebhookError(Exception):
+class WebhookError(DubanError):
     """Webhook mode cannot start; the message is one line for the operator."""
 
 

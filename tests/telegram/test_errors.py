@@ -99,12 +99,13 @@ def test_one_hierarchy():
     from bot.services.parse_runner import ParseFailed, ParseRejected, ParseTimeout
     from bot.storage.loader import LoadError
     from bot.storage.migrate import MigrationError
+    from bot.webhook import WebhookError
 
     for cls in (ServiceError, TransitionError, ParseRejected):
         assert issubclass(cls, CodedError)
     for cls in (PlanInputError, LoadError, MigrationError, UnitDirectoryError):
         assert issubclass(cls, InvalidInput)
-    for cls in (ParseTimeout, ParseFailed, SettingsError, StartupError):
+    for cls in (ParseTimeout, ParseFailed, SettingsError, StartupError, WebhookError):
         assert issubclass(cls, DubanError)
     assert issubclass(UnitDirectoryError, ValueError)  # callers that catch ValueError still do
     # start-up recognises the operator's input errors by class, not by name
