@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel
 
+from bot.core.errors import DubanError
 from bot.storage import models  # noqa: F401  (registers the tables)
 from bot.storage.db import make_engine
 from bot.storage.migrate import current_revision, head_revision, upgrade_database
@@ -35,7 +36,7 @@ BATCH = 2000  # rows per SELECT and per INSERT
 NOT_COPIED = frozenset({"instance_lock"})  # runtime state of the processes, not history
 
 
-class CopyError(Exception):
+class CopyError(DubanError):
     """The copy cannot be made (or did not check out); the message says why."""
 
 
