@@ -17,7 +17,7 @@ imports (the floor every bot process pays). Passes:
 - the weekly digest pass (content built once, cut per scope, one row per recipient).
 Wall time and CPU time (the database thread included) are both printed: on a loaded machine
 wall time swings a lot, CPU time much less; repeated passes are summarised by their median.
-Each figure is one line, with its target; the delivery engineer's sender throughput lines are
+Each figure is one line, with its target; the sender's throughput lines are
 printed by `sender_figures()`.
 
 Figures (2 cores, a shared machine under load ~2.5; old and new code run alternately on the
@@ -262,10 +262,8 @@ def planning_figures(n: int = 100_000, *, fresh: bool = False) -> list[str]:
 def main(n: int, fresh: bool) -> None:
     for line in planning_figures(n, fresh=fresh):
         print(line, flush=True)
-    try:
-        from benchmarks.sender_bench import sender_figures
-    except ImportError:
-        return
+    from benchmarks.sender_bench import sender_figures
+
     for line in asyncio.run(sender_figures()):
         print(line)
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -326,8 +325,3 @@ def load_unit_directory(path: Path | None = None) -> UnitDirectory:
             cached = (stamp, yaml.load(fh, Loader=loader))
         _CACHE[path] = cached
     return directory_from_dict(cached[1])
-
-
-def all_names(entries: Iterable[UnitEntry]) -> list[str]:
-    """Canonical names, sorted: handy for listings."""
-    return sorted(e.name for e in entries)

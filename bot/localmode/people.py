@@ -102,10 +102,6 @@ LOCAL_GROUPS: tuple[LocalGroup, ...] = (
 )
 
 
-def person_by_id(telegram_id: int) -> LocalPerson | None:
-    return next((p for p in LOCAL_PEOPLE if p.telegram_id == telegram_id), None)
-
-
 def seed_world(
     world: Any,
     people: Iterable[LocalPerson] = LOCAL_PEOPLE,

@@ -308,10 +308,7 @@ def _import_bot_modules() -> None:
 
     import_aiogram()  # the bulk of the start-up unless its types are built lazily
     for name in ("bot.app", "bot.telegram.setup", "schedules.runtime"):
-        try:
-            importlib.import_module(name)
-        except ImportError:  # reported by build_app itself, in the loop
-            log.debug("local mode: %s not importable yet", name, exc_info=True)
+        importlib.import_module(name)
 
 
 async def _serve(settings: Settings) -> int:

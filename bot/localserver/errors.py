@@ -65,10 +65,6 @@ def chat_not_found() -> ApiError:
     return bad_request("chat not found")
 
 
-def entity_too_large() -> ApiError:
-    return ApiError(413, "Request Entity Too Large")
-
-
 def conflict_other_poller() -> ApiError:
     return ApiError(
         409,

@@ -86,20 +86,17 @@ def _read_directory(settings: Settings) -> Any:
 
 
 def _input_errors() -> tuple[type[BaseException], ...]:
-    errors: list[type[BaseException]] = [InputError, SettingsError, LoadError, MigrationError]
-    try:
-        from bot.importer.errors import PlanInputError
+    from bot.core.units import UnitDirectoryError
+    from bot.importer.errors import PlanInputError
 
-        errors.append(PlanInputError)
-    except ImportError:  # the importer is optional for `migrate`
-        pass
-    try:
-        from bot.core.units import UnitDirectoryError
-
-        errors.append(UnitDirectoryError)
-    except ImportError:
-        pass
-    return tuple(errors)
+    return (
+        InputError,
+        SettingsError,
+        LoadError,
+        MigrationError,
+        PlanInputError,
+        UnitDirectoryError,
+    )
 
 
 def _short(title: str) -> str:

@@ -26,11 +26,6 @@ class IsLiaison(Filter):
         return _roles(data).liaison
 
 
-class IsLeader(Filter):
-    async def __call__(self, event: TelegramObject, **data: Any) -> bool:
-        return _roles(data).leader
-
-
 class IsRegistered(Filter):
     """Anyone with a role; strangers get only the access note."""
 

@@ -26,7 +26,7 @@ def assignment_keyboard(
     assignment_id: int, *, acknowledged: bool, locale: str, snooze: bool = False
 ) -> InlineKeyboardMarkup:
     """进行中 / 已完成 / 有困难 / 申请延期, plus 签收 until acknowledged; `snooze` adds the
-    reminders' 稍后提醒 button (bot.telegram.reminders) when that module provides one."""
+    reminders' 稍后提醒 button (bot.telegram.reminders)."""
     labels = status_button_labels(locale)
 
     def button(code: str) -> InlineKeyboardButton:
@@ -38,19 +38,15 @@ def assignment_keyboard(
     if not acknowledged:
         last.append(button("k"))
     if snooze:
-        extra = _snooze_button(assignment_id, locale)
-        if extra is not None:
-            last.append(extra)
+        last.append(_snooze_button(assignment_id, locale))
     if last:
         rows.append(last)
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def _snooze_button(assignment_id: int, locale: str) -> InlineKeyboardButton | None:
-    try:
-        from bot.telegram.reminders import snooze_button  # type: ignore[attr-defined]
-    except ImportError:
-        return None
+def _snooze_button(assignment_id: int, locale: str) -> InlineKeyboardButton:
+    from bot.telegram.reminders import snooze_button  # late: reminders imports the renderers
+
     return snooze_button(assignment_id, locale=locale)
 
 

@@ -45,7 +45,6 @@ STATUS_WORDS: dict[str, Action] = {
     "note": Action.NOTE,
 }
 
-_PERCENT = re.compile(r"^(\d{1,3})(?:%|％|percent)$", re.IGNORECASE)
 _DATE_PATTERNS = (
     re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$"),
     re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$"),
@@ -69,15 +68,6 @@ def parse_date(text: str) -> date:
             except ValueError:
                 break
     raise ServiceError("bad_date", text=text.strip())
-
-
-def parse_percent(token: str) -> int | None:
-    match = _PERCENT.match(normalize(token))
-    return int(match.group(1)) if match else None
-
-
-def status_action(word: str) -> Action | None:
-    return STATUS_WORDS.get(normalize(word).lower())
 
 
 # A percentage at the start of a text, in any width, signed or not, glued to what follows

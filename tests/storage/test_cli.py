@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.importer.yaml_io import read_plan_yaml
 from bot.storage import cli
 from bot.storage.migrate import head_revision
 from tests.dbs import database_url, fetch, on_postgres, table_names
+from tests.importer.seedcache import seeds_missing
 
 from .conftest import FakeDirectory, make_plan
 
@@ -64,7 +66,6 @@ def test_unknown_path_exits_2_and_writes_nothing(url, db_path, tmp_path, capsys)
 
 
 def test_bad_yaml_exits_2_naming_the_file(url, db_path, tmp_path, capsys):
-    pytest.importorskip("bot.importer.yaml_io")
     bad = tmp_path / "broken.yaml"
     bad.write_text("plan:\n  code: SR\n  title: [unclosed\n", encoding="utf-8")
 
@@ -76,12 +77,11 @@ def test_bad_yaml_exits_2_naming_the_file(url, db_path, tmp_path, capsys):
 
 
 def test_a_bad_file_among_good_ones_loads_nothing(url, db_path, tmp_path, capsys):
-    yaml_io = pytest.importorskip("bot.importer.yaml_io")
     plans_dir = Path(__file__).resolve().parents[2] / "tasks_data" / "plans"
     good = sorted(plans_dir.glob("*.yaml"))
     if not good:
-        pytest.skip("no seed plans in tasks_data/plans yet")
-    yaml_io.read_plan_yaml(good[0])  # the good file really is good
+        seeds_missing("no seed plans in tasks_data/plans")
+    read_plan_yaml(good[0])  # the good file really is good
     bad = tmp_path / "zz_bad.yaml"
     bad.write_text("tasks: 12\n", encoding="utf-8")
 
@@ -99,10 +99,9 @@ def test_migrate_reports_the_revision(url, capsys):
 
 
 def test_loading_the_seed_plans_twice(url, capsys):
-    pytest.importorskip("bot.importer.yaml_io")
     tasks_data = Path(__file__).resolve().parents[2] / "tasks_data"
     if not list((tasks_data / "plans").glob("*.yaml")):
-        pytest.skip("no seed plans in tasks_data/plans yet")
+        seeds_missing("no seed plans in tasks_data/plans")
 
     assert cli.run_load(load_args(url, tasks_data)) == 0
     first = capsys.readouterr().out.splitlines()

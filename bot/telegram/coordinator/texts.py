@@ -140,9 +140,5 @@ def name_unit_line(action: str, ref: str, units: list[str], *, locale: str) -> s
     ) % {"ref": esc(ref), "units": sep.join(esc(u) for u in units), "command": action}
 
 
-def all_units_label(locale: str) -> str:
-    return gettext("All units", locale=locale)
-
-
 def all_plans_label(locale: str) -> str:
     return gettext("all plans", locale=locale)
