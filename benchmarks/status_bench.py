@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.synthetic import build_synthetic_ledger
-from bot.config import Settings
+from bot.config import load_settings
 from bot.core.roles import Roles
 from bot.services import stats
 from bot.services.coordination import scope_from_ids
@@ -41,7 +41,7 @@ async def _time(session_maker, choice, settings, runs: int):
     walls: list[float] = []
     cpus: list[float] = []
     size = 0
-    policy = load_policy(settings.policy_file, timezone=settings.timezone)
+    policy = load_policy(settings.data.policy_file, timezone=settings.clock.timezone)
     for i in range(runs + 1):
         async with session_maker() as session:
             wall0, cpu0 = time.perf_counter(), time.process_time()
@@ -57,7 +57,7 @@ async def _time(session_maker, choice, settings, runs: int):
 
 
 async def main(assignments: int, runs: int) -> int:
-    settings = Settings(_env_file=None)
+    settings = load_settings(env_file=None)
     with tempfile.TemporaryDirectory() as folder:
         url = f"sqlite+aiosqlite:///{Path(folder) / 'status-bench.sqlite3'}"
         engine = make_engine(url)
@@ -78,7 +78,7 @@ async def main(assignments: int, runs: int) -> int:
         async with session_maker() as session:
             lines = (
                 await stats.unit_totals(
-                    session, scope=stats.Scope(), when=stats.When(AT, settings.zone)
+                    session, scope=stats.Scope(), when=stats.When(AT, settings.clock.zone)
                 )
             )[1]
             busiest_unit = max(lines, key=lambda u: u.total).unit_id

@@ -110,7 +110,7 @@ def run(*, local_fallback: bool) -> int:
         print(exc, file=sys.stderr)
         return 2
     # without a token and without another Bot API server to talk to, run everything locally
-    if local_fallback and settings.local_mode and settings.telegram_api_base == TELEGRAM_API:
+    if local_fallback and settings.bot.local_mode and settings.bot.api_base == TELEGRAM_API:
         # imported before aiogram so that the web page answers while the bot is still starting
         from bot.localmode import run_local
 

@@ -1,13 +1,19 @@
 """`python -m bot run`: start-up, long polling, graceful shutdown.
 
-Start-up order: settings → database (migrated in place) → tasks_data loaded (idempotent, one
-log line per plan; a plan file that lost items is reported to the coordinators, or held back:
-bot.services.plan_reload) → ADMIN_IDS synced (listed ids are coordinators; ids taken out of it
-lose that role, logged) → expired /import uploads purged → clock → Bot and Dispatcher (with the
-out-of-process plan parser) → command menus → scheduler (in the dispatcher's startup hook,
-stopped in its shutdown hook) → long polling, or with WEBHOOK_URL set the webhook and /healthz
-(bot.webhook), until SIGINT/SIGTERM.
+Start-up order: settings → reminder policy and time zone → database (migrated in place) →
+tasks_data loaded (idempotent, one log line per plan; a plan file that lost items is reported to
+the coordinators, or held back: bot.services.plan_reload) → ADMIN_IDS synced (listed ids are
+coordinators; ids taken out of it lose that role, logged) → expired /import uploads purged →
+clock → Bot and Dispatcher (with the out-of-process plan parser) → command menus → scheduler (in
+the dispatcher's startup hook, stopped in its shutdown hook) → long polling, or with WEBHOOK_URL
+set the webhook and /healthz (bot.webhook), until SIGINT/SIGTERM.
 `build_app` returns the pieces so that an in-process local mode can reuse them.
+
+Built once, injected: the Settings, the Policy, the time zone, the clock and the session maker
+are made here and nowhere else; handlers receive them as the dispatcher's workflow data
+(`settings`, `policy`, `tz`, `clock`, `session_maker`), the scheduler through its constructor.
+The time zone has one source, TIMEZONE (`settings.clock.zone`): the policy is built in it, and
+a POLICY_FILE that names another `timezone` is refused at start.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -35,6 +42,7 @@ from bot.core.errors import DubanError, InvalidInput
 from bot.i18n import make_i18n
 from bot.logs import configure_logging
 from bot.storage.db import SessionMaker, make_engine, make_session_maker
+from schedules.policy import Policy, PolicyError, load_policy
 
 if TYPE_CHECKING:
     from bot.webhook import HealthCheck, WebhookConfig
@@ -54,6 +62,8 @@ class App:
     """The running pieces: what `python -m bot run` and a later local mode share."""
 
     settings: Settings
+    policy: Policy
+    tz: ZoneInfo
     bot: Bot
     dispatcher: Dispatcher
     engine: AsyncEngine
@@ -77,9 +87,9 @@ def is_telegram(api_base: str) -> bool:
 
 def bot_token(settings: Settings) -> str:
     """The configured token; a local Bot API server gets a dummy one. Raises StartupError."""
-    if settings.bot_token is not None and settings.bot_token.get_secret_value().strip():
-        return settings.bot_token.get_secret_value().strip()
-    if is_telegram(settings.telegram_api_base):
+    if settings.bot.token is not None and settings.bot.token.get_secret_value().strip():
+        return settings.bot.token.get_secret_value().strip()
+    if is_telegram(settings.bot.api_base):
         raise StartupError(
             "setting BOT_TOKEN: missing; set it to the token from @BotFather "
             "(or run `python -m bot` without a command to try local mode)"
@@ -87,14 +97,41 @@ def bot_token(settings: Settings) -> str:
     return LOCAL_TOKEN
 
 
+def load_deployment_policy(settings: Settings) -> Policy:
+    """The reminder policy: the defaults with POLICY_FILE merged on top, in the deployment's
+    time zone (TIMEZONE). Raises StartupError naming the file and the field."""
+    path = settings.data.policy_file
+    try:
+        policy = load_policy(path, timezone=settings.clock.timezone)
+    except PolicyError as exc:
+        raise StartupError(f"setting POLICY_FILE: {exc}") from exc
+    stated = _stated_zone(path) if path is not None else None
+    if stated is not None and stated != settings.clock.timezone:
+        raise StartupError(
+            f"setting POLICY_FILE: {path} says timezone {stated!r} but TIMEZONE is "
+            f"{settings.clock.timezone!r}; the time zone is set by TIMEZONE only: remove "
+            "`timezone` from the policy file or make the two agree"
+        )
+    return policy
+
+
+def _stated_zone(path: Path) -> str | None:
+    """The `timezone` a policy file writes, if any (the file already read by load_policy)."""
+    import yaml
+
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    zone = data.get("timezone") if isinstance(data, dict) else None
+    return None if zone is None else str(zone)
+
+
 def make_clock(settings: Settings) -> Clock:
-    if settings.clock_start is not None:
-        return VirtualClock(settings.clock_start)
+    if settings.clock.start is not None:
+        return VirtualClock(settings.clock.start)
     return SystemClock()
 
 
 def make_bot(settings: Settings, token: str) -> Bot:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.bot.api_base))
     from bot.telegram.middlewares import CommitBeforeAnswer
 
     session.middleware(CommitBeforeAnswer())  # nobody is told before the change is stored
@@ -112,13 +149,13 @@ async def prepare_database(settings: Settings, engine: AsyncEngine) -> None:
     """Create or upgrade the schema in place (the storage migrations)."""
     from bot.storage.migrate import upgrade_database
 
-    await upgrade_database(settings.database_url)
+    await upgrade_database(settings.database.url)
 
 
 def load_directory(settings: Settings) -> Any:
     from bot.core.units import load_unit_directory
 
-    return load_unit_directory(Path(settings.tasks_data) / "units.yaml")
+    return load_unit_directory(Path(settings.data.tasks_data) / "units.yaml")
 
 
 async def load_tasks_data(
@@ -128,7 +165,7 @@ async def load_tasks_data(
     that would archive items is loaded with a warning to the coordinators, or not at all when
     it would archive a large share (bot.services.plan_reload). Returns the number of plans
     read."""
-    folder = Path(settings.tasks_data)
+    folder = Path(settings.data.tasks_data)
     plans_dir = folder / "plans" if (folder / "plans").is_dir() else folder
     if not plans_dir.is_dir():
         log.warning("TASKS_DATA %s is not a directory; no plans loaded", folder)
@@ -141,7 +178,7 @@ async def load_tasks_data(
         log.info("no plans in %s", plans_dir)
         return 0
     loaded = await load_plan_files(
-        session_maker, plans, directory, at=clock.now(), default_locale=settings.default_locale
+        session_maker, plans, directory, at=clock.now(), default_locale=settings.bot.default_locale
     )
     for result in loaded.report.plans:
         if result.skipped:
@@ -170,7 +207,7 @@ async def bootstrap(settings: Settings, session_maker: SessionMaker, clock: Cloc
     from bot.services.people import coordinators
 
     async with session_maker() as session:
-        await sync_admins(session, settings.admin_ids, at=clock.now())
+        await sync_admins(session, settings.bot.admin_ids, at=clock.now())
         await session.commit()
         return [p.telegram_id for p in await coordinators(session) if p.telegram_id]
 
@@ -195,8 +232,10 @@ async def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
     """Everything but polling: database ready, plans loaded, Bot and Dispatcher built, the
     scheduler hooked to the dispatcher's startup/shutdown. Raises StartupError."""
     token = bot_token(settings)
+    policy = load_deployment_policy(settings)
+    tz = settings.clock.zone
     clock = clock or make_clock(settings)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database.url)
     try:
         await prepare_database(settings, engine)
         session_maker = make_session_maker(engine)
@@ -205,10 +244,7 @@ async def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
         coordinator_ids = await bootstrap(settings, session_maker, clock)
         former_ids = await former_coordinator_ids(session_maker)
         await purge_uploads(session_maker, clock)
-        i18n = make_i18n(default_locale=settings.default_locale)
-        from schedules.policy import load_policy
-
-        policy = load_policy(settings.policy_file, timezone=settings.timezone)
+        i18n = make_i18n(default_locale=settings.bot.default_locale)
         bot = make_bot(settings, token)
     except BaseException as exc:
         await engine.dispose()
@@ -223,15 +259,18 @@ async def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
     plan_parser.warm_up()
     dispatcher = build_dispatcher(
         settings=settings,
+        policy=policy,
+        tz=tz,
         clock=clock,
         session_maker=session_maker,
         directory=directory,
         i18n=i18n,
         plan_parser=plan_parser,
-        policy=policy,
     )
     app = App(
         settings=settings,
+        policy=policy,
+        tz=tz,
         bot=bot,
         dispatcher=dispatcher,
         engine=engine,
@@ -260,10 +299,10 @@ def install_hooks(app: App) -> None:
         from bot.telegram.commands import register_commands
 
         me = await bot.me()
-        log.info("bot @%s (id %s) on %s", me.username, me.id, app.settings.telegram_api_base)
+        log.info("bot @%s (id %s) on %s", me.username, me.id, app.settings.bot.api_base)
         await register_commands(
             bot,
-            default_locale=app.settings.default_locale,
+            default_locale=app.settings.bot.default_locale,
             coordinator_chat_ids=app.coordinator_chat_ids,
         )
         from bot.telegram.commands import clear_coordinator_commands
@@ -273,9 +312,14 @@ def install_hooks(app: App) -> None:
         from schedules.runtime import start_scheduler
 
         dp["scheduler"] = await start_scheduler(
-            bot=bot, session_maker=app.session_maker, clock=app.clock, settings=app.settings
+            bot=bot,
+            session_maker=app.session_maker,
+            clock=app.clock,
+            settings=app.settings,
+            policy=app.policy,
+            tz=app.tz,
         )
-        log.info("scheduler started (tick %ss)", app.settings.scheduler_tick_seconds)
+        log.info("scheduler started (tick %ss)", app.settings.scheduler.tick_seconds)
 
     async def on_shutdown() -> None:
         scheduler = dp.workflow_data.get("scheduler")
@@ -297,9 +341,9 @@ def webhook_config(settings: Settings) -> WebhookConfig | None:
     from bot.webhook import WebhookError
     from bot.webhook import webhook_config as check
 
-    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    secret = settings.webhook.secret.get_secret_value() if settings.webhook.secret else None
     try:
-        return check(settings.webhook_url, secret, settings.webhook_address)
+        return check(settings.webhook.url, secret, settings.webhook.address)
     except WebhookError as exc:
         raise StartupError(str(exc)) from exc
 
@@ -317,7 +361,7 @@ def health_check(app: App) -> HealthCheck:
         return await check_health(
             session_maker=app.session_maker,
             now=app.clock.now(),
-            tick_seconds=app.settings.scheduler_tick_seconds,
+            tick_seconds=app.settings.scheduler.tick_seconds,
             last_tick_age=None if last is None else time.monotonic() - last,
         )
 
@@ -362,10 +406,10 @@ def run_app() -> int:
     except SettingsError as exc:
         print(exc, file=sys.stderr)
         return 2
-    token = settings.bot_token.get_secret_value().strip() if settings.bot_token else ""
-    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    token = settings.bot.token.get_secret_value().strip() if settings.bot.token else ""
+    secret = settings.webhook.secret.get_secret_value() if settings.webhook.secret else ""
     # a secret of a few letters would blank those letters out of every log line
-    configure_logging(settings.log_level, secrets=[token, secret if len(secret) >= 8 else ""])
+    configure_logging(settings.bot.log_level, secrets=[token, secret if len(secret) >= 8 else ""])
 
     async def main() -> None:
         webhook_config(settings)  # a bad webhook setting stops before any work

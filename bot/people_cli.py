@@ -151,7 +151,7 @@ def _execute(args: argparse.Namespace, settings: Any, at: datetime) -> list[str]
             found = await members.everyone(session, include_ended=args.include_ended)
             return format_members(found, include_ended=args.include_ended)
 
-        return asyncio.run(_with_session(settings.database_url, listing))
+        return asyncio.run(_with_session(settings.database.url, listing))
     telegram_id = _telegram_id(args.telegram_id)
     if command == "add-admin":
 
@@ -165,7 +165,7 @@ def _execute(args: argparse.Namespace, settings: Any, at: datetime) -> list[str]
                 f"`people remove {telegram_id} --role coordinator`)"
             ]
 
-        return asyncio.run(_with_session(settings.database_url, adding))
+        return asyncio.run(_with_session(settings.database.url, adding))
     if args.role is not None and args.role not in ROLES:
         raise BadInput(f"--role {args.role}: use one of {', '.join(ROLES)}")
 
@@ -186,7 +186,7 @@ def _execute(args: argparse.Namespace, settings: Any, at: datetime) -> list[str]
         ]
         return lines
 
-    return asyncio.run(_with_session(settings.database_url, removing))
+    return asyncio.run(_with_session(settings.database.url, removing))
 
 
 def run_people(args: argparse.Namespace) -> int:

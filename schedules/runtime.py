@@ -13,7 +13,7 @@ second) never delays planning, ticks stay short and never pile up, and there is 
 one sender.
 
 Jobs
-- `tick`: every `settings.scheduler_tick_seconds`, and once right at start-up.
+- `tick`: every `settings.scheduler.tick_seconds`, and once right at start-up.
 - `weekly-kick`: Monday 09:00 in the plans' time zone (real time), an extra tick so the weekly
   digest goes out on time even with a long tick interval. The digest itself is decided by the
   planner from the project clock, so a missed kick loses nothing.
@@ -47,7 +47,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from aiogram import Bot
@@ -58,6 +58,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.storage.lease import Lease
+from schedules.enqueue import plan_due
+from schedules.policy import Policy
 from schedules.sender import Sender
 
 log = logging.getLogger(__name__)
@@ -76,18 +78,11 @@ class TickReport:
     planned: Any = None  # the planner's result (schedules.enqueue.PlanResult), if it ran
 
 
-def default_planner(session_maker: Any, settings: Settings) -> Planner | None:
-    """`plan_due` with the deployment's policy, or None while schedules.enqueue is absent."""
-    try:
-        from schedules.enqueue import plan_due
-        from schedules.policy import load_policy
-    except ImportError:  # pragma: no cover - only before the planner exists
-        log.warning("schedules.enqueue is not available: the tick only sends the Outbox")
-        return None
-    policy = load_policy(settings.policy_file, timezone=settings.timezone)
+def default_planner(session_maker: Any, policy: Policy, *, default_locale: str) -> Planner:
+    """`plan_due` with the deployment's policy (loaded once, by `bot.app.build_app`)."""
 
     async def plan(at: datetime) -> Any:
-        return await plan_due(session_maker, at, policy, default_locale=settings.default_locale)
+        return await plan_due(session_maker, at, policy, default_locale=default_locale)
 
     return plan
 
@@ -101,15 +96,18 @@ class SchedulerRuntime:
         sender: Sender,
         clock: Clock,
         settings: Settings,
+        tz: tzinfo,
         planner: Planner | None,
         wall_clock: Clock | None = None,
         lease: Lease | None = None,
         lease_check: float = LEASE_CHECK,
     ) -> None:
-        """`lease`: the database's sender lease; None runs as if alone (single-process tests)."""
+        """`tz`: the deployment's time zone (TIMEZONE) for the weekly kick; `lease`: the
+        database's sender lease; None runs as if alone (single-process tests)."""
         self.sender = sender
         self.clock = clock
         self.settings = settings
+        self.tz = tz
         self.planner = planner
         self.lease = lease
         self.lease_check = lease_check
@@ -119,7 +117,7 @@ class SchedulerRuntime:
         self._stop = asyncio.Event()
         sender.gate = self.may_send
         self._wall = wall_clock or SystemClock()  # APScheduler lives in real time
-        self.scheduler = AsyncIOScheduler(timezone=settings.zone)
+        self.scheduler = AsyncIOScheduler(timezone=tz)
         self._rerun = False
         self._stopped = False
         self._current: asyncio.Task[Any] | None = None
@@ -139,7 +137,7 @@ class SchedulerRuntime:
         self.scheduler.add_job(
             f"{__name__}:run_tick",
             trigger=IntervalTrigger(
-                seconds=self.settings.scheduler_tick_seconds, timezone=self.settings.zone
+                seconds=self.settings.scheduler.tick_seconds, timezone=self.tz
             ),
             args=[self],
             id=TICK_JOB,
@@ -153,7 +151,7 @@ class SchedulerRuntime:
         # The same choice for the weekly kick: late is fine, twice is pointless.
         self.scheduler.add_job(
             f"{__name__}:kick",
-            trigger=CronTrigger(day_of_week="mon", hour=9, minute=0, timezone=self.settings.zone),
+            trigger=CronTrigger(day_of_week="mon", hour=9, minute=0, timezone=self.tz),
             args=[self],
             id=WEEKLY_JOB,
             name="weekly digest: tick at Monday 09:00",
@@ -305,8 +303,8 @@ class SchedulerRuntime:
         self.scheduler.start()
         log.info(
             "scheduler started: tick every %ss, time zone %s, %s",
-            self.settings.scheduler_tick_seconds,
-            self.settings.timezone,
+            self.settings.scheduler.tick_seconds,
+            self.tz,
             "sending" if self.may_send() else "waiting for the sender lease",
         )
 
@@ -362,22 +360,27 @@ async def start_scheduler(
     session_maker: Any,
     clock: Clock,
     settings: Settings,
+    policy: Policy,
+    tz: tzinfo,
     planner: Planner | bool | None = True,
     sender: Sender | None = None,
     lease: Lease | bool = True,
 ) -> SchedulerRuntime:
     """Start planning and sending; call from the dispatcher's startup hook (a running loop is
-    needed) and keep the result for `stop_scheduler`.
+    needed) and keep the result for `stop_scheduler`. `policy` and `tz` are the deployment's,
+    loaded once by `bot.app.build_app`.
 
-    `planner`: True for `plan_due` with the deployment's policy, None/False for none (send
-    only), or any `async (at) -> result` callable (tests). `lease`: True for the database's
-    sender lease, a `Lease` (tests: its clocks), False to run as if alone.
+    `planner`: True for `plan_due` with `policy`, None/False for none (send only), or any
+    `async (at) -> result` callable (tests). `lease`: True for the database's sender lease, a
+    `Lease` (tests: its clocks), False to run as if alone.
     """
-    ttl = settings.sender_lease_seconds
+    ttl = settings.scheduler.sender_lease_seconds
     if lease is True:
         lease = Lease(session_maker, ttl=ttl, margin=ttl / 4)
     if planner is True:
-        planner = default_planner(session_maker, settings)
+        planner = default_planner(
+            session_maker, policy, default_locale=settings.bot.default_locale
+        )
     elif planner is False:
         planner = None
     runtime = SchedulerRuntime(
@@ -386,10 +389,11 @@ async def start_scheduler(
             bot=bot,
             session_maker=session_maker,
             clock=clock,
-            default_locale=settings.default_locale,
+            default_locale=settings.bot.default_locale,
         ),
         clock=clock,
         settings=settings,
+        tz=tz,
         planner=planner,
         lease=lease or None,
         lease_check=ttl / 4,

@@ -39,9 +39,9 @@ def today_on_the_clock() -> date:
     except SettingsError:
         return SystemClock().now().astimezone(ZoneInfo("Asia/Shanghai")).date()
     clock: Clock = (
-        VirtualClock(settings.clock_start) if settings.clock_start is not None else SystemClock()
+        VirtualClock(settings.clock.start) if settings.clock.start is not None else SystemClock()
     )
-    return clock.now().astimezone(settings.zone).date()
+    return clock.now().astimezone(settings.clock.zone).date()
 
 
 def run_import(args: argparse.Namespace) -> int:

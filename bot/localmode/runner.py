@@ -1,7 +1,7 @@
 """Local mode: the whole product in one process, with a web chat in place of the Telegram app.
 
 `run_local(settings)` (what `python -m bot` runs without a BOT_TOKEN) starts, in this order:
-the local Bot API server on `settings.local_host:local_port` with the web chat mounted on it,
+the local Bot API server on `settings.local.host:local_port` with the web chat mounted on it,
 the local people as its users, the real bot (aiogram long polling against that server, with a
 token made for this start that the server alone accepts) with the seed plans loaded and the
 people registered in the database, and the scheduler on a VirtualClock. Nothing talks to the
@@ -34,7 +34,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
 from bot.clock import VirtualClock
@@ -74,8 +73,8 @@ def is_loopback(host: str) -> bool:
 
 def clock_start_of(settings: Settings, data_dir: Path) -> tuple[datetime, str]:
     """Where the clock starts, and why: CLOCK_START, the saved instant, or the default."""
-    if settings.clock_start is not None:
-        return settings.clock_start, "CLOCK_START"
+    if settings.clock.start is not None:
+        return settings.clock.start, "CLOCK_START"
     saved = _read_saved_clock(data_dir / CLOCK_STATE_FILE)
     if saved is not None and saved > DEFAULT_CLOCK_START:
         return saved, "resumed"
@@ -144,15 +143,15 @@ class LocalMode:
 
     async def start(self) -> None:
         settings = self.settings
-        self.data_dir = data_dir_of(settings.database_url)
+        self.data_dir = data_dir_of(settings.database.url)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         start, self.clock_origin = clock_start_of(settings, self.data_dir)
         self.clock = VirtualClock(start)
         self.clock.on_jump(lambda _at: self.save_clock())
         token = local_bot_token()
         self.server = LocalBotApiServer(
-            settings.local_host,
-            settings.local_port,
+            settings.local.host,
+            settings.local.port,
             token=token,
             bot_username=LOCAL_BOT_USERNAME,
             bot_first_name=BOT_DISPLAY_NAME,
@@ -164,23 +163,21 @@ class LocalMode:
             app,
             self.server.world,
             self.clock,
-            settings.zone,
+            settings.clock.zone,
             control_key=self.server.control_key,
         )
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=_SHUTDOWN_SECONDS)
         await self._runner.setup()
         try:
-            site = web.TCPSite(self._runner, settings.local_host, settings.local_port)
+            site = web.TCPSite(self._runner, settings.local.host, settings.local.port)
             await site.start()
             self.server.port = self._runner.addresses[0][1]
             seed_world(self.server.world)
-            self.bot_settings = settings.model_copy(
-                update={
-                    "bot_token": SecretStr(token),
-                    "telegram_api_base": self.server.base_url,
-                    "admin_ids": list(dict.fromkeys([*settings.admin_ids, COORDINATOR_ID])),
-                    "clock_start": start,
-                }
+            self.bot_settings = settings.replace(
+                bot_token=token,
+                telegram_api_base=self.server.base_url,
+                admin_ids=list(dict.fromkeys([*settings.bot.admin_ids, COORDINATOR_ID])),
+                clock_start=start,
             )
             await self._start_bot()
         except BaseException:
@@ -226,7 +223,7 @@ class LocalMode:
             raise RuntimeError("the bot stopped while starting")
 
     def _print_address(self) -> None:
-        line, warning = address_lines(self.url, self.settings.local_host)
+        line, warning = address_lines(self.url, self.settings.local.host)
         if warning:
             print(warning, file=sys.stderr, flush=True)
         print(line, flush=True)
@@ -322,8 +319,8 @@ async def _serve(settings: Settings) -> int:
         await mode.start()
     except OSError as exc:
         print(
-            f"error: local mode cannot listen on {settings.local_host}:"
-            f"{settings.local_port}: {exc.strerror or exc}",
+            f"error: local mode cannot listen on {settings.local.host}:"
+            f"{settings.local.port}: {exc.strerror or exc}",
             file=sys.stderr,
         )
         return 2
@@ -351,7 +348,7 @@ def run_local(settings: Settings) -> int:
     Imports nothing of aiogram before the web chat listens, so that the page answers while
     the bot is still starting (the caller should not import `bot.app` first, for the same
     reason)."""
-    configure_logging(settings.log_level)
+    configure_logging(settings.bot.log_level)
     return asyncio.run(_serve(settings))
 
 

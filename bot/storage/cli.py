@@ -41,8 +41,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _load_instant(settings: Settings) -> datetime:
     """When the load happens: the configured clock start (demos run on a virtual clock that
     starts there), else now."""
-    if settings.clock_start is not None:
-        return settings.clock_start.astimezone(UTC)
+    if settings.clock.start is not None:
+        return settings.clock.start.astimezone(UTC)
     from bot.clock import SystemClock
 
     return SystemClock().now()
@@ -81,7 +81,7 @@ def read_plans(paths: Iterable[Path]) -> list[Plan]:
 def _read_directory(settings: Settings) -> Any:
     from bot.core.units import load_unit_directory
 
-    path = settings.tasks_data / "units.yaml"
+    path = settings.data.tasks_data / "units.yaml"
     return load_unit_directory(path if path.exists() else None)
 
 
@@ -152,9 +152,9 @@ def run_load(args: argparse.Namespace) -> int:
     try:
         settings = _settings(args)
         directory = _read_directory(settings)
-        plans = read_plans(list(args.paths or []) or [settings.tasks_data / "plans"])
+        plans = read_plans(list(args.paths or []) or [settings.data.tasks_data / "plans"])
         at = _load_instant(settings)
-        report = asyncio.run(_load(settings.database_url, plans, directory, at))
+        report = asyncio.run(_load(settings.database.url, plans, directory, at))
     except errors as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -175,14 +175,14 @@ def run_migrate(args: argparse.Namespace) -> int:
     """`python -m bot migrate [--database-url URL]`; returns the exit status."""
     try:
         settings = _settings(args)
-        revision = asyncio.run(_migrate(settings.database_url))
+        revision = asyncio.run(_migrate(settings.database.url))
     except (SettingsError, MigrationError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except SQLAlchemyError as exc:
         print(f"database error: {exc}", file=sys.stderr)
         return 1
-    where = make_url(settings.database_url).render_as_string(hide_password=True)
+    where = make_url(settings.database.url).render_as_string(hide_password=True)
     print(f"database {where} at revision {revision}")
     return 0
 

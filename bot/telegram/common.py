@@ -37,7 +37,9 @@ class Moment:
 def moment(settings: Settings, clock: Clock) -> Moment:
     now = clock.now()
     return Moment(
-        now=now, today=local_date(now, settings.zone), policy=LightPolicy.from_settings(settings)
+        now=now,
+        today=local_date(now, settings.clock.zone),
+        policy=LightPolicy.from_settings(settings.lights),
     )
 
 

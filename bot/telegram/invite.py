@@ -71,7 +71,7 @@ async def _issue(
         session,
         role=role,
         at=at,
-        ttl_days=settings.invite_ttl_days,
+        ttl_days=settings.bot.invite_ttl_days,
         unit_id=unit.id if unit else None,
         plan_id=plan.id if plan else None,
         name=name,
@@ -91,7 +91,7 @@ async def _issue(
         what += _(" (%(name)s)") % {"name": esc(name)}
     me = await bot.me()
     link = f"https://t.me/{me.username}?start={invite.token}"
-    until = format_date(invite.expires_at.astimezone(settings.zone).date(), locale=locale)
+    until = format_date(invite.expires_at.astimezone(settings.clock.zone).date(), locale=locale)
     lines = [
         what,
         _("Valid once, until %(date)s. Send this link to the person:") % {"date": until},

@@ -114,7 +114,7 @@ async def open_item(
     await send_card(
         bot,
         chat_id,
-        task_card(detail, locale=locale, zone=settings.zone, focus=focus),
+        task_card(detail, locale=locale, zone=settings.clock.zone, focus=focus),
         session=session,
         at=m.now,
         assignment_id=focus.assignment_id if focus else None,

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from datetime import tzinfo
+from typing import TYPE_CHECKING, Any
 
 from aiogram import Dispatcher, Router
 from aiogram.fsm.storage.memory import MemoryStorage
@@ -39,7 +40,9 @@ from bot.telegram import (
 )
 from bot.telegram import help as help_
 from bot.telegram.middlewares import DbSessionMiddleware, LocaleMiddleware, PersonMiddleware
-from schedules.policy import Policy, load_policy
+
+if TYPE_CHECKING:
+    from schedules.policy import Policy
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +81,8 @@ def feature_routers() -> list[Router]:
 def build_dispatcher(
     *,
     settings: Settings,
+    policy: Policy,
+    tz: tzinfo,
     clock: Clock,
     session_maker: SessionMaker,
     directory: Any,
@@ -85,22 +90,21 @@ def build_dispatcher(
     scheduler: Any = None,
     extra_routers: list[Router] | None = None,
     plan_parser: Any = None,
-    policy: Policy | None = None,
 ) -> Dispatcher:
     """A fresh Dispatcher with fresh routers (a Router joins only one Dispatcher).
+    `policy` and `tz` are the deployment's (bot.app.build_app loads them once); handlers
+    receive them, and `settings`, `clock`, `session_maker`, as keyword arguments.
     `plan_parser` runs /import parses out of process (bot.services.parse_runner.ProcessParser;
-    one is made when none is given). `policy` is the reminder policy handlers receive as
-    `policy` (loaded from the settings when none is given)."""
+    one is made when none is given)."""
     if plan_parser is None:
         from bot.services.parse_runner import ProcessParser
 
         plan_parser = ProcessParser()
-    if policy is None:
-        policy = load_policy(settings.policy_file, timezone=settings.timezone)
     dp = Dispatcher(
         storage=MemoryStorage(),
-        policy=policy,
         settings=settings,
+        policy=policy,
+        tz=tz,
         clock=clock,
         session_maker=session_maker,
         directory=directory,
@@ -109,7 +113,7 @@ def build_dispatcher(
     )
     dp.update.outer_middleware(DbSessionMiddleware(session_maker))
     dp.update.outer_middleware(PersonMiddleware())
-    dp.update.outer_middleware(LocaleMiddleware(i18n, settings.default_locale))
+    dp.update.outer_middleware(LocaleMiddleware(i18n, settings.bot.default_locale))
     dp.errors.register(on_error)
 
     for router in feature_routers():
@@ -130,7 +134,8 @@ async def on_error(event: ErrorEvent, **data: Any) -> bool:
         update.model_dump_json(exclude_none=True)[:2000],
         exc_info=event.exception,
     )
-    locale = data.get("locale") or (data.get("settings", None) and data["settings"].default_locale)
+    settings = data.get("settings")
+    locale = data.get("locale") or (settings and settings.bot.default_locale)
     text = gettext(
         "Sorry, something went wrong. Please try again later.", locale=locale or "zh_CN"
     )

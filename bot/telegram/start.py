@@ -90,7 +90,7 @@ async def start_with_token(
         try:
             await register_commands(
                 bot,
-                default_locale=settings.default_locale,
+                default_locale=settings.bot.default_locale,
                 coordinator_chat_ids=[user.id],
             )
         except Exception:

@@ -62,7 +62,7 @@ async def send_task(
     await send_card(
         bot,
         chat_id,
-        task_card(detail, locale=locale, zone=settings.zone, expand=expand),
+        task_card(detail, locale=locale, zone=settings.clock.zone, expand=expand),
         session=session,
         at=m.now,
         assignment_id=current.assignment_id if current else None,

@@ -8,8 +8,9 @@ from aiogram import Bot
 from aiogram.methods import GetFile, SendDocument, TelegramMethod
 from aiogram.types import File
 
+from bot.app import load_deployment_policy
 from bot.clock import VirtualClock
-from bot.config import Settings
+from bot.config import load_settings
 from bot.services.admins import sync_admins
 from bot.telegram.setup import build_dispatcher
 from tests.services.conftest import ledger, ledger_template  # noqa: F401  (shared fixtures)
@@ -61,8 +62,8 @@ class FileSession(RecordingSession):
 
 @pytest.fixture
 async def hc(ledger, i18n, directory, tmp_path) -> Harness:  # noqa: F811
-    settings = Settings(
-        _env_file=None,
+    settings = load_settings(
+        env_file=None,
         bot_token="42:TEST",
         admin_ids=[COORDINATOR],
         tasks_data=tmp_path / "tasks_data",
@@ -75,6 +76,8 @@ async def hc(ledger, i18n, directory, tmp_path) -> Harness:  # noqa: F811
     clock = VirtualClock(NOW, rate=0)
     dp = build_dispatcher(
         settings=settings,
+        policy=load_deployment_policy(settings),
+        tz=settings.clock.zone,
         clock=clock,
         session_maker=ledger.session_maker,
         directory=directory,

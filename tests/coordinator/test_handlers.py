@@ -340,7 +340,7 @@ async def test_import_flow_confirm_and_cancel(hc):
     confirm = summary.button("确认导入")
     loaded = await hc.press(COORDINATOR, confirm)
     assert any("TS" in (getattr(c, "text", "") or "") for c in loaded.calls)
-    assert (hc.settings.tasks_data / "plans" / "ts.yaml").is_file()
+    assert (hc.settings.data.tasks_data / "plans" / "ts.yaml").is_file()
     status = await hc.send(COORDINATOR, "/status TS")
     assert "TS" in status.text
     expired = await hc.press(COORDINATOR, confirm)
@@ -349,7 +349,7 @@ async def test_import_flow_confirm_and_cancel(hc):
     caption = await hc.send(COORDINATOR, caption="/import TT", document=("plan.txt", 10))
     cancel = caption.button("取消")
     await hc.press(COORDINATOR, cancel)
-    assert not (hc.settings.tasks_data / "plans" / "tt.yaml").exists()
+    assert not (hc.settings.data.tasks_data / "plans" / "tt.yaml").exists()
     bad = await hc.send(COORDINATOR, caption="/import", document=("plan.pdf", 10))
     assert len(bad.messages) == 1 and not bad.buttons()
     big = await hc.send(COORDINATOR, caption="/import", document=("plan.docx", 50 * 2**20))

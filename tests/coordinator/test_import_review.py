@@ -14,6 +14,7 @@ from aiogram.methods import EditMessageReplyMarkup
 from sqlalchemy import func
 from sqlmodel import select
 
+from bot.app import load_deployment_policy
 from bot.services.parse_runner import ProcessParser
 from bot.storage.models import Assignment, Milestone, PendingImport, Plan, Task
 from bot.telegram.setup import build_dispatcher
@@ -90,7 +91,7 @@ async def test_older_summary_buttons_are_refused(hc):
     await hc.send(COORDINATOR, "年份 2024", reply_to=first.last_id)
     stale = await hc.press(COORDINATOR, first.button("确认导入"))
     assert stale.alerts and stale.alerts[0]
-    assert not (hc.settings.tasks_data / "plans" / "p.yaml").exists()
+    assert not (hc.settings.data.tasks_data / "plans" / "p.yaml").exists()
 
 
 async def test_a_taken_code_gets_a_free_one_and_replacing_asks_with_the_count(hc):
@@ -126,7 +127,7 @@ async def test_the_review_survives_a_restart(hc, i18n, directory):
     assert "2024" in fixed.text
     loaded = await other.press(COORDINATOR, fixed.button("确认导入"))
     assert "P" in loaded.text
-    assert (hc.settings.tasks_data / "plans" / "p.yaml").is_file()
+    assert (hc.settings.data.tasks_data / "plans" / "p.yaml").is_file()
     async with hc.ledger.session_maker() as s:
         assert (await s.exec(select(func.count()).select_from(PendingImport))).one() == 0
 
@@ -183,6 +184,8 @@ class Slow(ProcessParser):
 def restarted(hc, i18n, directory, parser=None) -> Harness:
     dp = build_dispatcher(
         settings=hc.settings,
+        policy=load_deployment_policy(hc.settings),
+        tz=hc.settings.clock.zone,
         clock=hc.clock,
         session_maker=hc.ledger.session_maker,
         directory=directory,

@@ -166,16 +166,16 @@ async def test_commit_refuses_an_existing_code_without_replace(hc):
             plan,
             session_maker=hc.ledger.session_maker,
             directory=None,
-            tasks_data=hc.settings.tasks_data,
+            tasks_data=hc.settings.data.tasks_data,
             at=hc.clock.now(),
         )
     assert exc.value.code == "plan_code_taken" and exc.value.params["assignments"] == 5
-    assert not (hc.settings.tasks_data / "plans" / "sr.yaml").exists()
+    assert not (hc.settings.data.tasks_data / "plans" / "sr.yaml").exists()
     assert await active_assignments(hc, "SR") == 5
 
 
 async def test_commit_writes_over_the_plans_own_file_and_restores_it_on_failure(hc, monkeypatch):
-    plans = hc.settings.tasks_data / "plans"
+    plans = hc.settings.data.tasks_data / "plans"
     plan = up.parse_upload(SHANGRAO.encode(), file_name="s.txt").plan
     from bot.importer.yaml_io import write_plan_yaml
 
@@ -192,7 +192,7 @@ async def test_commit_writes_over_the_plans_own_file_and_restores_it_on_failure(
             changed.plan,
             session_maker=hc.ledger.session_maker,
             directory=None,
-            tasks_data=hc.settings.tasks_data,
+            tasks_data=hc.settings.data.tasks_data,
             at=hc.clock.now(),
             replace=True,
         )
@@ -203,7 +203,7 @@ async def test_commit_writes_over_the_plans_own_file_and_restores_it_on_failure(
         changed.plan,
         session_maker=hc.ledger.session_maker,
         directory=None,
-        tasks_data=hc.settings.tasks_data,
+        tasks_data=hc.settings.data.tasks_data,
         at=hc.clock.now(),
         replace=True,
     )

@@ -20,7 +20,7 @@ async def test_import_an_xlsx_ledger_in_the_chat(hc, tmp_path: Path) -> None:
     summary = await _upload(hc, write_ledger(tmp_path / "ledger.xlsx"), "台账.xlsx", "MS")
     assert "MS" in summary.text and len(summary.buttons()) == 5
     await hc.press(COORDINATOR, summary.button("确认导入"))
-    assert (hc.settings.tasks_data / "plans" / "ms.yaml").is_file()
+    assert (hc.settings.data.tasks_data / "plans" / "ms.yaml").is_file()
 
 
 async def test_import_a_pdf_in_the_chat(hc, tmp_path: Path) -> None:

@@ -80,7 +80,7 @@ async def test_the_local_people_are_registered_with_their_roles(local) -> None: 
                 assert {units[u] for u in roles.liaison_unit_ids} == set(local_person.units)
             else:
                 assert {units[u] for u in roles.leader_unit_ids} == set(local_person.units)
-    assert COORDINATOR_ID in local.bot_settings.admin_ids
+    assert COORDINATOR_ID in local.bot_settings.bot.admin_ids
 
 
 async def test_seeding_again_adds_nothing(local) -> None:  # type: ignore[no-untyped-def]
@@ -106,8 +106,8 @@ async def test_seeding_again_adds_nothing(local) -> None:  # type: ignore[no-unt
 
 
 async def test_the_bot_talks_only_to_the_local_server(local) -> None:  # type: ignore[no-untyped-def]
-    assert local.bot_settings.telegram_api_base == local.server.base_url
-    assert local.bot_settings.bot_token.get_secret_value() == local.server.bot_api.token
+    assert local.bot_settings.bot.api_base == local.server.base_url
+    assert local.bot_settings.bot.token.get_secret_value() == local.server.bot_api.token
     api = local.app.bot.session.api
     assert api.base.startswith(local.server.base_url)
     assert api.file.startswith(local.server.base_url)

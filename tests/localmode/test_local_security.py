@@ -166,7 +166,7 @@ async def test_the_printed_address_opens_the_page_and_sets_a_strict_cookie(
 
 
 async def test_the_bot_api_token_is_made_for_this_start(local: LocalMode, raw) -> None:  # type: ignore[no-untyped-def]
-    token = local.bot_settings.bot_token.get_secret_value()
+    token = local.bot_settings.bot.token.get_secret_value()
     assert token == local.server.bot_api.token
     assert token not in ("100000:LOCAL", "123456:LOCAL")
     assert len(token.split(":", 1)[1]) >= 40

@@ -18,11 +18,12 @@ import pytest_asyncio
 from sqlmodel import select
 
 from bot.clock import VirtualClock
-from bot.config import Settings
+from bot.config import load_settings
 from bot.localserver import LocalBotApiServer
 from bot.storage.db import create_all, make_engine, make_session_maker
 from bot.storage.lease import Lease
 from bot.storage.models import Outbox
+from schedules.policy import load_policy
 from schedules.runtime import SchedulerRuntime, start_scheduler, stop_scheduler
 from tests.dbs import database_url
 from tests.schedules.test_sender import FakeMonotonic, make_bot
@@ -57,12 +58,16 @@ class Process:
             self.planned.append(at)
             return "planned"
 
-        settings = Settings(scheduler_tick_seconds=3600, timezone="Asia/Shanghai")
+        settings = load_settings(
+            env_file=None, scheduler_tick_seconds=3600, timezone="Asia/Shanghai"
+        )
         self.runtime = await start_scheduler(
             bot=self.bot,
             session_maker=self.db,
             clock=clock,
             settings=settings,
+            policy=load_policy(timezone=settings.clock.timezone),
+            tz=settings.clock.zone,
             planner=plan,
             **kwargs,
         )

@@ -16,10 +16,11 @@ import pytest_asyncio
 from sqlmodel import select
 
 from bot.clock import VirtualClock
-from bot.config import Settings
+from bot.config import load_settings
 from bot.localserver import LocalBotApiServer
 from bot.storage.db import create_all, make_engine, make_session_maker
 from bot.storage.models import Outbox
+from schedules.policy import load_policy
 from schedules.runtime import (
     TICK_JOB,
     WEEKLY_JOB,
@@ -77,12 +78,16 @@ class World:
             self.planned.set()
             return "planned"
 
-        settings = Settings(scheduler_tick_seconds=tick, timezone="Asia/Shanghai")
+        settings = load_settings(
+            env_file=None, scheduler_tick_seconds=tick, timezone="Asia/Shanghai"
+        )
         runtime = await start_scheduler(
             bot=self.bot,
             session_maker=self.db,
             clock=self.clock,
             settings=settings,
+            policy=load_policy(timezone=settings.clock.timezone),
+            tz=settings.clock.zone,
             planner=planner or plan,
             **kwargs,
         )

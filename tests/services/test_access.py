@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from bot.config import Settings
+from bot.config import load_settings
 from bot.core.roles import Roles
 from bot.core.scope import Grant, reaches_grant, reaches_unit
 from bot.core.units import load_unit_directory
@@ -125,11 +125,11 @@ async def test_an_id_taken_out_of_admin_ids_is_no_coordinator_after_the_next_sta
     from bot.clock import VirtualClock
 
     clock = VirtualClock(NOW, rate=0)
-    first = Settings(_env_file=None, bot_token="42:TEST", admin_ids=[42, 43])
+    first = load_settings(env_file=None, bot_token="42:TEST", admin_ids=[42, 43])
     assert sorted(await bootstrap(first, ledger.session_maker, clock)) == [42, 43]
 
     clock.advance(timedelta(days=1))
-    later = Settings(_env_file=None, bot_token="42:TEST", admin_ids=[42, 44])
+    later = load_settings(env_file=None, bot_token="42:TEST", admin_ids=[42, 44])
     with caplog.at_level(logging.INFO, logger="bot.services.admins"):
         chat_ids = await bootstrap(later, ledger.session_maker, clock)
 

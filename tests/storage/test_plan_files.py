@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from bot.app import load_tasks_data
 from bot.clock import VirtualClock
-from bot.config import Settings
+from bot.config import load_settings
 from bot.importer.yaml_io import plan_files, read_plan_yaml, write_plan_yaml
 from bot.services.admins import sync_admins
 from bot.storage.loader import load_plans
@@ -79,10 +79,13 @@ async def test_a_dry_run_reports_and_writes_nothing(session_maker, directory):
 
 @pytest.fixture
 async def startup(tmp_path, session_maker, directory):
-    settings = Settings(
-        _env_file=None, bot_token="42:TEST", admin_ids=[ADMIN], tasks_data=tmp_path / "tasks_data"
+    settings = load_settings(
+        env_file=None,
+        bot_token="42:TEST",
+        admin_ids=[ADMIN],
+        tasks_data=tmp_path / "tasks_data",
     )
-    plans = settings.tasks_data / "plans"
+    plans = settings.data.tasks_data / "plans"
     write_plan_yaml(make_plan(), plans / "sr.yaml")
     clock = VirtualClock(AT, rate=0)
     await load_tasks_data(settings, session_maker, directory, clock)

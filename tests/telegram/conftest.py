@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.app import load_deployment_policy
 from bot.clock import VirtualClock
-from bot.config import Settings
+from bot.config import load_settings
 from bot.core.units import load_unit_directory
 from bot.i18n import make_i18n
 from bot.services.admins import sync_admins
@@ -32,10 +33,12 @@ def directory():
 def make_harness(ledger, i18n, directory, *, session_maker=None) -> Harness:  # noqa: F811
     """A dispatcher over `ledger` (or another session maker on its database) and a recording
     Bot API session."""
-    settings = Settings(_env_file=None, bot_token="42:TEST", admin_ids=[COORDINATOR])
+    settings = load_settings(env_file=None, bot_token="42:TEST", admin_ids=[COORDINATOR])
     clock = VirtualClock(NOW, rate=0)
     dp = build_dispatcher(
         settings=settings,
+        policy=load_deployment_policy(settings),
+        tz=settings.clock.zone,
         clock=clock,
         session_maker=session_maker or ledger.session_maker,
         directory=directory,

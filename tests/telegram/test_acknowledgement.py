@@ -16,6 +16,7 @@ from aiogram.exceptions import TelegramNetworkError
 from aiogram.methods import SendMessage
 from sqlmodel import func, select
 
+from bot.app import load_deployment_policy
 from bot.storage.models import StatusEvent
 
 from .conftest import LIAISON
@@ -103,7 +104,7 @@ async def test_a_handler_that_answers_first_gets_its_writes_committed_first(
     from aiogram.types import Message
 
     from bot.clock import VirtualClock
-    from bot.config import Settings
+    from bot.config import load_settings
     from bot.storage.models import Person
     from bot.telegram.middlewares import CommitBeforeAnswer
     from bot.telegram.setup import build_dispatcher
@@ -121,8 +122,11 @@ async def test_a_handler_that_answers_first_gets_its_writes_committed_first(
         await message.answer("✅ renamed")  # before the commit: the bug the guard catches
         await session.commit()
 
+    settings = load_settings(env_file=None, bot_token="42:TEST")
     dp = build_dispatcher(
-        settings=Settings(_env_file=None, bot_token="42:TEST"),
+        settings=settings,
+        policy=load_deployment_policy(settings),
+        tz=settings.clock.zone,
         clock=VirtualClock(NOW, rate=0),
         session_maker=ledger.session_maker,
         directory=directory,

@@ -8,13 +8,13 @@ import pytest
 
 from bot.app import LOCAL_TOKEN, StartupError, bot_token, is_telegram, make_bot, make_clock
 from bot.clock import SystemClock, VirtualClock
-from bot.config import Settings
+from bot.config import Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def settings(**kw) -> Settings:
-    return Settings(_env_file=None, **kw)
+    return load_settings(env_file=None, **kw)
 
 
 def test_is_telegram():

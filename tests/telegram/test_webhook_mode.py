@@ -37,13 +37,13 @@ UPDATE = {
 
 
 def settings(**kw) -> Settings:
-    return Settings(_env_file=None, **kw)
+    return load_settings(env_file=None, **kw)
 
 
 def test_polling_unless_a_webhook_url_is_set() -> None:
     assert webhook_config(None, None, ("127.0.0.1", 8088)) is None
-    assert settings().webhook_url is None
-    assert settings().webhook_address == ("127.0.0.1", 8088)
+    assert settings().webhook.url is None
+    assert settings().webhook.address == ("127.0.0.1", 8088)
 
 
 def test_webhook_settings() -> None:
@@ -52,7 +52,7 @@ def test_webhook_settings() -> None:
         webhook_secret=SECRET,
         webhook_listen="0.0.0.0:9000",
     )
-    config = webhook_config(s.webhook_url, s.webhook_secret.get_secret_value(), s.webhook_address)
+    config = webhook_config(s.webhook.url, s.webhook.secret.get_secret_value(), s.webhook.address)
     assert config == WebhookConfig(
         "https://bot.example.org/tg/updates", SECRET, host="0.0.0.0", port=9000
     )

@@ -115,7 +115,7 @@ async def perform(
 ) -> str:
     """Do one act on one assignment, commit, tell the unit; the coordinator's answer line."""
     now = clock.now()
-    today = local_date(now, settings.zone)
+    today = local_date(now, settings.clock.zone)
     if action == co.REMIND:
         chased = await co.chase(
             session,
@@ -124,7 +124,7 @@ async def perform(
             roles=roles,
             at=now,
             today=today,
-            default_locale=settings.default_locale,
+            default_locale=settings.bot.default_locale,
             note=reason,
         )
         await session.commit()
@@ -142,7 +142,9 @@ async def perform(
         reason=reason,
     )
     await session.commit()
-    notified = await notify_liaisons(bot, session, outcome, default_locale=settings.default_locale)
+    notified = await notify_liaisons(
+        bot, session, outcome, default_locale=settings.bot.default_locale
+    )
     return outcome_line(
         action,
         outcome.candidate.ref,

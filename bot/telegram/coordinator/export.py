@@ -52,16 +52,16 @@ async def ledger_document(
 ) -> tuple[bytes, str, int]:
     """(xlsx bytes, file name naming the scope `label`, rows)."""
     now = clock.now()
-    rows = await export.ledger_rows(session, scope=scope, at=now, zone=settings.zone)
+    rows = await export.ledger_rows(session, scope=scope, at=now, zone=settings.clock.zone)
     data = await asyncio.to_thread(
         export.workbook_bytes,
         rows,
         headers=headers(locale),
         status_label=lambda s: status_label(s, locale),
-        zone=settings.zone,
+        zone=settings.clock.zone,
         sheet_title=gettext("Ledger", locale=locale),
     )
-    name = export.file_name(now, settings.zone, label, word=gettext("Ledger", locale=locale))
+    name = export.file_name(now, settings.clock.zone, label, word=gettext("Ledger", locale=locale))
     return data, name, len(rows)
 
 

@@ -28,7 +28,7 @@ async def units_page(
     locale: str,
     page: int = 0,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    when = stats.When(clock.now(), settings.zone)
+    when = stats.When(clock.now(), settings.clock.zone)
     units = await stats.unit_overview(session, when=when, plan_ids=allowed_plans(roles))
     if not units:
         return render.plans_text([], locale=locale), None
@@ -54,7 +54,7 @@ async def plans_cmd(
     roles: Roles,
     locale: str,
 ) -> None:
-    when = stats.When(clock.now(), settings.zone)
+    when = stats.When(clock.now(), settings.clock.zone)
     plans = await stats.plan_lines(session, when=when, plan_ids=allowed_plans(roles))
     await message.answer(render.plans_text(plans, locale=locale))
 

@@ -102,8 +102,8 @@ async def status_screen(
         session,
         scope=choice.scope,
         at=at,
-        zone=settings.zone,
-        policy=LightPolicy.from_settings(settings),
+        zone=settings.clock.zone,
+        policy=LightPolicy.from_settings(settings.lights),
         ack_window=ack_window(policy),
         is_working_day=is_working_day,
         top_items=render.TOP_ITEMS,
@@ -121,7 +121,7 @@ async def overdue_screen(
     locale: str,
     page: int = 0,
 ) -> tuple[str, InlineKeyboardMarkup]:
-    when = stats.When(at, settings.zone)
+    when = stats.When(at, settings.clock.zone)
     total = await stats.count_overdue(session, scope=choice.scope, when=when)
     pages = max(1, -(-total // render.PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
@@ -152,7 +152,7 @@ async def units_screen(
     locale: str,
     page: int = 0,
 ) -> tuple[str, InlineKeyboardMarkup]:
-    when = stats.When(at, settings.zone)
+    when = stats.When(at, settings.clock.zone)
     _, lines = await stats.unit_totals(session, scope=choice.scope, when=when)
     rows = stats.StatusReport(when.today, stats.Totals(), lines, []).scorecard()
     pages = max(1, -(-len(rows) // render.PAGE_SIZE))

@@ -50,9 +50,13 @@ def reviews(data: dict[str, Any]) -> ir.ImportReviews:
     settings, clock = data["settings"], data["clock"]
     now = clock.now()
     parse = ir.parse_out_of_process(
-        data["plan_parser"], directory=data.get("directory"), today=local_date(now, settings.zone)
+        data["plan_parser"],
+        directory=data.get("directory"),
+        today=local_date(now, settings.clock.zone),
     )
-    return ir.ImportReviews(data["session"], parse=parse, tasks_data=settings.tasks_data, now=now)
+    return ir.ImportReviews(
+        data["session"], parse=parse, tasks_data=settings.data.tasks_data, now=now
+    )
 
 
 class WaitingForPlanFile(Filter):
