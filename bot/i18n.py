@@ -1,15 +1,18 @@
-"""Babel catalogs at run time: compile, load, translate with an explicit locale, format.
+"""Babel catalogs at run time: load, translate with an explicit locale, format.
 
 Handlers use aiogram's `_()` inside an update. Code outside an update (scheduler jobs, the
 sender) must name the locale: `gettext(msg, locale="en")`. Catalogs live in `locales/`
-(`messages` domain); `.mo` files are compiled from the `.po` files when missing or stale.
+(`messages` domain). The `.mo` files are built by `python scripts/i18n.py compile` (CI and the
+README's install commands run it); the catalogs are loaded ONCE per process, at start or on the
+first translation, one Translations object per locale: a call is a dict lookup, no file is
+looked at. A `.mo` missing (a fresh checkout) or older than its `.po` at that moment is compiled
+first, once, so `python -m bot` works without the build step.
 """
 
 from __future__ import annotations
 
 import gettext as _gettext
 from datetime import date, datetime, tzinfo
-from functools import lru_cache
 from pathlib import Path
 
 from aiogram.utils.i18n import I18n
@@ -55,31 +58,40 @@ def compile_catalogs(locales_dir: Path = LOCALES_DIR) -> list[Path]:
     return written
 
 
-def make_i18n(locales_dir: Path = LOCALES_DIR, default_locale: str = DEFAULT_LOCALE) -> I18n:
-    """The aiogram I18n for the dispatcher's middleware, catalogs compiled first."""
+def load_catalogs(locales_dir: Path = LOCALES_DIR) -> dict[str, _gettext.NullTranslations]:
+    """One Translations object per locale (an empty one where no catalog exists), after
+    compiling any `.mo` that is missing or stale."""
     compile_catalogs(locales_dir)
+    catalogs: dict[str, _gettext.NullTranslations] = {}
+    for locale in LOCALES:
+        mo_path = locales_dir / locale / "LC_MESSAGES" / f"{DOMAIN}.mo"
+        if mo_path.exists():
+            with mo_path.open("rb") as fh:
+                catalogs[locale] = _gettext.GNUTranslations(fh)
+        else:
+            catalogs[locale] = _gettext.NullTranslations()
+    return catalogs
+
+
+# The process's catalogs: filled once (make_i18n at start, or the first translation).
+_CATALOGS: dict[str, _gettext.NullTranslations] = {}
+
+
+def make_i18n(locales_dir: Path = LOCALES_DIR, default_locale: str = DEFAULT_LOCALE) -> I18n:
+    """The aiogram I18n for the dispatcher's middleware; the catalogs are loaded here, once."""
+    if not _CATALOGS:
+        _CATALOGS.update(load_catalogs(locales_dir))
     return I18n(path=locales_dir, default_locale=default_locale, domain=DOMAIN)
 
 
-@lru_cache(maxsize=8)
-def _translations(locales_dir: str, locale: str, _stamp: float) -> _gettext.NullTranslations:
-    mo_path = Path(locales_dir) / locale / "LC_MESSAGES" / f"{DOMAIN}.mo"
-    if not mo_path.exists():
-        return _gettext.NullTranslations()
-    with mo_path.open("rb") as fh:
-        return _gettext.GNUTranslations(fh)
-
-
-def translations(locale: str, locales_dir: Path = LOCALES_DIR) -> _gettext.NullTranslations:
-    """The compiled catalog of `locale`, reloaded when its `.mo` file changes."""
-    mo_path = locales_dir / locale / "LC_MESSAGES" / f"{DOMAIN}.mo"
-    po_path = mo_path.with_suffix(".po")
-    if po_path.exists() and (
-        not mo_path.exists() or mo_path.stat().st_mtime < po_path.stat().st_mtime
-    ):
-        compile_catalogs(locales_dir)
-    stamp = mo_path.stat().st_mtime if mo_path.exists() else 0.0
-    return _translations(str(locales_dir), locale, stamp)
+def translations(locale: str) -> _gettext.NullTranslations:
+    """The loaded catalog of `locale` (a supported one: see `normalize_locale`)."""
+    try:
+        return _CATALOGS[locale]
+    except KeyError:
+        if not _CATALOGS:  # the first translation of a process that did not call make_i18n
+            _CATALOGS.update(load_catalogs())
+        return _CATALOGS.get(locale) or _gettext.NullTranslations()
 
 
 def gettext(message: str, *, locale: str) -> str:

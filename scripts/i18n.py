@@ -5,7 +5,10 @@ translations, check completeness. Holds a file lock so several people can run it
     python scripts/i18n.py set zh_CN MSGID MSGSTR   # plural forms separated by "||"
     python scripts/i18n.py set-tsv FILE.tsv    # lines: msgid<TAB>zh_CN[<TAB>en]
     python scripts/i18n.py check               # untranslated or fuzzy entries: exit 1
-    python scripts/i18n.py compile             # .po → .mo (the bot also does this at start)
+    python scripts/i18n.py compile             # .po → .mo: the build step (CI, install)
+
+`extract`, `set` and `set-tsv` compile the catalogs they change too. The bot loads the .mo
+files once at start (compiling, once, any that is missing or stale).
 """
 
 from __future__ import annotations
@@ -158,6 +161,14 @@ def problems() -> list[str]:
     return found
 
 
+def compile_all() -> list[Path]:
+    """.po → .mo for every catalog whose .mo is missing or older; the files written."""
+    sys.path.insert(0, str(ROOT))
+    from bot.i18n import compile_catalogs
+
+    return compile_catalogs(LOCALES)
+
+
 def main(argv: list[str]) -> int:
     if not argv:
         print(__doc__)
@@ -166,20 +177,20 @@ def main(argv: list[str]) -> int:
     with locked():
         if command == "extract":
             extract()
+            compile_all()
         elif command == "set" and len(rest) == 3:
             set_translation(rest[0], rest[1].replace("\\n", "\n"), rest[2].replace("\\n", "\n"))
+            compile_all()
         elif command == "set-tsv" and len(rest) == 1:
             set_tsv(Path(rest[0]))
+            compile_all()
         elif command == "check":
             found = problems()
             for line in found:
                 print(line)
             return 1 if found else 0
         elif command == "compile":
-            sys.path.insert(0, str(ROOT))
-            from bot.i18n import compile_catalogs
-
-            for path in compile_catalogs(LOCALES):
+            for path in compile_all():
                 print(path.relative_to(ROOT))
         else:
             print(__doc__)
