@@ -3,8 +3,9 @@
 `write_plan_yaml(plan, path)` writes it (warnings included, one text per line, UTF-8), atomically:
 a temporary file in the same folder, flushed to disk, then renamed over the old one, so a crash
 or a full disk leaves either the old plan or the new one, never a truncated file.
-`read_plan_yaml(path)` validates the schema on the YAML node tree, so an error names the file,
-the line and the field (`tasks[3].milestones[0].due`), then builds the `Plan`.
+`read_plan_yaml(path)` validates the data of the YAML node tree with the models of
+`bot.importer.plan_schema`, so an error names the file, the line and the field
+(`tasks[3].milestones[0].due`), then builds the `Plan`.
 `read_plans_dir(dir)` reads every `*.yaml` of a directory (sorted), refusing duplicate codes.
 `plan_files(dir)` maps the plan code of each `*.yaml` to its file, reading only the file heads.
 """
@@ -15,14 +16,14 @@ import contextlib
 import os
 import re
 import tempfile
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from bot.core.plan import NATURES, Plan, plan_from_dict, plan_to_dict
+from bot.core.plan import Plan, plan_from_dict, plan_to_dict
 from bot.importer.errors import PlanInputError
+from bot.importer.plan_schema import check_plan
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -105,121 +106,16 @@ def _plain(node: yaml.Node, field: str, marks: Marks) -> Any:
     return value
 
 
-class _Check:
-    """Schema checks that raise PlanInputError with file, line and field."""
-
-    def __init__(self, path: Path, marks: Marks) -> None:
-        self.path = path
-        self.marks = marks
-
-    def fail(self, field: str, message: str) -> PlanInputError:
-        line = self.marks.get(field)
-        while line is None and field:
-            field_parent = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", field)
-            if field_parent == field:
-                break
-            field = field_parent
-            line = self.marks.get(field)
-        return PlanInputError(self.path, message, line=line, field=field or None)
-
-    def mapping(self, value: Any, field: str, required: tuple[str, ...]) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(field, "expected a mapping")
-        for key in required:
-            if key not in value:
-                raise self.fail(field, f"missing field {key!r}")
-        return value
-
-    def listing(self, value: Any, field: str) -> list[Any]:
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            raise self.fail(field, "expected a list")
-        return value
-
-    def text(self, value: Any, field: str, *, required: bool = False) -> None:
-        if value is None and not required:
-            return
-        if isinstance(value, dict | list) or (required and (value is None or value == "")):
-            raise self.fail(field, "expected a non-empty string" if required else "expected text")
-
-    def iso_date(self, value: Any, field: str, *, nullable: bool = False) -> None:
-        if value is None and nullable:
-            return
-        try:
-            date.fromisoformat(str(value))
-        except ValueError:
-            raise self.fail(field, f"expected a date YYYY-MM-DD, got {value!r}") from None
-
-    def units(self, value: Any, field: str) -> None:
-        for i, unit in enumerate(self.listing(value, field)):
-            where = f"{field}[{i}]"
-            self.mapping(unit, where, ("name",))
-            self.text(unit["name"], f"{where}.name", required=True)
-            if unit.get("role", "lead") not in ("lead", "co"):
-                raise self.fail(f"{where}.role", "expected lead or co")
-
-    def milestones(self, value: Any, field: str) -> None:
-        for i, milestone in enumerate(self.listing(value, field)):
-            where = f"{field}[{i}]"
-            self.mapping(milestone, where, ("due",))
-            self.iso_date(milestone["due"], f"{where}.due")
-            self.text(milestone.get("phrase"), f"{where}.phrase")
-            self.text(milestone.get("target"), f"{where}.target")
-
-    def item(self, value: Any, field: str) -> str:
-        self.mapping(value, field, ("ref", "title"))
-        self.text(value["ref"], f"{field}.ref", required=True)
-        for key in ("number", "section", "title", "text", "task_ref"):
-            self.text(value.get(key), f"{field}.{key}")
-        self.units(value.get("units"), f"{field}.units")
-        self.milestones(value.get("milestones"), f"{field}.milestones")
-        for i, word in enumerate(self.listing(value.get("recurrence"), f"{field}.recurrence")):
-            self.text(word, f"{field}.recurrence[{i}]", required=True)
-        return str(value["ref"])
-
-    def indicator(self, value: Any, field: str) -> str:
-        self.mapping(value, field, ("ref", "name"))
-        self.text(value["ref"], f"{field}.ref", required=True)
-        for key in ("number", "domain", "name", "unit", "baseline", "target", "parent"):
-            self.text(value.get(key), f"{field}.{key}")
-        if value.get("nature", "预期性") not in NATURES:
-            raise self.fail(f"{field}.nature", f"expected one of {', '.join(NATURES)}")
-        if not isinstance(value.get("binding", False), bool):
-            raise self.fail(f"{field}.binding", "expected true or false")
-        self.units(value.get("units"), f"{field}.units")
-        self.milestones(value.get("milestones"), f"{field}.milestones")
-        return str(value["ref"])
-
-    def plan(self, data: Any) -> None:
-        self.mapping(data, "", ("plan",))
-        head = self.mapping(data["plan"], "plan", ("code", "period"))
-        self.text(head["code"], "plan.code", required=True)
-        for key in ("title", "issuer", "source"):
-            self.text(head.get(key), f"plan.{key}")
-        self.iso_date(head.get("issued"), "plan.issued", nullable=True)
-        period = self.mapping(head["period"], "plan.period", ("start", "end"))
-        self.iso_date(period["start"], "plan.period.start")
-        self.iso_date(period["end"], "plan.period.end")
-        if str(period["start"]) > str(period["end"]):
-            raise self.fail("plan.period", "start is after end")
-        refs: dict[str, str] = {}
-
-        def unique(ref: str, where: str) -> None:
-            if ref in refs:
-                raise self.fail(f"{where}.ref", f"duplicate ref {ref!r} (also {refs[ref]})")
-            refs[ref] = where
-
-        for key in ("tasks", "key_projects"):
-            for i, item in enumerate(self.listing(data.get(key), key)):
-                unique(self.item(item, f"{key}[{i}]"), f"{key}[{i}]")
-        for i, ind in enumerate(self.listing(data.get("indicators"), "indicators")):
-            unique(self.indicator(ind, f"indicators[{i}]"), f"indicators[{i}]")
-        for i, warning in enumerate(self.listing(data.get("warnings"), "warnings")):
-            self.mapping(warning, f"warnings[{i}]", ("message",))
-            line = warning.get("line")
-            if line is not None and not isinstance(line, int):
-                raise self.fail(f"warnings[{i}].line", "expected a line number or null")
+def _located(path: Path, marks: Marks, field: str, message: str) -> PlanInputError:
+    """The error at `field`, on the line of the nearest enclosing field the file has."""
+    line = marks.get(field)
+    while line is None and field:
+        parent = re.sub(r"(\.[^.\[]+|\[\d+\])$", "", field)
+        if parent == field:
+            break
+        field = parent
+        line = marks.get(field)
+    return PlanInputError(path, message, line=line, field=field or None)
 
 
 def read_plan_yaml(path: Path) -> Plan:
@@ -243,7 +139,9 @@ def read_plan_yaml(path: Path) -> Plan:
         raise PlanInputError(path, "empty file: expected a plan")
     marks: Marks = {}
     data = _plain(node, "", marks)
-    _Check(path, marks).plan(data)
+    problem = check_plan(data)
+    if problem is not None:
+        raise _located(path, marks, *problem)
     return plan_from_dict(data)
 
 
