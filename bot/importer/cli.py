@@ -14,7 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock, SystemClock, VirtualClock
-from bot.config import SettingsError, load_settings
+from bot.config import DEFAULT_ZONE, SettingsError, load_settings
 from bot.core.plan import Plan, plan_to_dict
 from bot.core.units import UnitDirectoryError, load_unit_directory
 from bot.importer import import_plan
@@ -33,11 +33,11 @@ def _fail(message: str) -> int:
 
 def today_on_the_clock() -> date:
     """Today in the plans' time zone on the application's clock (a configured CLOCK_START
-    makes it a virtual one); the system clock in Asia/Shanghai if the settings are unusable."""
+    makes it a virtual one); the system clock in the default zone if the settings are unusable."""
     try:
         settings = load_settings()
     except SettingsError:
-        return SystemClock().now().astimezone(ZoneInfo("Asia/Shanghai")).date()
+        return SystemClock().now().astimezone(ZoneInfo(DEFAULT_ZONE)).date()
     clock: Clock = (
         VirtualClock(settings.clock.start) if settings.clock.start is not None else SystemClock()
     )
