@@ -74,6 +74,8 @@ class App:
     coordinator_chat_ids: list[int] = field(default_factory=list)
     former_coordinator_ids: list[int] = field(default_factory=list)  # their menus are dropped
     plan_parser: Any = None  # bot.services.parse_runner.ProcessParser: /import parses
+    pictures: Any = None  # bot.telegram.charts.Pictures: the scorecard and trend pictures
+    background: set[Any] = field(default_factory=set)  # start-up tasks still running
 
     async def close(self) -> None:
         await self.bot.session.close()
@@ -253,10 +255,12 @@ async def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
         raise
 
     from bot.services.parse_runner import ProcessParser
+    from bot.telegram.charts import Pictures
     from bot.telegram.setup import build_dispatcher
 
     plan_parser = ProcessParser()
     plan_parser.warm_up()
+    pictures = Pictures(settings.bot.chart_font)
     dispatcher = build_dispatcher(
         settings=settings,
         policy=policy,
@@ -266,6 +270,7 @@ async def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
         directory=directory,
         i18n=i18n,
         plan_parser=plan_parser,
+        pictures=pictures,
     )
     app = App(
         settings=settings,
@@ -281,6 +286,7 @@ async def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
         coordinator_chat_ids=coordinator_ids,
         former_coordinator_ids=former_ids,
         plan_parser=plan_parser,
+        pictures=pictures,
     )
     install_hooks(app)
     return app
@@ -320,6 +326,12 @@ def install_hooks(app: App) -> None:
             tz=app.tz,
         )
         log.info("scheduler started (tick %ss)", app.settings.scheduler.tick_seconds)
+        if app.pictures is not None:
+            # the CJK font is looked for off the event loop, after polling starts: no font,
+            # one warning (bot.telegram.charts) and text only
+            task = asyncio.create_task(app.pictures.check())
+            app.background.add(task)
+            task.add_done_callback(app.background.discard)
 
     async def on_shutdown() -> None:
         scheduler = dp.workflow_data.get("scheduler")

@@ -47,7 +47,8 @@ class _Group(BaseSettings):
 
 
 class BotSettings(_Group):
-    """The Telegram side: token, Bot API server, first coordinators, language, logging."""
+    """The Telegram side: token, Bot API server, first coordinators, language, logging, the
+    font of the pictures."""
 
     token: SecretStr | None = Field(
         default=None,
@@ -69,6 +70,12 @@ class BotSettings(_Group):
     )
     invite_ttl_days: int = Field(default=7, gt=0, validation_alias="INVITE_TTL_DAYS")
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
+    chart_font: str | None = Field(
+        default=None,
+        validation_alias="CHART_FONT",
+        description="CJK font for the pictures: a family name or a font file "
+        "(default: found by name, fonts-noto-cjk first; none: text only)",
+    )
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -23,6 +23,8 @@ from bot.core import stats as core
 from bot.core.ranking import RankedUnit, UnitScore, rank_units
 from bot.core.roles import Roles
 from bot.services import stats_sql as sql
+from bot.services.errors import ServiceError
+from bot.services.lookup import plan_by_code
 from bot.services.scope import PlanScope
 from bot.services.stats import (
     DEFAULT_ACK_WINDOW,
@@ -37,7 +39,7 @@ from bot.services.stats import (
     _scope_rows,
     unit_names,
 )
-from bot.storage.models import Plan
+from bot.storage.models import Plan, Unit
 
 
 @dataclass(frozen=True)
@@ -165,3 +167,53 @@ async def scorecard_plan_ids(session: AsyncSession, roles: Roles) -> frozenset[i
         for unit_plans in of_units.values():
             plans |= unit_plans
     return plans
+
+
+@dataclass(frozen=True)
+class CardScope:
+    """What a scorecard shows: `scope`, with `unit_id` marked when it is about one unit."""
+
+    scope: Scope
+    plan_id: int | None = None
+    unit_id: int | None = None
+    unit_name: str | None = None
+
+
+async def card_scope(
+    session: AsyncSession,
+    roles: Roles,
+    *,
+    plan_code: str | None = None,
+    plan_id: int | None = None,
+    unit_id: int | None = None,
+) -> CardScope:
+    """The scorecard someone asked for, within their reach (`scorecard_plan_ids`): a plan (by
+    code or id), a unit (the plans where it has items; it is marked), or every plan reached.
+    Codes: unknown_plan, not_your_plan, unknown_unit, unit_out_of_scope."""
+    reach = await scorecard_plan_ids(session, roles)
+    plan = None
+    if plan_code:
+        plan = await plan_by_code(session, plan_code)
+        if plan is None:
+            raise ServiceError("unknown_plan", plan=plan_code)
+    elif plan_id:
+        plan = await session.get(Plan, plan_id)
+        if plan is None or plan.archived_at is not None:
+            raise ServiceError("unknown_plan", plan=str(plan_id))
+    if plan is not None:
+        if reach is not None and plan.id not in reach:
+            raise ServiceError("not_your_plan", plan=plan.code)
+        return CardScope(Scope(plan_id=plan.id, plan_ids=reach), plan_id=plan.id)
+    if unit_id:
+        unit = await session.get(Unit, unit_id)
+        if unit is None:
+            raise ServiceError("unknown_unit", unit=str(unit_id))
+        plans = (await PlanScope(roles).plans_of_units(session, [unit_id]))[unit_id]
+        if reach is not None:
+            plans &= reach
+        if not plans:
+            raise ServiceError("unit_out_of_scope", unit=unit.short_name or unit.name)
+        return CardScope(
+            Scope(plan_ids=plans), unit_id=unit_id, unit_name=unit.short_name or unit.name
+        )
+    return CardScope(Scope(plan_ids=reach))

@@ -41,6 +41,7 @@ def coordinator_commands(locale: str) -> list[BotCommand]:
 
     return [
         c("status", gettext("Plan status: /status [PLAN|UNIT]", locale=locale)),
+        c("scorecard", gettext("Units ranked, as a picture: /scorecard [PLAN]", locale=locale)),
         c("pending", gettext("What waits for your decision", locale=locale)),
         c("overdue", gettext("Overdue items: /overdue [UNIT]", locale=locale)),
         c("unit", gettext("One unit's items: /unit NAME", locale=locale)),

@@ -29,6 +29,7 @@ def help_text(roles: Roles) -> str:
             "",
             _("<b>Coordinator</b>"),
             _("/status [PLAN|UNIT]: totals, lights and rates"),
+            _("/scorecard [PLAN|all] [week|month]: the units ranked, as a picture"),
             _("/pending: completions and extension requests waiting for your decision"),
             _("/overdue [UNIT]: overdue items"),
             _("/unit NAME: one unit's items"),
@@ -49,6 +50,7 @@ def help_text(roles: Roles) -> str:
             "",
             _("<b>Leader</b>"),
             _("Escalations and the weekly digest arrive here."),
+            _("/scorecard [PLAN|all] [week|month]: the units ranked, as a picture"),
             _("/task REF: an item's card"),
             _("/find WORD [WORD…]: items whose title or text contains every word"),
         ]

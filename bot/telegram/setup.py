@@ -35,6 +35,7 @@ from bot.telegram import (
     reminders,
     replies,
     report,
+    scorecard,
     start,
     task,
 )
@@ -56,6 +57,7 @@ LIAISON_SIDE: tuple[tuple[str, Setup], ...] = (
     ("my", my.setup),
     ("task", task.setup),
     ("find", find.setup),
+    ("scorecard", scorecard.setup),
     ("continuation", continuation.setup),
     ("replies", replies.setup),
     ("report", report.setup),
@@ -90,16 +92,22 @@ def build_dispatcher(
     scheduler: Any = None,
     extra_routers: list[Router] | None = None,
     plan_parser: Any = None,
+    pictures: Any = None,
 ) -> Dispatcher:
     """A fresh Dispatcher with fresh routers (a Router joins only one Dispatcher).
     `policy` and `tz` are the deployment's (bot.app.build_app loads them once); handlers
     receive them, and `settings`, `clock`, `session_maker`, as keyword arguments.
     `plan_parser` runs /import parses out of process (bot.services.parse_runner.ProcessParser;
-    one is made when none is given)."""
+    one is made when none is given). `pictures` draws the scorecards
+    (bot.telegram.charts.Pictures; one with the CHART_FONT setting when none is given)."""
     if plan_parser is None:
         from bot.services.parse_runner import ProcessParser
 
         plan_parser = ProcessParser()
+    if pictures is None:
+        from bot.telegram.charts import Pictures
+
+        pictures = Pictures(settings.bot.chart_font)
     dp = Dispatcher(
         storage=MemoryStorage(),
         settings=settings,
@@ -110,6 +118,7 @@ def build_dispatcher(
         directory=directory,
         scheduler=scheduler,
         plan_parser=plan_parser,
+        pictures=pictures,
     )
     dp.update.outer_middleware(DbSessionMiddleware(session_maker))
     dp.update.outer_middleware(PersonMiddleware())

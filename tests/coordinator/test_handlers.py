@@ -32,7 +32,7 @@ async def test_status_fits_one_screen_with_detail_buttons(hc):
     assert len(text) < 3500
     assert "SR-1" in text  # the most overdue item (due 2024-12-31)
     labels = [label for label, _ in sent.buttons()]
-    assert len(labels) == 2
+    assert len(labels) == 3 and "📊" in labels[2]  # the scorecard picture of the same scope
     overdue = await hc.press(COORDINATOR, sent.buttons()[0][1])
     assert any("SR-1" in c.text for c in overdue.calls if hasattr(c, "text") and c.text)
     ranked = await hc.press(COORDINATOR, sent.buttons()[1][1])

@@ -1,7 +1,8 @@
 """Callback data of the coordinator's buttons: ids and short codes only, well under 64 bytes.
 Prefixes (unique across the bot): `cv` status detail views, `ca` acts on one assignment, `ci`
 plan upload review (bot.telegram.coordinator.upload), `cu` /units pages, `cp` /pending pages,
-`cr` 退回 / 驳回 buttons that ask for a reason."""
+`cr` 退回 / 驳回 buttons that ask for a reason, `sc` the scorecard picture's (coordinators and
+leaders: bot.telegram.scorecard)."""
 
 from __future__ import annotations
 
@@ -44,3 +45,16 @@ class ReasonAsk(CallbackData, prefix="cr"):
 
     action: str  # return | deny
     assignment_id: int
+
+
+CHART_CARD, CHART_TREND = "c", "t"
+
+
+class ScorecardCb(CallbackData, prefix="sc"):
+    """A scorecard button: plan id (0: every plan reached), unit id (0: none; a /status UNIT
+    scope, marked), period w|m, chart c (scorecard) | t (trend)."""
+
+    plan: int = 0
+    unit: int = 0
+    period: str = "w"
+    chart: str = CHART_CARD

@@ -11,13 +11,13 @@ from __future__ import annotations
 from datetime import date
 
 from bot.core.lights import LIGHT_EMOJI, Light
+from bot.core.ranking import RankedUnit
 from bot.core.stats import (
     BUCKET_AWAITING,
     BUCKET_CLOSED,
     BUCKET_IN_PROGRESS,
     BUCKET_NOT_STARTED,
     Rate,
-    ScoreRow,
 )
 from bot.i18n import format_date, format_number, format_percent, gettext, ngettext
 from bot.services.stats import OverdueItem, PlanLine, StatusReport, UnitOverview
@@ -135,27 +135,42 @@ def page_footer(page: int, pages: int, locale: str) -> str:
     }
 
 
-def scorecard_page(
-    rows: list[ScoreRow], *, page: int, pages: int, scope_label: str, locale: str
+def ranking_page(
+    rows: list[RankedUnit],
+    *,
+    page: int,
+    pages: int,
+    scope_label: str,
+    locale: str,
+    mine: int | None = None,
 ) -> str:
-    head = gettext("<b>Units ranked: %(scope)s</b> (most overdue first)", locale=locale) % {
-        "scope": esc(scope_label)
-    }
+    """A page of the units ranked (bot.core.ranking): rank, light, 按时办结率, 及时签收率,
+    overdue; the same list as the scorecard picture."""
+    head = gettext("<b>Units ranked: %(scope)s</b>", locale=locale) % {"scope": esc(scope_label)}
     lines = [head]
     for row in rows:
+        rank = str(row.rank) if row.rank is not None else "—"
+        mark = "👉 " if row.unit_id == mine else ""
         lines.append(
-            gettext(
-                "%(rank)s. %(unit)s: overdue %(overdue)s, closed %(closed)s of %(total)s",
+            f"{rank}. {LIGHT_EMOJI[row.light]} {mark}{esc(row.name)}: "
+            + gettext(
+                "on time %(on_time)s · acknowledged in time %(ack)s · overdue %(overdue)s",
                 locale=locale,
             )
             % {
-                "rank": row.rank,
-                "unit": esc(row.name),
+                "on_time": rate_text(row.on_time, locale),
+                "ack": rate_text(row.acknowledgement, locale),
                 "overdue": _n(row.overdue, locale),
-                "closed": _n(row.closed, locale),
-                "total": _n(row.total, locale),
             }
         )
+    if len(lines) == 1:
+        lines.append(gettext("No assignments here yet.", locale=locale))
+    lines.append(
+        gettext(
+            "Ranked by on-time completion, then timely acknowledgement, then fewer overdue",
+            locale=locale,
+        )
+    )
     if pages > 1:
         lines.append(page_footer(page, pages, locale))
     return "\n".join(lines)

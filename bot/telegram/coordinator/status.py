@@ -18,7 +18,7 @@ from bot.core.lights import LightPolicy
 from bot.core.roles import Roles
 from bot.core.workdays import is_working_day
 from bot.i18n import gettext
-from bot.services import stats
+from bot.services import ranking, stats
 from bot.services.coordination import ScopeChoice, liaisons, scope_from_ids
 from bot.services.errors import ServiceError
 from bot.services.scope import PlanScope
@@ -27,6 +27,7 @@ from bot.telegram.coordinator.callbacks import (
     VIEW_OVERDUE,
     VIEW_SUMMARY,
     VIEW_UNITS,
+    ScorecardCb,
     StatusView,
 )
 from bot.telegram.coordinator.parsing import (
@@ -66,7 +67,11 @@ def status_keyboard(choice: ScopeChoice, locale: str) -> InlineKeyboardMarkup:
         text=gettext("Units ranked", locale=locale),
         callback_data=StatusView(view=VIEW_UNITS, scope=token, page=0),
     )
-    builder.adjust(2)
+    builder.button(  # the picture of the same scope (bot.telegram.scorecard)
+        text="📊 " + gettext("Scorecard", locale=locale),
+        callback_data=ScorecardCb(plan=choice.plan_id or 0, unit=choice.unit_id or 0),
+    )
+    builder.adjust(2, 1)
     return builder.as_markup()
 
 
@@ -148,18 +153,30 @@ async def units_screen(
     choice: ScopeChoice,
     *,
     settings: Settings,
+    policy: Policy,
     at: datetime,
     locale: str,
     page: int = 0,
 ) -> tuple[str, InlineKeyboardMarkup]:
-    when = stats.When(at, settings.clock.zone)
-    _, lines = await stats.unit_totals(session, scope=choice.scope, when=when)
-    rows = stats.StatusReport(when.today, stats.Totals(), lines, []).scorecard()
+    result = await ranking.unit_ranking(
+        session,
+        scope=choice.scope,
+        at=at,
+        zone=settings.clock.zone,
+        ack_window=ack_window(policy),
+        is_working_day=is_working_day,
+    )
+    rows = result.rows
     pages = max(1, -(-len(rows) // render.PAGE_SIZE))
     page = min(max(page, 0), pages - 1)
     shown = rows[page * render.PAGE_SIZE : (page + 1) * render.PAGE_SIZE]
-    text = render.scorecard_page(
-        shown, page=page, pages=pages, scope_label=_label(choice, locale), locale=locale
+    text = render.ranking_page(
+        shown,
+        page=page,
+        pages=pages,
+        scope_label=_label(choice, locale),
+        locale=locale,
+        mine=choice.unit_id,
     )
     return text, pager(VIEW_UNITS, _token(choice), page, pages, locale)
 
@@ -289,6 +306,7 @@ async def view_cb(
             session,
             choice,
             settings=settings,
+            policy=policy,
             at=now,
             locale=locale,
             page=callback_data.page,

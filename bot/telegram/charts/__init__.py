@@ -1,0 +1,98 @@
+"""Pictures (PNG) of the ledger for people who read on a phone: the unit scorecard and the
+trend. Drawn with matplotlib (Agg backend, imported on first use: the bot starts without it),
+in a worker thread so the event loop keeps serving updates.
+
+`Pictures` is made once per process (bot.app) and handed to handlers through the dispatcher:
+it finds the CJK font once (`fonts.find_font`, `CHART_FONT`), and without one it draws
+nothing: `scorecard()` and `trend()` return None and the caller sends text only; the start-up
+check (`check()`) logs the one warning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import threading
+from typing import Any, TypeVar
+
+from bot.telegram.charts.fonts import NO_FONT_WARNING, ChartFont, find_font
+from bot.telegram.charts.scorecard import CardView, render_scorecard
+from bot.telegram.charts.trend import TrendView, render_trend
+
+log = logging.getLogger(__name__)
+
+V = TypeVar("V")
+_UNSET: Any = object()
+REPLACEMENT = "?"  # drawn for a character the font lacks (a rare character in a unit name)
+
+
+def without_missing_glyphs(view: V, font: ChartFont) -> V:
+    """`view` with every character the font cannot draw replaced (never a box)."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            missing = font.missing(value)
+            return "".join(REPLACEMENT if ch in missing else ch for ch in value)
+        if isinstance(value, list | tuple):
+            return type(value)(clean(v) for v in value)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return dataclasses.replace(
+                value, **{f.name: clean(getattr(value, f.name)) for f in dataclasses.fields(value)}
+            )
+        return value
+
+    return clean(view)
+
+
+class Pictures:
+    """Draws the pictures; `font` given: that one (tests), else found on first use."""
+
+    def __init__(self, font_name: str | None = None, *, font: Any = _UNSET) -> None:
+        self.font_name = font_name
+        self._font: ChartFont | None = font
+        self._lock = threading.Lock()
+
+    def font(self) -> ChartFont | None:
+        """The font (looked for once; blocking: call it from a thread)."""
+        with self._lock:
+            if self._font is _UNSET:
+                self._font = find_font(self.font_name)
+                if self._font is None:
+                    log.warning(NO_FONT_WARNING)
+                else:
+                    log.info("pictures drawn with %s (%s)", self._font.family, self._font.path)
+            return self._font
+
+    @property
+    def known_unavailable(self) -> bool:
+        """Checked already, and no font: say so without waiting for a thread."""
+        return self._font is None
+
+    async def check(self) -> bool:
+        """At start-up: look for the font now (off the event loop); False: text only."""
+        return await asyncio.to_thread(self.font) is not None
+
+    def draw_scorecard(self, view: CardView) -> tuple[bytes, list[str]] | None:
+        font = self.font()
+        if font is None:
+            return None
+        return render_scorecard(without_missing_glyphs(view, font), font)
+
+    def draw_trend(self, view: TrendView) -> tuple[bytes, list[str]] | None:
+        font = self.font()
+        if font is None:
+            return None
+        return render_trend(without_missing_glyphs(view, font), font)
+
+    async def scorecard(self, view: CardView) -> bytes | None:
+        """The scorecard PNG, drawn in a thread; None without a CJK font."""
+        drawn = await asyncio.to_thread(self.draw_scorecard, view)
+        return None if drawn is None else drawn[0]
+
+    async def trend(self, view: TrendView) -> bytes | None:
+        drawn = await asyncio.to_thread(self.draw_trend, view)
+        return None if drawn is None else drawn[0]
+
+
+__all__ = ["CardView", "ChartFont", "Pictures", "TrendView", "without_missing_glyphs"]

@@ -1,0 +1,186 @@
+"""Render docs/scorecard.png and docs/trend.png from the reviewed seed plans (tasks_data).
+
+    python scripts/render_scorecard.py [--tasks-data tasks_data] [--out docs] [--locale zh_CN]
+
+The plans are loaded with the real loader into a temporary database as of LOADED, then a
+made-up but reproducible half year of work is written as history (acknowledgements, reports
+of completion, 办结; each unit with its own diligence, so that the ranking spreads), and the
+pictures are drawn the way /scorecard draws them, as of AS_OF. The units and items are the
+seeds'; only the progress is invented. `demo_ledger` is also what the tests render.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert, select, update
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(ROOT))
+
+from bot.core.status import CLOSED, DONE_REPORTED, IN_PROGRESS, NOT_STARTED  # noqa: E402
+from bot.storage.db import create_all, make_engine, make_session_maker  # noqa: E402
+from bot.storage.models import Assignment, Milestone, StatusEvent  # noqa: E402
+
+ZONE = ZoneInfo("Asia/Shanghai")
+LOADED = datetime(2024, 9, 2, 9, 0, tzinfo=ZONE)  # a Monday
+AS_OF = datetime(2025, 3, 19, 17, 30, tzinfo=ZONE)  # a Wednesday, half a year later
+
+
+@dataclass
+class Demo:
+    session_maker: Any
+    engine: Any
+    at: datetime
+
+
+def _at(day: date, rng: random.Random) -> datetime:
+    """A working hour of `day`, never after AS_OF (history has no future)."""
+    clock = time(rng.randint(8, 17), rng.randint(0, 59))
+    return min(datetime.combine(day, clock, tzinfo=ZONE), AS_OF).astimezone(UTC)
+
+
+def _working_day_after(day: date, n: int) -> date:
+    while n > 0:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            n -= 1
+    return day
+
+
+async def demo_ledger(path: Path, tasks_data: Path = ROOT / "tasks_data", seed: int = 7) -> Demo:
+    """The seed plans loaded at LOADED, with invented progress up to AS_OF."""
+    from bot.core.units import load_unit_directory
+    from bot.storage.cli import read_plans
+    from bot.storage.loader import load_plans
+
+    engine = make_engine(f"sqlite+aiosqlite:///{path}")
+    await create_all(engine)
+    session_maker = make_session_maker(engine)
+    plans = read_plans([tasks_data / "plans"])
+    units_file = tasks_data / "units.yaml"
+    directory = load_unit_directory(units_file if units_file.exists() else None)
+    await load_plans(session_maker, plans, directory, at=LOADED.astimezone(UTC))
+    rng = random.Random(seed)
+    today = AS_OF.date()
+    async with session_maker() as session:
+        rows = (
+            await session.exec(
+                select(Assignment.id, Assignment.unit_id, Assignment.due, Assignment.assigned_at)
+                .join(Milestone, Milestone.id == Assignment.milestone_id)  # type: ignore[arg-type]
+                .order_by(Assignment.id)
+            )
+        ).all()
+        diligence: dict[int, float] = {}
+        events: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        for aid, unit_id, due, assigned_at in rows:
+            p = diligence.setdefault(unit_id, rng.choice((0.35, 0.55, 0.7, 0.8, 0.9, 0.97)))
+            start = assigned_at.astimezone(ZONE).date()
+            lag = 1 if rng.random() < p else rng.randint(3, 9)
+            acked_on = _working_day_after(start, lag)
+            if acked_on > today:
+                continue
+            acked = _at(acked_on, rng)
+            state = {"acknowledged_at": acked, "status": IN_PROGRESS}
+            trail = [(acked, NOT_STARTED, IN_PROGRESS)]
+            if due <= today + timedelta(days=20):
+                finish = rng.random() < p
+                if finish:
+                    late = rng.random() > p
+                    offset = rng.randint(1, 40) if late else -rng.randint(0, 25)
+                    done_on = max(acked_on, due + timedelta(days=offset))
+                    if done_on <= today:
+                        done = _at(done_on, rng)
+                        closed_on = min(today, done_on + timedelta(days=rng.randint(0, 4)))
+                        closed = max(done, _at(closed_on, rng))
+                        trail += [
+                            (done, IN_PROGRESS, DONE_REPORTED),
+                            (closed, DONE_REPORTED, CLOSED),
+                        ]
+                        state |= {"status": CLOSED, "done_reported_at": done, "closed_at": closed}
+            elif rng.random() < 0.08 * p:  # finished early, long before its date
+                done_on = start + timedelta(days=rng.randint(30, 150))
+                if done_on <= today:
+                    done = _at(done_on, rng)
+                    trail += [(done, IN_PROGRESS, DONE_REPORTED), (done, DONE_REPORTED, CLOSED)]
+                    state |= {"status": CLOSED, "done_reported_at": done, "closed_at": done}
+            updates.append({"id": aid, **state})
+            for at, old, new in trail:
+                events.append(
+                    {
+                        "assignment_id": aid,
+                        "at": at,
+                        "actor_label": "demo",
+                        "kind": "status",
+                        "old_status": old,
+                        "new_status": new,
+                        "note": "",
+                    }
+                )
+        for values in updates:
+            aid = values.pop("id")
+            await session.exec(
+                update(Assignment).where(Assignment.id == aid).values(**values)  # type: ignore[arg-type]
+            )
+        if events:
+            await session.exec(insert(StatusEvent), params=events)  # type: ignore[call-overload]
+        await session.commit()
+    return Demo(session_maker, engine, AS_OF.astimezone(UTC))
+
+
+async def render(tasks_data: Path, out: Path, locale: str) -> list[Path]:
+    from bot.services import ranking, stats, trend
+    from bot.telegram.charts import Pictures
+    from bot.telegram.charts.views import card_view, trend_view
+
+    pictures = Pictures()
+    if await pictures.check() is False:
+        raise SystemExit("no CJK font: install fonts-noto-cjk or set CHART_FONT")
+    with tempfile.TemporaryDirectory() as folder:
+        demo = await demo_ledger(Path(folder) / "demo.sqlite3", tasks_data)
+        try:
+            async with demo.session_maker() as session:
+                card = await ranking.unit_ranking(
+                    session, scope=stats.Scope(), at=demo.at, zone=ZONE
+                )
+                plans = card.plans
+                history = await trend.trend(session, scope=stats.Scope(), at=demo.at, zone=ZONE)
+        finally:
+            await demo.engine.dispose()
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    png = await pictures.scorecard(card_view(card, period="week", zone=ZONE, locale=locale))
+    trend_png = await pictures.trend(
+        trend_view(history, plans, at=demo.at, zone=ZONE, locale=locale)
+    )
+    for name, data in (("scorecard.png", png), ("trend.png", trend_png)):
+        assert data is not None
+        (out / name).write_bytes(data)
+        written.append(out / name)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks-data", type=Path, default=ROOT / "tasks_data")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs")
+    parser.add_argument("--locale", default="zh_CN", choices=("zh_CN", "en"))
+    args = parser.parse_args(argv)
+    for path in asyncio.run(render(args.tasks_data, args.out, args.locale)):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
