@@ -4,6 +4,10 @@ Columns: plan, ref, section, title, unit, liaison(s), milestone (phrase + target
 due, status, progress, last report (time + note), days late. The header row is frozen, the
 auto-filter is on, widths follow the content (CJK characters count double, capped).
 
+A second sheet, 排名, ranks the units of the same scope (`bot.services.ranking`, the list of
+/status's units page and of the scorecard picture): rank, unit, light, 按时办结率 and
+及时签收率 (as percentages, with their parts), overdue, assignments, closed.
+
 Every cell reaches the sheet through `_append_row`, the one guard for text (PITFALLS):
 - text is stored as text, never as a formula or an error literal: a liaison's note, Telegram
   name, a task title or a unit name starting with `=` would otherwise be a live formula
@@ -34,6 +38,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import stats as core
+from bot.core.ranking import RankedUnit
 from bot.services.stats import A, M, P, Scope, T, U, _scope_filters
 from bot.storage.models import CLOSED, Membership, Person, StatusEvent
 from bot.storage.typed_sql import select_rows, table_of
@@ -241,6 +246,88 @@ def _width(value: Any) -> int:
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in longest)
 
 
+RANKING_COLUMNS = (
+    "rank",
+    "unit",
+    "light",
+    "on_time",
+    "on_time_parts",
+    "acknowledgement",
+    "acknowledgement_parts",
+    "overdue",
+    "total",
+    "closed",
+)
+
+
+@dataclass(frozen=True)
+class RankingSheet:
+    """The 排名 sheet: its title, column headers (RANKING_COLUMNS) and the ranked units;
+    `light_label` names a light, `unranked` stands for the rank of a unit not ranked yet."""
+
+    title: str
+    headers: dict[str, str]
+    rows: list[RankedUnit]
+    light_label: Callable[[str], str] = str
+    unranked: str = "—"
+
+
+def _parts(rate: core.Rate) -> str:
+    return f"{rate.numerator}/{rate.denominator}"
+
+
+def _header_row(ws: Any, values: list[str]) -> None:
+    _append_row(ws, 1, values)
+    bold = Font(bold=True)
+    fill = PatternFill("solid", fgColor="DDEBF7")
+    for cell in ws[1]:
+        cell.font = bold
+        cell.fill = fill
+        cell.alignment = Alignment(vertical="center")
+
+
+def ranking_rows(sheet: RankingSheet) -> list[list[Any]]:
+    """The 排名 sheet's rows as written (rates as ratios, formatted as percentages)."""
+    out = []
+    for row in sheet.rows:
+        out.append(
+            [
+                row.rank if row.rank is not None else sheet.unranked,
+                row.name,
+                sheet.light_label(row.light.value),
+                row.on_time.value,
+                _parts(row.on_time),
+                row.acknowledgement.value,
+                _parts(row.acknowledgement),
+                row.overdue,
+                row.total,
+                row.closed,
+            ]
+        )
+    return out
+
+
+def _ranking_sheet(wb: Any, sheet: RankingSheet) -> None:
+    ws = wb.create_sheet(clean(sheet.title)[:31] or "Ranking")
+    _header_row(ws, [sheet.headers[c] for c in RANKING_COLUMNS])
+    widths = [_width(sheet.headers[c]) for c in RANKING_COLUMNS]
+    for number, values in enumerate(ranking_rows(sheet), start=2):
+        written = _append_row(ws, number, values)
+        for i, v in enumerate(written):
+            if isinstance(v, str):
+                widths[i] = max(widths[i], _width(v))
+    for i, column in enumerate(RANKING_COLUMNS, start=1):
+        letter = get_column_letter(i)
+        if column in ("on_time", "acknowledgement"):
+            widths[i - 1] = max(widths[i - 1], 8)
+            for cell in ws[letter][1:]:
+                cell.number_format = "0.0%"
+        ws.column_dimensions[letter].width = min(MAX_WIDTH, max(MIN_WIDTH, widths[i - 1] + 2))
+    ws.freeze_panes = "A2"
+    last = get_column_letter(len(RANKING_COLUMNS))
+    ws.auto_filter.ref = f"A1:{last}{max(1, len(sheet.rows) + 1)}"
+
+
 def workbook_bytes(
     rows: list[tuple[LedgerRow, str]],
     *,
@@ -248,21 +335,16 @@ def workbook_bytes(
     status_label: Callable[[str], str],
     zone: ZoneInfo,
     sheet_title: str,
+    ranking: RankingSheet | None = None,
 ) -> bytes:
     """The .xlsx file: header frozen, filter on, widths from the content, every text cell
-    cleaned and stored as text (`_append_row`)."""
+    cleaned and stored as text (`_append_row`); the 排名 sheet after it when `ranking`."""
     wb = Workbook()
     ws = wb.active
     if not isinstance(ws, Worksheet):  # pragma: no cover - a new workbook has one sheet
         raise TypeError("a new workbook has no worksheet")
     ws.title = clean(sheet_title)[:31] or "Sheet1"
-    _append_row(ws, 1, [headers[c] for c in COLUMNS])
-    bold = Font(bold=True)
-    fill = PatternFill("solid", fgColor="DDEBF7")
-    for cell in ws[1]:
-        cell.font = bold
-        cell.fill = fill
-        cell.alignment = Alignment(vertical="center")
+    _header_row(ws, [headers[c] for c in COLUMNS])
     widths = [_width(headers[c]) for c in COLUMNS]
     for number, (row, status) in enumerate(rows, start=2):
         values: list[Any] = [
@@ -300,6 +382,8 @@ def workbook_bytes(
         ws.column_dimensions[letter].width = min(MAX_WIDTH, max(MIN_WIDTH, widths[i - 1] + 2))
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{max(1, len(rows) + 1)}"
+    if ranking is not None:
+        _ranking_sheet(wb, ranking)
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

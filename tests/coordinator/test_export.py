@@ -197,3 +197,29 @@ def test_any_text_round_trips_as_the_same_text_never_a_formula(texts):
         assert cell.value == expected
         if export.clean(written) == written:
             assert cell.value == written
+
+
+def test_ranking_sheet_writes_names_as_text():
+    from bot.core.ranking import UnitScore, rank_units
+    from bot.core.stats import Rate
+
+    units = [
+        UnitScore(1, "=1+1", 2, 1, 1, Rate(1, 2), Rate(2, 2)),
+        UnitScore(2, "市财政局\x00", 1, 0, 0, Rate(0, 0), Rate(0, 0)),
+    ]
+    sheet = export.RankingSheet(
+        title="排名", headers={c: c for c in export.RANKING_COLUMNS}, rows=rank_units(units)
+    )
+    data = export.workbook_bytes(
+        [row()],
+        headers=HEADERS,
+        status_label=lambda s: s,
+        zone=ZoneInfo("Asia/Shanghai"),
+        sheet_title="台账",
+        ranking=sheet,
+    )
+    ws = load_workbook(io.BytesIO(data))["排名"]
+    assert ws["B2"].value == "=1+1" and ws["B2"].data_type == "s" and ws["B2"].quotePrefix
+    assert ws["A3"].value == "—" and ws["B3"].value == "市财政局"
+    assert ws["D2"].value == 0.5 and ws["D2"].number_format == "0.0%"
+    assert ws["D3"].value is None and ws.freeze_panes == "A2"

@@ -14,9 +14,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.clock import Clock
 from bot.config import Settings
 from bot.core.roles import Roles
+from bot.core.workdays import is_working_day
 from bot.i18n import format_number, gettext
-from bot.services import export
+from bot.services import export, ranking
 from bot.telegram.coordinator.scope import scope_or_explain
+from bot.telegram.coordinator.status import ack_window
 from bot.telegram.coordinator.texts import all_plans_label
 from bot.telegram.filters import IsCoordinator
 from bot.telegram.render import esc, status_label
@@ -41,6 +43,31 @@ def headers(locale: str) -> dict[str, str]:
     }
 
 
+def ranking_headers(locale: str) -> dict[str, str]:
+    return {
+        "rank": gettext("Rank", locale=locale),
+        "unit": gettext("Unit", locale=locale),
+        "light": gettext("Light", locale=locale),
+        "on_time": gettext("On-time completion rate", locale=locale),
+        "on_time_parts": gettext("On time / due", locale=locale),
+        "acknowledgement": gettext("Timely acknowledgement rate", locale=locale),
+        "acknowledgement_parts": gettext("In time / judged", locale=locale),
+        "overdue": gettext("Overdue", locale=locale),
+        "total": gettext("Assignments", locale=locale),
+        "closed": gettext("Closed", locale=locale),
+    }
+
+
+def light_label(light: str, locale: str) -> str:
+    labels = {
+        "red": gettext("red", locale=locale),
+        "yellow": gettext("yellow", locale=locale),
+        "green": gettext("green", locale=locale),
+        "grey": gettext("grey", locale=locale),
+    }
+    return labels.get(light, light)
+
+
 async def ledger_document(
     session: AsyncSession,
     *,
@@ -53,6 +80,20 @@ async def ledger_document(
     """(xlsx bytes, file name naming the scope `label`, rows)."""
     now = clock.now()
     rows = await export.ledger_rows(session, scope=scope, at=now, zone=settings.clock.zone)
+    ranked = await ranking.unit_ranking(
+        session,
+        scope=scope,
+        at=now,
+        zone=settings.clock.zone,
+        ack_window=ack_window(settings),
+        is_working_day=is_working_day,
+    )
+    sheet = export.RankingSheet(
+        title=gettext("Ranking", locale=locale),
+        headers=ranking_headers(locale),
+        rows=ranked.rows,
+        light_label=lambda light: light_label(light, locale),
+    )
     data = await asyncio.to_thread(
         export.workbook_bytes,
         rows,
@@ -60,6 +101,7 @@ async def ledger_document(
         status_label=lambda s: status_label(s, locale),
         zone=settings.clock.zone,
         sheet_title=gettext("Ledger", locale=locale),
+        ranking=sheet,
     )
     name = export.file_name(now, settings.clock.zone, label, word=gettext("Ledger", locale=locale))
     return data, name, len(rows)
