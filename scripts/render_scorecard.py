@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import random
 import sys
 import tempfile
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
@@ -45,9 +46,9 @@ class Demo:
 
 
 def _at(day: date, rng: random.Random) -> datetime:
-    """A working hour of `day`, never after AS_OF (history has no future)."""
+    """A working hour of `day` (callers keep what is after AS_OF out of the history)."""
     clock = time(rng.randint(8, 17), rng.randint(0, 59))
-    return min(datetime.combine(day, clock, tzinfo=ZONE), AS_OF).astimezone(UTC)
+    return datetime.combine(day, clock, tzinfo=ZONE).astimezone(UTC)
 
 
 def _working_day_after(day: date, n: int) -> date:
@@ -92,7 +93,14 @@ async def demo_ledger(path: Path, tasks_data: Path = ROOT / "tasks_data", seed: 
             if acked_on > today:
                 continue
             acked = _at(acked_on, rng)
-            state = {"acknowledged_at": acked, "status": IN_PROGRESS}
+            if acked > AS_OF:
+                continue
+            state = {
+                "acknowledged_at": acked,
+                "status": IN_PROGRESS,
+                "done_reported_at": None,
+                "closed_at": None,
+            }
             trail = [(acked, NOT_STARTED, IN_PROGRESS)]
             if due <= today + timedelta(days=20):
                 finish = rng.random() < p
@@ -100,10 +108,13 @@ async def demo_ledger(path: Path, tasks_data: Path = ROOT / "tasks_data", seed: 
                     late = rng.random() > p
                     offset = rng.randint(1, 40) if late else -rng.randint(0, 25)
                     done_on = max(acked_on, due + timedelta(days=offset))
-                    if done_on <= today:
-                        done = _at(done_on, rng)
-                        closed_on = min(today, done_on + timedelta(days=rng.randint(0, 4)))
-                        closed = max(done, _at(closed_on, rng))
+                    if due < start:  # overdue when the plan came: caught up over months
+                        done_on = start + timedelta(days=rng.randint(10, 170))
+                    step = timedelta(minutes=30)
+                    done = max(_at(done_on, rng), acked + step)
+                    closed_on = done_on + timedelta(days=rng.randint(0, 4))
+                    closed = max(_at(closed_on, rng), done + step)
+                    if closed <= AS_OF:
                         trail += [
                             (done, IN_PROGRESS, DONE_REPORTED),
                             (closed, DONE_REPORTED, CLOSED),
@@ -111,11 +122,11 @@ async def demo_ledger(path: Path, tasks_data: Path = ROOT / "tasks_data", seed: 
                         state |= {"status": CLOSED, "done_reported_at": done, "closed_at": closed}
             elif rng.random() < 0.08 * p:  # finished early, long before its date
                 done_on = start + timedelta(days=rng.randint(30, 150))
-                if done_on <= today:
-                    done = _at(done_on, rng)
+                done = max(_at(done_on, rng), acked + timedelta(minutes=30))
+                if done <= AS_OF:
                     trail += [(done, IN_PROGRESS, DONE_REPORTED), (done, DONE_REPORTED, CLOSED)]
                     state |= {"status": CLOSED, "done_reported_at": done, "closed_at": done}
-            updates.append({"id": aid, **state})
+            updates.append({"aid": aid, **state})
             for at, old, new in trail:
                 events.append(
                     {
@@ -128,10 +139,10 @@ async def demo_ledger(path: Path, tasks_data: Path = ROOT / "tasks_data", seed: 
                         "note": "",
                     }
                 )
-        for values in updates:
-            aid = values.pop("id")
-            await session.exec(
-                update(Assignment).where(Assignment.id == aid).values(**values)  # type: ignore[arg-type]
+        table = Assignment.__table__  # type: ignore[attr-defined]
+        if updates:
+            await session.exec(  # type: ignore[call-overload]
+                update(table).where(table.c.id == bindparam("aid")), params=updates
             )
         if events:
             await session.exec(insert(StatusEvent), params=events)  # type: ignore[call-overload]
@@ -164,9 +175,12 @@ async def render(tasks_data: Path, out: Path, locale: str) -> list[Path]:
     trend_png = await pictures.trend(
         trend_view(history, plans, at=demo.at, zone=ZONE, locale=locale)
     )
+    from PIL import Image  # matplotlib's own dependency
+
     for name, data in (("scorecard.png", png), ("trend.png", trend_png)):
         assert data is not None
-        (out / name).write_bytes(data)
+        # the bot sends lightly compressed PNGs (faster); the repository keeps small ones
+        Image.open(io.BytesIO(data)).save(out / name, optimize=True)
         written.append(out / name)
     return written
 

@@ -12,6 +12,7 @@ drawn on request (/scorecard), not on every /status.
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 from collections import defaultdict
 from dataclasses import dataclass
@@ -106,9 +107,10 @@ class _History:
 
 
 def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
+    """In UTC (storage's zone; naive values from a bare SQLite column are UTC)."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 async def _histories(session: AsyncSession, scope: Scope) -> list[_History]:
@@ -201,18 +203,32 @@ async def trend(
     if not starts_at:
         return Trend(period, None, [])
     since = min(starts_at).astimezone(zone).date()
+    # counting is CPU work over every assignment and period: off the event loop
+    points = await asyncio.to_thread(_points, histories, since, at, zone, period, limit)
+    return Trend(period, since, points)
+
+
+def _points(
+    histories: list[_History],
+    since: date,
+    at: datetime,
+    zone: ZoneInfo,
+    period: Period,
+    limit: int,
+) -> list[TrendPoint]:
+    now = at.astimezone(UTC)  # instants compared in UTC: no time zone arithmetic per compare
     today = at.astimezone(zone).date()
     points = []
     for start in period_starts(since, today, period, limit):
-        end_day = next_period(start, period)
-        end = min(at, datetime.combine(end_day, time(0), tzinfo=zone))
+        local_end = datetime.combine(next_period(start, period), time(0), tzinfo=zone)
+        end = min(now, local_end.astimezone(UTC))
         day = end.astimezone(zone).date()  # "today" at that instant
         closed = overdue = 0
         for h in histories:
-            if end < at and h.assigned_at is not None and h.assigned_at >= end:
+            if end < now and h.assigned_at is not None and h.assigned_at >= end:
                 continue  # not yet assigned then ("now" counts the ledger as it stands)
             status, due = h.state_at(end)
             closed += status == CLOSED
             overdue += status in OPEN_STATUSES and due < day
         points.append(TrendPoint(start, end, closed, overdue))
-    return Trend(period, since, points)
+    return points

@@ -126,8 +126,8 @@ async def test_picture_status_page_and_export_sheet_rank_alike(tmp_path):
     picture = [(row.rank, row.name) for row in view.rows]
     drawn = Pictures().draw_scorecard(view)
     assert drawn is not None
-    _, texts = drawn
-    drawn_names = [t for t in texts if t in dict((n, r) for r, n in EXPECTED)]
+    names = {name for _, name in EXPECTED}
+    drawn_names = [t for t in drawn.texts if t in names]
 
     status = []
     for line in page.splitlines()[1:]:

@@ -16,6 +16,7 @@ import logging
 import threading
 from typing import Any, TypeVar
 
+from bot.telegram.charts.draw import Drawing
 from bot.telegram.charts.fonts import NO_FONT_WARNING, ChartFont, find_font
 from bot.telegram.charts.scorecard import CardView, render_scorecard
 from bot.telegram.charts.trend import TrendView, render_trend
@@ -73,13 +74,13 @@ class Pictures:
         """At start-up: look for the font now (off the event loop); False: text only."""
         return await asyncio.to_thread(self.font) is not None
 
-    def draw_scorecard(self, view: CardView) -> tuple[bytes, list[str]] | None:
+    def draw_scorecard(self, view: CardView) -> Drawing | None:
         font = self.font()
         if font is None:
             return None
         return render_scorecard(without_missing_glyphs(view, font), font)
 
-    def draw_trend(self, view: TrendView) -> tuple[bytes, list[str]] | None:
+    def draw_trend(self, view: TrendView) -> Drawing | None:
         font = self.font()
         if font is None:
             return None
@@ -88,11 +89,11 @@ class Pictures:
     async def scorecard(self, view: CardView) -> bytes | None:
         """The scorecard PNG, drawn in a thread; None without a CJK font."""
         drawn = await asyncio.to_thread(self.draw_scorecard, view)
-        return None if drawn is None else drawn[0]
+        return None if drawn is None else drawn.png
 
     async def trend(self, view: TrendView) -> bytes | None:
         drawn = await asyncio.to_thread(self.draw_trend, view)
-        return None if drawn is None else drawn[0]
+        return None if drawn is None else drawn.png
 
 
-__all__ = ["CardView", "ChartFont", "Pictures", "TrendView", "without_missing_glyphs"]
+__all__ = ["CardView", "ChartFont", "Drawing", "Pictures", "TrendView", "without_missing_glyphs"]

@@ -22,6 +22,7 @@ from bot.telegram.charts.draw import (
     TRACK,
     WIDTH,
     Canvas,
+    Drawing,
     fit,
 )
 from bot.telegram.charts.fonts import ChartFont
@@ -106,8 +107,7 @@ def lines_drawn(rows: list[CardRow]) -> list[CardRow | tuple[str, int]]:
     return [line for line in lines if not (isinstance(line, tuple) and line[1] == 0)]
 
 
-def render_scorecard(view: CardView, font: ChartFont) -> tuple[bytes, list[str]]:
-    """The PNG, and every text drawn on it."""
+def render_scorecard(view: CardView, font: ChartFont) -> Drawing:
     lines = lines_drawn(view.rows) or [(HIDDEN, 0)]
     footer_lines = [view.footer, *view.notes]
     height = TOP + ROW * len(lines) + BOTTOM + 34 * (len(footer_lines) - 1)
@@ -165,4 +165,4 @@ def render_scorecard(view: CardView, font: ChartFont) -> tuple[bytes, list[str]]
     c.line(32, bottom + 2, WIDTH - 32, bottom + 2, RULE)
     for j, text in enumerate(footer_lines):
         c.text(40, bottom + 48 + 34 * j, fit(text, FOOT_PX, WIDTH - 80), FOOT_PX, color=MUTED)
-    return c.png(), c.texts
+    return c.finish()

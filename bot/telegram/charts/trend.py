@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.telegram.charts.draw import DPI, INK, LIGHT_COLOURS, MUTED, PT, RULE, WIDTH, new_figure
+from bot.telegram.charts.draw import (
+    INK,
+    LIGHT_COLOURS,
+    MUTED,
+    PT,
+    RULE,
+    WIDTH,
+    Drawing,
+    finish,
+    new_figure,
+)
 from bot.telegram.charts.fonts import ChartFont
 
 HEIGHT = 760
@@ -36,15 +46,10 @@ def _tick_every(n: int) -> int:
     return max(1, -(-n // 8))
 
 
-def render_trend(view: TrendView, font: ChartFont) -> tuple[bytes, list[str]]:
-    """The PNG, and every text drawn on it."""
-    import io
-
+def render_trend(view: TrendView, font: ChartFont) -> Drawing:
     figure = new_figure(font, WIDTH, HEIGHT)
-    drawn: list[str] = []
 
     def text(x: float, y: float, s: str, px: float, **kw: object) -> None:
-        drawn.append(s)
         figure.text(
             x / WIDTH,
             1 - y / HEIGHT,
@@ -75,7 +80,6 @@ def render_trend(view: TrendView, font: ChartFont) -> tuple[bytes, list[str]]:
         )
         for values, label, colour in series:
             ax.plot(xs, values, color=colour, linewidth=4, marker="o", markersize=8, label=label)
-            drawn.append(str(values[-1]))
             ax.annotate(
                 str(values[-1]),
                 (xs[-1], values[-1]),
@@ -88,7 +92,6 @@ def render_trend(view: TrendView, font: ChartFont) -> tuple[bytes, list[str]]:
         every = _tick_every(n)
         ticks = [x for x in xs if (n - 1 - x) % every == 0]
         ax.set_xticks(ticks, [view.labels[x] for x in ticks])
-        drawn += [view.labels[x] for x in ticks]
         top = max([*view.closed, *view.overdue, 1])
         ax.set_ylim(0, top * 1.15)
         ax.set_xlim(-0.3, n - 0.7 + 0.6)
@@ -102,12 +105,13 @@ def render_trend(view: TrendView, font: ChartFont) -> tuple[bytes, list[str]]:
         )
         for item in legend.get_texts():
             item.set_color(INK)
-        drawn += [view.closed_label, view.overdue_label]
-    for label in (*ax.get_xticklabels(), *ax.get_yticklabels()):
-        label.set_fontproperties(font.properties(TICK_PX * PT))
-        label.set_color(MUTED)
-    drawn += [label.get_text() for label in ax.get_yticklabels()]
+    # tick labels are made when drawn: the family goes to the axis, not to today's labels
+    ax.tick_params(
+        axis="both",
+        labelsize=TICK_PX * PT,
+        labelcolor=MUTED,
+        labelfontfamily=font.family,
+        color=RULE,
+    )
     text(40, HEIGHT - 40, view.footer, FOOT_PX, color=MUTED, va="center")
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI, facecolor="white")
-    return buffer.getvalue(), drawn
+    return finish(figure)

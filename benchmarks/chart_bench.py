@@ -1,0 +1,110 @@
+"""Time the scorecard picture for 100 units (target: under 1 s) and the trend picture.
+
+    python benchmarks/chart_bench.py [--units 100] [--runs 5]
+
+Prints the font, the first draw (matplotlib imported, font found and read), then the median
+and the worst of `--runs` further draws of a 100-unit scorecard (a cut list: the head, the
+laggards and one line for the units with nothing due) and of a 26-week trend, with the PNG
+sizes. The ranking itself is not timed here (bot.services.ranking: one grouped query).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.core.ranking import UnitScore, rank_units
+from bot.core.stats import Rate
+from bot.services.ranking import PlanRef, Ranking
+from bot.services.trend import Trend, TrendPoint
+
+ZONE = ZoneInfo("Asia/Shanghai")
+AT = datetime(2025, 6, 18, 3, 30, tzinfo=UTC)
+
+
+def ranking(n: int) -> Ranking:
+    scores = [
+        UnitScore(
+            i,
+            f"测试市第{i}委员会办公室",
+            12,
+            i % 12,
+            i % 5,
+            Rate(i % 9, 8 if i % 11 else 0),
+            Rate(i % 6, 5),
+        )
+        for i in range(n)
+    ]
+    return Ranking(AT, date(2025, 6, 18), rank_units(scores), [PlanRef(1, "SR", "实施意见")])
+
+
+def history(weeks: int = 26) -> Trend:
+    start = date(2025, 6, 16) - timedelta(weeks=weeks - 1)
+    points = [
+        TrendPoint(start + timedelta(weeks=w), AT, 10 * w, max(0, 40 - w)) for w in range(weeks)
+    ]
+    return Trend("week", start, points)
+
+
+def timed(draw, runs: int) -> tuple[float, float, float, int]:
+    """Median and worst wall time, median CPU time (what a busy machine does not inflate),
+    PNG bytes."""
+    times, cpu, size = [], [], 0
+    for _ in range(runs):
+        t0, c0 = time.perf_counter(), time.process_time()
+        drawing = draw()
+        times.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+        size = len(drawing.png)
+    return statistics.median(times), max(times), statistics.median(cpu), size
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--units", type=int, default=100)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args(argv)
+
+    from bot.telegram.charts import Pictures
+    from bot.telegram.charts.views import card_view, trend_view
+
+    pictures = Pictures()
+    t0 = time.perf_counter()
+    font = pictures.font()
+    if font is None:
+        print("no CJK font: install fonts-noto-cjk or set CHART_FONT")
+        return 1
+    card = card_view(ranking(args.units), period="week", zone=ZONE, locale="zh_CN")
+    first = pictures.draw_scorecard(card)
+    assert first is not None
+    print(f"font: {font.family} ({font.path}, face {font.index})")
+    print(
+        f"first scorecard (import matplotlib, find and read the font): "
+        f"{time.perf_counter() - t0:.2f} s"
+    )
+    median, worst, cpu, size = timed(lambda: pictures.draw_scorecard(card), args.runs)
+    print(
+        f"scorecard, {args.units} units: median {median * 1000:.0f} ms (CPU {cpu * 1000:.0f} ms)"
+        f", worst {worst * 1000:.0f} ms, {size / 1024:.0f} KiB "
+        f"({'ok' if median < 1 else 'OVER'}: target < 1 s)"
+    )
+    view = trend_view(history(), [PlanRef(1, "SR", "实施意见")], at=AT, zone=ZONE, locale="zh_CN")
+    median, worst, cpu, size = timed(lambda: pictures.draw_trend(view), args.runs)
+    print(
+        f"trend, 26 weeks: median {median * 1000:.0f} ms (CPU {cpu * 1000:.0f} ms), worst "
+        f"{worst * 1000:.0f} ms, {size / 1024:.0f} KiB"
+    )
+    print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (2 cores here)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
