@@ -180,7 +180,8 @@ async def render(tasks_data: Path, out: Path, locale: str) -> list[Path]:
     for name, data in (("scorecard.png", png), ("trend.png", trend_png)):
         assert data is not None
         # the bot sends lightly compressed PNGs (faster); the repository keeps small ones
-        Image.open(io.BytesIO(data)).save(out / name, optimize=True)
+        image = Image.open(io.BytesIO(data)).convert("RGB").quantize(colors=64)
+        image.save(out / name, optimize=True)
         written.append(out / name)
     return written
 
