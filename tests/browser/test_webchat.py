@@ -1,8 +1,9 @@
 """The web chat in headless Chromium against `python -m bot` in local mode.
 
 One story, in order (the tests share the process and the browser): a liaison answers a
-reminder with 进行中 and a reply; the coordinator's /status shows it; on Monday 09:00 the weekly
-digest arrives; /export gives an .xlsx that openpyxl opens; bad input gets clear answers.
+reminder with 进行中 and a reply; the coordinator's /status shows it; /scorecard's picture shows
+as a photo that a click enlarges; on Monday 09:00 the weekly digest arrives; /export gives an
+.xlsx that openpyxl opens; bad input gets clear answers.
 Every wait is a WebDriverWait on the page (no fixed sleeps).
 """
 
@@ -45,6 +46,7 @@ return [...document.querySelectorAll('#messages .msg')]
     text: (m.querySelector('.text') || {}).innerText || '',
     buttons: [...m.querySelectorAll('.inline-keyboard button')].map((b) => b.innerText.trim()),
     file: (m.querySelector('a.document') || {dataset: {}}).dataset.fileName || null,
+    photo: !!m.querySelector('a.photo img'),
   }));
 """
 
@@ -246,6 +248,29 @@ def test_the_coordinator_sees_the_change_in_status(chat: WebChat, story: dict[st
     counted = [int(n.replace(",", "")) for n in IN_PROGRESS.findall(after)]
     assert counted and counted[0] >= 1, after
     assert after != story["status_before"]
+
+
+def test_the_scorecard_is_a_photo_that_enlarges(chat: WebChat) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    chat.be(COORDINATOR)
+    before = chat.send("/scorecard")
+    photo = chat.wait_bot(before, lambda m: m["photo"], "with the scorecard picture")
+    assert "单位排名" in photo["text"]  # the caption
+    assert "• 周" in photo["buttons"] and "月" in photo["buttons"]  # this week, or a month
+    chat.click(chat.in_message(photo["id"], "a.photo"))
+    big = chat.wait.until(lambda d: enlarged_width(chat), "the picture did not open enlarged")
+    assert big == 1080  # the PNG's own width
+    chat.css("body").send_keys(Keys.ESCAPE)
+    chat.wait.until(lambda d: not d.find_elements("css selector", "#lightbox"))
+
+
+def enlarged_width(chat: WebChat) -> int:
+    """The natural width of the enlarged picture once it has loaded (0 before)."""
+    return chat.driver.execute_script(
+        "const i = document.querySelector('#lightbox img');"
+        " return i && i.complete ? i.naturalWidth : 0;"
+    )
 
 
 def test_monday_morning_brings_the_weekly_digest(chat: WebChat) -> None:

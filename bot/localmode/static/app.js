@@ -408,8 +408,12 @@ function renderMessage(view) {
   }
   if (m.photo && m.photo.length) {
     const largest = m.photo[m.photo.length - 1];
-    bubble.append(el("a", { href: "/control/files/" + encodeURIComponent(largest.file_id), target: "_blank", class: "photo" },
-      el("img", { src: "/control/files/" + encodeURIComponent(largest.file_id), alt: "图片", loading: "lazy" })));
+    const src = "/control/files/" + encodeURIComponent(largest.file_id);
+    // a click enlarges the picture in the page, as the Telegram apps do (a scorecard is tall)
+    bubble.append(el("a", {
+      href: src, target: "_blank", class: "photo", title: "点击放大",
+      onclick: (e) => { e.preventDefault(); openLightbox(src, m.caption || "图片"); },
+    }, el("img", { src, alt: m.caption ? m.caption.slice(0, 80) : "图片", loading: "lazy" })));
   }
   if (m.document) {
     const d = m.document;
@@ -449,6 +453,26 @@ function renderMessage(view) {
   bubble.append(meta);
   node.append(bubble);
   return node;
+}
+
+// -- a photo, enlarged ------------------------------------------------------------------------
+
+function closeLightbox() {
+  const open = $("lightbox");
+  if (open) open.remove();
+  document.removeEventListener("keydown", lightboxKey);
+}
+
+function lightboxKey(e) {
+  if (e.key === "Escape") closeLightbox();
+}
+
+function openLightbox(src, alt) {
+  closeLightbox();
+  const overlay = el("div", { id: "lightbox", class: "lightbox", role: "dialog", "aria-label": "图片（点击关闭）", onclick: closeLightbox },
+    el("img", { src, alt }));
+  document.body.append(overlay);
+  document.addEventListener("keydown", lightboxKey);
 }
 
 function inlineButton(view, button) {
