@@ -153,22 +153,18 @@ async def send_scorecard(
         session, Scope(plan_ids=await ranking.scorecard_plan_ids(session, roles))
     )
     markup = keyboard(cb, reached, locale)
-    title = None
-    if chosen.unit_name:
-        title = chosen.unit_name
+    # titled by the plans of the scope; a unit's own row (a /status UNIT scope) is marked
     png: bytes | None
     if cb.chart == CHART_TREND:
         history = await trend.trend(session, scope=chosen.scope, at=at, zone=zone, period=period)
         png = await pictures.trend(
-            trend_view(history, result.plans, at=at, zone=zone, locale=locale, title=title)
+            trend_view(history, result.plans, at=at, zone=zone, locale=locale)
         )
     else:
-        view = card_view(
-            result, period=period, zone=zone, locale=locale, title=title, mine=chosen.unit_id
-        )
+        view = card_view(result, period=period, zone=zone, locale=locale, mine=chosen.unit_id)
         png = await pictures.scorecard(view)
     if png is None:  # no CJK font: the ranking as text, never a picture of boxes
-        label = title or (result.plans[0].code if len(result.plans) == 1 else None)
+        label = result.plans[0].code if len(result.plans) == 1 else None
         text = ranking_text(
             result, label or gettext("all plans", locale=locale), locale, chosen.unit_id
         )
@@ -177,7 +173,7 @@ async def send_scorecard(
     name = "trend.png" if cb.chart == CHART_TREND else "scorecard.png"
     await message.answer_photo(
         BufferedInputFile(png, filename=name),
-        caption=esc(caption(result, period=period, locale=locale, title=title)),
+        caption=esc(caption(result, period=period, locale=locale)),
         reply_markup=markup,
     )
 

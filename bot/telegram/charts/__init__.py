@@ -53,6 +53,9 @@ class Pictures:
         self.font_name = font_name
         self._font: ChartFont | None = font
         self._lock = threading.Lock()
+        # one drawing at a time: matplotlib does not promise thread safety, and drawing is
+        # CPU work under the GIL anyway
+        self._drawing = threading.Lock()
 
     def font(self) -> ChartFont | None:
         """The font (looked for once; blocking: call it from a thread)."""
@@ -78,13 +81,15 @@ class Pictures:
         font = self.font()
         if font is None:
             return None
-        return render_scorecard(without_missing_glyphs(view, font), font)
+        with self._drawing:
+            return render_scorecard(without_missing_glyphs(view, font), font)
 
     def draw_trend(self, view: TrendView) -> Drawing | None:
         font = self.font()
         if font is None:
             return None
-        return render_trend(without_missing_glyphs(view, font), font)
+        with self._drawing:
+            return render_trend(without_missing_glyphs(view, font), font)
 
     async def scorecard(self, view: CardView) -> bytes | None:
         """The scorecard PNG, drawn in a thread; None without a CJK font."""
