@@ -134,3 +134,42 @@ def most_overdue(rows: Iterable[RankedUnit], limit: int = 3) -> list[RankedUnit]
     behind = [row for row in rows if row.overdue > 0]
     behind.sort(key=lambda row: (-row.overdue, order[row.unit_id]))
     return behind[:limit]
+
+
+def row_to_dict(row: RankedUnit) -> dict[str, object]:
+    """A ranked unit as plain JSON values (frozen into an Outbox payload)."""
+    return {
+        "rank": row.rank,
+        "unit_id": row.unit_id,
+        "unit": row.name,
+        "total": row.total,
+        "closed": row.closed,
+        "overdue": row.overdue,
+        "on_time": [row.on_time.numerator, row.on_time.denominator],
+        "ack": [row.acknowledgement.numerator, row.acknowledgement.denominator],
+    }
+
+
+def _int(value: object) -> int:
+    return int(value) if isinstance(value, int | float | str) and value != "" else 0
+
+
+def row_from_dict(data: dict[str, object]) -> RankedUnit:
+    """The ranked unit `row_to_dict` wrote; its light is derived again (same rules)."""
+
+    def rate(value: object) -> Rate:
+        parts = list(value) if isinstance(value, list | tuple) else []
+        parts += [0, 0]
+        return Rate(_int(parts[0]), _int(parts[1]))
+
+    rank = data.get("rank")
+    score = UnitScore(
+        unit_id=_int(data.get("unit_id")),
+        name=str(data.get("unit") or ""),
+        total=_int(data.get("total")),
+        closed=_int(data.get("closed")),
+        overdue=_int(data.get("overdue")),
+        on_time=rate(data.get("on_time")),
+        acknowledgement=rate(data.get("ack")),
+    )
+    return _line(score, None if rank is None else _int(rank))

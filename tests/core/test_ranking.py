@@ -109,3 +109,10 @@ def test_ranking_does_not_depend_on_input_order(specs, rnd: random.Random):
     for position, row in enumerate(first, start=1):
         if row.ranked:
             assert row.rank <= position
+
+
+def test_rows_survive_a_payload():
+    from bot.core.ranking import row_from_dict, row_to_dict
+
+    rows = rank_units([unit(1, "甲", (1, 2), (2, 2), overdue=1), unit(2, "乙", (0, 0), (0, 0))])
+    assert [row_from_dict(row_to_dict(r)) for r in rows] == rows
