@@ -193,3 +193,12 @@ def test_pictures_do_not_load_at_import():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+async def test_a_distinct_picture_is_drawn_once(font):
+    pictures = Pictures(font=font)
+    first = card_view(synthetic(5), period="week", zone=ZONE, locale="zh_CN")
+    other = card_view(synthetic(5), period="week", zone=ZONE, locale="en")
+    pngs = [await pictures.scorecard_once(v) for v in (first, other, first, other, first)]
+    assert pictures.drawn == 2
+    assert pngs[0] == pngs[2] == pngs[4] and pngs[1] == pngs[3] and pngs[0] != pngs[1]

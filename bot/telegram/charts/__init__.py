@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
+import json
 import logging
 import threading
+from collections import OrderedDict
 from typing import Any, TypeVar
 
 from bot.telegram.charts.draw import Drawing
@@ -26,6 +29,7 @@ log = logging.getLogger(__name__)
 V = TypeVar("V")
 _UNSET: Any = object()
 REPLACEMENT = "?"  # drawn for a character the font lacks (a rare character in a unit name)
+MEMO_SIZE = 64  # distinct pictures kept: one digest pass draws a few (one per scope and language)
 
 
 def without_missing_glyphs(view: V, font: ChartFont) -> V:
@@ -56,6 +60,8 @@ class Pictures:
         # one drawing at a time: matplotlib does not promise thread safety, and drawing is
         # CPU work under the GIL anyway
         self._drawing = threading.Lock()
+        self._memo: OrderedDict[str, bytes | None] = OrderedDict()
+        self.drawn = 0  # pictures drawn (not served from the memo): the benchmark counts them
 
     def font(self) -> ChartFont | None:
         """The font (looked for once; blocking: call it from a thread)."""
@@ -94,10 +100,27 @@ class Pictures:
     async def scorecard(self, view: CardView) -> bytes | None:
         """The scorecard PNG, drawn in a thread; None without a CJK font."""
         drawn = await asyncio.to_thread(self.draw_scorecard, view)
+        self.drawn += drawn is not None
         return None if drawn is None else drawn.png
+
+    async def scorecard_once(self, view: CardView) -> bytes | None:
+        """Like `scorecard`, drawn once per distinct view: the recipients of one digest pass
+        who see the same scope in the same language share one drawing."""
+        key = hashlib.sha256(
+            json.dumps(dataclasses.asdict(view), ensure_ascii=False, sort_keys=True).encode()
+        ).hexdigest()
+        if key in self._memo:
+            self._memo.move_to_end(key)
+            return self._memo[key]
+        png = await self.scorecard(view)
+        self._memo[key] = png
+        while len(self._memo) > MEMO_SIZE:
+            self._memo.popitem(last=False)
+        return png
 
     async def trend(self, view: TrendView) -> bytes | None:
         drawn = await asyncio.to_thread(self.draw_trend, view)
+        self.drawn += drawn is not None
         return None if drawn is None else drawn.png
 
 
