@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, update
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from anywhere
@@ -32,6 +32,10 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
 from bot.core.status import CLOSED, DONE_REPORTED, IN_PROGRESS, NOT_STARTED  # noqa: E402
 from bot.storage.db import create_all, make_engine, make_session_maker  # noqa: E402
 from bot.storage.models import Assignment, Milestone, StatusEvent  # noqa: E402
+from bot.storage.typed_sql import select_rows, table_of  # noqa: E402
+
+A = table_of(Assignment)
+M = table_of(Milestone)
 
 ZONE = ZoneInfo("Asia/Shanghai")
 LOADED = datetime(2024, 9, 2, 9, 0, tzinfo=ZONE)  # a Monday
@@ -77,9 +81,9 @@ async def demo_ledger(path: Path, tasks_data: Path = ROOT / "tasks_data", seed: 
     async with session_maker() as session:
         rows = (
             await session.exec(
-                select(Assignment.id, Assignment.unit_id, Assignment.due, Assignment.assigned_at)
-                .join(Milestone, Milestone.id == Assignment.milestone_id)  # type: ignore[arg-type]
-                .order_by(Assignment.id)
+                select_rows(A.c.id, A.c.unit_id, A.c.due, A.c.assigned_at)
+                .select_from(A.join(M, M.c.id == A.c.milestone_id))
+                .order_by(A.c.id)
             )
         ).all()
         diligence: dict[int, float] = {}
@@ -139,13 +143,10 @@ async def demo_ledger(path: Path, tasks_data: Path = ROOT / "tasks_data", seed: 
                         "note": "",
                     }
                 )
-        table = Assignment.__table__  # type: ignore[attr-defined]
         if updates:
-            await session.exec(  # type: ignore[call-overload]
-                update(table).where(table.c.id == bindparam("aid")), params=updates
-            )
+            await session.exec(update(A).where(A.c.id == bindparam("aid")), params=updates)
         if events:
-            await session.exec(insert(StatusEvent), params=events)  # type: ignore[call-overload]
+            await session.exec(insert(table_of(StatusEvent)), params=events)
         await session.commit()
     return Demo(session_maker, engine, AS_OF.astimezone(UTC))
 

@@ -17,21 +17,21 @@ import bisect
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.status import CLOSED, DONE_REPORTED, NOT_STARTED, OPEN_STATUSES
 from bot.services.stats import A, M, P, Scope, T, _scope_filters
 from bot.storage.models import StatusEvent
+from bot.storage.typed_sql import select_rows, table_of
 
 Period = Literal["week", "month"]
 PERIODS: tuple[Period, ...] = ("week", "month")
 MAX_POINTS = 26  # the last half year of weeks (or two years of months): a phone-wide chart
 
-E = StatusEvent.__table__  # type: ignore[attr-defined]
+E = table_of(StatusEvent)
 
 
 @dataclass(frozen=True)
@@ -106,18 +106,20 @@ class _History:
         return status, due
 
 
-def _aware(value: datetime | None) -> datetime | None:
+def _utc(value: datetime) -> datetime:
     """In UTC (storage's zone; naive values from a bare SQLite column are UTC)."""
-    if value is None:
-        return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return None if value is None else _utc(value)
 
 
 async def _histories(session: AsyncSession, scope: Scope) -> list[_History]:
     joined = A.join(M, M.c.id == A.c.milestone_id).join(T, T.c.id == M.c.task_id)
     rows = (
         await session.exec(
-            select(
+            select_rows(
                 A.c.id,
                 A.c.status,
                 A.c.due,
@@ -129,9 +131,9 @@ async def _histories(session: AsyncSession, scope: Scope) -> list[_History]:
             .where(*_scope_filters(scope))
         )
     ).all()
-    by_assignment: dict[int, list[tuple]] = defaultdict(list)
+    by_assignment: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
     scoped_events = (
-        select(
+        select_rows(
             E.c.assignment_id,
             E.c.at,
             E.c.old_status,
@@ -147,9 +149,12 @@ async def _histories(session: AsyncSession, scope: Scope) -> list[_History]:
         by_assignment[row[0]].append(row[1:])
     out = []
     for aid, status, due, assigned_at, done_at, closed_at in rows:
-        status_times, statuses, due_times, dues = [], [], [], []
-        for at, old, new, due_before, due_after in by_assignment.get(aid, ()):
-            at = _aware(at)
+        status_times: list[datetime] = []
+        statuses: list[tuple[str | None, str | None]] = []
+        due_times: list[datetime] = []
+        dues: list[tuple[date, date]] = []
+        for event_at, old, new, due_before, due_after in by_assignment.get(aid, ()):
+            at = _utc(event_at)
             if new is not None:
                 status_times.append(at)
                 statuses.append((old, new))
@@ -160,7 +165,7 @@ async def _histories(session: AsyncSession, scope: Scope) -> list[_History]:
             _History(
                 status=status,
                 due=due,
-                assigned_at=_aware(assigned_at),
+                assigned_at=_utc(assigned_at),
                 done_at=_aware(done_at),
                 closed_at=_aware(closed_at),
                 status_times=status_times,
@@ -175,12 +180,12 @@ async def _histories(session: AsyncSession, scope: Scope) -> list[_History]:
 async def _first_loaded(session: AsyncSession, scope: Scope) -> datetime | None:
     """When the scope's plans were first loaded: the earliest of their load instants and of
     their assignments' (a reload moves Plan.loaded_at, never an assignment's)."""
-    plans = select(P.c.loaded_at).where(P.c.archived_at.is_(None))
+    plans = select_rows(P.c.loaded_at).where(P.c.archived_at.is_(None))
     if scope.plan_id is not None:
         plans = plans.where(P.c.id == scope.plan_id)
     if scope.plan_ids is not None:
         plans = plans.where(P.c.id.in_(sorted(scope.plan_ids)))
-    found = [_aware(v) for (v,) in (await session.exec(plans)).all() if v is not None]
+    found = [_utc(v) for (v,) in (await session.exec(plans)).all() if v is not None]
     return min(found) if found else None
 
 
@@ -197,7 +202,7 @@ async def trend(
     plans were loaded; the current period is counted at `at`."""
     histories = await _histories(session, scope)
     loaded = await _first_loaded(session, scope)
-    starts_at = [h.assigned_at for h in histories if h.assigned_at is not None]
+    starts_at = [h.assigned_at for h in histories]
     if loaded is not None:
         starts_at.append(loaded)
     if not starts_at:
@@ -225,7 +230,7 @@ def _points(
         day = end.astimezone(zone).date()  # "today" at that instant
         closed = overdue = 0
         for h in histories:
-            if end < now and h.assigned_at is not None and h.assigned_at >= end:
+            if end < now and h.assigned_at >= end:
                 continue  # not yet assigned then ("now" counts the ledger as it stands)
             status, due = h.state_at(end)
             closed += status == CLOSED
