@@ -1,11 +1,12 @@
 """Time the scorecard picture for 100 units (target: under 1 s) and the trend picture.
 
-    python benchmarks/chart_bench.py [--units 100] [--runs 5]
+    python benchmarks/chart_bench.py [--units 100] [--runs 5] [--ledger 100000]
 
 Prints the font, the first draw (matplotlib imported, font found and read), then the median
 and the worst of `--runs` further draws of a 100-unit scorecard (a cut list: the head, the
 laggards and one line for the units with nothing due) and of a 26-week trend, with the PNG
-sizes. The ranking itself is not timed here (bot.services.ranking: one grouped query).
+sizes. With `--ledger N`, also the ranking's service call (bot.services.ranking: one grouped
+query) over a synthetic ledger of N assignments (benchmarks/synthetic.py): every plan, one plan.
 """
 
 from __future__ import annotations
@@ -67,10 +68,47 @@ def timed(draw, runs: int) -> tuple[float, float, float, int]:
     return statistics.median(times), max(times), statistics.median(cpu), size
 
 
+async def time_ranking(assignments: int, runs: int) -> None:
+    import tempfile
+
+    from benchmarks.synthetic import build_synthetic_ledger
+    from bot.services import ranking as service
+    from bot.services.stats import Scope
+    from bot.storage.db import create_all, make_engine, make_session_maker
+
+    with tempfile.TemporaryDirectory() as folder:
+        engine = make_engine(f"sqlite+aiosqlite:///{folder}/bench.sqlite3")
+        await create_all(engine)
+        session_maker = make_session_maker(engine)
+        at = datetime(2025, 12, 1, 2, 0, tzinfo=UTC)
+        await build_synthetic_ledger(session_maker, assignments=assignments, at=at)
+        try:
+            for label, scope in (
+                ("every plan", Scope()),
+                ("one plan", Scope(plan_id=1)),  # an empty database: the first plan is 1
+            ):
+                walls, cpu, units = [], [], 0
+                for _ in range(runs + 1):
+                    async with session_maker() as session:
+                        t0, c0 = time.perf_counter(), time.process_time()
+                        result = await service.unit_ranking(session, scope=scope, at=at, zone=ZONE)
+                        walls.append(time.perf_counter() - t0)
+                        cpu.append(time.process_time() - c0)
+                        units = len(result.rows)
+                print(
+                    f"ranking, {assignments:,} assignments, {label} ({units} units): median "
+                    f"{statistics.median(walls[1:]) * 1000:.0f} ms "
+                    f"(CPU {statistics.median(cpu[1:]) * 1000:.0f} ms)"
+                )
+        finally:
+            await engine.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--units", type=int, default=100)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--ledger", type=int, default=0, help="also time the ranking query")
     args = parser.parse_args(argv)
 
     from bot.telegram.charts import Pictures
@@ -102,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
         f"trend, 26 weeks: median {median * 1000:.0f} ms (CPU {cpu * 1000:.0f} ms), worst "
         f"{worst * 1000:.0f} ms, {size / 1024:.0f} KiB"
     )
+    if args.ledger:
+        import asyncio
+
+        asyncio.run(time_ranking(args.ledger, args.runs))
     print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (2 cores here)")
     return 0
 
