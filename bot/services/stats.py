@@ -406,11 +406,6 @@ class StatusReport:
         ranked.sort(key=lambda u: (-u.overdue, u.name))
         return ranked if limit is None else ranked[:limit]
 
-    def scorecard(self) -> list[core.ScoreRow]:
-        return core.scorecard(
-            core.UnitFacts(u.unit_id, u.name, u.total, u.closed, u.overdue) for u in self.units
-        )
-
 
 async def unit_names(session: AsyncSession, unit_ids: Iterable[int]) -> dict[int, str]:
     """How to name units in a list, by id: the short name plans use (市卫健委), or the full
