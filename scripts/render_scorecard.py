@@ -63,13 +63,16 @@ def _working_day_after(day: date, n: int) -> date:
     return day
 
 
-async def demo_ledger(path: Path, tasks_data: Path = ROOT / "tasks_data", seed: int = 7) -> Demo:
-    """The seed plans loaded at LOADED, with invented progress up to AS_OF."""
+async def demo_ledger(
+    path: Path, tasks_data: Path = ROOT / "tasks_data", seed: int = 7, *, url: str | None = None
+) -> Demo:
+    """The seed plans loaded at LOADED, with invented progress up to AS_OF, in the SQLite file
+    `path` (or the database `url`: the tests' own)."""
     from bot.core.units import load_unit_directory
     from bot.storage.cli import read_plans
     from bot.storage.loader import load_plans
 
-    engine = make_engine(f"sqlite+aiosqlite:///{path}")
+    engine = make_engine(url or f"sqlite+aiosqlite:///{path}")
     await create_all(engine)
     session_maker = make_session_maker(engine)
     plans = read_plans([tasks_data / "plans"])

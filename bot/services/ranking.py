@@ -34,7 +34,9 @@ from bot.services.stats import (
     _ack_threshold,
     _ack_tree_params,
     _assigned_range,
+    _day_end_params,
     _day_params,
+    _on_postgres,
     _run,
     _scope_rows,
     unit_names,
@@ -91,15 +93,22 @@ async def unit_scores(
     bounds = await _assigned_range(session)
     if bounds is None:
         return []
+    pg = await _on_postgres(session)
     runs = _ack_runs(when, ack_window, is_working_day, *bounds)
     threshold = _ack_threshold(runs, when)
+    offsets, ends = await _day_end_params(session, when, pg)
     statement = sql.scope_unit_scores(
-        _scope_rows(scope, milestone=True),
-        when.offset_minutes,
+        _scope_rows(scope, pg, milestone=True),
+        offsets,
         runs=len(runs),
         all_windows_over=threshold is None,
+        pg=pg,
     )
-    params = {**_day_params(scope, when), **_ack_tree_params(runs, threshold)}
+    params = {
+        **_day_params(scope, when, pg),
+        **_ack_tree_params(runs, threshold, pg),
+        **ends,
+    }
     rows = await _run(session, statement, params)
     names = await unit_names(session, [row[0] for row in rows])
     out = []

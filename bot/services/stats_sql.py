@@ -368,19 +368,23 @@ def scope_on_time(rows: str, offsets: tuple[int, ...], *, pg: bool = False) -> s
     )
 
 
-def scope_unit_scores(rows: str, offset_minutes: int, *, runs: int, all_windows_over: bool) -> str:
+def scope_unit_scores(
+    rows: str, offsets: tuple[int, ...], *, runs: int, all_windows_over: bool, pg: bool = False
+) -> str:
     """Per unit of `rows` (`rows` with their milestone), what the ranking of units needs
     (bot.core.ranking): assignments, closed, past-due open ones, 按时办结率's on-time count and
     open items not yet originally due (`scope_on_time`), 及时签收率's two counts (`scope_ack`).
     Over a scope of several plans a unit is one row: ranked once across them."""
+    plus = _plus(pg)
+    closed = count_when(f"a.status = '{CLOSED}'", pg=pg)
+    past_due = count_when(f"a.status IN {OPEN} AND {plus}a.due < :today", pg=pg)
+    not_yet_due = count_when(f"a.status <> '{CLOSED}' AND {plus}m.original_due >= :today", pg=pg)
     return (
-        "SELECT a.unit_id, count(*),"
-        f" sum(a.status = '{CLOSED}'),"
-        f" sum(a.status IN {OPEN} AND +a.due < :today),"
+        f"SELECT a.unit_id, count(*), {closed}, {past_due},"
         f" coalesce(sum(CASE WHEN a.status = '{CLOSED}'"
-        f" THEN {finished_on_time(offset_minutes)} END), 0),"
-        f" sum(a.status <> '{CLOSED}' AND +m.original_due >= :today),"
-        f" coalesce(sum({ack_in_time(runs)}), 0),"
-        f" coalesce(sum({ack_counted(runs, all_windows_over=all_windows_over)}), 0) "
+        f" THEN {finished_on_time(offsets, pg=pg)} END), 0),"
+        f" {not_yet_due},"
+        f" coalesce(sum({ack_in_time(runs, pg=pg)}), 0),"
+        f" coalesce(sum({ack_counted(runs, all_windows_over=all_windows_over, pg=pg)}), 0) "
         f"FROM {rows} GROUP BY a.unit_id"
     )

@@ -18,6 +18,7 @@ from bot.telegram.charts.scorecard import BOTTOM, MAX_LINES, ROW, TOP, lines_dra
 from bot.telegram.charts.trend import HEIGHT
 from bot.telegram.charts.views import caption, card_view, trend_view
 from scripts.render_scorecard import ZONE, demo_ledger
+from tests.dbs import database_url
 
 AT = datetime(2025, 3, 19, 9, 30, tzinfo=UTC)
 
@@ -41,7 +42,8 @@ def seeds(tmp_path_factory):
     import asyncio
 
     async def build():
-        demo = await demo_ledger(tmp_path_factory.mktemp("demo") / "demo.sqlite3")
+        path = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
+        demo = await demo_ledger(path, url=database_url(path))
         try:
             async with demo.session_maker() as session:
                 every = await ranking.unit_ranking(
