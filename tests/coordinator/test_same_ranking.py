@@ -20,6 +20,7 @@ from bot.telegram.charts import Pictures
 from bot.telegram.charts.views import card_view
 from bot.telegram.coordinator.export import ledger_document
 from bot.telegram.coordinator.status import units_screen
+from schedules.policy import load_policy
 
 from .ledger import AT, TODAY, ZONE, World, instant
 
@@ -109,15 +110,21 @@ async def test_picture_status_page_and_export_sheet_rank_alike(tmp_path):
     w = await ledger(tmp_path).write()
     settings = Settings(_env_file=None, bot_token="42:TEST")
     clock = VirtualClock(AT, rate=0)
+    policy = load_policy(None, timezone=settings.timezone)
     scope = Scope(plan_ids=None)
     try:
         async with w.session_maker() as session:
             result = await ranking.unit_ranking(session, scope=scope, at=AT, zone=ZONE)
             page, _ = await units_screen(
-                session, ScopeChoice(scope, None), settings=settings, at=AT, locale="zh_CN"
+                session,
+                ScopeChoice(scope, None),
+                settings=settings,
+                policy=policy,
+                at=AT,
+                locale="zh_CN",
             )
             data, _, _ = await ledger_document(
-                session, scope=scope, settings=settings, clock=clock, locale="zh_CN"
+                session, scope=scope, settings=settings, policy=policy, clock=clock, locale="zh_CN"
             )
     finally:
         await w.engine.dispose()

@@ -22,6 +22,7 @@ from bot.telegram.coordinator.status import ack_window
 from bot.telegram.coordinator.texts import all_plans_label
 from bot.telegram.filters import IsCoordinator
 from bot.telegram.render import esc, status_label
+from schedules.policy import Policy
 
 
 def headers(locale: str) -> dict[str, str]:
@@ -73,6 +74,7 @@ async def ledger_document(
     *,
     scope: Any,
     settings: Settings,
+    policy: Policy,
     clock: Clock,
     locale: str,
     label: str = "",
@@ -85,7 +87,7 @@ async def ledger_document(
         scope=scope,
         at=now,
         zone=settings.clock.zone,
-        ack_window=ack_window(settings),
+        ack_window=ack_window(policy),
         is_working_day=is_working_day,
     )
     sheet = export.RankingSheet(
@@ -112,6 +114,7 @@ async def export_cmd(
     command: CommandObject,
     session: AsyncSession,
     settings: Settings,
+    policy: Policy,
     clock: Clock,
     roles: Roles,
     directory: Any,
@@ -132,6 +135,7 @@ async def export_cmd(
         session,
         scope=choice.scope,
         settings=settings,
+        policy=policy,
         clock=clock,
         locale=locale,
         label=label,
