@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from openpyxl import load_workbook
 
 from bot.clock import VirtualClock
-from bot.config import Settings
+from bot.config import load_settings
 from bot.core.status import CLOSED, IN_PROGRESS, NOT_STARTED
 from bot.services import ranking
 from bot.services.coordination import ScopeChoice
@@ -108,9 +108,9 @@ EXPECTED = [
 
 async def test_picture_status_page_and_export_sheet_rank_alike(tmp_path):
     w = await ledger(tmp_path).write()
-    settings = Settings(_env_file=None, bot_token="42:TEST")
+    settings = load_settings(env_file=None, bot_token="42:TEST")
     clock = VirtualClock(AT, rate=0)
-    policy = load_policy(None, timezone=settings.timezone)
+    policy = load_policy(None, timezone=settings.clock.timezone)
     scope = Scope(plan_ids=None)
     try:
         async with w.session_maker() as session:
