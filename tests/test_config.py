@@ -34,6 +34,7 @@ ENVIRONMENT = {
     "LOCAL_HOST": ("0.0.0.0", ("local", "host")),
     "LOCAL_PORT": ("9090", ("local", "port")),
     "LOG_LEVEL": ("DEBUG", ("bot", "log_level")),
+    "CHART_FONT": ("Noto Serif CJK SC", ("bot", "chart_font")),
     "WEBHOOK_URL": ("https://bot.example.org/tg", ("webhook", "url")),
     "WEBHOOK_SECRET": ("a-Secret_0123456789", ("webhook", "secret")),
     "WEBHOOK_LISTEN": ("0.0.0.0:9000", ("webhook", "listen")),
