@@ -12,11 +12,19 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.core.errors import DubanError
@@ -122,7 +130,7 @@ class ClockSettings(_Group):
 
     @field_validator("start")
     @classmethod
-    def _aware(cls, value: datetime | None, info) -> datetime | None:  # type: ignore[no-untyped-def]
+    def _aware(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=ZoneInfo(info.data.get("timezone") or DEFAULT_ZONE))
         return value
@@ -278,7 +286,7 @@ class Settings(BaseModel):
             if name in changes:  # validated, the environment not read again
                 current = cls.model_validate({**dict(current), **changes[name]})
             groups[name] = current
-        return Settings(**groups)  # type: ignore[arg-type]
+        return Settings(**groups)
 
 
 def variables() -> dict[str, tuple[str, str]]:
@@ -301,18 +309,18 @@ def load_settings(*, env_file: str | Path | None = ENV_FILE, **values: object) -
     """Read settings from the environment and `env_file` (None: no file); `values`, named like
     the variables (`database_url=...`), win over both. Raises `SettingsError` with one line
     naming the offending variable."""
-    given: dict[str, dict[str, object]] = {}
+    given: dict[str, dict[str, Any]] = {}
     for name, value in values.items():
         group, field = _where(name)
         given.setdefault(group, {})[field] = value
     groups: dict[str, _Group] = {}
     for name, cls in Settings.GROUPS.items():
         try:
-            groups[name] = cls(_env_file=env_file, **given.get(name, {}))  # type: ignore[call-arg]
+            groups[name] = cls(_env_file=env_file, **given.get(name, {}))
         except ValidationError as exc:
             first = exc.errors()[0]
             loc = str(first["loc"][0]) if first["loc"] else ""
             info = cls.model_fields.get(loc)
             variable = str(info.validation_alias) if info is not None else loc.upper()
             raise SettingsError(f"setting {variable or 'settings'}: {first['msg']}") from exc
-    return Settings(**groups)  # type: ignore[arg-type]
+    return Settings(**groups)

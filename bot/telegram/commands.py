@@ -8,7 +8,7 @@ without a language it shows the default locale's list.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from aiogram import Bot
 from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
@@ -69,7 +69,7 @@ async def clear_coordinator_commands(bot: Bot, chat_id: int) -> None:
         try:
             await bot.delete_my_commands(
                 scope=BotCommandScopeChat(chat_id=chat_id),
-                language_code=language_code,  # type: ignore[arg-type]
+                language_code=language_code,
             )
         except Exception as exc:  # best effort: the menu is a convenience, not access
             log.warning("deleteMyCommands failed for chat %s: %s", chat_id, exc)
@@ -82,7 +82,9 @@ async def register_commands(
     """Set the menus; returns how many setMyCommands calls succeeded. Failures are logged
     (a chat the bot cannot reach yet must not stop start-up)."""
     done = 0
-    scopes: list[tuple[object, object]] = [(BotCommandScopeDefault(), base_commands)]
+    scopes: list[
+        tuple[BotCommandScopeDefault | BotCommandScopeChat, Callable[[str], list[BotCommand]]]
+    ] = [(BotCommandScopeDefault(), base_commands)]
     scopes += [
         (BotCommandScopeChat(chat_id=cid), coordinator_commands)
         for cid in dict.fromkeys(coordinator_chat_ids)
@@ -95,7 +97,7 @@ async def register_commands(
                 await bot.set_my_commands(
                     build(locale),
                     scope=scope,
-                    language_code=language_code,  # type: ignore[operator, arg-type]
+                    language_code=language_code,
                 )
                 done += 1
             except Exception as exc:  # best effort: a chat the bot cannot reach yet

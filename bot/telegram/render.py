@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 from collections import Counter
-from datetime import tzinfo
+from datetime import date, tzinfo
 
 from bot.core.history import (
     ACTOR_COORDINATOR,
@@ -28,6 +28,11 @@ from bot.telegram.limits import split_html
 TEXT_PREVIEW = 1200  # characters of a task's full text on its card
 CO_UNITS_SHOWN = 5  # co-operating units of a milestone listed one by one; more become counts
 STATUS_ORDER = (NOT_STARTED, IN_PROGRESS, BLOCKED, DONE_REPORTED, CLOSED)
+
+
+def _date_or_dash(day: date | None, locale: str) -> str:
+    """A date in the locale's short form; "—" when there is none."""
+    return format_date(day, locale=locale) if day is not None else "—"
 
 
 def esc(value: object) -> str:
@@ -315,7 +320,7 @@ def report_ack(outcome: ReportOutcome, *, locale: str) -> str:
     if action is Action.EXTEND:
         return gettext(
             "✅ %(who)s: extension to %(date)s requested, awaiting approval.", locale=locale
-        ) % {"who": who, "date": format_date(row.extension_requested_to, locale=locale)}
+        ) % {"who": who, "date": _date_or_dash(row.extension_requested_to, locale)}
     if row.status == DONE_REPORTED:
         return gettext(
             "✅ %(who)s: reported done, awaiting the coordinator's confirmation.", locale=locale
