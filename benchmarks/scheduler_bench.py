@@ -6,7 +6,7 @@ The synthetic ledger (benchmarks/synthetic.py) as it would be on 2025-12-01 is b
 process of its own, into a database file cached in the temp directory (keyed by N and the
 sources that shape it; `--fresh` rebuilds it). Every measured pass then runs in a FRESH child
 process that only imports the app, opens a database file and calls
-`schedules.enqueue.plan_due`, so the memory figure is that of a planning process and nothing
+`bot.services.planning.plan_due`, so the memory figure is that of a planning process and nothing
 else: its peak RSS (the child's ru_maxrss, from os.wait4) next to its RSS right after the
 imports (the floor every bot process pays). Passes:
 - the first pass at a window opening, which writes every due stage (the burst after a plan is
@@ -101,10 +101,11 @@ async def _build(path: Path, n: int) -> None:
 
 async def _measure(mode: str, path: Path, minute: int) -> None:
     """One measured pass in this (fresh) process; prints its figures as one JSON line."""
+    from bot.core.planner import due_notifications
+    from bot.core.policy import load_policy
+    from bot.services.planning import plan_due
     from bot.storage.db import make_engine, make_session_maker
-    from schedules.enqueue import load_snapshots, plan_due
-    from schedules.planner import due_notifications
-    from schedules.policy import load_policy
+    from bot.storage.outbox.snapshots import load_snapshots
 
     policy = load_policy()
     figures: dict[str, float | int | dict] = {"baseline_mb": _status_mb("VmRSS")}

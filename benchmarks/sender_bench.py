@@ -20,6 +20,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -33,7 +34,7 @@ from bot.clock import VirtualClock
 from bot.localserver import LocalBotApiServer
 from bot.storage.db import create_all, make_engine, make_session_maker
 from bot.storage.models import Outbox
-from schedules.sender import Sender
+from bot.telegram.delivery.sender import Sender
 
 TOKEN = "777000777:sender-bench-token"
 START = datetime(2025, 12, 22, 1, 0, tzinfo=UTC)
@@ -68,7 +69,7 @@ async def _run(chats: int, per_chat: int) -> tuple[int, float, int, int]:
                 await session.commit()
             session_http = AiohttpSession(api=TelegramAPIServer.from_base(server.base_url))
             bot = Bot(TOKEN, session=session_http)
-            sender = Sender(bot=bot, session_maker=db, clock=clock)
+            sender = Sender(bot=bot, session_maker=db, clock=clock, zone=ZoneInfo("Asia/Shanghai"))
             started = time.perf_counter()
             report = await sender.drain()
             while report.sent and (await _pending(db)):  # a drain stops at long pauses
@@ -91,7 +92,7 @@ async def _pending(db) -> int:
 
 
 async def sender_figures(messages: int = 600) -> list[str]:
-    logging.getLogger("schedules.sender").setLevel(logging.WARNING)
+    logging.getLogger("bot.telegram.delivery.sender").setLevel(logging.WARNING)
     lines = []
     delivered, seconds, too_many, left = await _run(messages, 1)
     lines.append(

@@ -1,8 +1,9 @@
 """APScheduler wiring: a `tick` plans what is due, then wakes the sender.
 
 The schedule lives in the database, not in APScheduler: a tick asks the planner what is due at
-the project clock's now (`schedules.enqueue.plan_due`, which writes Outbox rows under unique
-keys) and then wakes the sender, which delivers the Outbox (`schedules.sender.Sender.drain`).
+the project clock's now (`bot.services.planning.plan_due`, which writes Outbox rows under
+unique keys) and then wakes the sender, which delivers the Outbox
+(`bot.telegram.delivery.sender.Sender.drain`).
 APScheduler only says *when to look*, so its jobs hold no state worth keeping: an in-memory job
 store, jobs registered by reference with plain ids, nothing pickled, nothing lost when the
 process dies.
@@ -21,7 +22,7 @@ Jobs
 
 Overlap: `max_instances=1` keeps ticks from running side by side; a kick during a running tick
 makes that tick plan once more instead. One sender task, its lock and the claim in the database
-(see `schedules.sender`) stop a double send even if two drains did overlap.
+(see `bot.telegram.delivery.sender`) stop a double send even if two drains did overlap.
 
 One sender per database: planning, sending and the start-up requeue of interrupted sends run
 only while this process holds the database's `sender` lease (`bot.storage.lease`). Another
@@ -57,10 +58,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.core.policy import Policy
+from bot.services.planning import plan_due
 from bot.storage.lease import Lease
-from schedules.enqueue import plan_due
-from schedules.policy import Policy
-from schedules.sender import Sender
+from bot.telegram.delivery.sender import Sender
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,7 @@ LEASE_CHECK = 15.0  # seconds between renewals (holder) and tries (waiting proce
 @dataclass
 class TickReport:
     at: datetime
-    planned: Any = None  # the planner's result (schedules.enqueue.PlanResult), if it ran
+    planned: Any = None  # the planner's result (bot.services.planning.PlanResult), if it ran
 
 
 def default_planner(session_maker: Any, policy: Policy, *, default_locale: str) -> Planner:
@@ -389,6 +390,7 @@ async def start_scheduler(
             bot=bot,
             session_maker=session_maker,
             clock=clock,
+            zone=tz,
             default_locale=settings.bot.default_locale,
         ),
         clock=clock,

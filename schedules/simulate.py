@@ -4,7 +4,7 @@ What the reminder policy would send, week by week, before switching it on. A tem
 database gets the reviewed plans of `--tasks-data` (the real loader, as if loaded at the
 start), a synthetic roster so that every audience resolves (one liaison and one leader per
 unit, one coordinator of every plan, one subscribed group), and then the REAL planning pass
-(`schedules.enqueue.plan_due`) runs on a virtual clock at every sending-window opening from
+(`bot.services.planning.plan_due`) runs on a virtual clock at every sending-window opening from
 `--from` to `--to`, everything planned being marked delivered at once. Nobody answers, so
 the figures show the worst case: every item is chased until the end.
 
@@ -33,7 +33,10 @@ from typing import Any
 from sqlalchemy import insert, text, update
 
 from bot.clock import VirtualClock
+from bot.core.notices import OutboxKind
+from bot.core.policy import Policy, PolicyError, load_policy
 from bot.core.workdays import window_opening
+from bot.services.planning import plan_due
 from bot.storage.db import create_all, make_engine, make_session_maker
 from bot.storage.models import (
     ROLE_COORDINATOR,
@@ -44,18 +47,10 @@ from bot.storage.models import (
     Outbox,
     Person,
 )
-from schedules.enqueue import plan_due
-from schedules.planner import (
-    ACK_CHASE,
-    DIGEST,
-    ESCALATION,
-    ESCALATION_BATCH,
-    OVERDUE,
-    OVERDUE_BATCH,
-    PERIODIC,
-    REMINDER,
-)
-from schedules.policy import Policy, PolicyError, load_policy
+
+REMINDER, ACK_CHASE, OVERDUE = OutboxKind.REMINDER, OutboxKind.ACK_CHASE, OutboxKind.OVERDUE
+ESCALATION, ESCALATION_BATCH = OutboxKind.ESCALATION, OutboxKind.ESCALATION_BATCH
+OVERDUE_BATCH, PERIODIC, DIGEST = OutboxKind.OVERDUE_BATCH, OutboxKind.PERIODIC, OutboxKind.DIGEST
 
 KINDS = (
     REMINDER,

@@ -2,7 +2,7 @@
 
 No database, no aiogram, no clock: `due_notifications(snapshots, policy, at)` looks at the
 assignments as they are at instant `at` and returns the notifications that should exist now.
-`schedules/enqueue.py` turns them into Outbox rows whose unique key makes planning idempotent:
+`bot.services.planning` turns them into Outbox rows whose unique key makes planning idempotent:
 calling this every tick with the same world returns the same keys and inserts nothing new.
 
 Ladders (one per assignment and purpose):
@@ -35,32 +35,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
+from bot.core.notices import Audience, OutboxKind
+from bot.core.policy import PlanRules, Policy
+from bot.core.status import CLOSED, DONE_REPORTED, NOT_STARTED
 from bot.core.workdays import (
     add_working_days,
     in_window,
     next_window_start,
     opening_on_or_after,
 )
-from bot.storage.models import CLOSED, DONE_REPORTED, NOT_STARTED
-from schedules.policy import PlanRules, Policy
 
-# audiences
-LIAISONS = "liaisons"
-LEADERS = "leaders"
-COORDINATORS = "coordinators"
-GROUPS = "groups"
-
-# Outbox kinds
-REMINDER = "reminder"
-ACK_CHASE = "ack_chase"
-OVERDUE = "overdue"
-ESCALATION = "escalation"
-ESCALATION_BATCH = "escalation_batch"  # one 督办汇总 per recipient, plan and day (enqueue)
-OVERDUE_BATCH = "overdue_batch"  # one 逾期事项清单 per flooded liaison, plan and day (enqueue)
-PERIODIC = "periodic"
-DIGEST = "digest"
-CHASE = "chase"  # manual /remind (coordinator engineer)
-NOTICE = "notice"
+LIAISONS, LEADERS, COORDINATORS = Audience.LIAISONS, Audience.LEADERS, Audience.COORDINATORS
+REMINDER, ACK_CHASE, PERIODIC = OutboxKind.REMINDER, OutboxKind.ACK_CHASE, OutboxKind.PERIODIC
+OVERDUE, ESCALATION, DIGEST = OutboxKind.OVERDUE, OutboxKind.ESCALATION, OutboxKind.DIGEST
 
 _SILENT = frozenset({DONE_REPORTED, CLOSED})
 
@@ -91,9 +78,9 @@ class Notification:
     (digests: f"digest:{week}"); enqueue adds the recipient's chat to it."""
 
     key: str
-    kind: str
+    kind: OutboxKind
     stage: str
-    audience: tuple[str, ...]
+    audience: tuple[Audience, ...]
     not_before: datetime
     trigger: datetime  # when the stage became due (its window opening)
     assignment_id: int | None = None
@@ -138,7 +125,7 @@ def periodic_stage(period_end: date) -> str:
     return f"p{period_end.isoformat()}"
 
 
-def notification_key(kind: str, assignment_id: int, stage: str) -> str:
+def notification_key(kind: OutboxKind, assignment_id: int, stage: str) -> str:
     return f"{kind}:{assignment_id}:{stage}"
 
 
@@ -168,6 +155,24 @@ def _previous_overdue_day(rules: PlanRules, day: int) -> int | None:
     if day <= rules.overdue_escalate_day:
         return rules.overdue_notice_day
     return day - rules.overdue_repeat_days
+
+
+def calendar_stage(rules: PlanRules, today: date, due: date) -> tuple[str, str] | None:
+    """The latest due-ladder stage of an item due on `due` by the calendar alone (holidays
+    ignored), as (kind, stage) with the planner's own stage names; None beyond the reminder
+    horizon. The planner may still return an older stage (a holiday delays the newer one):
+    then the newer one has no rows and the item is simply loaded."""
+    late = (today - due).days
+    if late >= rules.overdue_escalate_day:
+        steps = (late - rules.overdue_escalate_day) // rules.overdue_repeat_days
+        day = rules.overdue_escalate_day + steps * rules.overdue_repeat_days
+        return ESCALATION, overdue_stage(day, due)
+    if late >= rules.overdue_notice_day:
+        return OVERDUE, overdue_stage(rules.overdue_notice_day, due)
+    for before in sorted(rules.reminder_days):
+        if -late <= before:
+            return REMINDER, reminder_stage(before, due)
+    return None
 
 
 class _Planner:

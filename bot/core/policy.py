@@ -1,32 +1,45 @@
-"""The reminder policy: dataclasses, the default file and overrides.
+# Over 400 lines: the policy's rules and the models validating its file change together.
+"""The reminder policy (pure): dataclasses, the default file and overrides.
 
-`load_policy(path)` reads `schedules/policy.yaml`, deep-merges the deployment's file on top
-(only the keys it writes change) and validates everything. A plan can override the sections
-reminders / acknowledgement / overdue / periodic under `plans: {CODE: {...}}`;
-`policy.for_plan(code)` returns the rules for one plan. Errors raise `PolicyError` whose
-message names the offending field, e.g. ``policy plans.SR.reminders.days_before: ...``.
+`load_policy(path)` reads `bot/core/policy.yaml`, deep-merges the deployment's file on top
+(only the keys it writes change) and validates everything against the models of
+`bot.core.policy_file`. A plan can override the sections reminders / acknowledgement /
+overdue / periodic under `plans: {CODE: {...}}`; `policy.for_plan(code)` returns the rules for
+one plan. Errors raise `PolicyError` whose message names the offending field, e.g.
+``policy plans.SR.reminders.days_before: ...``.
 """
 
 from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
+from bot.core.notices import Audience
 from bot.core.workdays import SendingWindow
 
 DEFAULT_POLICY_FILE = Path(__file__).with_name("policy.yaml")
 PLAN_SECTIONS = ("reminders", "acknowledgement", "overdue", "periodic")
+# the audiences whose 督办 can be batched
+BATCHABLE = frozenset({Audience.LEADERS, Audience.COORDINATORS})
 _MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
-# the audiences whose 督办 can be batched (schedules.planner.LEADERS / COORDINATORS)
-BATCHABLE = frozenset({"leaders", "coordinators"})
+_T = TypeVar("_T")
 
 
 class PolicyError(ValueError):
@@ -57,7 +70,7 @@ class PlanRules:
     batch_for: frozenset[str] = BATCHABLE
     batch_max_items: int = 50  # items listed in one summary; the rest is counted
     # a liaison who would get more than this many overdue / 督办 messages in one pass gets ONE
-    # 逾期事项清单 per plan instead (0: never; see schedules.enqueue)
+    # 逾期事项清单 per plan instead (0: never; see bot.services.planning)
     liaison_batch_over: int = 5
 
     @property
@@ -149,207 +162,103 @@ def load_policy(
 
 def policy_from_dict(data: Mapping[str, Any]) -> Policy:
     """Validate a complete policy mapping (defaults already merged in)."""
-    known = {"timezone", "window", "digest", "snooze", "plans", *PLAN_SECTIONS}
-    _no_unknown(data, known, "")
-    zone = _zone(data.get("timezone", "Asia/Shanghai"), "timezone")
-    window = _window(_section(data, "window", ""), zone)
-    defaults = _plan_rules(data, "", PlanRules())
-    digest = _digest(_section(data, "digest", ""))
-    snooze = _section(data, "snooze", "")
-    _no_unknown(snooze, {"enabled"}, "snooze.")
-    snooze_enabled = _bool(snooze.get("enabled", True), "snooze.enabled")
-    plans_raw = data.get("plans") or {}
-    if not isinstance(plans_raw, Mapping):
-        raise PolicyError("policy plans: must be a mapping of plan code to overrides")
-    plans: dict[str, PlanRules] = {}
-    base_sections = {name: data.get(name) or {} for name in PLAN_SECTIONS}
-    for code, override in plans_raw.items():
-        prefix = f"plans.{code}."
-        if not isinstance(override, Mapping):
-            raise PolicyError(f"policy plans.{code}: must be a mapping")
-        _no_unknown(override, set(PLAN_SECTIONS), prefix)
-        merged = merge(base_sections, override)
-        plans[str(code)] = _plan_rules(merged, prefix, defaults)
-    return Policy(window, defaults, digest, snooze_enabled, plans)
+    return validate_policy(data)
 
 
-def _fail(name: str, message: str) -> PolicyError:
-    return PolicyError(f"policy {name}: {message}")
+# --- the file's models ---------------------------------------------------------------------
+#
+# The YAML is validated by the pydantic models below; every check raises a `_fail` error whose
+# message is the one a deployment reads (`PolicyError("policy <field>: <message>")`).
 
 
-def _no_unknown(section: Mapping[str, Any], known: set[str], prefix: str) -> None:
-    for key in section:
-        if key not in known:
-            raise _fail(f"{prefix}{key}", f"unknown key (known: {', '.join(sorted(known))})")
+def _fail(message: str, sub: str = "") -> PydanticCustomError:
+    """A validation error with our message; `sub` is appended to the field's dotted name."""
+    return PydanticCustomError("policy", "{message}", {"message": message, "sub": sub})
 
 
-def _section(data: Mapping[str, Any], name: str, prefix: str) -> Mapping[str, Any]:
-    value = data.get(name) or {}
-    if not isinstance(value, Mapping):
-        raise _fail(f"{prefix}{name}", "must be a mapping")
+def _whole(minimum: int = 0, maximum: int | None = None) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _fail(f"expected a whole number, got {value!r}")
+        if value < minimum or (maximum is not None and value > maximum):
+            bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+            raise _fail(f"must be {bound}, got {value}")
+        return value
+
+    return check
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _fail(f"expected true or false, got {value!r}")
     return value
 
 
-def _zone(value: Any, name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(str(value))
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise _fail(name, f"unknown time zone {value!r}") from exc
-
-
-def _clock_time(value: Any, name: str) -> time:
+def _clock(value: Any) -> time:
     if isinstance(value, int) and not isinstance(value, bool):
         # YAML 1.1 reads an unquoted 09:00 as a sexagesimal number of minutes.
         value = f"{value // 60:02d}:{value % 60:02d}"
     try:
         return time.fromisoformat(str(value))
     except ValueError as exc:
-        raise _fail(name, f"expected HH:MM, got {value!r}") from exc
+        raise _fail(f"expected HH:MM, got {value!r}") from exc
 
 
-def _int(value: Any, name: str, *, minimum: int = 0, maximum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _fail(name, f"expected a whole number, got {value!r}")
-    if value < minimum or (maximum is not None and value > maximum):
-        bound = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
-        raise _fail(name, f"must be {bound}, got {value}")
+def _zone(value: Any) -> ZoneInfo:
+    try:
+        return ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise _fail(f"unknown time zone {value!r}") from exc
+
+
+Whole = Annotated[int, BeforeValidator(_whole())]
+Positive = Annotated[int, BeforeValidator(_whole(1))]
+# a plan rule: missing (None) keeps the base rules' value; an explicit null is an error
+RuleWhole = Annotated[int | None, BeforeValidator(_whole())]
+RulePositive = Annotated[int | None, BeforeValidator(_whole(1))]
+Weekday = Annotated[int, BeforeValidator(_whole(1, 7))]
+Flag = Annotated[bool, BeforeValidator(_flag)]
+Clock = Annotated[time, BeforeValidator(_clock)]
+Zone = Annotated[ZoneInfo, BeforeValidator(_zone)]
+
+
+class _Section(BaseModel):
+    """A mapping of known keys (null reads as empty); unknown keys are named."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True, populate_by_name=True)
+    not_mapping: ClassVar[str] = "must be a mapping"
+    falsy_is_empty: ClassVar[bool] = True  # `reminders:` (null), `[]` or `false`: no keys
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_keys(cls, data: Any) -> Any:
+        if cls.falsy_is_empty and not data:
+            return {}
+        if not isinstance(data, Mapping):
+            raise _fail(cls.not_mapping)
+        known = {field.alias or name for name, field in cls.model_fields.items()}
+        for key in data:
+            if key not in known:
+                raise _fail(f"unknown key (known: {', '.join(sorted(known))})", f".{key}")
+        return data
+
+
+def _days(value: Any) -> Any:
+    if not isinstance(value, list):
+        raise _fail("must be a list of days, e.g. [30, 7, 1, 0]")
     return value
 
 
-def _bool(value: Any, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise _fail(name, f"expected true or false, got {value!r}")
-    return value
+class Reminders(_Section):
+    days_before: Annotated[list[Whole] | None, BeforeValidator(_days)] = None
 
 
-def _window(raw: Mapping[str, Any], zone: ZoneInfo) -> SendingWindow:
-    _no_unknown(raw, {"start", "end", "working_days_only"}, "window.")
-    start = _clock_time(raw.get("start", "09:00"), "window.start")
-    end = _clock_time(raw.get("end", "18:00"), "window.end")
-    if end <= start:
-        raise _fail("window.end", "must be after window.start")
-    only = _bool(raw.get("working_days_only", True), "window.working_days_only")
-    return SendingWindow(start=start, end=end, zone=zone, working_days_only=only)
+class Acknowledgement(_Section):
+    chase_after_working_days: RulePositive = None
+    escalate_after_working_days: RulePositive = None
 
 
-def _digest(raw: Mapping[str, Any]) -> DigestRules:
-    known = {
-        "weekday",
-        "time",
-        "due_soon_days",
-        "max_items",
-        "to_coordinators",
-        "to_leaders",
-        "to_groups",
-    }
-    _no_unknown(raw, known, "digest.")
-    return DigestRules(
-        weekday=_int(raw.get("weekday", 1), "digest.weekday", minimum=1, maximum=7),
-        at=_clock_time(raw.get("time", "09:00"), "digest.time"),
-        due_soon_days=_int(raw.get("due_soon_days", 14), "digest.due_soon_days"),
-        max_items=_int(raw.get("max_items", 40), "digest.max_items", minimum=1),
-        to_coordinators=_bool(raw.get("to_coordinators", True), "digest.to_coordinators"),
-        to_leaders=_bool(raw.get("to_leaders", True), "digest.to_leaders"),
-        to_groups=_bool(raw.get("to_groups", True), "digest.to_groups"),
-    )
-
-
-def _plan_rules(data: Mapping[str, Any], prefix: str, base: PlanRules) -> PlanRules:
-    rem = _section(data, "reminders", prefix)
-    _no_unknown(rem, {"days_before"}, f"{prefix}reminders.")
-    days_raw = rem.get("days_before", list(base.reminder_days))
-    name = f"{prefix}reminders.days_before"
-    if not isinstance(days_raw, list):
-        raise _fail(name, "must be a list of days, e.g. [30, 7, 1, 0]")
-    days = tuple(sorted({_int(d, f"{name}[{i}]") for i, d in enumerate(days_raw)}, reverse=True))
-
-    ack = _section(data, "acknowledgement", prefix)
-    _no_unknown(
-        ack,
-        {"chase_after_working_days", "escalate_after_working_days"},
-        f"{prefix}acknowledgement.",
-    )
-    chase = _int(
-        ack.get("chase_after_working_days", base.ack_chase_after),
-        f"{prefix}acknowledgement.chase_after_working_days",
-        minimum=1,
-    )
-    escalate = _int(
-        ack.get("escalate_after_working_days", base.ack_escalate_after),
-        f"{prefix}acknowledgement.escalate_after_working_days",
-        minimum=1,
-    )
-    if escalate <= chase:
-        raise _fail(
-            f"{prefix}acknowledgement.escalate_after_working_days",
-            "must be greater than chase_after_working_days",
-        )
-
-    od = _section(data, "overdue", prefix)
-    _no_unknown(
-        od,
-        {
-            "notice_day",
-            "escalate_day",
-            "repeat_every_days",
-            "batch_for",
-            "batch_max_items",
-            "liaison_batch_over",
-        },
-        f"{prefix}overdue.",
-    )
-    notice = _int(
-        od.get("notice_day", base.overdue_notice_day), f"{prefix}overdue.notice_day", minimum=1
-    )
-    esc = _int(
-        od.get("escalate_day", base.overdue_escalate_day),
-        f"{prefix}overdue.escalate_day",
-        minimum=1,
-    )
-    if esc <= notice:
-        raise _fail(f"{prefix}overdue.escalate_day", "must be greater than notice_day")
-    repeat = _int(
-        od.get("repeat_every_days", base.overdue_repeat_days),
-        f"{prefix}overdue.repeat_every_days",
-        minimum=1,
-    )
-    batch_for = _batch_for(od.get("batch_for", base.batch_for), f"{prefix}overdue.batch_for")
-    batch_max = _int(
-        od.get("batch_max_items", base.batch_max_items),
-        f"{prefix}overdue.batch_max_items",
-        minimum=1,
-    )
-    over = od.get("liaison_batch_over", base.liaison_batch_over)
-    liaison_over = (
-        0 if over is None or over is False else _int(over, f"{prefix}overdue.liaison_batch_over")
-    )
-
-    per = _section(data, "periodic", prefix)
-    _no_unknown(per, {"lead_days", "recurrences"}, f"{prefix}periodic.")
-    lead = _int(per.get("lead_days", base.periodic_lead_days), f"{prefix}periodic.lead_days")
-    rec_raw = per.get("recurrences")
-    recurrences = dict(base.recurrences) if rec_raw is None else {}
-    if rec_raw is not None:
-        if not isinstance(rec_raw, Mapping):
-            raise _fail(f"{prefix}periodic.recurrences", "must map a word (每年) to its periods")
-        for word, spec in rec_raw.items():
-            recurrences[str(word)] = _recurrence(spec, f"{prefix}periodic.recurrences.{word}")
-    return PlanRules(
-        reminder_days=days,
-        ack_chase_after=chase,
-        ack_escalate_after=escalate,
-        overdue_notice_day=notice,
-        overdue_escalate_day=esc,
-        overdue_repeat_days=repeat,
-        periodic_lead_days=lead,
-        recurrences=recurrences,
-        batch_for=batch_for,
-        batch_max_items=batch_max,
-        liaison_batch_over=liaison_over,
-    )
-
-
-def _batch_for(value: Any, name: str) -> frozenset[str]:
+def _batch_for(value: Any) -> frozenset[Audience]:
     """`[leaders, coordinators]` (a subset), `true` (both) or `false` / `[]` / null (none)."""
     if value is None or value is False:
         return frozenset()
@@ -358,29 +267,222 @@ def _batch_for(value: Any, name: str) -> frozenset[str]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list | tuple | set | frozenset):
-        raise _fail(name, "expected a list like [leaders, coordinators], or false")
-    out = set()
+        raise _fail("expected a list like [leaders, coordinators], or false")
     for i, item in enumerate(value):
         if item not in BATCHABLE:
             hint = " (liaisons: see overdue.liaison_batch_over)" if item == "liaisons" else ""
-            raise _fail(f"{name}[{i}]", f"expected leaders or coordinators, got {item!r}{hint}")
-        out.add(item)
-    return frozenset(out)
+            raise _fail(f"expected leaders or coordinators, got {item!r}{hint}", f"[{i}]")
+    return frozenset(Audience(item) for item in value)
 
 
-def _recurrence(spec: Any, name: str) -> Recurrence:
-    if not isinstance(spec, Mapping):
-        raise _fail(name, 'must be a mapping like {ends: ["12-31"]}')
-    _no_unknown(spec, {"ends", "every_years"}, f"{name}.")
-    ends_raw = spec.get("ends")
-    if not isinstance(ends_raw, list) or not ends_raw:
-        raise _fail(f"{name}.ends", 'must be a non-empty list of "MM-DD"')
-    ends: list[tuple[int, int]] = []
-    for i, item in enumerate(ends_raw):
-        match = _MONTH_DAY.match(str(item))
-        month, day = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
-        if not (1 <= month <= 12 and 1 <= day <= 31):
-            raise _fail(f"{name}.ends[{i}]", f'expected "MM-DD", got {item!r}')
-        ends.append((month, day))
-    every = _int(spec.get("every_years", 1), f"{name}.every_years", minimum=1)
-    return Recurrence(tuple(sorted(set(ends))), every)
+def _threshold(value: Any) -> Any:
+    return 0 if value is None or value is False else value
+
+
+class Overdue(_Section):
+    notice_day: RulePositive = None
+    escalate_day: RulePositive = None
+    repeat_every_days: RulePositive = None
+    batch_for: Annotated[frozenset[Audience] | None, BeforeValidator(_batch_for)] = None
+    batch_max_items: RulePositive = None
+    liaison_batch_over: Annotated[RuleWhole, BeforeValidator(_threshold)] = None
+
+
+def _month_day(value: Any) -> tuple[int, int]:
+    match = _MONTH_DAY.match(str(value))
+    month, day = (int(match.group(1)), int(match.group(2))) if match else (0, 0)
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        raise _fail(f'expected "MM-DD", got {value!r}')
+    return month, day
+
+
+def _ends(value: Any) -> Any:
+    if not isinstance(value, list) or not value:
+        raise _fail('must be a non-empty list of "MM-DD"')
+    return value
+
+
+class RecurrenceSpec(_Section):
+    not_mapping: ClassVar[str] = 'must be a mapping like {ends: ["12-31"]}'
+    falsy_is_empty: ClassVar[bool] = False
+
+    ends: Annotated[
+        list[Annotated[tuple[int, int], BeforeValidator(_month_day)]], BeforeValidator(_ends)
+    ] = Field(default=None, validate_default=True)  # type: ignore[assignment]
+    every_years: Positive = 1
+
+    def rule(self) -> Recurrence:
+        return Recurrence(tuple(sorted(set(self.ends))), self.every_years)
+
+
+def _recurrences(value: Any) -> Any:
+    if value is not None and not isinstance(value, Mapping):
+        raise _fail("must map a word (每年) to its periods")
+    return value
+
+
+class Periodic(_Section):
+    lead_days: RuleWhole = None
+    recurrences: Annotated[dict[str, RecurrenceSpec] | None, BeforeValidator(_recurrences)] = None
+
+
+class PlanSections(_Section):
+    """The sections a plan may override (and the policy's own defaults of them)."""
+
+    reminders: Reminders = Field(default_factory=Reminders)
+    acknowledgement: Acknowledgement = Field(default_factory=Acknowledgement)
+    overdue: Overdue = Field(default_factory=Overdue)
+    periodic: Periodic = Field(default_factory=Periodic)
+
+    def rules(self, base: PlanRules, prefix: str) -> PlanRules:
+        """These sections over `base` (missing keys keep its values); `prefix` names them in
+        the cross-field errors."""
+        rem, ack, od, per = self.reminders, self.acknowledgement, self.overdue, self.periodic
+        days = base.reminder_days
+        if rem.days_before is not None:
+            days = tuple(sorted(set(rem.days_before), reverse=True))
+        chase = _given(ack.chase_after_working_days, base.ack_chase_after)
+        escalate = _given(ack.escalate_after_working_days, base.ack_escalate_after)
+        if escalate <= chase:
+            raise PolicyError(
+                f"policy {prefix}acknowledgement.escalate_after_working_days: "
+                "must be greater than chase_after_working_days"
+            )
+        notice = _given(od.notice_day, base.overdue_notice_day)
+        esc = _given(od.escalate_day, base.overdue_escalate_day)
+        if esc <= notice:
+            raise PolicyError(
+                f"policy {prefix}overdue.escalate_day: must be greater than notice_day"
+            )
+        recurrences = dict(base.recurrences)
+        if per.recurrences is not None:
+            recurrences = {word: spec.rule() for word, spec in per.recurrences.items()}
+        return PlanRules(
+            reminder_days=days,
+            ack_chase_after=chase,
+            ack_escalate_after=escalate,
+            overdue_notice_day=notice,
+            overdue_escalate_day=esc,
+            overdue_repeat_days=_given(od.repeat_every_days, base.overdue_repeat_days),
+            periodic_lead_days=_given(per.lead_days, base.periodic_lead_days),
+            recurrences=recurrences,
+            batch_for=_given(od.batch_for, base.batch_for),
+            batch_max_items=_given(od.batch_max_items, base.batch_max_items),
+            liaison_batch_over=_given(od.liaison_batch_over, base.liaison_batch_over),
+        )
+
+
+def _given(value: _T | None, default: _T) -> _T:
+    return default if value is None else value
+
+
+class Window(_Section):
+    start: Clock = time(9, 0)
+    end: Clock = time(18, 0)
+    working_days_only: Flag = True
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Window:
+        if self.end <= self.start:
+            raise _fail("must be after window.start", ".end")
+        return self
+
+
+class Digest(_Section):
+    weekday: Weekday = 1
+    at: Clock = Field(default=time(9, 0), alias="time")
+    due_soon_days: Whole = 14
+    max_items: Positive = 40
+    to_coordinators: Flag = True
+    to_leaders: Flag = True
+    to_groups: Flag = True
+
+    def rules(self) -> DigestRules:
+        return DigestRules(**self.model_dump(by_alias=False))
+
+
+class Snooze(_Section):
+    enabled: Flag = True
+
+
+def _plans(value: Any) -> Any:
+    if not value:
+        return {}
+    if not isinstance(value, Mapping):
+        raise _fail("must be a mapping of plan code to overrides")
+    for code, override in value.items():
+        if not isinstance(override, Mapping):
+            raise _fail("must be a mapping", f".{code}")
+        for key in override:
+            if key not in PLAN_SECTIONS:
+                known = ", ".join(sorted(PLAN_SECTIONS))
+                raise _fail(f"unknown key (known: {known})", f".{code}.{key}")
+    return value
+
+
+class PolicyFile(_Section):
+    """The whole policy file (the defaults merged with the deployment's file); fields in the
+    order they are checked."""
+
+    timezone: Zone = ZoneInfo("Asia/Shanghai")
+    window: Window = Field(default_factory=Window)
+    reminders: Reminders = Field(default_factory=Reminders)
+    acknowledgement: Acknowledgement = Field(default_factory=Acknowledgement)
+    overdue: Overdue = Field(default_factory=Overdue)
+    periodic: Periodic = Field(default_factory=Periodic)
+    digest: Digest = Field(default_factory=Digest)
+    snooze: Snooze = Field(default_factory=Snooze)
+    plans: Annotated[dict[str, dict[str, Any]], BeforeValidator(_plans)] = Field(
+        default_factory=dict
+    )
+
+
+def _error(exc: ValidationError, prefix: tuple[str | int, ...] = ()) -> PolicyError:
+    """The first error, as "policy <dotted field name>: <message>"."""
+    first = exc.errors()[0]
+    name = ""
+    for part in (*prefix, *first["loc"]):
+        name += f"[{part}]" if isinstance(part, int) else f".{part}" if name else str(part)
+    sub = (first.get("ctx") or {}).get("sub", "")
+    name = (name + sub).lstrip(".") if sub else name
+    return PolicyError(f"policy {name}: {first['msg']}")
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _validate(model: type[_M], data: Any, prefix: tuple[str | int, ...] = ()) -> _M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise _error(exc, prefix) from None
+
+
+def validate_policy(data: Mapping[str, Any]) -> Policy:
+    """A complete policy mapping (defaults already merged in) as a `Policy`."""
+    parsed = _validate(PolicyFile, data)
+    window = parsed.window
+    defaults = PlanSections(
+        reminders=parsed.reminders,
+        acknowledgement=parsed.acknowledgement,
+        overdue=parsed.overdue,
+        periodic=parsed.periodic,
+    ).rules(PlanRules(), "")
+    base_sections = {name: data.get(name) or {} for name in PLAN_SECTIONS}
+    plans: dict[str, PlanRules] = {}
+    for code, override in parsed.plans.items():
+        merged = merge(base_sections, override)
+        sections = _validate(PlanSections, merged, ("plans", str(code)))
+        plans[str(code)] = sections.rules(defaults, f"plans.{code}.")
+    return Policy(
+        SendingWindow(
+            start=window.start,
+            end=window.end,
+            zone=parsed.timezone,
+            working_days_only=window.working_days_only,
+        ),
+        defaults,
+        parsed.digest.rules(),
+        parsed.snooze.enabled,
+        plans,
+    )

@@ -9,7 +9,7 @@ statistics keep the plan's date. Errors are ServiceError / TransitionError with 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.history import ACTOR_COORDINATOR
+from bot.core.notices import Audience, ItemNotice, OutboxKind, UnitRef
 from bot.core.roles import Roles
 from bot.core.status import (
     BLOCKED,
@@ -372,8 +373,8 @@ def chase_key(assignment_id: int, at: datetime, chat_id: int) -> str:
     return f"chase:{assignment_id}:{at:%Y%m%d%H%M%S}|{chat_id}"
 
 
-async def chase_payload(session: AsyncSession, c: Candidate, *, today: date) -> dict[str, Any]:
-    """The item keys schedules.messages renders for a `chase` row."""
+async def chase_payload(session: AsyncSession, c: Candidate, *, today: date) -> ItemNotice:
+    """The item as a `chase` row shows it (bot.telegram.notices renders it)."""
     plan = await session.get(Plan, c.plan_id)
     milestone_target = (
         await session.exec(
@@ -385,25 +386,25 @@ async def chase_payload(session: AsyncSession, c: Candidate, *, today: date) -> 
     task = await session.get(Task, c.task_id)
     assert task is not None  # the candidate was just read through its task
     everyone = await item_candidates(session, task)
-    units = [{"name": o.unit_name, "role": o.role} for o in everyone if o.seq == c.seq]
-    return {
-        "plan": plan.code if plan else "",
-        "plan_title": plan.title if plan else "",
-        "ref": c.ref,
-        "title": c.title,
-        "target": milestone_target[0] if milestone_target else "",
-        "phrase": milestone_target[1] if milestone_target else "",
-        "due": c.due.isoformat(),
-        "original_due": c.original_due.isoformat(),
-        "days": (c.due - today).days,
-        "unit": c.unit_name,
-        "unit_id": c.unit_id,
-        "units": units,
-        "role": c.role,
-        "status": c.status,
-        "acknowledged": c.acknowledged,
-        "audience": "liaisons",
-    }
+    units = tuple(UnitRef(o.unit_name, o.role) for o in everyone if o.seq == c.seq)
+    return ItemNotice(
+        plan=plan.code if plan else "",
+        plan_title=plan.title if plan else "",
+        ref=c.ref,
+        title=c.title,
+        target=(milestone_target[0] if milestone_target else "") or "",
+        phrase=(milestone_target[1] if milestone_target else "") or "",
+        due=c.due,
+        original_due=c.original_due,
+        days=(c.due - today).days,
+        unit=c.unit_name,
+        unit_id=c.unit_id,
+        units=units,
+        role=c.role,
+        status=c.status,
+        acknowledged=c.acknowledged,
+        audience=Audience.LIAISONS,
+    )
 
 
 @dataclass(frozen=True)
@@ -436,11 +437,12 @@ async def chase(
     people = await liaisons(session, candidate.unit_id)
     if not people:
         raise ServiceError("no_liaison", unit=candidate.unit_name)
-    payload = await chase_payload(session, candidate, today=today)
-    if note.strip():
-        payload["note"] = note.strip()
-    if person is not None and person.name:
-        payload["by"] = person.name
+    notice = replace(
+        await chase_payload(session, candidate, today=today),
+        note=note.strip(),
+        by=person.name if person is not None and person.name else "",
+    )
+    payload = notice.to_json()
     queued = 0
     for p in people:
         if p.telegram_id is None:  # never: liaisons() keeps the reachable ones
@@ -452,7 +454,7 @@ async def chase(
         session.add(
             Outbox(
                 key=key,
-                kind="chase",
+                kind=OutboxKind.CHASE,
                 chat_id=p.telegram_id,
                 person_id=p.id,
                 assignment_id=assignment_id,

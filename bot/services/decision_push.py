@@ -1,23 +1,23 @@
 """Decisions pushed: when a liaison reports 已完成 or 申请延期, the plan's coordinators (and
 those of all plans) get a notice at once with the decision buttons — an Outbox row of kind
-"decision", delivered by the sender (schedules/sender.py) on its next tick and kept across
+"decision", delivered by the sender (bot.telegram.delivery) on its next tick and kept across
 restarts. Reports that arrive before the sender's tick are batched: an item joins the
 coordinator's decision notice still pending, if there is one, instead of a new message."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core.notices import DecisionItem, DecisionNotice, OutboxKind, OutboxStatus
 from bot.services.pending import COMPLETION, EXTENSION, Decision
 from bot.storage.models import ROLE_COORDINATOR, Membership, Outbox, Person
 from bot.storage.typed_sql import stored_id
 
-DECISION = "decision"  # the Outbox kind (schedules.messages renders it)
+DECISION = OutboxKind.DECISION  # the Outbox kind (bot.telegram.notices renders it)
 MAX_BATCH = 20  # items one notice carries; more start a new one
 
 
@@ -41,42 +41,44 @@ async def coordinators_of_plan(session: AsyncSession, plan_id: int) -> list[Pers
     return list(people.values())
 
 
-def item_payload(d: Decision) -> dict[str, Any]:
-    return {
-        "kind": d.kind,
-        "assignment_id": d.assignment_id,
-        "plan_id": d.plan_id,
-        "plan": d.plan_code,
-        "ref": d.ref,
-        "unit": d.unit_name,
-        "requested_to": d.requested_to.isoformat() if d.requested_to else None,
-        "since": d.since.isoformat() if d.since else None,
-        "note": d.note,
-    }
-
-
-def decision_of(item: dict[str, Any]) -> Decision:
-    """The inverse of item_payload (the renderer's side)."""
-    requested = item.get("requested_to")
-    since = item.get("since")
-    return Decision(
-        kind=str(item.get("kind", COMPLETION)),
-        assignment_id=int(item["assignment_id"]),
-        plan_id=int(item.get("plan_id") or 0),
-        plan_code=str(item.get("plan", "")),
-        ref=str(item.get("ref", "")),
-        unit_name=str(item.get("unit", "")),
-        requested_to=date.fromisoformat(requested) if requested else None,
-        since=datetime.fromisoformat(since) if since else None,
-        note=str(item.get("note", "")),
+def item_payload(d: Decision) -> DecisionItem:
+    return DecisionItem(
+        kind=d.kind,
+        assignment_id=d.assignment_id,
+        plan_id=d.plan_id,
+        plan=d.plan_code,
+        ref=d.ref,
+        unit=d.unit_name,
+        requested_to=d.requested_to,
+        since=d.since,
+        note=d.note,
     )
 
 
-async def _join_pending(session: AsyncSession, chat_id: int, item: dict[str, Any]) -> bool:
+def decision_of(item: DecisionItem) -> Decision:
+    """The inverse of item_payload (the renderer's side)."""
+    return Decision(
+        kind=item.kind or COMPLETION,
+        assignment_id=item.assignment_id,
+        plan_id=item.plan_id,
+        plan_code=item.plan,
+        ref=item.ref,
+        unit_name=item.unit,
+        requested_to=item.requested_to,
+        since=item.since,
+        note=item.note,
+    )
+
+
+async def _join_pending(session: AsyncSession, chat_id: int, item: DecisionItem) -> bool:
     """Add `item` to the recipient's decision notice not yet claimed by the sender."""
     found = await session.exec(
         select(Outbox.id, Outbox.payload)
-        .where(Outbox.kind == DECISION, Outbox.chat_id == chat_id, Outbox.status == "pending")
+        .where(
+            Outbox.kind == DECISION,
+            Outbox.chat_id == chat_id,
+            Outbox.status == OutboxStatus.PENDING,
+        )
         .order_by(col(Outbox.id).desc())
         .limit(1)
     )
@@ -84,19 +86,15 @@ async def _join_pending(session: AsyncSession, chat_id: int, item: dict[str, Any
     if row is None:
         return False
     row_id, payload = row
-    items = list((payload or {}).get("items", []))
+    items = DecisionNotice.from_json(payload or {}).items
     if len(items) >= MAX_BATCH:
         return False
-    items = [
-        i
-        for i in items
-        if (i.get("assignment_id"), i.get("kind")) != (item["assignment_id"], item["kind"])
-    ] + [item]
+    notice = DecisionNotice((*(i for i in items if i.identity != item.identity), item))
     # only while still pending: a row the sender claimed meanwhile is left alone
     changed = await session.exec(
         update(Outbox)
-        .where(col(Outbox.id) == row_id, col(Outbox.status) == "pending")
-        .values(payload={**(payload or {}), "items": items})
+        .where(col(Outbox.id) == row_id, col(Outbox.status) == OutboxStatus.PENDING)
+        .values(payload={**(payload or {}), **notice.to_json()})
         .execution_options(synchronize_session=False)
     )
     return bool(changed.rowcount)
@@ -130,7 +128,7 @@ async def push_decision(
                     assignment_id=decision.assignment_id,
                     stage=decision.kind,
                     locale=None,  # the coordinator's language when it is sent
-                    payload={"items": [item]},
+                    payload=DecisionNotice((item,)).to_json(),
                     created_at=at,
                     not_before=at,
                 )

@@ -148,9 +148,10 @@ async def revoke_membership(
     session.add(membership)
 
 
-async def coordinators(session: AsyncSession) -> list[Person]:
-    """Active people with a coordinator role (of all plans or some)."""
-    result = await session.exec(
+async def coordinators(session: AsyncSession, *, plan_id: int | None = None) -> list[Person]:
+    """Active people with a coordinator role (of all plans or some), by id; with `plan_id`,
+    those of that plan and those of all plans."""
+    query = (
         select(Person)
         .join(Membership, col(Membership.person_id) == Person.id)
         .where(
@@ -159,7 +160,13 @@ async def coordinators(session: AsyncSession) -> list[Person]:
             col(Person.active).is_(True),
         )
         .distinct()
+        .order_by(Person.id)  # type: ignore[arg-type]
     )
+    if plan_id is not None:
+        query = query.where(
+            (Membership.plan_id == plan_id) | Membership.plan_id.is_(None)  # type: ignore[union-attr]
+        )
+    result = await session.exec(query)
     return list(result.all())
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from bot.core.notices import OutboxKind, TextNotice
 from bot.core.plan import Plan
 from bot.i18n import gettext
 from bot.storage.loader import LoadReport, PlanLoadResult, load_plans
@@ -32,7 +33,7 @@ from bot.storage.models import Plan as PlanRow
 log = logging.getLogger(__name__)
 
 ARCHIVE_LIMIT = 0.25  # share of a plan's active items (or assignments) start-up may archive
-NOTICE = "notice"
+NOTICE = OutboxKind.NOTICE
 SHOWN_REFS = 8
 
 
@@ -216,7 +217,7 @@ async def queue_notices(
                 person_id=person.id,
                 stage="plan_file",
                 locale=locale,
-                payload={"text": notice_text(s, held=held, locale=locale)},
+                payload=TextNotice(notice_text(s, held=held, locale=locale)).to_json(),
                 created_at=at,
                 not_before=at,
             )

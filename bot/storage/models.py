@@ -282,7 +282,7 @@ class Outbox(SQLModel, table=True):
     last_error: str = ""
     sent_at: datetime | None = None
     message_id: int | None = None  # of the first part
-    # added by the sender (schedules/sender.py): resumable multi-part messages
+    # added by the sender (bot/telegram/delivery/sender.py): resumable multi-part messages
     parts_sent: int = 0  # parts Telegram accepted and that are committed
     # a multi-part message's parts frozen at its first render, so a resume continues the same
     # text: [{"text": ..., "reply_markup": {...} | None, "assignment_id": ... | None}, ...]

@@ -19,13 +19,13 @@ from aiogram.utils.i18n import gettext as _
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
+from bot.core.policy import Policy
 from bot.core.roles import Roles
 from bot.i18n import format_datetime, gettext
 from bot.services.snooze import SnoozeOutcome, snooze_reminder
 from bot.services.subscriptions import digest_plan, subscribe_chat, unsubscribe_chat
 from bot.telegram.filters import IsCoordinator
 from bot.telegram.render import echo, esc
-from schedules.policy import Policy
 
 
 class Snooze(CallbackData, prefix="sz"):

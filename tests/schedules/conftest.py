@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import pytest_asyncio
 
-from schedules.policy import load_policy
+from bot.core.policy import load_policy
 from tests.schedules.sched_world import staffed_world
 
 

@@ -8,9 +8,9 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.clock import VirtualClock
+from bot.core.planner import AssignmentSnapshot, Notification, due_notifications
+from bot.core.policy import Policy
 from bot.storage.models import NOT_STARTED
-from schedules.planner import AssignmentSnapshot, Notification, due_notifications
-from schedules.policy import Policy
 
 ZONE = ZoneInfo("Asia/Shanghai")
 

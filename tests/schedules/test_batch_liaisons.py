@@ -8,13 +8,18 @@ from datetime import date, timedelta
 
 import pytest
 
+from bot.core.policy import PolicyError, load_policy
+from bot.services.planning import plan_due
 from bot.storage.models import ROLE_LIAISON, Membership
 from bot.telegram.limits import MAX_TEXT
-from schedules.enqueue import plan_due
-from schedules.messages import render
-from schedules.policy import PolicyError, load_policy
-from tests.schedules.sched_helpers import local
+from bot.telegram.notices import render as render_in
+from tests.schedules.sched_helpers import ZONE, local
 from tests.schedules.sched_world import T0
+
+
+def render(row, *, locale: str):
+    return render_in(row, locale=locale, zone=ZONE)
+
 
 MONDAY = "2025-03-24 09:00"  # a working Monday
 

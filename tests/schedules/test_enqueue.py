@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from datetime import date
 
+from bot.core.policy import load_policy
+from bot.services.planning import plan_due
 from bot.storage.models import CLOSED, ROLE_COORDINATOR, ROLE_LEADER
 from bot.telegram.limits import MAX_TEXT
-from schedules.enqueue import plan_due
-from schedules.messages import render
-from schedules.policy import load_policy
-from tests.schedules.sched_helpers import local
+from bot.telegram.notices import render as render_in
+from tests.schedules.sched_helpers import ZONE, local
+
+
+def render(row, *, locale: str):
+    return render_in(row, locale=locale, zone=ZONE)
 
 
 async def test_a_reminder_goes_to_each_liaison_of_the_unit_in_their_language(world, policy):

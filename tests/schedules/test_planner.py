@@ -7,8 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from bot.storage.models import BLOCKED, CLOSED, DONE_REPORTED, IN_PROGRESS
-from schedules.planner import (
+from bot.core.planner import (
     COORDINATORS,
     LEADERS,
     LIAISONS,
@@ -17,7 +16,8 @@ from schedules.planner import (
     due_notifications,
     ledger_had_the_week,
 )
-from schedules.policy import load_policy
+from bot.core.policy import load_policy
+from bot.storage.models import BLOCKED, CLOSED, DONE_REPORTED, IN_PROGRESS
 from tests.schedules.sched_helpers import ZONE, Ledger, local, snapshot
 
 

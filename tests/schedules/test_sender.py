@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import pytest_asyncio
@@ -38,8 +39,8 @@ from bot.storage.models import (
     Task,
     Unit,
 )
-from schedules.sender import Part, Sender
-from schedules.throttle import Throttle
+from bot.telegram.delivery.sender import Part, Sender
+from bot.telegram.delivery.throttle import Throttle
 from tests.dbs import database_url
 
 TOKEN = "5151515151:AAH-sender-test-token"
@@ -90,6 +91,7 @@ class Env:
             bot=self.bot,
             session_maker=self.db,
             clock=self.clock,
+            zone=ZoneInfo("Asia/Shanghai"),
             sleep=self.mono.sleep,
             monotonic=self.mono,
             rng=lambda: 0.5,
@@ -446,7 +448,7 @@ async def test_the_unreachable_notice_is_in_the_coordinators_language(env: Env) 
 
 
 async def test_a_bad_request_is_dead_and_logged(env: Env, caplog) -> None:
-    caplog.set_level(logging.ERROR, logger="schedules.sender")
+    caplog.set_level(logging.ERROR, logger="bot.telegram.delivery.sender")
     row_id = await env.notice(424242, "to a chat that does not exist")
     report = await env.sender().drain()
     row = await env.row(row_id)

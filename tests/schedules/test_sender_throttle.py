@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from schedules.throttle import Limits, Throttle, backoff_delay, is_group
+from bot.telegram.delivery.throttle import Limits, Throttle, backoff_delay, is_group
 
 
 class Mono:

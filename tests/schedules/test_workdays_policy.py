@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 
 from bot.core import workdays
+from bot.core.policy import PolicyError, load_policy
 from bot.core.workdays import (
     SendingWindow,
     add_working_days,
@@ -16,7 +17,6 @@ from bot.core.workdays import (
     next_window_start,
     next_working_morning,
 )
-from schedules.policy import PolicyError, load_policy
 from tests.schedules.sched_helpers import ZONE, local
 
 

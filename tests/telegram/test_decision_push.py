@@ -6,11 +6,13 @@ The ledger: plan SR (上饶's 市卫健委 张三, 市财政局 李四), plan LN
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from aiogram.types import ForceReply
 from sqlmodel import select
 
 from bot.storage.models import Outbox
-from schedules.sender import Sender
+from bot.telegram.delivery.sender import Sender
 from tests.services.factories import add_person
 
 from .conftest import COORDINATOR, FINANCE, LIAISON
@@ -35,6 +37,7 @@ def sender_for(h) -> Sender:
         bot=h.bot,
         session_maker=h.ledger.session_maker,
         clock=h.clock,
+        zone=ZoneInfo("Asia/Shanghai"),
         sleep=no_sleep,
         monotonic=lambda: float(next(ticks)),
         rng=lambda: 0.5,

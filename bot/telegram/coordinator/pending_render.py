@@ -1,5 +1,5 @@
 """The text and buttons of what waits for a coordinator's decision: /pending's pages and the
-notice pushed when a liaison reports 已完成 or 申请延期 (schedules.messages, kind "decision").
+notice pushed when a liaison reports 已完成 or 申请延期 (bot.telegram.notices, kind "decision").
 One line per decision, grouped by plan; 办结 / 批准 are the acts' own buttons (CoordAct), 退回 /
 驳回 ask for a reason (ReasonAsk)."""
 

@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.clock import Clock
 from bot.config import Settings
 from bot.core.lights import LightPolicy
+from bot.core.policy import Policy
 from bot.core.roles import Roles
 from bot.core.workdays import is_working_day
 from bot.i18n import gettext
@@ -39,7 +40,6 @@ from bot.telegram.coordinator.scope import scope_or_explain
 from bot.telegram.coordinator.texts import all_plans_label
 from bot.telegram.errors import error_line
 from bot.telegram.filters import IsCoordinator
-from schedules.policy import Policy
 
 
 def ack_window(policy: Policy) -> int:

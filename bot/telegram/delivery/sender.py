@@ -1,3 +1,4 @@
+# Over 400 lines: the delivery guarantees (claim, record, every failure path) read as one.
 """The outbox sender: delivers planned notifications once, from the user's point of view.
 
 How a message is delivered once
@@ -41,7 +42,8 @@ Failures never drop a row silently; each outcome is stored on the row and logged
   failures in a row with no success between pause all sending (1 s, 2 s, 4 s… up to 30 s).
 - 403 Forbidden (blocked, or the user never started the bot): the person is marked inactive
   (a group's digest subscription is paused), the row becomes `failed` with the reason, and the
-  plan's coordinators get a notice saying who could not be reached. Later rows for an inactive
+  plan's coordinators get a notice saying who could not be reached
+  (`bot.services.unreachable`). Later rows for an inactive
   person are marked `failed` without sending.
 - 400 Bad Request (and 404, 413): Telegram will never take this message; the row becomes
   `dead` with the error, logged as an error.
@@ -49,20 +51,23 @@ Failures never drop a row silently; each outcome is stored on the row and logged
   `max_attempts`.
 
 Telegram's flood limits (about 30 messages a second, 1 a second per chat, 20 a minute per group)
-are kept by `schedules.throttle.Throttle`. Error text is stored and logged without the bot
-token (`bot.redact`): aiohttp's errors quote the request URL, which holds it.
+are kept by `bot.telegram.delivery.throttle.Throttle`. Error text is stored and logged without
+the bot token (`bot.redact`): aiohttp's errors quote the request URL, which holds it.
+
+The queries are `bot.storage.outbox.delivery`; messages are rendered by `bot.telegram.notices`
+in the plans' time zone (`zone`, from the deployment's settings).
 """
 
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import timedelta, tzinfo
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -79,39 +84,22 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.types import InlineKeyboardMarkup
-from sqlalchemy import func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
+from bot.core.notices import OutboxStatus
 from bot.redact import describe_error, redact
-from bot.storage.models import (
-    CLOSED,
-    DONE_REPORTED,
-    ROLE_COORDINATOR,
-    Assignment,
-    ChatSubscription,
-    Membership,
-    Milestone,
-    Outbox,
-    Person,
-    SentMessage,
-    Task,
-)
-from schedules.throttle import Throttle, backoff_delay
+from bot.services.unreachable import recipient_unreachable
+from bot.storage.models import Outbox
+from bot.storage.outbox import delivery
+from bot.telegram.delivery.throttle import Throttle, backoff_delay
+from bot.telegram.limits import MAX_TEXT, split_html, utf16_len
+from bot.telegram.notices import render as render_notice
 
 log = logging.getLogger(__name__)
 
-PENDING = "pending"
-SENDING = "sending"
-SENT = "sent"
-FAILED = "failed"
-DEAD = "dead"
-CANCELLED = "cancelled"  # planned, but the assignment moved on before it was sent
-
-# kinds that chase an assignment: pointless once its completion is reported or it is closed
-CHASING_KINDS = frozenset({"reminder", "ack_chase", "overdue", "escalation", "chase", "periodic"})
-
-NOTICE = "notice"
+PENDING, SENDING, SENT = OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.SENT
+FAILED, DEAD, CANCELLED = OutboxStatus.FAILED, OutboxStatus.DEAD, OutboxStatus.CANCELLED
 
 Sleep = Callable[[float], Awaitable[None]]
 RenderFn = Callable[..., Any]  # render(row, *, locale) -> Rendered | Sequence[Rendered]
@@ -165,27 +153,9 @@ class DrainReport:
     errors: list[str] = field(default_factory=list)
 
 
-def _default_render() -> RenderFn:
-    """The planning engineer's renderer; until it exists, only "notice" rows render."""
-    try:
-        from schedules.messages import render
-    except ImportError:  # pragma: no cover - only before schedules.messages exists
-        return render_notice
-    return render
-
-
-def render_notice(row: Outbox, *, locale: str) -> Part:
-    """A "notice" row: its payload carries ready HTML in `text`."""
-    if row.kind != NOTICE:
-        raise LookupError(f"no renderer for outbox kind {row.kind!r}")
-    return Part(text=str(row.payload.get("text", "")))
-
-
 def to_parts(rendered: Any) -> list[Part]:
     """Normalise what a renderer returns (one Rendered, several, or one with `.parts`) into
     message parts under Telegram's length limit; a keyboard stays on the last part."""
-    from bot.telegram.limits import MAX_TEXT, split_html, utf16_len
-
     if isinstance(rendered, Sequence) and not isinstance(rendered, str):
         items = list(rendered)
     elif hasattr(rendered, "parts") and not isinstance(rendered, Part):
@@ -213,6 +183,8 @@ class Sender:
     returns; the scheduler's tick calls it. `recover()` runs when the process takes the sender
     lease (the runtime does it; never beside another live sender), `stop()` at
     shutdown. `sleep` and `monotonic` are injectable so tests move time instead of sleeping.
+    `zone`: the plans' time zone, for the instants messages show; `render` replaces
+    `bot.telegram.notices.render` (tests).
     """
 
     def __init__(
@@ -221,6 +193,7 @@ class Sender:
         bot: Bot,
         session_maker: Callable[[], AsyncSession],
         clock: Clock,
+        zone: tzinfo,
         default_locale: str = "zh_CN",
         throttle: Throttle | None = None,
         render: RenderFn | None = None,
@@ -237,7 +210,8 @@ class Sender:
         self.clock = clock
         self.default_locale = default_locale
         self.throttle = throttle or Throttle(monotonic=monotonic)
-        self._render = render or _default_render()
+        self.zone = zone
+        self._render: RenderFn = render or partial(render_notice, zone=zone)
         self._sleep_fn = sleep
         self._rng = rng
         self.batch_size = batch_size
@@ -260,13 +234,8 @@ class Sender:
         per row, never a loss. Returns how many rows were recovered.
         """
         async with self.session_maker() as session:
-            result = await session.exec(  # type: ignore[call-overload]
-                update(Outbox)
-                .where(Outbox.status == SENDING)  # type: ignore[arg-type]
-                .values(status=PENDING, last_error="interrupted while sending; sent again")
-            )
+            count = await delivery.requeue_sending(session)
             await session.commit()
-        count = result.rowcount or 0
         if count:
             log.warning("recovered %d outbox row(s) interrupted while sending", count)
         return count
@@ -339,47 +308,18 @@ class Sender:
 
     async def _due_rows(self) -> list[tuple[int, int]]:
         """The oldest due pending row of each chat that the throttle does not hold."""
-        now = self.clock.now()
-        held = self.throttle.held_chats()
-        rank = (
-            func.row_number()
-            .over(partition_by=Outbox.chat_id, order_by=(Outbox.not_before, Outbox.id))
-            .label("rank")
-        )
-        due = (
-            select(Outbox.id, Outbox.chat_id, Outbox.not_before, rank).where(  # type: ignore[arg-type]
-                Outbox.status == PENDING, Outbox.not_before <= now
-            )  # type: ignore[arg-type]
-        )
-        if held:
-            due = due.where(Outbox.chat_id.not_in(held))  # type: ignore[attr-defined]
-        sub = due.subquery()
-        query = (
-            select(sub.c.id, sub.c.chat_id)
-            .where(sub.c.rank == 1)
-            .order_by(sub.c.not_before, sub.c.id)
-            .limit(self.batch_size)
-        )
         async with self.session_maker() as session:
-            result = await session.exec(query)  # type: ignore[call-overload]
-            return [(row_id, chat_id) for row_id, chat_id in result.all()]
+            return await delivery.due_rows(
+                session, self.clock.now(), self.throttle.held_chats(), self.batch_size
+            )
 
     async def _held_waits(self) -> list[float]:
         """How long each held chat that has a due row must still wait."""
         held = self.throttle.held_chats()
         if not held:
             return []
-        query = (
-            select(Outbox.chat_id)
-            .where(
-                Outbox.status == PENDING,  # type: ignore[arg-type]
-                Outbox.not_before <= self.clock.now(),  # type: ignore[arg-type]
-                Outbox.chat_id.in_(held),  # type: ignore[attr-defined]
-            )
-            .distinct()
-        )
         async with self.session_maker() as session:
-            chats = (await session.exec(query)).scalars().all()  # type: ignore[call-overload]
+            chats = await delivery.chats_with_due_rows(session, self.clock.now(), held)
         return [self.throttle.wait(chat) for chat in chats]
 
     async def _sleep(self, seconds: float) -> None:
@@ -445,24 +385,15 @@ class Sender:
         """Mark the row `sending` (only if still pending) and work out its parts; False when
         it was not ours to claim, True when it was settled without sending."""
         async with self.session_maker() as session:
-            result = await session.exec(  # type: ignore[call-overload]
-                update(Outbox)
-                .where(Outbox.id == row_id, Outbox.status == PENDING)  # type: ignore[arg-type]
-                .values(status=SENDING)
-            )
-            if result.rowcount != 1:
+            row = await delivery.claim(session, row_id)
+            if row is None:
                 await session.rollback()
                 return False  # another sender took it, or it changed since we looked
-            row = await session.get(Outbox, row_id)
-            assert row is not None
-            person = await self._recipient(session, row)
+            person = await delivery.recipient(session, row)
             inactive = person is not None and not person.active
             if not inactive and row.chat_id < 0:
-                found = await session.exec(
-                    select(ChatSubscription.active).where(ChatSubscription.chat_id == row.chat_id)
-                )
-                inactive = found.scalars().first() is False  # type: ignore[attr-defined]
-            moot = await self._moot(session, row)
+                inactive = await delivery.group_paused(session, row.chat_id)
+            moot = await delivery.moot_reason(session, row)
             if moot:
                 row.status = CANCELLED
                 row.last_error = moot
@@ -482,7 +413,7 @@ class Sender:
                 if row.parts is not None:
                     parts = [Part.from_json(p) for p in row.parts]
                 else:
-                    locale = await self._locale(session, row, person)
+                    locale = await delivery.locale_of(session, row, person, self.default_locale)
                     parts = to_parts(self._render(row, locale=locale))
                     if len(parts) > 1:  # freeze, so a resume continues the same text
                         row.parts = [p.to_json() for p in parts]
@@ -498,43 +429,6 @@ class Sender:
                 return True
             await session.commit()
             return row, parts
-
-    async def _moot(self, session: AsyncSession, row: Outbox) -> str:
-        """Why a chasing message no longer makes sense (empty when it still does): its
-        assignment was reported done, closed (办结) or archived, or — for an acknowledgement
-        chase — acknowledged, since the row was planned (e.g. a snoozed reminder)."""
-        if row.assignment_id is None or row.kind not in CHASING_KINDS:
-            return ""
-        assignment = await session.get(Assignment, row.assignment_id)
-        if assignment is None or assignment.archived_at is not None:
-            return "the assignment was archived"
-        if assignment.status in (DONE_REPORTED, CLOSED):
-            return f"the assignment is {assignment.status}"
-        if row.kind == "ack_chase" and assignment.acknowledged_at is not None:
-            return "the assignment was acknowledged"
-        return ""
-
-    async def _recipient(self, session: AsyncSession, row: Outbox) -> Person | None:
-        if row.person_id is not None:
-            return await session.get(Person, row.person_id)
-        if row.chat_id > 0:
-            found = await session.exec(select(Person).where(Person.telegram_id == row.chat_id))
-            return found.scalars().first()  # type: ignore[attr-defined]
-        return None
-
-    async def _locale(self, session: AsyncSession, row: Outbox, person: Person | None) -> str:
-        if row.locale:
-            return row.locale
-        if person is not None and person.locale:
-            return person.locale
-        if row.chat_id < 0:
-            found = await session.exec(
-                select(ChatSubscription.locale).where(ChatSubscription.chat_id == row.chat_id)
-            )
-            locale = found.scalars().first()  # type: ignore[attr-defined]
-            if locale:
-                return locale
-        return self.default_locale
 
     async def _commit_retrying(self, write: Callable[[AsyncSession], Awaitable[None]]) -> None:
         """Run `write` in a fresh transaction and commit, retrying a failing database a few
@@ -569,24 +463,15 @@ class Sender:
         assignment_id = assignment_id if assignment_id is not None else row.assignment_id
 
         async def write(session: AsyncSession) -> None:
-            fresh = await session.get(Outbox, row.id)
-            assert fresh is not None
-            fresh.parts_sent = index + 1
-            if fresh.message_id is None:
-                fresh.message_id = message_id
-            fresh.status = SENT if done else PENDING  # the next part is claimed again
-            if done:
-                fresh.sent_at = now
-            if assignment_id is not None:
-                session.add(
-                    SentMessage(
-                        chat_id=row.chat_id,
-                        message_id=message_id,
-                        assignment_id=assignment_id,
-                        kind=row.kind,
-                        sent_at=now,
-                    )
-                )
+            await delivery.record_sent(
+                session,
+                row,
+                parts_sent=index + 1,
+                done=done,
+                message_id=message_id,
+                assignment_id=assignment_id,
+                now=now,
+            )
 
         await self._commit_retrying(write)
         report.sent += 1
@@ -610,9 +495,7 @@ class Sender:
             values["last_error"] = redact(values["last_error"], (self.bot.token,))[:1000]
 
         async def write(session: AsyncSession) -> None:
-            await session.exec(  # type: ignore[call-overload]
-                update(Outbox).where(Outbox.id == row_id).values(**values)  # type: ignore[arg-type]
-            )
+            await delivery.update_row(session, row_id, **values)
 
         await self._commit_retrying(write)
 
@@ -701,16 +584,7 @@ class Sender:
         old = row.chat_id
 
         async def write(session: AsyncSession) -> None:
-            await session.exec(  # type: ignore[call-overload]
-                update(Outbox)
-                .where(Outbox.chat_id == old, Outbox.status.in_((PENDING, SENDING)))  # type: ignore[attr-defined]
-                .values(chat_id=new_chat_id, status=PENDING)
-            )
-            await session.exec(  # type: ignore[call-overload]
-                update(ChatSubscription)
-                .where(ChatSubscription.chat_id == old)  # type: ignore[arg-type]
-                .values(chat_id=new_chat_id)
-            )
+            await delivery.follow_migration(session, old, new_chat_id)
 
         await self._commit_retrying(write)
         log.warning("chat %s migrated to %s; its outbox rows follow it", old, new_chat_id)
@@ -723,52 +597,9 @@ class Sender:
         reason = redact(reason, (self.bot.token,))
 
         async def write(session: AsyncSession) -> None:
-            notified.clear()
-            fresh = await session.get(Outbox, row.id)
-            assert fresh is not None
-            fresh.status = FAILED
-            fresh.attempts += 1
-            fresh.last_error = f"403: {reason}"[:1000]
-            who: str
-            person: Person | None = None
-            if row.chat_id < 0:
-                found = await session.exec(
-                    select(ChatSubscription).where(ChatSubscription.chat_id == row.chat_id)
-                )
-                sub = found.scalars().first()  # type: ignore[attr-defined]
-                if sub is not None:
-                    sub.active = False
-                who = html.escape(sub.title if sub is not None and sub.title else str(row.chat_id))
-            else:
-                person = await self._recipient(session, row)
-                if person is not None:
-                    person.active = False
-                    who = html.escape(person.name or person.username or str(row.chat_id))
-                    if person.username:
-                        who += f" (@{html.escape(person.username)})"
-                else:
-                    who = str(row.chat_id)
-            plan_id, ref = await self._plan_of(session, row)
-            for coordinator in await self._coordinators(session, plan_id):
-                if person is not None and coordinator.id == person.id:
-                    continue
-                if coordinator.telegram_id is None or coordinator.telegram_id == row.chat_id:
-                    continue
-                locale = coordinator.locale or self.default_locale
-                session.add(
-                    Outbox(
-                        key=f"unreachable:{row.id}:{coordinator.id}",
-                        kind=NOTICE,
-                        chat_id=coordinator.telegram_id,
-                        person_id=coordinator.id,
-                        stage="unreachable",
-                        locale=locale,
-                        payload={"text": unreachable_text(who, reason, ref, locale=locale)},
-                        created_at=now,
-                        not_before=now,
-                    )
-                )
-                notified.append(coordinator.id)  # type: ignore[arg-type]
+            notified[:] = await recipient_unreachable(
+                session, row, reason, now=now, default_locale=self.default_locale
+            )
 
         await self._commit_retrying(write)
         report.failed += 1
@@ -782,57 +613,3 @@ class Sender:
             reason,
             notified or "none",
         )
-
-    async def _plan_of(self, session: AsyncSession, row: Outbox) -> tuple[int | None, str]:
-        """The plan (and task ref) a row is about, from its assignment or its payload."""
-        if row.assignment_id is not None:
-            found = await session.exec(
-                select(Task.plan_id, Task.ref)
-                .join(Milestone, Milestone.task_id == Task.id)  # type: ignore[arg-type]
-                .join(Assignment, Assignment.milestone_id == Milestone.id)  # type: ignore[arg-type]
-                .where(Assignment.id == row.assignment_id)
-            )
-            hit = found.first()
-            if hit is not None:
-                return hit[0], hit[1]
-        plan_id = row.payload.get("plan_id") if isinstance(row.payload, dict) else None
-        return (plan_id if isinstance(plan_id, int) else None), str(row.payload.get("ref", ""))
-
-    async def _coordinators(self, session: AsyncSession, plan_id: int | None) -> list[Person]:
-        """Active coordinators of the plan (and those of all plans); all when unknown."""
-        query = (
-            select(Person)
-            .join(Membership, Membership.person_id == Person.id)  # type: ignore[arg-type]
-            .where(
-                Membership.role == ROLE_COORDINATOR,
-                Membership.revoked_at.is_(None),  # type: ignore[union-attr]
-                Person.active.is_(True),  # type: ignore[attr-defined]
-            )
-            .order_by(Person.id)
-        )
-        if plan_id is not None:
-            query = query.where(
-                (Membership.plan_id == plan_id) | Membership.plan_id.is_(None)  # type: ignore[union-attr]
-            )
-        found = await session.exec(query)
-        people: dict[int, Person] = {}
-        for person in found.scalars().all():  # type: ignore[attr-defined]
-            people.setdefault(person.id, person)
-        return list(people.values())
-
-
-def unreachable_text(who: str, reason: str, ref: str, *, locale: str) -> str:
-    """The coordinator's notice about a recipient Telegram refused (HTML; `who` escaped)."""
-    from bot.i18n import gettext
-
-    text = gettext(
-        "⚠️ Could not deliver a message to {who}: Telegram says “{reason}”. "
-        "They are marked inactive and get no more messages until they write /start to the "
-        "bot. Please contact them another way.",
-        locale=locale,
-    ).format(who=who, reason=html.escape(reason))
-    if ref:
-        text += "\n" + gettext("Undelivered message about: {ref}", locale=locale).format(
-            ref=html.escape(ref)
-        )
-    return text

@@ -1,0 +1,647 @@
+# Over 400 lines: one payload model per Outbox kind, kept in one schema that both sides read.
+"""What an Outbox row carries (pure): its kind, its status, its audience and its payload.
+
+The planner (`bot.services.planning`, `bot.services.digest`), the coordinators' services
+(manual 催办, decisions, plan reload notices) and the sender write rows; the Telegram renderer
+(`bot.telegram.notices`) reads them. Both sides go through the models here: each kind has one
+payload model with `to_json()` (what is stored in `outbox.payload`) and `from_json()` (which
+accepts rows written by earlier releases: a missing key reads as its default).
+
+The enums' values are the strings stored in the database: rows and keys written before them
+stay valid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, Self
+
+Json = dict[str, Any]
+
+
+class OutboxKind(StrEnum):
+    REMINDER = "reminder"  # 提醒, N days before the due date
+    ACK_CHASE = "ack_chase"  # 催办: not acknowledged (签收) in time
+    OVERDUE = "overdue"  # 逾期提醒
+    ESCALATION = "escalation"  # 督办 (overdue) or the acknowledgement escalation
+    ESCALATION_BATCH = "escalation_batch"  # 督办汇总: one per recipient, plan and day
+    OVERDUE_BATCH = "overdue_batch"  # 逾期事项清单: one per flooded liaison, plan and day
+    PERIODIC = "periodic"  # a recurring duty's report request
+    DIGEST = "digest"  # 周报
+    CHASE = "chase"  # manual /remind by a coordinator
+    NOTICE = "notice"  # ready HTML (unreachable recipients, plan reloads)
+    DECISION = "decision"  # what waits for a coordinator's 办结 / 批准
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by the sender; left so by a crash → sent again
+    SENT = "sent"
+    FAILED = "failed"  # recipient unreachable (403)
+    DEAD = "dead"  # Telegram refused the message (400)
+    CANCELLED = "cancelled"  # planned, but the assignment moved on before it was sent
+    BATCHED = "batched"  # a marker row: a stage that went into summaries or lists, never sent
+
+
+class Audience(StrEnum):
+    LIAISONS = "liaisons"
+    LEADERS = "leaders"
+    COORDINATORS = "coordinators"
+    GROUPS = "groups"
+    BATCHED = "batched"  # a marker row's
+
+
+# kinds that chase an assignment: pointless once its completion is reported or it is closed
+CHASING_KINDS = frozenset(
+    {
+        OutboxKind.REMINDER,
+        OutboxKind.ACK_CHASE,
+        OutboxKind.OVERDUE,
+        OutboxKind.ESCALATION,
+        OutboxKind.CHASE,
+        OutboxKind.PERIODIC,
+    }
+)
+
+
+def _day(value: Any) -> date | None:
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(value) if value else None
+
+
+def _instant(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value) if value else None
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+# --- one item: reminder, ack_chase, overdue, escalation, periodic, chase ----------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UnitRef:
+    """A unit responsible for the item's milestone: lead (牵头) or support (配合)."""
+
+    name: str
+    role: str = ""
+
+    def to_json(self) -> Json:
+        return {"name": self.name, "role": self.role}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        return cls(str(data.get("name", "")), str(data.get("role") or ""))
+
+
+@dataclass(frozen=True, slots=True)
+class ChaseRecord:
+    """An earlier reminder, chase or escalation of the item: shown to leaders and coordinators
+    in a 督办 (who was chased before, when)."""
+
+    kind: str
+    stage: str
+    at: datetime | None
+    to: str
+    audience: str
+    sent: bool
+
+    def to_json(self) -> Json:
+        return {
+            "kind": self.kind,
+            "stage": self.stage,
+            "at": self.at.isoformat() if self.at else None,
+            "to": self.to,
+            "audience": self.audience,
+            "sent": self.sent,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        return cls(
+            kind=str(data.get("kind", "")),
+            stage=str(data.get("stage", "")),
+            at=_instant(data.get("at")),
+            to=str(data.get("to") or ""),
+            audience=str(data.get("audience") or ""),
+            sent=bool(data.get("sent", False)),
+        )
+
+    @property
+    def of_liaisons(self) -> bool:
+        """A chase of the unit (its liaisons), not a 督办 to its leaders."""
+        return self.audience in (Audience.LIAISONS, "")
+
+
+@dataclass(frozen=True, slots=True)
+class ItemNotice:
+    """The payload of kinds reminder, ack_chase, overdue, escalation, periodic and chase: one
+    assignment, as its recipient sees it. `chased` only on a 督办 to leaders / coordinators;
+    `period_end` only on a report request; `note` and `by` only on a manual chase."""
+
+    plan: str = ""
+    plan_title: str = ""
+    ref: str = ""
+    title: str = ""
+    item_kind: str = ""
+    target: str = ""
+    phrase: str = ""
+    original_due: date | None = None
+    unit: str = ""
+    unit_id: int | None = None
+    role: str = ""
+    status: str = ""
+    acknowledged: bool = True
+    units: tuple[UnitRef, ...] = ()
+    chased: tuple[ChaseRecord, ...] | None = None
+    audience: str = ""
+    stage: str = ""
+    due: date | None = None
+    days: int | None = None  # reminder: days left; overdue: days overdue; ack: working days
+    ladder: str = ""  # "due" | "ack" | "periodic" ("" on a manual chase)
+    period_end: date | None = None
+    note: str = ""  # the coordinator's words (plain text)
+    by: str = ""  # their name
+
+    def to_json(self) -> Json:
+        out: Json = {
+            "plan": self.plan,
+            "plan_title": self.plan_title,
+            "ref": self.ref,
+            "title": self.title,
+            "item_kind": self.item_kind,
+            "target": self.target,
+            "phrase": self.phrase,
+            "original_due": _iso(self.original_due),
+            "unit": self.unit,
+            "unit_id": self.unit_id,
+            "role": self.role,
+            "status": self.status,
+            "acknowledged": self.acknowledged,
+            "units": [u.to_json() for u in self.units],
+        }
+        if self.chased is not None:
+            out["chased"] = [c.to_json() for c in self.chased]
+        out["audience"] = self.audience
+        out["stage"] = self.stage
+        out["due"] = _iso(self.due)
+        out["days"] = self.days
+        if self.ladder:
+            out["ladder"] = self.ladder
+        if self.period_end is not None:
+            out["period_end"] = self.period_end.isoformat()
+        if self.note:
+            out["note"] = self.note
+        if self.by:
+            out["by"] = self.by
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        chased = data.get("chased")
+        days = data.get("days")
+        return cls(
+            plan=str(data.get("plan") or ""),
+            plan_title=str(data.get("plan_title") or ""),
+            ref=str(data.get("ref") or ""),
+            title=str(data.get("title") or ""),
+            item_kind=str(data.get("item_kind") or ""),
+            target=str(data.get("target") or ""),
+            phrase=str(data.get("phrase") or ""),
+            original_due=_day(data.get("original_due")),
+            unit=str(data.get("unit") or ""),
+            unit_id=data.get("unit_id"),
+            role=str(data.get("role") or ""),
+            status=str(data.get("status") or ""),
+            acknowledged=bool(data.get("acknowledged", True)),
+            units=tuple(UnitRef.from_json(u) for u in data.get("units") or ()),
+            chased=None if chased is None else tuple(ChaseRecord.from_json(c) for c in chased),
+            audience=str(data.get("audience") or ""),
+            stage=str(data.get("stage") or ""),
+            due=_day(data.get("due")),
+            days=days if isinstance(days, int) and not isinstance(days, bool) else None,
+            ladder=str(data.get("ladder") or ""),
+            period_end=_day(data.get("period_end")),
+            note=str(data.get("note") or ""),
+            by=str(data.get("by") or ""),
+        )
+
+
+# --- 督办汇总 and 逾期事项清单 -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ChasedBrief:
+    """How often the unit was chased before an item of a 督办汇总, and the latest chase."""
+
+    n: int = 0
+    at: datetime | None = None
+    kind: str = ""
+    to: tuple[str, ...] = ()
+
+    def to_json(self) -> Json:
+        if not self.n:
+            return {"n": 0}
+        at = self.at.isoformat() if self.at else None
+        return {"n": self.n, "at": at, "kind": self.kind, "to": list(self.to)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> Self:
+        data = data or {}
+        return cls(
+            n=int(data.get("n") or 0),
+            at=_instant(data.get("at")),
+            kind=str(data.get("kind") or ""),
+            to=tuple(str(x) for x in data.get("to") or ()),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BatchItem:
+    """One item of a 督办汇总 (with `chased`) or of a liaison's 逾期事项清单 (without)."""
+
+    id: int | None
+    ref: str
+    title: str
+    unit: str
+    status: str = ""
+    kind: str = ""  # overdue (逾期提醒) | escalation (督办)
+    ladder: str = "due"  # "due": overdue 督办 · "ack": not acknowledged
+    days: int = 0  # days overdue / working days since assignment
+    due: date | None = None
+    stage: str = ""
+    chased: ChasedBrief | None = None
+
+    def rank(self) -> tuple[bool, int, str, str]:
+        """Worst first: overdue items by days overdue, then unacknowledged ones by working
+        days."""
+        return (self.ladder != "due", -self.days, self.ref, self.unit)
+
+    def to_json(self) -> Json:
+        out: Json = {
+            "id": self.id,
+            "ref": self.ref,
+            "title": self.title,
+            "unit": self.unit,
+            "status": self.status,
+            "kind": self.kind,
+            "ladder": self.ladder,
+            "days": self.days,
+            "due": _iso(self.due),
+            "stage": self.stage,
+        }
+        if self.chased is not None:
+            out["chased"] = self.chased.to_json()
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        chased = data.get("chased")
+        return cls(
+            id=data.get("id"),
+            ref=str(data.get("ref") or ""),
+            title=str(data.get("title") or ""),
+            unit=str(data.get("unit") or ""),
+            status=str(data.get("status") or ""),
+            kind=str(data.get("kind") or ""),
+            ladder=str(data.get("ladder") or "due"),
+            days=int(data.get("days") or 0),
+            due=_day(data.get("due")),
+            stage=str(data.get("stage") or ""),
+            chased=None if chased is None else ChasedBrief.from_json(chased),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BatchNotice:
+    """The payload of escalation_batch (督办汇总, `counts` by ladder) and overdue_batch
+    (逾期事项清单, `counts` by kind): the items worst first, at most the policy's cap (`more`
+    counts the rest); `follow_up` numbers a later one of the same day (0: the first)."""
+
+    plan: str
+    plan_title: str
+    date: date | None
+    audience: str
+    total: int
+    counts: Mapping[str, int]
+    items: tuple[BatchItem, ...]
+    more: int = 0
+    follow_up: int = 0
+
+    def to_json(self) -> Json:
+        return {
+            "plan": self.plan,
+            "plan_title": self.plan_title,
+            "date": _iso(self.date),
+            "audience": self.audience,
+            "total": self.total,
+            "counts": dict(self.counts),
+            "items": [i.to_json() for i in self.items],
+            "more": self.more,
+            "follow_up": self.follow_up,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        return cls(
+            plan=str(data.get("plan") or ""),
+            plan_title=str(data.get("plan_title") or ""),
+            date=_day(data.get("date")),
+            audience=str(data.get("audience") or ""),
+            total=int(data.get("total") or 0),
+            counts={str(k): int(v) for k, v in (data.get("counts") or {}).items()},
+            items=tuple(BatchItem.from_json(i) for i in data.get("items") or ()),
+            more=int(data.get("more") or 0),
+            follow_up=int(data.get("follow_up") or 0),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BatchMarker:
+    """The payload of a marker row (status batched, chat 0, the kind of the stage it marks):
+    the keys of the summaries and lists that carry the stage, and the liaisons who got it in
+    a list (the chase history counts them)."""
+
+    batches: tuple[str, ...]
+    liaisons: tuple[str, ...] = ()
+
+    def to_json(self) -> Json:
+        out: Json = {"audience": Audience.BATCHED, "batches": list(self.batches)}
+        if self.liaisons:
+            out["liaisons"] = list(self.liaisons)
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        return cls(
+            tuple(str(k) for k in data.get("batches") or ()),
+            tuple(str(n) for n in data.get("liaisons") or ()),
+        )
+
+
+# --- the weekly digest ------------------------------------------------------------------------
+
+DIGEST_LISTS = ("completed", "newly_overdue", "overdue", "due_soon")
+
+
+@dataclass(frozen=True, slots=True)
+class DigestItem:
+    """An item of a digest list; `days`: overdue by (overdue lists) or left (due soon)."""
+
+    id: int
+    ref: str
+    title: str
+    unit: str
+    due: str  # ISO date
+    days: int
+
+    def to_json(self) -> Json:
+        return {
+            "id": self.id,
+            "ref": self.ref,
+            "title": self.title,
+            "unit": self.unit,
+            "due": self.due,
+            "days": self.days,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        return cls(
+            id=int(data.get("id") or 0),
+            ref=str(data.get("ref") or ""),
+            title=str(data.get("title") or ""),
+            unit=str(data.get("unit") or ""),
+            due=str(data.get("due") or ""),
+            days=int(data.get("days") or 0),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreRow:
+    """A unit of a plan's scorecard in 通报 order; rates as (numerator, denominator)."""
+
+    rank: int
+    unit_id: int
+    unit: str
+    total: int
+    closed: int
+    overdue: int
+    red: int
+    on_time: tuple[int, int]
+    ack: tuple[int, int]
+    mine: bool = False
+
+    def to_json(self) -> Json:
+        return {
+            "rank": self.rank,
+            "unit_id": self.unit_id,
+            "unit": self.unit,
+            "total": self.total,
+            "closed": self.closed,
+            "overdue": self.overdue,
+            "red": self.red,
+            "on_time": list(self.on_time),
+            "ack": list(self.ack),
+            "mine": self.mine,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        on_time = [*(data.get("on_time") or ()), 0, 0][:2]
+        ack = [*(data.get("ack") or ()), 0, 0][:2]
+        overdue = int(data.get("overdue") or 0)
+        return cls(
+            rank=int(data.get("rank") or 0),
+            unit_id=int(data.get("unit_id") or 0),
+            unit=str(data.get("unit") or ""),
+            total=int(data.get("total") or 0),
+            closed=int(data.get("closed") or 0),
+            overdue=overdue,
+            red=int(data.get("red", overdue) or 0),
+            on_time=(int(on_time[0]), int(on_time[1])),
+            ack=(int(ack[0]), int(ack[1])),
+            mine=bool(data.get("mine", False)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DigestPlan:
+    """One plan's part of a digest: its lists (cut to `max_items`; `more` counts the rest,
+    `totals` every item) and its scorecard."""
+
+    code: str
+    title: str
+    lists: Mapping[str, tuple[DigestItem, ...]]
+    more: Mapping[str, int]
+    totals: Mapping[str, int]
+    scorecard: tuple[ScoreRow, ...]
+
+    def to_json(self) -> Json:
+        out: Json = {"code": self.code, "title": self.title, "more": dict(self.more)}
+        for name in DIGEST_LISTS:
+            out[name] = [i.to_json() for i in self.lists.get(name, ())]
+        out["totals"] = dict(self.totals)
+        out["scorecard"] = [r.to_json() for r in self.scorecard]
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        return cls(
+            code=str(data.get("code") or ""),
+            title=str(data.get("title") or ""),
+            lists={
+                name: tuple(DigestItem.from_json(i) for i in data.get(name) or ())
+                for name in DIGEST_LISTS
+            },
+            more={str(k): int(v) for k, v in (data.get("more") or {}).items()},
+            totals={str(k): int(v) for k, v in (data.get("totals") or {}).items()},
+            scorecard=tuple(ScoreRow.from_json(r) for r in data.get("scorecard") or ()),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DigestNotice:
+    """The payload of a digest: one recipient's week, cut to their plans and units
+    (`unit_ids` None: every unit)."""
+
+    week: str
+    week_start: date | None
+    today: date | None
+    audience: str
+    unit_ids: tuple[int, ...] | None
+    plans: tuple[DigestPlan, ...]
+
+    def to_json(self) -> Json:
+        return {
+            "week": self.week,
+            "week_start": _iso(self.week_start),
+            "today": _iso(self.today),
+            "audience": self.audience,
+            "unit_ids": list(self.unit_ids) if self.unit_ids is not None else None,
+            "plans": [p.to_json() for p in self.plans],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        unit_ids = data.get("unit_ids")
+        return cls(
+            week=str(data.get("week") or ""),
+            week_start=_day(data.get("week_start")),
+            today=_day(data.get("today")),
+            audience=str(data.get("audience") or ""),
+            unit_ids=None if unit_ids is None else tuple(int(u) for u in unit_ids),
+            plans=tuple(DigestPlan.from_json(p) for p in data.get("plans") or ()),
+        )
+
+
+# --- notices and decisions --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TextNotice:
+    """The payload of a notice: ready, already-escaped HTML."""
+
+    text: str
+
+    def to_json(self) -> Json:
+        return {"text": self.text}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        return cls(str(data.get("text", "")))
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionItem:
+    """A report waiting for a coordinator's decision: 已完成 (kind completion) or 申请延期
+    (kind extension, to `requested_to`)."""
+
+    kind: str
+    assignment_id: int
+    plan_id: int
+    plan: str
+    ref: str
+    unit: str
+    requested_to: date | None = None
+    since: datetime | None = None
+    note: str = ""
+
+    @property
+    def identity(self) -> tuple[int, str]:
+        return self.assignment_id, self.kind
+
+    def to_json(self) -> Json:
+        return {
+            "kind": self.kind,
+            "assignment_id": self.assignment_id,
+            "plan_id": self.plan_id,
+            "plan": self.plan,
+            "ref": self.ref,
+            "unit": self.unit,
+            "requested_to": _iso(self.requested_to),
+            "since": self.since.isoformat() if self.since else None,
+            "note": self.note,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        return cls(
+            kind=str(data.get("kind") or "completion"),
+            assignment_id=int(data["assignment_id"]),
+            plan_id=int(data.get("plan_id") or 0),
+            plan=str(data.get("plan") or ""),
+            ref=str(data.get("ref") or ""),
+            unit=str(data.get("unit") or ""),
+            requested_to=_day(data.get("requested_to")),
+            since=_instant(data.get("since")),
+            note=str(data.get("note") or ""),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionNotice:
+    """The payload of a decision: the items (batched while the row waits for the sender)."""
+
+    items: tuple[DecisionItem, ...]
+
+    def to_json(self) -> Json:
+        return {"items": [i.to_json() for i in self.items]}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        return cls(tuple(DecisionItem.from_json(i) for i in data.get("items") or ()))
+
+
+Payload = ItemNotice | BatchNotice | DigestNotice | TextNotice | DecisionNotice
+
+# the one payload model of each kind (a marker row, status batched, carries a BatchMarker)
+PAYLOADS: dict[OutboxKind, type[Payload]] = {
+    OutboxKind.REMINDER: ItemNotice,
+    OutboxKind.ACK_CHASE: ItemNotice,
+    OutboxKind.OVERDUE: ItemNotice,
+    OutboxKind.ESCALATION: ItemNotice,
+    OutboxKind.PERIODIC: ItemNotice,
+    OutboxKind.CHASE: ItemNotice,
+    OutboxKind.ESCALATION_BATCH: BatchNotice,
+    OutboxKind.OVERDUE_BATCH: BatchNotice,
+    OutboxKind.DIGEST: DigestNotice,
+    OutboxKind.NOTICE: TextNotice,
+    OutboxKind.DECISION: DecisionNotice,
+}
+
+
+def read_payload(kind: str, data: Mapping[str, Any] | None) -> Payload:
+    """The payload of a row of `kind`; LookupError for a kind nobody writes."""
+    try:
+        model = PAYLOADS[OutboxKind(kind)]
+    except ValueError:
+        raise LookupError(f"no payload model for outbox kind {kind!r}") from None
+    return model.from_json(data or {})

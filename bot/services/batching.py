@@ -1,0 +1,196 @@
+"""督办汇总 and 逾期事项清单: assembling a planning pass's batches and their marker rows.
+
+`bot.services.planning` decides which recipient gets an item in a batch instead of a message
+of its own (see its docstring); this module keeps the batches while the pass runs and turns
+them into Outbox rows: one per recipient, kind and plan, and one marker row per batched stage
+that has no per-item row (or that a liaison got in a list).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.core.notices import (
+    Audience,
+    BatchItem,
+    BatchMarker,
+    BatchNotice,
+    ChasedBrief,
+    ChaseRecord,
+    ItemNotice,
+    OutboxKind,
+    OutboxStatus,
+)
+from bot.core.planner import Notification
+from bot.core.policy import Policy
+from bot.storage.outbox.audiences import Recipient
+
+# what one batch is keyed by while a pass assembles it: (kind, plan, chat)
+BatchId = tuple[OutboxKind, str, int]
+# a batched stage's marker: (notification key, kind, assignment id, stage, batches, liaisons)
+Marker = tuple[str, OutboxKind, int | None, str, list[BatchId], list[str]]
+
+
+@dataclass
+class Batch:
+    """One recipient's 督办汇总 (kind escalation_batch) or 逾期事项清单 (kind overdue_batch) of
+    one plan and day, being assembled."""
+
+    kind: OutboxKind
+    plan: str
+    plan_title: str
+    audience: Audience
+    who: Recipient
+    items: list[BatchItem] = field(default_factory=list)
+    # A 督办汇总 lists only its `cap` worst items: `items` is pruned to them as it grows (the
+    # first pass after loading escalates tens of thousands of items to each coordinator),
+    # while `total` and `counts` (of a 督办汇总, by ladder) count every item added.
+    cap: int | None = None
+    total: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, item: BatchItem) -> None:
+        self.items.append(item)
+        self.total += 1
+        if self.kind == OutboxKind.ESCALATION_BATCH:
+            self.counts[item.ladder] = self.counts.get(item.ladder, 0) + 1
+        if self.cap is not None and len(self.items) >= 2 * self.cap + 100:
+            # the `cap` first of a stable sort, in order: ties keep the order items came in
+            # (every later item comes after them), so the final sort's first `cap` are unchanged
+            self.items = heapq.nsmallest(self.cap, self.items, key=BatchItem.rank)
+
+
+@dataclass
+class Markers:
+    """The stages a pass batched (into summaries or lists): how many, and those that need a
+    marker row."""
+
+    planned: int = 0
+    rows: list[Marker] = field(default_factory=list)
+
+
+def chased_summary(history: list[ChaseRecord]) -> ChasedBrief:
+    """How often the unit was chased before (reminders to liaisons, overdue notices, 督办,
+    manual 催办) and the latest one: when, what, to whom."""
+    chased = [c for c in history if c.of_liaisons]
+    if not chased:
+        return ChasedBrief()
+    last = chased[-1]
+    names = sorted({c.to for c in chased if c.stage == last.stage and c.to})
+    stages = {(c.kind, c.stage) for c in chased}
+    return ChasedBrief(len(stages), last.at, last.kind, tuple(names))
+
+
+def batch_item(
+    note: Notification, detail: ItemNotice, chased: list[ChaseRecord] | None
+) -> BatchItem:
+    """One item of a 督办汇总 (with `chased`) or of a liaison's 逾期事项清单 (without)."""
+    return BatchItem(
+        id=note.assignment_id,
+        ref=detail.ref,
+        title=detail.title[:80],
+        unit=detail.unit,
+        status=detail.status,
+        kind=note.kind,  # overdue (逾期提醒) | escalation (督办)
+        ladder=note.ladder,  # "due": overdue 督办 · "ack": not acknowledged
+        days=note.days,  # days overdue / working days since assignment
+        due=note.due,
+        stage=note.stage,
+        chased=chased_summary(chased) if chased is not None else None,
+    )
+
+
+def batch_rows(
+    batches: dict[BatchId, Batch],
+    taken: dict[tuple[str, str, int], int],
+    policy: Policy,
+    at: datetime,
+    default_locale: str,
+) -> tuple[list[dict[str, Any]], dict[BatchId, str]]:
+    """The 督办汇总 and 逾期事项清单 rows, one per recipient, kind and plan, and their keys
+    (for the marker rows of their stages, `marker_rows`). `taken`: how many of each the
+    recipient has today already (`bot.storage.outbox.batches.batches_keyed`).
+
+    Key f"{kind}:{plan}:{local date}|{chat}": one per recipient, plan and day, whatever the
+    number of ticks, restarts or overlapping passes. Everything due becomes due at the window
+    opening, so one a day is the rule; an item that becomes due later the same day (a 退回,
+    someone bound in the afternoon) is not lost but sent in a follow-up keyed
+    "…:{date}#2|{chat}" (#3, …). A 督办汇总 lists at most `batch_max_items` (the rest
+    counted); a liaison's list has every item (each one needs their report).
+    """
+    local = at.astimezone(policy.zone).date()
+    day = local.isoformat()
+    rows: list[dict[str, Any]] = []
+    keys: dict[BatchId, str] = {}
+    for bid, batch in sorted(batches.items()):
+        kind, plan, chat_id = bid
+        seq = taken.get(bid, 0)
+        key = f"{kind}:{plan}:{day}" + (f"#{seq + 1}" if seq else "") + f"|{chat_id}"
+        keys[bid] = key
+        items = sorted(batch.items, key=BatchItem.rank)
+        total = batch.total  # `items` may have been cut to the listed ones (`Batch.add`)
+        if kind == OutboxKind.ESCALATION_BATCH:
+            cap = policy.for_plan(plan).batch_max_items
+            counts: dict[str, int] = {"due": 0, "ack": 0}
+            for group, n in batch.counts.items():
+                counts[group] = counts.get(group, 0) + n
+        else:
+            cap, counts = len(items), {}
+            for item in items:
+                counts[item.kind] = counts.get(item.kind, 0) + 1
+        notice = BatchNotice(
+            plan=plan,
+            plan_title=batch.plan_title,
+            date=local,
+            audience=batch.audience,
+            total=total,
+            counts=counts,
+            items=tuple(items[:cap]),
+            more=max(0, total - cap),
+            follow_up=seq + 1 if seq else 0,
+        )
+        rows.append(
+            {
+                "key": key,
+                "kind": kind,
+                "chat_id": chat_id,
+                "person_id": batch.who.person_id,
+                "assignment_id": None,
+                "stage": day,
+                "locale": batch.who.locale or default_locale,
+                "payload": notice.to_json(),
+                "created_at": at,
+                "not_before": at,
+            }
+        )
+    return rows, keys
+
+
+def marker_rows(
+    markers: Iterable[Marker], keys: dict[BatchId, str], at: datetime
+) -> list[dict[str, Any]]:
+    """The marker rows of batched stages (`Markers.rows`): chat 0, status "batched", the keys
+    of the summaries and lists that carry the stage (see `bot.services.planning`)."""
+    rows: list[dict[str, Any]] = []
+    for note_key, kind, assignment_id, stage, ids, listed in markers:
+        marker = BatchMarker(tuple(keys[i] for i in ids), tuple(listed))
+        rows.append(
+            {
+                "key": f"{note_key}|0",
+                "kind": kind,
+                "chat_id": 0,
+                "person_id": None,
+                "assignment_id": assignment_id,
+                "stage": stage,
+                "locale": None,
+                "payload": marker.to_json(),
+                "created_at": at,
+                "not_before": at,
+                "status": OutboxStatus.BATCHED,
+            }
+        )
+    return rows

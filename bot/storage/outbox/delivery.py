@@ -1,0 +1,222 @@
+"""The sender's queries: what is due, the claim, the record of a sent part, retries.
+
+Each function takes the session of one short transaction (the sender commits after every
+message, see `bot.telegram.delivery.sender`); none of them commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.core.notices import CHASING_KINDS, ItemNotice, OutboxKind, OutboxStatus, read_payload
+from bot.core.status import CLOSED, DONE_REPORTED
+from bot.storage.models import (
+    Assignment,
+    ChatSubscription,
+    Milestone,
+    Outbox,
+    Person,
+    SentMessage,
+    Task,
+)
+
+PENDING, SENDING, SENT = OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.SENT
+
+
+async def requeue_sending(session: AsyncSession) -> int:
+    """Rows left `sending` (a crash, a cancelled shutdown) back to `pending`; how many."""
+    result = await session.exec(  # type: ignore[call-overload]
+        update(Outbox)
+        .where(Outbox.status == SENDING)  # type: ignore[arg-type]
+        .values(status=PENDING, last_error="interrupted while sending; sent again")
+    )
+    return result.rowcount or 0
+
+
+async def due_rows(
+    session: AsyncSession, now: datetime, held: Collection[int], limit: int
+) -> list[tuple[int, int]]:
+    """(row id, chat) of the oldest due pending row of each chat not in `held`, oldest first."""
+    rank = (
+        func.row_number()
+        .over(partition_by=Outbox.chat_id, order_by=(Outbox.not_before, Outbox.id))
+        .label("rank")
+    )
+    due = (
+        select(Outbox.id, Outbox.chat_id, Outbox.not_before, rank).where(  # type: ignore[arg-type]
+            Outbox.status == PENDING, Outbox.not_before <= now
+        )  # type: ignore[arg-type]
+    )
+    if held:
+        due = due.where(Outbox.chat_id.not_in(held))  # type: ignore[attr-defined]
+    sub = due.subquery()
+    query = (
+        select(sub.c.id, sub.c.chat_id)
+        .where(sub.c.rank == 1)
+        .order_by(sub.c.not_before, sub.c.id)
+        .limit(limit)
+    )
+    result = await session.exec(query)  # type: ignore[call-overload]
+    return [(row_id, chat_id) for row_id, chat_id in result.all()]
+
+
+async def chats_with_due_rows(
+    session: AsyncSession, now: datetime, chats: Collection[int]
+) -> list[int]:
+    """Those of `chats` that have a due pending row."""
+    query = (
+        select(Outbox.chat_id)
+        .where(
+            Outbox.status == PENDING,  # type: ignore[arg-type]
+            Outbox.not_before <= now,  # type: ignore[arg-type]
+            Outbox.chat_id.in_(chats),  # type: ignore[attr-defined]
+        )
+        .distinct()
+    )
+    return list((await session.exec(query)).scalars().all())  # type: ignore[call-overload]
+
+
+async def claim(session: AsyncSession, row_id: int) -> Outbox | None:
+    """Mark the row `sending` if it is still pending; the row, or None when it was not ours to
+    claim (another sender took it, or it changed since it was listed)."""
+    result = await session.exec(  # type: ignore[call-overload]
+        update(Outbox)
+        .where(Outbox.id == row_id, Outbox.status == PENDING)  # type: ignore[arg-type]
+        .values(status=SENDING)
+    )
+    if result.rowcount != 1:
+        return None
+    return await session.get(Outbox, row_id)
+
+
+async def recipient(session: AsyncSession, row: Outbox) -> Person | None:
+    """The person a row goes to (None for a group)."""
+    if row.person_id is not None:
+        return await session.get(Person, row.person_id)
+    if row.chat_id > 0:
+        found = await session.exec(select(Person).where(Person.telegram_id == row.chat_id))
+        return found.scalars().first()  # type: ignore[attr-defined]
+    return None
+
+
+async def group_paused(session: AsyncSession, chat_id: int) -> bool:
+    """Whether a group's digest subscription is paused (Telegram refused an earlier message)."""
+    found = await session.exec(
+        select(ChatSubscription.active).where(ChatSubscription.chat_id == chat_id)
+    )
+    return found.scalars().first() is False  # type: ignore[attr-defined]
+
+
+async def group(session: AsyncSession, chat_id: int) -> ChatSubscription | None:
+    found = await session.exec(select(ChatSubscription).where(ChatSubscription.chat_id == chat_id))
+    return found.scalars().first()  # type: ignore[attr-defined]
+
+
+async def moot_reason(session: AsyncSession, row: Outbox) -> str:
+    """Why a chasing message no longer makes sense (empty when it still does): its
+    assignment was reported done, closed (办结) or archived, or — for an acknowledgement
+    chase — acknowledged, since the row was planned (e.g. a snoozed reminder)."""
+    if row.assignment_id is None or row.kind not in CHASING_KINDS:
+        return ""
+    assignment = await session.get(Assignment, row.assignment_id)
+    if assignment is None or assignment.archived_at is not None:
+        return "the assignment was archived"
+    if assignment.status in (DONE_REPORTED, CLOSED):
+        return f"the assignment is {assignment.status}"
+    if row.kind == OutboxKind.ACK_CHASE and assignment.acknowledged_at is not None:
+        return "the assignment was acknowledged"
+    return ""
+
+
+async def locale_of(
+    session: AsyncSession, row: Outbox, person: Person | None, default: str
+) -> str:
+    """The row's language: its own, its recipient's, its group's, or `default`."""
+    if row.locale:
+        return row.locale
+    if person is not None and person.locale:
+        return person.locale
+    if row.chat_id < 0:
+        found = await session.exec(
+            select(ChatSubscription.locale).where(ChatSubscription.chat_id == row.chat_id)
+        )
+        locale = found.scalars().first()  # type: ignore[attr-defined]
+        if locale:
+            return locale
+    return default
+
+
+async def record_sent(
+    session: AsyncSession,
+    row: Outbox,
+    *,
+    parts_sent: int,
+    done: bool,
+    message_id: int,
+    assignment_id: int | None,
+    now: datetime,
+) -> None:
+    """One more part sent: the row (sent when `done`, else pending for its next part) and a
+    SentMessage, so replies and button presses on the message reach the assignment."""
+    fresh = await session.get(Outbox, row.id)
+    assert fresh is not None
+    fresh.parts_sent = parts_sent
+    if fresh.message_id is None:
+        fresh.message_id = message_id
+    fresh.status = SENT if done else PENDING  # the next part is claimed again
+    if done:
+        fresh.sent_at = now
+    if assignment_id is not None:
+        session.add(
+            SentMessage(
+                chat_id=row.chat_id,
+                message_id=message_id,
+                assignment_id=assignment_id,
+                kind=row.kind,
+                sent_at=now,
+            )
+        )
+
+
+async def update_row(session: AsyncSession, row_id: int, **values: Any) -> None:
+    await session.exec(  # type: ignore[call-overload]
+        update(Outbox).where(Outbox.id == row_id).values(**values)  # type: ignore[arg-type]
+    )
+
+
+async def follow_migration(session: AsyncSession, old: int, new: int) -> None:
+    """A group became a supergroup: its unsent rows and its subscription follow it."""
+    await session.exec(  # type: ignore[call-overload]
+        update(Outbox)
+        .where(Outbox.chat_id == old, Outbox.status.in_((PENDING, SENDING)))  # type: ignore[attr-defined]
+        .values(chat_id=new, status=PENDING)
+    )
+    await session.exec(  # type: ignore[call-overload]
+        update(ChatSubscription)
+        .where(ChatSubscription.chat_id == old)  # type: ignore[arg-type]
+        .values(chat_id=new)
+    )
+
+
+async def plan_of(session: AsyncSession, row: Outbox) -> tuple[int | None, str]:
+    """The plan (and task ref) a row is about, from its assignment or its payload."""
+    if row.assignment_id is not None:
+        found = await session.exec(
+            select(Task.plan_id, Task.ref)
+            .join(Milestone, Milestone.task_id == Task.id)  # type: ignore[arg-type]
+            .join(Assignment, Assignment.milestone_id == Milestone.id)  # type: ignore[arg-type]
+            .where(Assignment.id == row.assignment_id)
+        )
+        hit = found.first()
+        if hit is not None:
+            return hit[0], hit[1]
+    try:
+        notice = read_payload(row.kind, row.payload)
+    except (LookupError, ValueError, TypeError):  # a row the sender could not render either
+        return None, ""
+    return None, notice.ref if isinstance(notice, ItemNotice) else ""

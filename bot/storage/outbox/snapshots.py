@@ -1,0 +1,205 @@
+"""The open assignments a planning pass looks at, and which notification keys are new.
+
+`load_snapshots` is step 1 of `bot.services.planning.plan_due`: one SELECT over assignment ⋈
+milestone ⋈ task ⋈ plan, read as plain tuples; items whose latest stage by the calendar
+already has Outbox rows, items due beyond the policy's horizon, and unacknowledged items whose
+last acknowledgement stage has rows are filtered out in SQL. `new_keys` is its step 4 (drop
+what is already in the Outbox, one anti-join over the keys passed as a JSON array).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.core.notices import OutboxKind
+from bot.core.planner import AssignmentSnapshot, ack_stage, calendar_stage
+from bot.core.policy import Policy
+from bot.storage.outbox.raw import fetch
+
+ESCALATION = OutboxKind.ESCALATION
+
+_OPEN = "('not_started', 'in_progress', 'blocked')"
+_SELECT = (
+    "SELECT a.id, m.task_id, a.unit_id, a.status, a.due, a.assigned_at, a.acknowledged_at, "
+    "a.role, p.code"
+)
+_JOINS = (
+    "JOIN task t ON t.id = m.task_id AND t.archived_at IS NULL "
+    "JOIN plan p ON p.id = t.plan_id AND p.archived_at IS NULL"
+)
+
+
+async def _due_stages(conn: AsyncConnection, policy: Policy, today: date, horizon: str) -> None:
+    """temp.stage_by_due: for every day from the earliest due date of an item up to the
+    horizon, the key of the latest calendar stage of an item due that day, as head ||
+    assignment id || tail (NULL head: nothing by the calendar). A thousand days stand for
+    tens of thousands of items, so the snapshot query builds each item's key with two
+    concatenations instead of date arithmetic."""
+    # the earliest due date of any item (an index lookup; the few closed days are harmless)
+    [(first,)] = await fetch(conn, "SELECT min(due) FROM assignment")
+    rows = []
+    if first is not None:
+        day, last = date.fromisoformat(first), date.fromisoformat(horizon)
+        while day <= last:
+            found = calendar_stage(policy.defaults, today, day)
+            text = day.isoformat()
+            rows.append((text, f"{found[0]}:", f":{found[1]}") if found else (text, None, None))
+            day += timedelta(days=1)
+    raw = (await conn.get_raw_connection()).driver_connection
+    await raw.execute(  # type: ignore[union-attr]
+        "CREATE TEMP TABLE IF NOT EXISTS stage_by_due (due DATE PRIMARY KEY, head TEXT, tail TEXT)"
+    )
+    await raw.execute("DELETE FROM temp.stage_by_due")  # type: ignore[union-attr]
+    await raw.executemany(  # type: ignore[union-attr]
+        "INSERT INTO temp.stage_by_due VALUES (?, ?, ?)", rows
+    )
+
+
+def _snapshot_sql(policy: Policy) -> str:
+    """Open assignments with something possibly due (binds: horizon, long-overdue date).
+
+    A row is skipped when its latest stage by the calendar (`temp.stage_by_due`, filled by
+    `_due_stages`) already has Outbox rows: nothing newer can be due for it (the planner would
+    return that stage, or an older one that the newer one supersedes). Unacknowledged items
+    are loaded (the acknowledgement ladder counts working days) unless long overdue (the due
+    ladder has replaced their acknowledgement ladder) or their last acknowledgement stage
+    already has rows; so are the plans with rules of their own. A stage batched into a
+    督办汇总 has rows too (see the module docstring). CROSS JOIN keeps SQLite from joining
+    milestone, task and plan before the Outbox probe has dropped most rows.
+    """
+    stage = "ds.head || a.id || ds.tail"
+    last_ack = f"'{ESCALATION}:' || a.id || ':{ack_stage(policy.defaults.ack_escalate_after)}'"
+    own = ",".join(f"'{code}'" for code in policy.plans if code.isalnum())
+    bypass = f" OR p.code IN ({own})" if own else ""
+    return f"""
+{_SELECT}
+FROM assignment a LEFT JOIN temp.stage_by_due ds ON ds.due = a.due
+CROSS JOIN milestone m ON m.id = a.milestone_id {_JOINS}
+WHERE a.status IN {_OPEN} AND a.archived_at IS NULL AND m.archived_at IS NULL
+  AND ((a.due <= ? AND (ds.head IS NULL OR NOT EXISTS (
+          SELECT 1 FROM outbox o WHERE o.key > {stage} || '|' AND o.key < {stage} || '}}')))
+       OR (a.acknowledged_at IS NULL AND a.status = 'not_started' AND a.due >= ?
+           AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.key > {last_ack} || '|'
+                           AND o.key < {last_ack} || '}}')){bypass})
+"""
+
+
+# the open assignments of recurring duties (periodic report requests), task first
+_RECURRING_SQL = f"""
+{_SELECT}, t.recurrence, p.period_start, p.period_end
+FROM task t CROSS JOIN milestone m CROSS JOIN assignment a JOIN plan p ON p.id = t.plan_id
+WHERE t.recurrence IS NOT NULL AND t.recurrence NOT IN ('[]', '') AND t.archived_at IS NULL
+  AND p.archived_at IS NULL
+  AND m.task_id = t.id AND m.archived_at IS NULL
+  AND a.milestone_id = m.id AND a.status IN {_OPEN} AND a.archived_at IS NULL
+"""
+
+
+async def load_snapshots(
+    conn: AsyncConnection, policy: Policy, at: datetime
+) -> tuple[list[AssignmentSnapshot], dict[str, int]]:
+    """Open assignments that might have something due at `at`, and plan code → plan id."""
+    today = at.astimezone(policy.zone).date()
+    horizon = (today + timedelta(days=policy.max_lead_days + 1)).isoformat()
+    plan_ids = {
+        code: pid
+        for pid, code in await fetch(conn, "SELECT id, code FROM plan WHERE archived_at IS NULL")
+    }
+    await _due_stages(conn, policy, today, horizon)
+    long_overdue = (today - timedelta(days=31)).isoformat()
+    rows = await fetch(conn, _snapshot_sql(policy), (horizon, long_overdue))
+    recurring = await fetch(conn, _RECURRING_SQL)
+    seen: set[int] = set()
+    snaps: list[AssignmentSnapshot] = []
+    from_date = date.fromisoformat
+    from_dt = datetime.fromisoformat
+    dates: dict[str | None, date | None] = {None: None}
+    words: dict[str, tuple[str, ...]] = {}
+    append = snaps.append
+
+    def day_of(text: str | None) -> date | None:
+        found = dates.get(text, dates)
+        if found is dates:
+            found = dates[text] = from_date(text)  # type: ignore[arg-type]
+        return found  # type: ignore[return-value]
+
+    # recurring duties first: their rows carry the recurrence
+    for (
+        aid,
+        task_id,
+        unit_id,
+        status,
+        due,
+        assigned,
+        acked,
+        role,
+        code,
+        rec,
+        start,
+        end,
+    ) in recurring:
+        if aid in seen:
+            continue
+        seen.add(aid)
+        recurrence = words.get(rec)
+        if recurrence is None:
+            recurrence = words[rec] = tuple(json.loads(rec)) if rec else ()
+        append(
+            AssignmentSnapshot(
+                aid,
+                code,
+                unit_id,
+                status,
+                day_of(due),  # type: ignore[arg-type]
+                from_dt(assigned).replace(tzinfo=UTC),
+                None if acked is None else from_dt(acked).replace(tzinfo=UTC),
+                None,
+                None,
+                role,
+                task_id,
+                recurrence,
+                day_of(start) if recurrence else None,
+                day_of(end) if recurrence else None,
+            )
+        )
+    for aid, task_id, unit_id, status, due, assigned, acked, role, code in rows:
+        if aid in seen:  # loaded twice
+            continue
+        seen.add(aid)
+        append(
+            AssignmentSnapshot(
+                aid,
+                code,
+                unit_id,
+                status,
+                day_of(due),  # type: ignore[arg-type]
+                from_dt(assigned).replace(tzinfo=UTC),
+                None if acked is None else from_dt(acked).replace(tzinfo=UTC),
+                None,
+                None,
+                role,
+                task_id,
+            )
+        )
+    return snaps, plan_ids
+
+
+async def new_keys(conn: AsyncConnection, keys: Iterable[str]) -> set[str]:
+    """The notification keys that have no Outbox row yet (any chat, snoozed copies and batch
+    markers included). One statement: the keys go in as one JSON array (json_each), and rows
+    of a notification are keyed "<key>|<chat>", so '|' < '}' bounds each range."""
+    listed = sorted(set(keys))
+    fresh: set[str] = set()
+    for start in range(0, len(listed), 20_000):
+        rows = await fetch(
+            conn,
+            "SELECT k.value FROM json_each(?) k WHERE NOT EXISTS ("
+            " SELECT 1 FROM outbox o WHERE o.key > k.value || '|' AND o.key < k.value || '}')",
+            (json.dumps(listed[start : start + 20_000], ensure_ascii=False),),
+        )
+        fresh.update(row[0] for row in rows)
+    return fresh
