@@ -10,13 +10,13 @@ tab-separated, like the tables of the text seeds; a cell's own line breaks are j
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.importer.cells import join_cell_lines
 from bot.importer.errors import PlanInputError
 from bot.importer.limits import DEFAULT_LIMITS, FileLimits, check_size, check_zip
+from bot.importer.lines import Line
 
 if TYPE_CHECKING:
     from docx.table import _Cell
@@ -33,14 +33,6 @@ SAVE_AS = {
     ".et": ".xlsx",
     ".ods": ".xlsx",
 }
-
-
-@dataclass(frozen=True)
-class Line:
-    """One line of the source: `no` is its 1-based line number, `text` its content."""
-
-    no: int
-    text: str
 
 
 def split_lines(text: str) -> list[Line]:
