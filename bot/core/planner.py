@@ -75,7 +75,7 @@ class AssignmentSnapshot:
 @dataclass(slots=True)
 class Notification:
     """One notification that should exist now. `key` is f"{kind}:{assignment_id}:{stage}"
-    (digests: f"digest:{week}"); enqueue adds the recipient's chat to it."""
+    (digests: f"digest:{week}"); planning adds the recipient's chat to it."""
 
     key: str
     kind: OutboxKind

@@ -68,7 +68,7 @@ def _snapshot_sql(policy: Policy) -> str:
     are loaded (the acknowledgement ladder counts working days) unless long overdue (the due
     ladder has replaced their acknowledgement ladder) or their last acknowledgement stage
     already has rows; so are the plans with rules of their own. A stage batched into a
-    督办汇总 has rows too (see the module docstring). CROSS JOIN keeps SQLite from joining
+    督办汇总 has rows too (see `bot.services.planning`). CROSS JOIN keeps SQLite from joining
     milestone, task and plan before the Outbox probe has dropped most rows.
     """
     stage = "ds.head || a.id || ds.tail"
