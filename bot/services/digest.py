@@ -17,8 +17,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.core.digest_slot import DigestSlot, ledger_had_the_week
 from bot.core.notices import Audience, DigestNotice, DigestPlan, OutboxKind
-from bot.core.planner import DigestSlot, ledger_had_the_week
 from bot.core.policy import Policy
 from bot.storage.outbox.audiences import Directory, Recipient, load_directory
 from bot.storage.outbox.digest import PlanDigest, build_plan_digests, digest_chats, ledger_since

@@ -85,8 +85,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 
+from bot.core.digest_slot import digest_due
 from bot.core.notices import Audience, BatchItem, ChaseRecord, ItemNotice, OutboxKind
-from bot.core.planner import Notification, PlanningStats, digest_due, due_notifications
+from bot.core.planner import Notification, PlanningStats, due_notifications
 from bot.core.policy import Policy
 from bot.services.batching import Batch, BatchId, Markers, batch_item, batch_rows, marker_rows
 from bot.services.digest import digest_rows

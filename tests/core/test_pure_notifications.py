@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-PURE = ("bot.core.policy", "bot.core.planner", "bot.core.notices")
+PURE = ("bot.core.policy", "bot.core.planner", "bot.core.digest_slot", "bot.core.notices")
 HEAVY = ("sqlalchemy", "sqlmodel", "aiogram")
 
 

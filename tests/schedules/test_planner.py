@@ -7,14 +7,13 @@ from datetime import date, timedelta
 
 import pytest
 
+from bot.core.digest_slot import digest_due, ledger_had_the_week
 from bot.core.planner import (
     COORDINATORS,
     LEADERS,
     LIAISONS,
     OVERDUE,
-    digest_due,
     due_notifications,
-    ledger_had_the_week,
 )
 from bot.core.policy import load_policy
 from bot.storage.models import BLOCKED, CLOSED, DONE_REPORTED, IN_PROGRESS

@@ -1,6 +1,6 @@
 """The weekly digest (周报): its content per plan and unit, from the ledger.
 
-Computed once per plan when the week's slot comes (`bot.core.planner.digest_due`), then cut
+Computed once per plan when the week's slot comes (`bot.core.digest_slot.digest_due`), then cut
 per recipient (`PlanDigest.cut`) and frozen into the row's payload by
 `bot.services.digest` (render has no database):
 
