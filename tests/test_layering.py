@@ -4,7 +4,7 @@ Every import (module level or inside a function; `if TYPE_CHECKING:` blocks exce
 module is read with `ast`, and the graph is checked against the layers:
 
 - bot.core and bot.importer (pure) import nothing of bot.storage, bot.services, bot.telegram,
-  schedules;
+  schedules; bot.core nothing of the project outside itself;
 - bot.storage nothing of bot.services, bot.telegram, schedules;
 - bot.services nothing of bot.telegram, schedules;
 - bot.telegram nothing of schedules;
@@ -153,6 +153,18 @@ def test_each_layer_imports_only_inward():
         if _within(name, layer)
         for target in sorted(targets)
         if any(_within(target, f) for f in forbidden)
+    ]
+    assert wrong == []
+
+
+def test_the_core_imports_only_the_core():
+    graph = import_graph()
+    wrong = [
+        f"{name} imports {target}"
+        for name, targets in sorted(graph.items())
+        if _within(name, "bot.core")
+        for target in sorted(targets)
+        if not _within(target, "bot.core")
     ]
     assert wrong == []
 

@@ -184,7 +184,9 @@ class _Planner:
         self.stats = PlanningStats()
         self._openings: dict[date, datetime] = {}
         self._working: dict[tuple[date, int], date] = {}
-        self._periods: dict[tuple, tuple[date, datetime] | None] = {}
+        self._periods: dict[
+            tuple[int, tuple[str, ...], date, date], tuple[date, datetime] | None
+        ] = {}
 
     def opening(self, day: date) -> datetime:
         found = self._openings.get(day)

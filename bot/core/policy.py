@@ -308,7 +308,7 @@ class RecurrenceSpec(_Section):
 
     ends: Annotated[
         list[Annotated[tuple[int, int], BeforeValidator(_month_day)]], BeforeValidator(_ends)
-    ] = Field(default=None, validate_default=True)  # type: ignore[assignment]
+    ] = Field(default=None, validate_default=True)  # missing: "must be a non-empty list"
     every_years: Positive = 1
 
     def rule(self) -> Recurrence:

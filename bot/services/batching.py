@@ -89,18 +89,18 @@ def batch_item(
     note: Notification, detail: ItemNotice, chased: list[ChaseRecord] | None
 ) -> BatchItem:
     """One item of a 督办汇总 (with `chased`) or of a liaison's 逾期事项清单 (without)."""
-    return BatchItem(
-        id=note.assignment_id,
-        ref=detail.ref,
-        title=detail.title[:80],
-        unit=detail.unit,
-        status=detail.status,
-        kind=note.kind,  # overdue (逾期提醒) | escalation (督办)
-        ladder=note.ladder,  # "due": overdue 督办 · "ack": not acknowledged
-        days=note.days,  # days overdue / working days since assignment
-        due=note.due,
-        stage=note.stage,
-        chased=chased_summary(chased) if chased is not None else None,
+    return BatchItem(  # positional: tens of thousands per first pass
+        note.assignment_id,  # id
+        detail.ref,
+        detail.title[:80],
+        detail.unit,
+        detail.status,
+        note.kind,  # overdue (逾期提醒) | escalation (督办)
+        note.ladder,  # "due": overdue 督办 · "ack": not acknowledged
+        note.days,  # days overdue / working days since assignment
+        note.due,
+        note.stage,
+        chased_summary(chased) if chased is not None else None,
     )
 
 
@@ -177,7 +177,7 @@ def marker_rows(
     of the summaries and lists that carry the stage (see `bot.services.planning`)."""
     rows: list[dict[str, Any]] = []
     for note_key, kind, assignment_id, stage, ids, listed in markers:
-        marker = BatchMarker(tuple(keys[i] for i in ids), tuple(listed))
+        marker = BatchMarker(tuple([keys[i] for i in ids]), tuple(listed))
         rows.append(
             {
                 "key": f"{note_key}|0",

@@ -70,21 +70,21 @@ async def item_notices(
     for aid, row in found.items():
         _, unit_id, role, status, acked, mid, target, phrase, odue, ref, title = row[:11]
         kind, code, plan_title, unit_name = row[11:]
-        out[aid] = ItemNotice(
-            plan=code,
-            plan_title=plan_title,
-            ref=ref,
-            title=title,
-            item_kind=kind,
-            target=target or "",
-            phrase=phrase or "",
-            original_due=date.fromisoformat(odue) if odue else None,
-            unit=unit_name,
-            unit_id=unit_id,
-            role=role,
-            status=status,
-            acknowledged=acked is not None,
-            units=units.get(mid, ()),
+        out[aid] = ItemNotice(  # positional: tens of thousands per first pass
+            code,  # plan
+            plan_title,
+            ref,
+            title,
+            kind,  # item_kind
+            target or "",
+            phrase or "",
+            date.fromisoformat(odue) if odue else None,  # original_due
+            unit_name,  # unit
+            unit_id,
+            role,
+            status,
+            acked is not None,  # acknowledged
+            units.get(mid, ()),
         )
     return out
 

@@ -208,19 +208,19 @@ async def scorecards(
         acks[(plan_id, unit_id)] = core_stats.Rate(timely or 0, ack_counted or 0)
     out: dict[int, list[ScoreRow]] = {}
     for plan_id, units in facts.items():
-        rows = []
-        for row in core_stats.scorecard(units):
-            ack = acks.get((plan_id, row.unit_id), core_stats.Rate(0, 0))
+        rows: list[ScoreRow] = []
+        for unit in core_stats.scorecard(units):
+            ack = acks.get((plan_id, unit.unit_id), core_stats.Rate(0, 0))
             rows.append(
                 ScoreRow(
-                    rank=row.rank,
-                    unit_id=row.unit_id,
-                    unit=row.name,
-                    total=row.total,
-                    closed=row.closed,
-                    overdue=row.overdue,
-                    red=row.overdue,
-                    on_time=(row.on_time.numerator, row.on_time.denominator),
+                    rank=unit.rank,
+                    unit_id=unit.unit_id,
+                    unit=unit.name,
+                    total=unit.total,
+                    closed=unit.closed,
+                    overdue=unit.overdue,
+                    red=unit.overdue,
+                    on_time=(unit.on_time.numerator, unit.on_time.denominator),
                     ack=(ack.numerator, ack.denominator),
                 )
             )

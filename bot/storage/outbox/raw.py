@@ -62,6 +62,14 @@ async def insert_rows(conn: AsyncConnection, rows: list[dict[str, Any]]) -> int:
     raw = (await conn.get_raw_connection()).driver_connection
     dumps = json.dumps
     pending = str(OutboxStatus.PENDING)
+    texts: dict[datetime, str] = {}  # a pass writes most rows with the same instants
+
+    def stamp(value: datetime) -> str:
+        text = texts.get(value)
+        if text is None:
+            text = texts[value] = db_datetime(value)
+        return text
+
     inserted = 0
     for start in range(0, len(rows), 5000):
         params = [
@@ -74,8 +82,8 @@ async def insert_rows(conn: AsyncConnection, rows: list[dict[str, Any]]) -> int:
                 row["stage"],
                 row["locale"],
                 dumps(row["payload"]),
-                db_datetime(row["created_at"]),
-                db_datetime(row["not_before"]),
+                stamp(row["created_at"]),
+                stamp(row["not_before"]),
                 str(row.get("status", pending)),
             )
             for row in rows[start : start + 5000]

@@ -121,6 +121,14 @@ async def load_snapshots(
     words: dict[str, tuple[str, ...]] = {}
     append = snaps.append
 
+    instants: dict[str, datetime] = {}  # a plan's items share their assignment instant
+
+    def instant_of(text: str) -> datetime:
+        found = instants.get(text)
+        if found is None:
+            found = instants[text] = from_dt(text).replace(tzinfo=UTC)
+        return found
+
     def day_of(text: str | None) -> date | None:
         found = dates.get(text, dates)
         if found is dates:
@@ -155,8 +163,8 @@ async def load_snapshots(
                 unit_id,
                 status,
                 day_of(due),  # type: ignore[arg-type]
-                from_dt(assigned).replace(tzinfo=UTC),
-                None if acked is None else from_dt(acked).replace(tzinfo=UTC),
+                instant_of(assigned),
+                None if acked is None else instant_of(acked),
                 None,
                 None,
                 role,
@@ -177,8 +185,8 @@ async def load_snapshots(
                 unit_id,
                 status,
                 day_of(due),  # type: ignore[arg-type]
-                from_dt(assigned).replace(tzinfo=UTC),
-                None if acked is None else from_dt(acked).replace(tzinfo=UTC),
+                instant_of(assigned),
+                None if acked is None else instant_of(acked),
                 None,
                 None,
                 role,
