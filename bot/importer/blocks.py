@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.importer.reader import Line
+from bot.importer.lines import Line
 from bot.importer.tables import Table, collect_table
 
 _CN_NUM = "一二三四五六七八九十百零〇两"

@@ -16,7 +16,7 @@ from __future__ import annotations
 import html
 import re
 
-from bot.importer.reader import Line
+from bot.importer.lines import Line
 
 _TAG = re.compile(r"</?[A-Za-z][^<>]{0,200}>")
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s*")

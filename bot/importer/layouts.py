@@ -31,7 +31,7 @@ from typing import overload
 
 from bot.importer.cells import join_cell_lines, join_wrapped
 from bot.importer.clean import clean_text
-from bot.importer.reader import Line
+from bot.importer.lines import Line
 from bot.importer.tables import column_kinds, is_header_label
 
 _NUMBER = re.compile(r"^[（(]?(\d{1,4})[）)]?\s*[.、．]?$")

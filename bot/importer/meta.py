@@ -19,7 +19,7 @@ from datetime import date
 from pathlib import Path
 
 from bot.core.units import UnitDirectory, jurisdiction_of
-from bot.importer.reader import Line
+from bot.importer.lines import Line
 
 _HEAD_LINES = 60
 _TITLE_LINE = re.compile(

@@ -31,7 +31,8 @@ from bot.importer.indicators import read_indicators
 from bot.importer.items import Draft, ItemBuilder, link_projects
 from bot.importer.layouts import index_metadata_date, normalize_tables
 from bot.importer.levels import RANK, level_drafts, unit_level
-from bot.importer.reader import Line, split_lines
+from bot.importer.lines import Line
+from bot.importer.reader import split_lines
 from bot.importer.tables import Table, merged_rows
 from bot.importer.unitparse import (
     closes_with_unit_note,

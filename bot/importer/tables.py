@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from bot.importer.lines import Line  # not .reader: its .xlsx / .pdf readers import this
+from bot.importer.lines import Line
 
 _HEADER_WORDS = re.compile(
     r"序号|编号|指标|项目|任务|名称|内容|单位|时限|领域|事项|措施|目标|部门|分工|举措|实事"

@@ -160,11 +160,11 @@ async def coordinators(session: AsyncSession, *, plan_id: int | None = None) -> 
             col(Person.active).is_(True),
         )
         .distinct()
-        .order_by(Person.id)  # type: ignore[arg-type]
+        .order_by(col(Person.id))
     )
     if plan_id is not None:
         query = query.where(
-            (Membership.plan_id == plan_id) | Membership.plan_id.is_(None)  # type: ignore[union-attr]
+            (col(Membership.plan_id) == plan_id) | col(Membership.plan_id).is_(None)
         )
     result = await session.exec(query)
     return list(result.all())

@@ -18,6 +18,7 @@ from bot.i18n import gettext
 from bot.services.people import coordinators
 from bot.storage.models import Outbox, Person
 from bot.storage.outbox import delivery
+from bot.storage.typed_sql import stored_id
 
 
 async def recipient_unreachable(
@@ -68,7 +69,7 @@ async def recipient_unreachable(
                 not_before=now,
             )
         )
-        notified.append(coordinator.id)  # type: ignore[arg-type]
+        notified.append(stored_id(coordinator.id))
     return notified
 
 

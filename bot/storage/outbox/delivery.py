@@ -10,7 +10,8 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, update
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.notices import CHASING_KINDS, ItemNotice, OutboxKind, OutboxStatus, read_payload
@@ -24,15 +25,16 @@ from bot.storage.models import (
     SentMessage,
     Task,
 )
+from bot.storage.typed_sql import select_rows
 
 PENDING, SENDING, SENT = OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.SENT
 
 
 async def requeue_sending(session: AsyncSession) -> int:
     """Rows left `sending` (a crash, a cancelled shutdown) back to `pending`; how many."""
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(Outbox)
-        .where(Outbox.status == SENDING)  # type: ignore[arg-type]
+        .where(col(Outbox.status) == SENDING)
         .values(status=PENDING, last_error="interrupted while sending; sent again")
     )
     return result.rowcount or 0
@@ -44,25 +46,26 @@ async def due_rows(
     """(row id, chat) of the oldest due pending row of each chat not in `held`, oldest first."""
     rank = (
         func.row_number()
-        .over(partition_by=Outbox.chat_id, order_by=(Outbox.not_before, Outbox.id))
+        .over(
+            partition_by=col(Outbox.chat_id),
+            order_by=(col(Outbox.not_before), col(Outbox.id)),
+        )
         .label("rank")
     )
-    due = (
-        select(Outbox.id, Outbox.chat_id, Outbox.not_before, rank).where(  # type: ignore[arg-type]
-            Outbox.status == PENDING, Outbox.not_before <= now
-        )  # type: ignore[arg-type]
+    due = select_rows(col(Outbox.id), col(Outbox.chat_id), col(Outbox.not_before), rank).where(
+        col(Outbox.status) == PENDING, col(Outbox.not_before) <= now
     )
     if held:
-        due = due.where(Outbox.chat_id.not_in(held))  # type: ignore[attr-defined]
+        due = due.where(col(Outbox.chat_id).not_in(held))
     sub = due.subquery()
     query = (
-        select(sub.c.id, sub.c.chat_id)
+        select_rows(sub.c.id, sub.c.chat_id)
         .where(sub.c.rank == 1)
         .order_by(sub.c.not_before, sub.c.id)
         .limit(limit)
     )
-    result = await session.exec(query)  # type: ignore[call-overload]
-    return [(row_id, chat_id) for row_id, chat_id in result.all()]
+    result = await session.exec(query)
+    return [(int(row_id), int(chat_id)) for row_id, chat_id in result.all()]
 
 
 async def chats_with_due_rows(
@@ -72,21 +75,21 @@ async def chats_with_due_rows(
     query = (
         select(Outbox.chat_id)
         .where(
-            Outbox.status == PENDING,  # type: ignore[arg-type]
-            Outbox.not_before <= now,  # type: ignore[arg-type]
-            Outbox.chat_id.in_(chats),  # type: ignore[attr-defined]
+            col(Outbox.status) == PENDING,
+            col(Outbox.not_before) <= now,
+            col(Outbox.chat_id).in_(chats),
         )
         .distinct()
     )
-    return list((await session.exec(query)).scalars().all())  # type: ignore[call-overload]
+    return list((await session.exec(query)).all())
 
 
 async def claim(session: AsyncSession, row_id: int) -> Outbox | None:
     """Mark the row `sending` if it is still pending; the row, or None when it was not ours to
     claim (another sender took it, or it changed since it was listed)."""
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(Outbox)
-        .where(Outbox.id == row_id, Outbox.status == PENDING)  # type: ignore[arg-type]
+        .where(col(Outbox.id) == row_id, col(Outbox.status) == PENDING)
         .values(status=SENDING)
     )
     if result.rowcount != 1:
@@ -99,22 +102,24 @@ async def recipient(session: AsyncSession, row: Outbox) -> Person | None:
     if row.person_id is not None:
         return await session.get(Person, row.person_id)
     if row.chat_id > 0:
-        found = await session.exec(select(Person).where(Person.telegram_id == row.chat_id))
-        return found.scalars().first()  # type: ignore[attr-defined]
+        found = await session.exec(select(Person).where(col(Person.telegram_id) == row.chat_id))
+        return found.first()
     return None
 
 
 async def group_paused(session: AsyncSession, chat_id: int) -> bool:
     """Whether a group's digest subscription is paused (Telegram refused an earlier message)."""
     found = await session.exec(
-        select(ChatSubscription.active).where(ChatSubscription.chat_id == chat_id)
+        select(ChatSubscription.active).where(col(ChatSubscription.chat_id) == chat_id)
     )
-    return found.scalars().first() is False  # type: ignore[attr-defined]
+    return found.first() is False
 
 
 async def group(session: AsyncSession, chat_id: int) -> ChatSubscription | None:
-    found = await session.exec(select(ChatSubscription).where(ChatSubscription.chat_id == chat_id))
-    return found.scalars().first()  # type: ignore[attr-defined]
+    found = await session.exec(
+        select(ChatSubscription).where(col(ChatSubscription.chat_id) == chat_id)
+    )
+    return found.first()
 
 
 async def moot_reason(session: AsyncSession, row: Outbox) -> str:
@@ -143,9 +148,9 @@ async def locale_of(
         return person.locale
     if row.chat_id < 0:
         found = await session.exec(
-            select(ChatSubscription.locale).where(ChatSubscription.chat_id == row.chat_id)
+            select(ChatSubscription.locale).where(col(ChatSubscription.chat_id) == row.chat_id)
         )
-        locale = found.scalars().first()  # type: ignore[attr-defined]
+        locale = found.first()
         if locale:
             return locale
     return default
@@ -184,22 +189,18 @@ async def record_sent(
 
 
 async def update_row(session: AsyncSession, row_id: int, **values: Any) -> None:
-    await session.exec(  # type: ignore[call-overload]
-        update(Outbox).where(Outbox.id == row_id).values(**values)  # type: ignore[arg-type]
-    )
+    await session.exec(update(Outbox).where(col(Outbox.id) == row_id).values(**values))
 
 
 async def follow_migration(session: AsyncSession, old: int, new: int) -> None:
     """A group became a supergroup: its unsent rows and its subscription follow it."""
-    await session.exec(  # type: ignore[call-overload]
+    await session.exec(
         update(Outbox)
-        .where(Outbox.chat_id == old, Outbox.status.in_((PENDING, SENDING)))  # type: ignore[attr-defined]
+        .where(col(Outbox.chat_id) == old, col(Outbox.status).in_((PENDING, SENDING)))
         .values(chat_id=new, status=PENDING)
     )
-    await session.exec(  # type: ignore[call-overload]
-        update(ChatSubscription)
-        .where(ChatSubscription.chat_id == old)  # type: ignore[arg-type]
-        .values(chat_id=new)
+    await session.exec(
+        update(ChatSubscription).where(col(ChatSubscription.chat_id) == old).values(chat_id=new)
     )
 
 
@@ -208,9 +209,9 @@ async def plan_of(session: AsyncSession, row: Outbox) -> tuple[int | None, str]:
     if row.assignment_id is not None:
         found = await session.exec(
             select(Task.plan_id, Task.ref)
-            .join(Milestone, Milestone.task_id == Task.id)  # type: ignore[arg-type]
-            .join(Assignment, Assignment.milestone_id == Milestone.id)  # type: ignore[arg-type]
-            .where(Assignment.id == row.assignment_id)
+            .join(Milestone, col(Milestone.task_id) == Task.id)
+            .join(Assignment, col(Assignment.milestone_id) == Milestone.id)
+            .where(col(Assignment.id) == row.assignment_id)
         )
         hit = found.first()
         if hit is not None:

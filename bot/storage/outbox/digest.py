@@ -34,7 +34,7 @@ from bot.core.notices import DIGEST_LISTS, DigestItem, DigestPlan, ScoreRow
 from bot.core.policy import Policy
 from bot.core.workdays import is_working_day
 from bot.storage.models import Assignment
-from bot.storage.outbox.raw import fetch
+from bot.storage.outbox.raw import driver, fetch
 
 # an item of a digest list with its unit (lists are cut to a leader's units)
 Listed = tuple[int, DigestItem]
@@ -158,12 +158,12 @@ async def _ack_deadlines(conn: AsyncConnection, offset: str, window: int, zone: 
         "SELECT DISTINCT date(assigned_at, ?) FROM assignment WHERE archived_at IS NULL",
         (offset,),
     )
-    raw = (await conn.get_raw_connection()).driver_connection
-    await raw.execute(  # type: ignore[union-attr]
+    raw = await driver(conn)
+    await raw.execute(
         "CREATE TEMP TABLE IF NOT EXISTS ack_deadline "
         "(day TEXT PRIMARY KEY, deadline TEXT, before TEXT)"
     )
-    await raw.execute("DELETE FROM temp.ack_deadline")  # type: ignore[union-attr]
+    await raw.execute("DELETE FROM temp.ack_deadline")
     rows = []
     for (day,) in days:
         if not day:
@@ -171,7 +171,7 @@ async def _ack_deadlines(conn: AsyncConnection, offset: str, window: int, zone: 
         deadline = core_stats.ack_deadline(date.fromisoformat(day), window, is_working_day)
         midnight = datetime.combine(deadline + timedelta(days=1), time(0), tzinfo=zone)
         rows.append((day, deadline.isoformat(), _db_time(midnight)))
-    await raw.executemany(  # type: ignore[union-attr]
+    await raw.executemany(
         "INSERT INTO temp.ack_deadline (day, deadline, before) VALUES (?, ?, ?)", rows
     )
 

@@ -36,11 +36,18 @@ def chunks(values: Sequence[int], size: int = CHUNK) -> Iterable[Sequence[int]]:
         yield values[start : start + size]
 
 
+async def driver(conn: AsyncConnection) -> Any:
+    """The driver's own connection (aiosqlite's) under `conn`, in the same transaction."""
+    found = (await conn.get_raw_connection()).driver_connection
+    if found is None:  # pragma: no cover - an open connection always has one
+        raise RuntimeError("the connection is closed")
+    return found
+
+
 async def fetch(conn: AsyncConnection, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
     """Plain tuples straight from the driver: no Row objects, no type processing (the hot path
     reads 100,000 rows)."""
-    raw = await conn.get_raw_connection()
-    cursor = await raw.driver_connection.execute(sql, params)  # type: ignore[union-attr]
+    cursor = await (await driver(conn)).execute(sql, params)
     try:
         return list(await cursor.fetchall())
     finally:
@@ -59,7 +66,7 @@ async def insert_rows(conn: AsyncConnection, rows: list[dict[str, Any]]) -> int:
     of the Outbox columns, its payload already `to_json()`-ed (default status: pending)."""
     if not rows:
         return 0
-    raw = (await conn.get_raw_connection()).driver_connection
+    raw = await driver(conn)
     dumps = json.dumps
     pending = str(OutboxStatus.PENDING)
     texts: dict[datetime, str] = {}  # a pass writes most rows with the same instants
@@ -88,7 +95,7 @@ async def insert_rows(conn: AsyncConnection, rows: list[dict[str, Any]]) -> int:
             )
             for row in rows[start : start + 5000]
         ]
-        cursor = await raw.executemany(_INSERT_SQL, params)  # type: ignore[union-attr]
+        cursor = await raw.executemany(_INSERT_SQL, params)
         inserted += max(cursor.rowcount or 0, 0)
         await cursor.close()
     return inserted

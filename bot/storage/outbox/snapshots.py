@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.core.notices import OutboxKind
 from bot.core.planner import AssignmentSnapshot, ack_stage, calendar_stage
 from bot.core.policy import Policy
-from bot.storage.outbox.raw import fetch
+from bot.storage.outbox.raw import driver, fetch
 
 ESCALATION = OutboxKind.ESCALATION
 
@@ -49,14 +49,12 @@ async def _due_stages(conn: AsyncConnection, policy: Policy, today: date, horizo
             text = day.isoformat()
             rows.append((text, f"{found[0]}:", f":{found[1]}") if found else (text, None, None))
             day += timedelta(days=1)
-    raw = (await conn.get_raw_connection()).driver_connection
-    await raw.execute(  # type: ignore[union-attr]
+    raw = await driver(conn)
+    await raw.execute(
         "CREATE TEMP TABLE IF NOT EXISTS stage_by_due (due DATE PRIMARY KEY, head TEXT, tail TEXT)"
     )
-    await raw.execute("DELETE FROM temp.stage_by_due")  # type: ignore[union-attr]
-    await raw.executemany(  # type: ignore[union-attr]
-        "INSERT INTO temp.stage_by_due VALUES (?, ?, ?)", rows
-    )
+    await raw.execute("DELETE FROM temp.stage_by_due")
+    await raw.executemany("INSERT INTO temp.stage_by_due VALUES (?, ?, ?)", rows)
 
 
 def _snapshot_sql(policy: Policy) -> str:
@@ -117,7 +115,7 @@ async def load_snapshots(
     snaps: list[AssignmentSnapshot] = []
     from_date = date.fromisoformat
     from_dt = datetime.fromisoformat
-    dates: dict[str | None, date | None] = {None: None}
+    dates: dict[str, date] = {}
     words: dict[str, tuple[str, ...]] = {}
     append = snaps.append
 
@@ -129,11 +127,11 @@ async def load_snapshots(
             found = instants[text] = from_dt(text).replace(tzinfo=UTC)
         return found
 
-    def day_of(text: str | None) -> date | None:
-        found = dates.get(text, dates)
-        if found is dates:
-            found = dates[text] = from_date(text)  # type: ignore[arg-type]
-        return found  # type: ignore[return-value]
+    def day_of(text: str) -> date:
+        found = dates.get(text)
+        if found is None:
+            found = dates[text] = from_date(text)
+        return found
 
     # recurring duties first: their rows carry the recurrence
     for (
@@ -162,7 +160,7 @@ async def load_snapshots(
                 code,
                 unit_id,
                 status,
-                day_of(due),  # type: ignore[arg-type]
+                day_of(due),
                 instant_of(assigned),
                 None if acked is None else instant_of(acked),
                 None,
@@ -170,8 +168,8 @@ async def load_snapshots(
                 role,
                 task_id,
                 recurrence,
-                day_of(start) if recurrence else None,
-                day_of(end) if recurrence else None,
+                day_of(start) if recurrence and start is not None else None,
+                day_of(end) if recurrence and end is not None else None,
             )
         )
     for aid, task_id, unit_id, status, due, assigned, acked, role, code in rows:
@@ -184,7 +182,7 @@ async def load_snapshots(
                 code,
                 unit_id,
                 status,
-                day_of(due),  # type: ignore[arg-type]
+                day_of(due),
                 instant_of(assigned),
                 None if acked is None else instant_of(acked),
                 None,
