@@ -25,12 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.synthetic import build_synthetic_ledger
 from bot.config import load_settings
+from bot.core.policy import load_policy
 from bot.core.roles import Roles
 from bot.services import stats
 from bot.services.coordination import scope_from_ids
 from bot.storage.db import create_all, make_engine, make_session_maker
 from bot.telegram.coordinator.status import status_screen
-from schedules.policy import load_policy
 
 AT = datetime(2025, 12, 1, 2, 0, tzinfo=UTC)
 TARGET_MS = 100.0

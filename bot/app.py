@@ -39,10 +39,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.clock import Clock, SystemClock, VirtualClock
 from bot.config import Settings, SettingsError, load_settings
 from bot.core.errors import DubanError, InvalidInput
+from bot.core.policy import Policy, PolicyError, load_policy
 from bot.i18n import make_i18n
 from bot.logs import configure_logging
 from bot.storage.db import SessionMaker, make_engine, make_session_maker
-from schedules.policy import Policy, PolicyError, load_policy
 
 if TYPE_CHECKING:
     from bot.webhook import HealthCheck, WebhookConfig

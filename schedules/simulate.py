@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import insert, text, update
 
 from bot.clock import VirtualClock
+from bot.core.errors import InvalidInput
 from bot.core.notices import OutboxKind
 from bot.core.policy import Policy, PolicyError, load_policy
 from bot.core.workdays import window_opening
@@ -79,7 +80,7 @@ ITEMS_OF = {ESCALATION_BATCH: BATCH_ITEMS, OVERDUE_BATCH: LIST_ITEMS}
 GROUP_CHAT = -1_000_000_000_001
 
 
-class SimulateError(Exception):
+class SimulateError(InvalidInput):
     """Bad input; the message is one line for the user."""
 
 

@@ -31,6 +31,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from bot.core.errors import InvalidInput
 from bot.core.notices import Audience
 from bot.core.workdays import SendingWindow
 
@@ -42,7 +43,7 @@ _MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
 _T = TypeVar("_T")
 
 
-class PolicyError(ValueError):
+class PolicyError(InvalidInput, ValueError):
     """The policy is malformed; the message names the field."""
 
 

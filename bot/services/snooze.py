@@ -7,18 +7,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core.notices import OutboxKind
+from bot.core.policy import Policy
 from bot.core.workdays import next_working_morning
 from bot.storage.db import insert_unless_exists
 from bot.storage.models import CLOSED, DONE_REPORTED, Assignment, Outbox
 from bot.storage.typed_sql import table_of
-
-if TYPE_CHECKING:  # the policy is handed in; services import nothing of schedules
-    from schedules.policy import Policy
 
 SNOOZED_SUFFIX = ":snoozed"
 
@@ -50,7 +48,7 @@ async def snooze_reminder(
         )
     )
     row = found.first()
-    if row is None or row.kind != "reminder":
+    if row is None or row.kind != OutboxKind.REMINDER:
         return SnoozeOutcome("not_reminder")
     if row.key.endswith(SNOOZED_SUFFIX):
         return SnoozeOutcome("already")

@@ -20,6 +20,7 @@ from aiogram.utils.i18n import I18n
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.core.policy import Policy
 from bot.i18n import gettext
 from bot.storage.db import SessionMaker
 from bot.telegram import (
@@ -43,7 +44,7 @@ from bot.telegram import help as help_
 from bot.telegram.middlewares import DbSessionMiddleware, LocaleMiddleware, PersonMiddleware
 
 if TYPE_CHECKING:
-    from schedules.policy import Policy
+    from bot.core.policy import Policy
 
 log = logging.getLogger(__name__)
 

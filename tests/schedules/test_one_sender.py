@@ -19,11 +19,11 @@ from sqlmodel import select
 
 from bot.clock import VirtualClock
 from bot.config import load_settings
+from bot.core.policy import load_policy
 from bot.localserver import LocalBotApiServer
 from bot.storage.db import create_all, make_engine, make_session_maker
 from bot.storage.lease import Lease
 from bot.storage.models import Outbox
-from schedules.policy import load_policy
 from schedules.runtime import SchedulerRuntime, start_scheduler, stop_scheduler
 from tests.dbs import database_url
 from tests.schedules.test_sender import FakeMonotonic, make_bot
@@ -217,7 +217,7 @@ async def test_a_dead_holders_lease_expires_and_its_message_in_flight_is_sent_ag
     wall.at += timedelta(seconds=2)
     assert await runtime.check_lease()  # expired: taken over, the row requeued and sent
 
-    # one duplicate of the one message in flight, never a loss (see schedules.sender)
+    # one duplicate of the one message in flight, never a loss (see bot.telegram.delivery.sender)
     assert await world.arrived(alice, 2) == ["in flight", "in flight"]
 
 

@@ -17,10 +17,10 @@ from sqlmodel import select
 
 from bot.clock import VirtualClock
 from bot.config import load_settings
+from bot.core.policy import load_policy
 from bot.localserver import LocalBotApiServer
 from bot.storage.db import create_all, make_engine, make_session_maker
 from bot.storage.models import Outbox
-from schedules.policy import load_policy
 from schedules.runtime import (
     TICK_JOB,
     WEEKLY_JOB,
