@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.core.policy import Policy
 from bot.core.roles import Roles
 from bot.core.workdays import is_working_day
 from bot.i18n import gettext
@@ -31,7 +32,6 @@ from bot.telegram.coordinator.callbacks import CHART_CARD, CHART_TREND, Scorecar
 from bot.telegram.coordinator.status import ack_window
 from bot.telegram.errors import error_line
 from bot.telegram.render import esc
-from schedules.policy import Policy
 
 PERIOD_WORDS: dict[str, Period] = {
     "week": "week",

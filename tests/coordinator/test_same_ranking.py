@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 
 from bot.clock import VirtualClock
 from bot.config import load_settings
+from bot.core.policy import load_policy
 from bot.core.status import CLOSED, IN_PROGRESS, NOT_STARTED
 from bot.services import ranking
 from bot.services.coordination import ScopeChoice
@@ -20,7 +21,6 @@ from bot.telegram.charts import Pictures
 from bot.telegram.charts.views import card_view
 from bot.telegram.coordinator.export import ledger_document
 from bot.telegram.coordinator.status import units_screen
-from schedules.policy import load_policy
 
 from .ledger import AT, TODAY, ZONE, World, instant
 

@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.core.policy import Policy
 from bot.core.roles import Roles
 from bot.core.workdays import is_working_day
 from bot.i18n import format_number, gettext
@@ -22,7 +23,6 @@ from bot.telegram.coordinator.status import ack_window
 from bot.telegram.coordinator.texts import all_plans_label
 from bot.telegram.filters import IsCoordinator
 from bot.telegram.render import esc, status_label
-from schedules.policy import Policy
 
 
 def headers(locale: str) -> dict[str, str]:

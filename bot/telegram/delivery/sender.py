@@ -92,6 +92,7 @@ from bot.redact import describe_error, redact
 from bot.services.unreachable import recipient_unreachable
 from bot.storage.models import Outbox
 from bot.storage.outbox import delivery
+from bot.storage.typed_sql import stored_id
 from bot.telegram.delivery.throttle import Throttle, backoff_delay
 from bot.telegram.limits import MAX_TEXT, split_html, utf16_len
 from bot.telegram.notices import render as render_notice
@@ -274,10 +275,10 @@ class Sender:
             while not self.stopping and self.gate():
                 rows = await self._due_rows()
                 if not rows:  # perhaps some are due in chats the throttle holds for a moment
-                    waits = await self._held_waits()
-                    if not waits or min(waits) > self.linger:
+                    held = await self._held_waits()
+                    if not held or min(held) > self.linger:
                         break
-                    await self._sleep(min(waits))
+                    await self._sleep(min(held))
                     continue
                 progressed = False
                 waits: list[float] = []
@@ -502,7 +503,9 @@ class Sender:
     async def _finish(self, row: Outbox, status: str, error: str, report: DrainReport) -> None:
         """A terminal failure: recorded on the row and logged."""
         error = redact(error, (self.bot.token,))
-        await self._update(row.id, status=status, last_error=error, attempts=row.attempts + 1)
+        await self._update(
+            stored_id(row.id), status=status, last_error=error, attempts=row.attempts + 1
+        )
         level = logging.ERROR if status == DEAD else logging.WARNING
         log.log(
             level,
@@ -524,7 +527,7 @@ class Sender:
     ) -> None:
         everyone = self.throttle.retry_after(row.chat_id, exc.retry_after)
         await self._update(
-            row.id,
+            stored_id(row.id),
             status=PENDING,
             attempts=row.attempts + 1,
             last_error=f"429: retry after {exc.retry_after}s",
@@ -551,7 +554,7 @@ class Sender:
             self.throttle.hold_all(min(2.0 ** max(streak, 0), OUTAGE_PAUSE_CAP))
         error = self._describe(exc)
         await self._update(
-            row.id,
+            stored_id(row.id),
             status=PENDING,
             attempts=attempts,
             last_error=error,
@@ -571,7 +574,7 @@ class Sender:
             return
         delay = backoff_delay(attempts, rng=self._rng)
         await self._update(
-            row.id,
+            stored_id(row.id),
             status=PENDING,
             attempts=attempts,
             last_error=error,
