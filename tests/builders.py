@@ -112,9 +112,17 @@ class LedgerBuilder:
         text: str | None = None,
         section: str = "一、重点任务",
         position: int | None = None,
+        recurrence: Sequence[str] = (),
+        status: str = "not_started",
+        acknowledged: bool = False,
+        assigned_at: datetime | None = None,
+        phrase: str | None = None,
     ) -> int:
         """A task of `plan` with its milestones ((due, target), in order), each assigned to
-        `units` ((unit key, role: lead / co)). Returns the task id."""
+        `units` ((unit key, role: lead / co)) with `status`, assigned at `assigned_at` (the
+        ledger's time by default) and acknowledged then when `acknowledged`. Returns the task
+        id."""
+        assigned = self.at if assigned_at is None else assigned_at
         position = len(self.tasks) if position is None else position
         async with self.session_maker() as s:
             task = Task(
@@ -125,6 +133,7 @@ class LedgerBuilder:
                 title=title,
                 text=f"{title}的全文。" if text is None else text,
                 position=position,
+                recurrence=list(recurrence),
             )
             s.add(task)
             await s.flush()
@@ -134,7 +143,7 @@ class LedgerBuilder:
                     seq=seq,
                     due=due,
                     original_due=due,
-                    phrase=f"{due.year}年底",
+                    phrase=f"{due.year}年底" if phrase is None else phrase,
                     target=target,
                 )
                 s.add(milestone)
@@ -144,8 +153,10 @@ class LedgerBuilder:
                         milestone_id=stored_id(milestone.id),
                         unit_id=self.units[key],
                         role=role,
+                        status=status,
                         due=due,
-                        assigned_at=self.at,
+                        assigned_at=assigned,
+                        acknowledged_at=assigned if acknowledged else None,
                     )
                     s.add(assignment)
                     await s.flush()

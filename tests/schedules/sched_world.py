@@ -1,40 +1,48 @@
-"""A small real database for the scheduler's tests: one plan, units, people with roles."""
+"""A small real database for the scheduler's tests: one plan, units, people with roles, built
+with the suite's one ledger builder (tests/builders.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
 
-from bot.storage.db import SessionMaker, create_all, make_engine, make_session_maker
+from bot.storage.db import SessionMaker
 from bot.storage.models import (
     ROLE_COORDINATOR,
     ROLE_LEADER,
     ROLE_LIAISON,
     Assignment,
     ChatSubscription,
-    Membership,
-    Milestone,
     Outbox,
     Person,
-    Plan,
-    Task,
-    Unit,
 )
-from tests.dbs import database_url
+from tests.builders import LedgerBuilder
 
 T0 = datetime(2024, 1, 2, 2, 0, tzinfo=UTC)
+PLAN = "SR"
 
 
 @dataclass
 class World:
-    session_maker: SessionMaker
-    engine: object
+    """The scheduler's view of a `LedgerBuilder` ledger: one plan (SR), units by short name,
+    people by name, items as lists of assignments."""
+
+    ledger: LedgerBuilder
     plan_id: int = 0
     units: dict[str, int] = field(default_factory=dict)
     people: dict[str, Person] = field(default_factory=dict)
     _next_tg: int = 1000
+
+    @property
+    def session_maker(self) -> SessionMaker:
+        return self.ledger.session_maker
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self.ledger.engine
 
     async def add(self, *objs):
         async with self.session_maker() as s:
@@ -55,18 +63,12 @@ class World:
         locale: str | None = None,
     ) -> Person:
         self._next_tg += 1
-        person = await self.add(
-            Person(telegram_id=self._next_tg, name=name, locale=locale, created_at=T0)
+        person_id = await self.ledger.person(
+            self._next_tg, name, role=role, unit=unit, plan=PLAN if plan else None, locale=locale
         )
-        await self.add(
-            Membership(
-                person_id=person.id,
-                role=role,
-                unit_id=self.units[unit] if unit else None,
-                plan_id=self.plan_id if plan else None,
-                created_at=T0,
-            )
-        )
+        async with self.session_maker() as s:
+            person = await s.get(Person, person_id)
+        assert person is not None
         self.people[name] = person
         return person
 
@@ -83,33 +85,26 @@ class World:
         acknowledged: bool = True,
         assigned_at: datetime = T0,
     ) -> list[Assignment]:
-        task = await self.add(
-            Task(
-                plan_id=self.plan_id,
-                ref=ref,
-                title=title or f"任务 {ref}",
-                recurrence=recurrence or [],
-            )
+        await self.ledger.item(
+            ref,
+            PLAN,
+            title or f"任务 {ref}",
+            [(due, target)],
+            [(unit, "lead" if i == 0 else "co") for i, unit in enumerate(units)],
+            text="",
+            section="",
+            recurrence=recurrence or [],
+            status=status,
+            acknowledged=acknowledged,
+            assigned_at=assigned_at,
+            phrase="",
         )
-        milestone = await self.add(
-            Milestone(task_id=task.id, due=due, original_due=due, target=target)
-        )
-        out = []
-        for i, unit in enumerate(units):
-            out.append(
-                await self.add(
-                    Assignment(
-                        milestone_id=milestone.id,
-                        unit_id=self.units[unit],
-                        role="lead" if i == 0 else "co",
-                        status=status,
-                        due=due,
-                        assigned_at=assigned_at,
-                        acknowledged_at=assigned_at if acknowledged else None,
-                    )
-                )
-            )
-        return out
+        async with self.session_maker() as s:
+            return [
+                row
+                for unit in units
+                if (row := await s.get(Assignment, self.ledger.assignments[(ref, 0, unit)]))
+            ]
 
     async def update(self, assignment_id: int, **changes) -> None:
         async with self.session_maker() as s:
@@ -142,22 +137,13 @@ class World:
 
 
 async def make_world(path) -> World:
-    engine = make_engine(database_url(path))
-    await create_all(engine)
-    world = World(make_session_maker(engine), engine)
-    plan = await world.add(
-        Plan(
-            code="SR",
-            title="上饶市 <实施意见>",
-            period_start=date(2023, 1, 1),
-            period_end=date(2025, 12, 31),
-            loaded_at=T0,
-        )
+    ledger = await LedgerBuilder.create(path, at=T0)
+    plan_id = await ledger.plan(
+        PLAN, "上饶市 <实施意见>", start=date(2023, 1, 1), end=date(2025, 12, 31)
     )
-    world.plan_id = plan.id
+    world = World(ledger, plan_id)
     for name in ("市卫健委", "市财政局", "市人社局"):
-        unit = await world.add(Unit(name=f"上饶{name}", short_name=name))
-        world.units[name] = unit.id
+        world.units[name] = await ledger.unit(name, f"上饶{name}", short_name=name)
     return world
 
 
