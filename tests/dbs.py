@@ -44,7 +44,7 @@ NOT_YET_ON_POSTGRES = (
     "tests/e2e/test_liaison_story.py::test_liaison_story",
     "tests/e2e/test_replies_understood.py::test_a_liaison_reports_in_words",
 )
-NOT_YET_REASON = "the planner's SQL (schedules/) is SQLite-only until it is ported (issue 15)"
+NOT_YET_REASON = "the Outbox SQL (bot/storage/outbox) is SQLite-only until it is ported (issue 15)"
 
 
 def on_postgres() -> bool:
