@@ -17,7 +17,9 @@ Ladders (one per assignment and purpose):
   `escalate_after` working days → escalation to the unit leaders. Stopped by 签收 or by any
   report (status no longer 未开始); not run once the item is overdue (the due ladder chases);
 - periodic ladder (recurring duties 每年 / 每学期…): a report request `lead_days` before each
-  period's end, to liaisons, for one carrier assignment per (task, unit).
+  period's end, to liaisons, for one carrier assignment per (task, unit). A period that had
+  already ended when the assignment was made (the plan loaded late in its own span) gets no
+  request: there is nothing left to remind about, only to report, which the due ladder does.
 
 A stage becomes due at the first sending-window opening on or after its day (a stage on a
 weekend or holiday waits for the next working morning). Only the LATEST due stage of each
@@ -185,7 +187,7 @@ class _Planner:
         self._openings: dict[date, datetime] = {}
         self._working: dict[tuple[date, int], date] = {}
         self._periods: dict[
-            tuple[int, tuple[str, ...], date, date], tuple[date, datetime] | None
+            tuple[int, tuple[str, ...], date, date, date], tuple[date, datetime] | None
         ] = {}
 
     def opening(self, day: date) -> datetime:
@@ -306,12 +308,14 @@ class _Planner:
         first_year = (snap.plan_start or snap.assigned_at.date()).year
         start = snap.plan_start or date(first_year, 1, 1)
         end = snap.plan_end or snap.due
+        # periods that ended before the assignment was made (the plan was loaded) are not asked
+        loaded = snap.assigned_at.astimezone(self.window.zone).date()
         # many carriers share their plan's period and recurrence: computed once per pass
-        cache_key = (id(rules), snap.recurrence, start, end)
+        cache_key = (id(rules), snap.recurrence, start, end, loaded)
         if cache_key in self._periods:
             found = self._periods[cache_key]
         else:
-            found = self._periods[cache_key] = self._latest_period(snap, rules, start, end)
+            found = self._periods[cache_key] = self._latest_period(snap, rules, start, end, loaded)
         if found is None:
             return None
         period_end, trigger = found
@@ -333,9 +337,10 @@ class _Planner:
         )
 
     def _latest_period(
-        self, snap: AssignmentSnapshot, rules: PlanRules, start: date, end: date
+        self, snap: AssignmentSnapshot, rules: PlanRules, start: date, end: date, loaded: date
     ) -> tuple[date, datetime] | None:
-        """The latest period end whose report request is due, and when it became due."""
+        """The latest period end whose report request is due, and when it became due; None
+        when it had already ended on the day `loaded` (the assignment was made)."""
         specs = [rules.recurrences[w] for w in snap.recurrence if w in rules.recurrences]
         if not specs:
             return None
@@ -351,7 +356,7 @@ class _Planner:
                     if start <= period_end <= end:
                         ends.add(period_end)
         due_ends = [e for e in sorted(ends) if self.opening(e - lead) <= self.at]
-        if not due_ends:
+        if not due_ends or due_ends[-1] < loaded:
             return None
         return due_ends[-1], self.opening(due_ends[-1] - lead)
 

@@ -243,3 +243,26 @@ def test_a_digest_is_owed_only_for_a_week_the_ledger_existed_at_its_trigger(poli
     ):
         assert ledger_had_the_week(slot, local(since), ZONE) is owed, since
     assert not ledger_had_the_week(slot, None, ZONE)  # nothing loaded yet
+
+
+def test_no_report_request_for_a_period_that_had_ended_when_the_plan_was_loaded(policy):
+    # loaded 2025-12-24: 每学期's period ending 07-15 is long over (nothing to remind about);
+    # 每年's period ending 12-31 is still open and its request (due 12-17) is sent at once
+    semester = snapshot(
+        id=8,
+        task_id=4,
+        due=date(2025, 12, 31),
+        recurrence=("每学期",),
+        plan_start=date(2023, 1, 1),
+        plan_end=date(2025, 12, 31),
+        assigned_at=local("2025-12-24 08:00"),
+    )
+    yearly = replace(semester, id=9, task_id=5, recurrence=("每年",))
+    ledger = Ledger(policy, [semester, yearly], start="2025-12-24 08:00")
+    ledger.run_until("2025-12-31 23:00")
+    periodic = [(at, key) for at, key in ledger.log() if key.startswith("periodic")]
+    assert periodic == [("2025-12-24 09:00", "periodic:9:p2025-12-31")]
+    # loaded before 07-15, the same semester's request was due (and is still the latest)
+    early = replace(semester, assigned_at=local("2025-06-02 10:00"))
+    notes = due_notifications([early], policy, local("2025-12-24 10:00"))
+    assert [n.key for n in notes if n.kind == "periodic"] == ["periodic:8:p2025-07-15"]
