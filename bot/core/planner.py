@@ -10,7 +10,10 @@ Ladders (one per assignment and purpose):
 
 - due ladder: reminders N days before the due date (提醒, to liaisons), then the overdue notice
   on day `notice_day` (逾期提醒, liaisons), then 督办 on day `escalate_day` and every
-  `repeat_every_days` after it (liaisons + unit leaders + plan coordinators). Stages are counted
+  `repeat_every_days` after it (liaisons + unit leaders + plan coordinators), each 督办 moved
+  to the policy's weekly chase day (`overdue.liaison_weekday`) on or after it, so that a
+  liaison's overdue items are chased together on one day a week rather than each on the
+  weekday its own due date fell on. Stages are counted
   from the assignment's effective due date, so an approved extension moves the whole ladder
   (the due date is part of the stage, so the new ladder's stages are new keys);
 - acknowledgement ladder: not 签收 `chase_after` working days after assignment → 催办 to liaisons,
@@ -34,8 +37,8 @@ the next window opening (where the "latest stage only" rule can still pick the n
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 from bot.core.notices import Audience, OutboxKind
@@ -131,32 +134,40 @@ def notification_key(kind: OutboxKind, assignment_id: int, stage: str) -> str:
     return f"{kind}:{assignment_id}:{stage}"
 
 
-def overdue_ladder(rules: PlanRules, days_over: int) -> list[int]:
-    """The overdue stages (days after due) up to `days_over`, ascending."""
-    stages = [rules.overdue_notice_day] if rules.overdue_notice_day <= days_over else []
-    day = rules.overdue_escalate_day
-    while day <= days_over:
-        stages.append(day)
-        day += rules.overdue_repeat_days
-    return stages
+def _weekly(rules: PlanRules, due: date, day: int) -> int:
+    """Stage day `day` (days after `due`) moved to the policy's weekly chase day on or after
+    it (`overdue.liaison_weekday`, ISO weekday; 0 keeps the item's own cycle)."""
+    weekday = rules.liaison_weekday
+    if not weekday:
+        return day
+    return day + (weekday - (due + timedelta(days=day)).isoweekday()) % 7
 
 
-def _latest_overdue_day(rules: PlanRules, days_over: int) -> int | None:
-    """The last overdue stage day <= days_over (None before the notice day)."""
-    if days_over < rules.overdue_notice_day:
-        return None
-    if days_over < rules.overdue_escalate_day:
-        return rules.overdue_notice_day
-    steps = (days_over - rules.overdue_escalate_day) // rules.overdue_repeat_days
-    return rules.overdue_escalate_day + steps * rules.overdue_repeat_days
+def overdue_days(rules: PlanRules, due: date, days_over: int) -> Iterator[int]:
+    """The overdue stages (days after `due`) up to `days_over`, latest first, lazily (the
+    planner usually needs the first): the 督办 on `escalate_day` and every
+    `repeat_every_days` after it, each moved to the weekly chase day when the policy has one
+    (so a liaison's overdue items are chased on one day a week, not each on its own cycle),
+    then the overdue notice on `notice_day`."""
+    first, step = rules.overdue_escalate_day, rules.overdue_repeat_days
+    last = days_over + 1
+    if days_over >= first:
+        for k in range((days_over - first) // step, -1, -1):
+            day = _weekly(rules, due, first + k * step)
+            if day < last:
+                last = day
+                yield day
+    if rules.overdue_notice_day <= days_over:
+        yield rules.overdue_notice_day
 
 
-def _previous_overdue_day(rules: PlanRules, day: int) -> int | None:
-    if day <= rules.overdue_notice_day:
-        return None
-    if day <= rules.overdue_escalate_day:
-        return rules.overdue_notice_day
-    return day - rules.overdue_repeat_days
+def overdue_ladder(rules: PlanRules, days_over: int, due: date | None = None) -> list[int]:
+    """The overdue stages (days after due) up to `days_over`, ascending (`due` places them on
+    the weekly chase day, see `overdue_days`; without it, the item's own cycle)."""
+    if due is None:
+        rules = replace(rules, liaison_weekday=0)
+        due = date(2000, 1, 1)
+    return list(overdue_days(rules, due, days_over))[::-1]
 
 
 def calendar_stage(rules: PlanRules, today: date, due: date) -> tuple[str, str] | None:
@@ -165,12 +176,10 @@ def calendar_stage(rules: PlanRules, today: date, due: date) -> tuple[str, str] 
     horizon. The planner may still return an older stage (a holiday delays the newer one):
     then the newer one has no rows and the item is simply loaded."""
     late = (today - due).days
-    if late >= rules.overdue_escalate_day:
-        steps = (late - rules.overdue_escalate_day) // rules.overdue_repeat_days
-        day = rules.overdue_escalate_day + steps * rules.overdue_repeat_days
-        return ESCALATION, overdue_stage(day, due)
     if late >= rules.overdue_notice_day:
-        return OVERDUE, overdue_stage(rules.overdue_notice_day, due)
+        day = next(overdue_days(rules, due, late))
+        kind = ESCALATION if day >= rules.overdue_escalate_day else OVERDUE
+        return kind, overdue_stage(day, due)
     for before in sorted(rules.reminder_days):
         if -late <= before:
             return REMINDER, reminder_stage(before, due)
@@ -207,8 +216,7 @@ class _Planner:
             return None
         at = self.at
         if days_left < 0:
-            day = _latest_overdue_day(rules, -days_left)
-            while day is not None:
+            for day in overdue_days(rules, due, -days_left):
                 trigger = self.opening(due + timedelta(days=day))
                 if trigger <= at:
                     escalate = day >= rules.overdue_escalate_day
@@ -229,7 +237,6 @@ class _Planner:
                         days=-days_left,
                         ladder="due",
                     )
-                day = _previous_overdue_day(rules, day)
         # reminders, nearest to the due date first
         for index in range(len(rules.reminder_days) - 1, -1, -1):
             before = rules.reminder_days[index]

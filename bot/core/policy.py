@@ -63,6 +63,9 @@ class PlanRules:
     overdue_notice_day: int = 1
     overdue_escalate_day: int = 7
     overdue_repeat_days: int = 7
+    # ISO weekday on which every 督办 of an overdue item falls (the first such day on or after
+    # its ladder day), so a liaison is chased on one day a week; 0: each item's own cycle
+    liaison_weekday: int = 0
     periodic_lead_days: int = 14
     recurrences: Mapping[str, Recurrence] = field(default_factory=dict)
     # 督办 to these audiences goes as ONE summary per recipient per day (per plan) instead of
@@ -280,10 +283,18 @@ def _threshold(value: Any) -> Any:
     return 0 if value is None or value is False else value
 
 
+def _weekday_or_off(value: Any) -> Any:
+    """An ISO weekday 1..7, or false / null / 0 for each item's own cycle."""
+    if value is None or value is False:
+        return 0
+    return _whole(0, 7)(value)
+
+
 class Overdue(_Section):
     notice_day: RulePositive = None
     escalate_day: RulePositive = None
     repeat_every_days: RulePositive = None
+    liaison_weekday: Annotated[int | None, BeforeValidator(_weekday_or_off)] = None
     batch_for: Annotated[frozenset[Audience] | None, BeforeValidator(_batch_for)] = None
     batch_max_items: RulePositive = None
     liaison_batch_over: Annotated[RuleWhole, BeforeValidator(_threshold)] = None
@@ -365,6 +376,7 @@ class PlanSections(_Section):
             overdue_notice_day=notice,
             overdue_escalate_day=esc,
             overdue_repeat_days=_given(od.repeat_every_days, base.overdue_repeat_days),
+            liaison_weekday=_given(od.liaison_weekday, base.liaison_weekday),
             periodic_lead_days=_given(per.lead_days, base.periodic_lead_days),
             recurrences=recurrences,
             batch_for=_given(od.batch_for, base.batch_for),

@@ -11,7 +11,10 @@ from tests.schedules.sched_world import staffed_world
 
 @pytest.fixture(scope="module")
 def policy():
-    return load_policy()
+    """The default policy with each item's own overdue cycle (no weekly chase day): the
+    scheduler tests pin the dates of that cycle; tests/schedules/test_planner.py covers the
+    weekly day."""
+    return load_policy(overrides={"overdue": {"liaison_weekday": 0}})
 
 
 @pytest_asyncio.fixture

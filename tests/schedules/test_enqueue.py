@@ -141,18 +141,20 @@ async def test_an_item_escalated_later_the_same_day_gets_a_follow_up_summary(wor
 
 
 async def test_switching_batching_off_sends_one_message_per_item(world):
-    policy = load_policy(overrides={"overdue": {"batch_for": False}})
+    policy = load_policy(overrides={"overdue": {"liaison_weekday": 0, "batch_for": False}})
     await world.item("SR-1", date(2025, 3, 14), ["市卫健委"])
     await world.item("SR-2", date(2025, 3, 13), ["市卫健委"])
     result = await plan_due(world.session_maker, local("2025-03-21 10:00"), policy, digests=False)
     assert result.batches == 0 and result.by_kind == {"escalation": 6}
     assert result.by_audience == {"liaisons": 2, "leaders": 2, "coordinators": 2}
-    only_leaders = load_policy(overrides={"overdue": {"batch_for": ["leaders"]}})
+    only_leaders = load_policy(
+        overrides={"overdue": {"liaison_weekday": 0, "batch_for": ["leaders"]}}
+    )
     assert only_leaders.defaults.batch_for == {"leaders"}
 
 
 async def test_a_big_summary_is_capped_and_split_under_the_telegram_limit(world):
-    policy = load_policy(overrides={"overdue": {"batch_max_items": 200}})
+    policy = load_policy(overrides={"overdue": {"liaison_weekday": 0, "batch_max_items": 200}})
     for n in range(150):
         await world.item(f"SR-{n}", date(2025, 3, 14), ["市卫健委"], title="很长的任务标题" * 8)
     await plan_due(world.session_maker, local("2025-03-21 09:00"), policy, digests=False)
@@ -160,7 +162,7 @@ async def test_a_big_summary_is_capped_and_split_under_the_telegram_limit(world)
     parts = render(row, locale="zh_CN").parts
     assert len(parts) > 1
     assert all(len(p.text.encode("utf-16-le")) // 2 <= MAX_TEXT for p in parts)
-    capped = load_policy(overrides={"overdue": {"batch_max_items": 10}})
+    capped = load_policy(overrides={"overdue": {"liaison_weekday": 0, "batch_max_items": 10}})
     assert capped.defaults.batch_max_items == 10
 
 
@@ -197,7 +199,9 @@ async def test_the_digest_goes_once_a_week_to_each_chat(world, policy):
 
 
 async def test_a_long_digest_is_split_under_the_telegram_limit(world):
-    policy = load_policy(overrides={"digest": {"max_items": 500}})
+    policy = load_policy(
+        overrides={"digest": {"max_items": 500}, "overdue": {"liaison_weekday": 0}}
+    )
     for n in range(120):
         await world.item(f"SR-{n}", date(2025, 3, 1), ["市卫健委"], title="很长的任务标题" * 8)
     await plan_due(world.session_maker, local("2025-03-24 09:00"), policy)

@@ -15,7 +15,7 @@ from bot.core.planner import (
     OVERDUE,
     due_notifications,
 )
-from bot.core.policy import load_policy
+from bot.core.policy import PolicyError, load_policy
 from bot.storage.models import BLOCKED, CLOSED, DONE_REPORTED, IN_PROGRESS
 from tests.schedules.sched_helpers import ZONE, Ledger, local, snapshot
 
@@ -23,6 +23,12 @@ from tests.schedules.sched_helpers import ZONE, Ledger, local, snapshot
 @pytest.fixture(scope="module")
 def policy():
     return load_policy()
+
+
+@pytest.fixture(scope="module")
+def own_cycle():
+    """The ladder on each item's own cycle (no weekly chase day)."""
+    return load_policy(overrides={"overdue": {"liaison_weekday": False}})
 
 
 def test_a_milestone_gets_exactly_its_30_7_1_0_day_reminders_in_the_window(policy):
@@ -58,7 +64,8 @@ def test_a_holiday_reminder_waits_for_the_next_working_morning(policy):
         assert "09:00" <= at[11:] < "18:00"
 
 
-def test_the_overdue_ladder_runs_on_days_1_7_14_21(policy):
+def test_the_overdue_ladder_runs_on_days_1_7_14_21(own_cycle):
+    policy = own_cycle
     # due Friday 2025-03-14; day 1 is a Saturday (→ Monday); day 21 is 清明 04-04 (→ 04-07)
     ledger = Ledger(policy, [snapshot(due=date(2025, 3, 14))], start="2025-03-14 19:00")
     ledger.run_until("2025-04-10 23:00")
@@ -75,6 +82,35 @@ def test_the_overdue_ladder_runs_on_days_1_7_14_21(policy):
     assert notes["escalation:1:od21@2025-03-14"].days == 24  # Monday 04-07: 24 days late
 
 
+def test_every_supervision_notice_falls_on_the_weekly_chase_day(policy):
+    # Monday by default: items due on different weekdays are chased together on Mondays
+    snaps = [snapshot(id=i, due=date(2025, 3, 10) + timedelta(days=i)) for i in range(7)]
+    ledger = Ledger(policy, snaps, start="2025-03-10 19:00")
+    ledger.run_until("2025-04-30 23:00")
+    chased = [(at, key) for at, key in ledger.log() if key.startswith("escalation")]
+    assert chased and {date.fromisoformat(at[:10]).isoweekday() for at, _ in chased} == {1}
+    # each item: its first 督办 on the first Monday on or after day 7, then every 7 days
+    first = {key.split(":")[1]: at for at, key in reversed(chased)}
+    assert first["0"] == "2025-03-17 09:00"  # due Monday 03-10: day 7 is a Monday
+    assert first["1"] == "2025-03-24 09:00"  # due Tuesday 03-11: day 7 (03-18) → Monday
+    assert ("2025-03-31 09:00", "escalation:1:od20@2025-03-11") in chased
+    # the overdue notice (day 1) still comes the day after the due date
+    notices = [at for at, key in ledger.log() if key.startswith("overdue:2:")]
+    assert notices == ["2025-03-13 09:00"]
+
+
+def test_the_weekly_chase_day_is_a_policy_setting_per_plan():
+    policy = load_policy(overrides={"plans": {"LN": {"overdue": {"liaison_weekday": 3}}}})
+    snaps = [snapshot(id=1, plan="SR"), snapshot(id=2, plan="LN")]  # due Friday 06-20
+    ledger = Ledger(policy, snaps, start="2025-06-20 19:00")
+    ledger.run_until("2025-07-10 23:00")
+    log = dict((key, at) for at, key in ledger.log())
+    assert log["escalation:1:od10@2025-06-20"] == "2025-06-30 09:00"  # Monday
+    assert log["escalation:2:od12@2025-06-20"] == "2025-07-02 09:00"  # Wednesday
+    with pytest.raises(PolicyError, match=r"overdue\.liaison_weekday"):
+        load_policy(overrides={"overdue": {"liaison_weekday": 8}})
+
+
 def test_a_confirmed_item_is_never_chased_again(policy):
     closed = snapshot(due=date(2025, 3, 14), status=CLOSED)
     ledger = Ledger(policy, [closed], start="2025-01-01 00:00")
@@ -82,7 +118,8 @@ def test_a_confirmed_item_is_never_chased_again(policy):
     assert ledger.sent == {}
 
 
-def test_a_reported_completion_waiting_for_confirmation_is_not_chased(policy):
+def test_a_reported_completion_waiting_for_confirmation_is_not_chased(own_cycle):
+    policy = own_cycle
     item = snapshot(due=date(2025, 3, 14))
     ledger = Ledger(policy, [item], start="2025-03-10 00:00")
     ledger.run_until("2025-03-14 23:00")
@@ -103,7 +140,8 @@ def test_a_reported_completion_waiting_for_confirmation_is_not_chased(policy):
     assert [n.key for n in ledger.tick()] == ["escalation:1:od77@2025-03-14"]
 
 
-def test_an_extension_moves_the_ladder(policy):
+def test_an_extension_moves_the_ladder(own_cycle):
+    policy = own_cycle
     item = snapshot(due=date(2025, 3, 14))
     ledger = Ledger(policy, [item], start="2025-03-14 19:00")
     ledger.run_until("2025-03-17 12:00")
@@ -121,7 +159,8 @@ def test_an_extension_moves_the_ladder(policy):
     ]
 
 
-def test_after_downtime_only_the_latest_stage_is_sent(policy):
+def test_after_downtime_only_the_latest_stage_is_sent(own_cycle):
+    policy = own_cycle
     item = snapshot(due=date(2025, 6, 20))
     ledger = Ledger(policy, [item], start="2025-05-21 08:00")
     ledger.run_until("2025-05-21 12:00")
