@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.core.notices import BatchItem, BatchNotice, ChasedBrief, OutboxKind
+from bot.core.plan_names import plan_label
 from bot.i18n import gettext, ngettext
 from bot.storage.models import Outbox
 from bot.telegram.notices.common import (
@@ -65,7 +66,7 @@ def _overdue_list(n: BatchNotice, ctx: Context) -> Rendered:
     )
     units = len({i.unit for i in n.items}) > 1
     lines = [
-        heading("⚠️", label, n.plan_title or n.plan),
+        heading("⚠️", label, plan_label(n.plan, n.plan_title)),
         esc(day(n.date, locale)) + " · " + summary % {"n": n.total},
         "",
     ]
@@ -88,7 +89,7 @@ def escalation_batch(row: Outbox, n: BatchNotice, ctx: Context) -> Rendered:
     if n.follow_up:
         label = gettext("Supervision summary (follow-up)", locale=locale)
     lines = [
-        heading("🚨", label, n.plan_title or n.plan),
+        heading("🚨", label, plan_label(n.plan, n.plan_title)),
         esc(day(n.date, locale))
         + " · "
         + ngettext(

@@ -8,6 +8,7 @@ from datetime import date, datetime, tzinfo
 from aiogram.types import InlineKeyboardMarkup
 
 from bot.core.notices import ItemNotice
+from bot.core.plan_names import plan_label
 from bot.i18n import format_date, format_datetime, gettext, ngettext
 from bot.telegram.limits import MAX_TEXT, SAFE_TEXT, split_html, utf16_len
 from bot.telegram.render import esc
@@ -85,4 +86,5 @@ def kind_labels(locale: str) -> dict[str, str]:
 
 
 def item_heading(icon: str, label: str, n: ItemNotice) -> str:
-    return heading(icon, label, n.plan_title or n.plan)
+    """The notice's first line: what it is and the plan by code and short name."""
+    return heading(icon, label, plan_label(n.plan, n.plan_title))
