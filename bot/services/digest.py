@@ -8,6 +8,10 @@ its payload a `bot.core.notices.DigestNotice` (content: `bot.storage.outbox.dige
 Cost: the content is built once per pass, each plan's part is cut once per scope (all units,
 or a leader's units) and shared by the recipients with that scope; nothing is built once every
 recipient has this week's row.
+
+The scorecards are the ranking's counts (`bot.services.ranking.unit_scores`, the same
+definitions as /status's 按时办结率 and 及时签收率, correct in any TIMEZONE on SQLite and
+PostgreSQL) in the order a 通报 ranks (`bot.core.stats.scorecard`).
 """
 
 from __future__ import annotations
@@ -16,12 +20,23 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.core import stats as core_stats
 from bot.core.digest_slot import DigestSlot, ledger_had_the_week
-from bot.core.notices import Audience, DigestNotice, DigestPlan, OutboxKind
+from bot.core.notices import Audience, DigestNotice, DigestPlan, OutboxKind, ScoreRow
 from bot.core.policy import Policy
+from bot.core.workdays import is_working_day
+from bot.services.ranking import unit_scores
+from bot.services.stats import Scope, When
 from bot.storage.outbox.audiences import Directory, Recipient, load_directory
-from bot.storage.outbox.digest import PlanDigest, build_plan_digests, digest_chats, ledger_since
+from bot.storage.outbox.digest import (
+    PlanDigest,
+    active_plan_ids,
+    build_plan_digests,
+    digest_chats,
+    ledger_since,
+)
 
 # chat → (audience, recipient, plan ids or None for all, unit ids or None for all)
 Recipients = dict[int, tuple[Audience, Recipient, set[int] | None, set[int] | None]]
@@ -93,7 +108,8 @@ async def digest_rows(
         return []
     if not ledger_had_the_week(slot, await ledger_since(conn), policy.zone):
         return []
-    plans = await build_plan_digests(conn, policy, at)
+    cards = await plan_scorecards(conn, await active_plan_ids(conn), policy, at)
+    plans = await build_plan_digests(conn, policy, at, cards)
     recipients = _recipients(directory, plans, policy)
     rows: list[dict[str, Any]] = []
     today = at.astimezone(policy.zone).date()
@@ -136,3 +152,54 @@ async def digest_rows(
             }
         )
     return rows
+
+
+async def plan_scorecards(
+    conn: AsyncConnection, plan_ids: list[int], policy: Policy, at: datetime
+) -> dict[int, list[ScoreRow]]:
+    """Each plan's units in 通报 order (most overdue first, then the lowest completion rate)
+    with 按时办结率 and 及时签收率 as /status counts them; red items are the overdue ones."""
+    when = When(at, policy.zone)
+    window = policy.for_plan(None).ack_chase_after
+    out: dict[int, list[ScoreRow]] = {}
+    # a session on the pass's own connection and transaction (it only reads)
+    async with AsyncSession(bind=conn) as session:
+        for plan_id in plan_ids:
+            scores = await unit_scores(
+                session,
+                scope=Scope(plan_id=plan_id),
+                when=when,
+                ack_window=window,
+                is_working_day=is_working_day,
+            )
+            acks = {score.unit_id: score.acknowledgement for score in scores}
+            facts = [
+                core_stats.UnitFacts(
+                    score.unit_id,
+                    score.name,
+                    score.total,
+                    score.closed,
+                    score.overdue,
+                    score.on_time,
+                )
+                for score in scores
+            ]
+            rows: list[ScoreRow] = []
+            for unit in core_stats.scorecard(facts):
+                ack = acks.get(unit.unit_id, core_stats.Rate(0, 0))
+                rows.append(
+                    ScoreRow(
+                        rank=unit.rank,
+                        unit_id=unit.unit_id,
+                        unit=unit.name,
+                        total=unit.total,
+                        closed=unit.closed,
+                        overdue=unit.overdue,
+                        red=unit.overdue,
+                        on_time=(unit.on_time.numerator, unit.on_time.denominator),
+                        ack=(ack.numerator, ack.denominator),
+                    )
+                )
+            if rows:
+                out[plan_id] = rows
+    return out

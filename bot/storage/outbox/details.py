@@ -8,10 +8,8 @@ coordinators (from the Outbox itself).
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -24,7 +22,7 @@ from bot.core.notices import (
     OutboxStatus,
     UnitRef,
 )
-from bot.storage.outbox.raw import chunks, fetch, parse_datetime
+from bot.storage.outbox.raw import as_date, as_json, chunks, fetch, parse_datetime
 
 _DETAIL_SQL = """
 SELECT a.id, a.unit_id, a.role, a.status, a.acknowledged_at, a.milestone_id,
@@ -78,7 +76,7 @@ async def item_notices(
             kind,  # item_kind
             target or "",
             phrase or "",
-            date.fromisoformat(odue) if odue else None,  # original_due
+            as_date(odue),  # original_due
             unit_name,  # unit
             unit_id,
             role,
@@ -122,7 +120,7 @@ async def chase_history(
         for aid, kind, stage, status, sent_at, not_before, payload, name in await fetch(
             conn, sql, (*chunk, *kinds)
         ):
-            data = json.loads(payload) if payload else {}
+            data = as_json(payload) if payload else {}
             when = parse_datetime(sent_at or not_before)
             people: list[str]
             audience: str

@@ -4,13 +4,21 @@ The planning pass reads and writes tens of thousands of rows: SQLAlchemy's Row o
 per-row parameter processing were most of its cost, so these go to the driver directly, in the
 exact formats SQLAlchemy uses for these columns (JSON as `json.dumps`, datetimes as naive UTC
 text with microseconds), on the caller's connection and transaction.
+
+One SQL text for both backends: write it with qmark (`?`) parameters and pass dates and aware
+datetimes as such. On SQLite they become the stored text and go to aiosqlite; on PostgreSQL the
+`?` become `$1, $2…` and the statement runs through SQLAlchemy's asyncpg adapter (inside the
+caller's transaction: the adapter begins it), where dates and timestamptz are native. What
+comes back differs in the same way (text on SQLite, `date` / aware `datetime` on PostgreSQL):
+read it with `as_date` and `parse_datetime`.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -25,10 +33,59 @@ def db_datetime(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
-def parse_datetime(value: str | None) -> datetime | None:
+def parse_datetime(value: str | datetime | None) -> datetime | None:
+    """A stored instant as an aware UTC datetime (SQLite's text, or PostgreSQL's value)."""
     if value is None:
         return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
     return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def as_date(value: str | date | None) -> date | None:
+    """A stored calendar date (SQLite's ISO text, or PostgreSQL's date)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(value)
+
+
+def as_json(value: Any) -> Any:
+    """A stored JSON value (SQLite's text; PostgreSQL's driver already decodes it)."""
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+def is_postgres(conn: AsyncConnection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+_QMARK = re.compile(r"'[^']*'|\?")
+
+
+def numbered(sql: str) -> str:
+    """qmark SQL in PostgreSQL's numbered style (`?` inside string literals stay)."""
+    counter = 0
+
+    def number(match: re.Match[str]) -> str:
+        nonlocal counter
+        if match.group(0) != "?":
+            return match.group(0)
+        counter += 1
+        return f"${counter}"
+
+    return _QMARK.sub(number, sql)
+
+
+def sqlite_param(value: Any) -> Any:
+    """A parameter as SQLite stores it: instants as naive UTC text, dates as ISO text."""
+    if isinstance(value, datetime):
+        return db_datetime(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
 
 
 def chunks(values: Sequence[int], size: int = CHUNK) -> Iterable[Sequence[int]]:
@@ -46,10 +103,25 @@ async def driver(conn: AsyncConnection) -> Any:
 
 async def fetch(conn: AsyncConnection, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
     """Plain tuples straight from the driver: no Row objects, no type processing (the hot path
-    reads 100,000 rows)."""
-    cursor = await (await driver(conn)).execute(sql, params)
+    reads 100,000 rows). `sql` in qmark style, on either backend (see the module docstring)."""
+    if is_postgres(conn):
+        result = await conn.exec_driver_sql(numbered(sql), tuple(params))
+        return [tuple(row) for row in result.all()]
+    cursor = await (await driver(conn)).execute(sql, [sqlite_param(p) for p in params])
     try:
         return list(await cursor.fetchall())
+    finally:
+        await cursor.close()
+
+
+async def execute(conn: AsyncConnection, sql: str, params: Sequence[Any] = ()) -> int:
+    """One qmark statement that returns no rows, on either backend; the rows it changed."""
+    if is_postgres(conn):
+        result = await conn.exec_driver_sql(numbered(sql), tuple(params))
+        return max(result.rowcount or 0, 0)
+    cursor = await (await driver(conn)).execute(sql, [sqlite_param(p) for p in params])
+    try:
+        return max(cursor.rowcount or 0, 0)
     finally:
         await cursor.close()
 
@@ -61,11 +133,48 @@ _INSERT_SQL = (
 )
 
 
+# PostgreSQL: one statement per batch, the columns as arrays (executemany has no row count)
+_INSERT_PG = (
+    "INSERT INTO outbox (key, kind, chat_id, person_id, assignment_id, stage, locale, payload, "
+    "created_at, not_before, status, attempts, last_error, parts_sent) "
+    "SELECT k, kd, c, p, a, sg, l, pl::json, ca, nb, st, 0, '', 0 FROM unnest("
+    "$1::text[], $2::text[], $3::bigint[], $4::int[], $5::int[], $6::text[], $7::text[], "
+    "$8::text[], $9::timestamptz[], $10::timestamptz[], $11::text[]) "
+    "AS r(k, kd, c, p, a, sg, l, pl, ca, nb, st) ON CONFLICT (key) DO NOTHING"
+)
+
+
+async def _insert_rows_pg(conn: AsyncConnection, rows: list[dict[str, Any]]) -> int:
+    dumps = json.dumps
+    pending = str(OutboxStatus.PENDING)
+    inserted = 0
+    for start in range(0, len(rows), 5000):
+        chunk = rows[start : start + 5000]
+        columns = (
+            [row["key"] for row in chunk],
+            [str(row["kind"]) for row in chunk],
+            [row["chat_id"] for row in chunk],
+            [row["person_id"] for row in chunk],
+            [row["assignment_id"] for row in chunk],
+            [row["stage"] for row in chunk],
+            [row["locale"] for row in chunk],
+            [dumps(row["payload"]) for row in chunk],
+            [row["created_at"] for row in chunk],
+            [row["not_before"] for row in chunk],
+            [str(row.get("status", pending)) for row in chunk],
+        )
+        result = await conn.exec_driver_sql(_INSERT_PG, columns)
+        inserted += max(result.rowcount or 0, 0)
+    return inserted
+
+
 async def insert_rows(conn: AsyncConnection, rows: list[dict[str, Any]]) -> int:
     """INSERT … ON CONFLICT(key) DO NOTHING; returns how many rows were new. A row is a dict
     of the Outbox columns, its payload already `to_json()`-ed (default status: pending)."""
     if not rows:
         return 0
+    if is_postgres(conn):
+        return await _insert_rows_pg(conn, rows)
     raw = await driver(conn)
     dumps = json.dumps
     pending = str(OutboxStatus.PENDING)

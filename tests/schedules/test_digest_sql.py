@@ -1,0 +1,67 @@
+"""The weekly digest's SQL on both backends (the PostgreSQL run of the suite runs these against
+the real server): its rows, their content, and scorecards counted in the plans' own time zone,
+daylight saving time included."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from bot.core.digest_slot import digest_due
+from bot.core.policy import load_policy
+from bot.core.status import CLOSED
+from bot.services.digest import digest_rows, plan_scorecards
+from bot.storage.outbox.raw import insert_rows
+
+
+async def _rows(world, policy, at):
+    slot = digest_due(policy, at)
+    assert slot is not None
+    async with world.session_maker() as session, session.begin():
+        conn = await session.connection()
+        rows = await digest_rows(conn, slot, policy, at)
+        await insert_rows(conn, rows)
+    return rows
+
+
+async def test_the_digest_is_written_once_per_chat_and_week(world, policy):
+    await world.subscribe(-100123)
+    await world.item("SR-1", date(2025, 3, 20), ["市卫健委"])
+    await world.item("SR-2", date(2025, 3, 28), ["市财政局"])
+    await world.item("SR-3", date(2025, 3, 1), ["市财政局"])
+    at = datetime(2025, 3, 24, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai
+    first = await _rows(world, policy, at)
+    assert {r["chat_id"] for r in first} == {
+        -100123,
+        world.people["王领导"].telegram_id,
+        world.people["赵督办"].telegram_id,
+    }
+    assert await _rows(world, policy, at) == []  # every chat has this week's row
+    stored = [r for r in await world.outbox() if r.kind == "digest"]
+    assert len(stored) == 3
+    coordinator = next(r for r in stored if r.payload["audience"] == "coordinators")
+    plan = coordinator.payload["plans"][0]
+    assert [i["ref"] for i in plan["newly_overdue"]] == ["SR-1"]
+    assert plan["newly_overdue"][0]["due"] == "2025-03-20"
+    assert [(i["ref"], i["days"]) for i in plan["overdue"]] == [("SR-3", 23)]
+    assert [i["ref"] for i in plan["due_soon"]] == ["SR-2"]
+    assert {r["unit"] for r in plan["scorecard"]} == {"市卫健委", "市财政局"}
+
+
+async def test_on_time_is_judged_on_the_local_day_in_a_zone_with_daylight_saving(world):
+    policy = load_policy(timezone="America/New_York")
+    zone = ZoneInfo("America/New_York")
+    # due 30 June; closed at 00:30 EDT on 1 July (04:30 UTC): late. The digest runs in
+    # November (EST, UTC-5), where a fixed offset would put the closing on 30 June.
+    (late,) = await world.item("SR-1", date(2025, 6, 30), ["市卫健委"], status=CLOSED)
+    (on_time,) = await world.item("SR-2", date(2025, 6, 30), ["市卫健委"], status=CLOSED)
+    await world.update(late.id, closed_at=datetime(2025, 7, 1, 0, 30, tzinfo=zone).astimezone(UTC))
+    await world.update(
+        on_time.id, closed_at=datetime(2025, 6, 30, 23, 30, tzinfo=zone).astimezone(UTC)
+    )
+    at = datetime(2025, 11, 10, 9, 0, tzinfo=zone)
+    async with world.session_maker() as session:
+        conn = await session.connection()
+        cards = await plan_scorecards(conn, [world.plan_id], policy, at)
+    (row,) = cards[world.plan_id]
+    assert (row.unit, row.closed, row.on_time) == ("市卫健委", 2, (1, 2))
