@@ -421,7 +421,11 @@ def run_app() -> int:
     token = settings.bot.token.get_secret_value().strip() if settings.bot.token else ""
     secret = settings.webhook.secret.get_secret_value() if settings.webhook.secret else ""
     # a secret of a few letters would blank those letters out of every log line
-    configure_logging(settings.bot.log_level, secrets=[token, secret if len(secret) >= 8 else ""])
+    configure_logging(
+        settings.bot.log_level,
+        secrets=[token, secret if len(secret) >= 8 else ""],
+        instance=settings.bot.instance,
+    )
 
     async def main() -> None:
         webhook_config(settings)  # a bad webhook setting stops before any work

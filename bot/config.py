@@ -9,7 +9,9 @@ all and turns a validation error into one line that names the variable, for the 
 
 from __future__ import annotations
 
+import os
 import re
+import socket
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
@@ -78,6 +80,12 @@ class BotSettings(_Group):
     )
     invite_ttl_days: int = Field(default=7, gt=0, validation_alias="INVITE_TTL_DAYS")
     log_level: str = Field(default="INFO", validation_alias="LOG_LEVEL")
+    instance_name: str | None = Field(
+        default=None,
+        validation_alias="INSTANCE_NAME",
+        description="this instance's name in the logs and on the Outbox rows it claims "
+        "(default: host:pid)",
+    )
     chart_font: str | None = Field(
         default=None,
         validation_alias="CHART_FONT",
@@ -97,6 +105,12 @@ class BotSettings(_Group):
     @property
     def local_mode(self) -> bool:
         return self.token is None or not self.token.get_secret_value()
+
+    @property
+    def instance(self) -> str:
+        """INSTANCE_NAME, or host:pid."""
+        name = (self.instance_name or "").strip()
+        return name or f"{socket.gethostname()}:{os.getpid()}"
 
 
 class DatabaseSettings(_Group):

@@ -60,7 +60,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.core.policy import Policy
 from bot.services.planning import plan_due
-from bot.storage.lease import Lease
+from bot.storage.lease import Lease, holder_id
 from bot.telegram.delivery.sender import Sender
 
 log = logging.getLogger(__name__)
@@ -331,6 +331,10 @@ class SchedulerRuntime:
             await asyncio.gather(sending, return_exceptions=True)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        try:  # the next sender takes our interrupted row at once, not after its claim's lease
+            await self.sender.release_claims()
+        except Exception:
+            log.exception("releasing the outbox claims failed; they expire by themselves")
         if self._keeper is not None:
             await asyncio.gather(self._keeper, return_exceptions=True)
         if self.lease is not None and self._holding:
@@ -377,7 +381,9 @@ async def start_scheduler(
     """
     ttl = settings.scheduler.sender_lease_seconds
     if lease is True:
-        lease = Lease(session_maker, ttl=ttl, margin=ttl / 4)
+        lease = Lease(
+            session_maker, ttl=ttl, margin=ttl / 4, holder=holder_id(settings.bot.instance)
+        )
     if planner is True:
         planner = default_planner(
             session_maker, policy, default_locale=settings.bot.default_locale
@@ -392,6 +398,9 @@ async def start_scheduler(
             clock=clock,
             zone=tz,
             default_locale=settings.bot.default_locale,
+            holder=lease.holder if isinstance(lease, Lease) else holder_id(settings.bot.instance),
+            claim_seconds=ttl,
+            wall=lease.wall if isinstance(lease, Lease) else None,  # one real clock for both
         ),
         clock=clock,
         settings=settings,

@@ -46,10 +46,11 @@ from bot.storage.typed_sql import table_of
 SENDER = "sender"
 
 
-def holder_id() -> str:
-    """Who a process is, in the lease row: host, pid and a random part (two runtimes in one
-    process, or a reused pid, are still told apart)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+def holder_id(instance: str | None = None) -> str:
+    """Who a process is, in the lease row and on the Outbox rows it claims: the instance's name
+    (INSTANCE_NAME, by default host:pid) and a random part (two runtimes in one process, a
+    reused pid or two instances given the same name are still told apart)."""
+    return f"{instance or f'{socket.gethostname()}:{os.getpid()}'}:{secrets.token_hex(3)}"
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,11 @@ class Lease:
         self._wall = wall or SystemClock()  # real UTC: see the module docstring
         self._monotonic = monotonic
         self._renewed: float | None = None  # monotonic time of the last successful renewal
+
+    @property
+    def wall(self) -> Clock:
+        """The real UTC clock the lease is measured on (the sender's claims use it too)."""
+        return self._wall
 
     async def acquire(self) -> bool:
         """Take the lease if it is free or expired, renew it if it is ours. True when held."""

@@ -287,6 +287,11 @@ class Outbox(SQLModel, table=True):
     # a multi-part message's parts frozen at its first render, so a resume continues the same
     # text: [{"text": ..., "reply_markup": {...} | None, "assignment_id": ... | None}, ...]
     parts: list[dict[str, Any]] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # the claim of a `sending` row (bot.storage.outbox.delivery.claim): which instance sends it
+    # and until when (real UTC); a claimer that dies leaves a lease that expires, and the row
+    # is claimed again after it
+    claimed_by: str | None = None
+    lease_until: datetime | None = None
 
 
 class SentMessage(SQLModel, table=True):
@@ -363,3 +368,16 @@ class ReplyReading(SQLModel, table=True):
     state: str = "asking"  # asking → recording → recorded → undone
     created_at: datetime
     resolved_at: datetime | None = None
+
+
+class FsmState(SQLModel, table=True):
+    """aiogram's conversation state between two updates (e.g. /pending waiting for the reason
+    of a 退回), kept in the database (bot.telegram.fsm_storage) so that the next update may
+    reach another instance, or this one after a restart."""
+
+    __tablename__ = "fsm_state"
+
+    key: str = Field(primary_key=True)  # bot:chat:user:thread:business:destiny
+    state: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime

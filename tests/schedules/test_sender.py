@@ -84,9 +84,11 @@ class Env:
     server: LocalBotApiServer
     bot: Bot
     db: SessionMaker
+    wall: VirtualClock  # real UTC for the claims' leases, moved by the test
 
     def sender(self, **kwargs) -> Sender:
         kwargs.setdefault("throttle", Throttle(monotonic=self.mono))
+        kwargs.setdefault("wall", self.wall)
         return Sender(
             bot=self.bot,
             session_maker=self.db,
@@ -200,7 +202,8 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
     async with LocalBotApiServer(token=TOKEN, clock=mono) as server:
         bot = make_bot(server.base_url)
         try:
-            yield Env(mono, clock, server, bot, make_session_maker(engine))
+            wall = VirtualClock(datetime(2030, 1, 1, tzinfo=UTC), monotonic=mono)
+            yield Env(mono, clock, server, bot, make_session_maker(engine), wall)
         finally:
             await bot.session.close()
             await engine.dispose()
@@ -510,6 +513,8 @@ async def test_a_multi_part_message_resumes_at_the_part_in_flight(env: Env) -> N
     await env.server.world.wait_until(lambda: len(env.texts(alice)) == 2, 5)
 
     restarted = env.sender(render=render)
+    assert await restarted.recover() == 0  # the dead sender's claim still runs
+    env.wall.advance(timedelta(seconds=61))  # its lease (claim_seconds, 60) has passed
     assert await restarted.recover() == 1
     await restarted.drain()
 
@@ -554,3 +559,42 @@ async def test_recover_puts_interrupted_rows_back(env: Env) -> None:
     await sender.drain()
     assert env.texts(alice) == ["x"]
     assert (await env.row(row_id)).status == "sent"
+
+
+async def test_a_killed_claimer_s_row_is_sent_once_by_another_after_its_lease(env: Env) -> None:
+    alice, bob = env.user("Alice"), env.user("Bob")
+    first = await env.notice(alice, "to alice")
+    await env.notice(bob, "to bob")
+    env.server.faults.add("sendMessage", "hang", chat_id=alice)
+    killed = env.sender(holder="a:1", claim_seconds=20)
+    task = asyncio.create_task(killed.drain())
+    assert await env.server.world.wait_until(lambda: env.server.faults.hanging, 5)
+    task.cancel()  # the instance dies with its message in flight, never delivered
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    row = await env.row(first)
+    assert (row.status, row.claimed_by) == ("sending", "a:1")
+    other = env.sender(holder="b:2", claim_seconds=20)
+    await other.drain()  # Bob's row goes; Alice's is still under a live-looking claim
+    assert env.texts(bob) == ["to bob"] and env.texts(alice) == []
+    env.wall.advance(timedelta(seconds=21))
+    env.clock.advance(timedelta(seconds=21))
+    await other.drain()
+    assert env.texts(alice) == ["to alice"]
+    row = await env.row(first)
+    assert (row.status, row.claimed_by, row.lease_until) == ("sent", None, None)
+
+
+async def test_a_clean_stop_gives_its_claim_back_at_once(env: Env) -> None:
+    alice = env.user("Alice")
+    row_id = await env.notice(alice, "x", status="sending")
+    async with env.db() as session:
+        row = await session.get(Outbox, row_id)
+        assert row is not None
+        row.claimed_by, row.lease_until = "a:1", env.wall.now() + timedelta(seconds=60)
+        session.add(row)
+        await session.commit()
+    assert await env.sender(holder="b:2").recover() == 0  # another's live claim stays
+    assert await env.sender(holder="a:1").release_claims() == 1
+    await env.sender(holder="b:2").drain()
+    assert env.texts(alice) == ["x"]

@@ -2,6 +2,14 @@
 
 Each function takes the session of one short transaction (the sender commits after every
 message, see `bot.telegram.delivery.sender`); none of them commits.
+
+Claims: a row is claimable when it is `pending`, or `sending` under a claim whose lease has
+passed (its claimer died). `claim` marks it `sending` with the claimer's name (`claimed_by`)
+and `lease_until` (real UTC, never the project clock): on PostgreSQL after `SELECT … FOR UPDATE
+SKIP LOCKED`, so instances that look at the same row at once never wait on each other and only
+one gets it; on SQLite (one writer) the conditional UPDATE alone decides. A claimer that is
+killed leaves its row `sending`; once its lease has passed, any sender takes it again (the one
+message Telegram may already have is the only possible duplicate, as before).
 """
 
 from __future__ import annotations
@@ -10,7 +18,8 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import and_, func, or_, update
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -30,20 +39,47 @@ from bot.storage.typed_sql import select_rows
 PENDING, SENDING, SENT = OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.SENT
 
 
-async def requeue_sending(session: AsyncSession) -> int:
-    """Rows left `sending` (a crash, a cancelled shutdown) back to `pending`; how many."""
+def _claimable(wall: datetime) -> ColumnElement[bool]:
+    """Pending, or claimed by a sender whose lease has passed (it died)."""
+    return or_(
+        col(Outbox.status) == PENDING,
+        and_(col(Outbox.status) == SENDING, col(Outbox.lease_until) < wall),
+    )
+
+
+async def requeue_sending(
+    session: AsyncSession, *, wall: datetime | None = None, holder: str | None = None
+) -> int:
+    """Rows left `sending` back to `pending`; how many. Without `wall`: every one (a crash, a
+    cancelled shutdown; only when no other sender can be alive). With `wall`: those without a
+    lease (left by an older release) or whose lease passed before `wall`, and `holder`'s own."""
+    query = update(Outbox).where(col(Outbox.status) == SENDING)
+    if wall is not None:
+        lapsed = [col(Outbox.lease_until).is_(None), col(Outbox.lease_until) < wall]
+        if holder:
+            lapsed.append(col(Outbox.claimed_by) == holder)
+        query = query.where(or_(*lapsed))
     result = await session.exec(
-        update(Outbox)
-        .where(col(Outbox.status) == SENDING)
-        .values(status=PENDING, last_error="interrupted while sending; sent again")
+        query.values(
+            status=PENDING,
+            claimed_by=None,
+            lease_until=None,
+            last_error="interrupted while sending; sent again",
+        )
     )
     return result.rowcount or 0
 
 
 async def due_rows(
-    session: AsyncSession, now: datetime, held: Collection[int], limit: int
+    session: AsyncSession,
+    now: datetime,
+    held: Collection[int],
+    limit: int,
+    *,
+    wall: datetime | None = None,
 ) -> list[tuple[int, int]]:
-    """(row id, chat) of the oldest due pending row of each chat not in `held`, oldest first."""
+    """(row id, chat) of the oldest due claimable row of each chat not in `held`, oldest
+    first. `wall`: real UTC now, for the claims' leases (None: pending rows only)."""
     rank = (
         func.row_number()
         .over(
@@ -52,8 +88,9 @@ async def due_rows(
         )
         .label("rank")
     )
+    waiting = col(Outbox.status) == PENDING if wall is None else _claimable(wall)
     due = select_rows(col(Outbox.id), col(Outbox.chat_id), col(Outbox.not_before), rank).where(
-        col(Outbox.status) == PENDING, col(Outbox.not_before) <= now
+        waiting, col(Outbox.not_before) <= now
     )
     if held:
         due = due.where(col(Outbox.chat_id).not_in(held))
@@ -84,17 +121,35 @@ async def chats_with_due_rows(
     return list((await session.exec(query)).all())
 
 
-async def claim(session: AsyncSession, row_id: int) -> Outbox | None:
-    """Mark the row `sending` if it is still pending; the row, or None when it was not ours to
-    claim (another sender took it, or it changed since it was listed)."""
+async def claim(
+    session: AsyncSession,
+    row_id: int,
+    *,
+    holder: str | None = None,
+    wall: datetime | None = None,
+    lease_until: datetime | None = None,
+) -> Outbox | None:
+    """Mark the row `sending` under this sender's claim if it is claimable (see the module
+    docstring); the row, or None when it was not ours to claim (another sender took it, or it
+    changed since it was listed). Without `wall`: pending rows only, no lease."""
+    waiting = col(Outbox.status) == PENDING if wall is None else _claimable(wall)
+    if (await session.connection()).dialect.name == "postgresql":
+        # lock the row, skipping it when another instance holds it: that one is claiming it
+        locked = await session.exec(
+            select(col(Outbox.id))
+            .where(col(Outbox.id) == row_id, waiting)
+            .with_for_update(skip_locked=True)
+        )
+        if locked.first() is None:
+            return None
     result = await session.exec(
         update(Outbox)
-        .where(col(Outbox.id) == row_id, col(Outbox.status) == PENDING)
-        .values(status=SENDING)
+        .where(col(Outbox.id) == row_id, waiting)
+        .values(status=SENDING, claimed_by=holder, lease_until=lease_until)
     )
     if result.rowcount != 1:
         return None
-    return await session.get(Outbox, row_id)
+    return await session.get(Outbox, row_id, populate_existing=True)
 
 
 async def recipient(session: AsyncSession, row: Outbox) -> Person | None:
@@ -174,6 +229,8 @@ async def record_sent(
     if fresh.message_id is None:
         fresh.message_id = message_id
     fresh.status = SENT if done else PENDING  # the next part is claimed again
+    fresh.claimed_by = None
+    fresh.lease_until = None
     if done:
         fresh.sent_at = now
     if assignment_id is not None:
@@ -189,7 +246,26 @@ async def record_sent(
 
 
 async def update_row(session: AsyncSession, row_id: int, **values: Any) -> None:
+    """Set `values` on the row; a new status other than `sending` ends its claim."""
+    if values.get("status", SENDING) != SENDING:
+        values = {"claimed_by": None, "lease_until": None, **values}
     await session.exec(update(Outbox).where(col(Outbox.id) == row_id).values(**values))
+
+
+async def release_claims(session: AsyncSession, holder: str) -> int:
+    """`holder`'s rows still `sending` back to `pending` (its clean stop: another sender may
+    take them at once instead of after their lease); how many."""
+    result = await session.exec(
+        update(Outbox)
+        .where(col(Outbox.status) == SENDING, col(Outbox.claimed_by) == holder)
+        .values(
+            status=PENDING,
+            claimed_by=None,
+            lease_until=None,
+            last_error="interrupted while sending (clean stop); sent again",
+        )
+    )
+    return result.rowcount or 0
 
 
 async def follow_migration(session: AsyncSession, old: int, new: int) -> None:

@@ -8,11 +8,14 @@ planning the same stage twice, overlapping ticks or a restart never create a sec
 sender then delivers rows whose `not_before` has come (project clock), oldest first, one
 message at a time:
 
-1. **Claim** the row in its own transaction: `UPDATE outbox SET status='sending' WHERE id=?
-   AND status='pending'`. Only the sender that changed the row sends it, so two overlapping
-   ticks cannot both send it. A second process on the same database does not send at all:
-   the runtime sends only while it holds the database's sender lease (`bot.storage.lease`),
-   which also keeps `recover()` from requeuing another live process's message in flight.
+1. **Claim** the row in its own transaction: `UPDATE outbox SET status='sending',
+   claimed_by=<this instance>, lease_until=<real now + claim_seconds> WHERE id=? AND (status=
+   'pending' OR the previous claim's lease passed)`, on PostgreSQL after `SELECT … FOR UPDATE
+   SKIP LOCKED` (`bot.storage.outbox.delivery.claim`). Only the sender that changed the row
+   sends it, so two overlapping ticks, or two instances, cannot both send it; a claimer that
+   is killed leaves a lease that expires, and the row is claimed again after it. Normally one
+   instance sends at a time: the runtime sends only while it holds the database's sender
+   lease (`bot.storage.lease`), so Telegram's per-bot limits are kept by one throttle.
 2. **Send** it to Telegram, rendered at that moment in the recipient's language.
 3. **Record** it right after Telegram accepts, in one transaction for that message alone:
    status `sent`, `sent_at`, the message id, and a `SentMessage` row (chat, message id,
@@ -86,7 +89,7 @@ from aiogram.exceptions import (
 from aiogram.types import InlineKeyboardMarkup
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.clock import Clock
+from bot.clock import Clock, SystemClock
 from bot.core.notices import OutboxStatus
 from bot.redact import describe_error, redact
 from bot.services.unreachable import recipient_unreachable
@@ -205,6 +208,9 @@ class Sender:
         linger: float = 5.0,
         max_attempts: int = 8,
         request_timeout: float = 30.0,
+        holder: str = "",
+        claim_seconds: float = 60.0,
+        wall: Clock | None = None,
     ) -> None:
         self.bot = bot
         self.session_maker = session_maker
@@ -218,7 +224,11 @@ class Sender:
         self.batch_size = batch_size
         self.linger = linger  # wait for a flood-limit pause shorter than this within a drain
         self.max_attempts = max_attempts  # for unexpected errors; transient ones retry forever
-        self.request_timeout = request_timeout
+        # a send must end well within its claim, or another sender could take the row again
+        self.request_timeout = min(request_timeout, claim_seconds / 2)
+        self.holder = holder  # claimed_by on the rows this sender claims (the instance's name)
+        self.claim_seconds = claim_seconds
+        self._wall = wall or SystemClock()  # claims' leases are real UTC, never the bot's clock
         self._lock = asyncio.Lock()
         self._stopping = asyncio.Event()
         # consulted before every message: False ends the drain (the runtime's sender lease)
@@ -227,18 +237,33 @@ class Sender:
 
     # --- lifecycle ------------------------------------------------------------------------
     async def recover(self) -> int:
-        """Put rows left `sending` by a crash or a cancelled shutdown back to `pending`. Call it
-        only while holding the sender lease (the runtime does): a live sender's row in flight
-        is `sending` too.
+        """Put rows left `sending` by a crash or a cancelled shutdown back to `pending`: those
+        whose claim's lease has passed (or that have none: an older release's), and this
+        sender's own. A live sender's row in flight is `sending` under a lease that has not
+        passed, and stays.
 
         Their message may or may not have reached Telegram; sending again risks one duplicate
         per row, never a loss. Returns how many rows were recovered.
         """
         async with self.session_maker() as session:
-            count = await delivery.requeue_sending(session)
+            count = await delivery.requeue_sending(
+                session, wall=self._wall.now(), holder=self.holder or None
+            )
             await session.commit()
         if count:
             log.warning("recovered %d outbox row(s) interrupted while sending", count)
+        return count
+
+    async def release_claims(self) -> int:
+        """This sender's rows still `sending` back to `pending` (a clean stop, after the send
+        in flight ended or was cancelled), so the next sender need not wait for their lease."""
+        if not self.holder:
+            return 0
+        async with self.session_maker() as session:
+            count = await delivery.release_claims(session, self.holder)
+            await session.commit()
+        if count:
+            log.warning("%d outbox row(s) interrupted while sending go back to the queue", count)
         return count
 
     def stop(self) -> None:
@@ -311,7 +336,11 @@ class Sender:
         """The oldest due pending row of each chat that the throttle does not hold."""
         async with self.session_maker() as session:
             return await delivery.due_rows(
-                session, self.clock.now(), self.throttle.held_chats(), self.batch_size
+                session,
+                self.clock.now(),
+                self.throttle.held_chats(),
+                self.batch_size,
+                wall=self._wall.now(),
             )
 
     async def _held_waits(self) -> list[float]:
@@ -386,7 +415,14 @@ class Sender:
         """Mark the row `sending` (only if still pending) and work out its parts; False when
         it was not ours to claim, True when it was settled without sending."""
         async with self.session_maker() as session:
-            row = await delivery.claim(session, row_id)
+            wall = self._wall.now()
+            row = await delivery.claim(
+                session,
+                row_id,
+                holder=self.holder or None,
+                wall=wall,
+                lease_until=wall + timedelta(seconds=self.claim_seconds),
+            )
             if row is None:
                 await session.rollback()
                 return False  # another sender took it, or it changed since we looked
