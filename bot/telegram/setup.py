@@ -14,7 +14,6 @@ from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
 from aiogram import Dispatcher, Router
-from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import ErrorEvent
 from aiogram.utils.i18n import I18n
 
@@ -41,6 +40,7 @@ from bot.telegram import (
     task,
 )
 from bot.telegram import help as help_
+from bot.telegram.fsm_storage import DatabaseStorage
 from bot.telegram.middlewares import DbSessionMiddleware, LocaleMiddleware, PersonMiddleware
 
 if TYPE_CHECKING:
@@ -110,7 +110,7 @@ def build_dispatcher(
 
         pictures = Pictures(settings.bot.chart_font)
     dp = Dispatcher(
-        storage=MemoryStorage(),
+        storage=DatabaseStorage(session_maker),
         settings=settings,
         policy=policy,
         tz=tz,
