@@ -148,10 +148,15 @@ def make_bot(settings: Settings, token: str) -> Bot:
 
 
 async def prepare_database(settings: Settings, engine: AsyncEngine) -> None:
-    """Create or upgrade the schema in place (the storage migrations)."""
-    from bot.storage.migrate import upgrade_database
+    """Create or upgrade the schema in place (the storage migrations); one log line when it
+    changed something."""
+    from bot.storage.migrate import current_revision, head_revision, upgrade_database
 
+    before = await current_revision(settings.database.url)
     await upgrade_database(settings.database.url)
+    head = head_revision()
+    if before != head:
+        log.info("database migrated from %s to %s", before or "nothing", head)
 
 
 def load_directory(settings: Settings) -> Any:
@@ -239,11 +244,15 @@ async def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
     clock = clock or make_clock(settings)
     engine = make_engine(settings.database.url)
     try:
-        await prepare_database(settings, engine)
+        from bot.storage.startup_lock import startup_lock
+
         session_maker = make_session_maker(engine)
         directory = load_directory(settings)
-        await load_tasks_data(settings, session_maker, directory, clock)
-        coordinator_ids = await bootstrap(settings, session_maker, clock)
+        # several instances starting at once: one migrates and loads, the others wait
+        async with startup_lock(settings.database.url):
+            await prepare_database(settings, engine)
+            await load_tasks_data(settings, session_maker, directory, clock)
+            coordinator_ids = await bootstrap(settings, session_maker, clock)
         former_ids = await former_coordinator_ids(session_maker)
         await purge_uploads(session_maker, clock)
         i18n = make_i18n(default_locale=settings.bot.default_locale)
