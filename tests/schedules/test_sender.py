@@ -84,11 +84,12 @@ class Env:
     server: LocalBotApiServer
     bot: Bot
     db: SessionMaker
-    wall: VirtualClock  # real UTC for the claims' leases, moved by the test
+    wall: VirtualClock | None = None  # real UTC for the claims' leases, moved by the test
 
     def sender(self, **kwargs) -> Sender:
         kwargs.setdefault("throttle", Throttle(monotonic=self.mono))
-        kwargs.setdefault("wall", self.wall)
+        if self.wall is not None:
+            kwargs.setdefault("wall", self.wall)
         return Sender(
             bot=self.bot,
             session_maker=self.db,
