@@ -4,7 +4,7 @@ aiogram's conversation state in a table.
 Existing rows: `claimed_by` and `lease_until` start NULL; a row an older release left
 `sending` (NULL lease) is requeued by the next sender as before.
 
-Revision ID: 0010
+Revision ID: 0009
 Revises: 0008
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-revision: str = "0010"
+revision: str = "0009"
 down_revision: str | Sequence[str] | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
