@@ -333,6 +333,7 @@ def install_hooks(app: App) -> None:
             settings=app.settings,
             policy=app.policy,
             tz=app.tz,
+            pictures=app.pictures,
         )
         log.info("scheduler started (tick %ss)", app.settings.scheduler.tick_seconds)
         if app.pictures is not None:

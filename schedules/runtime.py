@@ -370,6 +370,7 @@ async def start_scheduler(
     planner: Planner | bool | None = True,
     sender: Sender | None = None,
     lease: Lease | bool = True,
+    pictures: Any = None,
 ) -> SchedulerRuntime:
     """Start planning and sending; call from the dispatcher's startup hook (a running loop is
     needed) and keep the result for `stop_scheduler`. `policy` and `tz` are the deployment's,
@@ -377,7 +378,9 @@ async def start_scheduler(
 
     `planner`: True for `plan_due` with `policy`, None/False for none (send only), or any
     `async (at) -> result` callable (tests). `lease`: True for the database's sender lease, a
-    `Lease` (tests: its clocks), False to run as if alone.
+    `Lease` (tests: its clocks), False to run as if alone. `pictures`
+    (`bot.telegram.charts.Pictures`): draws the scorecard picture sent before a digest and a
+    leader's 督办汇总; None: text only.
     """
     ttl = settings.scheduler.sender_lease_seconds
     if lease is True:
@@ -401,6 +404,7 @@ async def start_scheduler(
             holder=lease.holder if isinstance(lease, Lease) else holder_id(settings.bot.instance),
             claim_seconds=ttl,
             wall=lease.wall if isinstance(lease, Lease) else None,  # one real clock for both
+            pictures=pictures,
         ),
         clock=clock,
         settings=settings,

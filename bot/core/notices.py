@@ -336,9 +336,10 @@ class BatchNotice:
     items: tuple[BatchItem, ...]
     more: int = 0
     follow_up: int = 0
+    ranking: RankingBlock | None = None  # a leader's 督办汇总: the plan's units (a picture)
 
     def to_json(self) -> Json:
-        return {
+        out: Json = {
             "plan": self.plan,
             "plan_title": self.plan_title,
             "date": _iso(self.date),
@@ -349,6 +350,9 @@ class BatchNotice:
             "more": self.more,
             "follow_up": self.follow_up,
         }
+        if self.ranking is not None:
+            out["ranking"] = self.ranking.to_json()
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Self:
@@ -362,6 +366,7 @@ class BatchNotice:
             items=tuple(BatchItem.from_json(i) for i in data.get("items") or ()),
             more=int(data.get("more") or 0),
             follow_up=int(data.get("follow_up") or 0),
+            ranking=RankingBlock.from_json(data.get("ranking")),
         )
 
 
@@ -428,9 +433,10 @@ class DigestItem:
 
 @dataclass(slots=True)
 class ScoreRow:
-    """A unit of a plan's scorecard in 通报 order; rates as (numerator, denominator)."""
+    """A unit of a ranking in 通报 order (`bot.core.ranking`); rates as (numerator,
+    denominator); `rank` None: nothing due yet, not ranked."""
 
-    rank: int
+    rank: int | None
     unit_id: int
     unit: str
     total: int
@@ -461,7 +467,7 @@ class ScoreRow:
         ack = [*(data.get("ack") or ()), 0, 0][:2]
         overdue = int(data.get("overdue") or 0)
         return cls(
-            rank=int(data.get("rank") or 0),
+            rank=None if data.get("rank") is None else int(data["rank"]),
             unit_id=int(data.get("unit_id") or 0),
             unit=str(data.get("unit") or ""),
             total=int(data.get("total") or 0),
@@ -475,23 +481,61 @@ class ScoreRow:
 
 
 @dataclass(slots=True)
+class RankingBlock:
+    """The units' ranking of a scope (one plan or several), frozen into a payload: the
+    picture's data, the digest's scorecard and the headline (`bot.services.ranking`, in the
+    order of `bot.core.ranking`). `at`: the data's "as of"; `plans`: (code, title) of the
+    scope's plans; `closed_week` / `overdue_week`: this week's change over the scope (items
+    closed in the last 7 days, items that fell overdue in the last 7 days)."""
+
+    at: datetime | None
+    plans: tuple[tuple[str, str], ...]
+    rows: tuple[ScoreRow, ...]
+    closed_week: int = 0
+    overdue_week: int = 0
+
+    def to_json(self) -> Json:
+        return {
+            "at": self.at.isoformat() if self.at is not None else None,
+            "plans": [list(p) for p in self.plans],
+            "rows": [r.to_json() for r in self.rows],
+            "closed_week": self.closed_week,
+            "overdue_week": self.overdue_week,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> Self | None:
+        if not data:
+            return None
+        return cls(
+            at=_instant(data.get("at")),
+            plans=tuple((str(p[0]), str(p[1])) for p in data.get("plans") or ()),
+            rows=tuple(ScoreRow.from_json(r) for r in data.get("rows") or ()),
+            closed_week=int(data.get("closed_week") or 0),
+            overdue_week=int(data.get("overdue_week") or 0),
+        )
+
+
+@dataclass(slots=True)
 class DigestPlan:
     """One plan's part of a digest: its lists (cut to `max_items`; `more` counts the rest,
-    `totals` every item) and its scorecard."""
+    `totals` every item). The units' ranking is the digest's `RankingBlock`, over the
+    recipient's plans together (payloads of earlier releases had one per plan: `scorecard`)."""
 
     code: str
     title: str
     lists: Mapping[str, tuple[DigestItem, ...]]
     more: Mapping[str, int]
     totals: Mapping[str, int]
-    scorecard: tuple[ScoreRow, ...]
+    scorecard: tuple[ScoreRow, ...] = ()
 
     def to_json(self) -> Json:
         out: Json = {"code": self.code, "title": self.title, "more": dict(self.more)}
         for name in DIGEST_LISTS:
             out[name] = [i.to_json() for i in self.lists.get(name, ())]
         out["totals"] = dict(self.totals)
-        out["scorecard"] = [r.to_json() for r in self.scorecard]
+        if self.scorecard:
+            out["scorecard"] = [r.to_json() for r in self.scorecard]
         return out
 
     @classmethod
@@ -520,9 +564,10 @@ class DigestNotice:
     audience: str
     unit_ids: tuple[int, ...] | None
     plans: tuple[DigestPlan, ...]
+    ranking: RankingBlock | None = None  # the recipient's plans together: picture and text
 
     def to_json(self) -> Json:
-        return {
+        out: Json = {
             "week": self.week,
             "week_start": _iso(self.week_start),
             "today": _iso(self.today),
@@ -530,6 +575,9 @@ class DigestNotice:
             "unit_ids": list(self.unit_ids) if self.unit_ids is not None else None,
             "plans": [p.to_json() for p in self.plans],
         }
+        if self.ranking is not None:
+            out["ranking"] = self.ranking.to_json()
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Self:
@@ -541,6 +589,7 @@ class DigestNotice:
             audience=str(data.get("audience") or ""),
             unit_ids=None if unit_ids is None else tuple(int(u) for u in unit_ids),
             plans=tuple(DigestPlan.from_json(p) for p in data.get("plans") or ()),
+            ranking=RankingBlock.from_json(data.get("ranking")),
         )
 
 

@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from bot.core.notices import (
     Audience,
     BatchItem,
@@ -27,6 +30,9 @@ from bot.core.notices import (
 )
 from bot.core.planner import Notification
 from bot.core.policy import Policy
+from bot.services.ranking import policy_ranking, to_block
+from bot.services.stats import Scope
+from bot.storage.models import Plan
 from bot.storage.outbox.audiences import Recipient
 
 # what one batch is keyed by while a pass assembles it: (kind, plan, chat)
@@ -194,3 +200,43 @@ def marker_rows(
             }
         )
     return rows
+
+
+async def attach_rankings(
+    session: AsyncSession, rows: list[dict[str, Any]], policy: Policy, at: datetime
+) -> None:
+    """A leader's 督办汇总 carries its plan's ranking (the sender draws the scorecard picture
+    from it, sent before the summary); one ranking per plan of the pass, shared."""
+    wanted = {
+        row["payload"]["plan"]
+        for row in rows
+        if row["kind"] == OutboxKind.ESCALATION_BATCH
+        and row["payload"].get("audience") == Audience.LEADERS
+    }
+    if not wanted:
+        return
+    ids = dict(
+        (
+            await session.exec(
+                select(Plan.code, Plan.id).where(
+                    col(Plan.code).in_(wanted), col(Plan.archived_at).is_(None)
+                )
+            )
+        ).all()
+    )
+    blocks: dict[str, Any] = {}
+    for code in sorted(wanted):
+        if code in ids:
+            ranking = await policy_ranking(
+                session, scope=Scope(plan_id=ids[code]), at=at, policy=policy
+            )
+            if ranking.rows:
+                blocks[code] = to_block(ranking).to_json()
+    for row in rows:
+        payload = row["payload"]
+        if (
+            row["kind"] == OutboxKind.ESCALATION_BATCH
+            and payload.get("audience") == Audience.LEADERS
+            and payload["plan"] in blocks
+        ):
+            row["payload"] = {**payload, "ranking": blocks[payload["plan"]]}

@@ -1,17 +1,19 @@
 """The weekly digest pass: one Outbox row per recipient that has no digest of this week yet.
 
 Recipients: coordinators (their plans, or all), unit leaders (the plans where their unit has
-items, lists cut to their unit, scorecard whole so they see the rank), plan leaders and
-subscribed group chats (their plan, or all). One row per chat, key f"digest:{week}:{chat}",
-its payload a `bot.core.notices.DigestNotice` (content: `bot.storage.outbox.digest`).
+items, lists cut to their unit, ranking whole so they see the rank), plan leaders and
+subscribed group chats (their plan, or all: a group subscribed to one plan gets that plan
+only). One row per chat, key f"digest:{week}:{chat}", its payload a
+`bot.core.notices.DigestNotice` (content: `bot.storage.outbox.digest`).
+
+The units' ranking of the recipient's plans (`RankingBlock`) comes from the one ranking
+service (`bot.services.ranking.policy_ranking`, as /status, /scorecard and the export): the
+sender draws the picture from it, the text lists it and the headline sums it, so picture,
+caption and text say the same.
 
 Cost: the content is built once per pass, each plan's part is cut once per scope (all units,
-or a leader's units) and shared by the recipients with that scope; nothing is built once every
-recipient has this week's row.
-
-The scorecards are the ranking's counts (`bot.services.ranking.unit_scores`, the same
-definitions as /status's 按时办结率 and 及时签收率, correct in any TIMEZONE on SQLite and
-PostgreSQL) in the order a 通报 ranks (`bot.core.stats.scorecard`).
+or a leader's units) and the ranking once per set of plans; both are shared by the recipients
+with that scope; nothing is built once every recipient has this week's row.
 """
 
 from __future__ import annotations
@@ -19,24 +21,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.core import stats as core_stats
 from bot.core.digest_slot import DigestSlot, ledger_had_the_week
-from bot.core.notices import Audience, DigestNotice, DigestPlan, OutboxKind, ScoreRow
+from bot.core.notices import Audience, DigestNotice, DigestPlan, OutboxKind, RankingBlock
 from bot.core.policy import Policy
-from bot.core.workdays import is_working_day
-from bot.services.ranking import unit_scores
-from bot.services.stats import Scope, When
+from bot.services.ranking import policy_ranking, to_block
+from bot.services.stats import Scope
 from bot.storage.outbox.audiences import Directory, Recipient, load_directory
-from bot.storage.outbox.digest import (
-    PlanDigest,
-    active_plan_ids,
-    build_plan_digests,
-    digest_chats,
-    ledger_since,
-)
+from bot.storage.outbox.digest import PlanDigest, build_plan_digests, digest_chats, ledger_since
 
 # chat → (audience, recipient, plan ids or None for all, unit ids or None for all)
 Recipients = dict[int, tuple[Audience, Recipient, set[int] | None, set[int] | None]]
@@ -91,8 +84,25 @@ def _recipients(directory: Directory, plans: dict[int, PlanDigest], policy: Poli
     return out
 
 
+async def scope_block(
+    session: AsyncSession,
+    plan_ids: frozenset[int] | None,
+    plans: dict[int, PlanDigest],
+    policy: Policy,
+    at: datetime,
+) -> RankingBlock:
+    """The ranking of `plan_ids` (None: every plan) with this week's change over them."""
+    ranking = await policy_ranking(session, scope=Scope(plan_ids=plan_ids), at=at, policy=policy)
+    chosen = [d for pid, d in plans.items() if plan_ids is None or pid in plan_ids]
+    return to_block(
+        ranking,
+        closed_week=sum(d.closed_week for d in chosen),
+        overdue_week=sum(d.overdue_week for d in chosen),
+    )
+
+
 async def digest_rows(
-    conn: AsyncConnection,
+    session: AsyncSession,
     slot: DigestSlot,
     policy: Policy,
     at: datetime,
@@ -100,6 +110,7 @@ async def digest_rows(
     default_locale: str = "zh_CN",
 ) -> list[dict[str, Any]]:
     """Outbox rows of this week's digest for every recipient that has none yet."""
+    conn = await session.connection()
     existing = await digest_chats(conn, slot.week)
     directory = await load_directory(conn)
     # cheap check first: the digest slot stays open all week, content is built only when
@@ -108,14 +119,15 @@ async def digest_rows(
         return []
     if not ledger_had_the_week(slot, await ledger_since(conn), policy.zone):
         return []
-    cards = await plan_scorecards(conn, await active_plan_ids(conn), policy, at)
-    plans = await build_plan_digests(conn, policy, at, cards)
+    plans = await build_plan_digests(conn, policy, at)
     recipients = _recipients(directory, plans, policy)
     rows: list[dict[str, Any]] = []
     today = at.astimezone(policy.zone).date()
     # a plan's part depends only on the scope (its units, or all): cut once per scope and
     # shared by every recipient with that scope (coordinators, plan leaders, groups)
     cuts: dict[tuple[int, frozenset[int] | None], DigestPlan | None] = {}
+    # the ranking depends only on the plans: one per set of plans, shared the same way
+    blocks: dict[frozenset[int] | None, RankingBlock] = {}
     for chat_id, (audience, who, plan_ids, unit_ids) in sorted(recipients.items()):
         if chat_id in existing:
             continue
@@ -129,6 +141,12 @@ async def digest_rows(
             cut = cuts[(plan_id, scope)]
             if cut is not None:
                 parts.append(cut)
+        ranked = None if plan_ids is None else frozenset(plan_ids) & frozenset(plans)
+        block = None
+        if parts or ranked is None:
+            if ranked not in blocks:
+                blocks[ranked] = await scope_block(session, ranked, plans, policy, at)
+            block = blocks[ranked]
         notice = DigestNotice(
             week=slot.week,
             week_start=slot.week_start,
@@ -136,6 +154,7 @@ async def digest_rows(
             audience=audience,
             unit_ids=tuple(sorted(unit_ids)) if unit_ids is not None else None,
             plans=tuple(parts),
+            ranking=block,
         )
         rows.append(
             {
@@ -152,54 +171,3 @@ async def digest_rows(
             }
         )
     return rows
-
-
-async def plan_scorecards(
-    conn: AsyncConnection, plan_ids: list[int], policy: Policy, at: datetime
-) -> dict[int, list[ScoreRow]]:
-    """Each plan's units in 通报 order (most overdue first, then the lowest completion rate)
-    with 按时办结率 and 及时签收率 as /status counts them; red items are the overdue ones."""
-    when = When(at, policy.zone)
-    window = policy.for_plan(None).ack_chase_after
-    out: dict[int, list[ScoreRow]] = {}
-    # a session on the pass's own connection and transaction (it only reads)
-    async with AsyncSession(bind=conn) as session:
-        for plan_id in plan_ids:
-            scores = await unit_scores(
-                session,
-                scope=Scope(plan_id=plan_id),
-                when=when,
-                ack_window=window,
-                is_working_day=is_working_day,
-            )
-            acks = {score.unit_id: score.acknowledgement for score in scores}
-            facts = [
-                core_stats.UnitFacts(
-                    score.unit_id,
-                    score.name,
-                    score.total,
-                    score.closed,
-                    score.overdue,
-                    score.on_time,
-                )
-                for score in scores
-            ]
-            rows: list[ScoreRow] = []
-            for unit in core_stats.scorecard(facts):
-                ack = acks.get(unit.unit_id, core_stats.Rate(0, 0))
-                rows.append(
-                    ScoreRow(
-                        rank=unit.rank,
-                        unit_id=unit.unit_id,
-                        unit=unit.name,
-                        total=unit.total,
-                        closed=unit.closed,
-                        overdue=unit.overdue,
-                        red=unit.overdue,
-                        on_time=(unit.on_time.numerator, unit.on_time.denominator),
-                        ack=(ack.numerator, ack.denominator),
-                    )
-                )
-            if rows:
-                out[plan_id] = rows
-    return out

@@ -89,7 +89,15 @@ from bot.core.digest_slot import digest_due
 from bot.core.notices import Audience, BatchItem, ChaseRecord, ItemNotice, OutboxKind
 from bot.core.planner import Notification, PlanningStats, due_notifications
 from bot.core.policy import Policy
-from bot.services.batching import Batch, BatchId, Markers, batch_item, batch_rows, marker_rows
+from bot.services.batching import (
+    Batch,
+    BatchId,
+    Markers,
+    attach_rankings,
+    batch_item,
+    batch_rows,
+    marker_rows,
+)
 from bot.services.digest import digest_rows
 from bot.storage.outbox.audiences import (
     AUDIENCE_ORDER,
@@ -217,6 +225,7 @@ async def plan_due(
             day = at.astimezone(policy.zone).date().isoformat()
             taken = await batches_keyed(conn, {(kind, plan) for kind, plan, _ in batches}, day)
             rows, keys = batch_rows(batches, taken, policy, at, default_locale)
+            await attach_rankings(session, rows, policy, at)
             del batches
             result.batches = sum(1 for row in rows if row["kind"] == ESCALATION_BATCH)
             result.lists = sum(1 for row in rows if row["kind"] == OVERDUE_BATCH)
@@ -230,7 +239,7 @@ async def plan_due(
             _count(result, rows)
         slot = digest_due(policy, at) if digests else None
         if slot is not None:
-            rows = await digest_rows(conn, slot, policy, at, default_locale=default_locale)
+            rows = await digest_rows(session, slot, policy, at, default_locale=default_locale)
             if rows:
                 result.inserted += await insert_rows(conn, rows)
                 _count(result, rows)

@@ -13,15 +13,18 @@ definitions as /status's totals (`bot.services.stats`): summed over the units th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import stats as core
-from bot.core.ranking import RankedUnit, UnitScore, rank_units
+from bot.core.notices import RankingBlock, ScoreRow
+from bot.core.policy import Policy
+from bot.core.ranking import RankedUnit, UnitScore, rank_units, row_from_dict, row_to_dict
 from bot.core.roles import Roles
+from bot.core.workdays import is_working_day as official_working_day
 from bot.services import stats_sql as sql
 from bot.services.errors import ServiceError
 from bot.services.lookup import plan_by_code
@@ -157,6 +160,50 @@ async def unit_ranking(
         today=when.today,
         rows=rank_units(scores),
         plans=await scope_plans(session, scope),
+    )
+
+
+def ack_window(policy: Policy) -> int:
+    """Working days a unit has to 签收 for 及时签收率: the reminder policy's chase threshold, so
+    /status, the export and the weekly digest count the same thing."""
+    return policy.for_plan(None).ack_chase_after
+
+
+async def policy_ranking(
+    session: AsyncSession, *, scope: Scope, at: datetime, policy: Policy
+) -> Ranking:
+    """`unit_ranking` with the deployment's rules (the policy's 签收 window, the official
+    working days, the plans' zone): what the scheduled passes (the digest, a leader's 督办汇总)
+    rank with, the same as /status and the export."""
+    return await unit_ranking(
+        session,
+        scope=scope,
+        at=at,
+        zone=policy.zone,
+        ack_window=ack_window(policy),
+        is_working_day=official_working_day,
+    )
+
+
+def to_block(ranking: Ranking, *, closed_week: int = 0, overdue_week: int = 0) -> RankingBlock:
+    """A ranking frozen into an Outbox payload (read back with `from_block`)."""
+    return RankingBlock(
+        at=ranking.at,
+        plans=tuple((p.code, p.title) for p in ranking.plans),
+        rows=tuple(ScoreRow.from_json(row_to_dict(row)) for row in ranking.rows),
+        closed_week=closed_week,
+        overdue_week=overdue_week,
+    )
+
+
+def from_block(block: RankingBlock, zone: tzinfo) -> Ranking:
+    """The `Ranking` a payload froze (its rows in the same order, lights derived again)."""
+    at = block.at or datetime.min.replace(tzinfo=zone)
+    return Ranking(
+        at=at,
+        today=at.astimezone(zone).date(),
+        rows=[row_from_dict(row.to_json()) for row in block.rows],
+        plans=[PlanRef(0, code, title) for code, title in block.plans],
     )
 
 

@@ -152,3 +152,84 @@ async def test_picture_status_page_and_export_sheet_rank_alike(tmp_path):
     # the export carries the rates too: 甲 answers in both plans, one line over both
     jia = next(r for r in sheet.iter_rows(min_row=2, values_only=True) if r[1] == "甲单位")
     assert jia[3] == 0.5 and jia[4] == "1/2" and jia[7] == 1
+
+
+SCORE_LINE = re.compile(r"^(\d+|—)\. (?:👉 )?(\S+?)[:：]")
+
+
+def digest_ranking_lines(text: str) -> list[tuple[str, str]]:
+    """(rank, unit) of the digest text's scorecard section (after the 🏅 heading)."""
+    section = text.split("🏅", 1)[1]
+    return [m.groups() for line in section.splitlines() if (m := SCORE_LINE.match(line))]
+
+
+async def test_the_digest_text_and_its_picture_rank_like_the_export(tmp_path):
+    """The weekly digest's text, the picture the sender draws for it and its caption come
+    from the one ranking the export's 排名 sheet lists; a group subscribed to one plan gets
+    that plan's ranking only."""
+    from bot.core.digest_slot import digest_due
+    from bot.core.notices import Audience
+    from bot.services.digest import digest_rows
+    from bot.storage.models import ROLE_COORDINATOR, ChatSubscription, Membership, Outbox, Person
+    from bot.telegram.notices import picture_view, render
+
+    w = await ledger(tmp_path).write()
+    settings = load_settings(env_file=None, bot_token="42:TEST")
+    clock = VirtualClock(AT, rate=0)
+    policy = load_policy(None, timezone=settings.clock.timezone)
+    try:
+        async with w.session_maker() as session:
+            person = Person(telegram_id=7001, name="协调员", locale="zh_CN", created_at=AT)
+            session.add(person)
+            await session.flush()
+            session.add(Membership(person_id=person.id, role=ROLE_COORDINATOR, created_at=AT))
+            session.add(ChatSubscription(chat_id=-1002, plan_id=2, created_at=AT))
+            await session.commit()
+        async with w.session_maker() as session:
+            slot = digest_due(policy, AT)
+            assert slot is not None
+            rows = {
+                r["chat_id"]: Outbox(**r) for r in await digest_rows(session, slot, policy, AT)
+            }
+            data, _, _ = await ledger_document(
+                session,
+                scope=Scope(plan_ids=None),
+                settings=settings,
+                policy=policy,
+                clock=clock,
+                locale="zh_CN",
+            )
+            plan2 = await ranking.unit_ranking(
+                session,
+                scope=Scope(plan_id=2),
+                at=AT,
+                zone=ZONE,
+                ack_window=policy.for_plan(None).ack_chase_after,
+            )
+    finally:
+        await w.engine.dispose()
+
+    sheet = load_workbook(io.BytesIO(data))["排名"]
+    exported = [(str(r[0].value), r[1].value) for r in sheet.iter_rows(min_row=2)]
+    coordinator = rows[7001]
+    assert coordinator.payload["audience"] == Audience.COORDINATORS
+    rendered = render(coordinator, locale="zh_CN", zone=ZONE)
+    view = picture_view(coordinator, locale="zh_CN", zone=ZONE)
+    assert view is not None
+    assert exported == EXPECTED
+    assert digest_ranking_lines(rendered.text) == EXPECTED
+    assert [(row.rank, row.name) for row in view.rows] == EXPECTED
+    # the caption is the text's headline: totals, this week's change, the most overdue units
+    assert rendered.photo is not None
+    headline = rendered.photo.splitlines()[1:]
+    assert len(headline) == 3 and "本周" in headline[1] and "逾期最多" in headline[2]
+    assert all(line in rendered.text for line in headline)
+    assert rendered.text.index(headline[0]) < rendered.text.index("P1")
+
+    group = rows[-1002]
+    text = render(group, locale="zh_CN", zone=ZONE).text
+    assert "<b>P2</b>" in text and "<b>P1</b>" not in text
+    assert group.payload["ranking"]["plans"] == [["P2", "计划2"]]
+    assert digest_ranking_lines(text) == [
+        (str(row.rank) if row.rank else "—", row.name) for row in plan2.rows
+    ]

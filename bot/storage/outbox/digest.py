@@ -7,14 +7,16 @@ per recipient (`PlanDigest.cut`) and frozen into the row's payload by
 - completed in the last 7 days (办结);
 - newly overdue (its due date passed in the last 7 days) and still overdue (longer), with days;
 - due in the next `due_soon_days` days;
-- the unit scorecard: 按时办结率, 及时签收率, overdue (red) items, ranked the way a 通报 ranks
-  (`bot.core.stats.scorecard`: most overdue first, then the lowest completion rate).
+- which units have items in each plan (a unit leader's digest covers those plans).
 
-Cost: the content is built once per pass (one query for the listed items; the scorecards are
-the ranking's grouped statement per plan, `bot.services.digest.plan_scorecards`, correct in any
-TIMEZONE on both backends), each plan's part is cut once per scope (all units, or a leader's
-units) and shared by the recipients with that scope; nothing is built once every recipient has
-this week's row.
+The units' ranking (按时办结率, 及时签收率, overdue, the picture's data) is not computed here:
+`bot.services.digest` asks the one ranking service (`bot.services.ranking`) for each
+recipient's scope, as /status, /scorecard and the export do.
+
+Cost: the content is built once per pass (two queries: the listed items, and the units of
+each plan), each plan's part is cut once per scope (all units, or a leader's units) and
+shared by the recipients with that scope; nothing is built once every recipient has this
+week's row.
 
 The payload is a `bot.core.notices.DigestNotice`.
 """
@@ -22,13 +24,13 @@ The payload is a `bot.core.notices.DigestNotice`.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.core.notices import DIGEST_LISTS, DigestItem, DigestPlan, ScoreRow
+from bot.core.notices import DIGEST_LISTS, DigestItem, DigestPlan
 from bot.core.policy import Policy
 from bot.storage.models import Assignment
 from bot.storage.outbox.raw import as_date, fetch
@@ -43,8 +45,17 @@ class PlanDigest:
     code: str
     title: str
     lists: dict[str, list[Listed]] = field(default_factory=lambda: defaultdict(list))
-    scorecard: list[ScoreRow] = field(default_factory=list)
     unit_ids: set[int] = field(default_factory=set)  # units with items in this plan
+
+    @property
+    def closed_week(self) -> int:
+        """Items closed (办结) in the last 7 days, every unit."""
+        return len(self.lists.get("completed", ()))
+
+    @property
+    def overdue_week(self) -> int:
+        """Items that fell overdue in the last 7 days and are still open, every unit."""
+        return len(self.lists.get("newly_overdue", ()))
 
     def cut(self, unit_ids: set[int] | None, max_items: int) -> DigestPlan | None:
         """This plan's part of one recipient's digest (None: nothing of theirs in it)."""
@@ -61,11 +72,7 @@ class PlanDigest:
             lists[name] = tuple(item for _, item in items[:max_items])
             if len(items) > max_items:
                 more[name] = len(items) - max_items
-        scorecard = tuple(
-            replace(row, mine=unit_ids is not None and row.unit_id in unit_ids)
-            for row in self.scorecard
-        )
-        return DigestPlan(self.code, self.title, lists, more, totals, scorecard)
+        return DigestPlan(self.code, self.title, lists, more, totals)
 
 
 _ITEMS_SQL = """
@@ -83,13 +90,9 @@ ORDER BY a.due, t.position, a.id
 
 
 async def build_plan_digests(
-    conn: AsyncConnection,
-    policy: Policy,
-    at: datetime,
-    scorecards: dict[int, list[ScoreRow]],
+    conn: AsyncConnection, policy: Policy, at: datetime
 ) -> dict[int, PlanDigest]:
-    """Every active plan's digest content at `at`; `scorecards`: each plan's units in 通报
-    order (`bot.services.digest.plan_scorecards`)."""
+    """Every active plan's digest content at `at`."""
     zone = policy.zone
     today = at.astimezone(zone).date()
     plans = {
@@ -118,18 +121,21 @@ async def build_plan_digests(
         digest.lists[name].append(
             (unit_id, DigestItem(aid, ref, title, unit, due.isoformat(), days))
         )
+    for plan_id, unit_id in await fetch(conn, _UNITS_SQL):
+        if plan_id in plans:
+            plans[plan_id].unit_ids.add(unit_id)
     for digest in plans.values():
         digest.lists["overdue"].sort(key=lambda i: (-i[1].days, i[1].ref, i[1].unit))
-        digest.scorecard = scorecards.get(digest.plan_id, [])
-        digest.unit_ids = {row.unit_id for row in digest.scorecard}
     return plans
 
 
-async def active_plan_ids(conn: AsyncConnection) -> list[int]:
-    return [
-        int(row[0])
-        for row in await fetch(conn, "SELECT id FROM plan WHERE archived_at IS NULL ORDER BY id")
-    ]
+_UNITS_SQL = """
+SELECT DISTINCT t.plan_id, a.unit_id
+FROM assignment a
+JOIN milestone m ON m.id = a.milestone_id
+JOIN task t ON t.id = m.task_id
+WHERE a.archived_at IS NULL AND m.archived_at IS NULL AND t.archived_at IS NULL
+"""
 
 
 async def ledger_since(conn: AsyncConnection) -> datetime | None:

@@ -80,7 +80,10 @@ class Pictures:
         return self._font is None
 
     async def check(self) -> bool:
-        """At start-up: look for the font now (off the event loop); False: text only."""
+        """Pictures can be drawn (a CJK font); looked for once, off the event loop (at
+        start-up, and by the sender before each drain: answered at once after the first)."""
+        if self._font is not _UNSET:
+            return self._font is not None
         return await asyncio.to_thread(self.font) is not None
 
     def draw_scorecard(self, view: CardView) -> Drawing | None:
@@ -103,12 +106,18 @@ class Pictures:
         self.drawn += drawn is not None
         return None if drawn is None else drawn.png
 
+    @staticmethod
+    def key(view: CardView) -> str:
+        """What makes a picture distinct: everything it draws (scope, period, as-of time,
+        language and every row)."""
+        return hashlib.sha256(
+            json.dumps(dataclasses.asdict(view), ensure_ascii=False, sort_keys=True).encode()
+        ).hexdigest()
+
     async def scorecard_once(self, view: CardView) -> bytes | None:
         """Like `scorecard`, drawn once per distinct view: the recipients of one digest pass
         who see the same scope in the same language share one drawing."""
-        key = hashlib.sha256(
-            json.dumps(dataclasses.asdict(view), ensure_ascii=False, sort_keys=True).encode()
-        ).hexdigest()
+        key = self.key(view)
         if key in self._memo:
             self._memo.move_to_end(key)
             return self._memo[key]

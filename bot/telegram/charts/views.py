@@ -4,8 +4,7 @@ the ranking's own; only the words are added here."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta, tzinfo
 
 from babel.dates import format_skeleton
 
@@ -18,6 +17,7 @@ from bot.telegram.charts.scorecard import CardRow, CardView
 from bot.telegram.charts.trend import TrendView
 
 MAX_CODES = 5  # plan codes named in a title before "…"
+CAPTION_LIMIT = 1000  # Telegram takes 1024 (UTF-16 units; CJK characters are one each)
 
 
 def percent(rate: Rate, locale: str) -> str:
@@ -48,7 +48,7 @@ def period_label(today: date, period: Period, locale: str) -> str:
     }
 
 
-def as_of(at: datetime, zone: ZoneInfo, locale: str) -> str:
+def as_of(at: datetime, zone: tzinfo, locale: str) -> str:
     return gettext("As of %(time)s", locale=locale) % {
         "time": format_datetime(at, locale=locale, zone=zone, style="short")
     }
@@ -85,7 +85,7 @@ def card_view(
     ranking: Ranking,
     *,
     period: Period,
-    zone: ZoneInfo,
+    zone: tzinfo,
     locale: str,
     title: str | None = None,
     mine: int | None = None,
@@ -120,24 +120,67 @@ def card_view(
     )
 
 
-def caption(ranking: Ranking, *, period: Period, locale: str, title: str | None = None) -> str:
-    """A photo's caption (plain text, well under Telegram's 1024 characters): the scope, the
-    headline numbers and the three units with the most overdue items."""
-    lines = [
+def most_overdue_line(ranking: Ranking, locale: str) -> str | None:
+    """ "Most overdue: A (5), B (3), C (2)": the three units with the most overdue items."""
+    behind = most_overdue(ranking.rows, 3)
+    if not behind:
+        return None
+    sep = "、" if locale == "zh_CN" else ", "
+    return gettext("Most overdue: %(units)s", locale=locale) % {
+        "units": sep.join(f"{row.name} ({row.overdue})" for row in behind)
+    }
+
+
+def week_change(closed: int, overdue: int, locale: str) -> str:
+    """This week's change: items closed and items newly overdue in the last 7 days."""
+    return gettext("This week: %(closed)s closed · %(overdue)s newly overdue", locale=locale) % {
+        "closed": format_number(closed, locale=locale),
+        "overdue": format_number(overdue, locale=locale),
+    }
+
+
+def digest_headline(
+    ranking: Ranking, *, closed_week: int, overdue_week: int, locale: str
+) -> list[str]:
+    """The weekly digest's headline (plain text lines): the totals over the recipient's plans,
+    this week's change and the three most overdue units. The photo's caption and the top of
+    the digest's text are both this, so they say the same numbers."""
+    lines = [headline(ranking, locale), week_change(closed_week, overdue_week, locale)]
+    behind = most_overdue_line(ranking, locale)
+    if behind:
+        lines.append(behind)
+    return lines
+
+
+def card_title_line(
+    ranking: Ranking, *, period: Period, locale: str, title: str | None = None
+) -> str:
+    return (
         gettext("Unit scorecard · %(plans)s", locale=locale)
         % {"plans": title or plans_title(ranking.plans, locale)}
         + " · "
-        + period_label(ranking.today, period, locale),
-        headline(ranking, locale),
-    ]
-    behind = most_overdue(ranking.rows, 3)
-    if behind:
-        sep = "、" if locale == "zh_CN" else ", "
-        lines.append(
-            gettext("Most overdue: %(units)s", locale=locale)
-            % {"units": sep.join(f"{row.name} ({row.overdue})" for row in behind)}
-        )
-    return "\n".join(lines)[:1000]
+        + period_label(ranking.today, period, locale)
+    )
+
+
+def caption(
+    ranking: Ranking,
+    *,
+    period: Period,
+    locale: str,
+    title: str | None = None,
+    lines: list[str] | None = None,
+) -> str:
+    """A photo's caption (plain text, under Telegram's 1024 characters): the scope, then
+    `lines` (default: the headline numbers and the three units with the most overdue
+    items)."""
+    if lines is None:
+        lines = [headline(ranking, locale)]
+        behind = most_overdue_line(ranking, locale)
+        if behind:
+            lines.append(behind)
+    text = "\n".join([card_title_line(ranking, period=period, locale=locale, title=title), *lines])
+    return text if len(text) <= CAPTION_LIMIT else text[: CAPTION_LIMIT - 1] + "…"
 
 
 def trend_view(
@@ -145,7 +188,7 @@ def trend_view(
     plans: list[PlanRef],
     *,
     at: datetime,
-    zone: ZoneInfo,
+    zone: tzinfo,
     locale: str,
     title: str | None = None,
 ) -> TrendView:

@@ -33,6 +33,15 @@ A message that is too long for one Telegram message (a digest) is sent in parts.
 rendered once and frozen on the row (`parts`), and `parts_sent` is committed after each part,
 so a crash in the middle re-sends at most the part in flight and continues with the same text.
 
+A digest and a leader's 督办汇总 are sent with a picture first: part 0 is a photo part (kind
+"photo", its caption frozen like any text), drawn from the row's own frozen ranking
+(`bot.telegram.notices.picture_view`), so the same exactly-once bookkeeping covers it. Each
+distinct picture is drawn once (`Pictures.scorecard_once`: the recipients of one scope, week
+and language share it) and uploaded once: the `file_id` Telegram gives back is reused for the
+next recipients (`sendPhoto` takes a file_id; a refused one is forgotten and the picture is
+uploaded again). Without a CJK font (or without `pictures`) no photo part is made: text only.
+A photo Telegram refuses (400) or that cannot be drawn is skipped, never the text after it.
+
 A chasing message (reminder, chase, overdue, escalation, periodic request) whose assignment was
 reported done, closed (办结) or archived after it was planned — or an acknowledgement chase whose
 item was acknowledged meanwhile — is marked `cancelled` with the reason instead of being sent.
@@ -86,7 +95,7 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, Message
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.clock import Clock, SystemClock
@@ -98,6 +107,7 @@ from bot.storage.outbox import delivery
 from bot.storage.typed_sql import stored_id
 from bot.telegram.delivery.throttle import Throttle, backoff_delay
 from bot.telegram.limits import MAX_TEXT, split_html, utf16_len
+from bot.telegram.notices import picture_view as notice_picture_view
 from bot.telegram.notices import render as render_notice
 
 log = logging.getLogger(__name__)
@@ -107,6 +117,10 @@ FAILED, DEAD, CANCELLED = OutboxStatus.FAILED, OutboxStatus.DEAD, OutboxStatus.C
 
 Sleep = Callable[[float], Awaitable[None]]
 RenderFn = Callable[..., Any]  # render(row, *, locale) -> Rendered | Sequence[Rendered]
+ViewFn = Callable[..., Any]  # picture_view(row, *, locale) -> CardView | None
+
+TEXT, PHOTO = "text", "photo"  # a part's kind
+MAX_FILE_IDS = 256  # uploaded pictures remembered (file_id by picture)
 
 # global pauses up to this long are waited for within a pass; longer ones end the pass
 INLINE_PAUSE = 0.25
@@ -121,11 +135,14 @@ TRANSIENT = (TelegramServerError, TelegramNetworkError, aiohttp.ClientError, Tim
 
 @dataclass(frozen=True)
 class Part:
-    """One Telegram message of an outbox row."""
+    """One Telegram message of an outbox row: a text (HTML), or a photo (kind "photo": `text`
+    is its plain-text caption, the picture is drawn from the row in `locale`)."""
 
     text: str
     reply_markup: InlineKeyboardMarkup | None = None
     assignment_id: int | None = None
+    kind: str = TEXT
+    locale: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         markup = (
@@ -133,7 +150,10 @@ class Part:
             if (self.reply_markup)
             else None
         )
-        return {"text": self.text, "reply_markup": markup, "assignment_id": self.assignment_id}
+        out = {"text": self.text, "reply_markup": markup, "assignment_id": self.assignment_id}
+        if self.kind != TEXT:
+            out |= {"kind": self.kind, "locale": self.locale}
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Part:
@@ -142,6 +162,8 @@ class Part:
             text=data["text"],
             reply_markup=InlineKeyboardMarkup.model_validate(markup) if markup else None,
             assignment_id=data.get("assignment_id"),
+            kind=data.get("kind") or TEXT,
+            locale=data.get("locale"),
         )
 
 
@@ -154,6 +176,8 @@ class DrainReport:
     retried: int = 0  # 429 / 5xx / network: still pending
     failed: int = 0  # 403: recipient unreachable
     dead: int = 0  # 400 and the like: never deliverable
+    photos: int = 0  # of `sent`, pictures
+    uploads: int = 0  # of `photos`, uploaded (the others reused a file_id)
     errors: list[str] = field(default_factory=list)
 
 
@@ -188,7 +212,9 @@ class Sender:
     lease (the runtime does it; never beside another live sender), `stop()` at
     shutdown. `sleep` and `monotonic` are injectable so tests move time instead of sleeping.
     `zone`: the plans' time zone, for the instants messages show; `render` replaces
-    `bot.telegram.notices.render` (tests).
+    `bot.telegram.notices.render` (tests). `pictures` (`bot.telegram.charts.Pictures`) draws
+    the picture sent before a digest or a leader's 督办汇总 (None: text only); `picture_view`
+    replaces `bot.telegram.notices.picture_view` (tests).
     """
 
     def __init__(
@@ -211,6 +237,8 @@ class Sender:
         holder: str = "",
         claim_seconds: float = 60.0,
         wall: Clock | None = None,
+        pictures: Any = None,
+        picture_view: ViewFn | None = None,
     ) -> None:
         self.bot = bot
         self.session_maker = session_maker
@@ -234,6 +262,10 @@ class Sender:
         # consulted before every message: False ends the drain (the runtime's sender lease)
         self.gate: Callable[[], bool] = lambda: True
         self._transient_streak = 0
+        self.pictures = pictures
+        self._picture_view: ViewFn = picture_view or partial(notice_picture_view, zone=zone)
+        self._photos = False  # pictures can be drawn (a CJK font): decided at each drain
+        self._file_ids: dict[str, str] = {}  # picture key → Telegram's file_id
 
     # --- lifecycle ------------------------------------------------------------------------
     async def recover(self) -> int:
@@ -297,6 +329,7 @@ class Sender:
         """
         report = DrainReport()
         async with self._lock:
+            self._photos = await self._photos_available()
             while not self.stopping and self.gate():
                 rows = await self._due_rows()
                 if not rows:  # perhaps some are due in chats the throttle holds for a moment
@@ -331,6 +364,15 @@ class Sender:
                         break
                     await self._sleep(min(waits))
         return report
+
+    async def _photos_available(self) -> bool:
+        """Pictures can be drawn: `pictures` given and a CJK font found (looked for once, off
+        the event loop; without one `Pictures` logs its one warning and we send text only)."""
+        if self.pictures is None:
+            return False
+        if self.pictures.known_unavailable:
+            return False
+        return bool(await self.pictures.check())
 
     async def _due_rows(self) -> list[tuple[int, int]]:
         """The oldest due pending row of each chat that the throttle does not hold."""
@@ -372,14 +414,18 @@ class Sender:
         index = row.parts_sent
         part = parts[index]
         self.throttle.sent(row.chat_id)
+        message: Message | None
         try:
-            message = await self.bot.send_message(
-                chat_id=row.chat_id,
-                text=part.text,
-                parse_mode="HTML",
-                reply_markup=part.reply_markup,
-                request_timeout=int(self.request_timeout),
-            )
+            if part.kind == PHOTO:
+                message = await self._send_photo(row, part, report)
+            else:
+                message = await self.bot.send_message(
+                    chat_id=row.chat_id,
+                    text=part.text,
+                    parse_mode="HTML",
+                    reply_markup=part.reply_markup,
+                    request_timeout=int(self.request_timeout),
+                )
         except asyncio.CancelledError:
             # Shutdown: Telegram may or may not have it. The row stays `sending` and is sent
             # again after the next start (a possible duplicate, never a loss).
@@ -395,6 +441,10 @@ class Sender:
             await self._on_forbidden(row, exc.message, report)
             return True
         except (TelegramBadRequest, TelegramNotFound, TelegramEntityTooLarge) as exc:
+            if part.kind == PHOTO and not isinstance(exc, TelegramNotFound):
+                # the picture, not the chat: the text that follows still goes
+                await self._skip_part(row, parts, index, self._describe(exc), report)
+                return True
             await self._finish(row, DEAD, self._describe(exc), report)
             return True
         except TRANSIENT as exc:
@@ -408,8 +458,73 @@ class Sender:
             await self._on_unexpected(row, exc, report)
             return True
         self._transient_streak = 0
+        if message is None:  # a picture that could not be drawn: the text goes on its own
+            await self._skip_part(row, parts, index, "the picture could not be drawn", report)
+            return True
         await self._record_sent(row, parts, index, message.message_id, part.assignment_id, report)
         return True
+
+    async def _send_photo(self, row: Outbox, part: Part, report: DrainReport) -> Message | None:
+        """Send a photo part: the picture drawn from the row (once per distinct picture), by
+        the file_id of an earlier upload when there is one. None: nothing to draw."""
+        locale = part.locale or self.default_locale
+        try:
+            view = self._picture_view(row, locale=locale)
+            if view is None or self.pictures is None:
+                return None
+            key = self.pictures.key(view)
+            file_id = self._file_ids.get(key)
+            png = None if file_id else await self.pictures.scorecard_once(view)
+        except Exception:  # a drawing bug must not hold back the text
+            log.exception("outbox %s: drawing its picture failed; sending the text only", row.id)
+            return None
+        caption = part.text
+        timeout = int(self.request_timeout)
+        if file_id:
+            try:
+                message = await self.bot.send_photo(
+                    chat_id=row.chat_id,
+                    photo=file_id,
+                    caption=caption,
+                    parse_mode=None,
+                    request_timeout=timeout,
+                )
+                report.photos += 1
+                return message
+            except TelegramBadRequest as exc:  # e.g. a file_id of an earlier server's
+                log.warning("outbox %s: file_id refused (%s); uploading", row.id, exc.message)
+                self._file_ids.pop(key, None)
+                png = await self.pictures.scorecard_once(view)
+        if png is None:
+            return None
+        message = await self.bot.send_photo(
+            chat_id=row.chat_id,
+            photo=BufferedInputFile(png, filename="scorecard.png"),
+            caption=caption,
+            parse_mode=None,
+            request_timeout=timeout,
+        )
+        report.photos += 1
+        report.uploads += 1
+        if message.photo:
+            self._file_ids[key] = message.photo[-1].file_id
+            while len(self._file_ids) > MAX_FILE_IDS:
+                self._file_ids.pop(next(iter(self._file_ids)))
+        return message
+
+    async def _skip_part(
+        self, row: Outbox, parts: list[Part], index: int, reason: str, report: DrainReport
+    ) -> None:
+        """Go past a part that will not be sent (a picture): the row continues with the next."""
+        done = index + 1 >= len(parts)
+        now = self.clock.now()
+        values: dict[str, Any] = {"parts_sent": index + 1, "status": SENT if done else PENDING}
+        if done:
+            values["sent_at"] = now
+        await self._update(stored_id(row.id), **values)
+        if done:
+            report.completed += 1
+        log.warning("outbox %s (%s): part %d skipped: %s", row.id, row.key, index + 1, reason)
 
     async def _claim(self, row_id: int, report: DrainReport) -> tuple[Outbox, list[Part]] | bool:
         """Mark the row `sending` (only if still pending) and work out its parts; False when
@@ -451,7 +566,11 @@ class Sender:
                     parts = [Part.from_json(p) for p in row.parts]
                 else:
                     locale = await delivery.locale_of(session, row, person, self.default_locale)
-                    parts = to_parts(self._render(row, locale=locale))
+                    rendered = self._render(row, locale=locale)
+                    parts = to_parts(rendered)
+                    photo = getattr(rendered, "photo", None)
+                    if photo and self._photos:  # the picture first, then the whole text
+                        parts.insert(0, Part(photo, kind=PHOTO, locale=locale))
                     if len(parts) > 1:  # freeze, so a resume continues the same text
                         row.parts = [p.to_json() for p in parts]
             except Exception as exc:  # a renderer's bug: retried, then dead

@@ -19,6 +19,12 @@ message is about (recorded in SentMessage so replies and button presses reach it
 
 One renderer per kind: `items` (reminder, ack_chase, overdue, escalation, periodic, chase,
 notice, decision), `batches` (escalation_batch, overdue_batch), `digest`.
+
+Pictures: a digest and a leader's 督办汇总 carry a units' ranking (`RankingBlock`); their
+`Rendered.photo` is the caption of the scorecard picture the sender sends before the text, and
+`picture_view(row, locale=…, zone=…)` is what the picture draws (a `CardView` from the same
+frozen ranking: the same numbers as the text). The sender draws it (`bot.telegram.charts`);
+without a CJK font it sends the text only.
 """
 
 from __future__ import annotations
@@ -27,8 +33,11 @@ from collections.abc import Callable
 from datetime import tzinfo
 from typing import Any
 
-from bot.core.notices import OutboxKind, read_payload
+from bot.core.notices import BatchNotice, DigestNotice, OutboxKind, read_payload
+from bot.services.ranking import from_block
 from bot.storage.models import Outbox
+from bot.telegram.charts.scorecard import CardView
+from bot.telegram.charts.views import card_view
 from bot.telegram.notices import items
 from bot.telegram.notices.batches import escalation_batch
 from bot.telegram.notices.common import Context, Rendered
@@ -57,4 +66,17 @@ def render(row: Outbox, *, locale: str, zone: tzinfo) -> Rendered:
     return renderer(row, read_payload(row.kind, row.payload), Context(locale, zone))
 
 
-__all__ = ["Context", "Rendered", "render"]
+def picture_view(row: Outbox, *, locale: str, zone: tzinfo) -> CardView | None:
+    """What the scorecard picture of a digest or a leader's 督办汇总 shows (None: the row has
+    no ranking). Not highlighted for a unit: every recipient of the scope shares one picture."""
+    if row.kind not in (OutboxKind.DIGEST, OutboxKind.ESCALATION_BATCH):
+        return None
+    notice = read_payload(row.kind, row.payload)
+    block = notice.ranking if isinstance(notice, DigestNotice | BatchNotice) else None
+    if block is None or not block.rows:
+        return None
+    ranking = from_block(block, zone)
+    return card_view(ranking, period="week", zone=zone, locale=locale)
+
+
+__all__ = ["Context", "Rendered", "picture_view", "render"]

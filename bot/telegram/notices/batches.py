@@ -5,7 +5,9 @@ from __future__ import annotations
 from bot.core.notices import BatchItem, BatchNotice, ChasedBrief, OutboxKind
 from bot.core.plan_names import plan_label
 from bot.i18n import gettext, ngettext
+from bot.services.ranking import from_block
 from bot.storage.models import Outbox
+from bot.telegram.charts.views import caption
 from bot.telegram.notices.common import (
     Context,
     Rendered,
@@ -81,7 +83,8 @@ def _overdue_list(n: BatchNotice, ctx: Context) -> Rendered:
 def escalation_batch(row: Outbox, n: BatchNotice, ctx: Context) -> Rendered:
     """督办汇总 (escalation_batch): the items escalated today to this leader or coordinator;
     逾期事项清单 (overdue_batch): a liaison's overdue items of the day, in one message instead
-    of one each. Worst first, in both."""
+    of one each. Worst first, in both. A leader's 督办汇总 carries the plan's ranking: the
+    scorecard picture goes first (`Rendered.photo`)."""
     if row.kind == OutboxKind.OVERDUE_BATCH:
         return _overdue_list(n, ctx)
     locale = ctx.locale
@@ -134,4 +137,7 @@ def escalation_batch(row: Outbox, n: BatchNotice, ctx: Context) -> Rendered:
         "",
         esc(gettext("Send /task REF for the details of an item.", locale=locale)),
     ]
-    return Rendered("\n".join(lines), None, None)
+    photo = None
+    if n.ranking is not None and n.ranking.rows:  # a leader's: the plan's scorecard first
+        photo = caption(from_block(n.ranking, ctx.zone), period="week", locale=locale)
+    return Rendered("\n".join(lines), None, None, photo=photo)

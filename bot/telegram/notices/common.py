@@ -21,6 +21,9 @@ class Rendered:
     text: str
     reply_markup: InlineKeyboardMarkup | None = None
     assignment_id: int | None = None
+    # a picture sent before the text (plain-text caption), drawn by
+    # `bot.telegram.notices.picture_view` from the same row; the text is complete without it
+    photo: str | None = None
 
     @property
     def parts(self) -> list[Rendered]:
