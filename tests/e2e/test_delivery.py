@@ -3,9 +3,11 @@
 - A liaison registered just before 09:00 on 2025-12-24 gets the 7-day reminders of the items
   due 2025-12-31, presses 进行中 on one, and the report is recorded.
 - A weekly digest to 200 plan leaders is cut by SIGKILL while one message hangs in flight; after
-  the restart every leader has the whole digest and nobody has anything twice except, at most,
-  the message that was in flight.
-- With the server answering 429 and 500 to many of those sends, every digest arrives once.
+  the restart every leader has the scorecard picture first and then the whole digest, and
+  nobody has anything twice except, at most, the message that was in flight. The picture is
+  drawn and uploaded once per process (then sent by its file_id).
+- With the server answering 429 and 500 to many of those sends, every digest (picture and
+  text) arrives once.
 
 Leaders are written straight into the bot's database (a roster import), while the bot runs:
 the planner reads the roster at every tick, so the next tick addresses them.
@@ -83,6 +85,28 @@ def started_users(world: World, count: int, prefix: str) -> list[int]:
 
 def bot_texts(world: World, chat_id: int) -> list[str]:
     return [m.text or "" for m in world.server.world.chat_messages(chat_id) if m.from_bot]
+
+
+def photos_first(world: World, chats: list[int]) -> dict[int, str]:
+    """The chats whose bot messages are not exactly one picture (with the digest's headline
+    as its caption) followed by texts only: chat → what they got instead."""
+    wrong: dict[int, str] = {}
+    for chat in chats:
+        got = [m for m in world.server.world.chat_messages(chat) if m.from_bot]
+        kinds = ["photo" if m.photo else "text" for m in got]
+        caption = got[0].caption or "" if got else ""
+        if kinds[:1] != ["photo"] or "photo" in kinds[1:] or "逾期" not in caption:
+            wrong[chat] = f"{kinds} {caption[:40]!r}"
+    return wrong
+
+
+def uploads(world: World) -> int:
+    """Pictures uploaded (not sent again by file_id) that Telegram accepted."""
+    return sum(
+        1
+        for c in world.server.calls.calls("sendPhoto")
+        if c.status == 200 and str(c.params.get("photo", "")).startswith("attach://")
+    )
 
 
 def has_whole_digest(texts: list[str]) -> bool:
@@ -190,6 +214,11 @@ async def test_a_digest_cut_by_sigkill_resumes_without_repeats(make_world) -> No
             chat: sum(n - 1 for n in Counter(bot_texts(world, chat)).values()) for chat in leaders
         }
         assert {chat: n for chat, n in repeats.items() if n} in ({}, {in_flight: 1})
+        # the picture first, once to everybody (the text was in flight, not the photo)
+        assert photos_first(world, leaders) == {}
+        sent = [c for c in world.server.calls.calls("sendPhoto") if c.status == 200]
+        assert len(sent) == 200
+        assert 1 <= uploads(world) <= 2  # drawn and uploaded once by each process
         rows = [r for r in await roster.outbox("digest") if r.chat_id in set(leaders)]
         assert len(rows) == 200
         # the restarted bot may still be recording the very last message
@@ -221,6 +250,8 @@ async def test_429s_and_500s_still_deliver_every_digest_once(make_world) -> None
         for chat in leaders:
             counts = Counter(bot_texts(world, chat))
             assert all(n == 1 for n in counts.values()), (chat, counts)
+        assert photos_first(world, leaders) == {}
+        assert uploads(world) == 1
         assert all(f.count == 0 for f in faults)  # every fault was met
         statuses = Counter(c.status for c in world.server.calls.calls("sendMessage"))
         assert statuses[429] == 15  # only the injected ones: the bot kept to the limits

@@ -9,6 +9,7 @@ from bot.core.policy import load_policy
 from bot.services.planning import plan_due
 from bot.storage.models import CLOSED, ROLE_COORDINATOR, ROLE_LEADER
 from bot.telegram.limits import MAX_TEXT
+from bot.telegram.notices import picture_view
 from bot.telegram.notices import render as render_in
 from tests.schedules.sched_helpers import ZONE, local
 
@@ -66,6 +67,12 @@ async def test_escalation_names_who_was_chased_and_when(world, policy):
     text = render(leader, locale="zh_CN").text
     assert "张联络" in text and "2025" in text and "SR-1" in text
     assert leader.assignment_id is None  # a summary is about several items
+    # a leader's 督办汇总 carries the plan's scorecard picture (sent first); a coordinator's not
+    assert render(leader, locale="zh_CN").photo
+    assert picture_view(leader, locale="zh_CN", zone=ZONE) is not None
+    coordinator = next(r for r in batches if r.payload["audience"] == "coordinators")
+    assert render(coordinator, locale="zh_CN").photo is None
+    assert picture_view(coordinator, locale="zh_CN", zone=ZONE) is None
 
 
 async def test_a_closed_item_is_not_chased_and_nobody_bound_means_nothing_yet(world, policy):
