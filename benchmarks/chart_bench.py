@@ -171,7 +171,7 @@ async def time_digest(recipients: int, assignments: int) -> None:
             await session.flush()
             session.add_all(
                 Membership(
-                    person_id=p.id,
+                    person_id=p.id or 0,
                     role=ROLE_LEADER,
                     plan_id=plan_ids[i % len(plan_ids)],
                     created_at=at,
@@ -199,8 +199,8 @@ async def time_digest(recipients: int, assignments: int) -> None:
         async with LocalBotApiServer(token=token) as server:
             for row in outbox:
                 server.world.add_user(f"u{row.chat_id}", user_id=row.chat_id).started = True
-            session = AiohttpSession(api=TelegramAPIServer.from_base(server.base_url))
-            bot = Bot(token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
+            api = AiohttpSession(api=TelegramAPIServer.from_base(server.base_url))
+            bot = Bot(token, session=api, default=DefaultBotProperties(parse_mode="HTML"))
             sender = Sender(
                 bot=bot,
                 session_maker=db,

@@ -17,7 +17,10 @@ from bot.storage.models import Outbox
 from bot.telegram import charts
 from bot.telegram.charts import Pictures
 from bot.telegram.charts.fonts import NO_FONT_WARNING
-from tests.schedules.test_sender import START, Env, env  # noqa: F401  (the fixture)
+from tests.schedules import test_sender
+from tests.schedules.test_sender import START, Env
+
+env = test_sender.env  # the fixture: a database, the in-process server and a bot
 
 ROWS = (
     ScoreRow(1, 1, "市财政局", 4, 4, 0, 0, (4, 4), (4, 4)),
