@@ -135,30 +135,3 @@ def test_summarize_reference():
     # acked in time: #1 (1 day), #5 (same day); late: #3 (10 days); #2 never, window over;
     # #4 assigned yesterday, window still open → not judged
     assert out.acknowledgement == s.Rate(2, 4)
-
-
-def test_scorecard_ranks_worst_first_with_shared_ranks():
-    units = [
-        s.UnitFacts(1, "甲", total=10, closed=9, overdue=0),
-        s.UnitFacts(2, "乙", total=10, closed=2, overdue=3),
-        s.UnitFacts(3, "丙", total=10, closed=5, overdue=3),
-        s.UnitFacts(4, "丁", total=10, closed=5, overdue=3),
-        s.UnitFacts(5, "戊", total=0, closed=0, overdue=0),
-    ]
-    rows = s.scorecard(units)
-    assert [r.unit_id for r in rows] == [2, 4, 3, 1, 5]  # 丁 < 丙 by name within the tie
-    assert [r.rank for r in rows] == [1, 2, 2, 4, 5]
-    assert rows[0].completion == s.Rate(2, 10)
-    assert s.scorecard([]) == []
-
-
-def test_scorecard_exhaustive_order_invariant():
-    facts = [
-        s.UnitFacts(i, f"u{i}", total=t, closed=c, overdue=o)
-        for i, (t, c, o) in enumerate(itertools.product((1, 4), (0, 1), (0, 2)))
-    ]
-    for perm in itertools.permutations(facts[:5]):
-        rows = s.scorecard(perm)
-        keys = [(-r.overdue, r.completion.value) for r in rows]
-        assert keys == sorted(keys)
-        assert rows == s.scorecard(facts[:5])
