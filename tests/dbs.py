@@ -43,7 +43,6 @@ NOT_YET_ON_POSTGRES = (
     "tests/e2e/test_delivery.py",
     "tests/e2e/test_liaison_story.py::test_liaison_story",
     "tests/e2e/test_replies_understood.py::test_a_liaison_reports_in_words",
-    "tests/coordinator/test_same_ranking.py::test_the_digest_text_and_its_picture_rank_like_the_export",
 )
 NOT_YET_REASON = "the Outbox SQL (bot/storage/outbox) is SQLite-only until it is ported (issue 15)"
 

@@ -10,7 +10,9 @@ from zoneinfo import ZoneInfo
 from bot.core.digest_slot import digest_due
 from bot.core.policy import load_policy
 from bot.core.status import CLOSED
-from bot.services.digest import digest_rows, plan_scorecards
+from bot.services.digest import digest_rows
+from bot.services.ranking import policy_ranking
+from bot.services.stats import Scope
 from bot.storage.outbox.raw import insert_rows
 
 
@@ -18,9 +20,8 @@ async def _rows(world, policy, at):
     slot = digest_due(policy, at)
     assert slot is not None
     async with world.session_maker() as session, session.begin():
-        conn = await session.connection()
-        rows = await digest_rows(conn, slot, policy, at)
-        await insert_rows(conn, rows)
+        rows = await digest_rows(session, slot, policy, at)
+        await insert_rows(await session.connection(), rows)
     return rows
 
 
@@ -45,7 +46,7 @@ async def test_the_digest_is_written_once_per_chat_and_week(world, policy):
     assert plan["newly_overdue"][0]["due"] == "2025-03-20"
     assert [(i["ref"], i["days"]) for i in plan["overdue"]] == [("SR-3", 23)]
     assert [i["ref"] for i in plan["due_soon"]] == ["SR-2"]
-    assert {r["unit"] for r in plan["scorecard"]} == {"市卫健委", "市财政局"}
+    assert {r["unit"] for r in coordinator.payload["ranking"]["rows"]} == {"市卫健委", "市财政局"}
 
 
 async def test_on_time_is_judged_on_the_local_day_in_a_zone_with_daylight_saving(world):
@@ -61,7 +62,9 @@ async def test_on_time_is_judged_on_the_local_day_in_a_zone_with_daylight_saving
     )
     at = datetime(2025, 11, 10, 9, 0, tzinfo=zone)
     async with world.session_maker() as session:
-        conn = await session.connection()
-        cards = await plan_scorecards(conn, [world.plan_id], policy, at)
-    (row,) = cards[world.plan_id]
-    assert (row.unit, row.closed, row.on_time) == ("市卫健委", 2, (1, 2))
+        ranking = await policy_ranking(
+            session, scope=Scope(plan_ids=frozenset({world.plan_id})), at=at, policy=policy
+        )
+    (row,) = ranking.rows
+    assert (row.name, row.closed) == ("市卫健委", 2)
+    assert (row.on_time.numerator, row.on_time.denominator) == (1, 2)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -110,6 +110,8 @@ async def test_a_restart_after_the_photo_does_not_send_it_again(env: Env) -> Non
     await env.server.world.wait_until(lambda: len(bot_messages(env, alice)) == 2, 5)
 
     restarted = env.sender(pictures=Pictures())
+    assert await restarted.recover() == 0  # the dead sender's claim still runs
+    env.wall.advance(timedelta(seconds=61))  # its lease (claim_seconds, 60) has passed
     assert await restarted.recover() == 1
     await restarted.drain()
     kinds = Counter("photo" if m.photo else "text" for m in bot_messages(env, alice))
