@@ -15,7 +15,20 @@ line shows the summaries and, in brackets, how many escalated items they listed 
 kind `escalation_batch_items`); liaisons' per-item escalations are counted as before. A
 liaison whom one pass would send more than `overdue.liaison_batch_over` overdue notices and
 督办 gets one 逾期事项清单 per plan instead: "overdue lists", with the items they listed in
-brackets (CSV kinds `overdue_batch` and `overdue_batch_items`).
+brackets (CSV kinds `overdue_batch` and `overdue_batch_items`). With the default policy a
+liaison gets the day's stages as one brief (今日待办, `brief.audiences`): "briefs", with the
+stages they carried in brackets (CSV kind `brief_stages`); the stage rows they carry are not
+messages and are not counted again.
+
+Then two checks of the whole run:
+
+- "most messages to one recipient in a day": per audience, the most messages any one
+  recipient got on any one day (every row sent counts as one message; a brief is made to fit
+  one Telegram message), with who and when;
+- "ladder stages": how many stages of the ladders were planned (one per item, stage and kind,
+  whoever it went to: its per-recipient rows and batch markers) and how many were notified
+  (at least one of its rows sent, on its own or carried by a brief, or a marker whose summary
+  or list was sent). Equal means nothing was dropped, only bundled.
 """
 
 from __future__ import annotations
@@ -23,14 +36,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import json
 import sys
 import tempfile
-from collections import Counter
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, text, update
+from sqlalchemy import insert, select, text, update
 
 from bot.clock import VirtualClock
 from bot.core.errors import InvalidInput
@@ -52,6 +67,9 @@ from bot.storage.models import (
 REMINDER, ACK_CHASE, OVERDUE = OutboxKind.REMINDER, OutboxKind.ACK_CHASE, OutboxKind.OVERDUE
 ESCALATION, ESCALATION_BATCH = OutboxKind.ESCALATION, OutboxKind.ESCALATION_BATCH
 OVERDUE_BATCH, PERIODIC, DIGEST = OutboxKind.OVERDUE_BATCH, OutboxKind.PERIODIC, OutboxKind.DIGEST
+BRIEF = OutboxKind.BRIEF
+# the kinds whose rows are stages of a ladder (planned == notified is counted over them)
+LADDER_KINDS = frozenset({REMINDER, ACK_CHASE, OVERDUE, ESCALATION, PERIODIC})
 
 KINDS = (
     REMINDER,
@@ -61,6 +79,7 @@ KINDS = (
     ESCALATION,
     ESCALATION_BATCH,
     PERIODIC,
+    BRIEF,
     DIGEST,
 )
 LABELS = {
@@ -71,13 +90,38 @@ LABELS = {
     ESCALATION_BATCH: "督办 summaries",
     OVERDUE_BATCH: "overdue lists",
     PERIODIC: "report requests",
+    BRIEF: "briefs",
     DIGEST: "digests",
 }
 # counted beside the summaries and lists: how many items they listed (CSV kinds of their own)
 BATCH_ITEMS = "escalation_batch_items"
 LIST_ITEMS = "overdue_batch_items"
-ITEMS_OF = {ESCALATION_BATCH: BATCH_ITEMS, OVERDUE_BATCH: LIST_ITEMS}
+BRIEF_STAGES = "brief_stages"
+ITEMS_OF = {ESCALATION_BATCH: BATCH_ITEMS, OVERDUE_BATCH: LIST_ITEMS, BRIEF: BRIEF_STAGES}
 GROUP_CHAT = -1_000_000_000_001
+
+
+@dataclass
+class Peak:
+    """The most messages one recipient of an audience got in a day."""
+
+    messages: int = 0
+    chat: int = 0
+    day: date | None = None
+
+
+@dataclass
+class Simulation:
+    """What a run sent: per ISO week the messages by (kind, audience); per audience the
+    busiest recipient-day; the ladder stages planned and notified."""
+
+    weeks: dict[str, Counter[tuple[str, str]]]
+    peaks: dict[str, Peak] = field(default_factory=dict)
+    planned: int = 0
+    notified: int = 0
+    # recipient → local day → messages (for tests and the CSV)
+    per_day: dict[int, Counter[date]] = field(default_factory=dict)
+    audiences_of: dict[int, set[str]] = field(default_factory=dict)
 
 
 class SimulateError(InvalidInput):
@@ -99,7 +143,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         if end < start:
             raise SimulateError("--to is before --from")
         policy = load_policy(args.policy) if getattr(args, "policy", None) else load_policy()
-        weeks = asyncio.run(
+        sim = asyncio.run(
             simulate(
                 start,
                 end,
@@ -111,10 +155,10 @@ def run_simulate(args: argparse.Namespace) -> int:
     except (SimulateError, PolicyError) as exc:
         print(f"simulate: {exc}", file=sys.stderr)
         return 2
-    for line in format_weeks(weeks):
+    for line in [*format_weeks(sim.weeks), *format_checks(sim)]:
         print(line)
     if getattr(args, "csv", None):
-        write_csv(Path(args.csv), weeks)
+        write_csv(Path(args.csv), sim.weeks)
         print(f"wrote {args.csv}")
     return 0
 
@@ -126,9 +170,14 @@ async def simulate(
     policy: Policy,
     tasks_data: Path,
     plan_code: str | None = None,
-) -> dict[str, Counter[tuple[str, str]]]:
-    """ISO week → Counter of (kind, audience) → messages, over `start`..`end` (local dates)."""
-    plans, directory = _read_plans(tasks_data, plan_code)
+    tasks: Any = None,
+) -> Simulation:
+    """What the policy sends over `start`..`end` (local dates): see `Simulation`. `tasks`:
+    plans already read (a test's generated ledger) instead of `tasks_data`'s."""
+    if tasks is not None:
+        plans, directory = tasks
+    else:
+        plans, directory = _read_plans(tasks_data, plan_code)
     with tempfile.TemporaryDirectory() as folder:
         engine = make_engine(f"sqlite+aiosqlite:///{Path(folder) / 'simulate.sqlite3'}")
         try:
@@ -147,7 +196,7 @@ async def simulate(
                     await plan_due(session_maker, clock.now(), policy)
                     await _deliver_all(session_maker, clock.now())
                 day += timedelta(days=1)
-            return await _weekly_counts(session_maker, policy)
+            return await _results(session_maker, policy)
         finally:
             await engine.dispose()
 
@@ -217,6 +266,8 @@ async def _bootstrap_roster(session_maker: Any, at: datetime) -> None:
 
 
 async def _deliver_all(session_maker: Any, at: datetime) -> None:
+    """Everything due is delivered; the rows a brief carries are sent with it (as the
+    sender's record does)."""
     table = Outbox.__table__  # type: ignore[attr-defined]
     async with session_maker() as session, session.begin():
         conn = await session.connection()
@@ -225,29 +276,95 @@ async def _deliver_all(session_maker: Any, at: datetime) -> None:
             .where(table.c.status == "pending", table.c.not_before <= at)
             .values(status="sent", sent_at=at)
         )
+        sent_briefs = (
+            select(table.c.key).where(table.c.kind == BRIEF, table.c.status == "sent")
+        ).scalar_subquery()
+        await conn.execute(
+            update(table)
+            .where(table.c.status == "briefed", table.c.via.in_(sent_briefs))
+            .values(status="sent", sent_at=at)
+        )
 
 
-async def _weekly_counts(session_maker: Any, policy: Policy) -> dict[str, Counter]:
+async def _results(session_maker: Any, policy: Policy) -> Simulation:
     weeks: dict[str, Counter] = {}
+    per_day: dict[int, Counter[date]] = defaultdict(Counter)
+    audiences_of: dict[int, set[str]] = defaultdict(set)
     async with session_maker() as session:
         conn = await session.connection()
         rows = (
             await conn.execute(
                 text(
                     "SELECT kind, json_extract(payload, '$.audience'), sent_at, "
-                    "json_extract(payload, '$.total') FROM outbox WHERE status = 'sent'"
+                    "coalesce(json_extract(payload, '$.total'), "
+                    "json_extract(payload, '$.stages')), chat_id "
+                    "FROM outbox WHERE status = 'sent' AND via IS NULL"
                 )
             )
         ).all()
-    for kind, audience, sent_at, total in rows:
+        stages = (
+            await conn.execute(
+                text(
+                    "SELECT key, kind, status, chat_id, payload FROM outbox "
+                    "WHERE kind IN ('reminder', 'ack_chase', 'overdue', 'escalation', 'periodic')"
+                )
+            )
+        ).all()
+        sent_keys = {
+            key
+            for (key,) in (
+                await conn.execute(text("SELECT key FROM outbox WHERE status = 'sent'"))
+            )
+        }
+    for kind, audience, sent_at, total, chat_id in rows:
         when = datetime.fromisoformat(str(sent_at)).replace(tzinfo=UTC)
-        iso = when.astimezone(policy.zone).isocalendar()
+        local = when.astimezone(policy.zone)
+        iso = local.isocalendar()
         week = f"{iso.year}-W{iso.week:02d}"
         counts = weeks.setdefault(week, Counter())
         counts[(kind, audience or "")] += 1
         if kind in ITEMS_OF:
             counts[(ITEMS_OF[kind], audience or "")] += int(total or 0)
-    return dict(sorted(weeks.items()))
+        per_day[int(chat_id)][local.date()] += 1
+        audiences_of[int(chat_id)].add(audience or "")
+    planned: set[str] = set()
+    notified: set[str] = set()
+    for key, _kind, status, chat_id, payload in stages:
+        stage = str(key).rpartition("|")[0]
+        planned.add(stage)
+        if status == "sent":
+            notified.add(stage)
+        elif status == "batched" and int(chat_id) == 0:  # a marker: notified by its batches
+            batches = json.loads(payload).get("batches") or [] if isinstance(payload, str) else []
+            if any(b in sent_keys for b in batches):
+                notified.add(stage)
+    peaks: dict[str, Peak] = {}
+    for chat, days in per_day.items():
+        busiest, n = max(days.items(), key=lambda kv: (kv[1], kv[0]))
+        for audience in audiences_of[chat]:
+            peak = peaks.setdefault(audience, Peak())
+            if n > peak.messages:
+                peaks[audience] = Peak(n, chat, busiest)
+    return Simulation(
+        weeks=dict(sorted(weeks.items())),
+        peaks=dict(sorted(peaks.items())),
+        planned=len(planned),
+        notified=len(notified),
+        per_day=dict(per_day),
+        audiences_of=dict(audiences_of),
+    )
+
+
+def format_checks(sim: Simulation) -> list[str]:
+    """The busiest recipient-day per audience, and ladder stages planned vs notified."""
+    peaks = ", ".join(
+        f"{aud} {p.messages} ({p.day.isoformat() if p.day else ''})"
+        for aud, p in sim.peaks.items()
+    )
+    lines = [f"most messages to one recipient in a day: {peaks or '—'}"]
+    verdict = "nothing dropped" if sim.planned == sim.notified else "SOME NOT NOTIFIED"
+    lines.append(f"ladder stages: planned {sim.planned}, notified {sim.notified} ({verdict})")
+    return lines
 
 
 def format_weeks(weeks: dict[str, Counter]) -> list[str]:
@@ -272,7 +389,7 @@ def _describe(counts: Counter) -> str:
         split = ", ".join(f"{aud} {n}" for aud, n in sorted(by_audience.items()))
         if kind in ITEMS_OF:
             items = sum(n for (k, _), n in counts.items() if k == ITEMS_OF[kind])
-            split += f"; {items} items"
+            split += f"; {items} {'stages' if kind == BRIEF else 'items'}"
         parts.append(f"{LABELS[kind]} {sum(by_audience.values())} ({split})")
     return " · ".join(parts) if parts else "—"
 

@@ -36,6 +36,7 @@ class OutboxKind(StrEnum):
     CHASE = "chase"  # manual /remind by a coordinator
     NOTICE = "notice"  # ready HTML (unreachable recipients, plan reloads)
     DECISION = "decision"  # what waits for a coordinator's 办结 / 批准
+    BRIEF = "brief"  # 今日待办: a liaison's stages of the day in one message (bot.core.brief)
 
 
 class OutboxStatus(StrEnum):
@@ -46,6 +47,11 @@ class OutboxStatus(StrEnum):
     DEAD = "dead"  # Telegram refused the message (400)
     CANCELLED = "cancelled"  # planned, but the assignment moved on before it was sent
     BATCHED = "batched"  # a marker row: a stage that went into summaries or lists, never sent
+    # a liaison's row waiting for their next brief (the brief time, or tomorrow's brief when
+    # today's follow-up went already); only the brief composer takes it, never the sender
+    HELD = "held"
+    # carried by a brief (`outbox.via` is the brief's key): it becomes `sent` with the brief
+    BRIEFED = "briefed"
 
 
 class Audience(StrEnum):
@@ -671,7 +677,101 @@ class DecisionNotice:
         return cls(tuple(DecisionItem.from_json(i) for i in data.get("items") or ()))
 
 
-Payload = ItemNotice | BatchNotice | DigestNotice | TextNotice | DecisionNotice
+# --- the liaison's brief (今日待办) ------------------------------------------------------------
+
+# the brief's sections, most urgent first: overdue, due today, tomorrow, within 7 / 30 days,
+# waiting for 签收, report requests of recurring duties
+BRIEF_SECTIONS = ("od", "d0", "d1", "d7", "d30", "ack", "per")
+
+
+@dataclass(slots=True)
+class BriefItem:
+    """One item of a brief: its most urgent stage of the rows the brief carries."""
+
+    id: int  # assignment id
+    ref: str
+    title: str
+    plan: str
+    plan_title: str
+    section: str  # one of BRIEF_SECTIONS
+    days: int = 0  # od: days late · d*: days left · ack: working days · per: days to period end
+    due: date | None = None
+    acknowledged: bool = True
+    escalated: bool = False  # od: a 督办 (its leaders and coordinators were told too)
+
+    def rank(self) -> tuple[int, int, str, str]:
+        """Most urgent first: by section, then the latest overdue / the nearest due first."""
+        order = BRIEF_SECTIONS.index(self.section) if self.section in BRIEF_SECTIONS else 9
+        return (order, -self.days if self.section == "od" else self.days, self.plan, self.ref)
+
+    def to_json(self) -> Json:
+        out: Json = {
+            "id": self.id,
+            "ref": self.ref,
+            "title": self.title,
+            "plan": self.plan,
+            "plan_title": self.plan_title,
+            "section": self.section,
+            "days": self.days,
+            "due": _iso(self.due),
+        }
+        if not self.acknowledged:
+            out["ack"] = False
+        if self.escalated:
+            out["esc"] = True
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        return cls(
+            id=int(data.get("id") or 0),
+            ref=str(data.get("ref") or ""),
+            title=str(data.get("title") or ""),
+            plan=str(data.get("plan") or ""),
+            plan_title=str(data.get("plan_title") or ""),
+            section=str(data.get("section") or ""),
+            days=int(data.get("days") or 0),
+            due=_day(data.get("due")),
+            acknowledged=bool(data.get("ack", True)),
+            escalated=bool(data.get("esc", False)),
+        )
+
+
+@dataclass(slots=True)
+class BriefNotice:
+    """The payload of a brief: the day, the items most urgent first, how many stages (Outbox
+    rows) it carries, and `follow_up` (0: the morning brief; n: the n-th same-day notice)."""
+
+    date: date | None
+    items: tuple[BriefItem, ...]
+    stages: int = 0
+    follow_up: int = 0
+    audience: str = Audience.LIAISONS
+    lines: int = 30  # item lines the message lists (policy brief.max_lines); the rest counted
+
+    def to_json(self) -> Json:
+        return {
+            "date": _iso(self.date),
+            "audience": self.audience,
+            "stages": self.stages,
+            "follow_up": self.follow_up,
+            "lines": self.lines,
+            "items": [i.to_json() for i in self.items],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Self:
+        return cls(
+            date=_day(data.get("date")),
+            items=tuple(BriefItem.from_json(i) for i in data.get("items") or ()),
+            stages=int(data.get("stages") or 0),
+            follow_up=int(data.get("follow_up") or 0),
+            audience=str(data.get("audience") or Audience.LIAISONS),
+            lines=int(data.get("lines") or 30),
+        )
+
+
+Payload = ItemNotice | BatchNotice | DigestNotice | TextNotice | DecisionNotice | BriefNotice
 
 # the one payload model of each kind (a marker row, status batched, carries a BatchMarker)
 PAYLOADS: dict[OutboxKind, type[Payload]] = {
@@ -686,6 +786,7 @@ PAYLOADS: dict[OutboxKind, type[Payload]] = {
     OutboxKind.DIGEST: DigestNotice,
     OutboxKind.NOTICE: TextNotice,
     OutboxKind.DECISION: DecisionNotice,
+    OutboxKind.BRIEF: BriefNotice,
 }
 
 

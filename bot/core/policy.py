@@ -36,9 +36,11 @@ from bot.core.notices import Audience
 from bot.core.workdays import SendingWindow
 
 DEFAULT_POLICY_FILE = Path(__file__).with_name("policy.yaml")
-PLAN_SECTIONS = ("reminders", "acknowledgement", "overdue", "periodic")
+PLAN_SECTIONS = ("reminders", "acknowledgement", "overdue", "periodic", "brief")
 # the audiences whose 督办 can be batched
 BATCHABLE = frozenset({Audience.LEADERS, Audience.COORDINATORS})
+# the audiences whose day's stages can come as one brief (bot.core.brief)
+BRIEFABLE = frozenset({Audience.LIAISONS})
 _MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
 _T = TypeVar("_T")
 
@@ -76,6 +78,9 @@ class PlanRules:
     # a liaison who would get more than this many overdue / 督办 messages in one pass gets ONE
     # 逾期事项清单 per plan instead (0: never; see bot.services.planning)
     liaison_batch_over: int = 5
+    # these audiences get their stages of the day as ONE brief (今日待办) instead of a message
+    # per item and stage (policy `brief.audiences`; bot.core.brief)
+    brief_for: frozenset[str] = BRIEFABLE
 
     @property
     def max_lead_days(self) -> int:
@@ -95,12 +100,23 @@ class DigestRules:
 
 
 @dataclass(frozen=True)
+class BriefRules:
+    at: time = time(9, 0)  # local time of the morning brief (not before the window opens)
+    max_lines: int = 30  # item lines listed; the rest is counted (a button opens each group)
+
+
+@dataclass(frozen=True)
 class Policy:
     window: SendingWindow
     defaults: PlanRules
     digest: DigestRules
     snooze_enabled: bool = True
     plans: Mapping[str, PlanRules] = field(default_factory=dict)
+    brief: BriefRules = field(default_factory=BriefRules)
+
+    def briefs(self, plan: str | None, audience: str) -> bool:
+        """Whether `audience` gets the stages of items of `plan` in a brief."""
+        return audience in self.for_plan(plan).brief_for
 
     @property
     def zone(self) -> ZoneInfo:
@@ -338,6 +354,40 @@ class Periodic(_Section):
     recurrences: Annotated[dict[str, RecurrenceSpec] | None, BeforeValidator(_recurrences)] = None
 
 
+def _brief_for(value: Any) -> frozenset[Audience]:
+    """`[liaisons]` (the default), or false / `[]` / null: a message per item and stage."""
+    if value is None or value is False:
+        return frozenset()
+    if value is True:
+        return BRIEFABLE
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list | tuple | set | frozenset):
+        raise _fail("expected a list like [liaisons], or false")
+    for i, item in enumerate(value):
+        if item not in BRIEFABLE:
+            raise _fail(f"expected liaisons, got {item!r}", f"[{i}]")
+    return frozenset(Audience(item) for item in value)
+
+
+BriefFor = Annotated[frozenset[Audience] | None, BeforeValidator(_brief_for)]
+
+
+class BriefAudiences(_Section):
+    """What a plan may change of the brief: who gets it."""
+
+    audiences: BriefFor = None
+
+
+class Brief(_Section):
+    audiences: BriefFor = None
+    at: Clock = Field(default=time(9, 0), alias="time")
+    max_lines: Positive = 30
+
+    def rules(self) -> BriefRules:
+        return BriefRules(at=self.at, max_lines=self.max_lines)
+
+
 class PlanSections(_Section):
     """The sections a plan may override (and the policy's own defaults of them)."""
 
@@ -345,6 +395,7 @@ class PlanSections(_Section):
     acknowledgement: Acknowledgement = Field(default_factory=Acknowledgement)
     overdue: Overdue = Field(default_factory=Overdue)
     periodic: Periodic = Field(default_factory=Periodic)
+    brief: BriefAudiences = Field(default_factory=BriefAudiences)
 
     def rules(self, base: PlanRules, prefix: str) -> PlanRules:
         """These sections over `base` (missing keys keep its values); `prefix` names them in
@@ -382,6 +433,7 @@ class PlanSections(_Section):
             batch_for=_given(od.batch_for, base.batch_for),
             batch_max_items=_given(od.batch_max_items, base.batch_max_items),
             liaison_batch_over=_given(od.liaison_batch_over, base.liaison_batch_over),
+            brief_for=_given(self.brief.audiences, base.brief_for),
         )
 
 
@@ -444,6 +496,7 @@ class PolicyFile(_Section):
     overdue: Overdue = Field(default_factory=Overdue)
     periodic: Periodic = Field(default_factory=Periodic)
     digest: Digest = Field(default_factory=Digest)
+    brief: Brief = Field(default_factory=Brief)
     snooze: Snooze = Field(default_factory=Snooze)
     plans: Annotated[dict[str, dict[str, Any]], BeforeValidator(_plans)] = Field(
         default_factory=dict
@@ -480,8 +533,13 @@ def validate_policy(data: Mapping[str, Any]) -> Policy:
         acknowledgement=parsed.acknowledgement,
         overdue=parsed.overdue,
         periodic=parsed.periodic,
+        brief=BriefAudiences(audiences=parsed.brief.audiences),
     ).rules(PlanRules(), "")
     base_sections = {name: data.get(name) or {} for name in PLAN_SECTIONS}
+    # a plan overrides only who gets the brief (its time and length are the deployment's)
+    base_sections["brief"] = {
+        key: value for key, value in base_sections["brief"].items() if key == "audiences"
+    }
     plans: dict[str, PlanRules] = {}
     for code, override in parsed.plans.items():
         merged = merge(base_sections, override)
@@ -498,4 +556,5 @@ def validate_policy(data: Mapping[str, Any]) -> Policy:
         parsed.digest.rules(),
         parsed.snooze.enabled,
         plans,
+        parsed.brief.rules(),
     )

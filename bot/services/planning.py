@@ -15,7 +15,9 @@ drains the Outbox). One pass, one transaction:
 5. INSERT … ON CONFLICT(key) DO NOTHING. Keys are f"{kind}:{assignment_id}:{stage}|{chat_id}"
    (digests f"digest:{week}:{chat_id}", summaries and lists below): planning twice,
    overlapping ticks or a crash between planning and sending can never create a second row
-   for the same stage and chat.
+   for the same stage and chat;
+6. bundle the rows of liaisons who get briefs into their brief of the day (policy `brief`,
+   `bot.services.briefs`): the rows stay, marked as carried by the brief.
 
 A notification whose audience has nobody yet (no liaison bound to the unit) inserts nothing and
 is planned again on the next tick: once someone is bound, they get the stage that is current
@@ -98,6 +100,7 @@ from bot.services.batching import (
     batch_rows,
     marker_rows,
 )
+from bot.services.briefs import compose_briefs
 from bot.services.digest import digest_rows
 from bot.storage.outbox.audiences import (
     AUDIENCE_ORDER,
@@ -134,6 +137,8 @@ class PlanResult:
     lists: int = 0  # 逾期事项清单 rows written (one per flooded liaison and plan)
     batched_items: int = 0  # stages that went into summaries or lists
     markers: int = 0  # marker rows written (batched stages with no per-item row)
+    briefs: int = 0  # liaisons' briefs written (bot.services.briefs)
+    briefed: int = 0  # stage rows they carry
     by_kind: dict[str, int] = field(default_factory=dict)  # rows written per kind
     by_audience: dict[str, int] = field(default_factory=dict)  # rows written per audience
     seconds: float = 0.0
@@ -244,6 +249,11 @@ async def plan_due(
                 result.inserted += await insert_rows(conn, rows)
                 _count(result, rows)
             result.digests = len(rows)
+        # the liaisons' stage rows of this pass (and any held for now) into their brief
+        briefs = await compose_briefs(conn, policy, at, default_locale=default_locale)
+        result.briefs, result.briefed = briefs.briefs, briefs.carried
+        if briefs.briefs:
+            result.by_kind[OutboxKind.BRIEF] = briefs.briefs
     result.seconds = time.perf_counter() - started
     if result.inserted:
         log.info(

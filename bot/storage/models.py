@@ -292,6 +292,9 @@ class Outbox(SQLModel, table=True):
     # is claimed again after it
     claimed_by: str | None = None
     lease_until: datetime | None = None
+    # the key of the brief (kind brief) that carries this row to its liaison (status briefed,
+    # then sent with the brief; bot.services.briefs)
+    via: str | None = Field(default=None, index=True)
 
 
 class SentMessage(SQLModel, table=True):

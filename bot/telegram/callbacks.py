@@ -66,3 +66,19 @@ class FindPage(CallbackData, prefix="fd"):
 
     page: int
     q: str
+
+
+class BriefGroup(CallbackData, prefix="bg"):
+    """A page of one section of a liaison's brief (`brief`: its Outbox row id); `e`: edit the
+    message in place (a page turn) instead of sending a new one."""
+
+    brief: int
+    s: str  # section (bot.core.notices.BRIEF_SECTIONS)
+    p: int = 0
+    e: bool = False
+
+
+class BriefAck(CallbackData, prefix="ba"):
+    """全部签收: acknowledge every item of the brief that waits for it."""
+
+    brief: int

@@ -24,6 +24,7 @@ from bot.i18n import gettext
 from bot.storage.db import SessionMaker
 from bot.telegram import (
     access,
+    brief,
     continuation,
     coordinator,
     fallback,
@@ -56,6 +57,7 @@ LIAISON_SIDE: tuple[tuple[str, Setup], ...] = (
     ("help", help_.setup),
     ("lang", lang.setup),
     ("my", my.setup),
+    ("brief", brief.setup),
     ("task", task.setup),
     ("find", find.setup),
     ("scorecard", scorecard.setup),

@@ -44,6 +44,7 @@ def test_the_enums_are_the_stored_strings():
         "chase",
         "notice",
         "decision",
+        "brief",
     ]
     assert f"{OutboxKind.ESCALATION}:7:od7@2025-03-01" == "escalation:7:od7@2025-03-01"
     assert OutboxStatus.BATCHED == "batched" and Audience.LIAISONS == "liaisons"

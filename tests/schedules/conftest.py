@@ -11,10 +11,15 @@ from tests.schedules.sched_world import staffed_world
 
 @pytest.fixture(scope="module")
 def policy():
-    """The default policy with each item's own overdue cycle (no weekly chase day): the
-    scheduler tests pin the dates of that cycle; tests/schedules/test_planner.py covers the
-    weekly day."""
-    return load_policy(overrides={"overdue": {"liaison_weekday": 0}})
+    """The default policy with each item's own overdue cycle (no weekly chase day) and one
+    message per item and stage (no brief): the scheduler tests pin the dates of that cycle and
+    look at the per-item rows; tests/schedules/test_planner.py covers the weekly day and
+    tests/schedules/test_brief.py the brief."""
+    return load_policy(overrides=PER_ITEM)
+
+
+# the policy of the scheduler tests, over the defaults
+PER_ITEM = {"overdue": {"liaison_weekday": 0}, "brief": {"audiences": []}}
 
 
 @pytest_asyncio.fixture

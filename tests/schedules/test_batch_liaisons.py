@@ -122,7 +122,7 @@ async def test_threshold_zero_or_null_means_one_message_per_item(world):
         {"overdue": {"liaison_batch_over": None}},
         {"plans": {"SR": {"overdue": {"liaison_batch_over": 0}}}},
     ):
-        policy = load_policy(overrides=overrides)
+        policy = load_policy(overrides={**overrides, "brief": {"audiences": []}})
         assert policy.for_plan("SR").liaison_batch_over == 0
     result = await plan_due(world.session_maker, local(MONDAY), policy, digests=False)
     assert result.lists == 0
@@ -161,7 +161,9 @@ async def test_reminders_and_acknowledgement_chases_are_never_listed(world, poli
 
 
 async def test_the_next_stage_of_a_listed_item_still_comes(world):
-    policy = load_policy(overrides={"overdue": {"liaison_weekday": False}})  # own cycle
+    policy = load_policy(
+        overrides={"overdue": {"liaison_weekday": False}, "brief": {"audiences": []}}
+    )
     items = await _overdue(world, 6)  # 1..6 days overdue: six 逾期提醒 in a list
     await plan_due(world.session_maker, local(MONDAY), policy, digests=False)
     await world.mark_sent()
@@ -184,7 +186,12 @@ async def test_the_next_stage_of_a_listed_item_still_comes(world):
     assert "张联络" in render(summary, locale="zh_CN").text
     # the next Monday SR-1..SR-5 reach day 7: five 督办, over a threshold of 4: a new list
     await world.mark_sent()
-    lower = load_policy(overrides={"overdue": {"liaison_batch_over": 4, "liaison_weekday": 0}})
+    lower = load_policy(
+        overrides={
+            "overdue": {"liaison_batch_over": 4, "liaison_weekday": 0},
+            "brief": {"audiences": []},
+        }
+    )
     later = await plan_due(world.session_maker, local("2025-03-31 09:00"), lower, digests=False)
     assert later.lists == 1
     lists = [r for r in await world.outbox() if r.kind == "overdue_batch"]

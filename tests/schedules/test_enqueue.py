@@ -148,7 +148,12 @@ async def test_an_item_escalated_later_the_same_day_gets_a_follow_up_summary(wor
 
 
 async def test_switching_batching_off_sends_one_message_per_item(world):
-    policy = load_policy(overrides={"overdue": {"liaison_weekday": 0, "batch_for": False}})
+    policy = load_policy(
+        overrides={
+            "brief": {"audiences": []},
+            "overdue": {"liaison_weekday": 0, "batch_for": False},
+        }
+    )
     await world.item("SR-1", date(2025, 3, 14), ["市卫健委"])
     await world.item("SR-2", date(2025, 3, 13), ["市卫健委"])
     result = await plan_due(world.session_maker, local("2025-03-21 10:00"), policy, digests=False)
@@ -161,7 +166,12 @@ async def test_switching_batching_off_sends_one_message_per_item(world):
 
 
 async def test_a_big_summary_is_capped_and_split_under_the_telegram_limit(world):
-    policy = load_policy(overrides={"overdue": {"liaison_weekday": 0, "batch_max_items": 200}})
+    policy = load_policy(
+        overrides={
+            "brief": {"audiences": []},
+            "overdue": {"liaison_weekday": 0, "batch_max_items": 200},
+        }
+    )
     for n in range(150):
         await world.item(f"SR-{n}", date(2025, 3, 14), ["市卫健委"], title="很长的任务标题" * 8)
     await plan_due(world.session_maker, local("2025-03-21 09:00"), policy, digests=False)
@@ -169,7 +179,12 @@ async def test_a_big_summary_is_capped_and_split_under_the_telegram_limit(world)
     parts = render(row, locale="zh_CN").parts
     assert len(parts) > 1
     assert all(len(p.text.encode("utf-16-le")) // 2 <= MAX_TEXT for p in parts)
-    capped = load_policy(overrides={"overdue": {"liaison_weekday": 0, "batch_max_items": 10}})
+    capped = load_policy(
+        overrides={
+            "brief": {"audiences": []},
+            "overdue": {"liaison_weekday": 0, "batch_max_items": 10},
+        }
+    )
     assert capped.defaults.batch_max_items == 10
 
 

@@ -26,7 +26,8 @@ def settings(monkeypatch, tmp_path):
     policy_file = tmp_path / "policy.yaml"
     # the item's own 7-day cycle (no weekly chase day): the dates below follow it
     policy_file.write_text(
-        "timezone: Europe/Berlin\noverdue: {liaison_weekday: false}\n", encoding="utf-8"
+        "timezone: Europe/Berlin\noverdue: {liaison_weekday: false}\nbrief: {audiences: []}\n",
+        encoding="utf-8",
     )
     monkeypatch.setenv("TIMEZONE", "Europe/Berlin")
     monkeypatch.setenv("POLICY_FILE", str(policy_file))

@@ -233,6 +233,12 @@ async def record_sent(
     fresh.lease_until = None
     if done:
         fresh.sent_at = now
+        if fresh.kind == OutboxKind.BRIEF:  # the stages it carries are sent with it
+            await session.exec(
+                update(Outbox)
+                .where(col(Outbox.via) == fresh.key, col(Outbox.status) == OutboxStatus.BRIEFED)
+                .values(status=SENT, sent_at=now, message_id=fresh.message_id)
+            )
     if assignment_id is not None:
         session.add(
             SentMessage(

@@ -18,7 +18,8 @@ keyboard (if any) on the last part. `assignment_id` tells the sender which assig
 message is about (recorded in SentMessage so replies and button presses reach it).
 
 One renderer per kind: `items` (reminder, ack_chase, overdue, escalation, periodic, chase,
-notice, decision), `batches` (escalation_batch, overdue_batch), `digest`.
+notice, decision), `batches` (escalation_batch, overdue_batch), `digest`, `brief` (a liaison's
+今日待办).
 
 Pictures: a digest and a leader's 督办汇总 carry a units' ranking (`RankingBlock`); their
 `Rendered.photo` is the caption of the scorecard picture the sender sends before the text, and
@@ -40,6 +41,7 @@ from bot.telegram.charts.scorecard import CardView
 from bot.telegram.charts.views import card_view
 from bot.telegram.notices import items
 from bot.telegram.notices.batches import escalation_batch
+from bot.telegram.notices.brief import brief
 from bot.telegram.notices.common import Context, Rendered
 from bot.telegram.notices.digest import digest
 
@@ -55,6 +57,7 @@ _RENDERERS: dict[str, Callable[[Outbox, Any, Context], Rendered]] = {
     OutboxKind.DIGEST: digest,
     OutboxKind.NOTICE: items.notice,
     OutboxKind.DECISION: items.decision,
+    OutboxKind.BRIEF: brief,
 }
 
 

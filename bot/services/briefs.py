@@ -1,0 +1,187 @@
+"""Composing the liaisons' briefs (今日待办): the day's stages of one liaison in ONE message.
+
+Called at the end of every planning pass, in its transaction (`bot.services.planning.plan_due`),
+so that the sender never sees a liaison's stage rows as pending on their own:
+
+1. the rows that wait (pending or held, due now) of the kinds a brief carries
+   (`bot.core.brief.BRIEFED_KINDS`), to a person whose audience on that row gets briefs for
+   that plan (policy `brief.audiences`, per plan overridable);
+2. a row whose assignment moved on since it was planned (reported done, closed, archived, or
+   acknowledged for a 签收 chase) is cancelled with the reason, as the sender would;
+3. per chat, `bot.core.brief.slot` by the briefs it has today: before the brief time the rows
+   are held until it; the first brief of the day (key "brief:DAY|CHAT") or the one same-day
+   follow-up ("brief:DAY#2|CHAT", for what became due after the morning brief went) is written
+   and the rows are marked `briefed` with `via` = its key; after the follow-up the rows are
+   held for the next working day's brief;
+4. when the sender has sent the brief, its rows become `sent` with it
+   (`bot.storage.outbox.briefs.release_carried`, called by the sender's record): every stage
+   still has its row, and "stages planned == stages notified" is a count of rows.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.core.brief import BRIEFED_KINDS, brief_key, brief_time, items_of, merge, slot
+from bot.core.notices import Audience, BriefNotice, OutboxKind, OutboxStatus
+from bot.core.policy import Policy
+from bot.core.status import CLOSED, DONE_REPORTED
+from bot.core.workdays import in_window
+from bot.storage.outbox import briefs as sql
+
+
+@dataclass
+class BriefResult:
+    briefs: int = 0  # brief rows written
+    carried: int = 0  # stage rows they carry
+    held: int = 0  # rows kept for a later brief
+    cancelled: int = 0  # rows whose assignment moved on
+    chats: list[int] = field(default_factory=list)
+
+
+def _moot(kind: str, state: tuple[str, bool, bool] | None) -> str:
+    if state is None:
+        return "the assignment was deleted"
+    status, archived, acknowledged = state
+    if archived:
+        return "the assignment was archived"
+    if status in (DONE_REPORTED, CLOSED):
+        return f"the assignment is {status}"
+    if kind == OutboxKind.ACK_CHASE and acknowledged:
+        return "the assignment was acknowledged"
+    return ""
+
+
+async def compose_briefs(
+    conn: AsyncConnection, policy: Policy, at: datetime, *, default_locale: str = "zh_CN"
+) -> BriefResult:
+    """Bundle the waiting rows of liaisons who get briefs into their brief; see the module doc."""
+    result = BriefResult()
+    if not in_window(at, policy.window):
+        return result
+    rows = [
+        row
+        for row in await sql.waiting_rows(conn, at, BRIEFED_KINDS)
+        if policy.briefs(
+            str(row.payload.get("plan") or "") or None, str(row.payload.get("audience") or "")
+        )
+    ]
+    if not rows:
+        return result
+    states = await sql.assignment_states(
+        conn, [r.assignment_id for r in rows if r.assignment_id is not None]
+    )
+    moot: dict[int, str] = {}
+    by_chat: dict[int, list[sql.Waiting]] = defaultdict(list)
+    for row in rows:
+        reason = (
+            _moot(row.kind, states.get(row.assignment_id)) if row.assignment_id is not None else ""
+        )
+        if reason:
+            moot[row.id] = reason
+        else:
+            by_chat[row.chat_id].append(row)
+    if moot:
+        await sql.cancel(conn, moot)
+        result.cancelled = len(moot)
+    today = at.astimezone(policy.zone).date()
+    morning = brief_time(today, policy)
+    taken = await sql.briefs_today(conn, today)
+    for chat_id, mine in sorted(by_chat.items()):
+        ids = [r.id for r in mine]
+        sent_today = taken.get(chat_id, 0)
+        number = slot(sent_today)
+        if sent_today == 0 and at < morning:
+            await sql.hold(conn, ids, morning)
+            result.held += len(ids)
+            continue
+        if number is None:
+            await sql.hold(conn, ids, brief_time(today + timedelta(days=1), policy))
+            result.held += len(ids)
+            continue
+        items = merge(i for r in mine for i in items_of(r.kind, r.payload, r.assignment_id))
+        key = brief_key(today, number, chat_id)
+        notice = BriefNotice(
+            date=today,
+            items=items,
+            stages=len(mine),
+            follow_up=number,
+            audience=Audience.LIAISONS,
+            lines=policy.brief.max_lines,
+        )
+        brief: dict[str, Any] = {
+            "key": key,
+            "kind": OutboxKind.BRIEF,
+            "chat_id": chat_id,
+            "person_id": next((r.person_id for r in mine if r.person_id), None),
+            "assignment_id": None,
+            "stage": today.isoformat(),
+            "locale": next((r.locale for r in mine if r.locale), None) or default_locale,
+            "payload": notice.to_json(),
+            "created_at": at,
+            "not_before": at,
+            "status": OutboxStatus.PENDING,
+        }
+        if not await sql.insert_brief(conn, brief):
+            # an overlapping pass wrote this brief meanwhile: the next pass bundles these
+            await sql.hold(conn, ids, at)
+            result.held += len(ids)
+            continue
+        result.carried += await sql.carry(conn, ids, key)
+        result.briefs += 1
+        result.chats.append(chat_id)
+    return result
+
+
+@dataclass
+class AckAllOutcome:
+    acknowledged: list[str] = field(default_factory=list)  # refs 签收 now
+    already: int = 0  # acknowledged before (by someone, or by an earlier press)
+    skipped: int = 0  # not the presser's unit any more, archived, or closed
+
+
+async def acknowledge_all(
+    session: Any,
+    assignment_ids: list[int],
+    *,
+    person: Any,
+    roles: Any,
+    at: datetime,
+    today: Any,
+    policy: Any,
+) -> AckAllOutcome:
+    """全部签收: record 签收 on each of `assignment_ids` the presser answers for (the caller
+    commits before answering). Each is the liaison's own report, as the 签收 button records it."""
+    from bot.core.status import Action, TransitionError
+    from bot.services.assignments import report
+    from bot.services.errors import ServiceError
+
+    outcome = AckAllOutcome()
+    for aid in assignment_ids:
+        try:
+            done = await report(
+                session,
+                assignment_id=aid,
+                person=person,
+                roles=roles,
+                action=Action.ACK,
+                at=at,
+                today=today,
+                policy=policy,
+            )
+        except ServiceError as exc:
+            if exc.code == "already_acknowledged":
+                outcome.already += 1
+            else:
+                outcome.skipped += 1
+            continue
+        except TransitionError:
+            outcome.skipped += 1
+            continue
+        outcome.acknowledged.append(done.row.ref)
+    return outcome
