@@ -104,12 +104,18 @@ async def compose_briefs(
             await sql.hold(conn, ids, brief_time(today + timedelta(days=1), policy))
             result.held += len(ids)
             continue
-        items = merge(i for r in mine for i in items_of(r.kind, r.payload, r.assignment_id))
+        carried = [items_of(r.kind, r.payload, r.assignment_id) for r in mine]
+        items = merge(i for found in carried for i in found)
+        # stages: one per row, a 逾期事项清单 row one per item it lists
+        stages = sum(
+            len(found) if r.kind == OutboxKind.OVERDUE_BATCH else 1
+            for r, found in zip(mine, carried, strict=True)
+        )
         key = brief_key(today, number, chat_id)
         notice = BriefNotice(
             date=today,
             items=items,
-            stages=len(mine),
+            stages=stages,
             follow_up=number,
             audience=Audience.LIAISONS,
             lines=policy.brief.max_lines,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlmodel import select
 
@@ -37,6 +38,8 @@ from .world import World, text_of
 
 UNIT = "上饶市卫生健康委员会"
 REMINDER_MORNING = "2025-12-24T08:59:55+08:00"  # a Wednesday: 7 days before 2025-12-31
+# one message per item and stage (the policy's brief switched off): the reminder itself
+PER_ITEM = {"POLICY_FILE": str(Path(__file__).parents[1] / "fixtures" / "per_item_policy.yaml")}
 DIGEST_MONDAY = "2025-12-22T09:00:00+08:00"  # the weekly digest's slot
 DIGEST_TITLE = "督办周报"
 PART = re.compile(r"\((\d+)/(\d+)\)\s*$")
@@ -148,7 +151,7 @@ async def diagnose(world: World, roster: Roster, leaders: list[int]) -> str:
 
 
 async def test_a_liaison_gets_the_reminder_and_reports_on_it(make_world) -> None:
-    world: World = await make_world(clock_start=REMINDER_MORNING)
+    world: World = await make_world(clock_start=REMINDER_MORNING, env=PER_ITEM)
     liaison = await world.liaison(UNIT, "张三")
 
     reminder = await liaison.next_message(match="⏰", timeout=90)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from pathlib import Path
 
 from sqlmodel import select
 
@@ -16,6 +17,8 @@ from .world import TIMEOUT, World, text_of
 
 UNIT = "上饶市卫生健康委员会"
 REMINDER_MORNING = "2025-12-24T08:59:55+08:00"  # a Wednesday: 7 days before 2025-12-31
+# one message per item and stage (the policy's brief switched off): the reminder itself
+PER_ITEM = {"POLICY_FILE": str(Path(__file__).parents[1] / "fixtures" / "per_item_policy.yaml")}
 
 
 async def remembered(world: World, chat_id: int, message_id: int) -> None:
@@ -42,7 +45,7 @@ async def remembered(world: World, chat_id: int, message_id: int) -> None:
 
 
 async def test_a_liaison_reports_in_words(make_world) -> None:
-    world: World = await make_world(clock_start=REMINDER_MORNING)
+    world: World = await make_world(clock_start=REMINDER_MORNING, env=PER_ITEM)
     liaison = await world.liaison(UNIT, "张三")
     reminder = await liaison.next_message(match="⏰", timeout=90)
     ref = re.search(r"SR-\w+", text_of(reminder)).group(0)
