@@ -66,14 +66,18 @@ def brief_text(n: BriefNotice, locale: str, max_lines: int = MAX_LINES) -> str:
     if n.follow_up:
         label = gettext("Due today (update)", locale=locale)
     total = len(n.items)
+    plans = {(i.plan, i.plan_title) for i in n.items}
+    several_plans = len(plans) > 1
+    head = f"☀️ <b>{esc(label)}</b> · {esc(day(n.date, locale))}"
+    if len(plans) == 1:  # one plan: named once, at the top
+        head += " · " + esc(plan_label(*next(iter(plans))))
     lines = [
-        f"☀️ <b>{esc(label)}</b> · {esc(day(n.date, locale))}",
+        head,
         esc(
             ngettext("%(n)s item: ", "%(n)s items: ", total, locale=locale) % {"n": total}
             + _counts(groups, locale)
         ),
     ]
-    several_plans = len({i.plan for i in n.items}) > 1
     budget = max_lines
     for section, found in groups.items():
         lines += ["", f"{ICONS.get(section, '•')} <b>{esc(section_label(section, locale))}</b>"]

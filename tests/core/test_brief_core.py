@@ -1,0 +1,122 @@
+"""The brief's pure rules (bot.core.brief): sections, one line per item, the day's slots, the
+brief time, and the policy's brief section."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.core.brief import (
+    brief_key,
+    brief_time,
+    items_of,
+    merge,
+    reminder_section,
+    sections,
+    slot,
+    to_acknowledge,
+)
+from bot.core.notices import BatchItem, BatchNotice, BriefItem, ItemNotice
+from bot.core.policy import PolicyError, load_policy
+
+ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def _item(kind: str, aid: int, days: int, *, acknowledged: bool = True, **kw):
+    notice = ItemNotice(
+        plan="SR", plan_title="T", ref=f"SR-{aid}", title="x" * 40, days=days, **kw
+    )
+    notice.acknowledged = acknowledged
+    return items_of(kind, notice.to_json(), aid)
+
+
+@pytest.mark.parametrize(
+    ("days", "section"), [(0, "d0"), (-1, "d0"), (1, "d1"), (2, "d7"), (7, "d7"), (30, "d30")]
+)
+def test_a_reminder_goes_in_the_section_of_its_days_left(days, section):
+    assert reminder_section(days) == section
+
+
+def test_one_line_per_item_in_its_most_urgent_section_most_urgent_first():
+    found = [
+        *_item("reminder", 1, 7, acknowledged=False),
+        *_item("ack_chase", 1, 3, acknowledged=False),
+        *_item("overdue", 2, 1),
+        *_item("escalation", 3, 14),
+        *_item("reminder", 4, 0),
+        *_item("periodic", 5, 14, period_end=date(2025, 12, 31)),
+        *_item("reminder", 6, 30),
+    ]
+    merged = merge(found)
+    assert [(i.id, i.section) for i in merged] == [
+        (3, "od"),
+        (2, "od"),
+        (4, "d0"),
+        (1, "d7"),
+        (6, "d30"),
+        (5, "per"),
+    ]
+    assert merged[0].escalated and not merged[1].escalated
+    assert len(merged[0].title) == 24 and merged[0].title.endswith("…")
+    assert [i.id for i in to_acknowledge(merged)] == [1]
+    assert list(sections(merged)) == ["od", "d0", "d7", "d30", "per"]
+    assert BriefItem.from_json(merged[3].to_json()) == merged[3]
+
+
+def test_a_liaisons_overdue_list_brings_each_of_its_items():
+    listing = BatchNotice(
+        plan="SR",
+        plan_title="T",
+        date=date(2025, 3, 24),
+        audience="liaisons",
+        total=2,
+        counts={},
+        items=(
+            BatchItem(11, "SR-11", "a", "u", kind="escalation", days=9),
+            BatchItem(12, "SR-12", "b", "u", kind="overdue", days=2),
+        ),
+    )
+    found = items_of("overdue_batch", listing.to_json(), None)
+    assert [(i.id, i.section, i.days, i.escalated) for i in found] == [
+        (11, "od", 9, True),
+        (12, "od", 2, False),
+    ]
+
+
+def test_the_morning_brief_then_one_follow_up_then_nothing_until_the_next_day():
+    assert [slot(n) for n in range(4)] == [0, 1, None, None]
+    assert brief_key(date(2025, 3, 24), 0, 7) == "brief:2025-03-24|7"
+    assert brief_key(date(2025, 3, 24), 1, 7) == "brief:2025-03-24#2|7"
+
+
+def test_the_brief_time_is_the_policys_on_the_next_working_day():
+    policy = load_policy(overrides={"brief": {"time": "10:00"}})
+    at = brief_time(date(2025, 10, 1), policy)  # 国庆: the first working day is 10-09
+    assert at == datetime(2025, 10, 9, 10, 0, tzinfo=ZONE)
+    early = load_policy(overrides={"brief": {"time": "07:00"}})  # not before the window
+    assert brief_time(date(2025, 3, 24), early) == datetime(2025, 3, 24, 9, 0, tzinfo=ZONE)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"brief": {"audiences": ["leaders"]}}, r"brief\.audiences\[0\]"),
+        ({"brief": {"max_lines": 0}}, r"brief\.max_lines"),
+        ({"brief": {"time": "9h"}}, r"brief\.time"),
+        ({"plans": {"SR": {"brief": {"time": "10:00"}}}}, r"plans\.SR\.brief\.time"),
+    ],
+)
+def test_a_bad_brief_section_names_the_field(overrides, field):
+    with pytest.raises(PolicyError, match=field):
+        load_policy(overrides=overrides)
+
+
+def test_briefs_are_on_for_liaisons_by_default_and_can_be_switched_off_per_plan():
+    assert load_policy().briefs("SR", "liaisons")
+    assert not load_policy().briefs("SR", "leaders")
+    policy = load_policy(overrides={"plans": {"LN": {"brief": {"audiences": False}}}})
+    assert policy.briefs("SR", "liaisons") and not policy.briefs("LN", "liaisons")
+    off = load_policy(overrides={"brief": {"audiences": []}})
+    assert not off.briefs("SR", "liaisons")
