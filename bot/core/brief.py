@@ -10,8 +10,9 @@ This module decides the brief's content from the carried rows' payloads:
 - sections, most urgent first (`BRIEF_SECTIONS`): od overdue (逾期提醒 and 督办; latest first),
   d0 due today, d1 tomorrow, d7 within 7 days, d30 within 30 days (nearest first), ack waiting
   for 签收 (the acknowledgement chase), per report requests of recurring duties;
-- one line per item: an item with several stages on the day (a reminder and its 签收 chase)
-  is listed once, in its most urgent section; it is unacknowledged if any of them says so;
+- one line per item (plan and ref): an item with several stages on the day (a reminder and its
+  签收 chase, or several milestones) is listed once, in its most urgent section; it is
+  unacknowledged if any of them says so;
 - `slot(...)`: the brief of the day (0), the one same-day follow-up (1), or "hold it for the
   next brief" (None), so that a liaison gets at most two bundled messages a day.
 """
@@ -113,21 +114,32 @@ def items_of(kind: str, payload: Mapping[str, Any], assignment_id: int | None) -
 
 
 def merge(items: Iterable[BriefItem]) -> tuple[BriefItem, ...]:
-    """One line per item (its most urgent stage), most urgent first."""
-    best: dict[int, BriefItem] = {}
-    unacknowledged: set[int] = set()
+    """One line per item (plan and ref): its most urgent stage over all its milestones'
+    assignments (the others' ids in `also`, for 全部签收), unacknowledged if any of them is;
+    most urgent first."""
+    best: dict[tuple[str, str], BriefItem] = {}
+    ids: dict[tuple[str, str], list[int]] = {}
+    unacknowledged: set[tuple[str, str]] = set()
     for item in items:
+        key = (item.plan, item.ref)
         if not item.acknowledged:
-            unacknowledged.add(item.id)
-        current = best.get(item.id)
+            unacknowledged.add(key)
+        found = ids.setdefault(key, [])
+        if item.id not in found:
+            found.append(item.id)
+        current = best.get(key)
         if current is None or item.rank() < current.rank():
-            best[item.id] = item
+            best[key] = item
     out = []
-    for item in best.values():
-        if item.id in unacknowledged and item.acknowledged:
-            item = replace(item, acknowledged=False)
-        out.append(item)
+    for key, item in best.items():
+        also = tuple(i for i in ids[key] if i != item.id)
+        out.append(replace(item, acknowledged=key not in unacknowledged, also=also))
     return tuple(sorted(out, key=BriefItem.rank))
+
+
+def assignment_ids(items: Iterable[BriefItem]) -> list[int]:
+    """Every assignment of these lines (a line's own and its other milestones')."""
+    return [i for item in items for i in (item.id, *item.also)]
 
 
 def sections(items: Iterable[BriefItem]) -> dict[str, list[BriefItem]]:

@@ -698,6 +698,7 @@ class BriefItem:
     due: date | None = None
     acknowledged: bool = True
     escalated: bool = False  # od: a 督办 (its leaders and coordinators were told too)
+    also: tuple[int, ...] = ()  # the item's other assignments (milestones) on this line
 
     def rank(self) -> tuple[int, int, str, str]:
         """Most urgent first: by section, then the latest overdue / the nearest due first."""
@@ -719,6 +720,8 @@ class BriefItem:
             out["ack"] = False
         if self.escalated:
             out["esc"] = True
+        if self.also:
+            out["also"] = list(self.also)
         return out
 
     @classmethod
@@ -734,6 +737,7 @@ class BriefItem:
             due=_day(data.get("due")),
             acknowledged=bool(data.get("ack", True)),
             escalated=bool(data.get("esc", False)),
+            also=tuple(int(i) for i in data.get("also") or ()),
         )
 
 
@@ -747,7 +751,7 @@ class BriefNotice:
     stages: int = 0
     follow_up: int = 0
     audience: str = Audience.LIAISONS
-    lines: int = 30  # item lines the message lists (policy brief.max_lines); the rest counted
+    lines: int = 20  # item lines the message lists (policy brief.max_lines); the rest counted
 
     def to_json(self) -> Json:
         return {
@@ -767,7 +771,7 @@ class BriefNotice:
             stages=int(data.get("stages") or 0),
             follow_up=int(data.get("follow_up") or 0),
             audience=str(data.get("audience") or Audience.LIAISONS),
-            lines=int(data.get("lines") or 30),
+            lines=int(data.get("lines") or 20),
         )
 
 

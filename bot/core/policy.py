@@ -102,7 +102,7 @@ class DigestRules:
 @dataclass(frozen=True)
 class BriefRules:
     at: time = time(9, 0)  # local time of the morning brief (not before the window opens)
-    max_lines: int = 30  # item lines listed; the rest is counted (a button opens each group)
+    max_lines: int = 20  # item lines listed; the rest is counted (a button opens each group)
 
 
 @dataclass(frozen=True)
@@ -382,7 +382,7 @@ class BriefAudiences(_Section):
 class Brief(_Section):
     audiences: BriefFor = None
     at: Clock = Field(default=time(9, 0), alias="time")
-    max_lines: Positive = 30
+    max_lines: Positive = 20
 
     def rules(self) -> BriefRules:
         return BriefRules(at=self.at, max_lines=self.max_lines)

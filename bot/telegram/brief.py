@@ -14,7 +14,7 @@ from aiogram.utils.i18n import ngettext
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.core.brief import sections, to_acknowledge
+from bot.core.brief import assignment_ids, sections, to_acknowledge
 from bot.core.notices import BriefItem, BriefNotice, OutboxKind
 from bot.core.roles import Roles
 from bot.services.briefs import acknowledge_all
@@ -103,7 +103,7 @@ async def acknowledge_everything(
     m = moment(settings, clock)
     outcome = await acknowledge_all(
         session,
-        [i.id for i in to_acknowledge(notice.items)],
+        assignment_ids(to_acknowledge(notice.items)),
         person=person,
         roles=roles,
         at=m.now,
@@ -111,7 +111,7 @@ async def acknowledge_everything(
         policy=m.policy,
     )
     await session.commit()  # recorded before anybody is told so
-    n = len(outcome.acknowledged)
+    n = len(set(outcome.acknowledged))  # items (refs); an item's milestones count once
     text = ngettext("Acknowledged %(n)s item.", "Acknowledged %(n)s items.", n) % {"n": n}
     if outcome.already:
         text += " " + ngettext(

@@ -3,12 +3,14 @@ brief time, and the policy's brief section."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.core.brief import (
+    assignment_ids,
     brief_key,
     brief_time,
     items_of,
@@ -63,6 +65,16 @@ def test_one_line_per_item_in_its_most_urgent_section_most_urgent_first():
     assert [i.id for i in to_acknowledge(merged)] == [1]
     assert list(sections(merged)) == ["od", "d0", "d7", "d30", "per"]
     assert BriefItem.from_json(merged[3].to_json()) == merged[3]
+
+
+def test_an_items_milestones_make_one_line_and_all_of_them_are_acknowledged():
+    a = _item("overdue", 1, 300, acknowledged=False)[0]
+    b = _item("escalation", 2, 700)[0]
+    c = _item("reminder", 3, 5)[0]
+    same = [replace(x, ref="SR-9") for x in (a, b, c)]
+    [line] = merge(same)
+    assert (line.id, line.days, line.also, line.acknowledged) == (2, 700, (1, 3), False)
+    assert sorted(assignment_ids([line])) == [1, 2, 3]
 
 
 def test_a_liaisons_overdue_list_brings_each_of_its_items():

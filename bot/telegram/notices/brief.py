@@ -16,7 +16,7 @@ from bot.telegram.notices.common import Context, Rendered, day, days_overdue
 from bot.telegram.render import days_text, esc
 
 ICONS = {"od": "🔴", "d0": "🟠", "d1": "🟠", "d7": "🟡", "d30": "🟢", "ack": "📌", "per": "🗓"}
-MAX_LINES = 30  # item lines listed when no policy says
+MAX_LINES = 20  # item lines listed when no policy says
 ITEM_BUTTONS = 6  # the most urgent items get a button of their own
 
 
@@ -53,7 +53,14 @@ def item_days(item: BriefItem, locale: str) -> str:
 
 
 def item_line(item: BriefItem, locale: str) -> str:
-    return f"<b>{esc(item.ref)}</b> {esc(item.title)} · {esc(item_days(item, locale))}"
+    line = f"<b>{esc(item.ref)}</b> {esc(item.title)} · {esc(item_days(item, locale))}"
+    if item.also:  # the item's other milestones due or late too
+        more = len(item.also)
+        line += esc(
+            ngettext(" (+%(n)s milestone)", " (+%(n)s milestones)", more, locale=locale)
+            % {"n": more}
+        )
+    return line
 
 
 def _counts(groups: dict[str, list[BriefItem]], locale: str) -> str:
@@ -78,10 +85,13 @@ def brief_text(n: BriefNotice, locale: str, max_lines: int = MAX_LINES) -> str:
             + _counts(groups, locale)
         ),
     ]
+    # every section gets its share of the lines (its most urgent items); what a section does
+    # not use goes to the next ones
     budget = max_lines
-    for section, found in groups.items():
+    for index, (section, found) in enumerate(groups.items()):
         lines += ["", f"{ICONS.get(section, '•')} <b>{esc(section_label(section, locale))}</b>"]
-        shown = found[: max(budget, 0)]
+        share = max(3, -(-budget // (len(groups) - index)))
+        shown = found[: min(share, max(budget, 0))] if budget > 0 else []
         budget -= len(shown)
         plan = None
         for item in sorted(shown, key=lambda i: (i.plan, i.rank())) if several_plans else shown:
