@@ -33,15 +33,24 @@ def test_simulate_prints_a_line_per_week_and_writes_csv(tmp_path, capsys):
     # 国庆: nothing is sent in week 40's holiday days, W41 resumes on Thursday 10-09
     assert weeks == ["2025-W40", "2025-W41", "2025-W42"]
     assert any("digests" in line and "groups 1" in line for line in printed)
-    assert printed[-2].startswith("total")
-    # 督办 to leaders and coordinators comes as one summary a day; liaisons still per item
-    total = printed[-2]
+    [total] = [line for line in printed if line.startswith("total")]
+    # 督办 to leaders and coordinators comes as one summary a day; liaisons get their brief
     assert "督办 summaries" in total and "items)" in total
-    escalations = total.split("escalations ")[1].split(")")[0]
-    assert "coordinators" not in escalations and "leaders" not in escalations
+    assert "briefs" in total and "escalations" not in total and "reminders" not in total
+    # then the checks: the busiest recipient-day per audience, and nothing dropped
+    [peaks] = [line for line in printed if line.startswith("most messages")]
+    assert "liaisons 1 " in peaks
+    [stages] = [line for line in printed if line.startswith("ladder stages")]
+    assert stages.endswith("(nothing dropped)")
     rows = list(csv.DictReader(out.open(encoding="utf-8")))
     assert {"week", "kind", "audience", "count"} <= set(rows[0])
-    assert {r["kind"] for r in rows} >= {"digest", "escalation_batch", "escalation_batch_items"}
+    assert {r["kind"] for r in rows} >= {
+        "digest",
+        "escalation_batch",
+        "escalation_batch_items",
+        "brief",
+        "brief_stages",
+    }
 
 
 def test_simulate_rejects_bad_input_with_one_line(capsys):

@@ -85,7 +85,8 @@ async def assignment_states(
 async def briefs_today(conn: AsyncConnection, day: date) -> Counter[int]:
     """chat → how many briefs it has for local `day` (keys "brief:DAY…|CHAT")."""
     prefix = f"{OutboxKind.BRIEF}:{day.isoformat()}"
-    query = select(OB.c.key).where(OB.c.key >= prefix, OB.c.key < prefix + "~")
+    # LIKE, not a range: PostgreSQL's collation may not order '|', '#' and '~' bytewise
+    query = select(OB.c.key).where(OB.c.key.like(prefix + "%"))
     found: Counter[int] = Counter()
     for (key,) in (await conn.execute(query)).all():
         found[int(str(key).rpartition("|")[2])] += 1
