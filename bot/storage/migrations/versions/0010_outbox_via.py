@@ -1,7 +1,7 @@
 """outbox.via: the key of the liaison's brief that carries a stage's row (bot.services.briefs);
 the row is `briefed` until the brief is sent, then `sent` with it.
 
-Revision ID: 0011
+Revision ID: 0010
 Revises: 0009
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011"
+revision: str = "0010"
 down_revision: str | Sequence[str] | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
