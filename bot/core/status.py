@@ -108,6 +108,28 @@ class _Common(TypedDict):
     old_status: str
 
 
+# what a coordinator decides on (bot.services.pending, the pushed decision notices)
+COMPLETION = "completion"  # 办结 / 退回 a reported completion
+EXTENSION = "extension"  # 批准 / 驳回 an extension request
+
+# the StatusEvent kinds that are a coordinator's decision
+DECISION_EVENT_KINDS = ("confirm", "return", "extension_approve", "extension_deny")
+
+
+def awaits_decision(kind: str, status: str, extension_requested_to: date | None) -> bool:
+    """Whether a decision of `kind` (COMPLETION or EXTENSION) is still waiting on an
+    assignment in this state: a completion while it is reported done, an extension while a
+    request stands on an item not closed."""
+    if kind == EXTENSION:
+        return extension_requested_to is not None and status != CLOSED
+    return status == DONE_REPORTED
+
+
+def decision_kind(action: str) -> str:
+    """The decision an act answers: 办结 / 退回 a completion, approve / deny an extension."""
+    return EXTENSION if action in (Action.APPROVE, Action.DENY) else COMPLETION
+
+
 def check_reason_length(action: str, reason: str) -> None:
     """The reason of a 退回 or a denial is at most MAX_REASON characters (TransitionError
     reason_too_long); other actions carry none. Callers check it before anything else, so the

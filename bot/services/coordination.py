@@ -37,7 +37,7 @@ from bot.services.lookup import find_units, plan_by_code, task_by_ref
 from bot.services.people import liaisons_of_units
 from bot.services.scope import PlanScope
 from bot.services.stats import Scope
-from bot.storage.history import record
+from bot.storage.history import claim_decision, latest_decision, record
 from bot.storage.models import (
     Assignment,
     Milestone,
@@ -298,11 +298,12 @@ async def act(
     no_extension_request, reason_required, closed)."""
     if action not in (CONFIRM, RETURN, APPROVE, DENY):
         raise ServiceError("unknown_action", action=action)
+    # held from here on, so that the candidate and the snapshot are one reading of the row
+    assignment = await session.get(Assignment, assignment_id)
     candidate = await candidate_by_id(session, assignment_id)
     if not roles.coordinates(candidate.plan_id):
         plan = await session.get(Plan, candidate.plan_id)
         raise ServiceError("not_your_plan", plan=plan.code if plan else "")
-    assignment = await session.get(Assignment, assignment_id)
     assert assignment is not None
     snapshot = Snapshot(
         status=assignment.status,
@@ -314,7 +315,18 @@ async def act(
             await progress_before_done(session, assignment_id) if action == RETURN else None
         ),
     )
+    if not pending_for(action, candidate):
+        raise await not_pending_error(session, candidate, action)
     transition = apply(snapshot, Action(action), by="coordinator", today=today, reason=reason)
+    claimed = await claim_decision(
+        session,
+        assignment_id,
+        status=snapshot.status,
+        extension_requested_to=snapshot.extension_requested_to,
+        new_status=transition.new_status,
+    )
+    if not claimed:  # another coordinator decided since we looked: record nothing
+        raise await not_pending_error(session, candidate, action)
     event = await record(session, assignment, transition, at=at, actor=person, note=reason.strip())
     await session.flush()
     return ActOutcome(
@@ -324,6 +336,23 @@ async def act(
         due_after=transition.due_after,
         reason=reason.strip(),
         event=event,
+    )
+
+
+async def not_pending_error(session: AsyncSession, c: Candidate, action: str) -> ServiceError:
+    """Why `action` cannot be done on `c`: code already_decided (with who decided what, and
+    when: `act` is the decision's StatusEvent kind, `by` the coordinator, `at` the instant)
+    when a coordinator decided on the latest report, else nothing_pending_<action>."""
+    event = await latest_decision(session, c.assignment_id)
+    if event is None:
+        return ServiceError(f"nothing_pending_{action}", ref=c.ref)
+    return ServiceError(
+        "already_decided",
+        ref=c.ref,
+        unit=c.unit_name,
+        act=event.kind,
+        by=event.actor_label,
+        at=event.at,
     )
 
 

@@ -10,13 +10,10 @@ from sqlalchemy import func
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.core.status import CLOSED, DONE_REPORTED
+from bot.core.status import CLOSED, COMPLETION, DONE_REPORTED, EXTENSION
 from bot.services.scope import PlanScope
 from bot.storage.models import Assignment, Milestone, Plan, StatusEvent, Task, Unit
 from bot.storage.typed_sql import select_rows
-
-COMPLETION = "completion"  # 办结 / 退回
-EXTENSION = "extension"  # 批准 / 驳回
 
 
 @dataclass(frozen=True)

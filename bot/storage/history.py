@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from sqlalchemy import desc, update
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.history import ACTOR_SYSTEM
-from bot.core.status import DONE_REPORTED, Transition
+from bot.core.status import DECISION_EVENT_KINDS, DONE_REPORTED, Transition
 from bot.storage.models import CLOSED, Assignment, Person, StatusEvent
 from bot.storage.typed_sql import stored_id
 
@@ -74,3 +76,51 @@ async def record(
     )
     session.add(event)
     return event
+
+
+async def claim_decision(
+    session: AsyncSession,
+    assignment_id: int,
+    *,
+    status: str,
+    extension_requested_to: date | None,
+    new_status: str,
+) -> bool:
+    """Take the right to decide on the assignment: its status becomes `new_status` only if it
+    still is what the decision was made on (`status`, the extension request). False when
+    another decision came first (two coordinators pressing 办结 on two notices of the same
+    item): the caller then records nothing. On PostgreSQL the second UPDATE waits for the
+    first transaction and sees its outcome; on SQLite writers are serialised anyway."""
+    extension = col(Assignment.extension_requested_to)
+    changed = await session.exec(
+        update(Assignment)
+        .where(
+            col(Assignment.id) == assignment_id,
+            col(Assignment.status) == status,
+            extension.is_(None)
+            if extension_requested_to is None
+            else extension == extension_requested_to,
+        )
+        .values(status=new_status)
+        .execution_options(synchronize_session=False)
+    )
+    return changed.rowcount == 1
+
+
+async def latest_decision(session: AsyncSession, assignment_id: int) -> StatusEvent | None:
+    """The coordinator's latest decision (办结, 退回, approve, deny) on the assignment, unless
+    the liaison reported 已完成 or asked for an extension again after it."""
+    found = await session.exec(
+        select(StatusEvent)
+        .where(
+            col(StatusEvent.assignment_id) == assignment_id,
+            col(StatusEvent.kind).in_((*DECISION_EVENT_KINDS, "report", "extension_request")),
+        )
+        .order_by(desc(col(StatusEvent.at)), desc(col(StatusEvent.id)))
+    )
+    for event in found.all():
+        if event.kind in DECISION_EVENT_KINDS:
+            return event
+        if event.kind == "extension_request" or event.new_status == DONE_REPORTED:
+            return None  # a report newer than any decision: nothing was decided on it yet
+    return None

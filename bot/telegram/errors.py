@@ -104,6 +104,7 @@ MESSAGES: dict[str, str] = {
     "nothing_pending_return": N_("%(ref)s has no completion waiting for confirmation to return."),
     "nothing_pending_approve": N_("%(ref)s has no extension request waiting."),
     "nothing_pending_deny": N_("%(ref)s has no extension request waiting."),
+    "already_decided": N_("%(ref)s · %(unit)s was already decided by %(by)s."),
     "nothing_pending_remind": N_("%(ref)s has nothing open to chase: it is done or closed."),
     "unit_not_on_item": N_("%(unit)s is not a responsible unit of %(ref)s."),
     "no_liaison": N_("%(unit)s has no liaison yet: invite one with /invite %(unit)s."),

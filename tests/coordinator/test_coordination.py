@@ -8,7 +8,6 @@ import pytest
 from sqlmodel import select
 
 from bot.core.roles import Roles
-from bot.core.status import TransitionError
 from bot.services import coordination as co
 from bot.services.errors import ServiceError
 from bot.storage.models import Assignment, Milestone, Outbox, StatusEvent
@@ -95,7 +94,7 @@ async def test_approve_keeps_the_original_due_and_records_history(ledger):
         events = (await s.exec(select(StatusEvent).where(StatusEvent.assignment_id == aid))).all()
         assert [e.kind for e in events] == ["extension_approve"]
         assert events[0].due_before == date(2026, 1, 10)
-        with pytest.raises(TransitionError) as exc:
+        with pytest.raises(ServiceError) as exc:
             await co.act(
                 s,
                 assignment_id=aid,
@@ -106,7 +105,8 @@ async def test_approve_keeps_the_original_due_and_records_history(ledger):
                 today=TODAY,
                 reason="x",
             )
-        assert exc.value.code == "no_extension_request"
+        assert exc.value.code == "already_decided"  # approved a moment ago: said politely
+        assert exc.value.params["act"] == "extension_approve"
 
 
 async def test_chase_is_one_row_per_liaison_and_idempotent(ledger):

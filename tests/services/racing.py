@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.sql import Select
+from sqlalchemy.sql.util import find_tables
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.storage.models import Invite
@@ -65,21 +66,25 @@ class Rendezvous:
         )
 
 
-def _reads_invites(statement: Any) -> bool:
+def _reads(statement: Any, model: Any) -> bool:
     if not isinstance(statement, Select):
         return False
-    table = table_of(Invite)
-    return any(f is table for f in statement.get_final_froms())
+    table = table_of(model)
+    # a join counts too (the tables it joins)
+    return any(t is table for f in statement.get_final_froms() for t in find_tables(f))
 
 
-def racing_session_maker(engine: AsyncEngine, rendezvous: Rendezvous) -> Any:
+def racing_session_maker(engine: AsyncEngine, rendezvous: Rendezvous, model: Any = Invite) -> Any:
+    """Sessions that meet at the rendezvous once they have read a row of `model`'s table
+    (an invitation by default; an assignment for two coordinators deciding at once)."""
+
     class RacingSession(AsyncSession):
         looked = False
 
         async def exec(self, statement: Any, *args: Any, **kw: Any) -> Any:
             result = await super().exec(statement, *args, **kw)
             racing = _RACER.get(None) is not None
-            if racing and not self.looked and _reads_invites(statement):
+            if racing and not self.looked and _reads(statement, model):
                 self.looked = True
                 await rendezvous.arrive()
             return result

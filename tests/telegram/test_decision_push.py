@@ -11,9 +11,13 @@ from zoneinfo import ZoneInfo
 from aiogram.types import ForceReply
 from sqlmodel import select
 
-from bot.storage.models import Outbox
+from bot.core.roles import Roles
+from bot.services import coordination as co
+from bot.services.errors import ServiceError
+from bot.storage.models import Assignment, Outbox, StatusEvent
 from bot.telegram.delivery.sender import Sender
-from tests.services.factories import add_person
+from tests.services.factories import NOW, TODAY, add_person
+from tests.services.racing import Rendezvous, racing_session_maker
 
 from .conftest import COORDINATOR, FINANCE, LIAISON
 
@@ -119,3 +123,116 @@ async def test_a_plain_reply_naming_the_ref_pushes_as_well(h):
     rows = await decision_rows(h)
     assert sorted(r.chat_id for r in rows) == [COORDINATOR, SCOPED]
     assert rows[0].payload["items"][0]["ref"] == "SR-2"
+
+
+def buttons_of(message) -> dict[str, str]:
+    return {b.text: b.callback_data for row in message.reply_markup.inline_keyboard for b in row}
+
+
+def sent_to(h, chat_id: int, since: int) -> list:
+    return [
+        c
+        for c in h.session.calls[since:]
+        if hasattr(c, "chat_id") and hasattr(c, "text") and int(c.chat_id) == chat_id
+    ]
+
+
+async def decision_events(h, kind: str) -> list[StatusEvent]:
+    async with h.ledger.session_maker() as s:
+        found = await s.exec(select(StatusEvent).where(StatusEvent.kind == kind))
+        return list(found.all())
+
+
+async def test_the_second_coordinator_is_told_who_decided_instead_of_deciding_twice(h):
+    await staffed(h)
+    await h.send(LIAISON, "/report SR-2 已完成 已竣工验收")
+    before = len(h.session.calls)
+    await sender_for(h).drain()
+    mine = sent_to(h, SCOPED, before)[0]
+    theirs = sent_to(h, COORDINATOR, before)[0]
+
+    closed = await h.press(SCOPED, next(d for t, d in buttons_of(mine).items() if "办结" in t))
+    assert any(int(m.chat_id) == LIAISON for m in closed.messages)
+    again = await h.press(
+        COORDINATOR, next(d for t, d in buttons_of(theirs).items() if "办结" in t)
+    )
+    assert again.alerts and "已由 王督办" in again.alerts[-1] and "办结" in again.alerts[-1]
+    assert not any(int(m.chat_id) == LIAISON for m in again.messages)  # told once, not twice
+    # 退回 on the other notice: no reason is asked for a decision already taken
+    asked = await h.press(
+        COORDINATOR, next(d for t, d in buttons_of(theirs).items() if "退回" in t)
+    )
+    assert not asked.messages and "已由 王督办" in asked.alerts[-1]
+    assert len(await decision_events(h, "confirm")) == 1
+    assert await decision_events(h, "return") == []
+
+
+async def test_a_decision_taken_before_the_tick_leaves_the_notice(h):
+    await staffed(h)
+    await h.send(LIAISON, "/report SR-2 已完成")
+    await h.send(FINANCE, "/report SR-1 extend 2026-03-31")
+    # the admin decides SR-2 by command before the sender's tick
+    await h.send(COORDINATOR, "/confirm SR-2")
+    before = len(h.session.calls)
+    await sender_for(h).drain()
+    notice = sent_to(h, SCOPED, before)
+    assert len(notice) == 1
+    assert "SR-1" in notice[0].text and "SR-2" not in notice[0].text
+    assert not any("SR-2" in t for t in buttons_of(notice[0]))
+
+    # everything decided before the tick: no message at all, the row is cancelled
+    await h.send(LIAISON, "/report SR-1 已完成")
+    await h.send(COORDINATOR, "/confirm SR-1 市卫健委")
+    before = len(h.session.calls)
+    await sender_for(h).drain()
+    assert sent_to(h, SCOPED, before) == []
+    last = [r for r in await decision_rows(h) if r.chat_id == SCOPED][-1]
+    assert last.status == "cancelled" and "decided" in (last.last_error or "")
+
+
+async def test_pending_buttons_answer_politely_after_a_decision_elsewhere(h):
+    await staffed(h)
+    await h.send(FINANCE, "/report SR-1 extend 2026-03-31 资金未到位")
+    listing = await h.send(SCOPED, "/pending")
+    approve = listing.button("批准")
+    await h.send(COORDINATOR, "/deny SR-1 市财政局 另行安排")
+    late = await h.press(SCOPED, approve)
+    assert "已由" in late.alerts[-1] and "驳回" in late.alerts[-1], late.alerts
+    assert await decision_events(h, "extension_approve") == []
+
+
+async def test_two_coordinators_deciding_at_the_same_instant_decide_once(h):
+    """Both have read the item as waiting before either writes: exactly one 办结 is
+    recorded, the other is told who decided (the conditional update)."""
+    await h.send(LIAISON, "/report SR-2 已完成")
+    async with h.ledger.session_maker() as s:
+        aid = (
+            await s.exec(select(Outbox.assignment_id).where(Outbox.kind == "decision").limit(1))
+        ).one()
+    rendezvous = Rendezvous(racers=2)
+    racing = racing_session_maker(h.ledger.engine, rendezvous, Assignment)
+    everyone = Roles(coordinator_all=True)
+
+    async def decide(action: str) -> object:
+        async with racing() as s:
+            outcome = await co.act(
+                s,
+                assignment_id=aid,
+                action=action,
+                person=None,
+                roles=everyone,
+                at=NOW,
+                today=TODAY,
+                reason="材料不全" if action == "return" else "",
+            )
+            await s.commit()
+            return outcome
+
+    outcomes = await rendezvous.race(decide("confirm"), decide("return"))
+    assert isinstance(outcomes[0], co.ActOutcome), outcomes
+    assert isinstance(outcomes[1], ServiceError) and outcomes[1].code == "already_decided"
+    assert outcomes[1].params["act"] == "confirm"
+    assert len(await decision_events(h, "confirm")) == 1
+    assert await decision_events(h, "return") == []
+    async with h.ledger.session_maker() as s:
+        assert (await s.get(Assignment, aid)).status == "closed"

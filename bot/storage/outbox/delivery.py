@@ -23,8 +23,15 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.core.notices import CHASING_KINDS, ItemNotice, OutboxKind, OutboxStatus, read_payload
-from bot.core.status import CLOSED, DONE_REPORTED
+from bot.core.notices import (
+    CHASING_KINDS,
+    DecisionNotice,
+    ItemNotice,
+    OutboxKind,
+    OutboxStatus,
+    read_payload,
+)
+from bot.core.status import CLOSED, DONE_REPORTED, awaits_decision
 from bot.storage.models import (
     Assignment,
     ChatSubscription,
@@ -34,7 +41,7 @@ from bot.storage.models import (
     SentMessage,
     Task,
 )
-from bot.storage.typed_sql import select_rows
+from bot.storage.typed_sql import select_rows, stored_id
 
 PENDING, SENDING, SENT = OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.SENT
 
@@ -180,7 +187,11 @@ async def group(session: AsyncSession, chat_id: int) -> ChatSubscription | None:
 async def moot_reason(session: AsyncSession, row: Outbox) -> str:
     """Why a chasing message no longer makes sense (empty when it still does): its
     assignment was reported done, closed (办结) or archived, or — for an acknowledgement
-    chase — acknowledged, since the row was planned (e.g. a snoozed reminder)."""
+    chase — acknowledged, since the row was planned (e.g. a snoozed reminder). A decision
+    notice loses the items decided meanwhile (another notice, /pending, a command) and is moot
+    when none is left."""
+    if row.kind == OutboxKind.DECISION:
+        return await _prune_decided(session, row)
     if row.assignment_id is None or row.kind not in CHASING_KINDS:
         return ""
     assignment = await session.get(Assignment, row.assignment_id)
@@ -190,6 +201,33 @@ async def moot_reason(session: AsyncSession, row: Outbox) -> str:
         return f"the assignment is {assignment.status}"
     if row.kind == OutboxKind.ACK_CHASE and assignment.acknowledged_at is not None:
         return "the assignment was acknowledged"
+    return ""
+
+
+async def _prune_decided(session: AsyncSession, row: Outbox) -> str:
+    """Keep on a decision notice only the items still waiting for a decision (the row's
+    payload is rewritten); the reason it is moot when nothing is left."""
+    if row.parts is not None:  # its text is frozen (a part already went out): send the rest
+        return ""
+    notice = DecisionNotice.from_json(row.payload or {})
+    ids = {item.assignment_id for item in notice.items}
+    if not ids:
+        return "nothing to decide"
+    found = await session.exec(
+        select(
+            col(Assignment.id), col(Assignment.status), col(Assignment.extension_requested_to)
+        ).where(col(Assignment.id).in_(ids), col(Assignment.archived_at).is_(None))
+    )
+    state = {stored_id(a_id): (status, ext) for a_id, status, ext in found.all()}
+    left = tuple(
+        item
+        for item in notice.items
+        if item.assignment_id in state and awaits_decision(item.kind, *state[item.assignment_id])
+    )
+    if not left:
+        return "every item was decided meanwhile"
+    if len(left) < len(notice.items):
+        row.payload = {**(row.payload or {}), **DecisionNotice(left).to_json()}
     return ""
 
 

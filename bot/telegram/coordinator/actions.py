@@ -37,8 +37,8 @@ from bot.telegram.coordinator.texts import (
     liaison_notice,
     name_unit_line,
     outcome_line,
+    refusal_line,
 )
-from bot.telegram.errors import error_line
 from bot.telegram.filters import IsCoordinator
 from bot.telegram.limits import split_html
 from bot.telegram.render import esc
@@ -204,7 +204,7 @@ async def act_cmd(
         )
     except (ServiceError, TransitionError) as exc:
         await session.rollback()
-        await message.answer(error_line(exc, locale))
+        await message.answer(refusal_line(exc, locale=locale, zone=settings.clock.zone))
         return
     await message.answer(line)
 
@@ -237,7 +237,9 @@ async def act_cb(
         )
     except (ServiceError, TransitionError) as exc:
         await session.rollback()
-        await query.answer(error_line(exc, locale), show_alert=True)
+        await query.answer(
+            refusal_line(exc, locale=locale, zone=settings.clock.zone), show_alert=True
+        )
         return
     if isinstance(query.message, Message):
         await query.message.answer(line)

@@ -28,7 +28,7 @@ from bot.telegram.coordinator import pending_render
 from bot.telegram.coordinator.actions import perform
 from bot.telegram.coordinator.callbacks import PendingPage, ReasonAsk
 from bot.telegram.coordinator.pending_render import pending_keyboard, pending_text
-from bot.telegram.errors import error_line
+from bot.telegram.coordinator.texts import refusal_line
 from bot.telegram.filters import IsCoordinator
 from bot.telegram.render import esc
 
@@ -95,6 +95,7 @@ async def ask_reason(
     session: AsyncSession,
     roles: Roles,
     state: FSMContext,
+    settings: Settings,
     locale: str,
 ) -> None:
     action = callback_data.action
@@ -106,9 +107,11 @@ async def ask_reason(
             plan = await session.get(Plan, c.plan_id)
             raise ServiceError("not_your_plan", plan=plan.code if plan else "")
         if not co.pending_for(action, c):
-            raise ServiceError(f"nothing_pending_{action}", ref=c.ref)
+            raise await co.not_pending_error(session, c, action)
     except ServiceError as exc:
-        await query.answer(error_line(exc, locale), show_alert=True)
+        await query.answer(
+            refusal_line(exc, locale=locale, zone=settings.clock.zone), show_alert=True
+        )
         return
     if isinstance(query.message, Message):
         prompt = await query.message.answer(
@@ -155,7 +158,7 @@ async def take_reason(
         )
     except (ServiceError, TransitionError) as exc:
         await session.rollback()
-        await message.answer(error_line(exc, locale))
+        await message.answer(refusal_line(exc, locale=locale, zone=settings.clock.zone))
         return
     await message.answer(line)
 

@@ -3,9 +3,12 @@ locales (as in bot.telegram.render). Error codes are translated by bot.telegram.
 
 from __future__ import annotations
 
+from datetime import datetime, tzinfo
 from typing import Any
 
-from bot.i18n import format_date, gettext
+from bot.core.errors import CodedError
+from bot.i18n import format_date, format_datetime, gettext
+from bot.telegram.errors import error_line
 from bot.telegram.render import esc
 
 
@@ -142,3 +145,39 @@ def name_unit_line(action: str, ref: str, units: list[str], *, locale: str) -> s
 
 def all_plans_label(locale: str) -> str:
     return gettext("all plans", locale=locale)
+
+
+def decided_line(params: dict[str, Any], *, locale: str, zone: tzinfo) -> str:
+    """A decision already taken elsewhere (another notice, /pending, another coordinator):
+    who took it and when, instead of deciding twice."""
+    at = params.get("at")
+    p = {
+        "ref": esc(params.get("ref", "")),
+        "unit": esc(params.get("unit", "")),
+        "by": esc(params.get("by", "")),
+        "at": format_datetime(at, locale=locale, zone=zone) if isinstance(at, datetime) else "",
+    }
+    texts = {
+        "confirm": gettext(
+            "%(ref)s · %(unit)s was already closed (办结) by %(by)s on %(at)s.", locale=locale
+        ),
+        "return": gettext(
+            "%(ref)s · %(unit)s was already returned (退回) by %(by)s on %(at)s.", locale=locale
+        ),
+        "extension_approve": gettext(
+            "The extension of %(ref)s · %(unit)s was already approved by %(by)s on %(at)s.",
+            locale=locale,
+        ),
+        "extension_deny": gettext(
+            "The extension of %(ref)s · %(unit)s was already denied by %(by)s on %(at)s.",
+            locale=locale,
+        ),
+    }
+    return texts.get(str(params.get("act")), texts["confirm"]) % p
+
+
+def refusal_line(exc: CodedError, *, locale: str, zone: tzinfo) -> str:
+    """The answer to a refused act: a decision taken elsewhere politely, else the error."""
+    if exc.code == "already_decided":
+        return decided_line(dict(exc.params), locale=locale, zone=zone)
+    return error_line(exc, locale)
