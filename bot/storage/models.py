@@ -384,3 +384,17 @@ class FsmState(SQLModel, table=True):
     state: str | None = None
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     updated_at: datetime
+
+
+class ChatSetting(SQLModel, table=True):
+    """A group chat's own settings: its language (`/lang` in the group, by a coordinator).
+    Everything the bot writes to the group — the digest, notices, answers there — uses it
+    instead of the language of whoever subscribed or asked."""
+
+    __tablename__ = "chat_setting"
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(sa_column=Column(BigInteger, nullable=False, unique=True))
+    locale: str
+    set_by: int | None = Field(default=None, foreign_key="person.id")
+    set_at: datetime

@@ -7,8 +7,9 @@
 2. `PersonMiddleware`: the sender's `person` (or None) and `roles`; for a coordinator also
    `plan_scope` (bot.services.scope.PlanScope: the plans and units they reach), resolved
    once here so that coordinator handlers take it as an argument (None for anyone else).
-3. `LocaleMiddleware`: the reader's `locale` (person's choice, else Telegram's language_code
-   mapped zh*→zh_CN, en*→en, else DEFAULT_LOCALE) and aiogram's i18n context for `_()`.
+3. `LocaleMiddleware`: the reader's `locale` (in a group with a language of its own, that;
+   else the person's choice, else Telegram's language_code mapped zh*→zh_CN, en*→en, else
+   DEFAULT_LOCALE) and aiogram's i18n context for `_()`.
 
 They run on the update observer (not per event type) so that the error handler sees the same
 `locale` and `person` in its data.
@@ -27,9 +28,10 @@ from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
+from aiogram.enums import ChatType
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
-from aiogram.types import TelegramObject, User
+from aiogram.types import Chat, TelegramObject, User
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n.middleware import I18nMiddleware
 
@@ -37,6 +39,7 @@ from bot.core.roles import NOBODY
 from bot.i18n import normalize_locale
 from bot.services.people import person_by_telegram_id, roles_of
 from bot.services.scope import PlanScope
+from bot.storage.chats import chat_locale
 from bot.storage.db import SessionMaker
 from bot.storage.writes import TrackedSession, has_uncommitted_writes
 
@@ -134,7 +137,13 @@ class LocaleMiddleware(I18nMiddleware):
 
     async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
         person = data.get("person")
-        if person is not None and person.locale:
+        chat: Chat | None = data.get("event_chat")
+        group = None
+        if chat is not None and chat.type in (ChatType.GROUP, ChatType.SUPERGROUP):
+            group = await chat_locale(data["session"], chat.id)  # the group's own (/lang)
+        if group:
+            locale = normalize_locale(group, self.default_locale)
+        elif person is not None and person.locale:
             locale = normalize_locale(person.locale, self.default_locale)
         else:
             user: User | None = data.get("event_from_user")

@@ -32,8 +32,10 @@ from bot.core.notices import (
     read_payload,
 )
 from bot.core.status import CLOSED, DONE_REPORTED, awaits_decision
+from bot.storage.chats import chat_locale
 from bot.storage.models import (
     Assignment,
+    ChatSetting,
     ChatSubscription,
     Milestone,
     Outbox,
@@ -234,7 +236,12 @@ async def _prune_decided(session: AsyncSession, row: Outbox) -> str:
 async def locale_of(
     session: AsyncSession, row: Outbox, person: Person | None, default: str
 ) -> str:
-    """The row's language: its own, its recipient's, its group's, or `default`."""
+    """The row's language: a group's own (`/lang` in the group) first, then the row's own,
+    its recipient's, the group subscription's, or `default`."""
+    if row.chat_id < 0:
+        chosen = await chat_locale(session, row.chat_id)
+        if chosen:
+            return chosen
     if row.locale:
         return row.locale
     if person is not None and person.locale:
@@ -321,6 +328,9 @@ async def follow_migration(session: AsyncSession, old: int, new: int) -> None:
     )
     await session.exec(
         update(ChatSubscription).where(col(ChatSubscription.chat_id) == old).values(chat_id=new)
+    )
+    await session.exec(
+        update(ChatSetting).where(col(ChatSetting.chat_id) == old).values(chat_id=new)
     )
 
 
