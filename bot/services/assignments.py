@@ -24,6 +24,7 @@ from bot.services.decision_push import push_decision
 from bot.services.errors import ServiceError
 from bot.services.lookup import task_by_ref
 from bot.services.pending import COMPLETION, EXTENSION, Decision
+from bot.services.stats import unit_names
 from bot.storage.history import record
 from bot.storage.models import (
     Assignment,
@@ -37,7 +38,7 @@ from bot.storage.models import (
 )
 from bot.storage.typed_sql import select_rows
 
-MY_PAGE_SIZE = 8
+MY_PAGE_SIZE = 12  # one line per item
 
 
 def local_date(now: datetime, zone: tzinfo) -> date:
@@ -90,6 +91,9 @@ class Page:
     pages: int
     total: int
     counts: dict[Light, int] = field(default_factory=dict)
+    # /my: how many further open milestones each listed item has (by the listed assignment)
+    more: dict[int, int] = field(default_factory=dict)
+    units: int = 1  # how many units the listed items belong to (1: the unit goes unsaid)
 
 
 @dataclass(frozen=True)
@@ -179,6 +183,7 @@ def _row(
     today: date,
     now: datetime,
     policy: LightPolicy,
+    label: str = "",
 ) -> AssignmentRow:
     last_report_at = _utc(a.last_report_at)
     light = light_of(
@@ -204,7 +209,7 @@ def _row(
         title=t.title,
         unit_id=u.id,
         unit_name=u.name,
-        unit_short=u.short_name or u.name,
+        unit_short=label or u.short_name or u.name,
         role=a.role,
         milestone_id=m.id,
         milestone_seq=m.seq,
@@ -244,6 +249,7 @@ async def assignment_rows(
         )
     )
     rows = list(result.all())
+    labels = await unit_names(session, {u.id for *_, u in rows if u.id is not None})
     plan_starts = {p.id: p.period_start for _, _, _, p, _ in rows if p.id is not None}
     windows = await _window_starts(
         session, sorted({t.id for _, _, t, _, _ in rows if t.id is not None}), plan_starts
@@ -256,6 +262,7 @@ async def assignment_rows(
             p,
             u,
             window_start=windows.get(m.id or 0, p.period_start),
+            label=labels.get(u.id or 0, ""),
             today=today,
             now=now,
             policy=policy,
@@ -279,7 +286,9 @@ async def my_assignments(
     page: int = 0,
     page_size: int = MY_PAGE_SIZE,
 ) -> Page:
-    """Open (not 办结) assignments of `unit_ids`, most urgent first, one page of them."""
+    """Open (not 办结) items of `unit_ids`, one page of them: one row per item and unit (its
+    most urgent open milestone; `Page.more` counts the others), grouped by plan — the plan of
+    the most urgent item first — and within a plan by light, the most urgent first."""
     if not unit_ids:
         return Page(items=[], page=0, pages=1, total=0)
     rows = await assignment_rows(
@@ -291,13 +300,34 @@ async def my_assignments(
         policy=policy,
     )
     rows.sort(key=urgency_key)
-    counts: dict[Light, int] = {}
+    # one line per item and unit: its most urgent open milestone stands for it
+    chosen: dict[tuple[int, int], AssignmentRow] = {}
+    more: dict[int, int] = {}
     for r in rows:
+        first = chosen.setdefault((r.task_id, r.unit_id), r)
+        if first is not r:
+            more[first.assignment_id] = more.get(first.assignment_id, 0) + 1
+    items_all = list(chosen.values())
+    # grouped by plan (the plan of the most urgent item first), then by light, most urgent first
+    plan_rank: dict[str, int] = {}
+    for r in items_all:
+        plan_rank.setdefault(r.plan_code, len(plan_rank))
+    items_all.sort(key=lambda r: (plan_rank[r.plan_code], *urgency_key(r)))
+    counts: dict[Light, int] = {}
+    for r in items_all:
         counts[r.light] = counts.get(r.light, 0) + 1
-    pages = max(1, -(-len(rows) // page_size))
+    pages = max(1, -(-len(items_all) // page_size))
     page = max(0, min(page, pages - 1))
-    items = rows[page * page_size : (page + 1) * page_size]
-    return Page(items=items, page=page, pages=pages, total=len(rows), counts=counts)
+    items = items_all[page * page_size : (page + 1) * page_size]
+    return Page(
+        items=items,
+        page=page,
+        pages=pages,
+        total=len(items_all),
+        counts=counts,
+        more={a: n for a, n in more.items() if a in {r.assignment_id for r in items}},
+        units=len({r.unit_id for r in items_all}),
+    )
 
 
 def can_view(roles: Roles, plan_id: int, unit_ids: set[int]) -> bool:

@@ -36,7 +36,7 @@ from bot.services.errors import ServiceError
 from bot.services.lookup import find_units, plan_by_code, task_by_ref
 from bot.services.people import liaisons_of_units
 from bot.services.scope import PlanScope
-from bot.services.stats import Scope
+from bot.services.stats import Scope, unit_names
 from bot.storage.history import claim_decision, latest_decision, record
 from bot.storage.models import (
     Assignment,
@@ -89,9 +89,8 @@ async def resolve_scope(
         reach.require_plan(plan)
         return ScopeChoice(Scope(plan_id=plan.id, plan_ids=allowed), plan.code, plan_id=plan.id)
     unit = await reach.resolve_unit(session, directory, arg)
-    return ScopeChoice(
-        Scope(unit_id=unit.id, plan_ids=allowed), unit.short_name or unit.name, unit_id=unit.id
-    )
+    label = (await unit_names(session, [unit.id or 0])).get(unit.id or 0, unit.name)
+    return ScopeChoice(Scope(unit_id=unit.id, plan_ids=allowed), label, unit_id=unit.id)
 
 
 async def scope_from_ids(
@@ -111,7 +110,7 @@ async def scope_from_ids(
         if unit is None:
             raise ServiceError("unknown_unit", unit=str(unit_id))
         await reach.require_unit(session, unit)
-        label = unit.short_name or unit.name
+        label = (await unit_names(session, [unit.id or 0])).get(unit.id or 0, unit.name)
         return ScopeChoice(Scope(unit_id=unit.id, plan_ids=allowed), label, unit_id=unit.id)
     return ScopeChoice(Scope(plan_ids=allowed), None)
 
@@ -163,7 +162,9 @@ async def item_candidates(session: AsyncSession, task: Task) -> list[Candidate]:
         .order_by(col(Milestone.seq), col(Assignment.role) != "lead", col(Assignment.id))
     )
     out = []
-    for a, m, u in result.all():
+    found = result.all()
+    labels = await unit_names(session, {u.id for _, _, u in found if u.id})
+    for a, m, u in found:
         out.append(
             Candidate(
                 assignment_id=stored_id(a.id),
@@ -172,7 +173,7 @@ async def item_candidates(session: AsyncSession, task: Task) -> list[Candidate]:
                 ref=task.ref,
                 title=task.title,
                 unit_id=stored_id(u.id),
-                unit_name=u.short_name or u.name,
+                unit_name=labels.get(u.id or 0, u.short_name or u.name),
                 role=a.role,
                 seq=m.seq,
                 due=a.due,

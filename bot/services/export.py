@@ -39,7 +39,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core import stats as core
 from bot.core.ranking import RankedUnit
-from bot.services.stats import A, M, P, Scope, T, U, _scope_filters
+from bot.services.stats import A, M, P, Scope, T, U, _scope_filters, unit_names
 from bot.storage.models import CLOSED, Membership, Person, StatusEvent
 from bot.storage.typed_sql import select_rows, table_of
 
@@ -169,6 +169,8 @@ async def ledger_rows(
     )
     result = (await session.exec(stmt)).all()
     names = await _liaison_names(session, {row[6] for row in result})
+    # the short name unless several units share it (市卫健委 of 上饶 and of 龙南): the full one
+    labels = await unit_names(session, {row[6] for row in result})
     out: list[tuple[LedgerRow, str]] = []
     for (
         code,
@@ -200,7 +202,7 @@ async def ledger_rows(
                     ref=ref,
                     section=section or "",
                     title=title,
-                    unit=short_name or unit,
+                    unit=labels.get(unit_id) or short_name or unit,
                     liaisons="、".join(names.get(unit_id, [])),
                     milestone=milestone,
                     due=due,

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.status import CLOSED, COMPLETION, DONE_REPORTED, EXTENSION
 from bot.services.scope import PlanScope
+from bot.services.stats import unit_names
 from bot.storage.models import Assignment, Milestone, Plan, StatusEvent, Task, Unit
 from bot.storage.typed_sql import select_rows
 
@@ -66,13 +67,15 @@ async def pending_decisions(session: AsyncSession, scope: PlanScope) -> list[Dec
     if scope.plan_ids is not None:
         query = query.where(col(Task.plan_id).in_(list(scope.plan_ids)))
     out: list[Decision] = []
-    for a, task, plan, unit, since in (await session.exec(query)).all():
+    found = (await session.exec(query)).all()
+    labels = await unit_names(session, {unit.id for _, _, _, unit, _ in found if unit.id})
+    for a, task, plan, unit, since in found:
         common = dict(
             assignment_id=a.id,
             plan_id=plan.id,
             plan_code=plan.code,
             ref=task.ref,
-            unit_name=unit.short_name or unit.name,
+            unit_name=labels.get(unit.id or 0, unit.short_name or unit.name),
             since=since,
         )
         if a.status == DONE_REPORTED:

@@ -269,7 +269,6 @@ async def card_scope(
             plans &= reach
         if not plans:
             raise ServiceError("unit_out_of_scope", unit=unit.short_name or unit.name)
-        return CardScope(
-            Scope(plan_ids=plans), unit_id=unit_id, unit_name=unit.short_name or unit.name
-        )
+        label = (await unit_names(session, [unit_id])).get(unit_id, unit.name)
+        return CardScope(Scope(plan_ids=plans), unit_id=unit_id, unit_name=label)
     return CardScope(Scope(plan_ids=reach))

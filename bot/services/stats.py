@@ -14,7 +14,7 @@ The most overdue items, the overdue pages and the overviews are SQLAlchemy queri
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -580,6 +580,86 @@ async def overdue_items(
     return out
 
 
+@dataclass(frozen=True)
+class OverdueGroup:
+    """One item with its late units (/overdue): the units most late first."""
+
+    task_id: int
+    ref: str
+    title: str
+    days_late: int  # the latest unit's
+    units: list[OverdueItem]
+
+
+def _overdue_tasks(scope: Scope, when: When) -> RowSelect:
+    joined = _base_from(scope, milestone=True)
+    if not scope.needs_task:
+        joined = joined.join(T, T.c.id == M.c.task_id)
+    return (
+        select_rows(T.c.id, func.min(A.c.due).label("first_due"), T.c.ref)
+        .select_from(joined)
+        .where(*_scope_filters(scope), overdue_sql(when, by_due_index=True))
+        .group_by(T.c.id, T.c.ref)
+    )
+
+
+async def count_overdue_tasks(session: AsyncSession, *, scope: Scope, when: When) -> int:
+    """How many items have at least one late unit."""
+    sub = _overdue_tasks(scope, when).subquery()
+    return int((await session.exec(select_rows(func.count()).select_from(sub))).scalar_one())
+
+
+async def overdue_groups(
+    session: AsyncSession, *, scope: Scope, when: When, offset: int = 0, limit: int = 10
+) -> list[OverdueGroup]:
+    """Items with late units, the item whose unit is the most late first; each with its late
+    units (most late first). Pages count items, not assignments."""
+    sub = _overdue_tasks(scope, when).subquery()
+    page = (
+        await session.exec(
+            select_rows(sub.c.id)
+            .order_by(sub.c.first_due, sub.c.ref, sub.c.id)
+            .offset(offset)
+            .limit(limit)
+        )
+    ).all()
+    task_ids = [int(row[0]) for row in page]
+    if not task_ids:
+        return []
+    joined = _base_from(scope, milestone=True)
+    if not scope.needs_task:
+        joined = joined.join(T, T.c.id == M.c.task_id)
+    stmt = (
+        select_rows(A.c.id, T.c.id, T.c.ref, T.c.title, A.c.unit_id, A.c.due, A.c.status)
+        .select_from(joined)
+        .where(
+            *_scope_filters(scope),
+            overdue_sql(when, by_due_index=True),
+            T.c.id.in_(task_ids),
+        )
+        .order_by(A.c.due, A.c.id)
+    )
+    rows = (await session.exec(stmt)).all()
+    names = await unit_names(session, [row[4] for row in rows])
+    groups: dict[int, OverdueGroup] = {}
+    for assignment_id, task_id, ref, title, unit_id, due, status in rows:
+        item = OverdueItem(
+            assignment_id=assignment_id,
+            ref=ref,
+            title=title,
+            unit_name=names.get(unit_id, "?"),
+            due=due,
+            days_late=core.days_late(status, due, when.today),
+            status=status,
+        )
+        group = groups.get(task_id)
+        if group is None:
+            group = groups[task_id] = OverdueGroup(task_id, ref, title, item.days_late, [])
+        if all(u.unit_name != item.unit_name for u in group.units):  # a unit once per item
+            group.units.append(item)
+    return [groups[t] for t in task_ids if t in groups]
+
+
 async def count_overdue(session: AsyncSession, *, scope: Scope, when: When) -> int:
     stmt = _scoped(select_rows(func.count()), scope, index="ix_assignment_due").where(
         overdue_sql(when, by_due_index=True)
@@ -690,6 +770,7 @@ class UnitOverview:
     liaisons: int
     open: int
     overdue: int
+    label: str = ""  # how lists name it: the short name, or the full one when it is shared
 
 
 async def unit_overview(
@@ -732,12 +813,15 @@ async def unit_overview(
         )
     )
     rows = [UnitOverview(*row) for row in (await session.exec(stmt)).all()]
+    labels = await unit_names(session, [u.unit_id for u in rows])
+    rows = [replace(u, label=labels.get(u.unit_id, u.name)) for u in rows]
     rows.sort(key=lambda u: (u.liaisons > 0, -u.overdue, u.name))
     return rows
 
 
 __all__ = [
     "DEFAULT_ACK_WINDOW",
+    "OverdueGroup",
     "OverdueItem",
     "PlanLine",
     "Scope",
@@ -748,9 +832,11 @@ __all__ = [
     "When",
     "acknowledgement",
     "count_overdue",
+    "count_overdue_tasks",
     "day_end_runs",
     "live_lights",
     "on_time_parts",
+    "overdue_groups",
     "overdue_items",
     "plan_lines",
     "status_report",

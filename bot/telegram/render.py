@@ -89,6 +89,16 @@ def light_mark(light: Light | str) -> str:
 # --- /my -----------------------------------------------------------------------------------
 
 
+def light_group_label(light: Light | str, locale: str) -> str:
+    labels = {
+        Light.RED: gettext("overdue or far behind", locale=locale),
+        Light.YELLOW: gettext("needs attention", locale=locale),
+        Light.GREEN: gettext("on track", locale=locale),
+        Light.GREY: gettext("closed", locale=locale),
+    }
+    return labels[Light(light)]
+
+
 def my_list(page: Page, *, locale: str) -> str:
     if page.total == 0:
         return gettext("You have no open items. New assignments will arrive here.", locale=locale)
@@ -98,9 +108,20 @@ def my_list(page: Page, *, locale: str) -> str:
         for light in (Light.RED, Light.YELLOW, Light.GREEN)
         if page.counts.get(light)
     )
-    lines = [f"{head}  {counts}".rstrip(), ""]
+    lines = [f"{head}  {counts}".rstrip()]
+    plan, light = None, None
     for row in page.items:
-        lines.append(my_line(row, locale=locale))
+        if row.plan_code != plan:
+            plan, light = row.plan_code, None
+            lines += ["", f"<b>{esc(plan)}</b>"]
+        if row.light != light:
+            light = row.light
+            lines.append(f"{light_mark(light)} <i>{esc(light_group_label(light, locale))}</i>")
+        lines.append(
+            my_line(
+                row, locale=locale, more=page.more.get(row.assignment_id, 0), unit=page.units > 1
+            )
+        )
     if page.pages > 1:
         lines.append("")
         lines.append(
@@ -111,14 +132,20 @@ def my_list(page: Page, *, locale: str) -> str:
     return "\n".join(lines)
 
 
-def my_line(row: AssignmentRow, *, locale: str) -> str:
-    due = format_date(row.due, locale=locale)
-    status = status_label(row.status, locale) + progress_text(row.progress)
-    ack = "" if row.acknowledged else " · " + gettext("not acknowledged", locale=locale)
-    return (
-        f"{light_mark(row.light)} <b>{esc(row.ref)}</b> {esc(short(row.title, 40))}\n"
-        f"    {esc(row.unit_short)} · {due} · {days_text(row.days_left, locale)} · "
-        f"{esc(status)}{ack}"
+def my_line(row: AssignmentRow, *, locale: str, more: int = 0, unit: bool = False) -> str:
+    """One item on one line: ref, short title, days left or late, status, what else waits."""
+    parts = [days_text(row.days_left, locale), status_label(row.status, locale)]
+    parts[-1] += progress_text(row.progress)
+    if not row.acknowledged:
+        parts.append(gettext("not acknowledged", locale=locale))
+    if more:
+        parts.append(
+            ngettext("%(n)s more milestone", "%(n)s more milestones", more, locale=locale)
+            % {"n": more}
+        )
+    who = f"{esc(row.unit_short)} · " if unit else ""
+    return f"  <b>{esc(row.ref)}</b> {esc(short(row.title, 24))} · {who}" + " · ".join(
+        esc(p) for p in parts
     )
 
 

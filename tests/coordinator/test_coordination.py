@@ -34,7 +34,10 @@ async def test_targets_pick_the_pending_unit(ledger, directory):
         assert [c.unit_name for c in t.candidates] == ["市财政局"]
         # remind: each unit's earliest open milestone; SR-1's 市卫健委 is open on seq 0
         t = await co.targets_for(s, directory, ALL, action="remind", ref="SR-1", rest=())
-        assert [(c.unit_name, c.seq) for c in t.candidates] == [("市卫健委", 0), ("市财政局", 1)]
+        assert [(c.unit_name, c.seq) for c in t.candidates] == [
+            ("上饶市卫生健康委员会", 0),
+            ("市财政局", 1),
+        ]
         t = await co.targets_for(
             s, directory, ALL, action="return", ref="SR-1", rest=("市财政局", "材料", "不全")
         )
@@ -142,7 +145,12 @@ async def test_chase_is_one_row_per_liaison_and_idempotent(ledger):
     assert all(r.kind == "chase" and r.not_before == NOW for r in rows)
     assert rows[0].key == co.chase_key(aid, NOW, 100) == f"chase:{aid}:20251220010000|100"
     p = rows[0].payload
-    assert (p["ref"], p["unit"], p["note"], p["days"]) == ("SR-2", "市卫健委", "请本周内报送", 21)
+    assert (p["ref"], p["unit"], p["note"], p["days"]) == (
+        "SR-2",
+        "上饶市卫生健康委员会",
+        "请本周内报送",
+        21,
+    )
 
 
 async def test_chase_refuses_closed_items_and_units_without_liaison(ledger):

@@ -36,20 +36,19 @@ def test_local_date_uses_the_zone():
     assert svc.local_date(NOW.replace(hour=17), ZoneInfo("Asia/Shanghai")) == date(2025, 12, 21)
 
 
-async def test_my_assignments_sorted_by_urgency_and_paginated(ledger, liaison):
+async def test_my_assignments_one_row_per_item_most_urgent_first_and_paginated(ledger, liaison):
+    """SR-1 has two milestones for the unit: one line, its red (late) one, the other counted."""
     _, roles = liaison
     async with ledger.session_maker() as s:
         page = await svc.my_assignments(
             s, unit_ids=sorted(roles.liaison_unit_ids), today=TODAY, now=NOW, policy=POLICY
         )
-    assert [(r.ref, r.milestone_seq) for r in page.items] == [
-        ("SR-1", 0),
-        ("SR-2", 0),
-        ("SR-1", 1),
-    ]
-    assert [r.light for r in page.items] == [Light.RED, Light.YELLOW, Light.YELLOW]
+    assert [(r.ref, r.milestone_seq) for r in page.items] == [("SR-1", 0), ("SR-2", 0)]
+    assert [r.light for r in page.items] == [Light.RED, Light.YELLOW]
+    assert page.more == {page.items[0].assignment_id: 1}
     assert page.items[0].days_left == (date(2024, 12, 31) - TODAY).days < 0
-    assert page.total == 3 and page.pages == 1 and page.counts[Light.RED] == 1
+    assert page.total == 2 and page.pages == 1 and page.counts[Light.RED] == 1
+    assert page.units == 1
     async with ledger.session_maker() as s:
         second = await svc.my_assignments(
             s,
@@ -58,9 +57,10 @@ async def test_my_assignments_sorted_by_urgency_and_paginated(ledger, liaison):
             now=NOW,
             policy=POLICY,
             page=5,
-            page_size=2,
+            page_size=1,
         )
-    assert second.page == 1 and second.pages == 2 and [r.ref for r in second.items] == ["SR-1"]
+    assert second.page == 1 and second.pages == 2 and [r.ref for r in second.items] == ["SR-2"]
+    assert second.more == {}
 
 
 async def test_my_assignments_empty(ledger):

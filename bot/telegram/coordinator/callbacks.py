@@ -11,6 +11,7 @@ from aiogram.filters.callback_data import CallbackData
 VIEW_OVERDUE = "o"
 VIEW_UNITS = "u"
 VIEW_SUMMARY = "s"
+VIEW_UNIT = "n"  # /unit's page: the unit's liaisons above its summary
 
 
 class StatusView(CallbackData, prefix="cv"):

@@ -20,13 +20,15 @@ from bot.core.stats import (
     Rate,
 )
 from bot.i18n import format_date, format_number, format_percent, gettext, ngettext
-from bot.services.stats import OverdueItem, PlanLine, StatusReport, UnitOverview
+from bot.services.stats import OverdueGroup, OverdueItem, PlanLine, StatusReport, UnitOverview
 from bot.telegram.render import esc, short
 
 TOP_UNITS = 5
 TOP_ITEMS = 10
 TITLE_CHARS = 18
 PAGE_SIZE = 15
+GROUP_PAGE_SIZE = 8  # /overdue: items a page, each with its late units
+UNITS_SHOWN = 6  # late units named under an item; the rest are counted
 
 
 def rate_text(rate: Rate, locale: str) -> str:
@@ -128,6 +130,56 @@ def overdue_page(
     return "\n".join(lines)
 
 
+def overdue_group_lines(group: OverdueGroup, locale: str) -> list[str]:
+    """An item and its late units, the most late first: two lines however many units."""
+    shown = group.units[:UNITS_SHOWN]
+    units = " · ".join(
+        f"{esc(u.unit_name)} {format_number(u.days_late, locale=locale)}" for u in shown
+    )
+    rest = len(group.units) - len(shown)
+    if rest:
+        units += " · " + ngettext("%(n)s more unit", "%(n)s more units", rest, locale=locale) % {
+            "n": rest
+        }
+    head = ngettext("%(n)s unit late", "%(n)s units late", len(group.units), locale=locale) % {
+        "n": len(group.units)
+    }
+    return [
+        f"🔴 <b>{esc(group.ref)}</b> {esc(short(group.title, TITLE_CHARS))} · "
+        f"{late_text(group.days_late, locale)} · {esc(head)}",
+        "    " + gettext("days late: %(units)s", locale=locale) % {"units": units},
+    ]
+
+
+def overdue_groups_page(
+    groups: list[OverdueGroup],
+    *,
+    items: int,
+    late: int,
+    page: int,
+    pages: int,
+    scope_label: str,
+    locale: str,
+) -> str:
+    """/overdue: one entry per item with its late units; `items` items, `late` assignments."""
+    head = gettext("<b>Overdue: %(scope)s</b> (%(n)s)", locale=locale) % {
+        "scope": esc(scope_label),
+        "n": _n(late, locale),
+    }
+    if not groups:
+        return head + "\n" + gettext("Nothing is overdue.", locale=locale)
+    lines = [
+        head,
+        ngettext("%(n)s item with late units", "%(n)s items with late units", items, locale=locale)
+        % {"n": _n(items, locale)},
+    ]
+    for group in groups:
+        lines += overdue_group_lines(group, locale)
+    if pages > 1:
+        lines.append(page_footer(page, pages, locale))
+    return "\n".join(lines)
+
+
 def page_footer(page: int, pages: int, locale: str) -> str:
     return gettext("Page %(page)s of %(pages)s", locale=locale) % {
         "page": page + 1,
@@ -206,7 +258,7 @@ def units_text(units: list[UnitOverview], *, page: int, pages: int, locale: str)
     lines = [gettext("<b>Units</b>", locale=locale)]
     for u in units:
         flag = "⚠️ " if u.liaisons == 0 else ""
-        name = u.short_name or u.name
+        name = u.label or u.short_name or u.name
         who = (
             gettext("no liaison", locale=locale)
             if u.liaisons == 0

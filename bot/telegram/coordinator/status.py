@@ -27,6 +27,7 @@ from bot.telegram.coordinator import render
 from bot.telegram.coordinator.callbacks import (
     VIEW_OVERDUE,
     VIEW_SUMMARY,
+    VIEW_UNIT,
     VIEW_UNITS,
     ScorecardCb,
     StatusView,
@@ -36,7 +37,7 @@ from bot.telegram.coordinator.parsing import (
     parse_scope_token,
     scope_token,
 )
-from bot.telegram.coordinator.scope import scope_or_explain
+from bot.telegram.coordinator.scope import scope_or_explain, unit_choice_keyboard
 from bot.telegram.coordinator.texts import all_plans_label
 from bot.telegram.errors import error_line
 from bot.telegram.filters import IsCoordinator
@@ -127,19 +128,18 @@ async def overdue_screen(
     page: int = 0,
 ) -> tuple[str, InlineKeyboardMarkup]:
     when = stats.When(at, settings.clock.zone)
-    total = await stats.count_overdue(session, scope=choice.scope, when=when)
-    pages = max(1, -(-total // render.PAGE_SIZE))
+    items = await stats.count_overdue_tasks(session, scope=choice.scope, when=when)
+    late = await stats.count_overdue(session, scope=choice.scope, when=when)
+    size = render.GROUP_PAGE_SIZE
+    pages = max(1, -(-items // size))
     page = min(max(page, 0), pages - 1)
-    items = await stats.overdue_items(
-        session,
-        scope=choice.scope,
-        when=when,
-        offset=page * render.PAGE_SIZE,
-        limit=render.PAGE_SIZE,
+    groups = await stats.overdue_groups(
+        session, scope=choice.scope, when=when, offset=page * size, limit=size
     )
-    text = render.overdue_page(
-        items,
-        total=total,
+    text = render.overdue_groups_page(
+        groups,
+        items=items,
+        late=late,
         page=page,
         pages=pages,
         scope_label=_label(choice, locale),
@@ -199,6 +199,7 @@ async def status_cmd(
         directory=directory,
         roles=roles,
         locale=locale,
+        view=VIEW_SUMMARY,
     )
     if choice is None:
         return
@@ -230,6 +231,7 @@ async def overdue_cmd(
         directory=directory,
         roles=roles,
         locale=locale,
+        view=VIEW_OVERDUE,
     )
     if choice is None:
         return
@@ -257,22 +259,35 @@ async def unit_cmd(
         unit = await plan_scope.resolve_unit(session, directory, name)
         choice = await scope_from_ids(session, roles, None, unit.id)
     except ServiceError as exc:
-        await message.answer(error_line(exc, locale))
+        await message.answer(
+            error_line(exc, locale), reply_markup=unit_choice_keyboard(exc, VIEW_UNIT)
+        )
         return
+    text, keyboard = await unit_screen(
+        session, choice, settings=settings, policy=policy, at=clock.now(), locale=locale
+    )
+    await message.answer(text, reply_markup=keyboard)
+
+
+async def unit_screen(
+    session: AsyncSession,
+    choice: ScopeChoice,
+    *,
+    settings: Settings,
+    policy: Policy,
+    at: datetime,
+    locale: str,
+) -> tuple[str, InlineKeyboardMarkup]:
+    """/unit NAME: who the unit's liaisons are, above its /status summary."""
     assert choice.unit_id is not None
     people = await liaisons(session, choice.unit_id)
     head = render.unit_header(
         _label(choice, locale), [p.name or p.username for p in people], locale=locale
     )
     text, keyboard = await status_screen(
-        session,
-        choice,
-        settings=settings,
-        policy=policy,
-        at=clock.now(),
-        locale=locale,
+        session, choice, settings=settings, policy=policy, at=at, locale=locale
     )
-    await message.answer(head + "\n\n" + text, reply_markup=keyboard)
+    return head + "\n\n" + text, keyboard
 
 
 async def view_cb(
@@ -300,6 +315,10 @@ async def view_cb(
             at=now,
             locale=locale,
             page=callback_data.page,
+        )
+    elif callback_data.view == VIEW_UNIT and choice.unit_id is not None:
+        text, keyboard = await unit_screen(
+            session, choice, settings=settings, policy=policy, at=now, locale=locale
         )
     elif callback_data.view == VIEW_UNITS:
         text, keyboard = await units_screen(
