@@ -1,8 +1,10 @@
 """The 台账 (ledger) as an .xlsx workbook: one row per active assignment.
 
 Columns: plan, ref, section, title, unit, liaison(s), milestone (phrase + target), due, original
-due, status, progress, last report (time + note), days late. The header row is frozen, the
-auto-filter is on, widths follow the content (CJK characters count double, capped).
+due, status, progress, last report (time + note), days late, evidence (how many files and
+photos the unit sent as evidence, and their names: text, never a link or a formula). The header
+row is frozen, the auto-filter is on, widths follow the content (CJK characters count double,
+capped).
 
 A second sheet, 排名, ranks the units of the same scope (`bot.services.ranking`, the list of
 /status's units page and of the scorecard picture): rank, unit, light, 按时办结率 and
@@ -67,6 +69,7 @@ COLUMNS = (
     "last_report_at",
     "last_report_note",
     "days_late",
+    "evidence",
 )
 
 
@@ -112,6 +115,16 @@ class LedgerRow:
     last_report_at: datetime | None
     last_report_note: str
     days_late: int | None  # None once closed (办结): nothing is overdue any more
+    # the evidence sent on the assignment, oldest first: (kind photo | document, file name)
+    evidence: tuple[tuple[str, str], ...] = ()
+
+
+def evidence_text(evidence: tuple[tuple[str, str], ...], photo: str = "photo") -> str:
+    """How many pieces of evidence, and their names (a photo has none: `photo`)."""
+    if not evidence:
+        return ""
+    names = "、".join(name or photo for _, name in evidence)
+    return f"{len(evidence)}: {names}"
 
 
 def _local_day(value: datetime | None, zone: ZoneInfo) -> date | None:
@@ -162,6 +175,7 @@ async def ledger_rows(
             ev.c.note,
             A.c.done_reported_at,
             A.c.closed_at,
+            A.c.id,
         )
         .select_from(joined)
         .where(*_scope_filters(scope))
@@ -169,6 +183,7 @@ async def ledger_rows(
     )
     result = (await session.exec(stmt)).all()
     names = await _liaison_names(session, {row[6] for row in result})
+    evidence = await _evidence(session, scope)
     # the short name unless several units share it (市卫健委 of 上饶 and of 龙南): the full one
     labels = await unit_names(session, {row[6] for row in result})
     out: list[tuple[LedgerRow, str]] = []
@@ -190,8 +205,10 @@ async def ledger_rows(
         note,
         done_at,
         closed_at,
+        assignment_id_,
     ) in result:
         milestone = " ".join(part for part in (phrase, target) if part)
+        assignment_id = int(assignment_id_)
         late = core.days_late(
             status, due, today, _local_day(done_at, zone), _local_day(closed_at, zone)
         )
@@ -212,10 +229,27 @@ async def ledger_rows(
                     last_report_at=report_at,
                     last_report_note=note or "",
                     days_late=None if status == CLOSED else late,
+                    evidence=tuple(evidence.get(assignment_id, ())),
                 ),
                 status,
             )
         )
+    return out
+
+
+async def _evidence(session: AsyncSession, scope: Scope) -> dict[int, list[tuple[str, str]]]:
+    """The evidence (kind, file name) of every assignment in scope, oldest first."""
+    ev = table_of(StatusEvent)
+    joined = A.join(M, M.c.id == A.c.milestone_id).join(T, T.c.id == M.c.task_id)
+    stmt = (
+        select_rows(ev.c.assignment_id, ev.c.evidence_kind, ev.c.evidence_name)
+        .select_from(joined.join(ev, ev.c.assignment_id == A.c.id))
+        .where(*_scope_filters(scope), ev.c.evidence_file_id.is_not(None))
+        .order_by(ev.c.assignment_id, ev.c.at, ev.c.id)
+    )
+    out: dict[int, list[tuple[str, str]]] = {}
+    for assignment_id, kind, name in (await session.exec(stmt)).all():
+        out.setdefault(int(assignment_id), []).append((kind or "document", name or ""))
     return out
 
 
@@ -338,6 +372,7 @@ def workbook_bytes(
     zone: ZoneInfo,
     sheet_title: str,
     ranking: RankingSheet | None = None,
+    photo_label: str = "photo",
 ) -> bytes:
     """The .xlsx file: header frozen, filter on, widths from the content, every text cell
     cleaned and stored as text (`_append_row`); the 排名 sheet after it when `ranking`."""
@@ -366,6 +401,7 @@ def workbook_bytes(
             else None,
             row.last_report_note,
             row.days_late,
+            evidence_text(row.evidence, photo_label),
         ]
         values = _append_row(ws, number, values)
         for i, v in enumerate(values):

@@ -82,3 +82,9 @@ class BriefAck(CallbackData, prefix="ba"):
     """全部签收: acknowledge every item of the brief that waits for it."""
 
     brief: int
+
+
+class OpenEvidence(CallbackData, prefix="ev"):
+    """Send an item's evidence again (photos and files, by their Telegram file_id)."""
+
+    task_id: int

@@ -59,7 +59,7 @@ def test_workbook_shape():
     assert ws.title == "台账"
     assert [c.value for c in ws[1]] == [HEADERS[c] for c in export.COLUMNS]
     assert ws.max_row == 4 and ws.freeze_panes == "A2"
-    assert ws.auto_filter.ref == "A1:N4"
+    assert ws.auto_filter.ref == "A1:O4"  # through the evidence column
     assert ws["M2"].value == "进度说明"
     assert ws["J2"].value == "<in_progress>"
     assert ws["L2"].value == datetime(2025, 1, 2, 11, 4)  # local time in the sheet

@@ -41,6 +41,7 @@ def headers(locale: str) -> dict[str, str]:
         "last_report_at": gettext("Last report", locale=locale),
         "last_report_note": gettext("Last report note", locale=locale),
         "days_late": gettext("Days late", locale=locale),
+        "evidence": gettext("Evidence", locale=locale),
     }
 
 
@@ -104,6 +105,7 @@ async def ledger_document(
         zone=settings.clock.zone,
         sheet_title=gettext("Ledger", locale=locale),
         ranking=sheet,
+        photo_label=gettext("photo", locale=locale),
     )
     name = export.file_name(now, settings.clock.zone, label, word=gettext("Ledger", locale=locale))
     return data, name, len(rows)
