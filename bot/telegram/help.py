@@ -44,6 +44,7 @@ def help_text(roles: Roles) -> str:
             _("/invite leader UNIT|PLAN [NAME], /invite coordinator [PLAN]"),
             _("/revoke TOKEN: withdraw an invitation"),
             _("/revoke_access [UNIT|PLAN] [NAME] (or /remove): end someone's access"),
+            _("In a group: /subscribe [PLAN] for the weekly digest, /lang zh|en for its language"),
         ]
     if roles.leader:
         lines += [
