@@ -76,3 +76,9 @@ async def test_units_and_lists_qualify_a_shared_short_name(hc):
     await hc.send(LIAISON, "/report SR-2 已完成")
     pending = (await hc.send(COORDINATOR, "/pending")).text
     assert f"SR-2 · {SR_HEALTH}" in pending
+
+
+async def test_invite_offers_the_full_names_of_an_ambiguous_unit(hc):
+    answer = await hc.send(COORDINATOR, "/invite 市卫健委 王五")
+    labels = [label for label, _ in answer.buttons()]
+    assert SR_HEALTH in labels and LN_HEALTH in labels, labels
