@@ -1,7 +1,7 @@
 """Per-group language: the `chat_setting` table (a group chat's own language, set by `/lang`
 in the group by a coordinator).
 
-Revision ID: 0012
+Revision ID: 0011
 Revises: 0010
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-revision: str = "0012"
+revision: str = "0011"
 down_revision: str | Sequence[str] | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
