@@ -33,6 +33,16 @@ completion waits for confirmation (已完成, awaiting 办结) or after 办结.
 
 Outside the sending window the planner returns nothing: what becomes due at night is planned at
 the next window opening (where the "latest stage only" rule can still pick the newest one).
+
+The next instant (`plan_pass`): for each assignment it looks at, the planner also says when
+its answer can next change: the earliest stage trigger of any of its ladders after `at` (the
+same ladder rules, the same trigger computations: `_Planner.next_instant`), or None when
+nothing can ever be due without a change of the assignment (办结, awaiting 办结). Between
+`at` and that instant `due_notifications` returns, for this assignment, what it returns at
+`at` or nothing (outside the window), so the tick needs to look at it only then
+(`bot.services.planning`). A periodic report request counts for every open assignment of a
+recurring duty (the carrier is chosen among them at the tick), so each of them carries the
+period's trigger.
 """
 
 from __future__ import annotations
@@ -198,6 +208,7 @@ class _Planner:
         self._periods: dict[
             tuple[int, tuple[str, ...], date, date, date], tuple[date, datetime] | None
         ] = {}
+        self._all_ends: dict[tuple[int, tuple[str, ...], date, date], list[date]] = {}
 
     def opening(self, day: date) -> datetime:
         found = self._openings.get(day)
@@ -262,34 +273,41 @@ class _Planner:
             )
         return None
 
+    def _ack_day(self, assigned_day: date, working_days: int) -> date:
+        cache_key = (assigned_day, working_days)
+        day = self._working.get(cache_key)
+        if day is None:
+            day = self._working[cache_key] = add_working_days(assigned_day, working_days)
+        return day
+
+    def _ack_trigger(self, assigned: datetime, day: date) -> datetime:
+        """When an acknowledgement stage on working `day` becomes due (`assigned`: local)."""
+        # `day` is a working day (so the window opens on it): same as
+        # next_window_start(datetime.combine(day, assigned.timetz()), window)
+        window = self.window
+        clock = assigned.time()
+        if clock < window.start:
+            return self.opening(day)
+        if clock < window.end:
+            return datetime.combine(day, assigned.timetz()).astimezone(UTC)
+        return self.opening(day + timedelta(days=1))
+
     # --- the acknowledgement ladder -------------------------------------------------------
 
     def ack_ladder(self, snap: AssignmentSnapshot, rules: PlanRules) -> Notification | None:
         """The latest due acknowledgement stage. A stage is due at the first window instant at
         or after (the `n`-th working day after assignment, at the time of day it was assigned);
         days are cached, so thousands of unacknowledged items cost a dict lookup each."""
-        window = self.window
-        assigned = snap.assigned_at.astimezone(window.zone)
+        assigned = snap.assigned_at.astimezone(self.window.zone)
         assigned_day = assigned.date()
         for working_days, kind, audience in (
             (rules.ack_escalate_after, ESCALATION, (LEADERS,)),
             (rules.ack_chase_after, ACK_CHASE, (LIAISONS,)),
         ):
-            cache_key = (assigned_day, working_days)
-            day = self._working.get(cache_key)
-            if day is None:
-                day = self._working[cache_key] = add_working_days(assigned_day, working_days)
+            day = self._ack_day(assigned_day, working_days)
             if day > self.today:
                 continue
-            # `day` is a working day (so the window opens on it): same as
-            # next_window_start(datetime.combine(day, assigned.timetz()), window)
-            clock = assigned.time()
-            if clock < window.start:
-                trigger = self.opening(day)
-            elif clock < window.end:
-                trigger = datetime.combine(day, assigned.timetz()).astimezone(UTC)
-            else:
-                trigger = self.opening(day + timedelta(days=1))
+            trigger = self._ack_trigger(assigned, day)
             if trigger > self.at:
                 continue
             stage = ack_stage(working_days)
@@ -348,24 +366,88 @@ class _Planner:
     ) -> tuple[date, datetime] | None:
         """The latest period end whose report request is due, and when it became due; None
         when it had already ended on the day `loaded` (the assignment was made)."""
-        specs = [rules.recurrences[w] for w in snap.recurrence if w in rules.recurrences]
-        if not specs:
-            return None
-        first_year = start.year
+        ends = _period_ends(snap, rules, start, end, min(end.year, self.today.year + 1))
         lead = timedelta(days=rules.periodic_lead_days)
-        ends: set[date] = set()
-        for year in range(first_year, min(end.year, self.today.year + 1) + 1):
-            for spec in specs:
-                if (year - first_year) % spec.every_years:
-                    continue
-                for month, day in spec.ends:
-                    period_end = _clamped(year, month, day)
-                    if start <= period_end <= end:
-                        ends.add(period_end)
-        due_ends = [e for e in sorted(ends) if self.opening(e - lead) <= self.at]
+        due_ends = [e for e in ends if self.opening(e - lead) <= self.at]
         if not due_ends or due_ends[-1] < loaded:
             return None
         return due_ends[-1], self.opening(due_ends[-1] - lead)
+
+    # --- when the answer can next change ----------------------------------------------------
+
+    def next_instant(self, snap: AssignmentSnapshot, rules: PlanRules) -> datetime | None:
+        """The earliest instant after `at` at which a stage of one of `snap`'s ladders becomes
+        due (the triggers the ladders above compare with `at`), or None: nothing can become
+        due until the assignment changes. Until then the planner's answer for `snap` is its
+        answer at `at` (or nothing, outside the window)."""
+        if snap.status in _SILENT:
+            return None
+        at = self.at
+        found: datetime | None = snap.assigned_at if snap.assigned_at > at else None
+
+        def consider(trigger: datetime) -> None:
+            nonlocal found
+            if trigger > at and (found is None or trigger < found):
+                found = trigger
+
+        due = snap.due
+        # the due ladder: reminders, then the overdue notice and 督办 every repeat_days
+        for before in rules.reminder_days:
+            consider(self.opening(due - timedelta(days=before)))
+        # the overdue notice, then 督办 from escalate_day every repeat_days, each on the weekly
+        # chase day on or after it (the stage days of `overdue_days`, ascending)
+        consider(self.opening(due + timedelta(days=rules.overdue_notice_day)))
+        first, step = rules.overdue_escalate_day, rules.overdue_repeat_days
+
+        def escalation(k: int) -> datetime:
+            return self.opening(due + timedelta(days=_weekly(rules, due, first + k * step)))
+
+        k = max(0, ((self.today - due).days - first) // step)
+        # walk back over stages a holiday stretch still holds (their opening is after `at`)
+        while k > 0 and escalation(k - 1) > at:
+            k -= 1
+        while escalation(k) <= at:
+            k += 1
+        consider(escalation(k))
+        # the acknowledgement ladder (stopped by 签收 or any report: a change of the row)
+        if snap.acknowledged_at is None and snap.status == NOT_STARTED:
+            assigned = snap.assigned_at.astimezone(self.window.zone)
+            for working_days in (rules.ack_chase_after, rules.ack_escalate_after):
+                day_of = self._ack_day(assigned.date(), working_days)
+                consider(self._ack_trigger(assigned, day_of))
+        # report requests: every open assignment of a recurring duty may be its carrier
+        if snap.recurrence:
+            start = snap.plan_start or date(snap.assigned_at.date().year, 1, 1)
+            end = snap.plan_end or snap.due
+            lead = timedelta(days=rules.periodic_lead_days)
+            cache_key = (id(rules), snap.recurrence, start, end)
+            ends = self._all_ends.get(cache_key)
+            if ends is None:
+                ends = self._all_ends[cache_key] = _period_ends(snap, rules, start, end, end.year)
+            for period_end in ends:
+                # counted once its request is due and no earlier than the year before it ends
+                counted = max(period_end - lead, date(period_end.year - 1, 1, 1))
+                consider(self.opening(counted))
+        return found
+
+
+def _period_ends(
+    snap: AssignmentSnapshot, rules: PlanRules, start: date, end: date, last_year: int
+) -> list[date]:
+    """The period ends of a recurring duty within [start, end], up to `last_year`, ascending
+    (the planner counts a period no earlier than the year before it ends)."""
+    specs = [rules.recurrences[w] for w in snap.recurrence if w in rules.recurrences]
+    first_year = start.year
+    ends: set[date] = set()
+    for year in range(first_year, last_year + 1):
+        for spec in specs:
+            if (year - first_year) % spec.every_years:
+                continue
+            for month, day in spec.ends:
+                period_end = _clamped(year, month, day)
+                if start <= period_end <= end:
+                    ends.add(period_end)
+    return sorted(ends)
 
 
 def _clamped(year: int, month: int, day: int) -> date:
@@ -382,9 +464,12 @@ def due_notifications(
     at: datetime,
     *,
     stats: PlanningStats | None = None,
+    next_at: dict[int, datetime | None] | None = None,
 ) -> list[Notification]:
     """The notifications due at `at` (aware): at most one per assignment and ladder, the latest
-    due stage. Empty outside the sending window. Pass `stats` to receive counts."""
+    due stage. Empty outside the sending window. Pass `stats` to receive counts, and `next_at`
+    to receive, for every snapshot, when its answer can next change (`_Planner.next_instant`;
+    not filled outside the window, where nothing is planned)."""
     if not in_window(at, policy.window):
         return []
     planner = _Planner(policy, at)
@@ -397,13 +482,15 @@ def due_notifications(
     considered = 0
     for snap in snapshots:
         considered += 1
-        if snap.status in _SILENT or snap.assigned_at > at:
-            continue
         cached = rules_cache.get(snap.plan)
         if cached is None:
             rules = for_plan(snap.plan)
             cached = rules_cache[snap.plan] = (rules, rules.max_lead_days)
         rules, max_lead = cached
+        if next_at is not None:
+            next_at[snap.id] = planner.next_instant(snap, rules)
+        if snap.status in _SILENT or snap.assigned_at > at:
+            continue
         found = planner.due_ladder(snap, rules, max_lead)
         if found is not None:
             out.append(found)

@@ -77,6 +77,7 @@ date, days overdue, overdue or 督办); digests their whole content.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import defaultdict
@@ -91,6 +92,7 @@ from bot.core.digest_slot import digest_due
 from bot.core.notices import Audience, BatchItem, ChaseRecord, ItemNotice, OutboxKind
 from bot.core.planner import Notification, PlanningStats, due_notifications
 from bot.core.policy import Policy
+from bot.core.workdays import in_window
 from bot.services.batching import (
     Batch,
     BatchId,
@@ -111,11 +113,12 @@ from bot.storage.outbox.audiences import (
 from bot.storage.outbox.batches import batches_keyed
 from bot.storage.outbox.details import chase_history, item_notices
 from bot.storage.outbox.raw import insert_rows
-from bot.storage.outbox.snapshots import load_snapshots, new_keys
+from bot.storage.outbox.snapshots import DueRows, load_due, load_snapshots, new_keys, store_next
 
 log = logging.getLogger(__name__)
 
 _SLICE = 5000  # notifications turned into rows at a time
+_INLINE = 2000  # more snapshots than this are planned in a worker thread
 LIAISONS, ESCALATION = Audience.LIAISONS, OutboxKind.ESCALATION
 ESCALATION_BATCH, OVERDUE_BATCH = OutboxKind.ESCALATION_BATCH, OutboxKind.OVERDUE_BATCH
 # (notification, its recipients): what a pass turns into rows
@@ -141,6 +144,7 @@ class PlanResult:
     briefed: int = 0  # stage rows they carry
     by_kind: dict[str, int] = field(default_factory=dict)  # rows written per kind
     by_audience: dict[str, int] = field(default_factory=dict)  # rows written per audience
+    rescheduled: int = 0  # assignments whose next instant was stored
     seconds: float = 0.0
 
 
@@ -166,11 +170,17 @@ async def plan_due(
     *,
     default_locale: str = "zh_CN",
     digests: bool = True,
+    full: bool = False,
 ) -> PlanResult:
     """Plan everything due at `at` (aware) and write it to the Outbox, in one transaction.
 
     Safe to call at any rate and from overlapping ticks: every row has a unique key, so a
     stage is written at most once per chat. Returns counts for logs, the simulator and tests.
+
+    Looks only at the assignments whose next instant has come (`load_due`) and stores their
+    new instants (`store_next`); `full=True` looks at every open assignment instead (today's
+    full recomputation: the reference of the simulator and of the property test) and stores
+    no instant.
     """
     if at.tzinfo is None:
         raise ValueError("plan_due needs an aware instant")
@@ -178,13 +188,26 @@ async def plan_due(
     result = PlanResult(at=at)
     async with session_maker() as session, session.begin():
         conn = await session.connection()
-        snaps, plan_ids = await load_snapshots(conn, policy, at)
-        result.considered = len(snaps)
+        due: DueRows | None = None
+        next_at: dict[int, datetime | None] = {}
         stats = PlanningStats()
-        notes = due_notifications(snaps, policy, at, stats=stats)
+        if full:  # the reference: every open assignment that could have something due
+            snaps, plan_ids = await load_snapshots(conn, policy, at)
+        elif in_window(at, policy.window):  # outside it the planner returns nothing
+            due = await load_due(conn, at)
+            snaps, plan_ids = due.snaps, due.plan_ids
+        else:
+            snaps, plan_ids = [], {}
+        result.considered = len(snaps)
+        if len(snaps) > _INLINE:  # CPU work off the event loop (the bot keeps answering)
+            notes = await asyncio.to_thread(
+                due_notifications, snaps, policy, at, stats=stats, next_at=next_at
+            )
+        else:
+            notes = due_notifications(snaps, policy, at, stats=stats, next_at=next_at)
         del snaps
         result.due = len(notes)
-        directory = await load_directory(conn)
+        directory = await load_directory(conn) if notes else None
         # the audience first: a notification with nobody to address (nobody bound yet) is
         # planned again next tick, so it is not worth looking up in the Outbox
         targets: dict[str, Target] = {}
@@ -194,6 +217,7 @@ async def plan_due(
             scope = (note.audience, note.unit_id, plan_id)
             members = audiences.get(scope)
             if members is None:
+                assert directory is not None
                 members = audiences[scope] = audience_members(
                     note.audience, note.unit_id, directory, plan_id
                 )
@@ -242,6 +266,8 @@ async def plan_due(
             del markers
             result.inserted += await insert_rows(conn, rows)
             _count(result, rows)
+        if due is not None:
+            result.rescheduled = await store_next(conn, due, next_at)
         slot = digest_due(policy, at) if digests else None
         if slot is not None:
             rows = await digest_rows(session, slot, policy, at, default_locale=default_locale)

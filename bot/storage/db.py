@@ -21,7 +21,10 @@ from sqlalchemy.ext.asyncio import (
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.storage import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from bot.storage import (
+    models,  # noqa: F401  (registers the tables on SQLModel.metadata)
+    next_at,  # noqa: F401  (the session listeners that keep next_at current)
+)
 
 SessionMaker = async_sessionmaker[AsyncSession]
 

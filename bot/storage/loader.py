@@ -37,6 +37,7 @@ from bot.core.history import ACTOR_IMPORT, DueChange, due_change_note
 from bot.core.plan import Indicator, Item, Plan, UnitRef, plan_to_dict
 from bot.core.units import jurisdiction_of
 from bot.storage import models
+from bot.storage.next_at import touch_plan
 
 # Bump when the mapping from Plan to rows changes, so that unchanged YAML is reprocessed once.
 LOADER_VERSION = 1
@@ -754,6 +755,9 @@ async def _load(
         unit_ids = await _upsert_units(conn, facts, report) if facts else {}
         for d, result in todo:
             await _PlanWriter(conn, d, unit_ids, at, result).run(plan_rows.get(d.code))
+            # due dates, units, recurrences, the plan's period may have moved: the scheduler
+            # recomputes the plan's next instants at its next tick (bot.storage.next_at)
+            await touch_plan(conn, d.code)
         if dry_run:
             raise _DryRun()
 

@@ -158,6 +158,9 @@ class Assignment(SQLModel, table=True):
         ),
         # 按时办结率, the open items of milestones not yet originally due:
         Index("ix_assignment_ontime", "milestone_id", "archived_at", "status"),
+        # the scheduler's tick: the rows whose next instant has come (a range), and those
+        # to recompute (NULL)
+        Index("ix_assignment_next_at", "next_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -174,6 +177,18 @@ class Assignment(SQLModel, table=True):
     done_reported_at: datetime | None = None
     closed_at: datetime | None = None
     archived_at: datetime | None = None
+    # When the scheduler's tick must look at this assignment again (bot.storage.next_at): the
+    # next stage trigger of its ladders; NULL: recompute at the next tick (new, changed or
+    # restored rows); far in the future: nothing can be due until it changes.
+    next_at: datetime | None = None
+
+
+class ScheduleState(SQLModel, table=True):
+    """What the next instants were computed with (the policy's fingerprint): a different
+    policy at start-up makes every assignment's next instant recomputed."""
+
+    name: str = Field(primary_key=True)
+    value: str = ""
 
 
 class StatusEvent(SQLModel, table=True):

@@ -1,5 +1,12 @@
 """The open assignments a planning pass looks at, and which notification keys are new.
 
+`load_due` / `store_next` are the tick's (portable SQL: SQLAlchemy Core, bound parameters,
+instants compared as timestamps): the assignments whose next instant (`assignment.next_at`,
+see `bot.storage.next_at`) has come, by a range on its index, and afterwards their new
+instants. `load_snapshots` below is the full recomputation (every open assignment that could
+have something due; SQLite only): the reference of `python -m bot simulate` and of the
+property test that the incremental tick plans exactly what it plans.
+
 `load_snapshots` is step 1 of `bot.services.planning.plan_due`: one SELECT over assignment ⋈
 milestone ⋈ task ⋈ plan, read as plain tuples; items whose latest stage by the calendar
 already has Outbox rows, items due beyond the policy's horizon, and unacknowledged items whose
@@ -10,15 +17,20 @@ what is already in the Outbox, one anti-join over the keys passed as a JSON arra
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.notices import OutboxKind
 from bot.core.planner import AssignmentSnapshot, ack_stage, calendar_stage
 from bot.core.policy import Policy
-from bot.storage.outbox.raw import driver, fetch
+from bot.core.status import BLOCKED, IN_PROGRESS, NOT_STARTED
+from bot.storage.models import Assignment, Milestone, Plan, Task
+from bot.storage.outbox.raw import chunks, driver, fetch
 
 ESCALATION = OutboxKind.ESCALATION
 
@@ -209,3 +221,133 @@ async def new_keys(conn: AsyncConnection, keys: Iterable[str]) -> set[str]:
         )
         fresh.update(row[0] for row in rows)
     return fresh
+
+
+# --- the tick: only what is due ------------------------------------------------------------
+
+A = Assignment.__table__  # type: ignore[attr-defined]
+M = Milestone.__table__  # type: ignore[attr-defined]
+T = Task.__table__  # type: ignore[attr-defined]
+P = Plan.__table__  # type: ignore[attr-defined]
+OPEN = (NOT_STARTED, IN_PROGRESS, BLOCKED)
+# a NULL instant claimed by a tick (so that a change committed meanwhile, which sets NULL
+# again, is not overwritten by the instant computed from the row as it was)
+CLAIMED = datetime(1970, 1, 1, tzinfo=UTC)
+# nothing can be due until the assignment changes (closed, awaiting 办结, archived)
+NEVER = datetime(9999, 1, 1, tzinfo=UTC)
+
+_COLUMNS = (
+    A.c.id,
+    M.c.task_id,
+    A.c.unit_id,
+    A.c.status,
+    A.c.due,
+    A.c.assigned_at,
+    A.c.acknowledged_at,
+    A.c.role,
+    P.c.code,
+    T.c.recurrence,
+    P.c.period_start,
+    P.c.period_end,
+    A.c.next_at,
+    A.c.archived_at,
+    M.c.archived_at,
+    T.c.archived_at,
+    P.c.archived_at,
+)
+_FROM = (
+    A.join(M, M.c.id == A.c.milestone_id)
+    .join(T, T.c.id == M.c.task_id)
+    .join(P, P.c.id == T.c.plan_id)
+)
+
+
+@dataclass(slots=True)
+class DueRows:
+    """What the tick read: the plannable snapshots, the instant each row had when read (its
+    new one is stored only if it still has it), and plan code → plan id."""
+
+    snaps: list[AssignmentSnapshot]
+    loaded: dict[int, datetime]
+    retired: list[int]  # rows read that cannot be planned (archived somewhere): NEVER
+    plan_ids: dict[str, int]
+
+
+async def load_due(conn: AsyncConnection, at: datetime) -> DueRows:
+    """The assignments whose next instant has come (or is NULL), and the other open
+    assignments of their recurring duties (a report request goes to one carrier per task and
+    unit, chosen among all of them). Claims the NULL rows first (`CLAIMED`)."""
+    await conn.execute(update(A).where(A.c.next_at.is_(None)).values(next_at=CLAIMED))
+    rows = list(await conn.execute(select(*_COLUMNS).select_from(_FROM).where(A.c.next_at <= at)))
+    seen = {row[0] for row in rows}
+    recurring = sorted({row[1] for row in rows if row[9] and row[13] is None})
+    for chunk in chunks(recurring):
+        for row in await conn.execute(
+            select(*_COLUMNS)
+            .select_from(_FROM)
+            .where(
+                M.c.task_id.in_(chunk),
+                A.c.status.in_(OPEN),
+                A.c.archived_at.is_(None),
+                M.c.archived_at.is_(None),
+            )
+        ):
+            if row[0] not in seen:
+                seen.add(row[0])
+                rows.append(row)
+    out = DueRows([], {}, [], {})
+    if rows:
+        out.plan_ids = {
+            code: pid
+            for pid, code in await conn.execute(
+                select(P.c.id, P.c.code).where(P.c.archived_at.is_(None))
+            )
+        }
+    for row in rows:
+        aid, task_id, unit_id, status, due, assigned, acked, role, code = row[:9]
+        recurrence, start, end, next_at, archived = row[9], row[10], row[11], row[12], row[13:]
+        out.loaded[aid] = next_at
+        if any(value is not None for value in archived):
+            out.retired.append(aid)
+            continue
+        words = tuple(recurrence or ())
+        out.snaps.append(
+            AssignmentSnapshot(
+                aid,
+                code,
+                unit_id,
+                status,
+                due,
+                assigned,
+                acked,
+                None,
+                None,
+                role,
+                task_id,
+                words,
+                start if words else None,
+                end if words else None,
+            )
+        )
+    return out
+
+
+async def store_next(
+    conn: AsyncConnection, due: DueRows, next_at: dict[int, datetime | None]
+) -> int:
+    """Store each row's new instant (None: NEVER), only where the row still has the instant
+    it was read with; grouped by (old, new), so that a first pass writes a few thousand
+    statements rather than one per row. Returns how many rows were written."""
+    groups: dict[tuple[datetime, datetime], list[int]] = defaultdict(list)
+    for aid, old in due.loaded.items():
+        new = NEVER if aid in due.retired else (next_at.get(aid) or NEVER)
+        if new != old:
+            groups[(old, new)].append(aid)
+    written = 0
+    for (old, new), ids in groups.items():
+        for chunk in chunks(sorted(ids)):
+            result = await conn.execute(
+                update(A).where(and_(A.c.id.in_(chunk), A.c.next_at == old)).values(next_at=new)
+            )
+            written += max(result.rowcount or 0, 0)
+    return written

@@ -1,0 +1,193 @@
+"""Keeping `assignment.next_at` current: every change that can move an assignment's next
+notification makes the scheduler's next tick recompute it.
+
+`next_at` is the instant the tick must look at the assignment again (`bot.core.planner`'s
+`next_instant`, written by `bot.services.planning`). NULL means "recompute at the next tick".
+A change does not compute the new instant itself (that needs the policy, the calendar and the
+Outbox); it sets NULL and the next tick, which reads the NULL rows with those whose instant has
+come, plans the assignment as it is then and stores its new instant.
+
+What sets NULL:
+- any ORM change of an assignment's status, due date, 签收, report or archive (报告, 签收,
+  approve / extension, 退回, 办结, undo: `bot.storage.history.record` and the reply undo go
+  through the ORM), and with it the other assignments of the same task (a report request goes
+  to one carrier per task and unit: closing the carrier hands it to another) — the session
+  listener below;
+- people bound or unbound (a Membership added, revoked or changed; a person's Telegram id or
+  `active` changed): the assignments they may be addressed for — a liaison's or leader's unit,
+  a coordinator's or plan leader's plan, every plan for a coordinator of all plans. A stage
+  that had nobody to address is not retried every tick (its assignment's instant moves on to
+  the next stage); binding someone makes it due again, so they get the stage current then;
+- a plan (re)loaded with changes (`bot.storage.loader`): the whole plan (`touch_plan`);
+- a different policy at start-up (`ensure_policy`): everything.
+
+Core UPDATEs of `assignment` elsewhere must set `next_at = NULL` themselves (or call these).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import Session, attributes
+
+from bot.storage.models import (
+    ROLE_COORDINATOR,
+    ROLE_LEADER,
+    ROLE_LIAISON,
+    Assignment,
+    Membership,
+    Milestone,
+    Person,
+    Plan,
+    ScheduleState,
+    Task,
+)
+
+ASSIGNMENT = Assignment.__table__  # type: ignore[attr-defined]
+MILESTONE = Milestone.__table__  # type: ignore[attr-defined]
+TASK = Task.__table__  # type: ignore[attr-defined]
+PLAN = Plan.__table__  # type: ignore[attr-defined]
+MEMBERSHIP = Membership.__table__  # type: ignore[attr-defined]
+STATE = ScheduleState.__table__  # type: ignore[attr-defined]
+
+POLICY_KEY = "policy"
+# the columns whose change can move an assignment's next notification
+_WATCHED = (
+    "status",
+    "due",
+    "acknowledged_at",
+    "done_reported_at",
+    "assigned_at",
+    "archived_at",
+    "milestone_id",
+    "unit_id",
+)
+_PENDING = "next_at_touch"  # session.info: what to touch after the flush
+
+
+def _task_siblings(milestone_ids: set[int]) -> Any:
+    """UPDATE: NULL for the assignments of the tasks of these milestones."""
+    tasks = select(MILESTONE.c.task_id).where(MILESTONE.c.id.in_(sorted(milestone_ids)))
+    milestones = select(MILESTONE.c.id).where(MILESTONE.c.task_id.in_(tasks))
+    return (
+        update(ASSIGNMENT)
+        .where(ASSIGNMENT.c.milestone_id.in_(milestones), ASSIGNMENT.c.next_at.is_not(None))
+        .values(next_at=None)
+    )
+
+
+def _of_plans(plan_ids: Any) -> Any:
+    milestones = (
+        select(MILESTONE.c.id)
+        .join(TASK, TASK.c.id == MILESTONE.c.task_id)
+        .where(TASK.c.plan_id.in_(plan_ids))
+    )
+    return (
+        update(ASSIGNMENT)
+        .where(ASSIGNMENT.c.milestone_id.in_(milestones), ASSIGNMENT.c.next_at.is_not(None))
+        .values(next_at=None)
+    )
+
+
+def _all() -> Any:
+    return update(ASSIGNMENT).where(ASSIGNMENT.c.next_at.is_not(None)).values(next_at=None)
+
+
+def _of_units(unit_ids: set[int]) -> Any:
+    return (
+        update(ASSIGNMENT)
+        .where(ASSIGNMENT.c.unit_id.in_(sorted(unit_ids)), ASSIGNMENT.c.next_at.is_not(None))
+        .values(next_at=None)
+    )
+
+
+def _scope_of(membership: Any, scopes: dict[str, set[Any]]) -> None:
+    role, unit_id, plan_id = membership.role, membership.unit_id, membership.plan_id
+    if role in (ROLE_LIAISON, ROLE_LEADER) and unit_id is not None:
+        scopes["units"].add(unit_id)
+    elif role in (ROLE_COORDINATOR, ROLE_LEADER) and plan_id is not None:
+        scopes["plans"].add(plan_id)
+    elif role == ROLE_COORDINATOR:
+        scopes["all"].add(True)
+
+
+def _changed(obj: Any, names: tuple[str, ...]) -> bool:
+    state = attributes.instance_state(obj)
+    return any(state.attrs[name].history.has_changes() for name in names)
+
+
+@event.listens_for(Session, "before_flush")
+def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
+    pending = session.info.setdefault(
+        _PENDING,
+        {"milestones": set(), "units": set(), "plans": set(), "all": set(), "people": set()},
+    )
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Assignment):
+            if obj in session.new:
+                obj.next_at = None
+                continue
+            if obj in session.dirty and _changed(obj, _WATCHED):
+                obj.next_at = None
+                if obj.milestone_id is not None:
+                    pending["milestones"].add(obj.milestone_id)
+        elif isinstance(obj, Membership):
+            if obj in session.new or obj in session.deleted or session.is_modified(obj):
+                _scope_of(obj, pending)
+        elif isinstance(obj, Person) and obj in session.dirty:
+            if _changed(obj, ("telegram_id", "active")) and obj.id is not None:
+                pending["people"].add(obj.id)
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _context: Any) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if not pending or not any(pending.values()):
+        return
+    conn = session.connection()
+    if pending["people"]:
+        rows = conn.execute(
+            select(MEMBERSHIP.c.role, MEMBERSHIP.c.unit_id, MEMBERSHIP.c.plan_id).where(
+                MEMBERSHIP.c.person_id.in_(sorted(pending["people"]))
+            )
+        )
+        for row in rows:
+            _scope_of(row, pending)
+    if pending["all"]:
+        conn.execute(_all())
+        return
+    if pending["milestones"]:
+        conn.execute(_task_siblings(pending["milestones"]))
+    if pending["units"]:
+        conn.execute(_of_units(pending["units"]))
+    if pending["plans"]:
+        conn.execute(_of_plans(sorted(pending["plans"])))
+
+
+async def touch_plan(conn: AsyncConnection, code: str) -> None:
+    """Every assignment of plan `code` is recomputed at the next tick (after a reload)."""
+    await conn.execute(_of_plans(select(PLAN.c.id).where(PLAN.c.code == code)))
+
+
+async def touch_all(conn: AsyncConnection) -> None:
+    await conn.execute(_all())
+
+
+async def ensure_policy(conn: AsyncConnection, fingerprint: str) -> bool:
+    """Store the policy's fingerprint; when it differs from the one the instants were
+    computed with, every instant is recomputed at the next tick. True when it differed."""
+    stored = (
+        await conn.execute(select(STATE.c.value).where(STATE.c.name == POLICY_KEY))
+    ).scalar_one_or_none()
+    if stored == fingerprint:
+        return False
+    await touch_all(conn)
+    if stored is None:
+        await conn.execute(STATE.insert().values(name=POLICY_KEY, value=fingerprint))
+    else:
+        await conn.execute(
+            update(STATE).where(STATE.c.name == POLICY_KEY).values(value=fingerprint)
+        )
+    return True
