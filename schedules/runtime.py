@@ -59,7 +59,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.core.policy import Policy
-from bot.services.planning import plan_due
+from bot.services.planning import ensure_schedule_policy, plan_due
 from bot.storage.lease import Lease, holder_id
 from bot.telegram.delivery.sender import Sender
 
@@ -82,7 +82,13 @@ class TickReport:
 def default_planner(session_maker: Any, policy: Policy, *, default_locale: str) -> Planner:
     """`plan_due` with the deployment's policy (loaded once, by `bot.app.build_app`)."""
 
+    checked = False
+
     async def plan(at: datetime) -> Any:
+        nonlocal checked
+        if not checked:  # the stored next instants were computed with this policy?
+            await ensure_schedule_policy(session_maker, policy)
+            checked = True
         return await plan_due(session_maker, at, policy, default_locale=default_locale)
 
     return plan

@@ -193,7 +193,8 @@ async def simulate(
             while day <= end:
                 if policy.window.is_open_on(day):
                     clock.set(max(clock.now(), window_opening(day, policy.window)))
-                    await plan_due(session_maker, clock.now(), policy)
+                    # the full recomputation: the reference the incremental tick is held to
+                    await plan_due(session_maker, clock.now(), policy, full=True)
                     await _deliver_all(session_maker, clock.now())
                 day += timedelta(days=1)
             return await _results(session_maker, policy)

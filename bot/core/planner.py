@@ -47,6 +47,8 @@ period's trigger.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -513,3 +515,38 @@ def due_notifications(
     for note in out:
         planner.stats.by_kind[note.kind] = planner.stats.by_kind.get(note.kind, 0) + 1
     return out
+
+
+# bump when the ladders' rules change in code: stored instants are then recomputed
+SCHEDULE_VERSION = 1
+
+
+def schedule_fingerprint(policy: Policy) -> str:
+    """What the stored next instants depend on (the ladders of every plan, the sending
+    window and its zone): a different fingerprint at start-up recomputes them all."""
+
+    def rules(r: PlanRules) -> list[object]:
+        recurrences = {
+            w: [list(map(list, s.ends)), s.every_years] for w, s in r.recurrences.items()
+        }
+        return [
+            list(r.reminder_days),
+            r.ack_chase_after,
+            r.ack_escalate_after,
+            r.overdue_notice_day,
+            r.overdue_escalate_day,
+            r.overdue_repeat_days,
+            r.liaison_weekday,
+            r.periodic_lead_days,
+            sorted(recurrences.items()),
+        ]
+
+    window = policy.window
+    data = [
+        SCHEDULE_VERSION,
+        [window.start.isoformat(), window.end.isoformat(), window.zone.key],
+        window.working_days_only,
+        rules(policy.defaults),
+        sorted((code, rules(r)) for code, r in policy.plans.items()),
+    ]
+    return hashlib.sha256(json.dumps(data, ensure_ascii=False).encode()).hexdigest()[:16]

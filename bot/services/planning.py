@@ -90,7 +90,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 
 from bot.core.digest_slot import digest_due
 from bot.core.notices import Audience, BatchItem, ChaseRecord, ItemNotice, OutboxKind
-from bot.core.planner import Notification, PlanningStats, due_notifications
+from bot.core.planner import (
+    Notification,
+    PlanningStats,
+    due_notifications,
+    schedule_fingerprint,
+)
 from bot.core.policy import Policy
 from bot.core.workdays import in_window
 from bot.services.batching import (
@@ -104,6 +109,7 @@ from bot.services.batching import (
 )
 from bot.services.briefs import compose_briefs
 from bot.services.digest import digest_rows
+from bot.storage.next_at import ensure_policy
 from bot.storage.outbox.audiences import (
     AUDIENCE_ORDER,
     Recipient,
@@ -292,6 +298,13 @@ async def plan_due(
             result.seconds,
         )
     return result
+
+
+async def ensure_schedule_policy(session_maker: async_sessionmaker[Any], policy: Policy) -> bool:
+    """At start-up: when the policy differs from the one the stored next instants were
+    computed with, every instant is recomputed at the next tick. True when it differed."""
+    async with session_maker() as session, session.begin():
+        return await ensure_policy(await session.connection(), schedule_fingerprint(policy))
 
 
 def _count(result: PlanResult, rows: list[dict[str, Any]]) -> None:
