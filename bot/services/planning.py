@@ -123,7 +123,7 @@ from bot.storage.outbox.snapshots import DueRows, load_due, load_snapshots, new_
 
 log = logging.getLogger(__name__)
 
-_SLICE = 5000  # notifications turned into rows at a time
+_SLICE = 1000  # notifications turned into rows at a time (the loop runs between slices)
 _INLINE = 2000  # more snapshots than this are planned in a worker thread
 LIAISONS, ESCALATION = Audience.LIAISONS, OutboxKind.ESCALATION
 ESCALATION_BATCH, OVERDUE_BATCH = OutboxKind.ESCALATION_BATCH, OutboxKind.OVERDUE_BATCH
@@ -218,7 +218,9 @@ async def plan_due(
         # planned again next tick, so it is not worth looking up in the Outbox
         targets: dict[str, Target] = {}
         audiences: dict[tuple, list[tuple[Audience, Recipient]]] = {}  # many notes share one
-        for note in notes:
+        for index, note in enumerate(notes):
+            if index % _SLICE == _SLICE - 1:
+                await asyncio.sleep(0)  # let the bot answer between slices
             plan_id = plan_ids.get(note.plan or "", 0)
             scope = (note.audience, note.unit_id, plan_id)
             members = audiences.get(scope)

@@ -16,11 +16,13 @@ what is already in the Outbox, one anti-join over the keys passed as a JSON arra
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -230,6 +232,7 @@ M = Milestone.__table__  # type: ignore[attr-defined]
 T = Task.__table__  # type: ignore[attr-defined]
 P = Plan.__table__  # type: ignore[attr-defined]
 OPEN = (NOT_STARTED, IN_PROGRESS, BLOCKED)
+_PARTITION = 2000  # rows read (and turned into snapshots) between two yields to the loop
 # a NULL instant claimed by a tick (so that a change committed meanwhile, which sets NULL
 # again, is not overwritten by the instant computed from the row as it was)
 CLAIMED = datetime(1970, 1, 1, tzinfo=UTC)
@@ -278,58 +281,87 @@ async def load_due(conn: AsyncConnection, at: datetime) -> DueRows:
     assignments of their recurring duties (a report request goes to one carrier per task and
     unit, chosen among all of them). Claims the NULL rows first (`CLAIMED`)."""
     await conn.execute(update(A).where(A.c.next_at.is_(None)).values(next_at=CLAIMED))
-    rows = list(await conn.execute(select(*_COLUMNS).select_from(_FROM).where(A.c.next_at <= at)))
-    seen = {row[0] for row in rows}
-    recurring = sorted({row[1] for row in rows if row[9] and row[13] is None})
-    for chunk in chunks(recurring):
-        for row in await conn.execute(
-            select(*_COLUMNS)
-            .select_from(_FROM)
-            .where(
-                M.c.task_id.in_(chunk),
-                A.c.status.in_(OPEN),
-                A.c.archived_at.is_(None),
-                M.c.archived_at.is_(None),
-            )
-        ):
-            if row[0] not in seen:
-                seen.add(row[0])
-                rows.append(row)
     out = DueRows([], {}, [], {})
-    if rows:
+    recurring: set[int] = set()
+    # shared values (a plan's items share their due dates, instants, codes and recurrences):
+    # a first pass reads every assignment, and 100,000 copies would cost tens of megabytes
+    shared: dict[Any, Any] = {}
+    intern = shared.setdefault
+
+    def take(rows: Any) -> None:
+        loaded, append = out.loaded, out.snaps.append
+        for row in rows:
+            aid, task_id, unit_id, status, due, assigned, acked, role, code = row[:9]
+            recurrence, start, end, next_at = row[9], row[10], row[11], row[12]
+            if aid in loaded:
+                continue
+            loaded[aid] = intern(next_at, next_at)
+            if row[13] is not None or row[14] is not None or row[15] is not None or row[16]:
+                out.retired.append(aid)  # archived: nothing is planned for it
+                continue
+            words: tuple[str, ...] = intern(
+                ("words", *(recurrence or ())), tuple(recurrence or ())
+            )
+            if words:
+                recurring.add(task_id)
+            append(
+                AssignmentSnapshot(
+                    aid,
+                    intern(code, code),
+                    unit_id,
+                    intern(status, status),
+                    intern(due, due),
+                    intern(assigned, assigned),
+                    acked,
+                    None,
+                    None,
+                    intern(role, role),
+                    task_id,
+                    words,
+                    start if words else None,
+                    end if words else None,
+                )
+            )
+
+    # streamed a partition at a time: the event loop runs between partitions
+    stream = await conn.stream(select(*_COLUMNS).select_from(_FROM).where(A.c.next_at <= at))
+    async for part in stream.partitions(_PARTITION):
+        take(part)
+        await asyncio.sleep(0)
+    for chunk in chunks(sorted(recurring)):
+        take(
+            await conn.execute(
+                select(*_COLUMNS)
+                .select_from(_FROM)
+                .where(
+                    M.c.task_id.in_(chunk),
+                    A.c.status.in_(OPEN),
+                    A.c.archived_at.is_(None),
+                    M.c.archived_at.is_(None),
+                )
+            )
+        )
+    if out.loaded:
         out.plan_ids = {
             code: pid
             for pid, code in await conn.execute(
                 select(P.c.id, P.c.code).where(P.c.archived_at.is_(None))
             )
         }
-    for row in rows:
-        aid, task_id, unit_id, status, due, assigned, acked, role, code = row[:9]
-        recurrence, start, end, next_at, archived = row[9], row[10], row[11], row[12], row[13:]
-        out.loaded[aid] = next_at
-        if any(value is not None for value in archived):
-            out.retired.append(aid)
-            continue
-        words = tuple(recurrence or ())
-        out.snaps.append(
-            AssignmentSnapshot(
-                aid,
-                code,
-                unit_id,
-                status,
-                due,
-                assigned,
-                acked,
-                None,
-                None,
-                role,
-                task_id,
-                words,
-                start if words else None,
-                end if words else None,
-            )
-        )
     return out
+
+
+def _groups(
+    due: DueRows, next_at: dict[int, datetime | None]
+) -> dict[tuple[datetime, datetime], list[int]]:
+    """(instant read, new instant) → the rows to move, sorted."""
+    groups: dict[tuple[datetime, datetime], list[int]] = defaultdict(list)
+    retired = set(due.retired)
+    for aid, old in due.loaded.items():
+        new = NEVER if aid in retired else (next_at.get(aid) or NEVER)
+        if new != old:
+            groups[(old, new)].append(aid)
+    return {key: sorted(ids) for key, ids in groups.items()}
 
 
 async def store_next(
@@ -338,14 +370,13 @@ async def store_next(
     """Store each row's new instant (None: NEVER), only where the row still has the instant
     it was read with; grouped by (old, new), so that a first pass writes a few thousand
     statements rather than one per row. Returns how many rows were written."""
-    groups: dict[tuple[datetime, datetime], list[int]] = defaultdict(list)
-    for aid, old in due.loaded.items():
-        new = NEVER if aid in due.retired else (next_at.get(aid) or NEVER)
-        if new != old:
-            groups[(old, new)].append(aid)
+    if len(due.loaded) > 2 * _PARTITION:  # CPU work off the event loop
+        groups = await asyncio.to_thread(_groups, due, next_at)
+    else:
+        groups = _groups(due, next_at)
     written = 0
     for (old, new), ids in groups.items():
-        for chunk in chunks(sorted(ids)):
+        for chunk in chunks(ids):
             result = await conn.execute(
                 update(A).where(and_(A.c.id.in_(chunk), A.c.next_at == old)).values(next_at=new)
             )
