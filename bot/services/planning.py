@@ -123,7 +123,7 @@ from bot.storage.outbox.snapshots import DueRows, load_due, load_snapshots, new_
 
 log = logging.getLogger(__name__)
 
-_SLICE = 1000  # notifications turned into rows at a time (the loop runs between slices)
+_SLICE = 250  # notifications turned into rows at a time (the loop runs between slices)
 _INLINE = 2000  # more snapshots than this are planned in a worker thread
 LIAISONS, ESCALATION = Audience.LIAISONS, OutboxKind.ESCALATION
 ESCALATION_BATCH, OVERDUE_BATCH = OutboxKind.ESCALATION_BATCH, OutboxKind.OVERDUE_BATCH
@@ -261,7 +261,10 @@ async def plan_due(
         if batches:
             day = at.astimezone(policy.zone).date().isoformat()
             taken = await batches_keyed(conn, {(kind, plan) for kind, plan, _ in batches}, day)
-            rows, keys = batch_rows(batches, taken, policy, at, default_locale)
+            # sorting and encoding thousands of lists: off the event loop
+            rows, keys = await asyncio.to_thread(
+                batch_rows, batches, taken, policy, at, default_locale
+            )
             await attach_rankings(session, rows, policy, at)
             del batches
             result.batches = sum(1 for row in rows if row["kind"] == ESCALATION_BATCH)

@@ -15,6 +15,7 @@ read it with `as_date` and `parse_datetime`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -26,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.core.notices import OutboxStatus
 
 CHUNK = 500  # ids per IN (...) list, under SQLite's variable limit
+_INSERT_CHUNK = 200  # rows encoded and inserted at a time
 
 
 def db_datetime(value: datetime) -> str:
@@ -187,7 +189,9 @@ async def insert_rows(conn: AsyncConnection, rows: list[dict[str, Any]]) -> int:
         return text
 
     inserted = 0
-    for start in range(0, len(rows), 5000):
+    for start in range(0, len(rows), _INSERT_CHUNK):
+        if start:
+            await asyncio.sleep(0)  # the loop runs between chunks (payloads are encoded here)
         params = [
             (
                 row["key"],
@@ -202,7 +206,7 @@ async def insert_rows(conn: AsyncConnection, rows: list[dict[str, Any]]) -> int:
                 stamp(row["not_before"]),
                 str(row.get("status", pending)),
             )
-            for row in rows[start : start + 5000]
+            for row in rows[start : start + _INSERT_CHUNK]
         ]
         cursor = await raw.executemany(_INSERT_SQL, params)
         inserted += max(cursor.rowcount or 0, 0)

@@ -232,7 +232,7 @@ M = Milestone.__table__  # type: ignore[attr-defined]
 T = Task.__table__  # type: ignore[attr-defined]
 P = Plan.__table__  # type: ignore[attr-defined]
 OPEN = (NOT_STARTED, IN_PROGRESS, BLOCKED)
-_PARTITION = 2000  # rows read (and turned into snapshots) between two yields to the loop
+_PARTITION = 500  # rows read (and turned into snapshots) between two yields to the loop
 # a NULL instant claimed by a tick (so that a change committed meanwhile, which sets NULL
 # again, is not overwritten by the instant computed from the row as it was)
 CLAIMED = datetime(1970, 1, 1, tzinfo=UTC)
