@@ -37,9 +37,6 @@ TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 # date functions), to be made dialect-neutral there.
 # Skipped in the PostgreSQL run only, with this reason; SQLite runs them all.
 NOT_YET_ON_POSTGRES = (
-    "tests/schedules/test_enqueue.py",
-    "tests/schedules/test_batch_liaisons.py",
-    "tests/schedules/test_time_zone.py",
     "tests/e2e/test_delivery.py",
     "tests/e2e/test_liaison_story.py::test_liaison_story",
     "tests/e2e/test_replies_understood.py::test_a_liaison_reports_in_words",

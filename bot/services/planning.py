@@ -78,6 +78,7 @@ date, days overdue, overdue or 督办); digests their whole content.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections import defaultdict
@@ -191,6 +192,27 @@ async def plan_due(
     if at.tzinfo is None:
         raise ValueError("plan_due needs an aware instant")
     started = time.perf_counter()
+    # No cyclic garbage collection during the pass: a first pass allocates hundreds of
+    # thousands of objects, which sets off full collections of the whole heap, each a stall
+    # of the event loop of 100-300 ms; the pass makes (almost) no cycles, so nothing waits.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return await _plan_due(session_maker, at, policy, default_locale, digests, full, started)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+async def _plan_due(
+    session_maker: async_sessionmaker[Any],
+    at: datetime,
+    policy: Policy,
+    default_locale: str,
+    digests: bool,
+    full: bool,
+    started: float,
+) -> PlanResult:
     result = PlanResult(at=at)
     async with session_maker() as session, session.begin():
         conn = await session.connection()

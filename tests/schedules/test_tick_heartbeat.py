@@ -6,10 +6,8 @@ The synthetic ledger of the benchmarks (10,000 assignments by default;
 DUBAN_HEARTBEAT_ASSIGNMENTS=100000 for the issue's full size, about a minute). SQLite: the
 planner's Outbox SQL is SQLite-only until it is ported (issue 15).
 
-The issue's target is 50 ms; the first pass measures 45–90 ms of CPU stall on a loaded two-core
-machine (the per-item rows of a slice: payloads built and encoded on the loop), so the first
-pass is held to 100 ms here (before this work it stalled the loop 400–700 ms at 10k) and the
-steady tick to 50 ms.
+Held to the issue's 50 ms (CPU time of this process while the loop did not run, so a loaded
+machine does not fail it; before this work a 10k first pass stalled the loop 400-700 ms).
 """
 
 from __future__ import annotations
@@ -45,7 +43,7 @@ async def test_the_first_pass_after_loading_never_stalls_the_event_loop(tmp_path
     assert result.considered == SIZE
     assert result.rescheduled == SIZE
     assert result.inserted > SIZE // 20
-    first.assert_no_stall(0.100)
+    first.assert_no_stall(0.050)
     # a minute later nothing is due and nothing is read
     assert (again.considered, again.inserted) == (0, 0)
     steady.assert_no_stall(0.050)

@@ -31,7 +31,7 @@ from bot.core.notices import OutboxKind
 from bot.core.planner import AssignmentSnapshot, ack_stage, calendar_stage
 from bot.core.policy import Policy
 from bot.core.status import BLOCKED, IN_PROGRESS, NOT_STARTED
-from bot.storage.models import Assignment, Milestone, Plan, Task
+from bot.storage.models import Assignment, Milestone, Outbox, Plan, Task
 from bot.storage.outbox.raw import chunks, driver, fetch
 
 ESCALATION = OutboxKind.ESCALATION
@@ -210,19 +210,19 @@ async def load_snapshots(
 
 async def new_keys(conn: AsyncConnection, keys: Iterable[str]) -> set[str]:
     """The notification keys that have no Outbox row yet (any chat, snoozed copies and batch
-    markers included). One statement: the keys go in as one JSON array (json_each), and rows
-    of a notification are keyed "<key>|<chat>", so '|' < '}' bounds each range."""
-    listed = sorted(set(keys))
-    fresh: set[str] = set()
-    for start in range(0, len(listed), 20_000):
-        rows = await fetch(
-            conn,
-            "SELECT k.value FROM json_each(?) k WHERE NOT EXISTS ("
-            " SELECT 1 FROM outbox o WHERE o.key > k.value || '|' AND o.key < k.value || '}')",
-            (json.dumps(listed[start : start + 20_000], ensure_ascii=False),),
-        )
-        fresh.update(row[0] for row in rows)
-    return fresh
+    markers included). Keys are f"{kind}:{assignment_id}:{stage}" and their rows are keyed
+    "<key>|<chat>" (snoozed: "…|<chat>:snoozed") with that assignment id, so the rows of the
+    keys' assignments say which are planned: one indexed lookup per 500 assignments
+    (portable SQL: SQLite and PostgreSQL)."""
+    listed = set(keys)
+    ids = sorted({int(key.split(":", 2)[1]) for key in listed})
+    planned: set[str] = set()
+    for chunk in chunks(ids):
+        for (key,) in await conn.execute(
+            select(OUTBOX.c.key).where(OUTBOX.c.assignment_id.in_(chunk))
+        ):
+            planned.add(key.rpartition("|")[0])
+    return listed - planned
 
 
 # --- the tick: only what is due ------------------------------------------------------------
@@ -231,6 +231,7 @@ A = Assignment.__table__  # type: ignore[attr-defined]
 M = Milestone.__table__  # type: ignore[attr-defined]
 T = Task.__table__  # type: ignore[attr-defined]
 P = Plan.__table__  # type: ignore[attr-defined]
+OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
 OPEN = (NOT_STARTED, IN_PROGRESS, BLOCKED)
 _PARTITION = 500  # rows read (and turned into snapshots) between two yields to the loop
 # a NULL instant claimed by a tick (so that a change committed meanwhile, which sets NULL
