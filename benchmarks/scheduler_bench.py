@@ -1,38 +1,29 @@
-"""Scheduler figures: one planning pass over a 100,000-assignment ledger (time, peak RSS).
+"""Scheduler figures at 10k and 100k assignments (issue 13): the tick reads only the
+assignments whose next instant has come.
 
-    .venv/bin/python benchmarks/scheduler_bench.py [N] [--fresh]
+    .venv/bin/python benchmarks/scheduler_bench.py [N ...] [--fresh]     (default: 10000 100000)
 
-The synthetic ledger (benchmarks/synthetic.py) as it would be on 2025-12-01 is built ONCE, in a
-process of its own, into a database file cached in the temp directory (keyed by N and the
-sources that shape it; `--fresh` rebuilds it). Every measured pass then runs in a FRESH child
-process that only imports the app, opens a database file and calls
-`bot.services.planning.plan_due`, so the memory figure is that of a planning process and nothing
-else: its peak RSS (the child's ru_maxrss, from os.wait4) next to its RSS right after the
-imports (the floor every bot process pays). Passes:
-- the first pass at a window opening, which writes every due stage (the burst after a plan is
-  loaded: most of its items are overdue), each run on its own copy of the fresh ledger;
-- a steady pass a minute later (what every tick costs: everything already in the Outbox), on
-  the ledger after a first pass;
-- the pure planner alone on the loaded snapshots;
-- the weekly digest pass (content built once, cut per scope, one row per recipient).
-Wall time and CPU time (the database thread included) are both printed: on a loaded machine
-wall time swings a lot, CPU time much less; repeated passes are summarised by their median.
-Each figure is one line, with its target; the sender's throughput lines are
-printed by `sender_figures()`.
+The synthetic ledger (benchmarks/synthetic.py) as it would be on 2025-12-01 is built ONCE per
+size, in a process of its own, into a database file cached in the temp directory (keyed by N
+and the sources that shape it; `--fresh` rebuilds it). Every measured pass runs in a FRESH
+child process that only imports the app, opens the database file and calls
+`bot.services.planning.plan_due`, so the memory figure is that of a planning process: its peak
+RSS (ru_maxrss from os.wait4) next to its RSS right after the imports. Each pass runs under a
+heartbeat task (an asyncio task waking every millisecond; the worst gap between its wake-ups,
+wall clock, is the worst event-loop stall). Passes:
+- the first pass after load (Monday 10:00): every assignment's next instant computed and
+  stored, every due stage written;
+- the steady tick with nothing due, a minute later (median of 20 ticks of one process);
+- the next morning's tick (Tuesday 09:00): the stages due that morning;
+- Outbox bytes per row after the first pass (the columns' data, without indexes).
+Targets (issue 13): nothing-due tick < 5 ms at 100k, stall < 50 ms, peak RSS < 100 MB, first
+pass at 100k < 5 s. Each line says ok or MISSED.
 
-Figures (2 cores, a shared machine under load ~2.5; old and new code run alternately on the
-same ledger, best-of-11 steady passes):
-- first pass: 87,908 rows in 11.2–14.9 s CPU before (36,509 of them per-item 督办 to
-  coordinators); 51,419 rows (20 督办汇总 listing those 36,509 items, + 574 marker rows) in
-  7.4–10.9 s CPU after;
-- steady pass: best 513–590 ms CPU before; 328–383 ms CPU after (median 396–480);
-- digest pass (39 recipients, the steady pass included): 2.1–3.7 s before; 1.1–1.4 s after.
-- memory, each pass in a fresh process (58 MB after imports): first pass peak RSS 203 MB
-  before (every item escalated to a coordinator kept until the end, though a 督办汇总 lists 50;
-  all 36,705 marker rows built at once), 163 MB after (summaries pruned to their listed items
-  as they grow, marker rows written a slice at a time; the Outbox written is byte-identical);
-  steady pass 75 MB; digest pass 100 MB. (The 204 MB printed before was measured in the
-  process that had also built the ledger.)
+Measured (2 cores shared with ~6 test runs, load 5): 10k: first pass 1.33 s (0.83 s CPU),
+stall 31 ms, 87 MB; nothing due 1.8 ms; next morning 42 ms. 100k: first pass 10.2 s wall
+(6.9 s CPU; MISSED), stall 69 ms (MISSED), peak 221 MB (MISSED); nothing due 2.3 ms, stall
+4 ms, 64 MB; next morning (404 assignments, 409 rows) 135 ms, stall 20 ms, 73 MB; Outbox
+650 bytes per row.
 """
 
 from __future__ import annotations
