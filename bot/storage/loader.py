@@ -38,6 +38,7 @@ from bot.core.plan import Indicator, Item, Plan, UnitRef, plan_to_dict
 from bot.core.units import jurisdiction_of
 from bot.storage import models
 from bot.storage.next_at import touch_plan
+from bot.storage.withdraw import forget_cancelled_outbox
 
 # Bump when the mapping from Plan to rows changes, so that unchanged YAML is reprocessed once.
 LOADER_VERSION = 1
@@ -440,6 +441,8 @@ class _PlanWriter:
         await self._window_starts(plan_id)
         await self._assignments(plan_id, milestone_ids, due_moves)
         await _insert(self.conn, EVENT, self.events)
+        if plan_row is not None and plan_row.archived_at is not None:  # a withdrawn plan is back
+            await forget_cancelled_outbox(self.conn, plan_id, self.desired.code)
 
     async def _plan(self, row: Any) -> int:
         values = {**self.desired.values, "loaded_at": self.at, "archived_at": None}
@@ -674,11 +677,11 @@ class _PlanWriter:
 LOAD_LOCK_KEY = 0x6475_6261_6E4C_6F64 >> 1
 
 
-async def _begin_immediate(session: AsyncSession) -> AsyncConnection:
+async def begin_immediate(session: AsyncSession) -> AsyncConnection:
     """The session's connection, holding the database's write lock (SQLite) or the loaders'
     advisory lock (PostgreSQL) from the first read on, so that what we compare against cannot
     change before we write: two loads of the same plans at once (two instances starting, or
-    `python -m bot load` beside a running bot) run one after the other."""
+    `python -m bot load` beside a running bot, a withdrawal) run one after the other."""
     conn = await session.connection()
     if conn.dialect.name == "sqlite":
         await conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -730,7 +733,7 @@ async def _load(
 ) -> None:
     codes = [p.info.code for p in plans]
     async with session_maker() as session, session.begin():
-        conn = await _begin_immediate(session)
+        conn = await begin_immediate(session)
         rows = await conn.execute(select(PLAN).where(PLAN.c.code.in_(codes)))
         plan_rows = {r.code: r for r in rows}
         todo: list[tuple[_DesiredPlan, PlanLoadResult]] = []

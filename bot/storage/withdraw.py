@@ -1,0 +1,288 @@
+"""Withdraw a plan (撤回) and restore it, in set-based statements of one transaction.
+
+Withdrawing stamps `archived_at = W` (the withdrawal instant) on the plan and on every item,
+milestone and assignment of it that is still active, appends an "archive" event to each such
+assignment's history, and cancels the plan's pending Outbox rows (its assignments' rows and its
+督办汇总 / 逾期事项清单 batches: status cancelled, `last_error` WITHDRAWN). Every query of the
+ledger already leaves archived rows out, so nothing of the plan is planned, listed or counted
+again; nothing is deleted, so its history stays.
+
+Restoring is the inverse: the rows stamped exactly W (those the withdrawal archived; rows
+archived earlier by a reload keep their own stamp) become active again, each assignment gets a
+"restore" event, and the Outbox rows the withdrawal cancelled are forgotten so that the planner
+plans afresh what is due by then. Loading the plan's file again does the same through the loader
+(bot.storage.loader restores the archived rows the file still has, and calls
+`forget_cancelled_outbox`).
+
+Each function runs inside the caller's transaction (an AsyncConnection) and never commits;
+`withdraw_plan` / `restore_plan` on a session maker take the loaders' lock and commit. A
+1,000-assignment plan is about seven statements, whatever its size (benchmarks/load_bench.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Integer, Select, Table, and_, delete, func, insert, literal, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import SQLModel
+
+from bot.core.notices import OutboxKind, OutboxStatus
+
+WITHDRAWN = "plan withdrawn"  # Outbox.last_error of the rows a withdrawal cancelled
+BATCH_KINDS = (OutboxKind.ESCALATION_BATCH, OutboxKind.OVERDUE_BATCH)  # keyed "kind:CODE:…"
+
+_TABLES = SQLModel.metadata.tables
+PLAN: Table = _TABLES["plan"]
+TASK: Table = _TABLES["task"]
+MILESTONE: Table = _TABLES["milestone"]
+ASSIGNMENT: Table = _TABLES["assignment"]
+EVENT: Table = _TABLES["statusevent"]
+OUTBOX: Table = _TABLES["outbox"]
+
+
+@dataclass(frozen=True)
+class PlanArchive:
+    """What a withdrawal (or a restore) changed: the plan, its instant W and the row counts."""
+
+    plan_id: int
+    code: str
+    title: str
+    at: datetime  # W: the withdrawal's instant (a restore reports the one it undid)
+    items: int
+    assignments: int
+    outbox: int  # Outbox rows cancelled (withdraw) or forgotten (restore)
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    id: int
+    code: str
+    title: str
+    archived_at: datetime | None
+
+
+async def plan_row(conn: AsyncConnection, code: str) -> PlanRow | None:
+    """The plan of `code` (case-insensitive), active or withdrawn."""
+    found = (
+        await conn.execute(
+            select(PLAN.c.id, PLAN.c.code, PLAN.c.title, PLAN.c.archived_at).where(
+                func.upper(PLAN.c.code) == code.strip().upper()
+            )
+        )
+    ).first()
+    return None if found is None else PlanRow(*found)
+
+
+def _milestones_of(plan_id: int) -> Select[Any]:
+    return select(MILESTONE.c.id).where(
+        MILESTONE.c.task_id.in_(select(TASK.c.id).where(TASK.c.plan_id == plan_id))
+    )
+
+
+def _assignments(plan_id: int, stamp: datetime | None) -> Select[Any]:
+    """Ids of the plan's assignments archived at `stamp` (None: the active ones)."""
+    archived = (
+        ASSIGNMENT.c.archived_at.is_(None) if stamp is None else ASSIGNMENT.c.archived_at == stamp
+    )
+    return select(ASSIGNMENT.c.id).where(
+        ASSIGNMENT.c.milestone_id.in_(_milestones_of(plan_id)), archived
+    )
+
+
+def _batch_keys(code: str) -> Any:
+    """The plan's batch rows, keyed f"{kind}:{code}:{day}…": one key range per kind."""
+    ranges = [
+        and_(OUTBOX.c.key > f"{kind}:{code}:", OUTBOX.c.key < f"{kind}:{code};")
+        for kind in BATCH_KINDS
+    ]
+    return ranges[0] | ranges[1]
+
+
+async def _events(
+    conn: AsyncConnection,
+    plan_id: int,
+    stamp: datetime | None,
+    *,
+    at: datetime,
+    kind: str,
+    actor_id: int | None,
+    actor_label: str,
+    note: str,
+) -> None:
+    """One history event per assignment of `_assignments(plan_id, stamp)` (INSERT … SELECT)."""
+    A = ASSIGNMENT
+    rows = select(
+        A.c.id,
+        literal(at, EVENT.c.at.type),
+        literal(actor_id, Integer()),
+        literal(actor_label),
+        literal(kind),
+        A.c.status,
+        A.c.status,
+        literal(note),
+    ).where(A.c.id.in_(_assignments(plan_id, stamp)))
+    columns = [
+        "assignment_id",
+        "at",
+        "actor_id",
+        "actor_label",
+        "kind",
+        "old_status",
+        "new_status",
+        "note",
+    ]
+    await conn.execute(insert(EVENT).from_select(columns, rows))
+
+
+async def archive_plan(
+    conn: AsyncConnection,
+    plan: PlanRow,
+    *,
+    at: datetime,
+    actor_id: int | None = None,
+    actor_label: str,
+    note: str = "",
+) -> PlanArchive:
+    """Withdraw `plan` (active) inside the caller's transaction (module docstring)."""
+    pid = plan.id
+    await _events(
+        conn,
+        pid,
+        None,
+        at=at,
+        kind="archive",
+        actor_id=actor_id,
+        actor_label=actor_label,
+        note=note,
+    )
+    pending = OUTBOX.c.status == OutboxStatus.PENDING
+    cancel = {"status": OutboxStatus.CANCELLED, "last_error": WITHDRAWN}
+    cancelled = (
+        await conn.execute(
+            update(OUTBOX)
+            .where(pending, OUTBOX.c.assignment_id.in_(_assignments(pid, None)))
+            .values(cancel)
+        )
+    ).rowcount or 0
+    cancelled += (
+        await conn.execute(update(OUTBOX).where(pending, _batch_keys(plan.code)).values(cancel))
+    ).rowcount or 0
+    assignments = (
+        await conn.execute(
+            update(ASSIGNMENT)
+            .where(
+                ASSIGNMENT.c.milestone_id.in_(_milestones_of(pid)),
+                ASSIGNMENT.c.archived_at.is_(None),
+            )
+            .values(archived_at=at)
+        )
+    ).rowcount or 0
+    await conn.execute(
+        update(MILESTONE)
+        .where(
+            MILESTONE.c.task_id.in_(select(TASK.c.id).where(TASK.c.plan_id == pid)),
+            MILESTONE.c.archived_at.is_(None),
+        )
+        .values(archived_at=at)
+    )
+    items = (
+        await conn.execute(
+            update(TASK)
+            .where(TASK.c.plan_id == pid, TASK.c.archived_at.is_(None))
+            .values(archived_at=at)
+        )
+    ).rowcount or 0
+    await conn.execute(update(PLAN).where(PLAN.c.id == pid).values(archived_at=at))
+    return PlanArchive(pid, plan.code, plan.title, at, items, assignments, cancelled)
+
+
+async def forget_cancelled_outbox(conn: AsyncConnection, plan_id: int, code: str) -> int:
+    """Delete the Outbox rows a withdrawal of the plan cancelled (never sent: nothing of them
+    is history), so that the planner plans again what is due once the plan is back."""
+    cancelled = and_(OUTBOX.c.status == OutboxStatus.CANCELLED, OUTBOX.c.last_error == WITHDRAWN)
+    assignments = select(ASSIGNMENT.c.id).where(
+        ASSIGNMENT.c.milestone_id.in_(_milestones_of(plan_id))
+    )
+    forgotten = (
+        await conn.execute(
+            delete(OUTBOX).where(cancelled, OUTBOX.c.assignment_id.in_(assignments))
+        )
+    ).rowcount or 0
+    forgotten += (
+        await conn.execute(delete(OUTBOX).where(cancelled, _batch_keys(code)))
+    ).rowcount or 0
+    return forgotten
+
+
+async def unarchive_plan(
+    conn: AsyncConnection,
+    plan: PlanRow,
+    *,
+    at: datetime,
+    actor_id: int | None = None,
+    actor_label: str,
+    note: str = "",
+) -> PlanArchive:
+    """Restore a withdrawn `plan` inside the caller's transaction: the rows stamped with its
+    `archived_at` come back (module docstring)."""
+    stamp = plan.archived_at
+    assert stamp is not None, "only a withdrawn plan is restored"
+    pid = plan.id
+    await _events(
+        conn,
+        pid,
+        stamp,
+        at=at,
+        kind="restore",
+        actor_id=actor_id,
+        actor_label=actor_label,
+        note=note,
+    )
+    assignments = (
+        await conn.execute(
+            update(ASSIGNMENT)
+            .where(
+                ASSIGNMENT.c.milestone_id.in_(_milestones_of(pid)),
+                ASSIGNMENT.c.archived_at == stamp,
+            )
+            .values(archived_at=None)
+        )
+    ).rowcount or 0
+    await conn.execute(
+        update(MILESTONE)
+        .where(
+            MILESTONE.c.task_id.in_(select(TASK.c.id).where(TASK.c.plan_id == pid)),
+            MILESTONE.c.archived_at == stamp,
+        )
+        .values(archived_at=None)
+    )
+    items = (
+        await conn.execute(
+            update(TASK)
+            .where(TASK.c.plan_id == pid, TASK.c.archived_at == stamp)
+            .values(archived_at=None)
+        )
+    ).rowcount or 0
+    forgotten = await forget_cancelled_outbox(conn, pid, plan.code)
+    await conn.execute(update(PLAN).where(PLAN.c.id == pid).values(archived_at=None))
+    return PlanArchive(pid, plan.code, plan.title, stamp, items, assignments, forgotten)
+
+
+async def active_plan_codes(conn: AsyncConnection) -> list[str]:
+    rows = await conn.execute(
+        select(PLAN.c.code).where(PLAN.c.archived_at.is_(None)).order_by(PLAN.c.code)
+    )
+    return [str(code) for code in rows.scalars()]
+
+
+async def withdrawn_plans(conn: AsyncConnection) -> list[PlanRow]:
+    """The withdrawn plans, most recent first."""
+    rows = await conn.execute(
+        select(PLAN.c.id, PLAN.c.code, PLAN.c.title, PLAN.c.archived_at)
+        .where(PLAN.c.archived_at.is_not(None))
+        .order_by(PLAN.c.archived_at.desc(), PLAN.c.code)
+    )
+    return [PlanRow(*row) for row in rows]
