@@ -1,4 +1,5 @@
-"""Command line: `python -m bot [run|import|show|load|migrate|copy-db|simulate|people]`.
+"""Command line: `python -m bot [run|import|show|load|migrate|copy-db|simulate|people|
+withdraw|restore]`.
 
 Each subcommand parses its arguments and calls one function; with no subcommand the bot runs
 (local mode when no BOT_TOKEN is set). Exit status 2 means bad input, with one clear line.
@@ -62,8 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tasks-data", dest="tasks_data", type=Path, default=Path("tasks_data"))
 
     from bot.people_cli import add_parser as add_people_parser
+    from bot.plan_cli import add_parsers as add_plan_parsers
 
     add_people_parser(sub)
+    add_plan_parsers(sub)
     return parser
 
 
@@ -78,10 +81,19 @@ def main(argv: list[str] | None = None) -> int:
         from bot.importer.cli import run_show
 
         return run_show(args)
-    if command in ("load", "migrate"):
+    if command == "load":
+        from bot.plan_cli import withdraw_missing_after_load
         from bot.storage import cli as storage_cli
 
-        return storage_cli.run_load(args) if command == "load" else storage_cli.run_migrate(args)
+        return storage_cli.run_load(args, after=withdraw_missing_after_load)
+    if command == "migrate":
+        from bot.storage import cli as storage_cli
+
+        return storage_cli.run_migrate(args)
+    if command in ("withdraw", "restore"):
+        from bot.plan_cli import run_plan_command
+
+        return run_plan_command(args)
     if command == "copy-db":
         from bot.storage import cli as storage_cli
 

@@ -166,28 +166,38 @@ def load_directory(settings: Settings) -> Any:
 
 
 async def load_tasks_data(
-    settings: Settings, session_maker: SessionMaker, directory: Any, clock: Clock
+    settings: Settings,
+    session_maker: SessionMaker,
+    directory: Any,
+    clock: Clock,
+    *,
+    runner: Any = None,
 ) -> int:
-    """Load the reviewed plans of tasks_data (idempotent); one log line per plan. A plan file
-    that would archive items is loaded with a warning to the coordinators, or not at all when
-    it would archive a large share (bot.services.plan_reload). Returns the number of plans
-    read."""
+    """Load the reviewed plans of tasks_data (idempotent) off the event loop; one log line per
+    plan. A plan file that would archive items is loaded with a warning to the coordinators,
+    or not at all when it would archive a large share (bot.services.plan_reload); a plan whose
+    file left the folder is withdrawn (bot.services.plan_withdraw). Large files are parsed and
+    loaded in a child process (`runner`, bot.services.plan_loading). Returns the number of
+    plans read."""
     folder = Path(settings.data.tasks_data)
     plans_dir = folder / "plans" if (folder / "plans").is_dir() else folder
     if not plans_dir.is_dir():
         log.warning("TASKS_DATA %s is not a directory; no plans loaded", folder)
         return 0
-    from bot.importer.yaml_io import read_plans_dir
-    from bot.services.plan_reload import load_plan_files
+    from bot.services.plan_loading import reload_folder
 
-    plans = read_plans_dir(plans_dir)
-    if not plans:
-        log.info("no plans in %s", plans_dir)
-        return 0
-    loaded = await load_plan_files(
-        session_maker, plans, directory, at=clock.now(), default_locale=settings.bot.default_locale
+    loaded = await reload_folder(
+        session_maker,
+        plans_dir,
+        directory,
+        at=clock.now(),
+        default_locale=settings.bot.default_locale,
+        runner=runner,
     )
-    for result in loaded.report.plans:
+    if not loaded.files:
+        log.info("no plans in %s (no plan is withdrawn for want of its file)", plans_dir)
+        return 0
+    for result in loaded.results:
         if result.skipped:
             state = "unchanged"
         elif result.new_plan:
@@ -204,7 +214,7 @@ async def load_tasks_data(
             result.assignments,
             state,
         )
-    return len(plans)
+    return loaded.files
 
 
 async def bootstrap(settings: Settings, session_maker: SessionMaker, clock: Clock) -> list[int]:

@@ -88,7 +88,7 @@ class ProcessParser:
     def __init__(
         self,
         *,
-        timeout: float = TIMEOUT,
+        timeout: float | None = TIMEOUT,
         memory_limit: int | None = MEMORY_LIMIT,
         max_workers: int = 1,
         context: Any = None,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -135,33 +135,62 @@ def format_report(report: LoadReport) -> list[str]:
     return [format_result(r) for r in report.plans]
 
 
-async def _load(database_url: str, plans: list[Plan], directory: Any, at: datetime) -> LoadReport:
+# After a load of the whole folder: (session maker, codes loaded, instant, locale) → lines to
+# print (the CLI passes bot.plan_cli's withdrawal of the plans whose file is gone).
+AfterLoad = Callable[[Any, set[str], datetime, str], Awaitable[list[str]]]
+
+
+async def _load(
+    database_url: str,
+    plans: list[Plan],
+    directory: Any,
+    at: datetime,
+    after: AfterLoad | None = None,
+    locale: str = "zh_CN",
+) -> tuple[LoadReport, list[str]]:
     from bot.storage.db import make_engine, make_session_maker
 
     await upgrade_database(database_url)
     engine = make_engine(database_url)
     try:
-        return await load_plans(make_session_maker(engine), plans, directory, at=at)
+        session_maker = make_session_maker(engine)
+        report = await load_plans(session_maker, plans, directory, at=at)
+        lines: list[str] = []
+        if after is not None:
+            lines = await after(session_maker, {p.info.code for p in plans}, at, locale)
+        return report, lines
     finally:
         await engine.dispose()
 
 
-def run_load(args: argparse.Namespace) -> int:
-    """`python -m bot load [PATH…] [--database-url URL]`; returns the exit status."""
+def run_load(args: argparse.Namespace, *, after: AfterLoad | None = None) -> int:
+    """`python -m bot load [PATH…] [--database-url URL]`; returns the exit status. Without
+    paths (the whole tasks_data/plans folder) `after` runs too (it withdraws the plans whose
+    file is gone)."""
     errors = _input_errors()
     try:
         settings = _settings(args)
         directory = _read_directory(settings)
+        whole = not args.paths
         plans = read_plans(list(args.paths or []) or [settings.data.tasks_data / "plans"])
         at = _load_instant(settings)
-        report = asyncio.run(_load(settings.database.url, plans, directory, at))
+        report, lines = asyncio.run(
+            _load(
+                settings.database.url,
+                plans,
+                directory,
+                at,
+                after if whole else None,
+                settings.bot.default_locale,
+            )
+        )
     except errors as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except SQLAlchemyError as exc:
         print(f"database error: {exc}", file=sys.stderr)
         return 1
-    for line in format_report(report):
+    for line in [*format_report(report), *lines]:
         print(line)
     return 0
 

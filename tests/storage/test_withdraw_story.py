@@ -1,0 +1,189 @@
+"""The withdraw story, as the operator lives it: a plan's file leaves tasks_data, the bot
+restarts (the start-up reload), and nothing of that plan is sent any more while the other plan
+goes on; the file comes back, the bot restarts, and the plan is there again with its history
+and progress, chased again by the planner."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pytest
+from sqlmodel import col, select
+
+from bot.app import load_tasks_data
+from bot.clock import VirtualClock
+from bot.config import load_settings
+from bot.core.policy import load_policy
+from bot.importer.yaml_io import write_plan_yaml
+from bot.services.admins import sync_admins
+from bot.services.plan_loading import reload_folder
+from bot.services.planning import plan_due
+from bot.storage.models import (
+    ROLE_LIAISON,
+    Assignment,
+    Membership,
+    Milestone,
+    Outbox,
+    Person,
+    Plan,
+    StatusEvent,
+    Task,
+    Unit,
+)
+
+from .conftest import AT, HEALTH, make_plan
+
+ADMIN = 7
+LIAISON = 8
+
+
+async def _plan_assignments(session_maker, code: str) -> set[int]:
+    async with session_maker() as s:
+        rows = await s.exec(
+            select(Assignment.id)
+            .join(Milestone, col(Milestone.id) == Assignment.milestone_id)
+            .join(Task, col(Task.id) == Milestone.task_id)
+            .join(Plan, col(Plan.id) == Task.plan_id)
+            .where(Plan.code == code)
+        )
+        return {int(i) for i in rows.all() if i is not None}
+
+
+async def _pending(session_maker, ids: set[int]) -> list[Outbox]:
+    async with session_maker() as s:
+        rows = await s.exec(
+            select(Outbox).where(Outbox.status == "pending", col(Outbox.assignment_id).in_(ids))
+        )
+        return list(rows.all())
+
+
+async def _history(session_maker, ids: set[int]) -> list[tuple[int, str, str | None]]:
+    async with session_maker() as s:
+        rows = await s.exec(
+            select(StatusEvent.id, StatusEvent.kind, StatusEvent.note)
+            .where(col(StatusEvent.assignment_id).in_(ids))
+            .order_by(col(StatusEvent.id))
+        )
+        return [(int(i or 0), k, n) for i, k, n in rows.all()]
+
+
+@pytest.fixture
+async def bot_files(tmp_path, session_maker, directory):
+    settings = load_settings(
+        env_file=None, bot_token="42:TEST", admin_ids=[ADMIN], tasks_data=tmp_path / "td"
+    )
+    plans = settings.data.tasks_data / "plans"
+    write_plan_yaml(make_plan("SR"), plans / "sr.yaml")
+    write_plan_yaml(make_plan("LN"), plans / "ln.yaml")
+    clock = VirtualClock(AT, rate=0)
+
+    async def restart(at=None) -> None:
+        if at is not None:
+            clock.set(at)
+        await load_tasks_data(settings, session_maker, directory, clock)
+
+    await restart()
+    async with session_maker() as s:
+        await sync_admins(s, [ADMIN], at=AT)
+        unit = (await s.exec(select(Unit).where(Unit.name == HEALTH))).one()
+        person = Person(telegram_id=LIAISON, name="张联络", created_at=AT)
+        s.add(person)
+        await s.flush()
+        s.add(Membership(person_id=person.id, role=ROLE_LIAISON, unit_id=unit.id, created_at=AT))
+        await s.commit()
+    return plans, restart
+
+
+async def test_a_plan_whose_file_is_removed_is_no_longer_chased_and_comes_back_whole(
+    bot_files, session_maker, caplog
+):
+    plans, restart = bot_files
+    policy = load_policy()
+    sr = await _plan_assignments(session_maker, "SR")
+    ln = await _plan_assignments(session_maker, "LN")
+    day = AT + timedelta(days=2)
+    await plan_due(session_maker, day, policy)
+    assert await _pending(session_maker, sr) and await _pending(session_maker, ln)
+    # progress reported on SR before the file goes
+    async with session_maker() as s:
+        first = await s.get(Assignment, min(sr))
+        assert first is not None
+        first.status, first.progress = "in_progress", 60
+        s.add(first)
+        s.add(
+            StatusEvent(
+                assignment_id=first.id, at=day, kind="report", new_status="in_progress", note="x"
+            )
+        )
+        await s.commit()
+    history = await _history(session_maker, sr)
+
+    (plans / "sr.yaml").unlink()
+    with caplog.at_level(logging.WARNING):
+        await restart(day + timedelta(hours=1))
+
+    assert any("SR withdrawn" in r.getMessage() for r in caplog.records)
+    assert await _pending(session_maker, sr) == []  # what waited is cancelled
+    async with session_maker() as s:
+        notice = (await s.exec(select(Outbox).where(Outbox.stage == "plan_withdrawn"))).one()
+        assert notice.chat_id == ADMIN and "SR" in notice.payload["text"]
+    for later in (day + timedelta(days=1), day + timedelta(days=30)):
+        await plan_due(session_maker, later, policy)
+        assert await _pending(session_maker, sr) == []  # nothing of SR is planned again
+    assert await _pending(session_maker, ln)  # the other plan goes on
+
+    write_plan_yaml(make_plan("SR"), plans / "sr.yaml")
+    await restart(day + timedelta(days=31))
+
+    assert await _plan_assignments(session_maker, "SR") == sr  # the same rows, not new ones
+    after = await _history(session_maker, sr)
+    assert after[: len(history)] == history  # nothing of the history rewritten
+    assert {k for _, k, _ in after[len(history) :]} == {"archive", "restore"}
+    async with session_maker() as s:
+        first = await s.get(Assignment, min(sr))
+        assert first is not None and (first.status, first.progress) == ("in_progress", 60)
+        assert first.archived_at is None
+    await plan_due(session_maker, day + timedelta(days=31), policy)
+    assert await _pending(session_maker, sr)  # chased again
+
+
+async def test_the_reload_runs_in_a_child_process_for_large_files(
+    tmp_path, session_maker, directory, caplog
+):
+    """The same reload, forced into the child process: the ledger and the log lines are the
+    same as in this process."""
+    folder = tmp_path / "plans"
+    write_plan_yaml(make_plan("SR"), folder / "sr.yaml")
+    write_plan_yaml(make_plan("LN"), folder / "ln.yaml")
+    first = await reload_folder(
+        session_maker, folder, directory, at=AT, default_locale="zh_CN", process_bytes=0
+    )
+    assert not first.in_process and first.files == 2
+    assert sorted(r.code for r in first.results if r.new_plan) == ["LN", "SR"]
+    (folder / "sr.yaml").unlink()
+    with caplog.at_level(logging.WARNING):
+        second = await reload_folder(
+            session_maker, folder, directory, at=AT, default_locale="zh_CN", process_bytes=0
+        )
+    assert [w.code for w in second.withdrawn] == ["SR"]
+    assert any(
+        r.name == "bot.services.plan_withdraw" and "SR withdrawn" in r.getMessage()
+        for r in caplog.records
+    )
+    assert await _pending(session_maker, await _plan_assignments(session_maker, "SR")) == []
+    async with session_maker() as s:
+        sr = (await s.exec(select(Plan).where(Plan.code == "SR"))).one()
+        assert sr.archived_at == AT
+
+
+async def test_an_empty_plans_folder_withdraws_nothing(tmp_path, session_maker, directory):
+    folder = tmp_path / "plans"
+    write_plan_yaml(make_plan("SR"), folder / "sr.yaml")
+    await reload_folder(session_maker, folder, directory, at=AT, default_locale="zh_CN")
+    (folder / "sr.yaml").unlink()  # e.g. the volume was not mounted
+    out = await reload_folder(session_maker, folder, directory, at=AT, default_locale="zh_CN")
+    assert out.files == 0 and out.withdrawn == []
+    async with session_maker() as s:
+        sr = (await s.exec(select(Plan).where(Plan.code == "SR"))).one()
+        assert sr.archived_at is None
