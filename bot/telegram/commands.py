@@ -55,6 +55,7 @@ def coordinator_commands(locale: str) -> list[BotCommand]:
         c("remind", gettext("Chase now: /remind REF [UNIT]", locale=locale)),
         c("export", gettext("The ledger as .xlsx", locale=locale)),
         c("import", gettext("Load a plan document", locale=locale)),
+        c("withdraw", gettext("Withdraw a plan: /withdraw CODE", locale=locale)),
         c("invite", gettext("Invite: /invite UNIT [NAME]", locale=locale)),
         c("revoke", gettext("Withdraw an invitation: /revoke TOKEN", locale=locale)),
         c("revoke_access", gettext("End access: /revoke_access [UNIT] [NAME]", locale=locale)),

@@ -119,6 +119,15 @@ MESSAGES: dict[str, str] = {
     "plan_file_too_large": N_("The file is too large: at most %(mb)s MB."),
     "upload_expired": N_("This upload has expired. Send the file again with /import."),
     "plan_code_required": N_("Give the plan a code: /import CODE, for example /import SR."),
+    # --- /withdraw, python -m bot withdraw / restore
+    "plan_already_withdrawn": N_(
+        "Plan %(plan)s is already withdrawn. The operator can bring it back with "
+        "python -m bot restore %(plan)s."
+    ),
+    "plan_not_withdrawn": N_("Plan %(plan)s is not withdrawn."),
+    "plan_file_missing": N_(
+        "Plan %(plan)s has no file to restore from: put its YAML file in %(folder)s."
+    ),
     # --- coordinator command usage
     "confirm_usage": N_("Usage: /confirm REF [UNIT], for example /confirm SR-12 市卫健委"),
     "return_usage": N_("Usage: /return REF [UNIT] reason, for example /return SR-12 材料不全"),

@@ -40,6 +40,7 @@ def help_text(roles: Roles) -> str:
             _("/approve REF, /deny REF reason: decide an extension"),
             _("/remind REF [UNIT]: chase now"),
             _("/export: the ledger as .xlsx; /import: load a plan document"),
+            _("/withdraw CODE: withdraw a plan (after a confirmation); its history is kept"),
             _("/invite UNIT [NAME]: invite a liaison"),
             _("/invite leader UNIT|PLAN [NAME], /invite coordinator [PLAN]"),
             _("/revoke TOKEN: withdraw an invitation"),

@@ -11,7 +11,15 @@ from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import Message
 
-from bot.telegram.coordinator import actions, export, overview, pending, status, upload
+from bot.telegram.coordinator import (
+    actions,
+    export,
+    overview,
+    pending,
+    status,
+    upload,
+    withdraw,
+)
 from bot.telegram.coordinator.texts import not_coordinator
 from bot.telegram.filters import IsCoordinator
 
@@ -29,6 +37,7 @@ COMMANDS = (
     "remind",
     "export",
     "import",
+    "withdraw",
     "revoke_access",
     "remove",
 )
@@ -50,5 +59,6 @@ FEATURES: tuple[tuple[str, Callable[[Router], None]], ...] = (
     ("coordinator-pending", pending.setup),
     ("coordinator-export", export.setup),
     ("coordinator-upload", upload.setup),
+    ("coordinator-withdraw", withdraw.setup),
     ("coordinator-refusal", setup_refusal),
 )

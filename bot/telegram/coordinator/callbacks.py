@@ -2,7 +2,7 @@
 Prefixes (unique across the bot): `cv` status detail views, `ca` acts on one assignment, `ci`
 plan upload review (bot.telegram.coordinator.upload), `cu` /units pages, `cp` /pending pages,
 `cr` 退回 / 驳回 buttons that ask for a reason, `sc` the scorecard picture's (coordinators and
-leaders: bot.telegram.scorecard)."""
+leaders: bot.telegram.scorecard), `pw` /withdraw's confirmation."""
 
 from __future__ import annotations
 
@@ -59,3 +59,10 @@ class ScorecardCb(CallbackData, prefix="sc"):
     unit: int = 0
     period: str = "w"
     chart: str = CHART_CARD
+
+
+class PlanWithdraw(CallbackData, prefix="pw"):
+    """/withdraw's confirmation: the plan's id and y (withdraw) or n (keep it)."""
+
+    plan_id: int
+    act: str

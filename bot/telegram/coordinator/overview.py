@@ -1,5 +1,6 @@
-"""/plans (the plans loaded, with their counts) and /units (units with their liaisons; units
-without a liaison are flagged and listed first), paginated."""
+"""/plans (the plans loaded, with their counts; the withdrawn ones marked at the end) and
+/units (units with their liaisons; units without a liaison are flagged and listed first),
+paginated."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.clock import Clock
 from bot.config import Settings
 from bot.core.roles import Roles
-from bot.services import stats
+from bot.services import plan_withdraw, stats
 from bot.services.coordination import allowed_plans
 from bot.telegram.coordinator import render
 from bot.telegram.coordinator.callbacks import UnitsPage
@@ -55,8 +56,17 @@ async def plans_cmd(
     locale: str,
 ) -> None:
     when = stats.When(clock.now(), settings.clock.zone)
-    plans = await stats.plan_lines(session, when=when, plan_ids=allowed_plans(roles))
-    await message.answer(render.plans_text(plans, locale=locale))
+    allowed = allowed_plans(roles)
+    plans = await stats.plan_lines(session, when=when, plan_ids=allowed)
+    withdrawn = [
+        p
+        for p in await plan_withdraw.withdrawn_plans(session)
+        if allowed is None or p.id in allowed
+    ]
+    text = render.plans_text(plans, locale=locale)
+    if withdrawn:
+        text += "\n\n" + render.withdrawn_text(withdrawn, zone=settings.clock.zone, locale=locale)
+    await message.answer(text)
 
 
 async def units_cmd(

@@ -9,6 +9,8 @@ bot.i18n in the reader's locale. `/status` fits one screen: at most `TOP_UNITS` 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.core.lights import LIGHT_EMOJI, Light
 from bot.core.ranking import RankedUnit
@@ -250,6 +252,18 @@ def plans_text(plans: list[PlanLine], *, locale: str) -> str:
             }
         )
     lines.append(gettext("Details: /status CODE", locale=locale))
+    return "\n".join(lines)
+
+
+def withdrawn_text(plans: list[Any], *, zone: ZoneInfo, locale: str) -> str:
+    """The withdrawn plans (bot.storage.withdraw.PlanRow), marked, with when."""
+    lines = [gettext("<b>Withdrawn</b> (archived, history kept)", locale=locale)]
+    for p in plans:
+        when = format_date(p.archived_at.astimezone(zone).date(), locale=locale)
+        lines.append(
+            gettext("%(code)s %(title)s · withdrawn %(date)s", locale=locale)
+            % {"code": esc(p.code), "title": esc(short(p.title, 40)), "date": when}
+        )
     return "\n".join(lines)
 
 
