@@ -274,11 +274,13 @@ async def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
         raise
 
     from bot.services.parse_runner import ProcessParser
+    from bot.services.plan_loading import load_runner
     from bot.telegram.charts import Pictures
     from bot.telegram.setup import build_dispatcher
 
     plan_parser = ProcessParser()
     plan_parser.warm_up()
+    plan_loader = load_runner()
     pictures = Pictures(settings.bot.chart_font)
     dispatcher = build_dispatcher(
         settings=settings,
@@ -290,6 +292,7 @@ async def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
         i18n=i18n,
         plan_parser=plan_parser,
         pictures=pictures,
+        plan_loader=plan_loader,
     )
     app = App(
         settings=settings,

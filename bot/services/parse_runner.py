@@ -126,7 +126,9 @@ class ProcessParser:
             target=_child, args=(sender, func, args, self.memory_limit), daemon=True
         )
         try:
-            process.start()
+            # in a thread: the forkserver's answer (the child's pid) waits for the server to
+            # have imported PRELOAD, about a second at its first use
+            await asyncio.to_thread(process.start)
         finally:
             sender.close()
         readable = loop.create_future()

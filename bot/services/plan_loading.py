@@ -186,3 +186,50 @@ async def reload_folder(
     if out.error:
         raise PlanFilesError(out.error)
     return out
+
+
+def commit_job(
+    database_url: str,
+    token: str,
+    directory: Any,
+    tasks_data: str,
+    at: datetime,
+    replace: bool,
+) -> tuple[PlanLoadResult, Any]:
+    """The child's side of confirming an upload (bot.services.import_review): read the
+    reviewed plan of upload `token`, write its YAML and load it (bot.services.plan_upload.
+    commit_plan), with its own engine. Returns (the load's result, the plan it replaced or
+    None); ServiceErrors (plan_code_taken, upload_expired) reach the parent as ParseRejected."""
+    from sqlmodel import select
+
+    from bot.core.plan import plan_from_dict
+    from bot.services.errors import ServiceError
+    from bot.services.plan_upload import commit_plan, existing_plan
+    from bot.storage.db import make_engine, make_session_maker
+    from bot.storage.models import PendingImport
+
+    async def run() -> tuple[PlanLoadResult, Any]:
+        engine = make_engine(database_url)
+        try:
+            session_maker = make_session_maker(engine)
+            async with session_maker() as session:
+                row = (
+                    await session.exec(select(PendingImport).where(PendingImport.token == token))
+                ).first()
+                if row is None or not row.plan:
+                    raise ServiceError("upload_expired")
+                plan = plan_from_dict(row.plan["plan"])
+                replaced = await existing_plan(session, plan.info.code) if replace else None
+            result = await commit_plan(
+                plan,
+                session_maker=session_maker,
+                directory=directory,
+                tasks_data=Path(tasks_data),
+                at=at,
+                replace=replace,
+            )
+            return result, replaced
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())

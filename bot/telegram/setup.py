@@ -96,12 +96,15 @@ def build_dispatcher(
     extra_routers: list[Router] | None = None,
     plan_parser: Any = None,
     pictures: Any = None,
+    plan_loader: Any = None,
 ) -> Dispatcher:
     """A fresh Dispatcher with fresh routers (a Router joins only one Dispatcher).
     `policy` and `tz` are the deployment's (bot.app.build_app loads them once); handlers
     receive them, and `settings`, `clock`, `session_maker`, as keyword arguments.
     `plan_parser` runs /import parses out of process (bot.services.parse_runner.ProcessParser;
-    one is made when none is given). `pictures` draws the scorecards
+    one is made when none is given); `plan_loader` writes and loads a confirmed upload in a
+    child process (bot.services.plan_loading.load_runner; None: in this process). `pictures`
+    draws the scorecards
     (bot.telegram.charts.Pictures; one with the CHART_FONT setting when none is given)."""
     if plan_parser is None:
         from bot.services.parse_runner import ProcessParser
@@ -122,6 +125,7 @@ def build_dispatcher(
         scheduler=scheduler,
         plan_parser=plan_parser,
         pictures=pictures,
+        plan_loader=plan_loader,
     )
     dp.update.outer_middleware(DbSessionMiddleware(session_maker))
     dp.update.outer_middleware(PersonMiddleware())

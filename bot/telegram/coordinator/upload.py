@@ -55,7 +55,11 @@ def reviews(data: dict[str, Any]) -> ir.ImportReviews:
         today=local_date(now, settings.clock.zone),
     )
     return ir.ImportReviews(
-        data["session"], parse=parse, tasks_data=settings.data.tasks_data, now=now
+        data["session"],
+        parse=parse,
+        tasks_data=settings.data.tasks_data,
+        now=now,
+        loader=data.get("plan_loader"),
     )
 
 
