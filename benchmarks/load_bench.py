@@ -1,7 +1,18 @@
-"""Time loading the reviewed seed plans into a fresh SQLite database.
+"""Time loading the reviewed seed plans into a fresh SQLite database; withdrawing a plan; how
+long plan loading holds the event loop.
 
 `python benchmarks/load_bench.py` prints the migration time and the load time (target < 1 s
-for the four seeds). `time_load(plans, directory)` is reusable by `benchmarks/import_bench.py`.
+for the four seeds), then (unless `--seeds-only`):
+- the time to withdraw (`bot.services.plan_withdraw.withdraw`: one transaction, committed) and
+  to restore a plan of 1,000 and of 10,000 assignments, beside another plan of the same size,
+  with a pending Outbox row per assignment to cancel (median of 3; target: well under 10 ms
+  for 1,000, the peer's 10–21 s / 1,000);
+- the event loop's worst stall (tests/heartbeat.py: CPU time of this process while the loop
+  did not run; the wall-clock gap in brackets) while a 10,000-item plan is reloaded at
+  start-up (`bot.services.plan_loading.reload_folder`) and while a 10,000-item upload is
+  confirmed (YAML written + load), done as the bot does it (child process) and, for
+  comparison, in this process.
+`time_load(plans, directory)` is reusable by `benchmarks/import_bench.py`.
 """
 
 from __future__ import annotations
@@ -58,6 +69,191 @@ def time_load(plans: list[Plan], directory: Any) -> LoadTiming:
         return asyncio.run(_time_load(plans, directory, Path(folder)))
 
 
+def _big_plan(code: str, n: int) -> Plan:
+    """A plan of `n` items, one milestone and one unit each (units kept as written)."""
+    from datetime import date
+
+    from bot.core.plan import Item, Milestone, PlanInfo, UnitRef
+
+    units = [UnitRef(name=f"单位{i}", as_written=f"单位{i}") for i in range(40)]
+    items = [
+        Item(
+            ref=f"{code}-{i}",
+            number=str(i),
+            section="重点任务",
+            title=f"任务 {i} 的标题",
+            text=f"{code}-{i} 的全文，" * 4,
+            units=[units[i % len(units)]],
+            milestones=[Milestone(due=date(2026, 12, 31), phrase="2026年底")],
+        )
+        for i in range(n)
+    ]
+    info = PlanInfo(
+        code=code,
+        title=f"基准计划 {code}",
+        issuer="某市人民政府",
+        issued=date(2024, 1, 1),
+        start=date(2024, 1, 1),
+        end=date(2026, 12, 31),
+        source=f"tasks_data/plans/{code.lower()}.yaml",
+    )
+    return Plan(info=info, tasks=items)
+
+
+async def _withdraw_times(n: int, folder: Path) -> tuple[float, float, float, int]:
+    """Median seconds to withdraw a plan of `n` assignments (beside another of the same size;
+    each withdrawal with a pending Outbox row per assignment to cancel), the CPU seconds of
+    this process meanwhile (all threads: the SQLite driver's too; on a loaded machine the
+    wall clock also counts the waits for a core), the seconds to restore it, and how many
+    rows a withdrawal cancelled."""
+    import statistics
+
+    from sqlalchemy import insert
+    from sqlmodel import col, select
+
+    from bot.services.plan_withdraw import restore, withdraw
+    from bot.storage.models import Assignment, Outbox
+
+    url = f"sqlite+aiosqlite:///{folder / f'withdraw{n}.sqlite3'}"
+    await upgrade_database(url)
+    engine = make_engine(url)
+    try:
+        session_maker = make_session_maker(engine)
+        await load_plans(session_maker, [_big_plan("WA", n), _big_plan("WB", n)], None, at=AT)
+        async with session_maker() as s:
+            ids = list((await s.exec(select(col(Assignment.id)))).all())
+        out: list[float] = []
+        out_cpu: list[float] = []
+        back: list[float] = []
+        cancelled = 0
+        for run in range(3):
+            rows = [
+                {
+                    "key": f"reminder:{aid}:d7#{run}|1",
+                    "kind": "reminder",
+                    "chat_id": 1,
+                    "assignment_id": aid,
+                    "payload": {},
+                    "created_at": AT,
+                    "not_before": AT,
+                    "status": "pending",
+                }
+                for aid in ids
+            ]
+            async with engine.begin() as conn:
+                await conn.execute(insert(Outbox.__table__), rows)  # type: ignore[attr-defined]
+            start, cpu = time.perf_counter(), time.process_time()
+            done = await withdraw(session_maker, "WA", at=AT)
+            out.append(time.perf_counter() - start)
+            out_cpu.append(time.process_time() - cpu)
+            cancelled = done.archive.outbox
+            assert done.archive.assignments == n
+            start = time.perf_counter()
+            await restore(session_maker, "WA", at=AT)
+            back.append(time.perf_counter() - start)
+        return (
+            statistics.median(out),
+            statistics.median(out_cpu),
+            statistics.median(back),
+            cancelled,
+        )
+    finally:
+        await engine.dispose()
+
+
+async def _stalls(n: int, folder: Path) -> list[str]:
+    """The loop's worst stall while a plan of `n` items is reloaded at start-up and while an
+    upload of it is confirmed: as the bot does it (child process) and in this process."""
+    from bot.core.plan import plan_to_dict
+    from bot.importer.yaml_io import write_plan_yaml
+    from bot.services.import_review import ImportReviews
+    from bot.services.plan_loading import load_runner, reload_folder
+    from bot.storage.db import create_all
+    from bot.storage.models import PendingImport
+    from tests.heartbeat import Heartbeat
+
+    lines = []
+    plan = _big_plan("BG", n)
+    for label, in_child in (("child process", True), ("in this process", False)):
+        where = folder / ("child" if in_child else "here")
+        plans_dir = where / "plans"
+        write_plan_yaml(plan, plans_dir / "bg.yaml")
+        engine = make_engine(f"sqlite+aiosqlite:///{where / 'stall.sqlite3'}")
+        await create_all(engine)
+        session_maker = make_session_maker(engine)
+        runner = load_runner()
+        try:
+            start = time.perf_counter()
+            async with Heartbeat() as reload_hb:
+                await reload_folder(
+                    session_maker,
+                    plans_dir,
+                    None,
+                    at=AT,
+                    default_locale="zh_CN",
+                    runner=runner,
+                    process_bytes=0 if in_child else 1 << 40,
+                )
+            reload_s = time.perf_counter() - start
+            up = _big_plan("UP", n)
+            async with session_maker() as s:
+                s.add(
+                    PendingImport(
+                        token="tok",
+                        owner=1,
+                        chat_id=1,
+                        options={},
+                        plan={"taken_code": None, "plan": plan_to_dict(up)},
+                        version=1,
+                        created_at=AT,
+                        updated_at=AT,
+                    )
+                )
+                await s.commit()
+
+            async def no_parse(*args: Any) -> Any:
+                raise AssertionError("confirming parses nothing")
+
+            start = time.perf_counter()
+            async with session_maker() as s:
+                reviews = ImportReviews(
+                    s,
+                    parse=no_parse,
+                    tasks_data=where,
+                    now=AT,
+                    loader=runner if in_child else None,
+                )
+                async with Heartbeat() as upload_hb:
+                    await reviews.confirm(
+                        "tok", owner=1, version=1, session_maker=session_maker, directory=None
+                    )
+            upload_s = time.perf_counter() - start
+        finally:
+            await engine.dispose()
+        lines.append(
+            f"  {label}: start-up reload {reload_s:.1f} s, worst stall "
+            f"{reload_hb.max_stall * 1000:.0f} ms "
+            f"(wall gap {reload_hb.max_gap * 1000:.0f} ms); upload confirm {upload_s:.1f} s, "
+            f"worst stall {upload_hb.max_stall * 1000:.0f} ms "
+            f"(wall gap {upload_hb.max_gap * 1000:.0f} ms)"
+        )
+    return lines
+
+
+async def _extras(folder: Path) -> list[str]:
+    lines = []
+    for n in (1_000, 10_000):
+        out, cpu, back, cancelled = await _withdraw_times(n, folder)
+        lines.append(
+            f"withdraw a plan of {n:,} assignments (SQLite, committed, {cancelled:,} pending "
+            f"messages cancelled): {out * 1000:.1f} ms (CPU {cpu * 1000:.1f} ms); restore "
+            f"{back * 1000:.1f} ms"
+        )
+    lines.append("event loop while a 10,000-item plan loads:")
+    lines += await _stalls(10_000, folder)
+    return lines
+
+
 def main() -> int:
     from bot.core.units import load_unit_directory
     from bot.importer.yaml_io import read_plans_dir
@@ -72,6 +268,16 @@ def main() -> int:
         f"SQLite database: {timing.load_seconds:.3f} s (migrations {timing.migrate_seconds:.3f} s,"
         f" unchanged reload {timing.reload_seconds:.3f} s)"
     )
+    if "--withdraw-only" in sys.argv:
+        with tempfile.TemporaryDirectory() as folder:
+            for n in (1_000, 10_000):
+                out, cpu, back, cancelled = asyncio.run(_withdraw_times(n, Path(folder)))
+                print(f"withdraw {n:,}: {out * 1000:.1f} ms (CPU {cpu * 1000:.1f} ms)")
+        return 0
+    if "--seeds-only" not in sys.argv:
+        with tempfile.TemporaryDirectory() as folder:
+            for line in asyncio.run(_extras(Path(folder))):
+                print(line)
     return 0
 
 

@@ -2,7 +2,9 @@
 
 Start-up order: settings → reminder policy and time zone → database (migrated in place) →
 tasks_data loaded (idempotent, one log line per plan; a plan file that lost items is reported to
-the coordinators, or held back: bot.services.plan_reload) → ADMIN_IDS synced (listed ids are
+the coordinators, or held back: bot.services.plan_reload; a plan whose file left the folder is
+withdrawn: bot.services.plan_withdraw; large files are parsed and loaded in a child process, off
+the event loop: bot.services.plan_loading) → ADMIN_IDS synced (listed ids are
 coordinators; ids taken out of it lose that role, logged) → expired /import uploads purged →
 clock → Bot and Dispatcher (with the out-of-process plan parser) → command menus → scheduler (in
 the dispatcher's startup hook, stopped in its shutdown hook) → long polling, or with WEBHOOK_URL

@@ -11,6 +11,9 @@ What a reload does:
 - changed fields → updated in place (ids stay); statuses, progress and events are never touched;
 - gone item / milestone / assignment → `archived_at=at` (never deleted); each assignment archived
   now gets an "archive" event; when it comes back it is restored with a "restore" event;
+- a withdrawn plan (bot.storage.withdraw: the plan and all its rows archived) is never skipped by
+  its hash: loading its file restores it like any archived row, and forgets the Outbox rows its
+  withdrawal cancelled, so that the planner plans afresh;
 - changed deadline → Milestone.due moves, `original_due` stays; Assignment.due moves unless an
   approved extension already set a later date; each active assignment gets a "due_change" event.
 

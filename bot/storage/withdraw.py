@@ -43,6 +43,11 @@ EVENT: Table = _TABLES["statusevent"]
 OUTBOX: Table = _TABLES["outbox"]
 
 
+# A restored assignment's next notification instant is recomputed by the planner's next tick
+# (NULL: "look at it again"), where the schema has that column.
+_RECOMPUTE: dict[str, Any] = {"next_at": None} if "next_at" in ASSIGNMENT.c else {}
+
+
 @dataclass(frozen=True)
 class PlanArchive:
     """What a withdrawal (or a restore) changed: the plan, its instant W and the row counts."""
@@ -248,7 +253,7 @@ async def unarchive_plan(
                 ASSIGNMENT.c.milestone_id.in_(_milestones_of(pid)),
                 ASSIGNMENT.c.archived_at == stamp,
             )
-            .values(archived_at=None)
+            .values(archived_at=None, **_RECOMPUTE)
         )
     ).rowcount or 0
     await conn.execute(

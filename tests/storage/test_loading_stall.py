@@ -102,3 +102,46 @@ async def test_confirming_a_big_upload_does_not_stall_the_loop(
     assert (tasks_data / "plans" / "up.yaml").exists()
     async with session_maker() as s:
         assert (await s.exec(select(PendingImport))).all() == []
+
+
+async def test_a_code_taken_meanwhile_is_parsed_again_not_loaded(
+    tmp_path, session_maker, directory
+):
+    """The child refuses to load over another plan (plan_code_taken): the review parses the
+    file again under a free code, as it does in this process."""
+    from bot.services import plan_upload as up
+    from bot.services.import_review import Review
+    from bot.storage.loader import load_plans
+
+    await load_plans(session_maker, [make_plan("SR")], directory, at=AT)
+    async with session_maker() as s:
+        s.add(
+            PendingImport(
+                token="tok2",
+                owner=OWNER,
+                chat_id=OWNER,
+                file_name="sr.txt",
+                data=b"-",
+                options={},
+                plan={"taken_code": None, "plan": plan_to_dict(make_plan("SR"))},
+                version=1,
+                created_at=AT,
+                updated_at=AT,
+            )
+        )
+        await s.commit()
+    parsed = []
+
+    async def parse(data, file_name, options, taken):
+        parsed.append(sorted(taken))
+        return up.ParsedUpload(make_plan("SR2"), taken_code="SR")
+
+    async with session_maker() as s:
+        reviews = ImportReviews(
+            s, parse=parse, tasks_data=tmp_path / "td", now=AT, loader=load_runner()
+        )
+        outcome = await reviews.confirm(
+            "tok2", owner=OWNER, version=1, session_maker=session_maker, directory=directory
+        )
+    assert isinstance(outcome, Review) and parsed and "SR" in parsed[0]
+    assert not (tmp_path / "td" / "plans").exists()  # nothing written, nothing loaded
