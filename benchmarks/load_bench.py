@@ -127,7 +127,7 @@ async def _withdraw_times(n: int, folder: Path) -> tuple[float, float, float, in
         back: list[float] = []
         cancelled = 0
         for run in range(3):
-            rows = [
+            rows: list[dict[str, Any]] = [
                 {
                     "key": f"reminder:{aid}:d7#{run}|1",
                     "kind": "reminder",
@@ -272,7 +272,10 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as folder:
             for n in (1_000, 10_000):
                 out, cpu, back, cancelled = asyncio.run(_withdraw_times(n, Path(folder)))
-                print(f"withdraw {n:,}: {out * 1000:.1f} ms (CPU {cpu * 1000:.1f} ms)")
+                print(
+                    f"withdraw {n:,} ({cancelled:,} messages cancelled): {out * 1000:.1f} ms "
+                    f"(CPU {cpu * 1000:.1f} ms); restore {back * 1000:.1f} ms"
+                )
         return 0
     if "--seeds-only" not in sys.argv:
         with tempfile.TemporaryDirectory() as folder:
