@@ -2,7 +2,8 @@
 
 Withdrawing stamps `archived_at = W` (the withdrawal instant) on the plan and on every item,
 milestone and assignment of it that is still active, appends an "archive" event to each such
-assignment's history, and cancels the plan's pending Outbox rows (its assignments' rows and its
+assignment's history, and cancels the plan's waiting Outbox rows (pending, or held for a brief:
+its assignments' rows and its
 督办汇总 / 逾期事项清单 batches: status cancelled, `last_error` WITHDRAWN). Every query of the
 ledger already leaves archived rows out, so nothing of the plan is planned, listed or counted
 again; nothing is deleted, so its history stays.
@@ -163,7 +164,8 @@ async def archive_plan(
         actor_label=actor_label,
         note=note,
     )
-    pending = OUTBOX.c.status == OutboxStatus.PENDING
+    # waiting rows: to send, or held for a liaison's next brief (bot.services.briefs)
+    pending = OUTBOX.c.status.in_((OutboxStatus.PENDING, OutboxStatus.HELD))
     cancel = {"status": OutboxStatus.CANCELLED, "last_error": WITHDRAWN}
     cancelled = (
         await conn.execute(

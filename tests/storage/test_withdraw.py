@@ -92,6 +92,7 @@ async def test_withdraw_archives_the_whole_plan_and_only_it(session_maker, direc
     sr, ln = await _assignment_ids(session_maker, "SR"), await _assignment_ids(session_maker, "LN")
     await _outbox(session_maker, f"reminder:{sr[0]}:d7|1", sr[0])
     await _outbox(session_maker, f"reminder:{sr[1]}:d7|1", sr[1], status="sent")
+    await _outbox(session_maker, f"reminder:{sr[2]}:d7|1", sr[2], status="held")  # for a brief
     await _outbox(session_maker, f"reminder:{ln[0]}:d7|1", ln[0])
     await _outbox(session_maker, "escalation_batch:SR:2025-01-09|1", None)
     await _outbox(session_maker, "escalation_batch:SR2:2025-01-09|1", None)  # another plan
@@ -104,13 +105,14 @@ async def test_withdraw_archives_the_whole_plan_and_only_it(session_maker, direc
         "SR",
         5,
         len(sr),
-        2,
+        3,
     )
     assert await _active(session_maker, "SR") == (0, 0, 0)
     assert await _active(session_maker, "LN") == before
     assert await _statuses(session_maker) == {
         f"reminder:{sr[0]}:d7|1": "cancelled",  # pending: never sent now
         f"reminder:{sr[1]}:d7|1": "sent",  # history: untouched
+        f"reminder:{sr[2]}:d7|1": "cancelled",
         f"reminder:{ln[0]}:d7|1": "pending",
         "escalation_batch:SR:2025-01-09|1": "cancelled",
         "escalation_batch:SR2:2025-01-09|1": "pending",

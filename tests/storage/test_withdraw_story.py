@@ -5,6 +5,7 @@ and progress, chased again by the planner."""
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import timedelta
 
@@ -36,6 +37,7 @@ from .conftest import AT, HEALTH, make_plan
 
 ADMIN = 7
 LIAISON = 8
+WITHDRAWN_AT = AT + timedelta(days=2, hours=1)
 
 
 async def _plan_assignments(session_maker, code: str) -> set[int]:
@@ -50,12 +52,34 @@ async def _plan_assignments(session_maker, code: str) -> set[int]:
         return {int(i) for i in rows.all() if i is not None}
 
 
-async def _pending(session_maker, ids: set[int]) -> list[Outbox]:
+async def _waiting(session_maker, ids: set[int]) -> list[Outbox]:
+    """The rows of these assignments that wait to be sent: on their own (pending) or for a
+    liaison's next brief (held)."""
     async with session_maker() as s:
         rows = await s.exec(
-            select(Outbox).where(Outbox.status == "pending", col(Outbox.assignment_id).in_(ids))
+            select(Outbox).where(
+                col(Outbox.status).in_(("pending", "held")), col(Outbox.assignment_id).in_(ids)
+            )
         )
         return list(rows.all())
+
+
+async def _planned(session_maker, ids: set[int], after=None) -> list[Outbox]:
+    """The rows planned for these assignments (after `after`), whatever became of them."""
+    async with session_maker() as s:
+        query = select(Outbox).where(col(Outbox.assignment_id).in_(ids))
+        if after is not None:
+            query = query.where(col(Outbox.created_at) > after)
+        return list((await s.exec(query)).all())
+
+
+async def _briefs_after(session_maker, at) -> list[str]:
+    """The payloads of the briefs planned after `at`, as text."""
+    async with session_maker() as s:
+        rows = await s.exec(
+            select(Outbox).where(Outbox.kind == "brief", col(Outbox.created_at) > at)
+        )
+        return [json.dumps(r.payload, ensure_ascii=False) for r in rows.all()]
 
 
 async def _history(session_maker, ids: set[int]) -> list[tuple[int, str, str | None]]:
@@ -95,16 +119,23 @@ async def bot_files(tmp_path, session_maker, directory):
     return plans, restart
 
 
+@pytest.mark.parametrize(
+    "overrides",
+    [{}, {"brief": {"audiences": []}}],
+    ids=["liaisons-briefed", "one-message-per-item"],
+)
 async def test_a_plan_whose_file_is_removed_is_no_longer_chased_and_comes_back_whole(
-    bot_files, session_maker, caplog
+    bot_files, session_maker, caplog, overrides
 ):
     plans, restart = bot_files
-    policy = load_policy()
+    policy = load_policy(overrides=overrides)
     sr = await _plan_assignments(session_maker, "SR")
     ln = await _plan_assignments(session_maker, "LN")
     day = AT + timedelta(days=2)
     await plan_due(session_maker, day, policy)
-    assert await _pending(session_maker, sr) and await _pending(session_maker, ln)
+    assert await _planned(session_maker, sr) and await _planned(session_maker, ln)
+    if not overrides:  # the liaison's brief lists SR's items, until the withdrawal
+        assert any("SR-" in b for b in await _briefs_after(session_maker, AT))
     # progress reported on SR before the file goes
     async with session_maker() as s:
         first = await s.get(Assignment, min(sr))
@@ -121,20 +152,24 @@ async def test_a_plan_whose_file_is_removed_is_no_longer_chased_and_comes_back_w
 
     (plans / "sr.yaml").unlink()
     with caplog.at_level(logging.WARNING):
-        await restart(day + timedelta(hours=1))
+        await restart(WITHDRAWN_AT)
 
     assert any("SR withdrawn" in r.getMessage() for r in caplog.records)
-    assert await _pending(session_maker, sr) == []  # what waited is cancelled
+    assert await _waiting(session_maker, sr) == []  # what waited is cancelled
     async with session_maker() as s:
         notice = (await s.exec(select(Outbox).where(Outbox.stage == "plan_withdrawn"))).one()
         assert notice.chat_id == ADMIN and "SR" in notice.payload["text"]
     for later in (day + timedelta(days=1), day + timedelta(days=30)):
         await plan_due(session_maker, later, policy)
-        assert await _pending(session_maker, sr) == []  # nothing of SR is planned again
-    assert await _pending(session_maker, ln)  # the other plan goes on
+    # nothing of SR is planned again, alone or in a liaison's brief; the other plan goes on
+    assert await _planned(session_maker, sr, after=WITHDRAWN_AT) == []
+    assert await _waiting(session_maker, sr) == []
+    assert not any("SR-" in b for b in await _briefs_after(session_maker, WITHDRAWN_AT))
+    assert await _planned(session_maker, ln, after=WITHDRAWN_AT)
 
+    back = day + timedelta(days=31)
     write_plan_yaml(make_plan("SR"), plans / "sr.yaml")
-    await restart(day + timedelta(days=31))
+    await restart(back)
 
     assert await _plan_assignments(session_maker, "SR") == sr  # the same rows, not new ones
     after = await _history(session_maker, sr)
@@ -144,8 +179,8 @@ async def test_a_plan_whose_file_is_removed_is_no_longer_chased_and_comes_back_w
         first = await s.get(Assignment, min(sr))
         assert first is not None and (first.status, first.progress) == ("in_progress", 60)
         assert first.archived_at is None
-    await plan_due(session_maker, day + timedelta(days=31), policy)
-    assert await _pending(session_maker, sr)  # chased again
+    await plan_due(session_maker, back, policy)
+    assert await _planned(session_maker, sr, after=back - timedelta(seconds=1))  # chased again
 
 
 async def test_the_reload_runs_in_a_child_process_for_large_files(
@@ -171,7 +206,7 @@ async def test_the_reload_runs_in_a_child_process_for_large_files(
         r.name == "bot.services.plan_withdraw" and "SR withdrawn" in r.getMessage()
         for r in caplog.records
     )
-    assert await _pending(session_maker, await _plan_assignments(session_maker, "SR")) == []
+    assert await _waiting(session_maker, await _plan_assignments(session_maker, "SR")) == []
     async with session_maker() as s:
         sr = (await s.exec(select(Plan).where(Plan.code == "SR"))).one()
         assert sr.archived_at == AT
