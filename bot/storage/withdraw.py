@@ -45,8 +45,8 @@ OUTBOX: Table = _TABLES["outbox"]
 
 
 # A restored assignment's next notification instant is recomputed by the planner's next tick
-# (NULL: "look at it again"), where the schema has that column.
-_RECOMPUTE: dict[str, Any] = {"next_at": None} if "next_at" in ASSIGNMENT.c else {}
+# (NULL: "look at it again", bot.storage.next_at).
+_RECOMPUTE: dict[str, Any] = {"next_at": None}
 
 
 @dataclass(frozen=True)
