@@ -40,8 +40,6 @@ NOT_YET_ON_POSTGRES = (
     "tests/e2e/test_delivery.py",
     "tests/e2e/test_liaison_story.py::test_liaison_story",
     "tests/e2e/test_replies_understood.py::test_a_liaison_reports_in_words",
-    "tests/storage/test_withdraw_story.py::"
-    "test_a_plan_whose_file_is_removed_is_no_longer_chased_and_comes_back_whole",
 )
 NOT_YET_REASON = "the Outbox SQL (bot/storage/outbox) is SQLite-only until it is ported (issue 15)"
 
