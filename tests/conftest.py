@@ -26,14 +26,5 @@ def _test_databases():
     dbs.release_test_databases(mark)
 
 
-def pytest_collection_modifyitems(config, items):  # type: ignore[no-untyped-def]
-    if not dbs.on_postgres():
-        return
-    skip = pytest.mark.skip(reason=dbs.NOT_YET_REASON)
-    for item in items:
-        if item.nodeid.startswith(dbs.NOT_YET_ON_POSTGRES):
-            item.add_marker(skip)
-
-
 def pytest_sessionfinish(session, exitstatus):  # type: ignore[no-untyped-def]
     dbs.drop_all_test_databases()

@@ -32,18 +32,6 @@ from sqlalchemy.engine import URL, make_url
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 
 
-# What does not run on PostgreSQL yet: the planner's and the digest's hand-written SQL
-# (bot/storage/outbox/: qmark parameters straight to the SQLite driver, TEMP tables, SQLite
-# date functions), to be made dialect-neutral there.
-# Skipped in the PostgreSQL run only, with this reason; SQLite runs them all.
-NOT_YET_ON_POSTGRES = (
-    "tests/e2e/test_delivery.py",
-    "tests/e2e/test_liaison_story.py::test_liaison_story",
-    "tests/e2e/test_replies_understood.py::test_a_liaison_reports_in_words",
-)
-NOT_YET_REASON = "the Outbox SQL (bot/storage/outbox) is SQLite-only until it is ported (issue 15)"
-
-
 def on_postgres() -> bool:
     """The suite runs against the PostgreSQL server of TEST_DATABASE_URL."""
     return (
