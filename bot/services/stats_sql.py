@@ -265,7 +265,17 @@ def ledger_ack_run_counts(runs: int, *, pg: bool = False) -> str:
 # milestone (its window start) is looked up only for the items with a percentage.
 @lru_cache(maxsize=2)
 def ledger_live_lights(*, pg: bool = False) -> str:
-    """See above. PostgreSQL sums the packed lights as numeric (no overflow either)."""
+    """See above. PostgreSQL sums the packed lights as numeric (no overflow either), and joins
+    the milestones instead: one lookup per row as a subquery took twice the time of the join
+    (EXPLAIN ANALYZE, 100,000 assignments), and its cost per row, counted once per use of the
+    window start, passed the JIT compiler's threshold."""
+    if pg:
+        return (
+            f"SELECT coalesce(sum(CASE WHEN a.progress IS NULL THEN {light('NULL', pg=pg)}"
+            f" ELSE {light(lag(WINDOW_START, pg=pg), pg=pg)} END), 0)"
+            " FROM assignment a JOIN milestone m ON m.id = a.milestone_id"
+            f" WHERE a.status IN {OPEN} AND a.archived_at IS NULL AND a.due >= :today"
+        )
     return (
         f"SELECT coalesce(sum(CASE WHEN a.progress IS NULL THEN {light('NULL', pg=pg)}"
         f" ELSE (SELECT {light(lag(WINDOW_START, pg=pg), pg=pg)} FROM milestone m"
