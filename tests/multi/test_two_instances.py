@@ -14,6 +14,7 @@ import os
 import re
 import signal
 import sys
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,10 +24,20 @@ import pytest
 from aiohttp import web
 
 from bot.localserver.webhook import SECRET_HEADER, Backoff
+from bot.storage.models import InstanceLock
 from tests.dbs import on_postgres
+from tests.e2e.test_delivery import (
+    DIGEST_MONDAY,
+    Roster,
+    all_digests_arrived,
+    bot_texts,
+    diagnose,
+    photos_first,
+    started_users,
+)
 from tests.e2e.test_liaison_story import UNIT, invite_liaison
 from tests.e2e.test_webhook_mode import free_port
-from tests.e2e.world import REPO, START_TIMEOUT, World, text_of
+from tests.e2e.world import CLOCK_START, REPO, START_TIMEOUT, World, text_of
 
 pytestmark = [
     pytest.mark.e2e,
@@ -171,13 +182,19 @@ class Pair:
 
 
 @pytest.fixture
-async def pair(tmp_path) -> AsyncIterator[Pair]:
+def clock_start() -> str:
+    return CLOCK_START
+
+
+@pytest.fixture
+async def pair(tmp_path, clock_start) -> AsyncIterator[Pair]:
     ports = [free_port(), free_port()]
     proxy = Proxy([f"http://127.0.0.1:{port}" for port in ports])
     await proxy.start()
     (tmp_path / "world").mkdir()
     world = await World.create(
         tmp_path / "world",
+        clock_start=clock_start,
         env={
             "WEBHOOK_URL": proxy.url,
             "WEBHOOK_SECRET": SECRET,
@@ -248,3 +265,83 @@ async def test_a_report_through_one_instance_shows_in_status_from_the_other(pair
     assert "进行中" in text_of(seen) and "两个实例" in text_of(seen), text_of(seen)
     logs = [instance.log_path.read_text(errors="replace") for instance in pair.instances]
     assert all("instance=" in log for log in logs)
+
+
+# --- the weekly digest while the sending instance dies -------------------------------------
+
+
+def most_in_one_second(instants: list[float]) -> int:
+    """The most of these instants (seconds) in any window of one second."""
+    instants = sorted(instants)
+    most, first = 0, 0
+    for last, at in enumerate(instants):
+        while at - instants[first] >= 1.0:
+            first += 1
+        most = max(most, last - first + 1)
+    return most
+
+
+def test_most_in_one_second() -> None:
+    assert most_in_one_second([]) == 0
+    assert most_in_one_second([0.0, 0.5, 0.99, 1.0, 1.98]) == 3
+    assert most_in_one_second([float(i) for i in range(5)]) == 1
+
+
+async def holder_pid(roster: Roster) -> int | None:
+    """The process holding the sender lease (holder is "host:pid:random")."""
+    async with roster.db() as session:
+        lock = await session.get(InstanceLock, "sender")
+    if lock is None or lock.holder is None:
+        return None
+    return int(lock.holder.split(":")[1])
+
+
+@pytest.mark.parametrize("clock_start", [DIGEST_MONDAY])
+async def test_the_digest_reaches_everyone_once_when_the_sender_is_killed(pair: Pair) -> None:
+    world = pair.world
+    leaders = started_users(world, 200, "领导")
+    in_flight = leaders[120]
+    hang = world.server.faults.add("sendMessage", "hang", chat_id=in_flight, hang_seconds=120)
+    roster = Roster(world)
+    try:
+        await roster.add_plan_leaders("SR", leaders)
+        hung = await world.server.world.wait_until(lambda: world.server.faults.hanging, 90)
+        assert hung, "\n".join(i.log() for i in pair.instances)
+        pid = await holder_pid(roster)
+        (sender,) = [i for i in pair.instances if i.process and i.process.pid == pid]
+        (survivor,) = [i for i in pair.instances if i is not sender]
+        before = sum(1 for chat in leaders if bot_texts(world, chat))
+        await sender.kill()
+        world.server.faults.release(hang.id)  # Telegram accepted it after all: the duplicate
+        await world.server.world.wait_until(lambda: bot_texts(world, in_flight), 10)
+        assert 0 < before < 200
+
+        # the survivor takes the sender lease when the dead one's expires, and goes on
+        arrived = await all_digests_arrived(world, leaders, 120)
+        assert arrived, await diagnose(world, roster, leaders) + survivor.log()
+        repeats = {
+            chat: sum(n - 1 for n in Counter(bot_texts(world, chat)).values()) for chat in leaders
+        }
+        assert {chat: n for chat, n in repeats.items() if n} in ({}, {in_flight: 1})
+        assert photos_first(world, leaders) == {}
+        to_leaders = {str(chat) for chat in leaders}
+        photos = [
+            c
+            for c in world.server.calls.calls("sendPhoto")
+            if c.status == 200 and c.params.get("chat_id") in to_leaders
+        ]
+        assert len(photos) == 200
+        assert survivor.process is not None
+        assert await holder_pid(roster) == survivor.process.pid
+        recovered = await world.server.world.wait_until(
+            lambda: "recovered 1 outbox row(s)" in survivor.log_path.read_text(errors="replace"),
+            120,
+        )
+        assert recovered, survivor.log()
+
+        # one rate budget across both instances: never more than 30 messages in a second
+        sends = [c.at for c in world.server.calls.calls() if c.method.startswith("send")]
+        assert len(sends) >= 400
+        assert most_in_one_second(sends) <= 30
+    finally:
+        await roster.close()
