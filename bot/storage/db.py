@@ -71,20 +71,22 @@ def make_engine(database_url: str | URL, *, echo: bool = False) -> AsyncEngine:
         max_overflow=PG_MAX_OVERFLOW,
         pool_pre_ping=True,
         pool_recycle=1800,  # behind a proxy or a firewall that drops idle connections
-        connect_args=_pg_connect_args(url),
     )
+    if url.get_driver_name() == "asyncpg":
+        event.listen(engine.sync_engine, "connect", _pg_session)
     event.listen(engine.sync_engine, "before_cursor_execute", _drop_nul, retval=True)
     return engine
 
 
-def _pg_connect_args(url: URL) -> dict[str, Any]:
-    """asyncpg: the server's JIT compiler off for this engine's sessions. The bot's statements
-    touch at most a few hundred thousand rows, yet the planner's cost of a correlated subquery
-    per row (the window start of /status's lights) passes `jit_above_cost`, and compiling took
-    0.7–1.4 s for a statement that runs in 30 ms (EXPLAIN ANALYZE, 100,000 assignments)."""
-    if url.get_driver_name() != "asyncpg":
-        return {}
-    return {"server_settings": {"jit": "off"}}
+def _pg_session(dbapi_connection: DBAPIConnection, _record: object) -> None:
+    """The server's JIT compiler off for this connection. The bot's statements touch at most a
+    few hundred thousand rows, yet the planner's cost of a correlated subquery per row passes
+    `jit_above_cost`: compiling /status's lights statement took 0.7–1.4 s, running it 30 ms
+    (EXPLAIN ANALYZE, 100,000 assignments). A SET, not a startup parameter: PgBouncer refuses
+    startup parameters it does not know."""
+    # on the driver's own connection: through the DB-API adapter the SET would open a
+    # transaction, and the pool's rollback at check-in would undo it
+    dbapi_connection.run_async(lambda raw: raw.execute("SET jit = off"))
 
 
 def _clean(value: Any) -> Any:
