@@ -25,6 +25,7 @@ from aiohttp import web
 
 from bot.localserver.webhook import SECRET_HEADER, Backoff
 from bot.storage.models import InstanceLock
+from bot.telegram.delivery.throttle import Limits
 from tests.dbs import on_postgres
 from tests.e2e.test_delivery import (
     DIGEST_MONDAY,
@@ -32,6 +33,7 @@ from tests.e2e.test_delivery import (
     all_digests_arrived,
     bot_texts,
     diagnose,
+    has_whole_digest,
     photos_first,
     started_users,
 )
@@ -287,18 +289,19 @@ def test_most_in_one_second() -> None:
     assert most_in_one_second([float(i) for i in range(5)]) == 1
 
 
-async def holder_pid(roster: Roster) -> int | None:
-    """The process holding the sender lease (holder is "host:pid:random")."""
+async def sender_lease_holder(roster: Roster) -> str | None:
+    """The instance holding the sender lease (its holder is "INSTANCE_NAME:random")."""
     async with roster.db() as session:
         lock = await session.get(InstanceLock, "sender")
     if lock is None or lock.holder is None:
         return None
-    return int(lock.holder.split(":")[1])
+    return lock.holder.rsplit(":", 1)[0]
 
 
 @pytest.mark.parametrize("clock_start", [DIGEST_MONDAY])
 async def test_the_digest_reaches_everyone_once_when_the_sender_is_killed(pair: Pair) -> None:
     world = pair.world
+    world.server.limiter.enabled = True  # Telegram's flood limits, enforced
     leaders = started_users(world, 200, "领导")
     in_flight = leaders[120]
     hang = world.server.faults.add("sendMessage", "hang", chat_id=in_flight, hang_seconds=120)
@@ -307,14 +310,14 @@ async def test_the_digest_reaches_everyone_once_when_the_sender_is_killed(pair: 
         await roster.add_plan_leaders("SR", leaders)
         hung = await world.server.world.wait_until(lambda: world.server.faults.hanging, 90)
         assert hung, "\n".join(i.log() for i in pair.instances)
-        pid = await holder_pid(roster)
-        (sender,) = [i for i in pair.instances if i.process and i.process.pid == pid]
+        holder = await sender_lease_holder(roster)
+        (sender,) = [i for i in pair.instances if i.name == holder]
         (survivor,) = [i for i in pair.instances if i is not sender]
-        before = sum(1 for chat in leaders if bot_texts(world, chat))
+        before = sum(has_whole_digest(bot_texts(world, chat)) for chat in leaders)
         await sender.kill()
         world.server.faults.release(hang.id)  # Telegram accepted it after all: the duplicate
         await world.server.world.wait_until(lambda: bot_texts(world, in_flight), 10)
-        assert 0 < before < 200
+        assert before < 150, before  # the survivor has most of the texts still to send
 
         # the survivor takes the sender lease when the dead one's expires, and goes on
         arrived = await all_digests_arrived(world, leaders, 120)
@@ -331,17 +334,24 @@ async def test_the_digest_reaches_everyone_once_when_the_sender_is_killed(pair: 
             if c.status == 200 and c.params.get("chat_id") in to_leaders
         ]
         assert len(photos) == 200
-        assert survivor.process is not None
-        assert await holder_pid(roster) == survivor.process.pid
-        recovered = await world.server.world.wait_until(
-            lambda: "recovered 1 outbox row(s)" in survivor.log_path.read_text(errors="replace"),
-            120,
-        )
-        assert recovered, survivor.log()
+        assert await sender_lease_holder(roster) == survivor.name
+        # the row in flight at the kill is taken again once the dead claim's lease has passed
+        # (its last part may be the one duplicate): every leader's row ends `sent`
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 120
+        while True:
+            rows = [r for r in await roster.outbox("digest") if r.chat_id in set(leaders)]
+            if len(rows) == 200 and all(r.status == "sent" for r in rows):
+                break
+            assert loop.time() < deadline, [(r.chat_id, r.status) for r in rows][:5]
+            await asyncio.sleep(0.5)  # polls a condition; no result depends on this time
 
-        # one rate budget across both instances: never more than 30 messages in a second
-        sends = [c.at for c in world.server.calls.calls() if c.method.startswith("send")]
-        assert len(sends) >= 400
-        assert most_in_one_second(sends) <= 30
+        # one rate budget across both instances: 30 a second, spaced evenly. The sender's
+        # schedule lets `global_burst` go back to back after a late wake-up, so a window of one
+        # second may hold 30 + global_burst - 1; the server's flood limits never answered 429.
+        calls = [c for c in world.server.calls.calls() if c.method.startswith("send")]
+        assert len(calls) >= 400
+        assert most_in_one_second([c.at for c in calls]) <= 30 + Limits().global_burst - 1
+        assert [c for c in calls if c.status == 429] == []
     finally:
         await roster.close()
