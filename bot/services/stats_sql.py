@@ -294,10 +294,21 @@ def ledger_on_time(offsets: tuple[int, ...], *, pg: bool = False) -> str:
     """按时办结率 in two counts: the closed items finished on time (ix_assignment_closed),
     and the open items of milestones not yet originally due (ix_milestone_original_due, then
     ix_assignment_ontime)."""
-    return (
+    closed = (
         f"SELECT (SELECT coalesce(sum({finished_on_time(offsets, pg=pg)}), 0)"
         " FROM assignment a JOIN milestone m ON m.id = a.milestone_id"
         f" WHERE a.status = '{CLOSED}' AND a.archived_at IS NULL),"
+    )
+    if pg:
+        # one count of ix_assignment_ontime per milestone not yet due: PostgreSQL would hash
+        # every open assignment instead (a fifth slower at 100,000)
+        return closed + (
+            " (SELECT CAST(coalesce(sum(n.open), 0) AS bigint) FROM milestone m CROSS JOIN"
+            " LATERAL (SELECT count(*) AS open FROM assignment a WHERE a.milestone_id = m.id"
+            f" AND a.archived_at IS NULL AND a.status <> '{CLOSED}') AS n"
+            " WHERE m.original_due >= :today)"
+        )
+    return closed + (
         " (SELECT count(*) FROM milestone m JOIN assignment a ON a.milestone_id = m.id"
         f" WHERE m.original_due >= :today AND a.archived_at IS NULL AND a.status <> '{CLOSED}')"
     )
