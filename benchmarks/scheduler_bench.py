@@ -19,6 +19,12 @@ wall clock, is the worst event-loop stall). Passes:
 Targets (issue 13): nothing-due tick < 5 ms at 100k, stall < 50 ms, peak RSS < 100 MB, first
 pass at 100k < 5 s. Each line says ok or MISSED.
 
+PostgreSQL: `DATABASE_URL=postgresql+asyncpg://USER@HOST:PORT/DB` (any database of that server:
+administrative statements run there) builds each ledger into a database of its own on that
+server, `duban_sched_ledger_<N>_<key>`, kept between runs like the file (VACUUM ANALYZEd after
+the build, as autovacuum soon would), and measures the passes on a copy made with CREATE
+DATABASE … TEMPLATE, dropped afterwards. The Outbox size is then PostgreSQL's own column sizes.
+
 Measured (2 cores shared with ~6 test runs, load 5): 10k: first pass 1.33 s (0.83 s CPU),
 stall 31 ms, 87 MB; nothing due 1.8 ms; next morning 42 ms. 100k: first pass 10.2 s wall
 (6.9 s CPU; MISSED), stall 69 ms (MISSED), peak 221 MB (MISSED); nothing due 2.3 ms, stall
@@ -29,6 +35,7 @@ stall 31 ms, 87 MB; nothing due 1.8 ms; next morning 42 ms. 100k: first pass 10.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -40,8 +47,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -69,19 +80,30 @@ def _status_mb(field: str) -> float:
 # --- children --------------------------------------------------------------------------------
 
 
-async def _build(path: Path, n: int) -> None:
-    """Build the synthetic ledger into `path` (a process of its own: its memory is not the
-    planner's). Left in rollback-journal mode, so that the file alone is the database."""
+def _url(target: str) -> str:
+    """A database as the children are given it: a PostgreSQL URL, or an SQLite file's path."""
+    return target if "://" in target else f"sqlite+aiosqlite:///{target}"
+
+
+async def _build(target: str, n: int) -> None:
+    """Build the synthetic ledger into `target` (a process of its own: its memory is not the
+    planner's). SQLite: left in rollback-journal mode, so that the file alone is the database;
+    PostgreSQL: VACUUM ANALYZEd."""
     from benchmarks.synthetic import build_synthetic_ledger
     from bot.storage.db import create_all, make_engine, make_session_maker
 
-    engine = make_engine(f"sqlite+aiosqlite:///{path}")
+    engine = make_engine(_url(target))
     await create_all(engine)
     started = time.perf_counter()
     info = await build_synthetic_ledger(make_session_maker(engine), assignments=n, at=AT)
+    if "://" in target:
+        async with engine.connect() as conn:
+            auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await auto.exec_driver_sql("VACUUM ANALYZE")
     await engine.dispose()
-    with sqlite3.connect(path) as db:
-        db.execute("PRAGMA journal_mode=DELETE")
+    if "://" not in target:
+        with sqlite3.connect(target) as db:
+            db.execute("PRAGMA journal_mode=DELETE")
     print(
         json.dumps(
             {
@@ -119,7 +141,7 @@ class _Heartbeat:
         self._task.cancel()
 
 
-async def _measure(mode: str, path: Path, minute: int) -> None:
+async def _measure(mode: str, target: str, minute: int) -> None:
     """One measured pass in this (fresh) process; prints its figures as one JSON line."""
     from bot.core.policy import load_policy
     from bot.services.planning import plan_due
@@ -128,7 +150,7 @@ async def _measure(mode: str, path: Path, minute: int) -> None:
     policy = load_policy()
     figures: dict[str, float | int | dict] = {"baseline_mb": _status_mb("VmRSS")}
     at = (MORNING if mode == "morning" else AT).replace(minute=minute)
-    engine = make_engine(f"sqlite+aiosqlite:///{path}")
+    engine = make_engine(_url(target))
     sm = make_session_maker(engine)
     cpu = time.process_time()
     async with _Heartbeat() as beat:
@@ -162,10 +184,19 @@ async def _measure(mode: str, path: Path, minute: int) -> None:
         figures["again_seconds"] = statistics.median(walls)
         figures["again_stall"] = max(stalls)
         figures["again_inserted"] = again.inserted
+    if mode == "first" and "://" in target:
+        async with engine.connect() as conn:
+            row: Any = (
+                await conn.exec_driver_sql(
+                    "SELECT count(*), coalesce(sum(pg_column_size(o.*)), 0) FROM outbox o"
+                )
+            ).one()
+            rows, size = row[0], row[1]
+        figures["outbox_rows"], figures["outbox_bytes"] = rows, int(size)
     await engine.dispose()
     figures["hwm_mb"] = _status_mb("VmHWM")
-    if mode == "first":
-        with sqlite3.connect(path) as db:
+    if mode == "first" and "://" not in target:
+        with sqlite3.connect(target) as db:
             rows, size = db.execute(
                 "SELECT count(*), coalesce(sum(length(key) + length(kind) + length(stage)"
                 " + coalesce(length(locale), 0) + length(CAST(payload AS BLOB))"
@@ -195,22 +226,65 @@ def _child(*args: str) -> dict:
     return figures
 
 
-def _ledger(n: int, fresh: bool) -> tuple[Path, str]:
-    """The cached fresh ledger of `n` assignments (built if missing or stale)."""
+def _pg_admin(url: str, *statements: str) -> list[tuple]:
+    """Run statements outside a transaction in the database of `url`; the last one's rows."""
+    import asyncpg  # type: ignore[import-untyped]
+
+    async def run() -> list[tuple]:
+        dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        conn = await asyncpg.connect(dsn)
+        try:
+            rows: list[tuple] = []
+            for statement in statements:
+                rows = [tuple(r) for r in await conn.fetch(statement)]
+            return rows
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+def _pg_ledger(url: str, n: int, key: str, fresh: bool) -> tuple[str, str]:
+    """The ledger of `n` assignments as a database of the server of `url`."""
+    name = f"duban_sched_ledger_{n}_{key}"
+    target = make_url(url).set(database=name).render_as_string(hide_password=False)
+    found = _pg_admin(
+        url, f"SELECT datname FROM pg_database WHERE datname LIKE 'duban_sched_ledger_{n}_%'"
+    )
+    if (name,) in found and not fresh:
+        return target, f"ledger: {n} assignments, kept in the PostgreSQL database {name}"
+    _pg_admin(url, *(f'DROP DATABASE IF EXISTS "{old}"' for (old,) in found))
+    _pg_admin(url, f'CREATE DATABASE "{name}_tmp"')
+    building = make_url(url).set(database=f"{name}_tmp").render_as_string(hide_password=False)
+    info = _child("--build", building, str(n))
+    _pg_admin(url, f'ALTER DATABASE "{name}_tmp" RENAME TO "{name}"')
+    return target, (
+        f"ledger: {info['assignments']} assignments, {info['persons']} persons, built in "
+        f"{info['seconds']:.1f} s in a process of its own (peak RSS {info['peak_mb']:.0f} MB, "
+        f"not counted below), kept in the PostgreSQL database {name}"
+    )
+
+
+def _ledger(n: int, fresh: bool) -> tuple[str, str]:
+    """The cached fresh ledger of `n` assignments (built if missing or stale): an SQLite
+    file, or with DATABASE_URL a PostgreSQL database."""
     digest = hashlib.sha1(str(n).encode())
     for name in LEDGER_SOURCES:
         digest.update((ROOT / name).read_bytes())
+    pg_url = os.environ.get("DATABASE_URL", "")
+    if pg_url.startswith("postgresql"):
+        return _pg_ledger(pg_url, n, digest.hexdigest()[:12], fresh)
     folder = Path(tempfile.gettempdir()) / "duban-scheduler-bench"
     folder.mkdir(exist_ok=True)
     path = folder / f"ledger-{n}-{digest.hexdigest()[:12]}.sqlite3"
     if path.exists() and not fresh:
-        return path, f"ledger: {n} assignments, cached in {path}"
+        return str(path), f"ledger: {n} assignments, cached in {path}"
     for old in folder.glob(f"ledger-{n}-*.sqlite3"):
         old.unlink()
     building = path.with_suffix(f".{os.getpid()}.tmp")
     info = _child("--build", str(building), str(n))
     building.replace(path)  # atomic: a concurrent run sees the whole file or none
-    return path, (
+    return str(path), (
         f"ledger: {info['assignments']} assignments, {info['persons']} persons, built in "
         f"{info['seconds']:.1f} s in a process of its own (peak RSS {info['peak_mb']:.0f} MB, "
         f"not counted below), cached in {path}"
@@ -239,13 +313,30 @@ def _stall(seconds: float) -> str:
     return f"worst stall {_ms(seconds)} (target < {STALL_MS} ms: {verdict})"
 
 
+@contextlib.contextmanager
+def _work_copy(ledger: str, folder: str) -> Iterator[str]:
+    """A copy of the ledger for the passes: a file in `folder`, or a PostgreSQL database made
+    from it as a template (dropped afterwards)."""
+    if "://" not in ledger:
+        work = Path(folder) / "pass.sqlite3"
+        shutil.copyfile(ledger, work)
+        yield str(work)
+        return
+    source = make_url(ledger)
+    name = f"duban_sched_pass_{os.getpid()}"
+    admin = source.set(database="postgres").render_as_string(hide_password=False)
+    _pg_admin(admin, f'CREATE DATABASE "{name}" TEMPLATE "{source.database}"')
+    try:
+        yield source.set(database=name).render_as_string(hide_password=False)
+    finally:
+        _pg_admin(admin, f'DROP DATABASE IF EXISTS "{name}"')
+
+
 def planning_figures(n: int = 100_000, *, fresh: bool = False) -> list[str]:
     ledger, line = _ledger(n, fresh)
     lines = [line]
-    with tempfile.TemporaryDirectory() as folder:
-        work = Path(folder) / "pass.sqlite3"
-        shutil.copyfile(ledger, work)
-        first = _child("--pass", "first", str(work), "0")
+    with tempfile.TemporaryDirectory() as folder, _work_copy(ledger, folder) as work:
+        first = _child("--pass", "first", work, "0")
         by_kind = first["by_kind"]
         target = f" (target < {FIRST_SECONDS} s: {_verdict(first['seconds'] < FIRST_SECONDS)})"
         lines.append(
@@ -264,7 +355,7 @@ def planning_figures(n: int = 100_000, *, fresh: bool = False) -> list[str]:
             f"{per_row:.0f} bytes per row (columns' data, without indexes)"
         )
         # `work` is now the ledger after a first pass: every later tick of that morning is steady
-        steady = _child("--pass", "steady", str(work), "1")
+        steady = _child("--pass", "steady", work, "1")
         nothing_ok = steady["again_seconds"] < NOTHING_DUE_MS / 1000
         verdict = f" (target < {NOTHING_DUE_MS} ms: {_verdict(nothing_ok)})"
         lines.append(
@@ -274,7 +365,7 @@ def planning_figures(n: int = 100_000, *, fresh: bool = False) -> list[str]:
             f"{_ms(steady['seconds'])}); {_stall(max(steady['stall'], steady['again_stall']))}; "
             f"{_rss([steady])}"
         )
-        morning = _child("--pass", "morning", str(work), "0")
+        morning = _child("--pass", "morning", work, "0")
         lines.append(
             f"[{n}] the next morning's tick (Tuesday 09:00): {morning['considered']} "
             f"assignments whose instant came, {morning['due']} due, {morning['inserted']} "
@@ -298,9 +389,9 @@ def main(sizes: list[int], fresh: bool) -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--build":
-        asyncio.run(_build(Path(sys.argv[2]), int(sys.argv[3])))
+        asyncio.run(_build(sys.argv[2], int(sys.argv[3])))
     elif len(sys.argv) > 1 and sys.argv[1] == "--pass":
-        asyncio.run(_measure(sys.argv[2], Path(sys.argv[3]), int(sys.argv[4])))
+        asyncio.run(_measure(sys.argv[2], sys.argv[3], int(sys.argv[4])))
     else:
         args = [a for a in sys.argv[1:] if a != "--fresh"]
         sizes = [int(a) for a in args] or [10_000, 100_000]
