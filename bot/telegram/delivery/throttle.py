@@ -8,13 +8,18 @@ network errors is `backoff_delay(...)`.
 The limits are Telegram's published guidance: sends are spaced evenly (on average at most
 `global_per_second` overall, with a burst of `global_burst` to catch up after a late wake-up; one
 per `private_interval` in a private chat, one per `group_interval` in a group, i.e. 20 a minute),
-so a server enforcing token buckets with the same rates never answers 429.
+so a server enforcing token buckets with the same rates never answers 429. On top of that even
+spacing, a strict cap: no `global_per_second` + 1 sends within `global_window` seconds (the
+last 30 send instants are kept), so however the burst and late wake-ups fall, no second of the
+server's clock ever sees more than 30 messages (the window is a little over one second for the
+network's jitter between the sender and the server).
 """
 
 from __future__ import annotations
 
 import random
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,6 +34,9 @@ class Limits:
     # up to this many messages may go back to back when the sender fell behind the 30/s
     # schedule (a late wake-up, a slow commit), so pauses that overshoot do not add up
     global_burst: int = 3
+    # any `global_per_second` + 1 consecutive sends span more than this many seconds (a strict
+    # cap for every one-second window, with 50 ms for jitter on the way to the server)
+    global_window: float = 1.05
     private_interval: float = 1.0  # seconds between two messages to one private chat
     group_interval: float = 3.0  # 20 per minute per group, spaced evenly
     # `flood_chats` chats answering 429 within `global_flood_window` seconds means the bot as a
@@ -53,6 +61,8 @@ class Throttle:
         self._now = monotonic
         self._global_next = 0.0  # the 30/s schedule (GCRA: theoretical arrival time)
         self._global_hold = 0.0  # nothing at all before this (429 flood, outage)
+        # the latest sends (as many as one window may hold): the strict cap
+        self._recent: deque[float] = deque(maxlen=max(1, int(self.limits.global_per_second)))
         self._chat_next: dict[int, float] = {}
         self._recent_429: dict[int, float] = {}  # chat → when it last answered 429
         self._sent_since_prune = 0
@@ -66,8 +76,11 @@ class Throttle:
         """Seconds before the bot may send anything (0: now)."""
         interval = 1.0 / self.limits.global_per_second
         slack = (self.limits.global_burst - 1) * interval
-        held = self._global_hold - self._now()
-        return max(0.0, self._global_next - slack - self._now(), held)
+        now = self._now()
+        held = self._global_hold - now
+        recent = self._recent
+        full = recent[0] + self.limits.global_window - now if len(recent) == recent.maxlen else 0
+        return max(0.0, self._global_next - slack - now, held, full)
 
     def wait(self, chat_id: int) -> float:
         """Seconds before a message may go to this chat, counting both limits."""
@@ -85,6 +98,7 @@ class Throttle:
         limits = self.limits
         interval = limits.group_interval if is_group(chat_id) else limits.private_interval
         self._global_next = max(self._global_next, now) + 1.0 / limits.global_per_second
+        self._recent.append(now)
         self._chat_next[chat_id] = max(self._chat_next.get(chat_id, 0.0), now + interval)
         self._sent_since_prune += 1
         if self._sent_since_prune >= 1000:
