@@ -135,6 +135,9 @@ class BotApi:
 
     async def handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
+        # a call is logged at its arrival (as Telegram counts it against the flood limits), not
+        # when an upload has been read and the answer is ready
+        arrived = self._clock()
         params: Params | None = None
         try:
             self.authorize(request.match_info["token"])
@@ -144,7 +147,7 @@ class BotApi:
             failure = error
         except MalformedResponse:
             self.calls.record(
-                self._clock(),
+                arrived,
                 method,
                 params.summary() if params else {},
                 0,
@@ -155,10 +158,10 @@ class BotApi:
             logger.exception("Bot API method %s failed", method)
             failure = server_error()
         else:
-            self.calls.record(self._clock(), method, params.summary(), 200, None)
+            self.calls.record(arrived, method, params.summary(), 200, None)
             return web.json_response({"ok": True, "result": result})
         summary = params.summary() if params else {}
-        self.calls.record(self._clock(), method, summary, failure.code, failure.description)
+        self.calls.record(arrived, method, summary, failure.code, failure.description)
         return web.json_response(failure.to_json(), status=failure.code)
 
     async def run_webhook_reply(self, method: str, params: Params) -> None:

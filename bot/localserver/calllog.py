@@ -15,7 +15,7 @@ class CallRecord:
     """One Bot API request and how it was answered."""
 
     seq: int
-    at: float  # server monotonic clock
+    at: float  # server monotonic clock when the request arrived
     method: str
     params: dict[str, Any]
     status: int

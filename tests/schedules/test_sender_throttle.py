@@ -61,7 +61,7 @@ def test_thirty_a_second_overall_with_a_small_burst(mono: Mono) -> None:
     assert sent[:3] == [0, 0, 0]  # the burst
     # any one second: never more than 30, the burst included (the strict cap)
     assert max(sum(1 for t in sent if a <= t < a + 1) for a in sent) == 30
-    assert 285 <= len(sent) <= 302  # 30 a second on average, less the cap's margin
+    assert 270 <= len(sent) <= 302  # 30 a second on average, less the cap's margin
 
 
 @pytest.mark.parametrize("seed", range(20))

@@ -413,12 +413,14 @@ class Sender:
         row, parts = claimed
         index = row.parts_sent
         part = parts[index]
-        self.throttle.sent(row.chat_id)
         message: Message | None
         try:
             if part.kind == PHOTO:
                 message = await self._send_photo(row, part, report)
             else:
+                # the allowance is spent right before the request leaves (not before work that
+                # may take a while, which would let the next sends bunch up at the server)
+                self.throttle.sent(row.chat_id)
                 message = await self.bot.send_message(
                     chat_id=row.chat_id,
                     text=part.text,
@@ -482,6 +484,7 @@ class Sender:
         timeout = int(self.request_timeout)
         if file_id:
             try:
+                self.throttle.sent(row.chat_id)
                 message = await self.bot.send_photo(
                     chat_id=row.chat_id,
                     photo=file_id,
@@ -497,6 +500,7 @@ class Sender:
                 png = await self.pictures.scorecard_once(view)
         if png is None:
             return None
+        self.throttle.sent(row.chat_id)
         message = await self.bot.send_photo(
             chat_id=row.chat_id,
             photo=BufferedInputFile(png, filename="scorecard.png"),

@@ -12,7 +12,7 @@ so a server enforcing token buckets with the same rates never answers 429. On to
 spacing, a strict cap: no `global_per_second` + 1 sends within `global_window` seconds (the
 last 30 send instants are kept), so however the burst and late wake-ups fall, no second of the
 server's clock ever sees more than 30 messages (the window is a little over one second for the
-network's jitter between the sender and the server).
+network's and a busy server's jitter between the sender and the server).
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ class Limits:
     # schedule (a late wake-up, a slow commit), so pauses that overshoot do not add up
     global_burst: int = 3
     # any `global_per_second` + 1 consecutive sends span more than this many seconds (a strict
-    # cap for every one-second window, with 50 ms for jitter on the way to the server)
-    global_window: float = 1.05
+    # cap for every one-second window, with 100 ms for jitter on the way to the server)
+    global_window: float = 1.1
     private_interval: float = 1.0  # seconds between two messages to one private chat
     group_interval: float = 3.0  # 20 per minute per group, spaced evenly
     # `flood_chats` chats answering 429 within `global_flood_window` seconds means the bot as a
