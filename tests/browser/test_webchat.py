@@ -1,9 +1,9 @@
 """The web chat in headless Chromium against `python -m bot` in local mode.
 
-One story, in order (the tests share the process and the browser): a liaison answers a
-reminder with 进行中 and a reply; the coordinator's /status shows it; /scorecard's picture shows
-as a photo that a click enlarges; on Monday 09:00 the weekly digest arrives; /export gives an
-.xlsx that openpyxl opens; bad input gets clear answers.
+One story, in order (the tests share the process and the browser): a liaison opens an item
+from the morning brief and answers its card with 进行中 and a reply; the coordinator's /status
+shows it; /scorecard's picture shows as a photo that a click enlarges; on Monday 09:00 the
+weekly digest arrives; /export gives an .xlsx that openpyxl opens; bad input gets clear answers.
 Every wait is a WebDriverWait on the page (no fixed sleeps).
 """
 
@@ -202,7 +202,14 @@ def test_a_liaison_reports_progress_on_a_reminder(
     start = chat.last_id()
     local = chat.move_clock("clock-workday")  # 2025-12-24 09:00: the sending window opens
     assert local.startswith("2025-12-24T09:00")
-    reminder = chat.wait_bot(start, lambda m: "进行中" in m["buttons"], "with a 进行中 button")
+    # the morning brief bundles the day's reminders; its item buttons open an item's card
+    brief = chat.wait_bot(start, lambda m: "今日待办" in m["text"], "with the morning brief")
+    item = next((b for b in brief["buttons"] if REF.search(b)), None)
+    assert item, brief["buttons"]
+    chat.press(brief["id"], item)
+    reminder = chat.wait_bot(
+        brief["id"], lambda m: "进行中" in m["buttons"], "with a 进行中 button"
+    )
     refs = REF.findall(reminder["text"])
     assert refs, reminder["text"]
     story["ref"] = refs[0]
