@@ -28,13 +28,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import and_, func
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -44,6 +40,9 @@ from bot.core.ranking import RankedUnit
 from bot.services.stats import A, M, P, Scope, T, U, _scope_filters, unit_names
 from bot.storage.models import CLOSED, Membership, Person, StatusEvent
 from bot.storage.typed_sql import select_rows, table_of
+
+if TYPE_CHECKING:  # openpyxl (with numpy, PIL, lxml: ~30 MB) is imported by the writer only
+    from openpyxl.worksheet.worksheet import Worksheet
 
 # What XML 1.0 (and so .xlsx) cannot carry: C0 controls except tab, newline and carriage return
 # (openpyxl refuses them), U+FFFE, U+FFFF and lone surrogates (the writer fails on them).
@@ -313,6 +312,8 @@ def _parts(rate: core.Rate) -> str:
 
 
 def _header_row(ws: Any, values: list[str]) -> None:
+    from openpyxl.styles import Alignment, Font, PatternFill
+
     _append_row(ws, 1, values)
     bold = Font(bold=True)
     fill = PatternFill("solid", fgColor="DDEBF7")
@@ -344,6 +345,8 @@ def ranking_rows(sheet: RankingSheet) -> list[list[Any]]:
 
 
 def _ranking_sheet(wb: Any, sheet: RankingSheet) -> None:
+    from openpyxl.utils import get_column_letter
+
     ws = wb.create_sheet(clean(sheet.title)[:31] or "Ranking")
     _header_row(ws, [sheet.headers[c] for c in RANKING_COLUMNS])
     widths = [_width(sheet.headers[c]) for c in RANKING_COLUMNS]
@@ -376,6 +379,10 @@ def workbook_bytes(
 ) -> bytes:
     """The .xlsx file: header frozen, filter on, widths from the content, every text cell
     cleaned and stored as text (`_append_row`); the 排名 sheet after it when `ranking`."""
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.worksheet import Worksheet
+
     wb = Workbook()
     ws = wb.active
     if not isinstance(ws, Worksheet):  # pragma: no cover - a new workbook has one sheet

@@ -29,7 +29,6 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.plan import Plan, plan_from_dict, plan_to_dict
-from bot.importer.meta import valid_code
 from bot.services import plan_upload as up
 from bot.services.errors import ServiceError
 from bot.services.plan_loading import child_url
@@ -106,6 +105,8 @@ def _valid(field: str, raw: str) -> str:
         return found.group(1)
     if field == "code":
         code = raw.upper()
+        from bot.importer.meta import valid_code  # the importer loads when a plan is uploaded
+
         if not code.isascii() or not valid_code(code):
             raise ServiceError("import_bad_code", value=raw[:20])
         return code

@@ -1,0 +1,26 @@
+"""The bot process does not load what only a few commands use: the .xlsx writer (openpyxl
+with numpy, PIL and lxml, ~30 MB of RSS) is imported by /export when it writes a workbook."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("openpyxl", "numpy", "PIL", "lxml", "matplotlib", "hypothesis")
+
+
+def test_the_bot_starts_without_the_heavy_libraries() -> None:
+    code = (
+        "import sys\n"
+        "from bot.lazy_aiogram import import_aiogram\n"
+        "import_aiogram()\n"
+        "import bot.app, bot.telegram.setup, bot.services.planning\n"
+        "import bot.storage.outbox.delivery\n"
+        f"print(','.join(n for n in {HEAVY!r} if n in sys.modules))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == ""
