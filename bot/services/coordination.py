@@ -148,9 +148,12 @@ def pending_for(action: str, c: Candidate) -> bool:
     return c.status in OPEN_STATUSES
 
 
-async def item_candidates(session: AsyncSession, task: Task) -> list[Candidate]:
-    """Every active assignment of the item, by milestone then lead first."""
-    result = await session.exec(
+async def item_candidates(
+    session: AsyncSession, task: Task, *, assignment_id: int | None = None
+) -> list[Candidate]:
+    """Every active assignment of the item, by milestone then lead first (with
+    `assignment_id`: only that one, when it is active)."""
+    query = (
         select(Assignment, Milestone, Unit)
         .join(Milestone, col(Milestone.id) == Assignment.milestone_id)
         .join(Unit, col(Unit.id) == Assignment.unit_id)
@@ -161,6 +164,9 @@ async def item_candidates(session: AsyncSession, task: Task) -> list[Candidate]:
         )
         .order_by(col(Milestone.seq), col(Assignment.role) != "lead", col(Assignment.id))
     )
+    if assignment_id is not None:
+        query = query.where(col(Assignment.id) == assignment_id)
+    result = await session.exec(query)
     out = []
     found = result.all()
     labels = await unit_names(session, {u.id for _, _, u in found if u.id})
@@ -383,9 +389,9 @@ async def candidate_by_id(session: AsyncSession, assignment_id: int) -> Candidat
     task = await session.get(Task, milestone.task_id) if milestone else None
     if milestone is None or task is None:
         raise ServiceError("unknown_assignment")
-    for c in await item_candidates(session, task):
-        if c.assignment_id == assignment_id:
-            return c
+    # that one assignment only (an item may have hundreds of units)
+    for c in await item_candidates(session, task, assignment_id=assignment_id):
+        return c
     raise ServiceError("unknown_assignment")
 
 

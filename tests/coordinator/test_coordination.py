@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import select
 
 from bot.core.roles import Roles
 from bot.services import coordination as co
 from bot.services.errors import ServiceError
-from bot.storage.models import Assignment, Milestone, Outbox, StatusEvent
+from bot.storage.models import Assignment, Milestone, Outbox, StatusEvent, Task
 from tests.services.factories import NOW, TODAY
 
 ALL = Roles(coordinator_all=True)
@@ -169,3 +170,27 @@ async def test_chase_refuses_closed_items_and_units_without_liaison(ledger):
                     default_locale="zh_CN",
                 )
             assert exc.value.code == code
+
+
+async def test_an_act_by_id_loads_that_one_assignment_not_the_items_others(ledger):
+    """approve / deny / 办结 by button: an item may have hundreds of units; only the one
+    assignment acted on is read (no other assignment of the item is loaded)."""
+    aid = ledger.assignments[("SR-1", 0, "sr_health")]
+    loaded: list[int] = []
+
+    def on_load(target, _context) -> None:
+        loaded.append(target.id)
+
+    async with ledger.session_maker() as s:
+        c = await co.candidate_by_id(s, aid)
+        assert c.assignment_id == aid and c.unit_name == "上饶市卫生健康委员会"
+        s.expunge_all()
+        event.listen(Assignment, "load", on_load)
+        try:
+            c = await co.candidate_by_id(s, aid)
+        finally:
+            event.remove(Assignment, "load", on_load)
+        siblings = await co.item_candidates(s, await s.get(Task, c.task_id))
+        assert len(siblings) > 1  # the item has other assignments
+    assert c.assignment_id == aid
+    assert set(loaded) == {aid}
