@@ -20,6 +20,7 @@ so that the sender never sees a liaison's stage rows as pending on their own:
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -28,7 +29,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.brief import BRIEFED_KINDS, brief_key, brief_time, items_of, merge, slot
-from bot.core.notices import Audience, BriefNotice, OutboxKind, OutboxStatus
+from bot.core.notices import Audience, BriefItem, BriefNotice, OutboxKind, OutboxStatus
 from bot.core.policy import Policy
 from bot.core.status import CLOSED, DONE_REPORTED
 from bot.core.workdays import in_window
@@ -42,6 +43,20 @@ class BriefResult:
     held: int = 0  # rows kept for a later brief
     cancelled: int = 0  # rows whose assignment moved on
     chats: list[int] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Row:
+    """A waiting row as the brief needs it: its items, not its payload."""
+
+    id: int
+    kind: str
+    chat_id: int
+    person_id: int | None
+    assignment_id: int | None
+    locale: str | None
+    items: list[BriefItem]
+    stages: int  # one per row, a 逾期事项清单 row one per item it lists
 
 
 def _moot(kind: str, state: tuple[str, bool, bool] | None) -> str:
@@ -64,20 +79,35 @@ async def compose_briefs(
     result = BriefResult()
     if not in_window(at, policy.window):
         return result
-    rows = [
-        row
-        for row in await sql.waiting_rows(conn, at, BRIEFED_KINDS)
-        if policy.briefs(
-            str(row.payload.get("plan") or "") or None, str(row.payload.get("audience") or "")
-        )
-    ]
+    # each row as its brief items as it is read: a first pass reads tens of thousands of rows,
+    # and their payloads are not kept
+    rows: list[_Row] = []
+    async for part in sql.waiting_rows(conn, at, BRIEFED_KINDS):
+        for w in part:
+            plan = str(w.payload.get("plan") or "") or None
+            if policy.briefs(plan, str(w.payload.get("audience") or "")):
+                found = items_of(w.kind, w.payload, w.assignment_id)
+                stages = len(found) if w.kind == OutboxKind.OVERDUE_BATCH else 1
+                rows.append(
+                    _Row(
+                        w.id,
+                        w.kind,
+                        w.chat_id,
+                        w.person_id,
+                        w.assignment_id,
+                        w.locale,
+                        found,
+                        stages,
+                    )
+                )
+        await asyncio.sleep(0)  # the loop runs between partitions
     if not rows:
         return result
     states = await sql.assignment_states(
         conn, [r.assignment_id for r in rows if r.assignment_id is not None]
     )
     moot: dict[int, str] = {}
-    by_chat: dict[int, list[sql.Waiting]] = defaultdict(list)
+    by_chat: dict[int, list[_Row]] = defaultdict(list)
     for row in rows:
         reason = (
             _moot(row.kind, states.get(row.assignment_id)) if row.assignment_id is not None else ""
@@ -86,6 +116,7 @@ async def compose_briefs(
             moot[row.id] = reason
         else:
             by_chat[row.chat_id].append(row)
+    del rows
     if moot:
         await sql.cancel(conn, moot)
         result.cancelled = len(moot)
@@ -104,13 +135,8 @@ async def compose_briefs(
             await sql.hold(conn, ids, brief_time(today + timedelta(days=1), policy))
             result.held += len(ids)
             continue
-        carried = [items_of(r.kind, r.payload, r.assignment_id) for r in mine]
-        items = merge(i for found in carried for i in found)
-        # stages: one per row, a 逾期事项清单 row one per item it lists
-        stages = sum(
-            len(found) if r.kind == OutboxKind.OVERDUE_BATCH else 1
-            for r, found in zip(mine, carried, strict=True)
-        )
+        items = merge(i for r in mine for i in r.items)
+        stages = sum(r.stages for r in mine)
         key = brief_key(today, number, chat_id)
         notice = BriefNotice(
             date=today,

@@ -5,7 +5,7 @@ connection (SQLite and PostgreSQL); instants are passed in UTC, as the sender's 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -43,8 +43,10 @@ class Waiting:
 
 async def waiting_rows(
     conn: AsyncConnection, at: datetime, kinds: Collection[str]
-) -> list[Waiting]:
-    """Pending or held rows of `kinds` due at `at`, to people (chat > 0), oldest first."""
+) -> AsyncIterator[list[Waiting]]:
+    """Pending or held rows of `kinds` due at `at`, to people (chat > 0), oldest first, a few
+    hundred at a time (a first pass has tens of thousands: the caller keeps what it needs of
+    each payload, not the payloads)."""
     query = (
         select(
             OB.c.id,
@@ -64,8 +66,9 @@ async def waiting_rows(
         )
         .order_by(OB.c.not_before, OB.c.id)
     )
-    rows = (await conn.execute(query)).all()
-    return [Waiting(*row) for row in rows]
+    stream = await conn.stream(query)
+    async for part in stream.partitions(500):
+        yield [Waiting(*row) for row in part]
 
 
 async def assignment_states(
