@@ -234,6 +234,8 @@ async def _plan_due(
         else:
             notes = due_notifications(snaps, policy, at, stats=stats, next_at=next_at)
         del snaps
+        if due is not None:
+            due.snaps = []  # planned: the instants read are all store_next needs
         result.due = len(notes)
         directory = await load_directory(conn) if notes else None
         # the audience first: a notification with nobody to address (nobody bound yet) is
@@ -299,6 +301,7 @@ async def _plan_due(
             del markers
             result.inserted += await insert_rows(conn, rows)
             _count(result, rows)
+            del rows, keys  # thousands of encoded lists
         if due is not None:
             result.rescheduled = await store_next(conn, due, next_at)
         slot = digest_due(policy, at) if digests else None

@@ -313,7 +313,7 @@ async def load_due(conn: AsyncConnection, at: datetime) -> DueRows:
                     intern(status, status),
                     intern(due, due),
                     intern(assigned, assigned),
-                    acked,
+                    intern(acked, acked),
                     None,
                     None,
                     intern(role, role),
