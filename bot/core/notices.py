@@ -378,7 +378,8 @@ class BatchNotice:
 
 @dataclass(slots=True)
 class BatchMarker:
-    """The payload of a marker row (status batched, chat 0, the kind of the stage it marks):
+    """The payload of a stage's mark (table stagemark; before migration 0013 a marker row of
+    the Outbox, status batched, chat 0):
     the keys of the summaries and lists that carry the stage, and the liaisons who got it in
     a list (the chase history counts them)."""
 

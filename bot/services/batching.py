@@ -1,9 +1,9 @@
-"""督办汇总 and 逾期事项清单: assembling a planning pass's batches and their marker rows.
+"""督办汇总 and 逾期事项清单: assembling a planning pass's batches and the marks of their stages.
 
 `bot.services.planning` decides which recipient gets an item in a batch instead of a message
 of its own (see its docstring); this module keeps the batches while the pass runs and turns
-them into Outbox rows: one per recipient, kind and plan, and one marker row per batched stage
-that has no per-item row (or that a liaison got in a list).
+them into Outbox rows: one per recipient, kind and plan, and one mark (table stagemark, never
+sent) per batched stage that has no per-item row (or that a liaison got in a list).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from bot.core.notices import (
     ChaseRecord,
     ItemNotice,
     OutboxKind,
-    OutboxStatus,
 )
 from bot.core.planner import Notification
 from bot.core.policy import Policy
@@ -73,7 +72,7 @@ class Batch:
 @dataclass
 class Markers:
     """The stages a pass batched (into summaries or lists): how many, and those that need a
-    marker row."""
+    mark."""
 
     planned: int = 0
     rows: list[Marker] = field(default_factory=list)
@@ -118,7 +117,7 @@ def batch_rows(
     default_locale: str,
 ) -> tuple[list[dict[str, Any]], dict[BatchId, str]]:
     """The 督办汇总 and 逾期事项清单 rows, one per recipient, kind and plan, and their keys
-    (for the marker rows of their stages, `marker_rows`). `taken`: how many of each the
+    (for the marks of their stages, `marker_rows`). `taken`: how many of each the
     recipient has today already (`bot.storage.outbox.batches.batches_keyed`).
 
     Key f"{kind}:{plan}:{local date}|{chat}": one per recipient, plan and day, whatever the
@@ -179,24 +178,19 @@ def batch_rows(
 def marker_rows(
     markers: Iterable[Marker], keys: dict[BatchId, str], at: datetime
 ) -> list[dict[str, Any]]:
-    """The marker rows of batched stages (`Markers.rows`): chat 0, status "batched", the keys
-    of the summaries and lists that carry the stage (see `bot.services.planning`)."""
+    """The marks of batched stages (`Markers.rows`; table stagemark, never sent): the keys of
+    the summaries and lists that carry the stage (see `bot.services.planning`)."""
     rows: list[dict[str, Any]] = []
     for note_key, kind, assignment_id, stage, ids, listed in markers:
         marker = BatchMarker(tuple([keys[i] for i in ids]), tuple(listed))
         rows.append(
             {
-                "key": f"{note_key}|0",
-                "kind": kind,
-                "chat_id": 0,
-                "person_id": None,
+                "key": note_key,
+                "kind": str(kind),
                 "assignment_id": assignment_id,
                 "stage": stage,
-                "locale": None,
                 "payload": marker.to_json(),
                 "created_at": at,
-                "not_before": at,
-                "status": OutboxStatus.BATCHED,
             }
         )
     return rows

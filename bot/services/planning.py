@@ -53,20 +53,19 @@ and report requests are never listed. `liaison_batch_over: 0` (or null), per pla
 globally, keeps one message per item. The next stage of a listed item (督办 on day 7, then
 every 7 days) is planned as usual, per item or in the list of its own day.
 
-Bookkeeping ("was this stage planned?") stays per item, in the same key space as before, so
-the SQL pre-filter of step 1 and the anti-join of step 4 need no change: a stage is planned
-when some row is keyed f"{kind}:{assignment_id}:{stage}|…". A batched stage usually has its
-liaisons' per-item rows; when it has none (no liaison bound, the acknowledgement escalation
-that only goes to leaders), or when a liaison got it in their 逾期事项清单, a MARKER row keyed
-f"{kind}:{assignment_id}:{stage}|0" is written with chat 0, status "batched" (the sender
-only takes "pending" rows, so it is never sent) and the keys of the summaries and lists that
-carry the stage in its payload (and, for a list, the liaisons' names: the chase history shown
-to leaders counts a listed stage as a chase of the unit). Summaries, lists, markers and
-per-item rows of a pass are written in the same transaction, so a crash leaves all or none,
-and a restart or an overlapping tick finds the stage planned and the day's summary or list
-keyed.
-(The alternative, stage keys inside the summary's JSON payload, would make every pre-filter
-and anti-join a JSON scan; zero-chat rows keep them index range probes.)
+Bookkeeping ("was this stage planned?") stays per item, in the same key space as before: a
+stage is planned when some Outbox row is keyed f"{kind}:{assignment_id}:{stage}|…" or it has a
+MARK (table stagemark, `bot.storage.outbox.marks`) keyed f"{kind}:{assignment_id}:{stage}". A
+batched stage usually has its liaisons' per-item rows; when it has none (no liaison bound, the
+acknowledgement escalation that only goes to leaders), or when a liaison got it in their
+逾期事项清单, a mark is written with the keys of the summaries and lists that carry the stage
+(and, for a list, the liaisons' names: the chase history shown to leaders counts a listed stage
+as a chase of the unit). Marks are never sent and are not Outbox rows (earlier releases wrote
+them as Outbox rows with chat 0, status "batched": migration 0013 moved them). Summaries,
+lists, marks and per-item rows of a pass are written in the same transaction, so a crash
+leaves all or none, and a restart or an overlapping tick finds the stage planned and the day's
+summary or list keyed. The SQL pre-filter of step 1 and the anti-join of step 4 look at both
+(index probes by key / assignment).
 
 Payloads (`bot.core.notices`) carry everything the renderer needs (it has no database): plan,
 ref, title, milestone target, due date, days, units, the recipient's audience; escalations also
@@ -119,6 +118,7 @@ from bot.storage.outbox.audiences import (
 )
 from bot.storage.outbox.batches import batches_keyed
 from bot.storage.outbox.details import chase_history, item_notices
+from bot.storage.outbox.marks import insert_marks
 from bot.storage.outbox.raw import insert_rows
 from bot.storage.outbox.snapshots import DueRows, load_due, load_snapshots, new_keys, store_next
 
@@ -146,7 +146,7 @@ class PlanResult:
     batches: int = 0  # 督办汇总 rows written (one per leader / coordinator and plan)
     lists: int = 0  # 逾期事项清单 rows written (one per flooded liaison and plan)
     batched_items: int = 0  # stages that went into summaries or lists
-    markers: int = 0  # marker rows written (batched stages with no per-item row)
+    markers: int = 0  # marks written (table stagemark: batched stages with no per-item row)
     briefs: int = 0  # liaisons' briefs written (bot.services.briefs)
     briefed: int = 0  # stage rows they carry
     by_kind: dict[str, int] = field(default_factory=dict)  # rows written per kind
@@ -294,10 +294,10 @@ async def _plan_due(
             result.batches = sum(1 for row in rows if row["kind"] == ESCALATION_BATCH)
             result.lists = sum(1 for row in rows if row["kind"] == OVERDUE_BATCH)
             result.batched_items = markers.planned
-            # the marker rows first (as many as the batched stages), a slice at a time
+            # the marks first (as many as the batched stages), a slice at a time
             for begin in range(0, len(markers.rows), _SLICE):
                 chunk = marker_rows(markers.rows[begin : begin + _SLICE], keys, at)
-                result.markers += await insert_rows(conn, chunk)
+                result.markers += await insert_marks(conn, chunk)
             del markers
             result.inserted += await insert_rows(conn, rows)
             _count(result, rows)

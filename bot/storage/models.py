@@ -312,6 +312,22 @@ class Outbox(SQLModel, table=True):
     via: str | None = Field(default=None, index=True)
 
 
+class StageMark(SQLModel, table=True):
+    """A stage that went into 督办汇总 or 逾期事项清单 with no per-item Outbox row to show it
+    was planned (no liaison bound, the acknowledgement escalation that only goes to leaders, or
+    a liaison who got it in a list): the planner's bookkeeping, never sent. `key` is the
+    notification key f"{kind}:{assignment_id}:{stage}"; `payload` the keys of the summaries and
+    lists that carry it and the liaisons who got it in a list (`bot.core.notices.BatchMarker`).
+    Earlier releases kept these as Outbox rows (status batched, chat 0; migration 0013)."""
+
+    key: str = Field(primary_key=True)
+    assignment_id: int | None = Field(default=None, foreign_key="assignment.id", index=True)
+    kind: str
+    stage: str = ""
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime
+
+
 class SentMessage(SQLModel, table=True):
     """A bot message about an assignment, so that replies and button presses on it reach it."""
 

@@ -18,6 +18,7 @@ from bot.storage.models import (
     ChatSubscription,
     Outbox,
     Person,
+    StageMark,
 )
 from tests.builders import LedgerBuilder
 
@@ -117,6 +118,11 @@ class World:
     async def outbox(self) -> list[Outbox]:
         async with self.session_maker() as s:
             return list((await s.exec(select(Outbox).order_by(Outbox.id))).all())
+
+    async def marks(self) -> list[StageMark]:
+        """The planner's marks of stages that went only into summaries or lists."""
+        async with self.session_maker() as s:
+            return list((await s.exec(select(StageMark).order_by(StageMark.key))).all())
 
     async def subscribe(self, chat_id: int, *, plan: bool = False) -> None:
         await self.add(

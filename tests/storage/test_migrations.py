@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 from datetime import UTC, datetime
@@ -250,6 +251,75 @@ async def test_memberships_of_an_existing_database_learn_where_they_came_from(sq
             "SELECT id, revoke_note FROM membership WHERE revoked_at IS NOT NULL"
         ).fetchall()
     assert ended == [(1, "ADMIN_IDS")]
+
+
+async def test_marker_rows_of_earlier_releases_become_stage_marks(sqlite_db_url):
+    """0013: the Outbox rows that only marked a batched stage as planned (status batched,
+    chat 0, key "<notification key>|0") move to stagemark; their stages stay planned and
+    every other Outbox row stays."""
+    from bot.storage.outbox.marks import marked_keys
+    from bot.storage.outbox.snapshots import new_keys
+
+    await upgrade_database(sqlite_db_url, revision="0012")
+    await load_sample(sqlite_db_url)
+    marked, sent, later = (
+        "escalation:{a}:od9@2025-03-14",
+        "overdue:{a}:od2@2025-03-14",
+        "escalation:{a}:od16@2025-03-14",
+    )
+    with sqlite3.connect(sqlite_path(sqlite_db_url)) as conn:
+        [(aid,)] = conn.execute("SELECT min(id) FROM assignment").fetchall()
+        marked, sent, later = (k.format(a=aid) for k in (marked, sent, later))
+        payload = {
+            "audience": "batched",
+            "batches": ["overdue_batch:X:2025-03-23|5"],
+            "liaisons": ["张联络"],
+        }
+        conn.executemany(
+            "INSERT INTO outbox (key, kind, chat_id, assignment_id, stage, payload, created_at,"
+            " not_before, status, attempts, last_error, parts_sent)"
+            " VALUES (?, ?, ?, ?, ?, ?, '2025-03-23 01:00:00.000000',"
+            " '2025-03-23 01:00:00.000000', ?, 0, '', 0)",
+            [
+                (
+                    f"{marked}|0",
+                    "escalation",
+                    0,
+                    aid,
+                    "od9@2025-03-14",
+                    json.dumps(payload),
+                    "batched",
+                ),
+                (
+                    f"{sent}|5",
+                    "overdue",
+                    5,
+                    aid,
+                    "od2@2025-03-14",
+                    '{"audience": "liaisons"}',
+                    "sent",
+                ),
+            ],
+        )
+
+    await upgrade_database(sqlite_db_url)
+
+    assert await differences(sqlite_db_url) == []
+    with sqlite3.connect(sqlite_path(sqlite_db_url)) as conn:
+        outbox = conn.execute("SELECT key, status FROM outbox").fetchall()
+        marks = conn.execute(
+            "SELECT key, assignment_id, kind, stage, payload FROM stagemark"
+        ).fetchall()
+    assert outbox == [(f"{sent}|5", "sent")]
+    [(key, mark_aid, kind, stage, stored)] = marks
+    assert (key, mark_aid, kind, stage) == (marked, aid, "escalation", "od9@2025-03-14")
+    assert json.loads(stored) == payload
+    engine = make_engine(sqlite_db_url)
+    async with engine.connect() as conn:
+        assert await marked_keys(conn, [aid]) == {marked}
+        fresh = await new_keys(conn, [marked, sent, later])
+    await engine.dispose()
+    assert fresh == {later}  # the marked and the sent stage stay planned
 
 
 @pytest.mark.skipif(not on_postgres(), reason="PostgreSQL run only (the SQLite file: above)")

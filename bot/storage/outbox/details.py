@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -22,6 +23,7 @@ from bot.core.notices import (
     OutboxStatus,
     UnitRef,
 )
+from bot.storage.outbox.marks import marks_of
 from bot.storage.outbox.raw import as_date, as_json, chunks, fetch, parse_datetime
 
 _DETAIL_SQL = """
@@ -88,7 +90,8 @@ async def item_notices(
 
 
 # what counts as having been chased: reminders, acknowledgement chases, overdue notices, 督办 and
-# manual 催办, sent or on their way, and the marker rows of stages listed for a liaison
+# manual 催办, sent or on their way, and the stages listed for a liaison (their marks; the
+# marker rows of releases before migration 0013 are counted too)
 _CHASES = (
     OutboxKind.REMINDER,
     OutboxKind.ACK_CHASE,
@@ -103,7 +106,7 @@ async def chase_history(
     conn: AsyncConnection, assignment_ids: Iterable[int]
 ) -> dict[int, list[ChaseRecord]]:
     """Earlier reminders, chases and escalations of each assignment: who, when, what. A stage
-    a liaison got in a 逾期事项清单 counts too (its marker row names them; its time is the
+    a liaison got in a 逾期事项清单 counts too (its mark names them; its time is the
     list's planning time)."""
     ids = sorted(set(assignment_ids))
     history: dict[int, list[ChaseRecord]] = defaultdict(list)
@@ -132,4 +135,17 @@ async def chase_history(
                 history[aid].append(
                     ChaseRecord(kind, stage, when, person, audience, status == OutboxStatus.SENT)
                 )
+    # stages a liaison got in a 逾期事项清单 (their marks name them; time: the planning pass)
+    marked: set[int] = set()
+    for aid, kind, stage, payload, created in await marks_of(conn, ids):
+        data = as_json(payload) if payload else {}
+        when = parse_datetime(created)
+        for person in BatchMarker.from_json(data).liaisons:
+            history[aid].append(ChaseRecord(kind, stage, when, person, Audience.LIAISONS, False))
+            marked.add(aid)
+    for aid in marked:  # by time (a pass's marks after its rows: the sort is stable)
+        history[aid].sort(key=lambda r: r.at or _EPOCH)
     return history
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -32,6 +32,7 @@ from bot.core.planner import AssignmentSnapshot, ack_stage, calendar_stage
 from bot.core.policy import Policy
 from bot.core.status import BLOCKED, IN_PROGRESS, NOT_STARTED
 from bot.storage.models import Assignment, Milestone, Outbox, Plan, Task
+from bot.storage.outbox.marks import marked_keys
 from bot.storage.outbox.raw import chunks, driver, fetch
 
 ESCALATION = OutboxKind.ESCALATION
@@ -80,8 +81,9 @@ def _snapshot_sql(policy: Policy) -> str:
     are loaded (the acknowledgement ladder counts working days) unless long overdue (the due
     ladder has replaced their acknowledgement ladder) or their last acknowledgement stage
     already has rows; so are the plans with rules of their own. A stage batched into a
-    督办汇总 has rows too (see `bot.services.planning`). CROSS JOIN keeps SQLite from joining
-    milestone, task and plan before the Outbox probe has dropped most rows.
+    督办汇总 has rows or a mark (table stagemark; see `bot.services.planning`). CROSS JOIN
+    keeps SQLite from joining milestone, task and plan before the Outbox probe has dropped
+    most rows.
     """
     stage = "ds.head || a.id || ds.tail"
     last_ack = f"'{ESCALATION}:' || a.id || ':{ack_stage(policy.defaults.ack_escalate_after)}'"
@@ -92,11 +94,13 @@ def _snapshot_sql(policy: Policy) -> str:
 FROM assignment a LEFT JOIN temp.stage_by_due ds ON ds.due = a.due
 CROSS JOIN milestone m ON m.id = a.milestone_id {_JOINS}
 WHERE a.status IN {_OPEN} AND a.archived_at IS NULL AND m.archived_at IS NULL
-  AND ((a.due <= ? AND (ds.head IS NULL OR NOT EXISTS (
-          SELECT 1 FROM outbox o WHERE o.key > {stage} || '|' AND o.key < {stage} || '}}')))
+  AND ((a.due <= ? AND (ds.head IS NULL OR (NOT EXISTS (
+          SELECT 1 FROM outbox o WHERE o.key > {stage} || '|' AND o.key < {stage} || '}}')
+          AND NOT EXISTS (SELECT 1 FROM stagemark s WHERE s.key = {stage}))))
        OR (a.acknowledged_at IS NULL AND a.status = 'not_started' AND a.due >= ?
            AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.key > {last_ack} || '|'
-                           AND o.key < {last_ack} || '}}')){bypass})
+                           AND o.key < {last_ack} || '}}')
+           AND NOT EXISTS (SELECT 1 FROM stagemark s WHERE s.key = {last_ack})){bypass})
 """
 
 
@@ -209,10 +213,11 @@ async def load_snapshots(
 
 
 async def new_keys(conn: AsyncConnection, keys: Iterable[str]) -> set[str]:
-    """The notification keys that have no Outbox row yet (any chat, snoozed copies and batch
-    markers included). Keys are f"{kind}:{assignment_id}:{stage}" and their rows are keyed
-    "<key>|<chat>" (snoozed: "…|<chat>:snoozed") with that assignment id, so the rows of the
-    keys' assignments say which are planned: one indexed lookup per 500 assignments
+    """The notification keys that have no Outbox row yet (any chat, snoozed copies included)
+    nor a mark (stagemark: stages only in summaries or lists). Keys are
+    f"{kind}:{assignment_id}:{stage}" and their rows are keyed "<key>|<chat>" (snoozed:
+    "…|<chat>:snoozed") with that assignment id, so the rows and marks of the keys'
+    assignments say which are planned: one indexed lookup per 500 assignments
     (portable SQL: SQLite and PostgreSQL)."""
     listed = set(keys)
     ids = sorted({int(key.split(":", 2)[1]) for key in listed})
@@ -222,6 +227,7 @@ async def new_keys(conn: AsyncConnection, keys: Iterable[str]) -> set[str]:
             select(OUTBOX.c.key).where(OUTBOX.c.assignment_id.in_(chunk))
         ):
             planned.add(key.rpartition("|")[0])
+    planned |= await marked_keys(conn, ids)  # stages that went only into summaries or lists
     return listed - planned
 
 
