@@ -15,7 +15,8 @@ wall clock, is the worst event-loop stall). Passes:
   stored, every due stage written;
 - the steady tick with nothing due, a minute later (median of 20 ticks of one process);
 - the next morning's tick (Tuesday 09:00): the stages due that morning;
-- Outbox bytes per row after the first pass (the columns' data, without indexes).
+- Outbox bytes per row after the first pass (the columns' data, without indexes), and the
+  size of the database file (the store).
 Targets (issue 13): nothing-due tick < 5 ms at 100k, stall < 50 ms, peak RSS < 100 MB, first
 pass at 100k < 5 s. Each line says ok or MISSED.
 
@@ -25,11 +26,13 @@ server, `duban_sched_ledger_<N>_<key>`, kept between runs like the file (VACUUM 
 the build, as autovacuum soon would), and measures the passes on a copy made with CREATE
 DATABASE … TEMPLATE, dropped afterwards. The Outbox size is then PostgreSQL's own column sizes.
 
-Measured (2 cores shared with ~6 test runs, load 5): 10k: first pass 1.33 s (0.83 s CPU),
-stall 31 ms, 87 MB; nothing due 1.8 ms; next morning 42 ms. 100k: first pass 10.2 s wall
-(6.9 s CPU; MISSED), stall 69 ms (MISSED), peak 221 MB (MISSED); nothing due 2.3 ms, stall
-4 ms, 64 MB; next morning (404 assignments, 409 rows) 135 ms, stall 20 ms, 73 MB; Outbox
-650 bytes per row.
+
+Measured by h13c (2 cores shared with other test runs, load 2-4; wall times vary 2x with the
+load): 10k: first pass 1.4-1.7 s (1.3-1.6 s CPU), stall 34 ms, 92 MB; nothing due 3-4 ms;
+next morning 0.2-0.3 s; store 13.0 MiB (7.4 MiB of it the ledger). 100k: first pass 11-22 s
+wall (10-13 s CPU; MISSED), stall 61-271 ms (MISSED), peak 217-222 MB (MISSED); nothing due
+3.4-5.9 ms; next morning 0.4-0.8 s, stall 16-41 ms, 88-90 MB; Outbox 10,267 rows after the
+first pass (36,705 marks in stagemark, no longer Outbox rows); store 121.5 MiB.
 """
 
 from __future__ import annotations
@@ -345,7 +348,8 @@ def planning_figures(n: int = 100_000, *, fresh: bool = False) -> list[str]:
             f"nobody bound), {first['inserted']} outbox rows "
             f"({by_kind.get('escalation_batch', 0)} 督办汇总 + "
             f"{by_kind.get('overdue_batch', 0)} 逾期事项清单 listing {first['batched_items']} "
-            f"items, + {first['markers']} marker rows), {first['rescheduled']} instants "
+            f"items; + {first['markers']} marks in table stagemark, not Outbox rows), "
+            f"{first['rescheduled']} instants "
             f"stored; {first['seconds']:.2f} s wall{target if n >= 100_000 else ''}, "
             f"{first['cpu']:.2f} s CPU; {_stall(first['stall'])}; {_rss([first])}"
         )
