@@ -316,6 +316,13 @@ def _stall(seconds: float) -> str:
     return f"worst stall {_ms(seconds)} (target < {STALL_MS} ms: {verdict})"
 
 
+def _store(target: str) -> str:
+    """The SQLite file's size in MiB (a PostgreSQL database: not measured here)."""
+    if "://" in target:
+        return "(PostgreSQL: see pg_database_size)"
+    return f"{Path(target).stat().st_size / 2**20:.1f} MiB"
+
+
 @contextlib.contextmanager
 def _work_copy(ledger: str, folder: str) -> Iterator[str]:
     """A copy of the ledger for the passes: a file in `folder`, or a PostgreSQL database made
@@ -354,12 +361,11 @@ def planning_figures(n: int = 100_000, *, fresh: bool = False) -> list[str]:
             f"{first['cpu']:.2f} s CPU; {_stall(first['stall'])}; {_rss([first])}"
         )
         per_row = first["outbox_bytes"] / max(first["outbox_rows"], 1)
-        store = work.stat().st_size / 2**20
         lines.append(
             f"[{n}] Outbox after the first pass: {first['outbox_rows']} rows, "
             f"{per_row:.0f} bytes per row (columns' data, without indexes); the store "
-            f"{store:.1f} MiB on disk (ledger + schedule + Outbox; "
-            f"{ledger.stat().st_size / 2**20:.1f} MiB before the pass)"
+            f"{_store(work)} on disk (ledger + schedule + Outbox; "
+            f"{_store(ledger)} before the pass)"
         )
         # `work` is now the ledger after a first pass: every later tick of that morning is steady
         steady = _child("--pass", "steady", work, "1")
