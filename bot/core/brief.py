@@ -162,9 +162,14 @@ def slot(sent_today: int) -> int | None:
     return sent_today if sent_today <= FOLLOW_UPS else None
 
 
+def brief_head(day: date, number: int) -> str:
+    """A brief's key without its chat: "brief:2025-12-24|", follow-ups "brief:2025-12-24#2|"."""
+    return f"brief:{day.isoformat()}" + (f"#{number + 1}" if number else "") + "|"
+
+
 def brief_key(day: date, number: int, chat_id: int) -> str:
     """ "brief:2025-12-24|CHAT", follow-ups "brief:2025-12-24#2|CHAT"."""
-    return f"brief:{day.isoformat()}" + (f"#{number + 1}" if number else "") + f"|{chat_id}"
+    return brief_head(day, number) + str(chat_id)
 
 
 def brief_time(day: date, policy: Policy) -> datetime:

@@ -28,7 +28,15 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.core.brief import BRIEFED_KINDS, brief_key, brief_time, items_of, merge, slot
+from bot.core.brief import (
+    BRIEFED_KINDS,
+    brief_head,
+    brief_key,
+    brief_time,
+    items_of,
+    merge,
+    slot,
+)
 from bot.core.notices import Audience, BriefItem, BriefNotice, OutboxKind, OutboxStatus
 from bot.core.policy import Policy
 from bot.core.status import CLOSED, DONE_REPORTED
@@ -75,65 +83,53 @@ def _moot(kind: str, state: tuple[str, bool, bool] | None) -> str:
 async def compose_briefs(
     conn: AsyncConnection, policy: Policy, at: datetime, *, default_locale: str = "zh_CN"
 ) -> BriefResult:
-    """Bundle the waiting rows of liaisons who get briefs into their brief; see the module doc."""
+    """Bundle the waiting rows of liaisons who get briefs into their brief; see the module doc.
+    Set-based: one streamed read, one INSERT of the briefs, and UPDATEs over lists of ids (a
+    first pass bundles ten thousand rows into hundreds of briefs)."""
     result = BriefResult()
     if not in_window(at, policy.window):
         return result
     # each row as its brief items as it is read: a first pass reads tens of thousands of rows,
     # and their payloads are not kept
-    rows: list[_Row] = []
+    moot: dict[str, list[int]] = defaultdict(list)  # reason → rows cancelled for it
+    by_chat: dict[int, list[_Row]] = defaultdict(list)
     async for part in sql.waiting_rows(conn, at, BRIEFED_KINDS):
         for w in part:
             plan = str(w.payload.get("plan") or "") or None
-            if policy.briefs(plan, str(w.payload.get("audience") or "")):
-                found = items_of(w.kind, w.payload, w.assignment_id)
-                stages = len(found) if w.kind == OutboxKind.OVERDUE_BATCH else 1
-                rows.append(
-                    _Row(
-                        w.id,
-                        w.kind,
-                        w.chat_id,
-                        w.person_id,
-                        w.assignment_id,
-                        w.locale,
-                        found,
-                        stages,
-                    )
+            if not policy.briefs(plan, str(w.payload.get("audience") or "")):
+                continue
+            reason = _moot(w.kind, w.state) if w.assignment_id is not None else ""
+            if reason:
+                moot[reason].append(w.id)
+                continue
+            found = items_of(w.kind, w.payload, w.assignment_id)
+            stages = len(found) if w.kind == OutboxKind.OVERDUE_BATCH else 1
+            by_chat[w.chat_id].append(
+                _Row(
+                    w.id, w.kind, w.chat_id, w.person_id, w.assignment_id, w.locale, found, stages
                 )
+            )
         await asyncio.sleep(0)  # the loop runs between partitions
-    if not rows:
-        return result
-    states = await sql.assignment_states(
-        conn, [r.assignment_id for r in rows if r.assignment_id is not None]
-    )
-    moot: dict[int, str] = {}
-    by_chat: dict[int, list[_Row]] = defaultdict(list)
-    for row in rows:
-        reason = (
-            _moot(row.kind, states.get(row.assignment_id)) if row.assignment_id is not None else ""
-        )
-        if reason:
-            moot[row.id] = reason
-        else:
-            by_chat[row.chat_id].append(row)
-    del rows
     if moot:
         await sql.cancel(conn, moot)
-        result.cancelled = len(moot)
+        result.cancelled = sum(len(ids) for ids in moot.values())
+    if not by_chat:
+        return result
     today = at.astimezone(policy.zone).date()
     morning = brief_time(today, policy)
     taken = await sql.briefs_today(conn, today)
+    held: dict[datetime, list[int]] = defaultdict(list)  # until → rows kept for that brief
+    briefs: list[dict[str, Any]] = []
+    bundled: dict[str, tuple[int, str, list[int]]] = {}  # brief key → chat, head, its rows
     for chat_id, mine in sorted(by_chat.items()):
         ids = [r.id for r in mine]
         sent_today = taken.get(chat_id, 0)
         number = slot(sent_today)
         if sent_today == 0 and at < morning:
-            await sql.hold(conn, ids, morning)
-            result.held += len(ids)
+            held[morning].extend(ids)
             continue
         if number is None:
-            await sql.hold(conn, ids, brief_time(today + timedelta(days=1), policy))
-            result.held += len(ids)
+            held[brief_time(today + timedelta(days=1), policy)].extend(ids)
             continue
         items = merge(i for r in mine for i in r.items)
         stages = sum(r.stages for r in mine)
@@ -146,27 +142,37 @@ async def compose_briefs(
             audience=Audience.LIAISONS,
             lines=policy.brief.max_lines,
         )
-        brief: dict[str, Any] = {
-            "key": key,
-            "kind": OutboxKind.BRIEF,
-            "chat_id": chat_id,
-            "person_id": next((r.person_id for r in mine if r.person_id), None),
-            "assignment_id": None,
-            "stage": today.isoformat(),
-            "locale": next((r.locale for r in mine if r.locale), None) or default_locale,
-            "payload": notice.to_json(),
-            "created_at": at,
-            "not_before": at,
-            "status": OutboxStatus.PENDING,
-        }
-        if not await sql.insert_brief(conn, brief):
+        briefs.append(
+            {
+                "key": key,
+                "kind": OutboxKind.BRIEF,
+                "chat_id": chat_id,
+                "person_id": next((r.person_id for r in mine if r.person_id), None),
+                "assignment_id": None,
+                "stage": today.isoformat(),
+                "locale": next((r.locale for r in mine if r.locale), None) or default_locale,
+                "payload": notice.to_json(),
+                "created_at": at,
+                "not_before": at,
+                "status": OutboxStatus.PENDING,
+            }
+        )
+        bundled[key] = (chat_id, brief_head(today, number), ids)
+    del by_chat
+    written = await sql.insert_briefs(conn, briefs)
+    carried: dict[str, list[int]] = defaultdict(list)  # brief head → rows carried
+    for key, (chat_id, head, ids) in bundled.items():
+        if key not in written:
             # an overlapping pass wrote this brief meanwhile: the next pass bundles these
-            await sql.hold(conn, ids, at)
-            result.held += len(ids)
+            held[at].extend(ids)
             continue
-        result.carried += await sql.carry(conn, ids, key)
+        carried[head].extend(ids)
         result.briefs += 1
         result.chats.append(chat_id)
+    result.carried = await sql.carry(conn, carried)
+    for until, ids in held.items():
+        await sql.hold(conn, ids, until)
+        result.held += len(ids)
     return result
 
 

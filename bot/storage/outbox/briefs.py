@@ -1,21 +1,27 @@
 """The brief composer's SQL (`bot.services.briefs`): the rows waiting for a liaison's brief,
 the day's briefs, and carrying, holding or cancelling rows. SQLAlchemy Core on the caller's
-connection (SQLite and PostgreSQL); instants are passed in UTC, as the sender's are."""
+connection (SQLite and PostgreSQL); instants are passed in UTC, as the sender's are.
+
+Set-based: a first pass bundles ten thousand rows into hundreds of briefs, so nothing here
+costs a statement per row or per brief. The waiting rows come with their assignment's state
+in one streamed query; the briefs go in one multi-row INSERT; carrying, holding and
+cancelling are UPDATEs over lists of ids (at most `CHUNK` per statement)."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import String, cast, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.notices import OutboxKind, OutboxStatus
 from bot.storage.models import Assignment, Outbox
-from bot.storage.outbox.raw import chunks
+from bot.storage.outbox.raw import chunks, is_postgres
 
 OB = Outbox.__table__  # type: ignore[attr-defined]
 A = Assignment.__table__  # type: ignore[attr-defined]
@@ -29,7 +35,8 @@ def _utc(at: datetime) -> datetime:
 
 @dataclass(slots=True)
 class Waiting:
-    """A row that may go into a brief."""
+    """A row that may go into a brief, with its assignment's state as read with it:
+    (status, archived, acknowledged), None when the row has no assignment or it is gone."""
 
     id: int
     key: str
@@ -39,14 +46,16 @@ class Waiting:
     assignment_id: int | None
     locale: str | None
     payload: dict[str, Any]
+    state: tuple[str, bool, bool] | None
 
 
 async def waiting_rows(
     conn: AsyncConnection, at: datetime, kinds: Collection[str]
 ) -> AsyncIterator[list[Waiting]]:
-    """Pending or held rows of `kinds` due at `at`, to people (chat > 0), oldest first, a few
-    hundred at a time (a first pass has tens of thousands: the caller keeps what it needs of
-    each payload, not the payloads)."""
+    """Pending or held rows of `kinds` due at `at`, to people (chat > 0), oldest first, each
+    with its assignment's state (one query, streamed a few hundred rows at a time: a first pass
+    has tens of thousands, and the caller keeps what it needs of each payload, not the
+    payloads)."""
     query = (
         select(
             OB.c.id,
@@ -57,7 +66,12 @@ async def waiting_rows(
             OB.c.assignment_id,
             OB.c.locale,
             OB.c.payload,
+            A.c.id,
+            A.c.status,
+            A.c.archived_at,
+            A.c.acknowledged_at,
         )
+        .select_from(OB.outerjoin(A, A.c.id == OB.c.assignment_id))
         .where(
             OB.c.status.in_([PENDING, HELD]),
             OB.c.not_before <= _utc(at),
@@ -68,21 +82,15 @@ async def waiting_rows(
     )
     stream = await conn.stream(query)
     async for part in stream.partitions(500):
-        yield [Waiting(*row) for row in part]
-
-
-async def assignment_states(
-    conn: AsyncConnection, ids: Sequence[int]
-) -> dict[int, tuple[str, bool, bool]]:
-    """assignment id → (status, archived, acknowledged)."""
-    out: dict[int, tuple[str, bool, bool]] = {}
-    for part in chunks(sorted(set(ids))):
-        query = select(A.c.id, A.c.status, A.c.archived_at, A.c.acknowledged_at).where(
-            A.c.id.in_(part)
-        )
-        for aid, status, archived, acked in (await conn.execute(query)).all():
-            out[int(aid)] = (str(status), archived is not None, acked is not None)
-    return out
+        yield [
+            Waiting(
+                *row[:8],
+                None
+                if row[8] is None
+                else (str(row[9]), row[10] is not None, row[11] is not None),
+            )
+            for row in part
+        ]
 
 
 async def briefs_today(conn: AsyncConnection, day: date) -> Counter[int]:
@@ -96,34 +104,50 @@ async def briefs_today(conn: AsyncConnection, day: date) -> Counter[int]:
     return found
 
 
-async def insert_brief(conn: AsyncConnection, row: dict[str, Any]) -> bool:
-    """Write a brief row unless its key exists (then False: an overlapping pass wrote it)."""
-    exists = (await conn.execute(select(OB.c.id).where(OB.c.key == row["key"]))).first()
-    if exists is not None:
-        return False
-    values = dict(row)
-    values["created_at"] = _utc(values["created_at"])
-    values["not_before"] = _utc(values["not_before"])
-    await conn.execute(insert(OB).values(**values, attempts=0, last_error="", parts_sent=0))
-    return True
+async def insert_briefs(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> set[str]:
+    """Write brief rows in one multi-row INSERT; a key that exists already (an overlapping pass
+    wrote it) is skipped. Returns the keys written."""
+    if not rows:
+        return set()
+    values = [
+        {
+            **row,
+            "created_at": _utc(row["created_at"]),
+            "not_before": _utc(row["not_before"]),
+            "attempts": 0,
+            "last_error": "",
+            "parts_sent": 0,
+        }
+        for row in rows
+    ]
+    dialect = postgresql if is_postgres(conn) else sqlite
+    statement = (
+        dialect.insert(OB).on_conflict_do_nothing(index_elements=["key"]).returning(OB.c.key)
+    )
+    return {str(key) for (key,) in (await conn.execute(statement, values)).all()}
 
 
-async def carry(conn: AsyncConnection, ids: Sequence[int], brief: str) -> int:
-    """Mark rows as carried by the brief keyed `brief` (only those still waiting)."""
+async def carry(conn: AsyncConnection, ids_by_head: Mapping[str, Sequence[int]]) -> int:
+    """Mark rows as carried by their chat's brief (only those still waiting). A brief's key is
+    its head ("brief:DAY|", "brief:DAY#2|": `bot.core.brief.brief_head`) and the chat id, so
+    each row's `via` is computed from its own chat: one UPDATE per `CHUNK` rows, whatever the
+    number of briefs. Returns how many rows were carried."""
     done = 0
-    for part in chunks(list(ids)):
-        result = await conn.execute(
-            update(OB)
-            .where(OB.c.id.in_(part), OB.c.status.in_([PENDING, HELD]))
-            .values(status=BRIEFED, via=brief)
-        )
-        done += result.rowcount or 0
+    for head, ids in ids_by_head.items():
+        via = literal(head, String) + cast(OB.c.chat_id, String)
+        for part in chunks(sorted(ids)):
+            result = await conn.execute(
+                update(OB)
+                .where(OB.c.id.in_(part), OB.c.status.in_([PENDING, HELD]))
+                .values(status=BRIEFED, via=via)
+            )
+            done += max(result.rowcount or 0, 0)
     return done
 
 
 async def hold(conn: AsyncConnection, ids: Sequence[int], until: datetime) -> None:
     """Keep rows for the brief at `until` (the sender never takes a held row)."""
-    for part in chunks(list(ids)):
+    for part in chunks(sorted(ids)):
         await conn.execute(
             update(OB)
             .where(OB.c.id.in_(part), OB.c.status.in_([PENDING, HELD]))
@@ -131,14 +155,16 @@ async def hold(conn: AsyncConnection, ids: Sequence[int], until: datetime) -> No
         )
 
 
-async def cancel(conn: AsyncConnection, reasons: dict[int, str]) -> None:
-    """Rows whose assignment moved on (done, closed, archived, acknowledged): not carried."""
-    for row_id, reason in reasons.items():
-        await conn.execute(
-            update(OB)
-            .where(OB.c.id == row_id, OB.c.status.in_([PENDING, HELD]))
-            .values(status=CANCELLED, last_error=reason)
-        )
+async def cancel(conn: AsyncConnection, ids_by_reason: Mapping[str, Sequence[int]]) -> None:
+    """Rows whose assignment moved on (done, closed, archived, acknowledged): not carried.
+    One UPDATE per reason and `CHUNK` rows."""
+    for reason, ids in ids_by_reason.items():
+        for part in chunks(sorted(ids)):
+            await conn.execute(
+                update(OB)
+                .where(OB.c.id.in_(part), OB.c.status.in_([PENDING, HELD]))
+                .values(status=CANCELLED, last_error=reason)
+            )
 
 
 async def release_carried(

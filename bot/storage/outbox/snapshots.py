@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.notices import OutboxKind
@@ -33,7 +32,7 @@ from bot.core.policy import Policy
 from bot.core.status import BLOCKED, IN_PROGRESS, NOT_STARTED
 from bot.storage.models import Assignment, Milestone, Outbox, Plan, Task
 from bot.storage.outbox.marks import marked_keys
-from bot.storage.outbox.raw import chunks, driver, fetch
+from bot.storage.outbox.raw import chunks, driver, fetch, is_postgres, sqlite_param
 
 ESCALATION = OutboxKind.ESCALATION
 
@@ -358,34 +357,70 @@ async def load_due(conn: AsyncConnection, at: datetime) -> DueRows:
     return out
 
 
-def _groups(
-    due: DueRows, next_at: dict[int, datetime | None]
-) -> dict[tuple[datetime, datetime], list[int]]:
-    """(instant read, new instant) → the rows to move, sorted."""
-    groups: dict[tuple[datetime, datetime], list[int]] = defaultdict(list)
+def _changes(due: DueRows, next_at: dict[int, datetime | None]) -> list[tuple[int, Any, Any]]:
+    """(row, instant read, new instant) of the rows whose instant moves, by row."""
     retired = set(due.retired)
+    changes = []
     for aid, old in due.loaded.items():
         new = NEVER if aid in retired else (next_at.get(aid) or NEVER)
         if new != old:
-            groups[(old, new)].append(aid)
-    return {key: sorted(ids) for key, ids in groups.items()}
+            changes.append((aid, old, new))
+    changes.sort(key=lambda change: change[0])
+    return changes
+
+
+_STORE_CHUNK = 5000  # rows per statement (the loop runs between them)
+# PostgreSQL: one statement per chunk, the rows as arrays joined by id (a statement per group
+# of rows sharing an instant, as before, made its generic plan scan the next_at index)
+_STORE_PG = (
+    "UPDATE assignment SET next_at = v.new FROM unnest($1::int[], $2::timestamptz[], "
+    "$3::timestamptz[]) AS v(id, old, new) "
+    "WHERE assignment.id = v.id AND assignment.next_at IS NOT DISTINCT FROM v.old"
+)
+# SQLite: one prepared statement run for every row (executemany: no statement per row to
+# compile, the rows stay in the driver's thread)
+_STORE_SQLITE = "UPDATE assignment SET next_at = ? WHERE id = ? AND next_at IS ?"
 
 
 async def store_next(
     conn: AsyncConnection, due: DueRows, next_at: dict[int, datetime | None]
 ) -> int:
     """Store each row's new instant (None: NEVER), only where the row still has the instant
-    it was read with; grouped by (old, new), so that a first pass writes a few thousand
-    statements rather than one per row. Returns how many rows were written."""
+    it was read with: one statement per `_STORE_CHUNK` rows (a first pass moves every row's
+    instant). Returns how many rows were written."""
     if len(due.loaded) > 2 * _PARTITION:  # CPU work off the event loop
-        groups = await asyncio.to_thread(_groups, due, next_at)
+        changes = await asyncio.to_thread(_changes, due, next_at)
     else:
-        groups = _groups(due, next_at)
+        changes = _changes(due, next_at)
+    postgres = is_postgres(conn)
+    raw = None if postgres else await driver(conn)
+    texts: dict[Any, Any] = {}  # a pass stores few distinct instants: each converted once
+
+    def text(value: Any) -> Any:
+        found = texts.get(value)
+        if found is None and value is not None:
+            found = texts[value] = sqlite_param(value)
+        return found
+
     written = 0
-    for (old, new), ids in groups.items():
-        for chunk in chunks(ids):
-            result = await conn.execute(
-                update(A).where(and_(A.c.id.in_(chunk), A.c.next_at == old)).values(next_at=new)
+    for start in range(0, len(changes), _STORE_CHUNK):
+        if start:
+            await asyncio.sleep(0)
+        chunk = changes[start : start + _STORE_CHUNK]
+        if raw is None:
+            result = await conn.exec_driver_sql(
+                _STORE_PG,
+                (
+                    [aid for aid, _, _ in chunk],
+                    [old for _, old, _ in chunk],
+                    [new for _, _, new in chunk],
+                ),
             )
             written += max(result.rowcount or 0, 0)
+        else:
+            cursor = await raw.executemany(
+                _STORE_SQLITE, [(text(new), aid, text(old)) for aid, old, new in chunk]
+            )
+            written += max(cursor.rowcount or 0, 0)
+            await cursor.close()
     return written

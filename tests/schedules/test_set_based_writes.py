@@ -1,0 +1,130 @@
+"""A first pass writes hundreds of briefs and a hundred thousand instants: the brief composer
+and the storing of the next instants cost a few statements, not one per brief, row or group of
+rows sharing an instant (on PostgreSQL each statement is a round trip)."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import event, select, update
+
+import bot.storage.outbox.snapshots as snapshots
+from bot.core.policy import load_policy
+from bot.services.briefs import compose_briefs
+from bot.services.planning import plan_due
+from bot.storage.models import ROLE_LIAISON, Assignment
+from bot.storage.outbox.snapshots import load_due, store_next
+from tests.schedules.sched_helpers import local
+
+A = Assignment.__table__  # type: ignore[attr-defined]
+LIAISONS = 30
+
+
+@contextmanager
+def counting(engine: Any):
+    """The statements sent through SQLAlchemy while inside (a list of their first words)."""
+    seen: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        seen.append(statement.split()[0].upper())
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+
+
+async def _liaisons_with_items(world) -> dict[str, list[Assignment]]:
+    """LIAISONS units, each with its own liaison and two items due next Monday."""
+    items: dict[str, list[Assignment]] = {}
+    for n in range(LIAISONS):
+        name = f"区{n}"
+        world.units[name] = await world.ledger.unit(name, f"上饶{name}", short_name=name)
+        await world.person(f"联络{n}", ROLE_LIAISON, unit=name)
+        items[name] = [
+            *await world.item(f"Q-{n}", date(2025, 3, 31), [name]),
+            *await world.item(f"R-{n}", date(2025, 3, 31), [name]),
+        ]
+    return items
+
+
+async def test_briefs_for_many_liaisons_cost_a_few_statements(world):
+    """Thirty liaisons' briefs, thirty rows to cancel: the composer reads once, inserts the
+    briefs at once and updates lists of rows (the old one spent three statements per brief
+    and one per cancelled row)."""
+    policy = load_policy(overrides={"brief": {"time": "10:30"}})
+    items = await _liaisons_with_items(world)
+    # 09:00: every stage is held for the 10:30 brief
+    await plan_due(world.session_maker, local("2025-03-24 09:00"), policy, digests=False)
+    moved_on = [found[1].id for found in items.values()]
+    async with world.engine.begin() as conn:
+        await conn.execute(update(A).where(A.c.id.in_(moved_on)).values(status="done_reported"))
+    with counting(world.engine) as statements:
+        async with world.engine.begin() as conn:
+            result = await compose_briefs(conn, policy, local("2025-03-24 10:30"))
+    assert result.briefs == LIAISONS and result.carried == LIAISONS
+    assert result.cancelled == LIAISONS and result.held == 0
+    assert len(statements) <= 6, statements
+    rows = await world.outbox()
+    briefs = {r.key: r for r in rows if r.kind == "brief"}
+    assert len(briefs) == LIAISONS
+    for r in rows:
+        if r.assignment_id in moved_on:
+            assert r.status == "cancelled" and "done_reported" in r.last_error
+        elif r.assignment_id is not None:
+            assert r.status == "briefed" and r.via == f"brief:2025-03-24|{r.chat_id}"
+            assert [i["id"] for i in briefs[r.via].payload["items"]] == [r.assignment_id]
+
+
+class _CountingDriver:
+    """The driver's connection, counting the statements sent through it."""
+
+    def __init__(self, raw: Any, seen: list[str]) -> None:
+        self._raw, self._seen = raw, seen
+
+    async def execute(self, sql: str, *args: Any) -> Any:
+        self._seen.append(sql.split()[0].upper())
+        return await self._raw.execute(sql, *args)
+
+    async def executemany(self, sql: str, *args: Any) -> Any:
+        self._seen.append(sql.split()[0].upper())
+        return await self._raw.executemany(sql, *args)
+
+
+async def test_new_instants_go_in_one_statement_and_spare_a_row_changed_since(
+    world, monkeypatch: pytest.MonkeyPatch
+):
+    """Every row gets its own instant (a first pass gives thousands of different ones) in one
+    statement; a row whose instant changed after the tick read it keeps the change."""
+    await _liaisons_with_items(world)
+    at = local("2025-03-24 09:00")
+    statements: list[str] = []
+    real = snapshots.driver
+
+    async def counted(conn: Any) -> Any:
+        return _CountingDriver(await real(conn), statements)
+
+    monkeypatch.setattr(snapshots, "driver", counted)
+    async with world.engine.begin() as conn:
+        due = await load_due(conn, at)
+        ids = sorted(due.loaded)
+        assert len(ids) == 2 * LIAISONS
+        changed = ids[0]  # a report committed meanwhile: recompute at the next tick
+        await conn.execute(update(A).where(A.c.id == changed).values(next_at=None))
+        wanted = {aid: at + timedelta(hours=i + 1) for i, aid in enumerate(ids)}
+        with counting(world.engine) as sent:
+            written = await store_next(conn, due, dict(wanted))
+        assert len(sent) + len(statements) == 1
+        stored = dict((await conn.execute(select(A.c.id, A.c.next_at))).all())
+    assert written == len(ids) - 1
+    assert stored[changed] is None
+    for aid in ids[1:]:
+        assert _utc(stored[aid]) == wanted[aid]
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
