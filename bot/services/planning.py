@@ -121,6 +121,7 @@ from bot.storage.outbox.details import chase_history, item_notices
 from bot.storage.outbox.marks import insert_marks
 from bot.storage.outbox.raw import insert_rows
 from bot.storage.outbox.snapshots import DueRows, load_due, load_snapshots, new_keys, store_next
+from bot.storage.statistics import refresh_statistics
 
 log = logging.getLogger(__name__)
 
@@ -316,6 +317,7 @@ async def _plan_due(
         result.briefs, result.briefed = briefs.briefs, briefs.carried
         if briefs.briefs:
             result.by_kind[OutboxKind.BRIEF] = briefs.briefs
+        await refresh_statistics(conn, assignment=result.rescheduled, outbox=result.inserted)
     result.seconds = time.perf_counter() - started
     if result.inserted:
         log.info(
