@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -80,11 +81,71 @@ def _moot(kind: str, state: tuple[str, bool, bool] | None) -> str:
     return ""
 
 
+_INLINE = 2000  # more waiting rows than this are bundled in a worker thread
+
+
+@dataclass
+class _Bundle:
+    """Step 3 of the module doc, pure: each chat's rows held for a later brief, or bundled
+    into the brief row to write (its key → chat, key head, the rows it carries)."""
+
+    policy: Policy
+    at: datetime
+    today: date
+    morning: datetime  # today's brief time
+    taken: Mapping[int, int]  # chat → briefs it has today
+    default_locale: str
+    held: dict[datetime, list[int]] = field(default_factory=lambda: defaultdict(list))
+    briefs: list[dict[str, Any]] = field(default_factory=list)
+    bundled: dict[str, tuple[int, str, list[int]]] = field(default_factory=dict)
+
+    def add_all(self, by_chat: Mapping[int, list[_Row]]) -> None:
+        for chat_id, mine in sorted(by_chat.items()):
+            self.add(chat_id, mine)
+
+    def add(self, chat_id: int, mine: list[_Row]) -> None:
+        policy, at, today = self.policy, self.at, self.today
+        ids = [r.id for r in mine]
+        sent_today = self.taken.get(chat_id, 0)
+        number = slot(sent_today)
+        if sent_today == 0 and at < self.morning:
+            self.held[self.morning].extend(ids)
+            return
+        if number is None:
+            self.held[brief_time(today + timedelta(days=1), policy)].extend(ids)
+            return
+        key = brief_key(today, number, chat_id)
+        notice = BriefNotice(
+            date=today,
+            items=merge(i for r in mine for i in r.items),
+            stages=sum(r.stages for r in mine),
+            follow_up=number,
+            audience=Audience.LIAISONS,
+            lines=policy.brief.max_lines,
+        )
+        self.briefs.append(
+            {
+                "key": key,
+                "kind": OutboxKind.BRIEF,
+                "chat_id": chat_id,
+                "person_id": next((r.person_id for r in mine if r.person_id), None),
+                "assignment_id": None,
+                "stage": today.isoformat(),
+                "locale": next((r.locale for r in mine if r.locale), None) or self.default_locale,
+                "payload": notice.to_json(),
+                "created_at": at,
+                "not_before": at,
+                "status": OutboxStatus.PENDING,
+            }
+        )
+        self.bundled[key] = (chat_id, brief_head(today, number), ids)
+
+
 async def compose_briefs(
     conn: AsyncConnection, policy: Policy, at: datetime, *, default_locale: str = "zh_CN"
 ) -> BriefResult:
     """Bundle the waiting rows of liaisons who get briefs into their brief; see the module doc.
-    Set-based: one streamed read, one INSERT of the briefs, and UPDATEs over lists of ids (a
+    Set-based: one streamed read, multi-row INSERTs of the briefs, UPDATEs over lists of ids (a
     first pass bundles ten thousand rows into hundreds of briefs)."""
     result = BriefResult()
     if not in_window(at, policy.window):
@@ -116,49 +177,15 @@ async def compose_briefs(
     if not by_chat:
         return result
     today = at.astimezone(policy.zone).date()
-    morning = brief_time(today, policy)
     taken = await sql.briefs_today(conn, today)
-    held: dict[datetime, list[int]] = defaultdict(list)  # until → rows kept for that brief
-    briefs: list[dict[str, Any]] = []
-    bundled: dict[str, tuple[int, str, list[int]]] = {}  # brief key → chat, head, its rows
-    for chat_id, mine in sorted(by_chat.items()):
-        ids = [r.id for r in mine]
-        sent_today = taken.get(chat_id, 0)
-        number = slot(sent_today)
-        if sent_today == 0 and at < morning:
-            held[morning].extend(ids)
-            continue
-        if number is None:
-            held[brief_time(today + timedelta(days=1), policy)].extend(ids)
-            continue
-        items = merge(i for r in mine for i in r.items)
-        stages = sum(r.stages for r in mine)
-        key = brief_key(today, number, chat_id)
-        notice = BriefNotice(
-            date=today,
-            items=items,
-            stages=stages,
-            follow_up=number,
-            audience=Audience.LIAISONS,
-            lines=policy.brief.max_lines,
-        )
-        briefs.append(
-            {
-                "key": key,
-                "kind": OutboxKind.BRIEF,
-                "chat_id": chat_id,
-                "person_id": next((r.person_id for r in mine if r.person_id), None),
-                "assignment_id": None,
-                "stage": today.isoformat(),
-                "locale": next((r.locale for r in mine if r.locale), None) or default_locale,
-                "payload": notice.to_json(),
-                "created_at": at,
-                "not_before": at,
-                "status": OutboxStatus.PENDING,
-            }
-        )
-        bundled[key] = (chat_id, brief_head(today, number), ids)
+    waiting = sum(len(mine) for mine in by_chat.values())
+    bundle = _Bundle(policy, at, today, brief_time(today, policy), taken, default_locale)
+    if waiting > _INLINE:  # merging and encoding hundreds of briefs: off the event loop
+        await asyncio.to_thread(bundle.add_all, by_chat)
+    else:
+        bundle.add_all(by_chat)
     del by_chat
+    held, briefs, bundled = bundle.held, bundle.briefs, bundle.bundled
     written = await sql.insert_briefs(conn, briefs)
     carried: dict[str, list[int]] = defaultdict(list)  # brief head → rows carried
     for key, (chat_id, head, ids) in bundled.items():

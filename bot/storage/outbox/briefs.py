@@ -4,11 +4,12 @@ connection (SQLite and PostgreSQL); instants are passed in UTC, as the sender's 
 
 Set-based: a first pass bundles ten thousand rows into hundreds of briefs, so nothing here
 costs a statement per row or per brief. The waiting rows come with their assignment's state
-in one streamed query; the briefs go in one multi-row INSERT; carrying, holding and
+in one streamed query; the briefs go in multi-row INSERTs; carrying, holding and
 cancelling are UPDATEs over lists of ids (at most `CHUNK` per statement)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -104,27 +105,34 @@ async def briefs_today(conn: AsyncConnection, day: date) -> Counter[int]:
     return found
 
 
+_BRIEFS_AT_ONCE = 25  # brief rows per INSERT: their payloads are encoded on the event loop
+
+
 async def insert_briefs(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> set[str]:
-    """Write brief rows in one multi-row INSERT; a key that exists already (an overlapping pass
-    wrote it) is skipped. Returns the keys written."""
-    if not rows:
-        return set()
-    values = [
-        {
-            **row,
-            "created_at": _utc(row["created_at"]),
-            "not_before": _utc(row["not_before"]),
-            "attempts": 0,
-            "last_error": "",
-            "parts_sent": 0,
-        }
-        for row in rows
-    ]
+    """Write brief rows, `_BRIEFS_AT_ONCE` per multi-row INSERT (the loop runs between them); a
+    key that exists already (an overlapping pass wrote it) is skipped. Returns the keys
+    written."""
     dialect = postgresql if is_postgres(conn) else sqlite
     statement = (
         dialect.insert(OB).on_conflict_do_nothing(index_elements=["key"]).returning(OB.c.key)
     )
-    return {str(key) for (key,) in (await conn.execute(statement, values)).all()}
+    written: set[str] = set()
+    for start in range(0, len(rows), _BRIEFS_AT_ONCE):
+        if start:
+            await asyncio.sleep(0)
+        values = [
+            {
+                **row,
+                "created_at": _utc(row["created_at"]),
+                "not_before": _utc(row["not_before"]),
+                "attempts": 0,
+                "last_error": "",
+                "parts_sent": 0,
+            }
+            for row in rows[start : start + _BRIEFS_AT_ONCE]
+        ]
+        written.update(str(key) for (key,) in (await conn.execute(statement, values)).all())
+    return written
 
 
 async def carry(conn: AsyncConnection, ids_by_head: Mapping[str, Sequence[int]]) -> int:
