@@ -81,7 +81,7 @@ def _moot(kind: str, state: tuple[str, bool, bool] | None) -> str:
     return ""
 
 
-_INLINE = 2000  # more waiting rows than this are bundled in a worker thread
+_INLINE = 500  # more waiting rows than this are bundled in a worker thread
 
 
 @dataclass

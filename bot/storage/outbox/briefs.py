@@ -30,6 +30,9 @@ PENDING, HELD, BRIEFED = OutboxStatus.PENDING, OutboxStatus.HELD, OutboxStatus.B
 SENT, CANCELLED = OutboxStatus.SENT, OutboxStatus.CANCELLED
 
 
+_PARTITION = 100  # waiting rows read between two yields to the loop (payloads are decoded)
+
+
 def _utc(at: datetime) -> datetime:
     return at.astimezone(UTC)
 
@@ -54,7 +57,7 @@ async def waiting_rows(
     conn: AsyncConnection, at: datetime, kinds: Collection[str]
 ) -> AsyncIterator[list[Waiting]]:
     """Pending or held rows of `kinds` due at `at`, to people (chat > 0), oldest first, each
-    with its assignment's state (one query, streamed a few hundred rows at a time: a first pass
+    with its assignment's state (one query, streamed a hundred rows at a time: a first pass
     has tens of thousands, and the caller keeps what it needs of each payload, not the
     payloads)."""
     query = (
@@ -82,7 +85,7 @@ async def waiting_rows(
         .order_by(OB.c.not_before, OB.c.id)
     )
     stream = await conn.stream(query)
-    async for part in stream.partitions(500):
+    async for part in stream.partitions(_PARTITION):
         yield [
             Waiting(
                 *row[:8],

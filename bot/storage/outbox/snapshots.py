@@ -369,7 +369,7 @@ def _changes(due: DueRows, next_at: dict[int, datetime | None]) -> list[tuple[in
     return changes
 
 
-_STORE_CHUNK = 5000  # rows per statement (the loop runs between them)
+_STORE_CHUNK = 2000  # rows per statement (the loop runs between them)
 # PostgreSQL: one statement per chunk, the rows as arrays joined by id (a statement per group
 # of rows sharing an instant, as before, made its generic plan scan the next_at index)
 _STORE_PG = (
