@@ -4,18 +4,19 @@ rows sharing an instant (on PostgreSQL each statement is a round trip)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import event, insert, select, update
 
 import bot.storage.outbox.snapshots as snapshots
 from bot.core.policy import load_policy
 from bot.services.briefs import compose_briefs
 from bot.services.planning import plan_due
-from bot.storage.models import ROLE_LIAISON, Assignment
+from bot.storage.models import ROLE_LIAISON, Assignment, Outbox
 from bot.storage.outbox.snapshots import load_due, store_next
 from tests.schedules.sched_helpers import local
 
@@ -78,6 +79,54 @@ async def test_briefs_for_many_liaisons_cost_a_few_statements(world):
         elif r.assignment_id is not None:
             assert r.status == "briefed" and r.via == f"brief:2025-03-24|{r.chat_id}"
             assert [i["id"] for i in briefs[r.via].payload["items"]] == [r.assignment_id]
+
+
+async def test_a_brief_an_overlapping_pass_wrote_meanwhile_is_left_alone(world, monkeypatch):
+    """Between reading the day's briefs and writing its own, another pass wrote one liaison's
+    brief: that brief stays as written, this pass's rows of the liaison wait for the next pass
+    (held until now), and the other liaisons' briefs are written and carry their rows."""
+    from bot.core.notices import Audience, BriefNotice
+    from bot.storage.outbox import briefs as sql
+
+    policy = load_policy(overrides={"brief": {"time": "10:30"}})
+    await _liaisons_with_items(world)
+    await plan_due(world.session_maker, local("2025-03-24 09:00"), policy, digests=False)
+    chat = world.people["联络7"].telegram_id
+    at = local("2025-03-24 10:30")
+    theirs = BriefNotice(date(2025, 3, 24), (), 0, 0, Audience.LIAISONS, 30).to_json()
+    async with world.engine.begin() as conn:
+        row = {
+            "key": f"brief:2025-03-24|{chat}",
+            "kind": "brief",
+            "chat_id": chat,
+            "person_id": None,
+            "assignment_id": None,
+            "stage": "2025-03-24",
+            "locale": "zh_CN",
+            "payload": theirs,
+            "created_at": at,
+            "not_before": at,
+            "status": "pending",
+            "attempts": 0,
+            "last_error": "",
+            "parts_sent": 0,
+        }
+        await conn.execute(insert(Outbox.__table__).values(**row))  # type: ignore[attr-defined]
+
+    async def none_yet(_conn, _day):  # read before the other pass wrote it
+        return Counter()
+
+    monkeypatch.setattr(sql, "briefs_today", none_yet)
+    async with world.engine.begin() as conn:
+        result = await compose_briefs(conn, policy, at)
+    assert result.briefs == LIAISONS - 1 and chat not in result.chats
+    assert result.carried == 2 * (LIAISONS - 1) and result.held == 2
+    rows = await world.outbox()
+    [brief] = [r for r in rows if r.kind == "brief" and r.chat_id == chat]
+    assert brief.payload == theirs
+    mine = [r for r in rows if r.chat_id == chat and r.assignment_id is not None]
+    assert len(mine) == 2 and {r.status for r in mine} == {"held"}
+    assert {_utc(r.not_before) for r in mine} == {_utc(at)}
 
 
 class _CountingDriver:
