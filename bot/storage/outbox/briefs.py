@@ -108,20 +108,35 @@ async def briefs_today(conn: AsyncConnection, day: date) -> Counter[int]:
     return found
 
 
-_BRIEFS_AT_ONCE = 25  # brief rows per INSERT: their payloads are encoded on the event loop
+_ITEMS_AT_ONCE = 1000  # brief items per INSERT: the payloads are encoded on the event loop
+
+
+def _batches(rows: Sequence[Mapping[str, Any]]) -> list[list[Mapping[str, Any]]]:
+    """The rows in order, cut into INSERTs of about `_ITEMS_AT_ONCE` items (a brief lists one
+    item to hundreds)."""
+    out: list[list[Mapping[str, Any]]] = []
+    items = _ITEMS_AT_ONCE
+    for row in rows:
+        size = len(row["payload"].get("items") or ()) + 1
+        if items + size > _ITEMS_AT_ONCE:
+            out.append([])
+            items = 0
+        out[-1].append(row)
+        items += size
+    return out
 
 
 async def insert_briefs(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]) -> set[str]:
-    """Write brief rows, `_BRIEFS_AT_ONCE` per multi-row INSERT (the loop runs between them); a
-    key that exists already (an overlapping pass wrote it) is skipped. Returns the keys
-    written."""
+    """Write brief rows, a few at a time (multi-row INSERTs of about `_ITEMS_AT_ONCE` items:
+    the loop runs between them); a key that exists already (an overlapping pass wrote it) is
+    skipped. Returns the keys written."""
     dialect = postgresql if is_postgres(conn) else sqlite
     statement = (
         dialect.insert(OB).on_conflict_do_nothing(index_elements=["key"]).returning(OB.c.key)
     )
     written: set[str] = set()
-    for start in range(0, len(rows), _BRIEFS_AT_ONCE):
-        if start:
+    for number, batch in enumerate(_batches(rows)):
+        if number:
             await asyncio.sleep(0)
         values = [
             {
@@ -132,7 +147,7 @@ async def insert_briefs(conn: AsyncConnection, rows: Sequence[Mapping[str, Any]]
                 "last_error": "",
                 "parts_sent": 0,
             }
-            for row in rows[start : start + _BRIEFS_AT_ONCE]
+            for row in batch
         ]
         written.update(str(key) for (key,) in (await conn.execute(statement, values)).all())
     return written
