@@ -317,7 +317,8 @@ async def _plan_due(
         result.briefs, result.briefed = briefs.briefs, briefs.carried
         if briefs.briefs:
             result.by_kind[OutboxKind.BRIEF] = briefs.briefs
-        await refresh_statistics(conn, assignment=result.rescheduled, outbox=result.inserted)
+        written = result.inserted + result.briefed  # Outbox rows inserted, rows carried
+        await refresh_statistics(conn, assignment=result.rescheduled, outbox=written)
     result.seconds = time.perf_counter() - started
     if result.inserted:
         log.info(
