@@ -4,9 +4,11 @@
 is bot.importer.yaml_emit), atomically:
 a temporary file in the same folder, flushed to disk, then renamed over the old one, so a crash
 or a full disk leaves either the old plan or the new one, never a truncated file.
-`read_plan_yaml(path)` validates the data of the YAML node tree with the models of
-`bot.importer.plan_schema`, so an error names the file, the line and the field
-(`tasks[3].milestones[0].due`), then builds the `Plan`.
+`read_plan_yaml(path)` validates the data with the models of `bot.importer.plan_schema`, then
+builds the `Plan`: the data of a file as the writer writes it comes from bot.importer.yaml_fast
+(~5× faster than libyaml, and it lets other threads run); any other file, and any file with a
+problem, is composed by PyYAML (libyaml's parser when installed), so an error names the file,
+the line and the field (`tasks[3].milestones[0].due`).
 `read_plans_dir(dir)` reads every `*.yaml` of a directory (sorted), refusing duplicate codes.
 `plan_files(dir)` maps the plan code of each `*.yaml` to its file, reading only the file heads.
 """
@@ -23,16 +25,16 @@ from typing import Any
 import yaml
 
 from bot.core.plan import Plan, plan_from_dict, plan_to_dict
-from bot.importer import yaml_emit
+from bot.importer import yaml_emit, yaml_fast
 from bot.importer.errors import PlanInputError
 from bot.importer.plan_schema import check_plan
+from bot.importer.yaml_fast import scalar_value
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when installed
 _HEADER = (
     "# Reviewed plan for 督办助手 (schema: bot.core.plan.plan_to_dict).\n"
     "# Produced by `python -m bot import`; edit by hand only to correct the importer.\n"
 )
-_INT = re.compile(r"^[-+]?\d+$")
 Marks = dict[str, int]
 
 
@@ -94,15 +96,7 @@ def _plain(node: yaml.Node, field: str, marks: Marks) -> Any:
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_plain(v, f"{field}[{i}]", marks) for i, v in enumerate(node.value)]
-    value = node.value
-    tag = node.tag.rsplit(":", 1)[-1]
-    if tag == "null":
-        return None
-    if tag == "bool":
-        return value.lower() in ("true", "yes", "on")
-    if tag == "int" and _INT.match(value):
-        return int(value)
-    return value
+    return scalar_value(node.tag.rsplit(":", 1)[-1], node.value)
 
 
 def _located(path: Path, marks: Marks, field: str, message: str) -> PlanInputError:
@@ -117,8 +111,43 @@ def _located(path: Path, marks: Marks, field: str, message: str) -> PlanInputErr
     return PlanInputError(path, message, line=line, field=field or None)
 
 
-def read_plan_yaml(path: Path) -> Plan:
-    """The plan of a reviewed YAML file; PlanInputError (file, line, field) if it is not one."""
+class NeedsPyYAML(Exception):
+    """A plan file over the caller's `slow_limit` that only PyYAML reads (hand-edited beyond
+    what the writer writes, or with a problem to locate): libyaml would hold the GIL for long."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(str(path))
+        self.path = path
+
+
+_SECTIONS = ("tasks", "key_projects", "indicators", "warnings")
+_CHECKED = 500  # entries validated per call: pydantic holds the GIL for a whole call
+
+
+def _valid(data: Any) -> bool:
+    """`check_plan(data) is None`, validated a slice of entries at a time so that a thread doing
+    it lets the event loop run (each call ~5 ms); refs unique across the slices."""
+    if not isinstance(data, dict) or any(
+        not isinstance(data.get(k), list | None) for k in _SECTIONS
+    ):
+        return check_plan(data) is None
+    head = {k: v for k, v in data.items() if k not in _SECTIONS}
+    if check_plan(head) is not None:
+        return False
+    refs: list[str] = []
+    for key in _SECTIONS:
+        entries = data.get(key) or []
+        for start in range(0, len(entries), _CHECKED):
+            if check_plan({**head, key: entries[start : start + _CHECKED]}) is not None:
+                return False
+        if key != "warnings":
+            refs += [str(entry["ref"]) for entry in entries]
+    return len(set(refs)) == len(refs)
+
+
+def read_plan_yaml(path: Path, *, slow_limit: int | None = None) -> Plan:
+    """The plan of a reviewed YAML file; PlanInputError (file, line, field) if it is not one.
+    With `slow_limit`: NeedsPyYAML instead of composing a longer text with PyYAML."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -126,6 +155,11 @@ def read_plan_yaml(path: Path) -> Plan:
         raise PlanInputError(path, "no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise PlanInputError(path, f"unreadable file ({exc.__class__.__name__})") from None
+    data = yaml_fast.read(text)  # what the writer writes; None: anything else
+    if data is not None and _valid(data):
+        return plan_from_dict(data)
+    if slow_limit is not None and len(text) > slow_limit:
+        raise NeedsPyYAML(path)
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as exc:
@@ -144,15 +178,16 @@ def read_plan_yaml(path: Path) -> Plan:
     return plan_from_dict(data)
 
 
-def read_plans_dir(directory: Path) -> list[Plan]:
-    """Every plan of `directory/*.yaml` in file-name order; duplicate codes are an error."""
+def read_plans_dir(directory: Path, *, slow_limit: int | None = None) -> list[Plan]:
+    """Every plan of `directory/*.yaml` in file-name order; duplicate codes are an error.
+    `slow_limit`: see read_plan_yaml."""
     directory = Path(directory)
     if not directory.is_dir():
         raise PlanInputError(directory, "not a directory")
     plans: list[Plan] = []
     seen: dict[str, Path] = {}
     for path in sorted(directory.glob("*.yaml")):
-        plan = read_plan_yaml(path)
+        plan = read_plan_yaml(path, slow_limit=slow_limit)
         if plan.info.code in seen:
             raise PlanInputError(
                 path,
