@@ -3,7 +3,7 @@
 Start-up order: settings → reminder policy and time zone → database (migrated in place) →
 tasks_data loaded (idempotent, one log line per plan; a plan file that lost items is reported to
 the coordinators, or held back: bot.services.plan_reload; a plan whose file left the folder is
-withdrawn: bot.services.plan_withdraw; large files are parsed and loaded in a child process, off
+withdrawn: bot.services.plan_withdraw; the files are read and loaded in a worker thread, off
 the event loop: bot.services.plan_loading) → ADMIN_IDS synced (listed ids are
 coordinators; ids taken out of it lose that role, logged) → expired /import uploads purged →
 clock → Bot and Dispatcher (with the out-of-process plan parser) → command menus → scheduler (in
@@ -178,8 +178,9 @@ async def load_tasks_data(
     """Load the reviewed plans of tasks_data (idempotent) off the event loop; one log line per
     plan. A plan file that would archive items is loaded with a warning to the coordinators,
     or not at all when it would archive a large share (bot.services.plan_reload); a plan whose
-    file left the folder is withdrawn (bot.services.plan_withdraw). Large files are parsed and
-    loaded in a child process (`runner`, bot.services.plan_loading). Returns the number of
+    file left the folder is withdrawn (bot.services.plan_withdraw). The files are read and
+    loaded in a worker thread (a child process, `runner`, for a long file only PyYAML reads:
+    bot.services.plan_loading). Returns the number of
     plans read."""
     folder = Path(settings.data.tasks_data)
     plans_dir = folder / "plans" if (folder / "plans").is_dir() else folder

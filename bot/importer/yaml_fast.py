@@ -86,16 +86,16 @@ def _unescape(match: re.Match[str]) -> str:
     return chr(code)
 
 
-_LINES = re.compile(r"^( *)(.*)$", re.MULTILINE)
-
-
 class _Reader:
     def __init__(self, text: str) -> None:
-        pairs = _LINES.findall(text)
-        pairs.pop()  # after the final line break
-        self.ind = [len(spaces) for spaces, _ in pairs]  # each line's indentation
-        self.cont = [content for _, content in pairs]  # and the rest
-        self.n = len(pairs)
+        lines = text.split("\n")
+        lines.pop()  # after the final line break
+        # in Python, not one long regular-expression call: a thread lets the loop run meanwhile
+        self.cont = [line.lstrip(" ") for line in lines]  # each line without its indentation
+        self.ind = [
+            len(line) - len(content) for line, content in zip(lines, self.cont, strict=True)
+        ]
+        self.n = len(lines)
         self.i = 0
         self.plain: dict[str, Any] = {}  # plain scalars met before
         self.keys: dict[str, bool] = {}  # plain keys met before: valid?

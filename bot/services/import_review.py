@@ -157,7 +157,7 @@ class ImportReviews:
         loader: Any = None,
     ) -> None:
         """`loader` (bot.services.plan_loading.load_runner): confirm writes and loads the plan
-        in a child process, off the event loop; None: in this process."""
+        off the event loop, in a worker thread with its own engine; None: on this loop."""
         self.loader = loader
         self.session = session
         self.parse = parse
@@ -411,7 +411,7 @@ class ImportReviews:
         Review instead of loading anything."""
         url = child_url(session_maker) if self.loader is not None else None
         if url is not None:
-            return await self._confirm_in_child(url, token, owner, version, directory)
+            return await self._confirm_off_loop(url, token, owner, version, directory)
         row = await self._row(token, owner, version)
         plan = self.plan_of(row)
         options = up.ImportOptions.from_dict(row.options)
@@ -436,12 +436,12 @@ class ImportReviews:
         await self._commit()
         return Loaded(result, replaced)
 
-    async def _confirm_in_child(
+    async def _confirm_off_loop(
         self, url: str, token: str, owner: int, version: int, directory: Any
     ) -> Loaded | Review:
-        """`confirm` with the plan decoded, written and loaded by a child process that reads
-        the upload itself (bot.services.plan_loading.commit_job): nothing large is decoded,
-        encoded or pickled on the event loop."""
+        """`confirm` with the plan decoded, written and loaded by the loader (a worker thread,
+        or a child process) that reads the upload itself with its own engine (bot.services.
+        plan_loading.commit_job): nothing large is decoded, encoded or loaded on this loop."""
         from bot.services.parse_runner import ParseRejected
         from bot.services.plan_loading import commit_job
 
@@ -452,8 +452,10 @@ class ImportReviews:
             result, replaced = await self.loader.run(
                 commit_job, url, token, directory, str(self.tasks_data), self.now, options.replace
             )
-        except ParseRejected as exc:
+        except (ParseRejected, ServiceError) as exc:  # a child reports a ServiceError so
             if exc.code != "plan_code_taken":
+                if isinstance(exc, ServiceError):
+                    raise
                 raise ServiceError(exc.code, **exc.params) from exc
             return await self._reparse(await self._row(token, owner, version), options)
         await self.session.exec(delete(PendingImport).where(col(PendingImport.token) == token))

@@ -1,24 +1,33 @@
-"""Plan files loaded without stalling the event loop: the start-up reload of tasks_data.
+"""Plans loaded without stalling the event loop: the start-up reload of tasks_data and the
+confirmed /import upload.
 
-libyaml's parser (`yaml.compose` with CSafeLoader) and emitter run in C without letting go of
-the GIL: a 2.8 MB plan (10,000 items) holds it for 0.5–0.7 s at a time, so a worker THREAD
-would stall the bot as much as the loop itself (measured: 645 ms gaps; sys.setswitchinterval
-cannot interrupt C code). So the reload runs in a child PROCESS (bot.services.parse_runner's
-forkserver child, with its own engine and session) when any plan file is over
-`PROCESS_BYTES`; it gets paths and returns counts, so nothing large is pickled on the loop.
-Smaller folders (the usual deployment: a few plans of some 100 KB) are parsed in a thread
-(each file holds the GIL for at most ~30 ms) and loaded in this process, which saves the
-child's start (about a second) at every start-up.
+Both run in a worker THREAD with its own event loop, engine and session (`ThreadRunner`): the
+plan files are written and read by bot.importer.yaml_emit / yaml_fast and loaded by
+bot.storage.loader, all Python that gives the GIL back every few milliseconds (pydantic's
+validation goes a slice of entries at a time), so the bot's loop keeps answering (tests/
+heartbeat.py: worst stall ~10 ms while 10,000 items load). A thread costs no process start and
+nothing is pickled: a 10,000-item upload is confirmed in ~1 s this way, where the child process
+this replaced took ~12 s (its start, imports and its own engine).
+
+One case still goes to a child PROCESS (bot.services.parse_runner's forkserver child): a plan
+file over `PROCESS_BYTES` that only PyYAML can read (edited by hand beyond what the writer
+writes), since libyaml holds the GIL for up to 0.25 s at a time; the child gets paths and
+returns counts, and its log records come back with its answer and are logged here, under their
+own logger names. An in-memory SQLite database (tests), which no other engine can open, is
+loaded on this loop.
 
 The reload itself (bot.services.plan_reload, then bot.services.plan_withdraw.withdraw_missing:
-a plan whose file left tasks_data/plans is withdrawn) is the same either way. The child's log
-records come back with its answer and are logged here, under their own logger names.
+a plan whose file left tasks_data/plans is withdrawn) is the same either way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import logging
+import os
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -32,7 +41,7 @@ from bot.storage.withdraw import PlanArchive
 
 log = logging.getLogger(__name__)
 
-PROCESS_BYTES = 128 * 1024  # a plan file larger than this: the reload runs in a child process
+PROCESS_BYTES = 128 * 1024  # a longer plan file that only PyYAML reads: a child process reads it
 
 
 class PlanFilesError(InvalidInput):
@@ -52,9 +61,42 @@ class FolderLoad:
     logs: list[tuple[str, int, str]] = field(default_factory=list)  # the child's records
 
 
-def needs_process(folder: Path, limit: int = PROCESS_BYTES) -> bool:
-    """Whether a plan file of `folder` is large enough to parse in a child process."""
-    return any(p.stat().st_size > limit for p in Path(folder).glob("*.yaml"))
+WORKER_NICE = 10  # how much lower the worker thread's scheduling priority is (Linux)
+
+
+def _in_background(func: Any, *args: Any) -> Any:
+    """`func(*args)` in this worker thread, without the cyclic garbage collector meanwhile and
+    at a lower scheduling priority.
+
+    A load builds ~10^6 objects (a 10,000-item plan, its rows); the collector's full passes
+    over them (three of 54–75 ms each) hold the GIL, so the loop's thread would wait for them:
+    the collector is paused until the load ends (reference counting still frees what the load
+    drops; it is paused for the whole process, and resumed only if it ran before). Linux: the
+    thread's nice value is per thread and inherited by the threads it starts (aiosqlite's), so
+    on a busy machine the operating system gives a core to the loop's thread first."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICE)
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return func(*args)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+async def off_loop(func: Any, *args: Any) -> Any:
+    """`func(*args)` in a worker thread of lower priority (`_in_background`)."""
+    return await asyncio.to_thread(_in_background, func, *args)
+
+
+class ThreadRunner:
+    """`await runner.run(func, *args)`: `func(*args)` in a worker thread (`off_loop`); `func`
+    opens its own event loop and engine (`reload_job`, `commit_job`). Errors come back as
+    raised."""
+
+    async def run(self, func: Any, *args: Any) -> Any:
+        return await off_loop(func, *args)
 
 
 def child_url(session_maker: Any) -> str | None:
@@ -77,15 +119,16 @@ async def _reload(
     at: datetime,
     default_locale: str,
     parse_in_thread: bool,
+    slow_limit: int | None = None,
 ) -> FolderLoad:
     from bot.importer.yaml_io import read_plans_dir
 
     out = FolderLoad()
     try:
         if parse_in_thread:
-            plans = await asyncio.to_thread(read_plans_dir, folder)
+            plans = await asyncio.to_thread(read_plans_dir, folder, slow_limit=slow_limit)
         else:
-            plans = read_plans_dir(folder)
+            plans = read_plans_dir(folder, slow_limit=slow_limit)
     except InvalidInput as exc:
         out.error = str(exc)
         return out
@@ -103,6 +146,46 @@ async def _reload(
     return out
 
 
+async def _reload_with_engine(
+    database_url: str,
+    folder: str,
+    directory: Any,
+    at: datetime,
+    default_locale: str,
+    slow_limit: int | None,
+) -> FolderLoad:
+    from bot.storage.db import make_engine, make_session_maker
+
+    engine = make_engine(database_url)
+    try:
+        return await _reload(
+            make_session_maker(engine),
+            Path(folder),
+            directory,
+            at=at,
+            default_locale=default_locale,
+            parse_in_thread=False,
+            slow_limit=slow_limit,
+        )
+    finally:
+        await engine.dispose()
+
+
+def thread_reload_job(
+    database_url: str,
+    folder: str,
+    directory: Any,
+    at: datetime,
+    default_locale: str,
+    slow_limit: int | None,
+) -> FolderLoad:
+    """The worker thread's body: its own loop and engine. Raises NeedsPyYAML (before writing
+    anything) when a file over `slow_limit` needs PyYAML."""
+    return asyncio.run(
+        _reload_with_engine(database_url, folder, directory, at, default_locale, slow_limit)
+    )
+
+
 class _Records(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.INFO)
@@ -115,30 +198,16 @@ class _Records(logging.Handler):
 def reload_job(
     database_url: str, folder: str, directory: Any, at: datetime, default_locale: str
 ) -> FolderLoad:
-    """The child process's body (bot.services.parse_runner runs it): its own engine."""
-    from bot.storage.db import make_engine, make_session_maker
-
+    """The child process's body (bot.services.parse_runner runs it): its own engine; its log
+    records are sent back with the answer."""
     handler = _Records()
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO)
-
-    async def run() -> FolderLoad:
-        engine = make_engine(database_url)
-        try:
-            return await _reload(
-                make_session_maker(engine),
-                Path(folder),
-                directory,
-                at=at,
-                default_locale=default_locale,
-                parse_in_thread=False,
-            )
-        finally:
-            await engine.dispose()
-
     try:
-        out = asyncio.run(run())
+        out = asyncio.run(
+            _reload_with_engine(database_url, folder, directory, at, default_locale, None)
+        )
     finally:
         root.removeHandler(handler)
     out.in_process = False
@@ -146,9 +215,14 @@ def reload_job(
     return out
 
 
-def load_runner() -> Any:
-    """A child-process runner for loads: no time limit, no memory cap (a load is the operator's
-    own files, not an upload)."""
+def load_runner() -> ThreadRunner:
+    """The runner of confirmed uploads (bot.services.import_review): a worker thread."""
+    return ThreadRunner()
+
+
+def process_runner() -> Any:
+    """A child-process runner for a reload PyYAML must read: no time limit, no memory cap (a
+    load is the operator's own files, not an upload)."""
     from bot.services.parse_runner import ProcessParser
 
     return ProcessParser(timeout=None, memory_limit=None)
@@ -165,16 +239,12 @@ async def reload_folder(
     process_bytes: int = PROCESS_BYTES,
 ) -> FolderLoad:
     """Load the plan files of `folder` and withdraw the plans whose file left it, off the
-    event loop (module docstring). Raises PlanFilesError when a file cannot be used."""
+    event loop (module docstring); `runner`: the child-process runner for files only PyYAML
+    reads (process_runner() when None). Raises PlanFilesError when a file cannot be used."""
+    from bot.importer.yaml_io import NeedsPyYAML
+
     url = child_url(session_maker)
-    if url is not None and needs_process(folder, process_bytes):
-        runner = runner or load_runner()
-        out: FolderLoad = await runner.run(
-            reload_job, url, str(folder), directory, at, default_locale
-        )
-        for name, level, message in out.logs:
-            logging.getLogger(name).log(level, "%s", message)
-    else:
+    if url is None:  # an in-memory database: only this engine sees it
         out = await _reload(
             session_maker,
             folder,
@@ -183,6 +253,17 @@ async def reload_folder(
             default_locale=default_locale,
             parse_in_thread=True,
         )
+    else:
+        try:
+            out = await off_loop(
+                thread_reload_job, url, str(folder), directory, at, default_locale, process_bytes
+            )
+        except NeedsPyYAML as exc:
+            log.info("%s is read by PyYAML in a child process", exc.path)
+            runner = runner or process_runner()
+            out = await runner.run(reload_job, url, str(folder), directory, at, default_locale)
+            for name, level, message in out.logs:
+                logging.getLogger(name).log(level, "%s", message)
     if out.error:
         raise PlanFilesError(out.error)
     return out
@@ -196,10 +277,11 @@ def commit_job(
     at: datetime,
     replace: bool,
 ) -> tuple[PlanLoadResult, Any]:
-    """The child's side of confirming an upload (bot.services.import_review): read the
-    reviewed plan of upload `token`, write its YAML and load it (bot.services.plan_upload.
-    commit_plan), with its own engine. Returns (the load's result, the plan it replaced or
-    None); ServiceErrors (plan_code_taken, upload_expired) reach the parent as ParseRejected."""
+    """Confirming an upload (bot.services.import_review) in a worker thread (`ThreadRunner`)
+    or a child process: read the reviewed plan of upload `token`, write its YAML and load it
+    (bot.services.plan_upload.commit_plan), with its own event loop and engine. Returns (the
+    load's result, the plan it replaced or None); raises ServiceError (plan_code_taken,
+    upload_expired), which a child process reports as ParseRejected."""
     from sqlmodel import select
 
     from bot.core.plan import plan_from_dict

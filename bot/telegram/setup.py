@@ -103,7 +103,7 @@ def build_dispatcher(
     receive them, and `settings`, `clock`, `session_maker`, as keyword arguments.
     `plan_parser` runs /import parses out of process (bot.services.parse_runner.ProcessParser;
     one is made when none is given); `plan_loader` writes and loads a confirmed upload in a
-    child process (bot.services.plan_loading.load_runner; None: in this process). `pictures`
+    worker thread (bot.services.plan_loading.load_runner; None: on the event loop). `pictures`
     draws the scorecards
     (bot.telegram.charts.Pictures; one with the CHART_FONT setting when none is given)."""
     if plan_parser is None:

@@ -1,7 +1,8 @@
 """Loading plans never stalls the bot: while a 10,000-item plan is reloaded at start-up and
 while a 10,000-item upload is confirmed (its YAML written, the plan loaded), the event loop
-never goes 50 ms without running (tests/heartbeat.py). Done in this process, the same work
-stalls it for seconds (libyaml alone holds the GIL 0.5–0.7 s at a time)."""
+never goes 50 ms without running (tests/heartbeat.py). Both run as the bot runs them: in a
+worker thread with its own engine (bot.services.plan_loading), with the fast plan-file writer
+and reader; done on the loop, the same work stalls it for seconds."""
 
 from __future__ import annotations
 

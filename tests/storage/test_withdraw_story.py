@@ -183,14 +183,31 @@ async def test_a_plan_whose_file_is_removed_is_no_longer_chased_and_comes_back_w
     assert await _planned(session_maker, sr, after=back - timedelta(seconds=1))  # chased again
 
 
-async def test_the_reload_runs_in_a_child_process_for_large_files(
+def _edit_by_hand(path) -> None:
+    """A comment after a value: a file only PyYAML reads."""
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("\n  title:", "  # edited by hand\n  title:", 1), "utf-8")
+
+
+async def test_the_reload_runs_in_a_worker_thread(tmp_path, session_maker, directory):
+    folder = tmp_path / "plans"
+    write_plan_yaml(make_plan("SR"), folder / "sr.yaml")
+    loaded = await reload_folder(
+        session_maker, folder, directory, at=AT, default_locale="zh_CN", process_bytes=0
+    )
+    assert loaded.in_process and [r.code for r in loaded.results if r.new_plan] == ["SR"]
+
+
+async def test_a_long_file_only_pyyaml_reads_is_reloaded_in_a_child_process(
     tmp_path, session_maker, directory, caplog
 ):
-    """The same reload, forced into the child process: the ledger and the log lines are the
-    same as in this process."""
+    """The same reload, in the child process when a file over the limit is edited beyond what
+    the writer writes (libyaml would hold the GIL): the ledger and the log lines are the same
+    as in this process."""
     folder = tmp_path / "plans"
     write_plan_yaml(make_plan("SR"), folder / "sr.yaml")
     write_plan_yaml(make_plan("LN"), folder / "ln.yaml")
+    _edit_by_hand(folder / "ln.yaml")
     first = await reload_folder(
         session_maker, folder, directory, at=AT, default_locale="zh_CN", process_bytes=0
     )
