@@ -1,17 +1,19 @@
-"""Time loading the reviewed seed plans into a fresh SQLite database; withdrawing a plan; how
-long plan loading holds the event loop.
+"""Time loading the reviewed seed plans into a fresh SQLite database; withdrawing a plan;
+confirming uploads; how long plan loading holds the event loop.
 
 `python benchmarks/load_bench.py` prints the migration time and the load time (target < 1 s
-for the four seeds), then (unless `--seeds-only`):
+for the four seeds), then (unless `--seeds-only`; `--uploads-only` prints the last two only):
 - the time to withdraw (`bot.services.plan_withdraw.withdraw`: one transaction, committed) and
   to restore a plan of 1,000 and of 10,000 assignments, beside another plan of the same size,
   with a pending Outbox row per assignment to cancel (median of 3; target: well under 10 ms
   for 1,000, the peer's 10–21 s / 1,000);
-- the event loop's worst stall (tests/heartbeat.py: CPU time of this process while the loop
-  did not run; the wall-clock gap in brackets) while a 10,000-item plan is reloaded at
-  start-up (`bot.services.plan_loading.reload_folder`) and while a 10,000-item upload is
-  confirmed (YAML written + load), done as the bot does it (child process) and, for
-  comparison, in this process.
+- confirming 10 uploads of 1,000 items one after the other as the bot does it
+  (`bot.services.import_review.ImportReviews.confirm` with the bot's loader: YAML written and
+  plan loaded in a worker thread): wall time, CPU time of this process (all threads), worst
+  stall of the event loop (tests/heartbeat.py: CPU time of this process while the loop did not
+  run);
+- the same for a 10,000-item plan reloaded at start-up (`bot.services.plan_loading.
+  reload_folder`) and a 10,000-item upload confirmed.
 `time_load(plans, directory)` is reusable by `benchmarks/import_bench.py`.
 """
 
@@ -161,82 +163,111 @@ async def _withdraw_times(n: int, folder: Path) -> tuple[float, float, float, in
         await engine.dispose()
 
 
-async def _stalls(n: int, folder: Path) -> list[str]:
-    """The loop's worst stall while a plan of `n` items is reloaded at start-up and while an
-    upload of it is confirmed: as the bot does it (child process) and in this process."""
+async def _pending(session_maker: Any, plan: Plan) -> str:
+    """An upload of `plan` under review, as bot.services.import_review keeps it: its token."""
     from bot.core.plan import plan_to_dict
-    from bot.importer.yaml_io import write_plan_yaml
-    from bot.services.import_review import ImportReviews
-    from bot.services.plan_loading import load_runner, reload_folder
-    from bot.storage.db import create_all
     from bot.storage.models import PendingImport
+
+    token = f"tok{plan.info.code}"
+    async with session_maker() as s:
+        s.add(
+            PendingImport(
+                token=token,
+                owner=1,
+                chat_id=1,
+                options={},
+                plan={"taken_code": None, "plan": plan_to_dict(plan)},
+                version=1,
+                created_at=AT,
+                updated_at=AT,
+            )
+        )
+        await s.commit()
+    return token
+
+
+async def _confirm(session_maker: Any, tasks_data: Path, token: str, runner: Any) -> None:
+    """Confirm upload `token` as the bot does (bot.services.import_review), with its loader."""
+    from bot.services.import_review import ImportReviews, Loaded
+
+    async def no_parse(*args: Any) -> Any:
+        raise AssertionError("confirming parses nothing")
+
+    async with session_maker() as s:
+        reviews = ImportReviews(s, parse=no_parse, tasks_data=tasks_data, now=AT, loader=runner)
+        done = await reviews.confirm(
+            token, owner=1, version=1, session_maker=session_maker, directory=None
+        )
+    assert isinstance(done, Loaded) and done.result.new_plan
+
+
+async def _measured(work: Any) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds of this process, worst stall of its event loop in seconds)
+    of `await work()`."""
     from tests.heartbeat import Heartbeat
 
-    lines = []
-    plan = _big_plan("BG", n)
-    for label, in_child in (("child process", True), ("in this process", False)):
-        where = folder / ("child" if in_child else "here")
-        plans_dir = where / "plans"
-        write_plan_yaml(plan, plans_dir / "bg.yaml")
-        engine = make_engine(f"sqlite+aiosqlite:///{where / 'stall.sqlite3'}")
-        await create_all(engine)
+    start, cpu = time.perf_counter(), time.process_time()
+    async with Heartbeat() as beat:
+        await work()
+    return time.perf_counter() - start, time.process_time() - cpu, beat.max_stall
+
+
+async def _uploads(folder: Path, plans: int = 10, items: int = 1_000) -> str:
+    """Confirm `plans` uploads of `items` items each, one after the other, as the bot does."""
+    from bot.services.plan_loading import load_runner
+
+    url = f"sqlite+aiosqlite:///{folder / 'uploads.sqlite3'}"
+    await upgrade_database(url)
+    engine = make_engine(url)
+    try:
         session_maker = make_session_maker(engine)
         runner = load_runner()
-        try:
-            start = time.perf_counter()
-            async with Heartbeat() as reload_hb:
-                await reload_folder(
-                    session_maker,
-                    plans_dir,
-                    None,
-                    at=AT,
-                    default_locale="zh_CN",
-                    runner=runner,
-                    process_bytes=0 if in_child else 1 << 40,
-                )
-            reload_s = time.perf_counter() - start
-            up = _big_plan("UP", n)
-            async with session_maker() as s:
-                s.add(
-                    PendingImport(
-                        token="tok",
-                        owner=1,
-                        chat_id=1,
-                        options={},
-                        plan={"taken_code": None, "plan": plan_to_dict(up)},
-                        version=1,
-                        created_at=AT,
-                        updated_at=AT,
-                    )
-                )
-                await s.commit()
+        tokens = [await _pending(session_maker, _big_plan(f"U{i}", items)) for i in range(plans)]
 
-            async def no_parse(*args: Any) -> Any:
-                raise AssertionError("confirming parses nothing")
+        async def work() -> None:
+            for token in tokens:
+                await _confirm(session_maker, folder / "uploads", token, runner)
 
-            start = time.perf_counter()
-            async with session_maker() as s:
-                reviews = ImportReviews(
-                    s,
-                    parse=no_parse,
-                    tasks_data=where,
-                    now=AT,
-                    loader=runner if in_child else None,
-                )
-                async with Heartbeat() as upload_hb:
-                    await reviews.confirm(
-                        "tok", owner=1, version=1, session_maker=session_maker, directory=None
-                    )
-            upload_s = time.perf_counter() - start
-        finally:
-            await engine.dispose()
-        lines.append(
-            f"  {label}: start-up reload {reload_s:.1f} s, worst stall "
-            f"{reload_hb.max_stall * 1000:.0f} ms "
-            f"(wall gap {reload_hb.max_gap * 1000:.0f} ms); upload confirm {upload_s:.1f} s, "
-            f"worst stall {upload_hb.max_stall * 1000:.0f} ms "
-            f"(wall gap {upload_hb.max_gap * 1000:.0f} ms)"
-        )
+        wall, cpu, stall = await _measured(work)
+    finally:
+        await engine.dispose()
+    return (
+        f"confirm {plans} uploads of {items:,} items (YAML written + loaded, SQLite): "
+        f"{wall:.2f} s (CPU {cpu:.2f} s), worst stall {stall * 1000:.0f} ms"
+    )
+
+
+async def _stalls(n: int, folder: Path) -> list[str]:
+    """A plan of `n` items reloaded at start-up and an upload of `n` items confirmed, as the
+    bot does them (bot.services.plan_loading: a worker thread), with the loop's worst stall."""
+    from bot.importer.yaml_io import write_plan_yaml
+    from bot.services.plan_loading import load_runner, reload_folder
+
+    plans_dir = folder / "stall" / "plans"
+    write_plan_yaml(_big_plan("BG", n), plans_dir / "bg.yaml")
+    url = f"sqlite+aiosqlite:///{folder / 'stall.sqlite3'}"
+    await upgrade_database(url)
+    engine = make_engine(url)
+    try:
+        session_maker = make_session_maker(engine)
+
+        async def reload() -> None:
+            await reload_folder(session_maker, plans_dir, None, at=AT, default_locale="zh_CN")
+
+        token = await _pending(session_maker, _big_plan("UP", n))
+
+        async def upload() -> None:
+            await _confirm(session_maker, folder / "stall", token, load_runner())
+
+        lines = []
+        for label, work in (("start-up reload", reload), ("upload confirm", upload)):
+            wall, cpu, stall = await _measured(work)
+            lines.append(
+                f"  {label} of {n:,} items: {wall:.2f} s (CPU {cpu:.2f} s), worst stall "
+                f"{stall * 1000:.0f} ms"
+            )
+    finally:
+        await engine.dispose()
     return lines
 
 
@@ -249,7 +280,8 @@ async def _extras(folder: Path) -> list[str]:
             f"messages cancelled): {out * 1000:.1f} ms (CPU {cpu * 1000:.1f} ms); restore "
             f"{back * 1000:.1f} ms"
         )
-    lines.append("event loop while a 10,000-item plan loads:")
+    lines.append(await _uploads(folder))
+    lines.append("as the bot loads a 10,000-item plan (SQLite):")
     lines += await _stalls(10_000, folder)
     return lines
 
@@ -268,6 +300,12 @@ def main() -> int:
         f"SQLite database: {timing.load_seconds:.3f} s (migrations {timing.migrate_seconds:.3f} s,"
         f" unchanged reload {timing.reload_seconds:.3f} s)"
     )
+    if "--uploads-only" in sys.argv:
+        with tempfile.TemporaryDirectory() as folder:
+            print(asyncio.run(_uploads(Path(folder))))
+            for line in asyncio.run(_stalls(10_000, Path(folder))):
+                print(line)
+        return 0
     if "--withdraw-only" in sys.argv:
         with tempfile.TemporaryDirectory() as folder:
             for n in (1_000, 10_000):
