@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Table, bindparam, func, insert, select, text, update
+from sqlalchemy import Table, bindparam, func, insert, literal, null, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel
 
@@ -360,8 +360,24 @@ async def _bulk_update(conn: AsyncConnection, table: Table, rows: list[dict[str,
 
 
 async def _insert(conn: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        await conn.execute(insert(table), rows)
+    """INSERT many rows (all with the keys of the first) as one executemany of a statement
+    compiled once, the parameters converted a column at a time by the columns' own bind
+    processors: SQLAlchemy's executemany builds and converts a dict per row, ~2× the CPU."""
+    if not rows:
+        return
+    dialect = conn.dialect
+    names = list(rows[0])
+    compiled = insert(table).values({n: bindparam(n) for n in names}).compile(dialect=dialect)
+    order = compiled.positiontup
+    if not compiled.positional or order is None or sorted(order) != sorted(names):
+        await conn.execute(insert(table), rows)  # a named-parameter driver: the usual way
+        return
+    columns = []
+    for name in order:
+        values = [row[name] for row in rows]
+        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        columns.append([process(v) for v in values] if process else values)
+    await conn.exec_driver_sql(compiled.string, list(zip(*columns, strict=True)))
 
 
 async def _upsert_units(
@@ -662,6 +678,26 @@ class _PlanWriter:
         return {"due": due_after} if due_after != row.due else {}
 
     async def _import_events(self, plan_id: int, existing: dict[tuple[int, int], Any]) -> None:
+        """An "import" event for each assignment this load created."""
+        if not existing:  # the plan's first assignments: every one is new, one INSERT … SELECT
+            of_plan = (
+                select(
+                    ASSIGNMENT.c.id,
+                    bindparam("event_at", self.at, type_=EVENT.c.at.type),
+                    literal(ACTOR_LABEL),
+                    literal("import"),
+                    null(),
+                    literal(models.NOT_STARTED),
+                    literal(""),
+                )
+                .join(MILESTONE, ASSIGNMENT.c.milestone_id == MILESTONE.c.id)
+                .join(TASK, MILESTONE.c.task_id == TASK.c.id)
+                .where(TASK.c.plan_id == plan_id)
+                .order_by(ASSIGNMENT.c.id)
+            )
+            names = ["assignment_id", "at", "actor_label", "kind", "old_status", "new_status"]
+            await self.conn.execute(insert(EVENT).from_select([*names, "note"], of_plan))
+            return
         query = (
             select(ASSIGNMENT.c.id, ASSIGNMENT.c.milestone_id, ASSIGNMENT.c.unit_id)
             .join(MILESTONE, ASSIGNMENT.c.milestone_id == MILESTONE.c.id)
