@@ -23,12 +23,9 @@ a plan whose file left tasks_data/plans is withdrawn) is the same either way.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import json
 import logging
-import os
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -62,21 +59,13 @@ class FolderLoad:
     logs: list[tuple[str, int, str]] = field(default_factory=list)  # the child's records
 
 
-WORKER_NICE = 10  # how much lower the worker thread's scheduling priority is (Linux)
-
-
 def _in_background(func: Any, *args: Any) -> Any:
-    """`func(*args)` in this worker thread, without the cyclic garbage collector meanwhile and
-    at a lower scheduling priority.
+    """`func(*args)` in this worker thread, without the cyclic garbage collector meanwhile.
 
     A load builds ~10^6 objects (a 10,000-item plan, its rows); the collector's full passes
     over them (three of 54–75 ms each) hold the GIL, so the loop's thread would wait for them:
     the collector is paused until the load ends (reference counting still frees what the load
-    drops; it is paused for the whole process, and resumed only if it ran before). Linux: the
-    thread's nice value is per thread and inherited by the threads it starts (aiosqlite's), so
-    on a busy machine the operating system gives a core to the loop's thread first."""
-    with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICE)
+    drops; it is paused for the whole process, and resumed only if it ran before)."""
     collecting = gc.isenabled()
     gc.disable()
     try:
@@ -87,7 +76,7 @@ def _in_background(func: Any, *args: Any) -> Any:
 
 
 async def off_loop(func: Any, *args: Any) -> Any:
-    """`func(*args)` in a worker thread of lower priority (`_in_background`)."""
+    """`func(*args)` in a worker thread (`_in_background`)."""
     return await asyncio.to_thread(_in_background, func, *args)
 
 

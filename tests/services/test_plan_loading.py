@@ -1,6 +1,6 @@
-"""A confirmed upload's plan is decoded a piece at a time (bot.services.plan_loading.
-decode_json): the same value json.loads gives, whatever the layout and depth; errors stay
-errors."""
+"""Loads off the event loop (bot.services.plan_loading): a confirmed upload's plan is decoded a
+piece at a time (decode_json: the same value json.loads gives, whatever the layout and depth;
+errors stay errors), and the garbage collector pauses while a load runs."""
 
 from __future__ import annotations
 
@@ -41,3 +41,14 @@ def test_the_same_value_as_json_loads(
 def test_broken_json_is_refused(text: str) -> None:
     with pytest.raises(ValueError):
         decode_json(text, depth=3)
+
+
+async def test_the_collector_is_paused_while_a_load_runs_and_resumed_after() -> None:
+    """Its full passes over a big load's objects would hold the GIL for 50–75 ms each."""
+    import gc
+
+    from bot.services.plan_loading import off_loop
+
+    assert gc.isenabled()
+    assert await off_loop(gc.isenabled) is False
+    assert gc.isenabled()
