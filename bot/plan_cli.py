@@ -40,7 +40,7 @@ REFUSALS = {
 def add_parsers(sub: Any) -> None:
     p = sub.add_parser("withdraw", help="withdraw a plan: archive it with all its assignments")
     p.add_argument("code", help="the plan's code, e.g. SR")
-    p.add_argument("--note", default="", help="why (kept in every assignment's history)")
+    p.add_argument("--note", default="", help="why (kept in the plan's history)")
     p.add_argument("--database-url", dest="database_url")
     p = sub.add_parser("restore", help="bring a withdrawn plan back with its history")
     p.add_argument("code")

@@ -48,7 +48,7 @@ from bot.storage.models import (
     Task,
     Unit,
 )
-from bot.storage.typed_sql import stored_id
+from bot.storage.typed_sql import select_rows, stored_id, table_of
 
 CONFIRM = Action.CONFIRM
 RETURN = Action.RETURN
@@ -305,13 +305,11 @@ async def act(
     no_extension_request, reason_required, closed)."""
     if action not in (CONFIRM, RETURN, APPROVE, DENY):
         raise ServiceError("unknown_action", action=action)
-    # held from here on, so that the candidate and the snapshot are one reading of the row
-    assignment = await session.get(Assignment, assignment_id)
-    candidate = await candidate_by_id(session, assignment_id)
+    # one reading of the row: the candidate and the snapshot agree
+    assignment, candidate = await _assignment_and_candidate(session, assignment_id)
     if not roles.coordinates(candidate.plan_id):
         plan = await session.get(Plan, candidate.plan_id)
         raise ServiceError("not_your_plan", plan=plan.code if plan else "")
-    assert assignment is not None
     snapshot = Snapshot(
         status=assignment.status,
         due=assignment.due,
@@ -382,17 +380,64 @@ async def progress_before_done(session: AsyncSession, assignment_id: int) -> int
 
 async def candidate_by_id(session: AsyncSession, assignment_id: int) -> Candidate:
     """Code: unknown_assignment."""
-    assignment = await session.get(Assignment, assignment_id)
-    if assignment is None or assignment.archived_at is not None:
+    return (await _assignment_and_candidate(session, assignment_id))[1]
+
+
+async def _assignment_and_candidate(
+    session: AsyncSession, assignment_id: int
+) -> tuple[Assignment, Candidate]:
+    """The active assignment `assignment_id` (the session's object) and the candidate it is,
+    read in one statement: an act on one assignment reads that row with its milestone, item
+    and unit, nothing of the item's other assignments. Code: unknown_assignment."""
+    namesakes = table_of(Unit).alias("namesake")
+    sharing = (
+        select(func.count())
+        .select_from(namesakes)
+        .where(namesakes.c.short_name == col(Unit.short_name))
+        .scalar_subquery()
+    )
+    query = (
+        select_rows(
+            Assignment,
+            Task.plan_id,
+            Task.ref,
+            Task.title,
+            Milestone.task_id,
+            Milestone.seq,
+            Milestone.original_due,
+            Unit.name,
+            Unit.short_name,
+            sharing,
+        )
+        .join(Milestone, col(Milestone.id) == Assignment.milestone_id)
+        .join(Task, col(Task.id) == Milestone.task_id)
+        .join(Unit, col(Unit.id) == Assignment.unit_id)
+        .where(
+            col(Assignment.id) == assignment_id,
+            col(Assignment.archived_at).is_(None),
+            col(Milestone.archived_at).is_(None),
+        )
+    )
+    found = (await session.exec(query)).first()
+    if found is None:
         raise ServiceError("unknown_assignment")
-    milestone = await session.get(Milestone, assignment.milestone_id)
-    task = await session.get(Task, milestone.task_id) if milestone else None
-    if milestone is None or task is None:
-        raise ServiceError("unknown_assignment")
-    # that one assignment only (an item may have hundreds of units)
-    for c in await item_candidates(session, task, assignment_id=assignment_id):
-        return c
-    raise ServiceError("unknown_assignment")
+    a, plan_id, ref, title, task_id, seq, original_due, name, short, shared = found
+    return a, Candidate(
+        assignment_id=stored_id(a.id),
+        task_id=task_id,
+        plan_id=plan_id,
+        ref=ref,
+        title=title,
+        unit_id=a.unit_id,
+        unit_name=short if short and shared == 1 else name,  # as unit_names names it
+        role=a.role,
+        seq=seq,
+        due=a.due,
+        original_due=original_due,
+        status=a.status,
+        extension_requested_to=a.extension_requested_to,
+        acknowledged=a.acknowledged_at is not None,
+    )
 
 
 async def liaisons(session: AsyncSession, unit_id: int) -> list[Person]:

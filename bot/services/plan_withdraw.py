@@ -4,10 +4,10 @@ A plan is withdrawn when its file leaves tasks_data/plans (found by the start-up
 `python -m bot load` of the whole folder: `withdraw_missing`), by `python -m bot withdraw
 CODE`, or by a coordinator's /withdraw CODE after a confirmation button. The ledger side is
 bot.storage.withdraw (one transaction of set-based statements: the plan, its items, milestones
-and assignments archived, an "archive" event per assignment, its pending Outbox rows
-cancelled). The file moves to tasks_data/withdrawn/, so that the next start does not load it
-again; putting it back in plans/ (or `python -m bot restore CODE`, which moves it back) restores
-the plan with its history and progress as they were.
+and assignments archived, the act recorded once in the plan's history (PlanEvent), its
+pending Outbox rows cancelled). The file moves to tasks_data/withdrawn/, so that the next start
+does not load it again; putting it back in plans/ (or `python -m bot restore CODE`, which moves
+it back) restores the plan with its history and progress as they were.
 
 When tasks_data/plans holds no plan file at all, nothing is withdrawn: an empty or unmounted
 folder must not withdraw every plan (logged).

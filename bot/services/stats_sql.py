@@ -308,8 +308,10 @@ def ledger_on_time(offsets: tuple[int, ...], *, pg: bool = False) -> str:
             f" AND a.archived_at IS NULL AND a.status <> '{CLOSED}') AS n"
             " WHERE m.original_due >= :today)"
         )
+    # CROSS JOIN: SQLite's planner (no statistics) would otherwise walk every row of the
+    # partial ix_assignment_ontime instead of the milestones not yet due
     return closed + (
-        " (SELECT count(*) FROM milestone m JOIN assignment a ON a.milestone_id = m.id"
+        " (SELECT count(*) FROM milestone m CROSS JOIN assignment a ON a.milestone_id = m.id"
         f" WHERE m.original_due >= :today AND a.archived_at IS NULL AND a.status <> '{CLOSED}')"
     )
 

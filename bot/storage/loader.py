@@ -474,7 +474,9 @@ class _PlanWriter:
         return int(row.id)
 
     async def _tasks(self, plan_id: int) -> dict[str, int]:
-        rows = await self.conn.execute(select(TASK).where(TASK.c.plan_id == plan_id))
+        rows = await self.conn.execute(
+            select(TASK).where(TASK.c.plan_id == plan_id).order_by(TASK.c.id)  # the plan's order
+        )
         existing = {r.ref: r for r in rows}
         counts = self.result.items
         new_rows, updates = [], []

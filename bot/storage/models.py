@@ -33,6 +33,11 @@ from bot.core.status import (  # noqa: F401  the one status vocabulary, re-expor
     NOT_STARTED,
 )
 
+# The rows not archived: the ledger's covering indexes hold only these (partial indexes), so
+# that archiving a row (a withdrawn plan, an item gone from a reload) removes its entries
+# instead of rewriting them with a longer key, and archived rows take no index space.
+ACTIVE = text("archived_at IS NULL")
+
 ROLE_COORDINATOR = "coordinator"
 ROLE_LIAISON = "liaison"
 ROLE_LEADER = "leader"
@@ -70,7 +75,7 @@ class Task(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("plan_id", "ref"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    plan_id: int = Field(foreign_key="plan.id", index=True)
+    plan_id: int = Field(foreign_key="plan.id")  # indexed by the (plan_id, ref) constraint
     ref: str = Field(index=True)  # "SR-12", globally unique in practice (plan code prefix)
     kind: str = "task"  # task | project | indicator
     number: str = ""
@@ -100,7 +105,7 @@ class Milestone(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    task_id: int = Field(foreign_key="task.id", index=True)
+    task_id: int = Field(foreign_key="task.id")  # indexed by the (task_id, seq) constraint
     seq: int = 0  # order within the task, stable key with task_id
     due: date  # as the plan currently says
     original_due: date  # as first loaded: on-time statistics keep it
@@ -117,11 +122,21 @@ class Assignment(SQLModel, table=True):
     """One milestone for one unit: what a liaison answers for and what is red/yellow/green."""
 
     __table_args__ = (
-        UniqueConstraint("milestone_id", "unit_id"),
-        # Covering indexes of the /status aggregates (bot.services.stats_sql). Equality on the
-        # leading columns makes seeks of what would be tests of every row (`archived_at IS
-        # NULL` is an equality there). Counts per unit and status, and the past-due ones:
-        Index("ix_assignment_ledger", "unit_id", "status", "archived_at", "due"),
+        UniqueConstraint("milestone_id", "unit_id"),  # also the index of milestone_id
+        # Covering indexes of the /status aggregates (bot.services.stats_sql), partial
+        # (ACTIVE: the rows not archived, which is what those queries read; archived_at stays
+        # a column so that SQLite sees they cover the query). Equality on the leading columns
+        # makes seeks of what would be tests of every row. Counts per unit and status, and the
+        # past-due ones:
+        Index(
+            "ix_assignment_ledger",
+            "unit_id",
+            "status",
+            "archived_at",
+            "due",
+            sqlite_where=ACTIVE,
+            postgresql_where=ACTIVE,
+        ),
         # the lights of the open items not yet due:
         Index(
             "ix_assignment_live",
@@ -132,6 +147,8 @@ class Assignment(SQLModel, table=True):
             "acknowledged_at",
             "last_report_at",
             "milestone_id",
+            sqlite_where=ACTIVE,
+            postgresql_where=ACTIVE,
         ),
         # 按时办结率, the closed items against their milestone's original due date (in the
         # order of the milestones: consecutive lookups of the same page are cheaper):
@@ -142,29 +159,49 @@ class Assignment(SQLModel, table=True):
             "milestone_id",
             "done_reported_at",
             "closed_at",
+            sqlite_where=ACTIVE,
+            postgresql_where=ACTIVE,
         ),
         # the most overdue first (a walk by due date):
-        Index("ix_assignment_due", "due", "status", "archived_at", "milestone_id", "unit_id"),
-        # 及时签收率 (range counts by instant of assignment). Partial, so that its rows need no
-        # test of `archived_at` (a column too: SQLite then sees that it covers the query); with
-        # `archived_at` leading instead, SQLite's planner (no statistics) would prefer it for
-        # every query of the rows not archived.
+        Index(
+            "ix_assignment_due",
+            "due",
+            "status",
+            "archived_at",
+            "milestone_id",
+            "unit_id",
+            sqlite_where=ACTIVE,
+            postgresql_where=ACTIVE,
+        ),
+        # 及时签收率 (range counts by instant of assignment). With `archived_at` leading
+        # instead, SQLite's planner (no statistics) would prefer it for every query of the rows
+        # not archived.
         Index(
             "ix_assignment_ack",
             "assigned_at",
             "acknowledged_at",
             "archived_at",
-            sqlite_where=text("archived_at IS NULL"),
+            sqlite_where=ACTIVE,
+            postgresql_where=ACTIVE,
         ),
         # 按时办结率, the open items of milestones not yet originally due:
-        Index("ix_assignment_ontime", "milestone_id", "archived_at", "status"),
+        Index(
+            "ix_assignment_ontime",
+            "milestone_id",
+            "archived_at",
+            "status",
+            sqlite_where=ACTIVE,
+            postgresql_where=ACTIVE,
+        ),
         # the scheduler's tick: the rows whose next instant has come (a range), and those
         # to recompute (NULL)
         Index("ix_assignment_next_at", "next_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    milestone_id: int = Field(foreign_key="milestone.id", index=True)
+    milestone_id: int = Field(foreign_key="milestone.id")  # indexed by the unique constraint
+    # unit_id and status keep single-column indexes of every row (archived ones too): the
+    # covering indexes above that lead with them are partial
     unit_id: int = Field(foreign_key="unit.id", index=True)
     role: str = "lead"  # lead | co
     status: str = Field(default=NOT_STARTED, index=True)
@@ -194,9 +231,21 @@ class ScheduleState(SQLModel, table=True):
 class StatusEvent(SQLModel, table=True):
     """Append-only history of an assignment: who, when, what changed, note, evidence."""
 
+    __table_args__ = (
+        # a person's latest event (bot.services.continuation); the events of nobody (the
+        # loader's, the system's) are most of the table and need no entry
+        Index(
+            "ix_statusevent_actor",
+            "actor_id",
+            "at",
+            sqlite_where=text("actor_id IS NOT NULL"),
+            postgresql_where=text("actor_id IS NOT NULL"),
+        ),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     assignment_id: int = Field(foreign_key="assignment.id", index=True)
-    at: datetime = Field(index=True)
+    at: datetime
     actor_id: int | None = Field(default=None, foreign_key="person.id")
     actor_label: str = ""  # "system", "import", or the person's name at the time
     # report | note | ack | confirm | return | extension_request | extension_approve |
@@ -211,6 +260,22 @@ class StatusEvent(SQLModel, table=True):
     evidence_name: str | None = None
     due_before: date | None = None
     due_after: date | None = None
+
+
+class PlanEvent(SQLModel, table=True):
+    """A plan's own history: withdrawn (撤回) or restored as a whole (bot.storage.withdraw),
+    one row per act with the number of assignments it archived or brought back. The
+    assignments keep their own history; the ones a withdrawal archived carry its instant as
+    their `archived_at`."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True)
+    at: datetime
+    kind: str  # withdraw | restore
+    actor_id: int | None = Field(default=None, foreign_key="person.id")
+    actor_label: str = ""  # "system", "import", "cli", or the person's name at the time
+    note: str = ""
+    assignments: int = 0
 
 
 class Person(SQLModel, table=True):

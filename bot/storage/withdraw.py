@@ -1,23 +1,25 @@
 """Withdraw a plan (撤回) and restore it, in set-based statements of one transaction.
 
 Withdrawing stamps `archived_at = W` (the withdrawal instant) on the plan and on every item,
-milestone and assignment of it that is still active, appends an "archive" event to each such
-assignment's history, and cancels the plan's waiting Outbox rows (pending, or held for a brief:
-its assignments' rows and its
+milestone and assignment of it that is still active, records the act in the plan's history (one
+PlanEvent "withdraw": who, when, why, how many assignments), and cancels the plan's waiting
+Outbox rows (pending, or held for a brief: its assignments' rows and its
 督办汇总 / 逾期事项清单 batches: status cancelled, `last_error` WITHDRAWN). Every query of the
 ledger already leaves archived rows out, so nothing of the plan is planned, listed or counted
-again; nothing is deleted, so its history stays.
+again; nothing is deleted, so its history stays. The assignments' own history (StatusEvent) is
+left as it was: the withdrawal is the plan's event, and W on each archived row points at it.
 
 Restoring is the inverse: the rows stamped exactly W (those the withdrawal archived; rows
-archived earlier by a reload keep their own stamp) become active again, each assignment gets a
-"restore" event, and the Outbox rows the withdrawal cancelled are forgotten so that the planner
-plans afresh what is due by then. Loading the plan's file again does the same through the loader
-(bot.storage.loader restores the archived rows the file still has, and calls
-`forget_cancelled_outbox`).
+archived earlier by a reload keep their own stamp) become active again, the plan gets a
+PlanEvent "restore", and the Outbox rows the withdrawal cancelled are forgotten so that the
+planner plans afresh what is due by then. Loading the plan's file again does the same through
+the loader (bot.storage.loader restores the archived rows the file still has, with a "restore"
+event each, and calls `forget_cancelled_outbox`).
 
 Each function runs inside the caller's transaction (an AsyncConnection) and never commits;
 `withdraw_plan` / `restore_plan` on a session maker take the loaders' lock and commit. A
-1,000-assignment plan is about seven statements, whatever its size (benchmarks/load_bench.py).
+1,000-assignment plan is about eight statements, whatever its size (benchmarks/load_bench.py,
+benchmarks/story_bench.py).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Select, Table, and_, delete, func, insert, literal, select, update
+from sqlalchemy import Select, Table, and_, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel
 
@@ -40,8 +42,9 @@ PLAN: Table = _TABLES["plan"]
 TASK: Table = _TABLES["task"]
 MILESTONE: Table = _TABLES["milestone"]
 ASSIGNMENT: Table = _TABLES["assignment"]
-EVENT: Table = _TABLES["statusevent"]
 OUTBOX: Table = _TABLES["outbox"]
+PLAN_EVENT: Table = _TABLES["planevent"]
+WITHDRAW, RESTORE = "withdraw", "restore"  # PlanEvent.kind
 
 
 # A restored assignment's next notification instant is recomputed by the planner's next tick
@@ -107,40 +110,29 @@ def _batch_keys(code: str) -> Any:
     return ranges[0] | ranges[1]
 
 
-async def _events(
+async def _plan_event(
     conn: AsyncConnection,
     plan_id: int,
-    stamp: datetime | None,
     *,
     at: datetime,
     kind: str,
     actor_id: int | None,
     actor_label: str,
     note: str,
+    assignments: int,
 ) -> None:
-    """One history event per assignment of `_assignments(plan_id, stamp)` (INSERT … SELECT)."""
-    A = ASSIGNMENT
-    rows = select(
-        A.c.id,
-        literal(at, EVENT.c.at.type),
-        literal(actor_id, Integer()),
-        literal(actor_label),
-        literal(kind),
-        A.c.status,
-        A.c.status,
-        literal(note),
-    ).where(A.c.id.in_(_assignments(plan_id, stamp)))
-    columns = [
-        "assignment_id",
-        "at",
-        "actor_id",
-        "actor_label",
-        "kind",
-        "old_status",
-        "new_status",
-        "note",
-    ]
-    await conn.execute(insert(EVENT).from_select(columns, rows))
+    """The plan's history: one row per withdrawal or restore (not one per assignment)."""
+    await conn.execute(
+        insert(PLAN_EVENT).values(
+            plan_id=plan_id,
+            at=at,
+            kind=kind,
+            actor_id=actor_id,
+            actor_label=actor_label,
+            note=note,
+            assignments=assignments,
+        )
+    )
 
 
 async def archive_plan(
@@ -154,16 +146,6 @@ async def archive_plan(
 ) -> PlanArchive:
     """Withdraw `plan` (active) inside the caller's transaction (module docstring)."""
     pid = plan.id
-    await _events(
-        conn,
-        pid,
-        None,
-        at=at,
-        kind="archive",
-        actor_id=actor_id,
-        actor_label=actor_label,
-        note=note,
-    )
     # waiting rows: to send, or held for a liaison's next brief (bot.services.briefs)
     pending = OUTBOX.c.status.in_((OutboxStatus.PENDING, OutboxStatus.HELD))
     cancel = {"status": OutboxStatus.CANCELLED, "last_error": WITHDRAWN}
@@ -203,6 +185,16 @@ async def archive_plan(
         )
     ).rowcount or 0
     await conn.execute(update(PLAN).where(PLAN.c.id == pid).values(archived_at=at))
+    await _plan_event(
+        conn,
+        pid,
+        at=at,
+        kind=WITHDRAW,
+        actor_id=actor_id,
+        actor_label=actor_label,
+        note=note,
+        assignments=assignments,
+    )
     return PlanArchive(pid, plan.code, plan.title, at, items, assignments, cancelled)
 
 
@@ -238,16 +230,6 @@ async def unarchive_plan(
     stamp = plan.archived_at
     assert stamp is not None, "only a withdrawn plan is restored"
     pid = plan.id
-    await _events(
-        conn,
-        pid,
-        stamp,
-        at=at,
-        kind="restore",
-        actor_id=actor_id,
-        actor_label=actor_label,
-        note=note,
-    )
     assignments = (
         await conn.execute(
             update(ASSIGNMENT)
@@ -275,6 +257,16 @@ async def unarchive_plan(
     ).rowcount or 0
     forgotten = await forget_cancelled_outbox(conn, pid, plan.code)
     await conn.execute(update(PLAN).where(PLAN.c.id == pid).values(archived_at=None))
+    await _plan_event(
+        conn,
+        pid,
+        at=at,
+        kind=RESTORE,
+        actor_id=actor_id,
+        actor_label=actor_label,
+        note=note,
+        assignments=assignments,
+    )
     return PlanArchive(pid, plan.code, plan.title, stamp, items, assignments, forgotten)
 
 

@@ -44,7 +44,7 @@ def test_withdraw_and_restore_from_the_shell(url, tasks_data, capsys):
     assert out.startswith("SR ") and "withdrawn, 5 items and 12 assignments archived" in out
     assert archived(url) == {"LN": False, "SR": True}
     assert (tasks_data / "withdrawn" / "sr.yaml").exists()
-    notes = fetch(url, "SELECT DISTINCT note FROM statusevent WHERE kind = 'archive'")
+    notes = fetch(url, "SELECT note FROM planevent WHERE kind = 'withdraw'")
     assert notes == [("计划废止",)]
 
     assert main(["withdraw", "SR", "--database-url", url]) == 2

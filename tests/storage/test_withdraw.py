@@ -13,7 +13,15 @@ from sqlmodel import col, select
 from bot.services.errors import ServiceError
 from bot.services.plan_withdraw import restore, withdraw
 from bot.storage.loader import load_plans
-from bot.storage.models import Assignment, Milestone, Outbox, Plan, StatusEvent, Task
+from bot.storage.models import (
+    Assignment,
+    Milestone,
+    Outbox,
+    Plan,
+    PlanEvent,
+    StatusEvent,
+    Task,
+)
 from bot.storage.withdraw import WITHDRAWN
 
 from .conftest import AT, make_plan
@@ -120,9 +128,13 @@ async def test_withdraw_archives_the_whole_plan_and_only_it(session_maker, direc
     async with session_maker() as s:
         plan = (await s.exec(select(Plan).where(Plan.code == "SR"))).one()
         assert plan.archived_at == LATER
-        events = (await s.exec(select(StatusEvent).where(StatusEvent.kind == "archive"))).all()
-        assert sorted(e.assignment_id for e in events) == sr
-        assert {(e.actor_label, e.note, e.at) for e in events} == {("cli", "test", LATER)}
+        # the plan's history holds the act, once; the assignments' history is left alone
+        acts = (await s.exec(select(PlanEvent))).all()
+        assert [(e.plan_id, e.kind, e.actor_label, e.note, e.at, e.assignments) for e in acts] == [
+            (plan.id, "withdraw", "cli", "test", LATER, len(sr))
+        ]
+        kinds = (await s.exec(select(StatusEvent.kind).distinct())).all()
+        assert "archive" not in kinds
         cancelled = (await s.exec(select(Outbox).where(Outbox.status == "cancelled"))).all()
         assert {r.last_error for r in cancelled} == {WITHDRAWN}
     with pytest.raises(ServiceError) as again:
@@ -166,7 +178,9 @@ async def test_restore_brings_back_what_the_withdrawal_took_and_nothing_else(
                 .order_by(col(StatusEvent.id))
             )
         ).all()
-        assert kinds == ["import", "archive", "restore"]
+        assert kinds == ["import"]  # the assignment's history as it was
+        acts = await s.exec(select(PlanEvent.kind, PlanEvent.at).order_by(col(PlanEvent.id)))
+        assert acts.all() == [("withdraw", LATER), ("restore", LATER + timedelta(days=1))]
         # the cancelled reminder is forgotten: the planner plans afresh what is due now
         assert (await s.exec(select(Outbox))).all() == []
         plan_row = (await s.exec(select(Plan).where(Plan.code == "SR"))).one()
