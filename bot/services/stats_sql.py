@@ -402,6 +402,10 @@ def scope_unit_scores(
     closed = count_when(f"a.status = '{CLOSED}'", pg=pg)
     past_due = count_when(f"a.status IN {OPEN} AND {plus}a.due < :today", pg=pg)
     not_yet_due = count_when(f"a.status <> '{CLOSED}' AND {plus}m.original_due >= :today", pg=pg)
+    if not pg and rows.startswith("assignment a "):
+        # every row, in unit order: the unit index reads the table in rowid order within a
+        # unit; the partial ix_assignment_ledger, which SQLite would pick, jumps about (1.6x)
+        rows = rows.replace("assignment a", "assignment a INDEXED BY ix_assignment_unit_id", 1)
     return (
         f"SELECT a.unit_id, count(*), {closed}, {past_due},"
         f" coalesce(sum(CASE WHEN a.status = '{CLOSED}'"

@@ -200,11 +200,11 @@ class Assignment(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     milestone_id: int = Field(foreign_key="milestone.id")  # indexed by the unique constraint
-    # unit_id and status keep single-column indexes of every row (archived ones too): the
-    # covering indexes above that lead with them are partial
+    # unit_id keeps a single-column index of every row (archived ones too): the covering index
+    # above that leads with it is partial, and some lookups by unit read archived rows as well
     unit_id: int = Field(foreign_key="unit.id", index=True)
     role: str = "lead"  # lead | co
-    status: str = Field(default=NOT_STARTED, index=True)
+    status: str = NOT_STARTED  # read through ix_assignment_live / _closed (status first)
     progress: int | None = None  # percent, when reported
     due: date  # effective due date: the milestone's, or an approved extension
     extension_requested_to: date | None = None  # pending 申请延期

@@ -8,7 +8,8 @@ indexes that repeat the first column of another index are gone; a plan's own his
   row), and archived rows take no index space.
 - ix_assignment_milestone_id, ix_milestone_task_id and ix_task_plan_id go: the unique
   constraints (milestone_id, unit_id), (task_id, seq) and (plan_id, ref) index the same
-  first column.
+  first column; so does ix_assignment_status: every query by status also asks for the rows not
+  archived, which ix_assignment_live and _closed hold (status first).
 - ix_statusevent_at (every event) becomes ix_statusevent_actor (actor_id, at) of the events
   of a person: the only query that reads events by instant asks for a person's latest one.
 
@@ -56,8 +57,9 @@ _COVERING = {
     "ix_assignment_ack": ["assigned_at", "acknowledged_at", "archived_at"],
     "ix_assignment_ontime": ["milestone_id", "archived_at", "status"],
 }
-_PREFIXES = [  # (index, table, column): what a unique constraint already indexes
+_PREFIXES = [  # (index, table, column): what another index already leads with
     ("ix_assignment_milestone_id", "assignment", "milestone_id"),
+    ("ix_assignment_status", "assignment", "status"),
     ("ix_milestone_task_id", "milestone", "task_id"),
     ("ix_task_plan_id", "task", "plan_id"),
 ]
