@@ -3,8 +3,9 @@
     .venv/bin/python benchmarks/story_bench.py [--plans 10] [--per-plan 1000] [--tables]
                                                [--approves 40] [--keep DIR]
 
-One fresh process that imports only what the services need, on a fresh SQLite database
-(migrated), drives the project through its own services, as the bot's handlers do:
+One fresh process that imports only what the services need (and freezes its start-up heap, as
+the bot does once built: bot.heap), on a fresh SQLite database (migrated), drives the project
+through its own services, as the bot's handlers do:
 
 1. upload: each plan (benchmarks/story_ledger.py: `--plans` plans of exactly `--per-plan`
    assignments, varied items, milestones over 2025–2026) goes through a coordinator's /import
@@ -69,6 +70,7 @@ from bot.core.policy import load_policy  # noqa: E402
 from bot.core.roles import Roles  # noqa: E402
 from bot.core.status import Action  # noqa: E402
 from bot.core.units import load_unit_directory  # noqa: E402
+from bot.heap import freeze_startup_heap  # noqa: E402
 from bot.services import coordination, people, plan_upload, plan_withdraw  # noqa: E402
 from bot.services.admins import add_admin  # noqa: E402
 from bot.services.assignments import report  # noqa: E402
@@ -451,6 +453,7 @@ def main() -> int:
     parser.add_argument("--tables", action="store_true", help="sizes of tables and indexes")
     parser.add_argument("--keep", type=Path, help="keep the database and tasks_data here")
     args = parser.parse_args()
+    freeze_startup_heap()  # as the bot does once built (bot.heap)
     load = os.getloadavg()
     print(f"load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the start")
     if args.keep:

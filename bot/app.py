@@ -42,6 +42,7 @@ from bot.clock import Clock, SystemClock, VirtualClock
 from bot.config import Settings, SettingsError, load_settings
 from bot.core.errors import DubanError, InvalidInput
 from bot.core.policy import Policy, PolicyError, load_policy
+from bot.heap import freeze_startup_heap
 from bot.i18n import make_i18n
 from bot.logs import configure_logging
 from bot.storage.db import SessionMaker, make_engine, make_session_maker
@@ -456,6 +457,7 @@ def run_app() -> int:
     async def main() -> None:
         webhook_config(settings)  # a bad webhook setting stops before any work
         app = await build_app(settings)
+        freeze_startup_heap()  # before serving: full collections then skip start-up's objects
         await serve(app)
 
     try:

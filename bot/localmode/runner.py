@@ -193,8 +193,10 @@ class LocalMode:
         # the web chat answers meanwhile
         await asyncio.to_thread(_import_bot_modules)
         from bot.app import build_app
+        from bot.heap import freeze_startup_heap
 
         self.app = await build_app(self.bot_settings, clock=self.clock)
+        freeze_startup_heap()  # full collections then skip start-up's objects (bot.heap)
         missing = await seed_database(self.app.session_maker, at=self.clock.now())
         await continue_message_ids(self.server.world, self.app.session_maker)
         if missing:
