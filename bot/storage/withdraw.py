@@ -149,15 +149,10 @@ async def archive_plan(
     # waiting rows: to send, or held for a liaison's next brief (bot.services.briefs)
     pending = OUTBOX.c.status.in_((OutboxStatus.PENDING, OutboxStatus.HELD))
     cancel = {"status": OutboxStatus.CANCELLED, "last_error": WITHDRAWN}
+    # one pass over the waiting rows: the plan's assignments' and its batches
+    of_plan = OUTBOX.c.assignment_id.in_(_assignments(pid, None)) | _batch_keys(plan.code)
     cancelled = (
-        await conn.execute(
-            update(OUTBOX)
-            .where(pending, OUTBOX.c.assignment_id.in_(_assignments(pid, None)))
-            .values(cancel)
-        )
-    ).rowcount or 0
-    cancelled += (
-        await conn.execute(update(OUTBOX).where(pending, _batch_keys(plan.code)).values(cancel))
+        await conn.execute(update(OUTBOX).where(pending, of_plan).values(cancel))
     ).rowcount or 0
     assignments = (
         await conn.execute(
