@@ -29,6 +29,13 @@ project's:
   RSS after the imports.
 It imports nothing of the bot. Slow at 10,000 assignments (minutes): `--per-plan 100` or 200
 for a quick look.
+
+Measured by helper "story" at 10,000 assignments (2 cores shared; load 1.4-3.8 and 1.9-2.7,
+two runs): 69,594 jobs in 225 s / 180 s (57 / 55 s CPU, 2.6-3.2 ms a job); store 43.5 MiB;
+get_due_jobs 0.1 ms with nothing due, 0.5 ms for the 11 jobs of the next morning; a deadline
+moved 10.6 / 8.8 ms; a plan of 1,000 assignments withdrawn (6,939 jobs) in 9.2 / 8.4 s; the
+event loop blocked up to 100 / 76 s (wall; 19 / 18 s of it this process's CPU, the rest
+waiting for the disk); peak RSS 49 MiB (40 MiB after imports).
 """
 
 from __future__ import annotations
