@@ -30,18 +30,18 @@ Then, on that ledger:
   of tasks_data/plans), wall and CPU;
 - the worst event-loop stall over all of it (tests/heartbeat.py: CPU time of this process
   while the loop did not run; the wall-clock gap in brackets);
-- peak RSS (ru_maxrss of this process; the child that loads each upload is not counted) and
-  RSS after the imports.
+- peak RSS (ru_maxrss of this process) and RSS after the imports.
 
-CPU: this process's (all threads); the child that loads each upload is counted apart (its
-forkserver's reaped children). Print the load (`uptime`) next to the figures.
+CPU: this process's (all threads); a child process that loads an upload (earlier releases) is
+counted apart (its forkserver's reaped children). Print the load (`uptime`) next to the figures.
 
-Measured by helper "story" (2 cores shared, load 2.1-2.3, three runs): schedule everything
-7.1-7.3 s wall (upload 5.0-5.2 s, binding 1.3-1.4 s, first pass 0.6 s; 2.3-2.5 s CPU here +
-3.9-4.2 s in the loading child); store 10.4 MiB after a checkpoint (16.2 MiB with the WAL;
-Outbox 3.5 MiB of it); next tick 0.7-0.8 ms range query, 3.0-3.3 ms whole tick (next morning
-1.3-2.1 / 11-18 ms); approve 3.3-7.4 ms median (3.3-3.8 ms CPU); withdraw 11.3-26 ms wall
-(11.3-12.9 ms CPU); worst stall 15-18 ms (upload); peak RSS 110 MiB (75 after imports).
+Measured by helper "story" (2 cores shared, load 2.1-2.5, five runs): schedule everything
+2.9-3.2 s wall, 2.8-2.9 s CPU (upload 0.9-1.0 s, binding 1.4-1.6 s, first pass 0.6 s); store
+10.4 MiB after a checkpoint (16.2 MiB with the WAL; Outbox 3.5 MiB of it); next tick 0.7-0.8 ms
+range query, 3.0-3.3 ms whole tick (next morning 1.3-2.1 / 11-18 ms); approve 3.2-3.6 ms
+median in quiet runs (up to 8 ms when the machine is busy); withdraw 11.1-11.7 ms in quiet runs
+(up to 33 ms wall / 17 ms CPU when busy); worst stall 15-18 ms (upload); peak RSS 110-112 MiB
+(75 after imports).
 The peer (benchmarks/peer_jobstore.py) on the same ledger, same machine: 180-225 s, 43.5 MiB,
 0.1 ms (0.5 ms next morning), 8.8-10.6 ms, 8.4-9.2 s, loop blocked 76-100 s, 49 MiB.
 """
@@ -387,8 +387,9 @@ async def story(args: argparse.Namespace, folder: Path) -> list[str]:
         phases = (up, bind, first)
         lines.append(
             f"schedule everything: {sum(p.wall for p in phases):.2f} s wall, "
-            f"{sum(p.cpu for p in phases):.2f} s CPU here + {up.child:.2f} s CPU in the "
-            f"loading child (upload {up.wall:.2f} s wall / {up.cpu:.2f} s CPU; "
+            f"{sum(p.cpu for p in phases):.2f} s CPU"
+            + (f" here + {up.child:.2f} s CPU in the loading child" if up.child else "")
+            + f" (upload {up.wall:.2f} s wall / {up.cpu:.2f} s CPU; "
             f"{len(liaisons)} liaisons and {(len(liaisons) + 2) // 3} leaders bound "
             f"{bind.wall:.2f} s / {bind.cpu:.2f} s; first pass {first.wall:.2f} s / "
             f"{first.cpu:.2f} s: {result.considered:,} considered, {result.inserted:,} Outbox "
@@ -448,8 +449,8 @@ async def story(args: argparse.Namespace, folder: Path) -> list[str]:
         await engine.dispose()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     lines.append(
-        f"peak RSS: {peak:.0f} MiB (ru_maxrss of this process, the loading child not counted;"
-        f" {RSS_AFTER_IMPORTS:.0f} MiB after the imports)"
+        f"peak RSS: {peak:.0f} MiB (ru_maxrss of this process; {RSS_AFTER_IMPORTS:.0f} MiB "
+        "after the imports)"
     )
     return lines
 
