@@ -27,6 +27,7 @@ from bot.storage import (
 )
 
 SessionMaker = async_sessionmaker[AsyncSession]
+WAL_LIMIT_BYTES = 1024 * 1024  # SQLite: the -wal file's size kept after a checkpoint
 
 
 def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: object) -> None:
@@ -40,6 +41,10 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: object) -> None:
     # assignments reads (about 20 MiB) stay in memory until the next write, instead of being
     # read again from the OS, page by page, for every statement (benchmarks/status_bench.py).
     cursor.execute("PRAGMA cache_size=-32768")
+    # The WAL file keeps the size of the largest transaction it ever held (a first pass after
+    # loading writes megabytes in one) until something truncates it: once checkpointed, it is
+    # cut back to 1 MiB, so the store on disk is the database and a small log.
+    cursor.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
     cursor.close()
 
 

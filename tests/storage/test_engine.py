@@ -1,5 +1,6 @@
-"""The PostgreSQL engine's sessions: JIT compilation off on every pooled connection, also after
-the pool's rollback at check-in (bot.storage.db._pg_session)."""
+"""The engines' connection settings: on PostgreSQL, JIT compilation off on every pooled
+connection, also after the pool's rollback at check-in (bot.storage.db._pg_session); on SQLite,
+the write-ahead log cut back after a large transaction (journal_size_limit)."""
 
 from __future__ import annotations
 
@@ -18,5 +19,32 @@ async def test_jit_is_off_on_every_connection(tmp_path) -> None:
                 assert (await conn.exec_driver_sql("SHOW jit")).scalar() == "off"
             async with engine.begin() as conn:
                 assert (await conn.exec_driver_sql("SHOW jit")).scalar() == "off"
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.skipif(on_postgres(), reason="SQLite's write-ahead log file")
+async def test_sqlite_wal_is_cut_back_after_a_large_transaction(tmp_path) -> None:
+    """A transaction of several MiB grows the -wal file; once checkpointed, the next write
+    cuts it back to WAL_LIMIT_BYTES instead of leaving it at its largest size forever."""
+    from bot.storage.db import WAL_LIMIT_BYTES
+
+    path = tmp_path / "wal.sqlite3"
+    engine = make_engine(f"sqlite+aiosqlite:///{path}")
+    try:
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql("CREATE TABLE blob (id INTEGER PRIMARY KEY, body TEXT)")
+        async with engine.begin() as conn:  # about 6 MiB in one transaction
+            await conn.exec_driver_sql(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)"
+                " INSERT INTO blob (body) SELECT printf('%.2000c', 'x') FROM n"
+            )
+        wal = path.with_name(path.name + "-wal")
+        assert wal.stat().st_size > 4 * WAL_LIMIT_BYTES
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        async with engine.begin() as conn:  # the next writer restarts the log
+            await conn.exec_driver_sql("INSERT INTO blob (body) VALUES ('y')")
+        assert wal.stat().st_size <= WAL_LIMIT_BYTES
     finally:
         await engine.dispose()
