@@ -63,7 +63,7 @@ def reminder_section(days_left: int) -> str:
     return "d30"
 
 
-def _short(text: str) -> str:
+def short_title(text: str) -> str:
     return text if len(text) <= TITLE_CHARS else text[: TITLE_CHARS - 1] + "…"
 
 
@@ -75,7 +75,7 @@ def items_of(kind: str, payload: Mapping[str, Any], assignment_id: int | None) -
             BriefItem(
                 id=int(i.id or 0),
                 ref=i.ref,
-                title=_short(i.title),
+                title=short_title(i.title),
                 plan=notice.plan,
                 plan_title=notice.plan_title,
                 section="od",
@@ -101,7 +101,7 @@ def items_of(kind: str, payload: Mapping[str, Any], assignment_id: int | None) -
         BriefItem(
             id=assignment_id,
             ref=notice.ref,
-            title=_short(notice.title),
+            title=short_title(notice.title),
             plan=notice.plan,
             plan_title=notice.plan_title,
             section=section,

@@ -242,6 +242,65 @@ class ItemNotice:
         )
 
 
+# what a planned row of one item stores (its payload); the rest of `ItemNotice` is the item
+# as the ledger has it when the message is rendered (`bot.storage.outbox.details`)
+STAGE_FIELDS = ("plan", "audience", "stage", "due", "days", "ladder", "period_end", "chased")
+
+
+def stage_payload(
+    plan: str | None,
+    audience: str,
+    due: date | None,
+    days: int | None,
+    ladder: str,
+    period_end: date | None = None,
+) -> Json:
+    """The payload of a planned reminder, chase, overdue notice, 督办 or report request: a
+    reference to the item (the row's assignment and stage) and what the stage says; no copy
+    of the item (plan code kept: the brief's policy is per plan)."""
+    out: Json = {"plan": plan or "", "audience": audience, "due": _iso(due), "days": days}
+    if ladder:
+        out["ladder"] = ladder
+    if period_end is not None:
+        out["period_end"] = period_end.isoformat()
+    return out
+
+
+def is_reference(data: Mapping[str, Any]) -> bool:
+    """A payload (of an item, or an item of a summary or list) that refers to its item
+    rather than copying it: rows planned since lean rows (earlier rows carry the title)."""
+    return "title" not in data
+
+
+def with_item(stage: ItemNotice, item: ItemNotice) -> ItemNotice:
+    """A referring payload (`stage_payload`) completed with its item as the ledger has it."""
+    return ItemNotice(
+        plan=item.plan or stage.plan,
+        plan_title=item.plan_title,
+        ref=item.ref,
+        title=item.title,
+        item_kind=item.item_kind,
+        target=item.target,
+        phrase=item.phrase,
+        original_due=item.original_due,
+        unit=item.unit,
+        unit_id=item.unit_id,
+        role=item.role,
+        status=item.status,
+        acknowledged=item.acknowledged,
+        units=item.units,
+        chased=stage.chased,
+        audience=stage.audience,
+        stage=stage.stage,
+        due=stage.due,
+        days=stage.days,
+        ladder=stage.ladder,
+        period_end=stage.period_end,
+        note=stage.note,
+        by=stage.by,
+    )
+
+
 # --- 督办汇总 and 逾期事项清单 -----------------------------------------------------------------
 
 
@@ -309,6 +368,23 @@ class BatchItem:
             out["chased"] = self.chased.to_json()
         return out
 
+    def to_ref_json(self) -> Json:
+        """The item as a planned summary or list stores it: a reference (id, ref) and what
+        the stage says; its title, unit and status are read from the ledger when the
+        message is rendered (`bot.storage.outbox.details.rendered_payload`)."""
+        out: Json = {
+            "id": self.id,
+            "ref": self.ref,
+            "kind": self.kind,
+            "ladder": self.ladder,
+            "days": self.days,
+            "due": self.due.isoformat() if self.due is not None else None,
+            "stage": self.stage,
+        }
+        if self.chased is not None:
+            out["chased"] = self.chased.to_json()
+        return out
+
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Self:
         chased = data.get("chased")
@@ -344,7 +420,9 @@ class BatchNotice:
     follow_up: int = 0
     ranking: RankingBlock | None = None  # a leader's 督办汇总: the plan's units (a picture)
 
-    def to_json(self) -> Json:
+    def to_json(self, *, lean: bool = False) -> Json:
+        """`lean`: the items as references (`BatchItem.to_ref_json`), as planned rows store
+        them."""
         out: Json = {
             "plan": self.plan,
             "plan_title": self.plan_title,
@@ -352,7 +430,7 @@ class BatchNotice:
             "audience": self.audience,
             "total": self.total,
             "counts": dict(self.counts),
-            "items": [i.to_json() for i in self.items],
+            "items": [i.to_ref_json() if lean else i.to_json() for i in self.items],
             "more": self.more,
             "follow_up": self.follow_up,
         }
@@ -707,12 +785,13 @@ class BriefItem:
         return (order, -self.days if self.section == "od" else self.days, self.plan, self.ref)
 
     def to_json(self) -> Json:
+        """A reference to the item (id, ref, plan) and what the brief says of it; its title
+        and its plan's title are read from the ledger when the brief is rendered (payloads
+        of earlier releases carry them: read as they are)."""
         out: Json = {
             "id": self.id,
             "ref": self.ref,
-            "title": self.title,
             "plan": self.plan,
-            "plan_title": self.plan_title,
             "section": self.section,
             "days": self.days,
             "due": _iso(self.due),

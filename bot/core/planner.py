@@ -36,7 +36,7 @@ the next window opening (where the "latest stage only" rule can still pick the n
 
 The next instant (`plan_pass`): for each assignment it looks at, the planner also says when
 its answer can next change: the earliest stage trigger of any of its ladders after `at` (the
-same ladder rules, the same trigger computations: `_Planner.next_instant`), or None when
+same ladder rules, the same trigger computations: `Planner.next_instant`), or None when
 nothing can ever be due without a change of the assignment (办结, awaiting 办结). Between
 `at` and that instant `due_notifications` returns, for this assignment, what it returns at
 `at` or nothing (outside the window), so the tick needs to look at it only then
@@ -52,6 +52,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from bot.core.notices import Audience, OutboxKind
 from bot.core.policy import PlanRules, Policy
@@ -65,8 +66,12 @@ from bot.core.workdays import (
 LIAISONS, LEADERS, COORDINATORS = Audience.LIAISONS, Audience.LEADERS, Audience.COORDINATORS
 REMINDER, ACK_CHASE, PERIODIC = OutboxKind.REMINDER, OutboxKind.ACK_CHASE, OutboxKind.PERIODIC
 OVERDUE, ESCALATION = OutboxKind.OVERDUE, OutboxKind.ESCALATION
+# the audiences of the ladders' stages (shared by every notification)
+TO_LIAISONS, TO_LEADERS = (LIAISONS,), (LEADERS,)
+TO_ALL = (LIAISONS, LEADERS, COORDINATORS)
 
 _SILENT = frozenset({DONE_REPORTED, CLOSED})
+_UNKNOWN: Any = object()  # not in a cache yet
 
 
 @dataclass(slots=True)
@@ -198,7 +203,10 @@ def calendar_stage(rules: PlanRules, today: date, due: date) -> tuple[str, str] 
     return None
 
 
-class _Planner:
+class Planner:
+    """The ladders' rules at one instant, with the caches of a pass (window openings, working
+    days, periods, stage names)."""
+
     def __init__(self, policy: Policy, at: datetime) -> None:
         self.policy = policy
         self.at = at
@@ -211,6 +219,20 @@ class _Planner:
             tuple[int, tuple[str, ...], date, date, date], tuple[date, datetime] | None
         ] = {}
         self._all_ends: dict[tuple[int, tuple[str, ...], date, date], list[date]] = {}
+        self._stages: dict[tuple[str, int, date], str] = {}
+        # per (rules, due date): the due ladder's latest due stage and its next trigger
+        self._due_stages: dict[tuple[int, date], Any] = {}
+        self._due_next: dict[tuple[int, date], Any] = {}
+
+    def stage(self, kind: str, days: int, due: date) -> str:
+        """The stage name of a reminder (`days` before) or an overdue stage (`days` after):
+        items due the same day share it (one string per pass, not one per item)."""
+        key = (kind, days, due)
+        found = self._stages.get(key)
+        if found is None:
+            made = reminder_stage(days, due) if kind == REMINDER else overdue_stage(days, due)
+            found = self._stages[key] = made
+        return found
 
     def opening(self, day: date) -> datetime:
         found = self._openings.get(day)
@@ -223,7 +245,34 @@ class _Planner:
     def due_ladder(
         self, snap: AssignmentSnapshot, rules: PlanRules, max_lead: int
     ) -> Notification | None:
-        due = snap.due
+        # items due the same day under the same rules share their stage: found once a pass
+        cache_key = (id(rules), snap.due)
+        found = self._due_stages.get(cache_key, _UNKNOWN)
+        if found is _UNKNOWN:
+            found = self._due_stages[cache_key] = self._due_stage(snap.due, rules, max_lead)
+        if found is None:
+            return None
+        kind, stage, audience, trigger, days = found
+        return Notification(
+            key=notification_key(kind, snap.id, stage),
+            kind=kind,
+            stage=stage,
+            audience=audience,
+            not_before=self.at,
+            trigger=trigger,
+            assignment_id=snap.id,
+            plan=snap.plan,
+            unit_id=snap.unit_id,
+            due=snap.due,
+            days=days,
+            ladder="due",
+        )
+
+    def _due_stage(
+        self, due: date, rules: PlanRules, max_lead: int
+    ) -> tuple[OutboxKind, str, tuple[Audience, ...], datetime, int] | None:
+        """The latest due stage of the due ladder of an item due on `due`: (kind, stage,
+        audience, trigger, days), or None."""
         days_left = (due - self.today).days
         if days_left > max_lead:
             return None
@@ -234,22 +283,8 @@ class _Planner:
                 if trigger <= at:
                     escalate = day >= rules.overdue_escalate_day
                     kind = ESCALATION if escalate else OVERDUE
-                    audience = (LIAISONS, LEADERS, COORDINATORS) if escalate else (LIAISONS,)
-                    stage = overdue_stage(day, due)
-                    return Notification(
-                        key=notification_key(kind, snap.id, stage),
-                        kind=kind,
-                        stage=stage,
-                        audience=audience,
-                        not_before=at,
-                        trigger=trigger,
-                        assignment_id=snap.id,
-                        plan=snap.plan,
-                        unit_id=snap.unit_id,
-                        due=due,
-                        days=-days_left,
-                        ladder="due",
-                    )
+                    audience = TO_ALL if escalate else TO_LIAISONS
+                    return kind, self.stage(OVERDUE, day, due), audience, trigger, -days_left
         # reminders, nearest to the due date first
         for index in range(len(rules.reminder_days) - 1, -1, -1):
             before = rules.reminder_days[index]
@@ -258,21 +293,7 @@ class _Planner:
             trigger = self.opening(due - timedelta(days=before))
             if trigger > at:
                 continue
-            stage = reminder_stage(before, due)
-            return Notification(
-                key=notification_key(REMINDER, snap.id, stage),
-                kind=REMINDER,
-                stage=stage,
-                audience=(LIAISONS,),
-                not_before=at,
-                trigger=trigger,
-                assignment_id=snap.id,
-                plan=snap.plan,
-                unit_id=snap.unit_id,
-                due=due,
-                days=days_left,
-                ladder="due",
-            )
+            return REMINDER, self.stage(REMINDER, before, due), TO_LIAISONS, trigger, days_left
         return None
 
     def _ack_day(self, assigned_day: date, working_days: int) -> date:
@@ -303,8 +324,8 @@ class _Planner:
         assigned = snap.assigned_at.astimezone(self.window.zone)
         assigned_day = assigned.date()
         for working_days, kind, audience in (
-            (rules.ack_escalate_after, ESCALATION, (LEADERS,)),
-            (rules.ack_chase_after, ACK_CHASE, (LIAISONS,)),
+            (rules.ack_escalate_after, ESCALATION, TO_LEADERS),
+            (rules.ack_chase_after, ACK_CHASE, TO_LIAISONS),
         ):
             day = self._ack_day(assigned_day, working_days)
             if day > self.today:
@@ -351,7 +372,7 @@ class _Planner:
             key=notification_key(PERIODIC, snap.id, stage),
             kind=PERIODIC,
             stage=stage,
-            audience=(LIAISONS,),
+            audience=TO_LIAISONS,
             not_before=self.at,
             trigger=trigger,
             assignment_id=snap.id,
@@ -377,23 +398,17 @@ class _Planner:
 
     # --- when the answer can next change ----------------------------------------------------
 
-    def next_instant(self, snap: AssignmentSnapshot, rules: PlanRules) -> datetime | None:
-        """The earliest instant after `at` at which a stage of one of `snap`'s ladders becomes
-        due (the triggers the ladders above compare with `at`), or None: nothing can become
-        due until the assignment changes. Until then the planner's answer for `snap` is its
-        answer at `at` (or nothing, outside the window)."""
-        if snap.status in _SILENT:
-            return None
+    def _due_ladder_next(self, due: date, rules: PlanRules) -> datetime | None:
+        """The earliest trigger after `at` of the due ladder of an item due on `due`."""
         at = self.at
-        found: datetime | None = snap.assigned_at if snap.assigned_at > at else None
+        found: datetime | None = None
 
         def consider(trigger: datetime) -> None:
             nonlocal found
             if trigger > at and (found is None or trigger < found):
                 found = trigger
 
-        due = snap.due
-        # the due ladder: reminders, then the overdue notice and 督办 every repeat_days
+        # reminders, then the overdue notice and 督办 every repeat_days
         for before in rules.reminder_days:
             consider(self.opening(due - timedelta(days=before)))
         # the overdue notice, then 督办 from escalate_day every repeat_days, each on the weekly
@@ -411,6 +426,30 @@ class _Planner:
         while escalation(k) <= at:
             k += 1
         consider(escalation(k))
+        return found
+
+    def next_instant(self, snap: AssignmentSnapshot, rules: PlanRules) -> datetime | None:
+        """The earliest instant after `at` at which a stage of one of `snap`'s ladders becomes
+        due (the triggers the ladders above compare with `at`), or None: nothing can become
+        due until the assignment changes. Until then the planner's answer for `snap` is its
+        answer at `at` (or nothing, outside the window)."""
+        if snap.status in _SILENT:
+            return None
+        at = self.at
+        found: datetime | None = snap.assigned_at if snap.assigned_at > at else None
+
+        def consider(trigger: datetime) -> None:
+            nonlocal found
+            if trigger > at and (found is None or trigger < found):
+                found = trigger
+
+        # the due ladder: the same for every item due the same day (found once a pass)
+        day_key = (id(rules), snap.due)
+        due_next = self._due_next.get(day_key, _UNKNOWN)
+        if due_next is _UNKNOWN:
+            due_next = self._due_next[day_key] = self._due_ladder_next(snap.due, rules)
+        if due_next is not None:
+            consider(due_next)
         # the acknowledgement ladder (stopped by 签收 or any report: a change of the row)
         if snap.acknowledged_at is None and snap.status == NOT_STARTED:
             assigned = snap.assigned_at.astimezone(self.window.zone)
@@ -467,14 +506,18 @@ def due_notifications(
     *,
     stats: PlanningStats | None = None,
     next_at: dict[int, datetime | None] | None = None,
+    planner: Planner | None = None,
 ) -> list[Notification]:
     """The notifications due at `at` (aware): at most one per assignment and ladder, the latest
     due stage. Empty outside the sending window. Pass `stats` to receive counts, and `next_at`
-    to receive, for every snapshot, when its answer can next change (`_Planner.next_instant`;
-    not filled outside the window, where nothing is planned)."""
+    to receive, for every snapshot, when its answer can next change (`Planner.next_instant`;
+    not filled outside the window, where nothing is planned). A pass that plans its snapshots
+    a part at a time passes one `Planner(policy, at)` to every call: its calendar caches are
+    then computed once per pass."""
     if not in_window(at, policy.window):
         return []
-    planner = _Planner(policy, at)
+    if planner is None or planner.at != at or planner.policy is not policy:
+        planner = Planner(policy, at)
     if stats is not None:
         planner.stats = stats
     out: list[Notification] = []

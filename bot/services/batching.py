@@ -24,7 +24,6 @@ from bot.core.notices import (
     BatchNotice,
     ChasedBrief,
     ChaseRecord,
-    ItemNotice,
     OutboxKind,
 )
 from bot.core.planner import Notification
@@ -69,15 +68,6 @@ class Batch:
             self.items = heapq.nsmallest(self.cap, self.items, key=BatchItem.rank)
 
 
-@dataclass
-class Markers:
-    """The stages a pass batched (into summaries or lists): how many, and those that need a
-    mark."""
-
-    planned: int = 0
-    rows: list[Marker] = field(default_factory=list)
-
-
 def chased_summary(history: list[ChaseRecord]) -> ChasedBrief:
     """How often the unit was chased before (reminders to liaisons, overdue notices, 督办,
     manual 催办) and the latest one: when, what, to whom."""
@@ -90,63 +80,76 @@ def chased_summary(history: list[ChaseRecord]) -> ChasedBrief:
     return ChasedBrief(len(stages), last.at, last.kind, tuple(names))
 
 
-def batch_item(
-    note: Notification, detail: ItemNotice, chased: list[ChaseRecord] | None
-) -> BatchItem:
-    """One item of a 督办汇总 (with `chased`) or of a liaison's 逾期事项清单 (without)."""
+def batch_item(note: Notification, ref: str, unit: str) -> BatchItem:
+    """One item of a 督办汇总 or of a liaison's 逾期事项清单, as a reference: its title and
+    status are read from the ledger when the message is rendered; `unit` (its unit's name)
+    ranks it among equals. A 督办汇总's items get who was chased before once the summary
+    is cut to its listed items (`bot.services.planning`)."""
     return BatchItem(  # positional: tens of thousands per first pass
         note.assignment_id,  # id
-        detail.ref,
-        detail.title[:80],
-        detail.unit,
-        detail.status,
+        ref,
+        "",  # title: read when rendered
+        unit,
+        "",  # status: read when rendered
         note.kind,  # overdue (逾期提醒) | escalation (督办)
         note.ladder,  # "due": overdue 督办 · "ack": not acknowledged
         note.days,  # days overdue / working days since assignment
         note.due,
         note.stage,
-        chased_summary(chased) if chased is not None else None,
+        None,
     )
+
+
+def batch_key(kind: str, plan: str, day: str, seq: int, chat_id: int) -> str:
+    """f"{kind}:{plan}:{day}|{chat}", a follow-up of the same day "…:{day}#n|{chat}" (`seq`:
+    how many the chat has today already)."""
+    return f"{kind}:{plan}:{day}" + (f"#{seq + 1}" if seq else "") + f"|{chat_id}"
+
+
+def listed(batch: Batch, policy: Policy) -> list[BatchItem]:
+    """The items a batch lists, worst first: a 督办汇总 its `batch_max_items` worst, a
+    liaison's list every item."""
+    items = sorted(batch.items, key=BatchItem.rank)
+    if batch.kind == OutboxKind.ESCALATION_BATCH:
+        return items[: policy.for_plan(batch.plan).batch_max_items]
+    return items
 
 
 def batch_rows(
     batches: dict[BatchId, Batch],
-    taken: dict[tuple[str, str, int], int],
+    keys: dict[BatchId, str],
     policy: Policy,
     at: datetime,
     default_locale: str,
-) -> tuple[list[dict[str, Any]], dict[BatchId, str]]:
-    """The 督办汇总 and 逾期事项清单 rows, one per recipient, kind and plan, and their keys
-    (for the marks of their stages, `marker_rows`). `taken`: how many of each the
-    recipient has today already (`bot.storage.outbox.batches.batches_keyed`).
+) -> list[dict[str, Any]]:
+    """The 督办汇总 and 逾期事项清单 rows, one per recipient, kind and plan, keyed `keys`
+    (`batch_key`, decided when the batch was opened: the marks of its stages name it).
 
     Key f"{kind}:{plan}:{local date}|{chat}": one per recipient, plan and day, whatever the
     number of ticks, restarts or overlapping passes. Everything due becomes due at the window
     opening, so one a day is the rule; an item that becomes due later the same day (a 退回,
     someone bound in the afternoon) is not lost but sent in a follow-up keyed
     "…:{date}#2|{chat}" (#3, …). A 督办汇总 lists at most `batch_max_items` (the rest
-    counted); a liaison's list has every item (each one needs their report).
+    counted); a liaison's list has every item (each one needs their report). The items are
+    stored as references (`BatchItem.to_ref_json`).
     """
     local = at.astimezone(policy.zone).date()
     day = local.isoformat()
     rows: list[dict[str, Any]] = []
-    keys: dict[BatchId, str] = {}
     for bid, batch in sorted(batches.items()):
         kind, plan, chat_id = bid
-        seq = taken.get(bid, 0)
-        key = f"{kind}:{plan}:{day}" + (f"#{seq + 1}" if seq else "") + f"|{chat_id}"
-        keys[bid] = key
-        items = sorted(batch.items, key=BatchItem.rank)
+        key = keys[bid]
+        items = listed(batch, policy)
         total = batch.total  # `items` may have been cut to the listed ones (`Batch.add`)
         if kind == OutboxKind.ESCALATION_BATCH:
-            cap = policy.for_plan(plan).batch_max_items
             counts: dict[str, int] = {"due": 0, "ack": 0}
             for group, n in batch.counts.items():
                 counts[group] = counts.get(group, 0) + n
         else:
-            cap, counts = len(items), {}
+            counts = {}
             for item in items:
                 counts[item.kind] = counts.get(item.kind, 0) + 1
+        seq = key.partition("#")[2].partition("|")[0]
         notice = BatchNotice(
             plan=plan,
             plan_title=batch.plan_title,
@@ -154,9 +157,9 @@ def batch_rows(
             audience=batch.audience,
             total=total,
             counts=counts,
-            items=tuple(items[:cap]),
-            more=max(0, total - cap),
-            follow_up=seq + 1 if seq else 0,
+            items=tuple(items),
+            more=max(0, total - len(items)),
+            follow_up=int(seq) if seq else 0,
         )
         rows.append(
             {
@@ -167,29 +170,35 @@ def batch_rows(
                 "assignment_id": None,
                 "stage": day,
                 "locale": batch.who.locale or default_locale,
-                "payload": notice.to_json(),
+                "payload": notice.to_json(lean=True),
                 "created_at": at,
                 "not_before": at,
             }
         )
-    return rows, keys
+    return rows
 
 
 def marker_rows(
     markers: Iterable[Marker], keys: dict[BatchId, str], at: datetime
 ) -> list[dict[str, Any]]:
     """The marks of batched stages (`Markers.rows`; table stagemark, never sent): the keys of
-    the summaries and lists that carry the stage (see `bot.services.planning`)."""
+    the summaries and lists that carry the stage (see `bot.services.planning`). The stages
+    carried by the same batches share one payload."""
     rows: list[dict[str, Any]] = []
+    payloads: dict[tuple[tuple[BatchId, ...], tuple[str, ...]], dict[str, Any]] = {}
     for note_key, kind, assignment_id, stage, ids, listed in markers:
-        marker = BatchMarker(tuple([keys[i] for i in ids]), tuple(listed))
+        shared = (tuple(ids), tuple(listed))
+        payload = payloads.get(shared)
+        if payload is None:
+            marker = BatchMarker(tuple([keys[i] for i in ids]), shared[1])
+            payload = payloads[shared] = marker.to_json()
         rows.append(
             {
                 "key": note_key,
                 "kind": str(kind),
                 "assignment_id": assignment_id,
                 "stage": stage,
-                "payload": marker.to_json(),
+                "payload": payload,
                 "created_at": at,
             }
         )

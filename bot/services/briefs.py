@@ -43,6 +43,7 @@ from bot.core.policy import Policy
 from bot.core.status import CLOSED, DONE_REPORTED
 from bot.core.workdays import in_window
 from bot.storage.outbox import briefs as sql
+from bot.storage.outbox.details import fill_brief_items
 
 
 @dataclass
@@ -171,6 +172,10 @@ async def compose_briefs(
                 )
             )
         await asyncio.sleep(0)  # the loop runs between partitions
+    # planned rows refer to their items: the refs they lack from the ledger
+    await fill_brief_items(
+        conn, [i for mine in by_chat.values() for r in mine for i in r.items], titles=False
+    )
     if moot:
         await sql.cancel(conn, moot)
         result.cancelled = sum(len(ids) for ids in moot.values())

@@ -67,11 +67,19 @@ leaves all or none, and a restart or an overlapping tick finds the stage planned
 summary or list keyed. The SQL pre-filter of step 1 and the anti-join of step 4 look at both
 (index probes by key / assignment).
 
-Payloads (`bot.core.notices`) carry everything the renderer needs (it has no database): plan,
-ref, title, milestone target, due date, days, units, the recipient's audience; escalations also
-carry who was chased before and when (from earlier Outbox rows); summaries their items (ref,
-title, unit, days overdue, who was chased and when); lists their items (ref, title, unit, due
-date, days overdue, overdue or 督办); digests their whole content.
+Lean rows: a planned row refers to its item, it does not copy it. The payload of a reminder,
+chase, overdue notice, 督办 or report request (`bot.core.notices.stage_payload`) holds the
+plan's code, the audience and what the stage says (due date, days, ladder, period end); the
+row's assignment and stage columns say which item and stage. A summary or list stores each
+item as id, ref and the stage (`BatchItem.to_ref_json`), a 督办汇总's items also who was
+chased before (read once the summary is cut to its listed items). What the item is (title,
+target, units, status…) is read from the ledger when the message is rendered
+(`bot.storage.outbox.details.rendered_payload`, called by the sender; the briefs'
+`fill_brief_items`). Digests still carry their whole content.
+
+Cost: the assignments due are read a partition at a time (`due_partitions`), planned, and
+resolved to their audiences before the next partition is read; only the notifications with
+someone to address are kept for the rows (the 逾期事项清单 decision counts the whole pass).
 """
 
 from __future__ import annotations
@@ -80,18 +88,20 @@ import asyncio
 import gc
 import logging
 import time
+from array import array
 from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
 
 from bot.core.digest_slot import digest_due
-from bot.core.notices import Audience, BatchItem, ChaseRecord, ItemNotice, OutboxKind
+from bot.core.notices import Audience, BatchItem, OutboxKind, stage_payload
 from bot.core.planner import (
     Notification,
+    Planner,
     PlanningStats,
     due_notifications,
     schedule_fingerprint,
@@ -101,10 +111,13 @@ from bot.core.workdays import in_window
 from bot.services.batching import (
     Batch,
     BatchId,
-    Markers,
+    Marker,
     attach_rankings,
     batch_item,
+    batch_key,
     batch_rows,
+    chased_summary,
+    listed,
     marker_rows,
 )
 from bot.services.briefs import compose_briefs
@@ -112,21 +125,29 @@ from bot.services.digest import digest_rows
 from bot.storage.next_at import ensure_policy
 from bot.storage.outbox.audiences import (
     AUDIENCE_ORDER,
+    Directory,
     Recipient,
     audience_members,
     load_directory,
 )
 from bot.storage.outbox.batches import batches_keyed
-from bot.storage.outbox.details import chase_history, item_notices
+from bot.storage.outbox.details import chase_history, earlier_chases, item_keys
 from bot.storage.outbox.marks import insert_marks
-from bot.storage.outbox.raw import insert_rows
-from bot.storage.outbox.snapshots import DueRows, load_due, load_snapshots, new_keys, store_next
+from bot.storage.outbox.raw import PageCache, insert_rows
+from bot.storage.outbox.snapshots import (
+    DueRows,
+    due_partitions,
+    load_snapshots,
+    new_keys,
+    store_next,
+)
 from bot.storage.statistics import refresh_statistics
 
 log = logging.getLogger(__name__)
 
-_SLICE = 250  # notifications turned into rows at a time (the loop runs between slices)
+_SLICE = 500  # notifications turned into rows at a time (the loop runs between slices)
 _INLINE = 2000  # more snapshots than this are planned in a worker thread
+_PAGE_CACHE_KIB = 2048  # SQLite's page cache during a pass (it reads each page about once)
 LIAISONS, ESCALATION = Audience.LIAISONS, OutboxKind.ESCALATION
 ESCALATION_BATCH, OVERDUE_BATCH = OutboxKind.ESCALATION_BATCH, OutboxKind.OVERDUE_BATCH
 # (notification, its recipients): what a pass turns into rows
@@ -185,10 +206,10 @@ async def plan_due(
     Safe to call at any rate and from overlapping ticks: every row has a unique key, so a
     stage is written at most once per chat. Returns counts for logs, the simulator and tests.
 
-    Looks only at the assignments whose next instant has come (`load_due`) and stores their
-    new instants (`store_next`); `full=True` looks at every open assignment instead (today's
-    full recomputation: the reference of the simulator and of the property test) and stores
-    no instant.
+    Looks only at the assignments whose next instant has come (`due_partitions`) and stores
+    their new instants (`store_next`); `full=True` looks at every open assignment instead
+    (today's full recomputation: the reference of the simulator and of the property test)
+    and stores no instant.
     """
     if at.tzinfo is None:
         raise ValueError("plan_due needs an aware instant")
@@ -205,6 +226,146 @@ async def plan_due(
             gc.enable()
 
 
+async def _partitions(
+    conn: AsyncConnection, policy: Policy, at: datetime, full: bool, cache: PageCache
+) -> AsyncIterator[DueRows]:
+    if full:  # the reference: every open assignment that could have something due
+        snaps, plan_ids = await load_snapshots(conn, policy, at)
+        yield DueRows(snaps, {}, [], plan_ids)
+    elif in_window(at, policy.window):  # outside it the planner returns nothing
+        async for part in due_partitions(conn, at, many=cache.limit):
+            yield part
+
+
+class _Todo:
+    """The notifications a pass keeps for its rows (tens of thousands after a plan is loaded),
+    column by column: ids and days in arrays, the values notifications share (kind, stage,
+    audience, plan, dates, instants) as references to one object each; `notes` makes the
+    `Notification`s of a slice again."""
+
+    def __init__(self) -> None:
+        self.ids: array[int] = array("q")
+        self.days: array[int] = array("q")
+        self.units: array[int] = array("q")  # -1: none
+        self.shared: list[list[Any]] = [[] for _ in range(9)]
+        self._interned: dict[Any, Any] = {}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def extend(self, notes: Iterable[Notification]) -> None:
+        share = self._interned.setdefault
+        kinds, stages, audiences, befores, triggers, plans, dues, ends, ladders = self.shared
+        for n in notes:
+            self.ids.append(n.assignment_id or 0)
+            self.days.append(n.days)
+            self.units.append(-1 if n.unit_id is None else n.unit_id)
+            kinds.append(n.kind)
+            stages.append(share(n.stage, n.stage))
+            audiences.append(n.audience)
+            befores.append(share(n.not_before, n.not_before))
+            triggers.append(share(n.trigger, n.trigger))
+            plans.append(n.plan)
+            dues.append(n.due)
+            ends.append(n.period_end)
+            ladders.append(n.ladder)
+
+    def notes(self, begin: int, end: int) -> list[Notification]:
+        kinds, stages, audiences, befores, triggers, plans, dues, ends, ladders = self.shared
+        out: list[Notification] = []
+        for k in range(begin, min(end, len(self.ids))):
+            aid, kind, stage, unit = self.ids[k], kinds[k], stages[k], self.units[k]
+            out.append(
+                Notification(
+                    f"{kind}:{aid}:{stage}",
+                    kind,
+                    stage,
+                    audiences[k],
+                    befores[k],
+                    triggers[k],
+                    aid,
+                    plans[k],
+                    None if unit < 0 else unit,
+                    dues[k],
+                    self.days[k],
+                    ends[k],
+                    ladders[k],
+                )
+            )
+        return out
+
+
+class _Schedule:
+    """The rows a pass read and their new instants, held compactly until they are stored
+    (a first pass reads every assignment: two dicts of 100,000 entries held through the pass
+    cost tens of megabytes): rows grouped by (instant read, new instant, retired), their ids
+    in arrays; `store_next` gets them a few groups at a time."""
+
+    _BATCH = 5000  # rows handed to store_next at a time
+
+    def __init__(self) -> None:
+        self.groups: dict[tuple[datetime, datetime | None, bool], array[int]] = {}
+
+    def add(self, part: DueRows, next_at: dict[int, datetime | None]) -> None:
+        retired = set(part.retired)
+        groups = self.groups
+        for aid, old in part.loaded.items():
+            gone = aid in retired
+            key = (old, None if gone else next_at.get(aid), gone)
+            ids = groups.get(key)
+            if ids is None:
+                ids = groups[key] = array("q")
+            ids.append(aid)
+
+    async def store(self, conn: AsyncConnection) -> int:
+        written = 0
+        batch, next_at = DueRows([], {}, [], {}), {}
+        for (old, new, gone), ids in self.groups.items():
+            for aid in ids:
+                batch.loaded[aid] = old
+                next_at[aid] = new
+            if gone:
+                batch.retired.extend(ids)
+            if len(batch.loaded) >= self._BATCH:
+                written += await store_next(conn, batch, next_at)
+                batch, next_at = DueRows([], {}, [], {}), {}
+        if batch.loaded:
+            written += await store_next(conn, batch, next_at)
+        self.groups = {}
+        return written
+
+
+class _Audiences:
+    """Notifications → their recipients (a notification with nobody to address is dropped
+    here and planned again next tick); many notifications share one audience."""
+
+    def __init__(self, directory: Directory) -> None:
+        self.directory = directory
+        self.found: dict[tuple, list[tuple[Audience, Recipient]]] = {}
+
+    def of(self, note: Notification, plan_ids: dict[str, int]) -> list[tuple[Audience, Recipient]]:
+        plan_id = plan_ids.get(note.plan or "", 0)
+        scope = (note.audience, note.unit_id, plan_id)
+        members = self.found.get(scope)
+        if members is None:
+            members = self.found[scope] = audience_members(
+                note.audience, note.unit_id, self.directory, plan_id
+            )
+        return members
+
+    def addressed(
+        self, notes: list[Notification], plan_ids: dict[str, int], result: PlanResult
+    ) -> list[Notification]:
+        """The notifications with someone to address (the others counted as unresolved)."""
+        out: list[Notification] = []
+        for note in notes:
+            if self.of(note, plan_ids):
+                out.append(note)
+            else:
+                result.unresolved += 1
+        return out
+
+
 async def _plan_due(
     session_maker: async_sessionmaker[Any],
     at: datetime,
@@ -217,108 +378,11 @@ async def _plan_due(
     result = PlanResult(at=at)
     async with session_maker() as session, session.begin():
         conn = await session.connection()
-        due: DueRows | None = None
-        next_at: dict[int, datetime | None] = {}
-        stats = PlanningStats()
-        if full:  # the reference: every open assignment that could have something due
-            snaps, plan_ids = await load_snapshots(conn, policy, at)
-        elif in_window(at, policy.window):  # outside it the planner returns nothing
-            due = await load_due(conn, at)
-            snaps, plan_ids = due.snaps, due.plan_ids
-        else:
-            snaps, plan_ids = [], {}
-        result.considered = len(snaps)
-        if len(snaps) > _INLINE:  # CPU work off the event loop (the bot keeps answering)
-            notes = await asyncio.to_thread(
-                due_notifications, snaps, policy, at, stats=stats, next_at=next_at
-            )
-        else:
-            notes = due_notifications(snaps, policy, at, stats=stats, next_at=next_at)
-        del snaps
-        if due is not None:
-            due.snaps = []  # planned: the instants read are all store_next needs
-        result.due = len(notes)
-        directory = await load_directory(conn) if notes else None
-        # the audience first: a notification with nobody to address (nobody bound yet) is
-        # planned again next tick, so it is not worth looking up in the Outbox
-        targets: dict[str, Target] = {}
-        audiences: dict[tuple, list[tuple[Audience, Recipient]]] = {}  # many notes share one
-        for index, note in enumerate(notes):
-            if index % _SLICE == _SLICE - 1:
-                await asyncio.sleep(0)  # let the bot answer between slices
-            plan_id = plan_ids.get(note.plan or "", 0)
-            scope = (note.audience, note.unit_id, plan_id)
-            members = audiences.get(scope)
-            if members is None:
-                assert directory is not None
-                members = audiences[scope] = audience_members(
-                    note.audience, note.unit_id, directory, plan_id
-                )
-            if members:
-                targets[note.key] = (note, members)
-            else:
-                result.unresolved += 1
-        del notes
-        if targets:
-            fresh = await new_keys(conn, targets)
-            targets = {key: target for key, target in targets.items() if key in fresh}
-        result.new = len(targets)
-        todo = list(targets.values())
-        del targets
-        batches: dict[BatchId, Batch] = {}
-        markers = Markers()
-        load = _liaison_load(todo)  # decided over the whole pass, before slicing
-        # in slices, so that the burst after loading a mostly overdue plan stays small in memory
-        for begin in range(0, len(todo), _SLICE):
-            rows = await _rows_for(
-                conn,
-                todo[begin : begin + _SLICE],
-                policy,
-                at,
-                default_locale,
-                batches,
-                markers,
-                load,
-            )
-            result.inserted += await insert_rows(conn, rows)
-            _count(result, rows)
-        del todo
-        if batches:
-            day = at.astimezone(policy.zone).date().isoformat()
-            taken = await batches_keyed(conn, {(kind, plan) for kind, plan, _ in batches}, day)
-            # sorting and encoding thousands of lists: off the event loop
-            rows, keys = await asyncio.to_thread(
-                batch_rows, batches, taken, policy, at, default_locale
-            )
-            await attach_rankings(session, rows, policy, at)
-            del batches
-            result.batches = sum(1 for row in rows if row["kind"] == ESCALATION_BATCH)
-            result.lists = sum(1 for row in rows if row["kind"] == OVERDUE_BATCH)
-            result.batched_items = markers.planned
-            # the marks first (as many as the batched stages), a slice at a time
-            for begin in range(0, len(markers.rows), _SLICE):
-                chunk = marker_rows(markers.rows[begin : begin + _SLICE], keys, at)
-                result.markers += await insert_marks(conn, chunk)
-            del markers
-            result.inserted += await insert_rows(conn, rows)
-            _count(result, rows)
-            del rows, keys  # thousands of encoded lists
-        if due is not None:
-            result.rescheduled = await store_next(conn, due, next_at)
-        slot = digest_due(policy, at) if digests else None
-        if slot is not None:
-            rows = await digest_rows(session, slot, policy, at, default_locale=default_locale)
-            if rows:
-                result.inserted += await insert_rows(conn, rows)
-                _count(result, rows)
-            result.digests = len(rows)
-        # the liaisons' stage rows of this pass (and any held for now) into their brief
-        briefs = await compose_briefs(conn, policy, at, default_locale=default_locale)
-        result.briefs, result.briefed = briefs.briefs, briefs.carried
-        if briefs.briefs:
-            result.by_kind[OutboxKind.BRIEF] = briefs.briefs
-        written = result.inserted + result.briefed  # Outbox rows inserted, rows carried
-        await refresh_statistics(conn, assignment=result.rescheduled, outbox=written)
+        cache = PageCache(conn, _PAGE_CACHE_KIB)  # held small once many rows are due
+        try:
+            await _plan_in(session, conn, result, at, policy, default_locale, digests, full, cache)
+        finally:
+            await cache.restore()
     result.seconds = time.perf_counter() - started
     if result.inserted:
         log.info(
@@ -331,6 +395,122 @@ async def _plan_due(
             result.seconds,
         )
     return result
+
+
+async def _plan_in(
+    session: Any,
+    conn: AsyncConnection,
+    result: PlanResult,
+    at: datetime,
+    policy: Policy,
+    default_locale: str,
+    digests: bool,
+    full: bool,
+    cache: PageCache,
+) -> None:
+    """The pass, in the caller's transaction."""
+    # what store_next needs of every row read: the instant it was read with and its new one
+    schedule = _Schedule()
+    stats = PlanningStats()
+    planner = Planner(policy, at)  # its calendar caches serve every partition
+    audiences: _Audiences | None = None
+    todo = _Todo()  # the notifications of the pass not yet in the Outbox
+    plan_ids: dict[str, int] = {}
+    # a partition at a time: planned, addressed and checked against the Outbox before
+    # the next one is read (the event loop runs between partitions)
+    async for part in _partitions(conn, policy, at, full, cache):
+        snaps, plan_ids = part.snaps, part.plan_ids
+        result.considered += len(snaps)
+        next_at: dict[int, datetime | None] = {}
+        if len(snaps) > _INLINE:  # CPU work off the event loop (the bot keeps answering)
+            notes = await asyncio.to_thread(
+                due_notifications,
+                snaps,
+                policy,
+                at,
+                stats=stats,
+                next_at=next_at,
+                planner=planner,
+            )
+        else:
+            notes = due_notifications(
+                snaps, policy, at, stats=stats, next_at=next_at, planner=planner
+            )
+        if not full:
+            schedule.add(part, next_at)
+        del snaps, part, next_at
+        result.due += len(notes)
+        if not notes:
+            continue
+        if audiences is None:
+            audiences = _Audiences(await load_directory(conn))
+        addressed = audiences.addressed(notes, plan_ids, result)
+        del notes
+        if addressed:
+            fresh = await new_keys(conn, [note.key for note in addressed])
+            todo.extend(note for note in addressed if note.key in fresh)
+        await asyncio.sleep(0)
+    result.new = len(todo)
+    batching = _Batching(conn, policy, at)
+    # decided over the whole pass, before slicing
+    load = (
+        _liaison_load((n, audiences.of(n, plan_ids)) for n in todo.notes(0, len(todo)))
+        if audiences
+        else {}
+    )
+    # in slices, so that the burst after loading a mostly overdue plan stays small in memory
+    for begin in range(0, len(todo), _SLICE):
+        assert audiences is not None
+        chunk = [(n, audiences.of(n, plan_ids)) for n in todo.notes(begin, begin + _SLICE)]
+        rows, marks = await _rows_for(conn, chunk, policy, at, default_locale, batching, load)
+        del chunk
+        result.inserted += await insert_rows(conn, rows)
+        _count(result, rows)
+        if marks:  # the batches' keys are known: their marks now (not kept for the end)
+            result.markers += await insert_marks(conn, marker_rows(marks, batching.keys, at))
+        await asyncio.sleep(0)
+    del todo
+    if batching.batches:
+        await batching.chase_summaries()
+        result.batched_items = batching.planned
+        # the summaries together (their plans' rankings are read once), then the lists a few
+        # hundred at a time (sorted and encoded off the event loop, not all held at once)
+        order = sorted(batching.batches)
+        summaries = [bid for bid in order if bid[0] == ESCALATION_BATCH]
+        lists = [bid for bid in order if bid[0] != ESCALATION_BATCH]
+        groups = [summaries] + [lists[k : k + _SLICE] for k in range(0, len(lists), _SLICE)]
+        for group in groups:
+            if not group:
+                continue
+            chosen = {bid: batching.batches.pop(bid) for bid in group}
+            rows = await asyncio.to_thread(
+                batch_rows, chosen, batching.keys, policy, at, default_locale
+            )
+            del chosen
+            await attach_rankings(session, rows, policy, at)
+            result.batches += sum(1 for row in rows if row["kind"] == ESCALATION_BATCH)
+            result.lists += sum(1 for row in rows if row["kind"] == OVERDUE_BATCH)
+            result.inserted += await insert_rows(conn, rows)
+            _count(result, rows)
+            del rows
+    del batching
+    if not full:
+        result.rescheduled = await schedule.store(conn)
+    del schedule
+    slot = digest_due(policy, at) if digests else None
+    if slot is not None:
+        rows = await digest_rows(session, slot, policy, at, default_locale=default_locale)
+        if rows:
+            result.inserted += await insert_rows(conn, rows)
+            _count(result, rows)
+        result.digests = len(rows)
+    # the liaisons' stage rows of this pass (and any held for now) into their brief
+    briefs = await compose_briefs(conn, policy, at, default_locale=default_locale)
+    result.briefs, result.briefed = briefs.briefs, briefs.carried
+    if briefs.briefs:
+        result.by_kind[OutboxKind.BRIEF] = briefs.briefs
+    written = result.inserted + result.briefed  # Outbox rows inserted, rows carried
+    await refresh_statistics(conn, assignment=result.rescheduled, outbox=written)
 
 
 async def ensure_schedule_policy(session_maker: async_sessionmaker[Any], policy: Policy) -> bool:
@@ -347,35 +527,76 @@ def _count(result: PlanResult, rows: list[dict[str, Any]]) -> None:
         result.by_audience[audience] = result.by_audience.get(audience, 0) + 1
 
 
+class _Batching:
+    """The 督办汇总 and 逾期事项清单 of a pass while it runs: the batches (recipient's batch →
+    items), their keys (decided when a batch is opened, so that the marks of its stages can
+    be written slice by slice) and how many stages went into them."""
+
+    def __init__(self, conn: AsyncConnection, policy: Policy, at: datetime) -> None:
+        self.conn, self.policy = conn, policy
+        self.day = at.astimezone(policy.zone).date().isoformat()
+        self.batches: dict[BatchId, Batch] = {}
+        self.keys: dict[BatchId, str] = {}
+        self.planned = 0
+        self._taken: dict[tuple[str, str, int], int] = {}
+        self._read: set[tuple[str, str]] = set()  # (kind, plan) whose day's keys were read
+
+    async def read_keys(self, kinds_plans: set[tuple[str, str]]) -> None:
+        """Learn the summaries and lists these (kind, plan) have today already."""
+        wanted = kinds_plans - self._read
+        if wanted:
+            self._taken.update(await batches_keyed(self.conn, wanted, self.day))
+            self._read |= wanted
+
+    def open(
+        self, kind: OutboxKind, plan: str, plan_title: str, audience: Audience, who: Recipient
+    ) -> Batch:
+        bid = (kind, plan, who.chat_id)
+        batch = self.batches.get(bid)
+        if batch is None:
+            batch = self.batches[bid] = Batch(kind, plan, plan_title, audience, who)
+            cap = self.policy.for_plan(plan).batch_max_items if kind == ESCALATION_BATCH else 0
+            batch.cap = cap if cap > 0 else None
+            self.keys[bid] = batch_key(kind, plan, self.day, self._taken.get(bid, 0), who.chat_id)
+        elif AUDIENCE_ORDER.index(audience) < AUDIENCE_ORDER.index(batch.audience):
+            batch.audience = audience
+        return batch
+
+    async def chase_summaries(self) -> None:
+        """Each 督办汇总 cut to the items it lists, and who was chased before each of them
+        (its earlier reminders, chases and 督办: not the stage it is listed for)."""
+        shown: dict[int, BatchItem] = {}
+        for batch in self.batches.values():
+            if batch.kind == ESCALATION_BATCH:
+                batch.items = listed(batch, self.policy)
+                for item in batch.items:
+                    shown[id(item)] = item
+        ids = {item.id for item in shown.values() if item.id is not None}
+        history = await chase_history(self.conn, ids) if ids else {}
+        for item in shown.values():
+            earlier = earlier_chases(history.get(item.id or 0, ()), item.kind, item.stage)
+            item.chased = chased_summary(earlier)
+
+
 async def _rows_for(
     conn: AsyncConnection,
     todo: list[Target],
     policy: Policy,
     at: datetime,
     default_locale: str,
-    batches: dict[BatchId, Batch],
-    markers: Markers,
+    batching: _Batching,
     load: dict[int, int],
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], list[Marker]]:
     """The per-item rows of these notifications; the parts that go into a 督办汇总 or a
-    逾期事项清单 are added to `batches` (recipient's batch → items) and `markers` instead.
+    逾期事项清单 are added to `batching` instead, and the marks of their stages returned.
     `load`: chat → overdue notices and 督办 the pass has for that liaison (`_liaison_load`)."""
-    details = await item_notices(conn, (n.assignment_id for n, _ in todo if n.assignment_id))
-    escalated = [n.assignment_id for n, _ in todo if n.kind == ESCALATION and n.assignment_id]
-    history = await chase_history(conn, escalated) if escalated else {}
-    rows: list[dict[str, Any]] = []
+    # who gets each notification on its own, and who in a batch (batch kind, audience, who)
+    split: list[tuple[Notification, list[tuple[Audience, Recipient]], list[tuple]]] = []
     for note, members in todo:
-        detail = details.get(note.assignment_id or 0)
-        if detail is None:  # archived between the two queries
-            continue
         rules = policy.for_plan(note.plan)
         batch_for = rules.batch_for if note.kind == ESCALATION else ()
         over = rules.liaison_batch_over if note.kind in _LISTABLE and note.ladder == "due" else 0
-        # who was chased before: shown to leaders and coordinators (the liaison's own 督办
-        # message does not list it, so their payload stays small)
-        chased = history.get(note.assignment_id or 0, []) if note.kind == ESCALATION else None
         single: list[tuple[Audience, Recipient]] = []
-        # (batch kind, audience, recipient)
         batched: list[tuple[OutboxKind, Audience, Recipient]] = []
         for audience, who in members:
             if audience in batch_for:
@@ -384,11 +605,20 @@ async def _rows_for(
                 batched.append((OVERDUE_BATCH, audience, who))
             else:
                 single.append((audience, who))
+        split.append((note, single, batched))
+    wanted = {n.assignment_id for n, _, b in split if b and n.assignment_id is not None}
+    keys = await item_keys(conn, wanted) if wanted else {}
+    await batching.read_keys({(str(k), n.plan or "") for n, _, b in split for k, _, _ in b})
+    rows: list[dict[str, Any]] = []
+    marks: list[Marker] = []
+    for note, single, batched in split:
         payloads: dict[Audience, dict[str, Any]] = {}  # recipients of one audience share one
         for audience, who in single:
             payload = payloads.get(audience)
             if payload is None:
-                payload = payloads[audience] = _payload(note, detail, audience, chased)
+                payload = payloads[audience] = stage_payload(
+                    note.plan, audience, note.due, note.days, note.ladder, note.period_end
+                )
             rows.append(
                 {
                     "key": f"{note.key}|{who.chat_id}",
@@ -405,51 +635,26 @@ async def _rows_for(
             )
         if not batched:
             continue
-        plan = detail.plan
+        found = keys.get(note.assignment_id or 0)
+        if found is None:  # archived between the two queries
+            continue
+        ref, unit, plan_title = found
+        plan = note.plan or ""
         items: dict[OutboxKind, BatchItem] = {}  # one item shared by every recipient's batch
         ids: list[BatchId] = []
-        listed: list[str] = []  # the liaisons who get the item in a list (chase history)
+        listed_to: list[str] = []  # the liaisons who get the item in a list (chase history)
         for kind, audience, who in batched:
             item = items.get(kind)
             if item is None:
-                # the list is the liaison's own: who was chased is for leaders / coordinators
-                item = items[kind] = batch_item(
-                    note, detail, (chased or []) if kind == ESCALATION_BATCH else None
-                )
-            bid = (kind, plan, who.chat_id)
-            batch = batches.get(bid)
-            if batch is None:
-                batch = batches[bid] = Batch(kind, plan, detail.plan_title, audience, who)
-                cap = policy.for_plan(plan).batch_max_items if kind == ESCALATION_BATCH else 0
-                batch.cap = cap if cap > 0 else None
-            elif AUDIENCE_ORDER.index(audience) < AUDIENCE_ORDER.index(batch.audience):
-                batch.audience = audience
-            batch.add(item)
-            ids.append(bid)
+                item = items[kind] = batch_item(note, ref, unit)
+            batching.open(kind, plan, plan_title, audience, who).add(item)
+            ids.append((kind, plan, who.chat_id))
             if kind == OVERDUE_BATCH:
-                listed.append(who.name)
+                listed_to.append(who.name)
         # the stage's bookkeeping: its per-item rows already show it was planned; without any,
-        # or when a liaison got it in a list (the chase history names them), a marker row does
-        # (see `bot.services.batching.batch_rows`)
-        markers.planned += 1
-        if ids and (not single or listed):
-            markers.rows.append((note.key, note.kind, note.assignment_id, note.stage, ids, listed))
-    return rows
-
-
-def _payload(
-    note: Notification, detail: ItemNotice, audience: Audience, chased: list[ChaseRecord] | None
-) -> dict[str, Any]:
-    """The item as `audience` sees it at this stage; who was chased before is shown to leaders
-    and coordinators (the liaison's own 督办 does not list it, so their payload stays small)."""
-    shown = None if chased is None or audience == LIAISONS else tuple(chased)
-    return replace(
-        detail,
-        chased=shown,
-        audience=audience,
-        stage=note.stage,
-        due=note.due,
-        days=note.days,
-        ladder=note.ladder,
-        period_end=note.period_end,
-    ).to_json()
+        # or when a liaison got it in a list (the chase history names them), a mark does
+        # (see `bot.services.batching.marker_rows`)
+        batching.planned += 1
+        if ids and (not single or listed_to):
+            marks.append((note.key, note.kind, note.assignment_id, note.stage, ids, listed_to))
+    return rows, marks

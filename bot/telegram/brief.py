@@ -19,6 +19,7 @@ from bot.core.notices import BriefItem, BriefNotice, OutboxKind
 from bot.core.roles import Roles
 from bot.services.briefs import acknowledge_all
 from bot.storage.models import Outbox, Person
+from bot.storage.outbox.delivery import as_rendered
 from bot.telegram.callbacks import BriefAck, BriefGroup, OpenAssignment
 from bot.telegram.common import moment, tell_after_commit
 from bot.telegram.filters import IsRegistered
@@ -34,7 +35,8 @@ async def _brief(session, callback: CallbackQuery, row_id: int) -> BriefNotice |
     chat_id = callback.message.chat.id if callback.message else callback.from_user.id
     if row is None or row.kind != OutboxKind.BRIEF or row.chat_id != chat_id:
         return None
-    return BriefNotice.from_json(row.payload or {})
+    # its items' titles as the ledger has them (a brief refers to its items)
+    return BriefNotice.from_json((await as_rendered(session, row)).payload or {})
 
 
 def group_page(

@@ -64,7 +64,9 @@ def test_one_line_per_item_in_its_most_urgent_section_most_urgent_first():
     assert len(merged[0].title) == 24 and merged[0].title.endswith("…")
     assert [i.id for i in to_acknowledge(merged)] == [1]
     assert list(sections(merged)) == ["od", "d0", "d7", "d30", "per"]
-    assert BriefItem.from_json(merged[3].to_json()) == merged[3]
+    stored = merged[3].to_json()  # a reference: the titles are read when it is rendered
+    assert "title" not in stored and "plan_title" not in stored
+    assert BriefItem.from_json(stored) == replace(merged[3], title="", plan_title="")
 
 
 def test_an_items_milestones_make_one_line_and_all_of_them_are_acknowledged():

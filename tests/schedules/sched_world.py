@@ -20,6 +20,7 @@ from bot.storage.models import (
     Person,
     StageMark,
 )
+from bot.storage.outbox.delivery import as_rendered
 from tests.builders import LedgerBuilder
 
 T0 = datetime(2024, 1, 2, 2, 0, tzinfo=UTC)
@@ -118,6 +119,13 @@ class World:
     async def outbox(self) -> list[Outbox]:
         async with self.session_maker() as s:
             return list((await s.exec(select(Outbox).order_by(Outbox.id))).all())
+
+    async def shown(self) -> list[Outbox]:
+        """The Outbox as the sender renders it: planned rows refer to their items, and are
+        completed with them from the ledger (`bot.storage.outbox.delivery.as_rendered`)."""
+        async with self.session_maker() as s:
+            rows = (await s.exec(select(Outbox).order_by(Outbox.id))).all()
+            return [await as_rendered(s, row) for row in rows]
 
     async def marks(self) -> list[StageMark]:
         """The planner's marks of stages that went only into summaries or lists."""

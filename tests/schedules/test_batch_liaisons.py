@@ -41,7 +41,7 @@ def _chat(world, name: str) -> int:
 async def test_up_to_the_threshold_a_liaison_gets_one_message_per_item(world, policy):
     await _overdue(world, 5)  # 1..5 days overdue: 逾期提醒 only
     result = await plan_due(world.session_maker, local(MONDAY), policy, digests=False)
-    rows = await world.outbox()
+    rows = await world.shown()
     assert result.lists == 0 and result.by_kind == {"overdue": 5}
     assert all(r.chat_id == _chat(world, "张联络") for r in rows)
     assert all(render(r, locale="zh_CN").reply_markup for r in rows)  # buttons on each
@@ -51,7 +51,7 @@ async def test_over_the_threshold_one_list_per_liaison_plan_and_day(world, polic
     items = await _overdue(world, 9)  # 1..9 days overdue: 6 notices, 3 督办
     [other] = await _overdue(world, 1, "市财政局", first=3, prefix="CZ")
     result = await plan_due(world.session_maker, local(MONDAY), policy, digests=False)
-    rows = await world.outbox()
+    rows = await world.shown()
     zhang = _chat(world, "张联络")
     [listing] = [r for r in rows if r.kind == "overdue_batch"]
     assert listing.key == f"overdue_batch:SR:2025-03-24|{zhang}"
@@ -96,7 +96,7 @@ async def test_planning_again_restarts_and_later_ticks_insert_nothing(world, pol
     await _overdue(world, 8)
     first = await plan_due(world.session_maker, local(MONDAY), policy, digests=False)
     assert first.lists == 1
-    before = len(await world.outbox())
+    before = len(await world.shown())
     for instant in (
         "2025-03-24 09:00",
         "2025-03-24 09:00:30",
@@ -114,7 +114,7 @@ async def test_planning_again_restarts_and_later_ticks_insert_nothing(world, pol
     finally:
         await engine.dispose()
     assert again.inserted == 0
-    assert len(await world.outbox()) == before
+    assert len(await world.shown()) == before
 
 
 async def test_threshold_zero_or_null_means_one_message_per_item(world):
@@ -128,7 +128,7 @@ async def test_threshold_zero_or_null_means_one_message_per_item(world):
         assert policy.for_plan("SR").liaison_batch_over == 0
     result = await plan_due(world.session_maker, local(MONDAY), policy, digests=False)
     assert result.lists == 0
-    liaison = [r for r in await world.outbox() if r.chat_id == _chat(world, "张联络")]
+    liaison = [r for r in await world.shown() if r.chat_id == _chat(world, "张联络")]
     assert len(liaison) == 8 and {r.kind for r in liaison} == {"overdue", "escalation"}
     assert load_policy().defaults.liaison_batch_over == 5
 
@@ -171,7 +171,7 @@ async def test_the_next_stage_of_a_listed_item_still_comes(world):
     await world.mark_sent()
     # Tuesday: SR-6 reaches day 7 (督办); alone that day, so the liaison gets it per item
     await plan_due(world.session_maker, local("2025-03-25 09:00"), policy, digests=False)
-    rows = await world.outbox()
+    rows = await world.shown()
     sr6 = items[-1]
     new = [r for r in rows if r.status == "pending"]
     mine = [r for r in new if r.chat_id == _chat(world, "张联络")]
@@ -196,7 +196,7 @@ async def test_the_next_stage_of_a_listed_item_still_comes(world):
     )
     later = await plan_due(world.session_maker, local("2025-03-31 09:00"), lower, digests=False)
     assert later.lists == 1
-    lists = [r for r in await world.outbox() if r.kind == "overdue_batch"]
+    lists = [r for r in await world.shown() if r.kind == "overdue_batch"]
     assert [r.key for r in lists] == [
         f"overdue_batch:SR:2025-03-24|{_chat(world, '张联络')}",
         f"overdue_batch:SR:2025-03-31|{_chat(world, '张联络')}",
@@ -214,12 +214,12 @@ async def test_an_item_due_later_the_same_day_gets_a_follow_up_list(world, polic
     result = await plan_due(world.session_maker, local("2025-03-24 15:00"), policy, digests=False)
     assert result.lists == 1
     zhang = _chat(world, "张联络")
-    keys = sorted(r.key for r in await world.outbox() if r.kind == "overdue_batch")
+    keys = sorted(r.key for r in await world.shown() if r.kind == "overdue_batch")
     assert keys == [
         f"overdue_batch:SR:2025-03-24#2|{zhang}",
         f"overdue_batch:SR:2025-03-24|{zhang}",
     ]
-    follow = next(r for r in await world.outbox() if "#2" in r.key)
+    follow = next(r for r in await world.shown() if "#2" in r.key)
     assert "（补充）" in render(follow, locale="zh_CN").text
 
 
@@ -234,7 +234,7 @@ async def test_a_liaison_of_two_units_is_counted_once_and_sees_the_units(world, 
     await _overdue(world, 3, "市人社局", first=4, prefix="RS")
     result = await plan_due(world.session_maker, local(MONDAY), policy, digests=False)
     assert result.lists == 1  # 3 + 3 > 5: one list with both units' items
-    [listing] = [r for r in await world.outbox() if r.kind == "overdue_batch"]
+    [listing] = [r for r in await world.shown() if r.kind == "overdue_batch"]
     assert listing.payload["total"] == 6
     text = render(listing, locale="zh_CN").text
     assert "市人社局，截止" in text and "市卫健委，截止" in text
@@ -244,7 +244,7 @@ async def test_a_long_list_is_split_under_the_telegram_limit(world, policy):
     for k in range(100):
         await world.item(f"SR-{k}", date(2025, 3, 10), ["市卫健委"], title="很长的任务标题" * 8)
     await plan_due(world.session_maker, local(MONDAY), policy, digests=False)
-    [row] = [r for r in await world.outbox() if r.kind == "overdue_batch"]
+    [row] = [r for r in await world.shown() if r.kind == "overdue_batch"]
     assert row.payload["total"] == 100 and len(row.payload["items"]) == 100
     parts = render(row, locale="zh_CN").parts
     assert len(parts) > 1

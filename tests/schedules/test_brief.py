@@ -49,7 +49,7 @@ async def _mixed(world):
 async def test_a_pass_gives_each_liaison_one_brief_carrying_every_stage(world, briefing):
     await _mixed(world)
     result = await plan_due(world.session_maker, local(MONDAY), briefing, digests=False)
-    rows = await world.outbox()
+    rows = await world.shown()
     zhang, li = _chat(world, "张联络"), _chat(world, "Li Liaison")
     briefs = {r.chat_id: r for r in rows if r.kind == "brief"}
     assert set(briefs) == {zhang, li} and result.briefs == 2
@@ -77,7 +77,7 @@ async def test_the_brief_is_sent_as_one_message_and_its_rows_with_it(world, brie
     await _mixed(world)
     await plan_due(world.session_maker, local(MONDAY), briefing, digests=False)
     zhang = _chat(world, "张联络")
-    [brief] = [r for r in await world.outbox() if r.kind == "brief" and r.chat_id == zhang]
+    [brief] = [r for r in await world.shown() if r.kind == "brief" and r.chat_id == zhang]
     rendered = render(brief)
     assert len(rendered.parts) == 1
     text = rendered.text
@@ -97,7 +97,7 @@ async def test_the_brief_is_sent_as_one_message_and_its_rows_with_it(world, brie
             now=local("2025-03-24 09:00:05"),
         )
         await session.commit()
-    carried = [r for r in await world.outbox() if r.via == brief.key]
+    carried = [r for r in await world.shown() if r.via == brief.key]
     assert carried and {(r.status, r.message_id) for r in carried} == {("sent", 77)}
 
 
@@ -109,7 +109,7 @@ async def test_later_the_same_day_one_follow_up_then_the_next_morning(world, bri
     await plan_due(world.session_maker, local("2025-03-24 12:00"), briefing, digests=False)
     await world.item("SR-3", date(2025, 3, 24), ["市卫健委"])  # and another at 15:00
     await plan_due(world.session_maker, local("2025-03-24 15:00"), briefing, digests=False)
-    rows = await world.outbox()
+    rows = await world.shown()
     briefs = sorted(r.key for r in rows if r.kind == "brief" and r.chat_id == zhang)
     assert briefs == [f"brief:2025-03-24#2|{zhang}", f"brief:2025-03-24|{zhang}"]
     follow = next(r for r in rows if r.key.startswith("brief:2025-03-24#2"))
@@ -125,7 +125,7 @@ async def test_later_the_same_day_one_follow_up_then_the_next_morning(world, bri
         or held.not_before is not None
     )
     await plan_due(world.session_maker, local("2025-03-25 09:00"), briefing, digests=False)
-    tuesday = next(r for r in await world.outbox() if r.key == f"brief:2025-03-25|{zhang}")
+    tuesday = next(r for r in await world.shown() if r.key == f"brief:2025-03-25|{zhang}")
     assert "SR-3" in [i["ref"] for i in tuesday.payload["items"]]
 
 
@@ -133,10 +133,10 @@ async def test_before_the_brief_time_rows_are_held_until_it(world):
     policy = load_policy(overrides={"brief": {"time": "10:30"}})
     await world.item("SR-1", date(2025, 3, 31), ["市卫健委"])
     await plan_due(world.session_maker, local(MONDAY), policy, digests=False)
-    rows = [r for r in await world.outbox() if r.chat_id == _chat(world, "张联络")]
+    rows = [r for r in await world.shown() if r.chat_id == _chat(world, "张联络")]
     assert {r.status for r in rows} == {"held"} and not any(r.kind == "brief" for r in rows)
     await plan_due(world.session_maker, local("2025-03-24 10:30"), policy, digests=False)
-    assert any(r.kind == "brief" for r in await world.outbox())
+    assert any(r.kind == "brief" for r in await world.shown())
 
 
 async def test_a_row_whose_item_moved_on_is_cancelled_not_carried(world):
@@ -146,7 +146,7 @@ async def test_a_row_whose_item_moved_on_is_cancelled_not_carried(world):
     await plan_due(world.session_maker, local(MONDAY), policy, digests=False)
     await world.update(a.id, status="done_reported")
     await plan_due(world.session_maker, local("2025-03-24 10:30"), policy, digests=False)
-    rows = await world.outbox()
+    rows = await world.shown()
     [brief] = [r for r in rows if r.kind == "brief"]
     assert [i["ref"] for i in brief.payload["items"]] == ["SR-2"]
     [gone] = [r for r in rows if r.assignment_id == a.id]
@@ -157,7 +157,7 @@ async def test_a_plan_can_switch_its_liaisons_back_to_one_message_per_item(world
     policy = load_policy(overrides={"plans": {"SR": {"brief": {"audiences": []}}}})
     await world.item("SR-1", date(2025, 3, 31), ["市卫健委"])
     await plan_due(world.session_maker, local(MONDAY), policy, digests=False)
-    rows = await world.outbox()
+    rows = await world.shown()
     assert not any(r.kind == "brief" for r in rows)
     assert {(r.kind, r.status) for r in rows} == {("reminder", "pending")}
 
@@ -169,7 +169,7 @@ async def test_hundreds_of_items_stay_one_message_with_every_group_a_button(worl
             f"SR-{k}", due, ["市卫健委"], acknowledged=k % 3 != 0, title="很长的标题" * 9
         )
     await plan_due(world.session_maker, local(MONDAY), briefing, digests=False)
-    [brief] = [r for r in await world.outbox() if r.kind == "brief"]
+    [brief] = [r for r in await world.shown() if r.kind == "brief"]
     notice = BriefNotice.from_json(brief.payload)
     assert len(notice.items) > 150
     for locale in ("zh_CN", "en"):

@@ -24,7 +24,7 @@ async def test_a_reminder_goes_to_each_liaison_of_the_unit_in_their_language(wor
     )
     result = await plan_due(world.session_maker, local("2025-06-13 09:00"), policy, digests=False)
     assert result.inserted == 2
-    rows = await world.outbox()
+    rows = await world.shown()
     assert {r.key for r in rows} == {
         f"reminder:1:d7@2025-06-20|{world.people['张联络'].telegram_id}",
         f"reminder:2:d7@2025-06-20|{world.people['Li Liaison'].telegram_id}",
@@ -50,7 +50,7 @@ async def test_planning_twice_inserts_nothing(world, policy):
     )
     assert first.inserted == 3  # 督办: liaison, leader, coordinator
     assert (second.new, second.inserted) == (0, 0)  # skipped in SQL: its stage has rows
-    assert len(await world.outbox()) == 3
+    assert len(await world.shown()) == 3
 
 
 async def test_escalation_names_who_was_chased_and_when(world, policy):
@@ -58,7 +58,7 @@ async def test_escalation_names_who_was_chased_and_when(world, policy):
     await plan_due(world.session_maker, local("2025-03-17 09:00"), policy)  # day 3: 逾期提醒
     await world.mark_sent()
     await plan_due(world.session_maker, local("2025-03-21 09:00"), policy)  # day 7: 督办
-    rows = await world.outbox()
+    rows = await world.shown()
     [liaison] = [r for r in rows if r.kind == "escalation"]
     assert liaison.payload["audience"] == "liaisons" and liaison.assignment_id == a.id
     batches = [r for r in rows if r.kind == "escalation_batch"]
@@ -96,7 +96,7 @@ async def test_escalations_are_batched_once_a_day_per_leader_and_coordinator(wor
     for n, unit in enumerate(["市卫健委", "市卫健委", "市财政局", "市卫健委"]):
         await world.item(f"SR-{n}", date(2025, 3, 17 - n), [unit])  # 7..10 days overdue
     first = await plan_due(world.session_maker, local("2025-03-24 09:00"), policy, digests=False)
-    rows = await world.outbox()
+    rows = await world.shown()
     per_item = [r for r in rows if r.kind == "escalation" and r.chat_id]
     batches = [r for r in rows if r.kind == "escalation_batch"]
     # the liaisons: one message per item, with buttons
@@ -121,7 +121,7 @@ async def test_escalations_are_batched_once_a_day_per_leader_and_coordinator(wor
         assert again.inserted == 0, instant
     # 03-28: SR-3 is 14 days overdue, its second 督办 goes to its leader and the coordinators
     await plan_due(world.session_maker, local("2025-03-28 09:00"), policy, digests=False)
-    later = [r for r in await world.outbox() if r.kind == "escalation_batch"]
+    later = [r for r in await world.shown() if r.kind == "escalation_batch"]
     assert len(later) == 7 and len({r.key for r in later}) == 7
     new = [r for r in later if r.stage == "2025-03-28"]
     assert {tuple(i["ref"] for i in r.payload["items"]) for r in new} == {("SR-3",)}
@@ -136,7 +136,7 @@ async def test_an_item_escalated_later_the_same_day_gets_a_follow_up_summary(wor
     [sr2] = await world.item("SR-2", date(2025, 3, 17), ["市人社局"])  # loaded in the afternoon
     result = await plan_due(world.session_maker, local("2025-03-24 15:00"), policy, digests=False)
     assert result.batches == 1  # the coordinator (市人社局 has no liaison nor leader)
-    rows = [r for r in await world.outbox() if r.kind == "escalation_batch"]
+    rows = [r for r in await world.shown() if r.kind == "escalation_batch"]
     chat = world.people["赵督办"].telegram_id
     assert sorted(r.key for r in rows if r.chat_id == chat) == [
         f"escalation_batch:SR:2025-03-24#2|{chat}",
@@ -175,7 +175,7 @@ async def test_a_big_summary_is_capped_and_split_under_the_telegram_limit(world)
     for n in range(150):
         await world.item(f"SR-{n}", date(2025, 3, 14), ["市卫健委"], title="很长的任务标题" * 8)
     await plan_due(world.session_maker, local("2025-03-21 09:00"), policy, digests=False)
-    row = next(r for r in await world.outbox() if r.kind == "escalation_batch")
+    row = next(r for r in await world.shown() if r.kind == "escalation_batch")
     parts = render(row, locale="zh_CN").parts
     assert len(parts) > 1
     assert all(len(p.text.encode("utf-16-le")) // 2 <= MAX_TEXT for p in parts)
@@ -205,7 +205,7 @@ async def test_the_digest_goes_once_a_week_to_each_chat(world, policy):
         digests.append(result.digests)
     # coordinator, unit leader, group: once in week 13, once again in week 14
     assert digests == [0, 3, 0, 0, 3]
-    rows = [r for r in await world.outbox() if r.kind == "digest"]
+    rows = [r for r in await world.shown() if r.kind == "digest"]
     assert len({r.key for r in rows}) == 6
     assert {r.key for r in rows if r.chat_id == -100123} == {
         "digest:2025-W13:-100123",
@@ -228,7 +228,7 @@ async def test_a_long_digest_is_split_under_the_telegram_limit(world):
     for n in range(120):
         await world.item(f"SR-{n}", date(2025, 3, 1), ["市卫健委"], title="很长的任务标题" * 8)
     await plan_due(world.session_maker, local("2025-03-24 09:00"), policy)
-    row = next(r for r in await world.outbox() if r.kind == "digest")
+    row = next(r for r in await world.shown() if r.kind == "digest")
     parts = render(row, locale="zh_CN").parts
     assert len(parts) > 1
     assert all(len(p.text.encode("utf-16-le")) // 2 <= MAX_TEXT for p in parts)
@@ -246,7 +246,7 @@ async def test_the_acknowledgement_ladder_escalates_to_the_unit_leader(world, po
     await plan_due(world.session_maker, local("2025-06-12 10:00"), policy, digests=False)
     await world.mark_sent()
     second = await plan_due(world.session_maker, local("2025-06-16 10:00"), policy, digests=False)
-    rows = await world.outbox()
+    rows = await world.shown()
     assert [(r.kind, r.payload["audience"], r.status) for r in rows] == [
         ("ack_chase", "liaisons", "sent"),
         ("escalation_batch", "leaders", "pending"),  # the leader's 督办汇总
@@ -352,7 +352,7 @@ async def test_snooze_defers_a_reminder_once_to_the_next_working_morning(world, 
     assert first.code == "snoozed"
     assert first.not_before == local("2025-10-09 09:00")  # 国庆: the next working morning
     assert (await snooze("2025-09-30 10:06")).code == "already"
-    rows = await world.outbox()
+    rows = await world.shown()
     assert [r.key.endswith(":snoozed") for r in rows] == [False, True]
     assert "sz:" not in str(render(rows[1], locale="zh_CN").reply_markup)  # no second snooze
 
@@ -401,7 +401,7 @@ async def test_a_first_start_sends_no_digest_for_a_week_it_did_not_track(world, 
     for instant in ("2025-03-26 09:00", "2025-03-28 15:00", "2025-03-31 09:00"):
         digests.append((await plan_due(world.session_maker, local(instant), policy)).digests)
     assert digests == [0, 0, 3]
-    assert {r.payload["week"] for r in await world.outbox() if r.kind == "digest"} == {"2025-W14"}
+    assert {r.payload["week"] for r in await world.shown() if r.kind == "digest"} == {"2025-W14"}
 
 
 async def test_a_restart_after_downtime_still_sends_the_weeks_digest(world, policy):

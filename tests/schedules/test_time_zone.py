@@ -56,7 +56,7 @@ async def test_a_reminder_waits_for_nine_in_berlin(world, policy):
     early = await plan_due(world.session_maker, berlin("2025-06-13 08:30"), policy, digests=False)
     assert early.inserted == 0
     await plan_due(world.session_maker, berlin("2025-06-13 09:00"), policy, digests=False)
-    [row] = await world.outbox()
+    [row] = await world.shown()
     assert row.kind == "reminder" and row.not_before == berlin("2025-06-13 09:00")
     assert "7 days left" in render(row, locale="en", zone=policy.zone).text
 
@@ -69,7 +69,7 @@ async def test_the_digest_goes_at_monday_nine_in_berlin(world, policy):
     assert early.digests == 0
     on_time = await plan_due(world.session_maker, berlin("2025-03-24 09:00"), policy)
     assert on_time.digests == 3  # coordinator, unit leader, group
-    rows = [r for r in await world.outbox() if r.kind == "digest"]
+    rows = [r for r in await world.shown() if r.kind == "digest"]
     assert {r.not_before for r in rows} == {berlin("2025-03-24 09:00")}
     assert "SR-1" in render(rows[0], locale="zh_CN", zone=policy.zone).text
 
@@ -81,7 +81,7 @@ async def _chase(world, policy):
     await plan_due(world.session_maker, berlin("2025-03-21 09:00"), policy, digests=False)
     return next(
         r
-        for r in await world.outbox()
+        for r in await world.shown()
         if r.kind == "escalation_batch" and r.payload["audience"] == "leaders"
     )  # the 督办 summary to the unit's leader names the earlier notice
 

@@ -43,6 +43,7 @@ from bot.storage.models import (
     SentMessage,
     Task,
 )
+from bot.storage.outbox.details import rendered_payload
 from bot.storage.typed_sql import select_rows, stored_id
 
 PENDING, SENDING, SENT = OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.SENT
@@ -351,3 +352,17 @@ async def plan_of(session: AsyncSession, row: Outbox) -> tuple[int | None, str]:
     except (LookupError, ValueError, TypeError):  # a row the sender could not render either
         return None, ""
     return None, notice.ref if isinstance(notice, ItemNotice) else ""
+
+
+async def as_rendered(session: AsyncSession, row: Outbox) -> Outbox:
+    """The row as it is rendered: a planned row refers to its items (lean payloads), so a
+    copy of it, never added to the session, carries them as the ledger has them now; a row
+    whose payload is complete (rows of earlier releases, notices, digests) is itself."""
+    payload = await rendered_payload(
+        await session.connection(), row.kind, row.payload, row.assignment_id, row.stage
+    )
+    if payload is None:
+        return row
+    shown = Outbox(**row.model_dump())
+    shown.payload = payload
+    return shown

@@ -1,30 +1,46 @@
 """What the messages show about each assignment, and who was chased about it before.
 
-Payloads carry everything the renderer needs (it has no database): `item_notices` reads the
-plan, ref, title, milestone target, units… of each assignment once per planning pass;
-`chase_history` the earlier reminders, chases and escalations a 督办 lists for leaders and
-coordinators (from the Outbox itself).
+Planned rows refer to their items (lean payloads, `bot.core.notices.stage_payload` and
+`BatchItem.to_ref_json`): what the item is (plan, ref, title, milestone target, units…) is
+read from the ledger when the message is rendered. `item_notices` reads it (for the sender:
+`rendered_payload`; for the liaisons' briefs: `fill_brief_items`), `item_keys` the little a
+planning pass needs to rank the items of a 督办汇总, and `chase_history` the earlier
+reminders, chases and escalations a 督办 lists for leaders and coordinators (from the Outbox
+itself). Rows of earlier releases carry a copy of their item and are rendered as they are.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.core.brief import short_title
 from bot.core.notices import (
     Audience,
+    BatchItem,
     BatchMarker,
+    BriefItem,
     ChaseRecord,
     ItemNotice,
     OutboxKind,
     OutboxStatus,
     UnitRef,
+    is_reference,
+    with_item,
 )
 from bot.storage.outbox.marks import marks_of
-from bot.storage.outbox.raw import as_date, as_json, chunks, fetch, parse_datetime
+from bot.storage.outbox.raw import (
+    as_date,
+    as_json,
+    chunks,
+    fetch,
+    id_clauses,
+    parse_datetime,
+)
 
 _DETAIL_SQL = """
 SELECT a.id, a.unit_id, a.role, a.status, a.acknowledged_at, a.milestone_id,
@@ -149,3 +165,125 @@ async def chase_history(
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def earlier_chases(history: Iterable[ChaseRecord], kind: str, stage: str) -> list[ChaseRecord]:
+    """The chases before a stage: its history without the stage's own rows and marks (a 督办
+    rendered or summarised after its pass has them)."""
+    return [c for c in history if c.stage != stage or c.kind != kind]
+
+
+_KEYS_SQL = """
+SELECT a.id, t.ref, COALESCE(NULLIF(u.short_name, ''), u.name), p.title
+FROM assignment a
+JOIN milestone m ON m.id = a.milestone_id
+JOIN task t ON t.id = m.task_id
+JOIN plan p ON p.id = t.plan_id
+JOIN unit u ON u.id = a.unit_id
+WHERE {where}
+"""
+
+
+async def item_keys(
+    conn: AsyncConnection, assignment_ids: Iterable[int]
+) -> dict[int, tuple[str, str, str]]:
+    """assignment id → (ref, unit name, plan title): what a planning pass needs of the items
+    it puts in a summary or list (their rank, and the plan's title)."""
+    out: dict[int, tuple[str, str, str]] = {}
+    texts: dict[str, str] = {}  # a plan's title and a unit's name, shared
+    share = texts.setdefault
+    for where, params in id_clauses("a.id", assignment_ids):
+        for aid, ref, unit, plan_title in await fetch(conn, _KEYS_SQL.format(where=where), params):
+            out[aid] = (ref, share(unit, unit), share(plan_title, plan_title))
+    return out
+
+
+_ITEM_KINDS = frozenset(
+    {
+        OutboxKind.REMINDER,
+        OutboxKind.ACK_CHASE,
+        OutboxKind.OVERDUE,
+        OutboxKind.ESCALATION,
+        OutboxKind.PERIODIC,
+        OutboxKind.CHASE,
+    }
+)
+_LISTS = frozenset({OutboxKind.ESCALATION_BATCH, OutboxKind.OVERDUE_BATCH})
+
+
+async def rendered_payload(
+    conn: AsyncConnection,
+    kind: str,
+    payload: dict[str, Any] | None,
+    assignment_id: int | None,
+    stage: str,
+) -> dict[str, Any] | None:
+    """The payload a row is rendered from: a referring payload completed with its items as
+    the ledger has them now (and, for a 督办 to leaders or coordinators, who was chased
+    before); None when the stored one is complete (rows of earlier releases, kinds that
+    never refer)."""
+    data = payload or {}
+    if kind in _ITEM_KINDS and assignment_id is not None and is_reference(data):
+        found = (await item_notices(conn, [assignment_id])).get(assignment_id)
+        if found is None:  # deleted meanwhile: what the row has
+            return None
+        notice = ItemNotice.from_json(data)
+        notice.stage = notice.stage or stage
+        if kind == OutboxKind.ESCALATION and notice.audience != Audience.LIAISONS:
+            history = (await chase_history(conn, [assignment_id])).get(assignment_id, [])
+            notice.chased = tuple(earlier_chases(history, kind, notice.stage))
+        return with_item(notice, found).to_json()
+    if kind == OutboxKind.BRIEF and any(is_reference(i) for i in data.get("items") or ()):
+        brief = [BriefItem.from_json(i) for i in data.get("items") or ()]
+        await fill_brief_items(conn, brief)
+        return {**data, "items": [{**i.to_json(), **_texts(i)} for i in brief]}
+    if kind in _LISTS and any(is_reference(i) for i in data.get("items") or ()):
+        items = [BatchItem.from_json(i) for i in data.get("items") or ()]
+        details = await item_notices(conn, [i.id for i in items if i.id is not None])
+        for item in items:
+            found = details.get(item.id or 0)
+            if found is not None:
+                item.title, item.unit, item.status = found.title[:80], found.unit, found.status
+                item.ref = item.ref or found.ref
+        items.sort(key=BatchItem.rank)
+        return {**data, "items": [i.to_json() for i in items]}
+    return None
+
+
+def _texts(item: BriefItem) -> dict[str, str]:
+    return {"title": item.title, "plan_title": item.plan_title}
+
+
+_BRIEF_SQL = """
+SELECT a.id, t.ref, t.title, p.code, p.title, a.acknowledged_at
+FROM assignment a
+JOIN milestone m ON m.id = a.milestone_id
+JOIN task t ON t.id = m.task_id
+JOIN plan p ON p.id = t.plan_id
+WHERE {where}
+"""
+
+
+async def fill_brief_items(
+    conn: AsyncConnection, items: Sequence[BriefItem], *, titles: bool = True
+) -> None:
+    """Complete brief items made from referring payloads with their items as the ledger has
+    them: ref and plan, and whether it is acknowledged, for an item whose row referred to it
+    wholly (no ref); with `titles` also the titles (no title) for rendering. The brief
+    composer needs no titles (a brief stores none, `BriefItem.to_json`)."""
+    wanted: dict[int, list[BriefItem]] = defaultdict(list)
+    for item in items:
+        if not item.ref or (titles and not item.title):
+            wanted[item.id].append(item)
+    texts: dict[str, str] = {}  # plans' codes and titles, shared
+    share = texts.setdefault
+    for where, params in id_clauses("a.id", wanted):
+        sql = _BRIEF_SQL.format(where=where)
+        for aid, ref, title, code, plan_title, acked in await fetch(conn, sql, params):
+            shown = short_title(title) if titles else ""
+            for item in wanted[aid]:
+                if not item.ref:
+                    item.ref, item.acknowledged = ref, acked is not None
+                item.plan = item.plan or share(code, code)
+                if titles:
+                    item.title, item.plan_title = shown, share(plan_title, plan_title)

@@ -4,37 +4,82 @@ SQLAlchemy Core, portable (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.storage.models import StageMark
-from bot.storage.outbox.raw import chunks, is_postgres
+from bot.storage.outbox.raw import chunks, db_datetime, driver, fetch, id_clauses, is_postgres
 
 MARK = StageMark.__table__  # type: ignore[attr-defined]
 
 
+_INSERT_SQL = (
+    "INSERT INTO stagemark (key, assignment_id, kind, stage, payload, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO NOTHING"
+)
+# PostgreSQL: one statement per batch, the columns as arrays (executemany has no row count)
+_INSERT_PG = (
+    "INSERT INTO stagemark (key, assignment_id, kind, stage, payload, created_at) "
+    "SELECT k, a, kd, sg, pl::json, ca FROM unnest($1::text[], $2::int[], $3::text[], "
+    "$4::text[], $5::text[], $6::timestamptz[]) AS r(k, a, kd, sg, pl, ca) "
+    "ON CONFLICT (key) DO NOTHING"
+)
+
+
 async def insert_marks(conn: AsyncConnection, rows: list[dict[str, Any]]) -> int:
-    """INSERT … ON CONFLICT(key) DO NOTHING of marks (dicts of StageMark's columns); returns
-    how many were new."""
+    """INSERT … ON CONFLICT(key) DO NOTHING of marks (dicts of StageMark's columns, straight to
+    the driver: a first pass writes tens of thousands); returns how many were new."""
     if not rows:
         return 0
-    insert = pg_insert if is_postgres(conn) else sqlite_insert
-    statement = insert(MARK).on_conflict_do_nothing(index_elements=["key"]).returning(MARK.c.key)
-    return len((await conn.execute(statement, rows)).all())
+    encoded: dict[int, str] = {}  # marks of the same batches share their payload: encoded once
+
+    def dumps(payload: dict[str, Any]) -> str:
+        found = encoded.get(id(payload))
+        if found is None:
+            found = encoded[id(payload)] = json.dumps(payload, ensure_ascii=False)
+        return found
+
+    if is_postgres(conn):
+        columns = (
+            [row["key"] for row in rows],
+            [row["assignment_id"] for row in rows],
+            [str(row["kind"]) for row in rows],
+            [row["stage"] for row in rows],
+            [dumps(row["payload"]) for row in rows],
+            [row["created_at"] for row in rows],
+        )
+        result = await conn.exec_driver_sql(_INSERT_PG, columns)
+        return max(result.rowcount or 0, 0)
+    stamps: dict[datetime, str] = {}  # a pass writes its marks with one instant
+    params = [
+        (
+            row["key"],
+            row["assignment_id"],
+            str(row["kind"]),
+            row["stage"],
+            dumps(row["payload"]),
+            stamps.get(row["created_at"])
+            or stamps.setdefault(row["created_at"], db_datetime(row["created_at"])),
+        )
+        for row in rows
+    ]
+    cursor = await (await driver(conn)).executemany(_INSERT_SQL, params)
+    try:
+        return max(cursor.rowcount or 0, 0)
+    finally:
+        await cursor.close()
 
 
 async def marked_keys(conn: AsyncConnection, assignment_ids: Iterable[int]) -> set[str]:
     """The notification keys marked for these assignments."""
     found: set[str] = set()
-    for chunk in chunks(sorted(set(assignment_ids))):
-        for (key,) in await conn.execute(
-            select(MARK.c.key).where(MARK.c.assignment_id.in_(chunk))
-        ):
+    for where, params in id_clauses("assignment_id", assignment_ids):
+        for (key,) in await fetch(conn, f"SELECT key FROM stagemark WHERE {where}", params):
             found.add(key)
     return found
 

@@ -18,10 +18,12 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Iterable, Sequence
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.notices import OutboxStatus
@@ -95,12 +97,59 @@ def chunks(values: Sequence[int], size: int = CHUNK) -> Iterable[Sequence[int]]:
         yield values[start : start + size]
 
 
+def id_clauses(column: str, ids: Iterable[int]) -> Iterator[tuple[str, tuple[int, ...]]]:
+    """WHERE clauses (qmark SQL, parameters) that together select `ids` of `column`: a range
+    for each run of consecutive ids (a first pass asks for thousands of them), a list of at
+    most CHUNK for the rest."""
+    ordered = sorted(set(ids))
+    loose: list[int] = []
+    start = 0
+    while start < len(ordered):
+        end = start
+        while end + 1 < len(ordered) and ordered[end + 1] == ordered[end] + 1:
+            end += 1
+        if end - start >= 15:  # a run: one range
+            yield f"{column} >= ? AND {column} <= ?", (ordered[start], ordered[end])
+        else:
+            loose.extend(ordered[start : end + 1])
+        start = end + 1
+    for chunk in chunks(loose):
+        yield f"{column} IN ({','.join('?' * len(chunk))})", tuple(chunk)
+
+
 async def driver(conn: AsyncConnection) -> Any:
     """The driver's own connection (aiosqlite's) under `conn`, in the same transaction."""
     found = (await conn.get_raw_connection()).driver_connection
     if found is None:  # pragma: no cover - an open connection always has one
         raise RuntimeError("the connection is closed")
     return found
+
+
+class PageCache:
+    """SQLite: this connection's page cache held to `kib` KiB from `limit()` until
+    `restore()` (the bot's connections keep a large one for /status, `bot.storage.db`). A
+    pass that reads and writes every page of the ledger once gains nothing from keeping them
+    all: it would only fill the process's memory with them. PostgreSQL: nothing (the server
+    caches)."""
+
+    def __init__(self, conn: AsyncConnection, kib: int) -> None:
+        self.conn, self.kib = conn, kib
+        self._previous: int | None = None
+
+    async def limit(self) -> None:
+        if self._previous is not None or is_postgres(self.conn):
+            return
+        raw = await driver(self.conn)
+        cursor = await raw.execute("PRAGMA cache_size")
+        [(previous,)] = list(await cursor.fetchall())
+        await cursor.close()
+        await raw.execute(f"PRAGMA cache_size=-{int(self.kib)}")
+        self._previous = int(previous)
+
+    async def restore(self) -> None:
+        if self._previous is not None:
+            await (await driver(self.conn)).execute(f"PRAGMA cache_size={self._previous}")
+            self._previous = None
 
 
 async def fetch(conn: AsyncConnection, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
@@ -114,6 +163,42 @@ async def fetch(conn: AsyncConnection, sql: str, params: Sequence[Any] = ()) -> 
         return list(await cursor.fetchall())
     finally:
         await cursor.close()
+
+
+async def fetch_ids(conn: AsyncConnection, sql: str, params: Sequence[Any] = ()) -> array[int]:
+    """The first column of a query's rows (ids) as a compact array, read a few thousand rows
+    at a time (100,000 ids as tuples of Python ints would take ten times the memory)."""
+    out: array[int] = array("q")
+    if is_postgres(conn):
+        stream = await conn.stream(text(numbered_named(sql)), _named(params))
+        async for part in stream.partitions(5000):
+            out.extend(row[0] for row in part)
+        return out
+    cursor = await (await driver(conn)).execute(sql, [sqlite_param(p) for p in params])
+    try:
+        while part := await cursor.fetchmany(5000):
+            out.extend(row[0] for row in part)
+    finally:
+        await cursor.close()
+    return out
+
+
+def numbered_named(sql: str) -> str:
+    """qmark SQL with SQLAlchemy's named parameters (:p1, :p2…) for `text()`."""
+    counter = 0
+
+    def name(match: re.Match[str]) -> str:
+        nonlocal counter
+        if match.group(0) != "?":
+            return match.group(0)
+        counter += 1
+        return f":p{counter}"
+
+    return _QMARK.sub(name, sql)
+
+
+def _named(params: Sequence[Any]) -> dict[str, Any]:
+    return {f"p{k}": value for k, value in enumerate(params, 1)}
 
 
 async def execute(conn: AsyncConnection, sql: str, params: Sequence[Any] = ()) -> int:
@@ -160,7 +245,7 @@ async def _insert_rows_pg(conn: AsyncConnection, rows: list[dict[str, Any]]) -> 
             [row["assignment_id"] for row in chunk],
             [row["stage"] for row in chunk],
             [row["locale"] for row in chunk],
-            [dumps(row["payload"]) for row in chunk],
+            [dumps(row["payload"], ensure_ascii=False) for row in chunk],
             [row["created_at"] for row in chunk],
             [row["not_before"] for row in chunk],
             [str(row.get("status", pending)) for row in chunk],
@@ -201,7 +286,7 @@ async def insert_rows(conn: AsyncConnection, rows: list[dict[str, Any]]) -> int:
                 row["assignment_id"],
                 row["stage"],
                 row["locale"],
-                dumps(row["payload"]),
+                dumps(row["payload"], ensure_ascii=False),
                 stamp(row["created_at"]),
                 stamp(row["not_before"]),
                 str(row.get("status", pending)),

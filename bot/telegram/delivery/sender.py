@@ -570,7 +570,10 @@ class Sender:
                     parts = [Part.from_json(p) for p in row.parts]
                 else:
                     locale = await delivery.locale_of(session, row, person, self.default_locale)
-                    rendered = self._render(row, locale=locale)
+                    # its items as the ledger has them now (planned rows refer to them)
+                    rendered = self._render(
+                        await delivery.as_rendered(session, row), locale=locale
+                    )
                     parts = to_parts(rendered)
                     photo = getattr(rendered, "photo", None)
                     if photo and self._photos:  # the picture first, then the whole text
