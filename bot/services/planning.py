@@ -89,7 +89,6 @@ import gc
 import logging
 import time
 from array import array
-from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -181,15 +180,14 @@ class PlanResult:
 _LISTABLE = frozenset({OutboxKind.OVERDUE, OutboxKind.ESCALATION})
 
 
-def _liaison_load(todo: Iterable[Target]) -> dict[int, int]:
-    """chat → how many overdue notices and 督办 this pass would send that liaison (all plans)."""
-    load: dict[int, int] = defaultdict(int)
+def _liaison_load(todo: Iterable[Target], load: dict[int, int]) -> None:
+    """Count into `load` (chat →) how many overdue notices and 督办 these notifications send
+    each liaison (all plans)."""
     for note, members in todo:
         if note.kind in _LISTABLE and note.ladder == "due":
             for audience, who in members:
                 if audience == LIAISONS:
-                    load[who.chat_id] += 1
-    return load
+                    load[who.chat_id] = load.get(who.chat_id, 0) + 1
 
 
 async def plan_due(
@@ -415,6 +413,7 @@ async def _plan_in(
     planner = Planner(policy, at)  # its calendar caches serve every partition
     audiences: _Audiences | None = None
     todo = _Todo()  # the notifications of the pass not yet in the Outbox
+    load: dict[int, int] = {}  # chat → overdue notices and 督办 the pass has for that liaison
     plan_ids: dict[str, int] = {}
     # a partition at a time: planned, addressed and checked against the Outbox before
     # the next one is read (the event loop runs between partitions)
@@ -448,16 +447,14 @@ async def _plan_in(
         del notes
         if addressed:
             fresh = await new_keys(conn, [note.key for note in addressed])
-            todo.extend(note for note in addressed if note.key in fresh)
+            kept = [note for note in addressed if note.key in fresh]
+            todo.extend(kept)
+            # the flooded liaisons' count, over the whole pass (decided before any row)
+            _liaison_load(((n, audiences.of(n, plan_ids)) for n in kept), load)
         await asyncio.sleep(0)
     result.new = len(todo)
     batching = _Batching(conn, policy, at)
     # decided over the whole pass, before slicing
-    load = (
-        _liaison_load((n, audiences.of(n, plan_ids)) for n in todo.notes(0, len(todo)))
-        if audiences
-        else {}
-    )
     # in slices, so that the burst after loading a mostly overdue plan stays small in memory
     for begin in range(0, len(todo), _SLICE):
         assert audiences is not None
