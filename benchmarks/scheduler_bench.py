@@ -28,11 +28,16 @@ DATABASE … TEMPLATE, dropped afterwards. The Outbox size is then PostgreSQL's 
 
 
 Measured by h13c (2 cores shared with other test runs, load 2-4; wall times vary 2x with the
-load): 10k: first pass 1.4-1.7 s (1.3-1.6 s CPU), stall 34 ms, 92 MB; nothing due 3-4 ms;
-next morning 0.2-0.3 s; store 13.0 MiB (7.4 MiB of it the ledger). 100k: first pass 11-22 s
-wall (10-13 s CPU; MISSED), stall 61-271 ms (MISSED), peak 217-222 MB (MISSED); nothing due
-3.4-5.9 ms; next morning 0.4-0.8 s, stall 16-41 ms, 88-90 MB; Outbox 10,267 rows after the
-first pass (36,705 marks in stagemark, no longer Outbox rows); store 121.5 MiB.
+load): 10k: first pass 1.4-1.7 s (1.3-1.6 s CPU), stall 34 ms, 92 MB; 100k: first pass 11-22 s
+wall (10-13 s CPU), stall 61-271 ms, peak 217-222 MB; Outbox ~2.8 KB a row.
+
+Measured by firstpass (same machine, load 2.2-2.9; the first pass read a partition at a time,
+lean rows; the briefs' composer and the stored instants as of main 705528d): 10k: first pass
+0.53 s wall (0.38 s CPU), stall 22 ms, peak 79 MB; Outbox 1,140 bytes a row. 100k: first pass
+3.7-5.0 s wall (3.4 s CPU), stall 22-47 ms (the wall clock's gap: CPU stall ~22 ms), peak RSS
+125-130 MB (MISSED: 63 MB after imports, ~30 MB the pass's own, ~20 MB the briefs' composer);
+nothing due 1.6 ms; next morning 83 ms; Outbox 10,267 rows, 1,309 bytes a row (briefs and
+lists of a mostly overdue first pass hold most of it); store 105.4 MiB (68.6 MiB before).
 """
 
 from __future__ import annotations

@@ -3,15 +3,16 @@
 `plan_due(session_maker, at, policy)` is what the scheduler's tick calls (then the sender
 drains the Outbox). One pass, one transaction:
 
-1. load a snapshot of every open assignment that could have something due (one SELECT over
-   assignment ⋈ milestone ⋈ task ⋈ plan, read as plain tuples; items whose latest stage by
-   the calendar already has Outbox rows, items due beyond the policy's horizon, and
-   unacknowledged items whose last acknowledgement stage has rows are filtered out in SQL);
-2. ask the pure planner (`bot.core.planner`) what is due at `at`;
+1. read the assignments whose next instant has come (`due_partitions`: their ids by the
+   index on `assignment.next_at`, then a partition of them at a time as plain tuples, the
+   recurring duties' together at the end; `full=True`, the reference, reads every open
+   assignment that could have something due instead, `load_snapshots`);
+2. ask the pure planner (`bot.core.planner`) what is due at `at`, and when each assignment's
+   answer can next change (stored with `store_next` at the end of the pass);
 3. resolve the audience (liaisons, unit leaders, plan coordinators; subscribed groups for the
    digest) to active people with a Telegram id, one row per chat; a notification with nobody
    to address is dropped here and planned again on the next tick;
-4. drop what is already in the Outbox (one anti-join over the keys passed as a JSON array);
+4. drop what is already in the Outbox or marked (`new_keys`, by the partition's assignments);
 5. INSERT … ON CONFLICT(key) DO NOTHING. Keys are f"{kind}:{assignment_id}:{stage}|{chat_id}"
    (digests f"digest:{week}:{chat_id}", summaries and lists below): planning twice,
    overlapping ticks or a crash between planning and sending can never create a second row
