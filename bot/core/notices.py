@@ -376,11 +376,12 @@ class BatchItem:
             "id": self.id,
             "ref": self.ref,
             "kind": self.kind,
-            "ladder": self.ladder,
             "days": self.days,
             "due": self.due.isoformat() if self.due is not None else None,
             "stage": self.stage,
         }
+        if self.ladder != "due":  # the default when read
+            out["ladder"] = self.ladder
         if self.chased is not None:
             out["chased"] = self.chased.to_json()
         return out
