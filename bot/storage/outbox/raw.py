@@ -114,7 +114,20 @@ def id_clauses(column: str, ids: Iterable[int]) -> Iterator[tuple[str, tuple[int
             loose.extend(ordered[start : end + 1])
         start = end + 1
     for chunk in chunks(loose):
-        yield f"{column} IN ({','.join('?' * len(chunk))})", tuple(chunk)
+        yield in_list(column, chunk)
+
+
+_LIST_SIZES = (8, 32, 128, CHUNK)
+
+
+def in_list(column: str, ids: Sequence[int]) -> tuple[str, tuple[int, ...]]:
+    """`column IN (?, …)` for at most CHUNK ids, padded (with the last id again) to one of a
+    few lengths: every distinct SQL text is a statement the driver prepares and keeps (SQLite's
+    cache holds 128 of them per connection, some hundred kilobytes each for long lists; a
+    first pass would fill it with one per length)."""
+    size = next(n for n in _LIST_SIZES if n >= len(ids))
+    padded = tuple(ids) + (ids[-1],) * (size - len(ids))
+    return f"{column} IN ({','.join('?' * size)})", padded
 
 
 async def driver(conn: AsyncConnection) -> Any:

@@ -34,6 +34,7 @@ from bot.core.status import BLOCKED, IN_PROGRESS, NOT_STARTED
 from bot.storage.models import Assignment, Milestone, Outbox, Plan, Task
 from bot.storage.outbox.marks import marked_keys
 from bot.storage.outbox.raw import (
+    CHUNK,
     as_date,
     as_json,
     chunks,
@@ -41,6 +42,7 @@ from bot.storage.outbox.raw import (
     fetch,
     fetch_ids,
     id_clauses,
+    in_list,
     is_postgres,
     parse_datetime,
     sqlite_param,
@@ -377,6 +379,8 @@ def _where_ids(ids: Sequence[int]) -> tuple[str, Sequence[int]]:
     they are consecutive (a first pass reads them all), else a list."""
     if ids[-1] - ids[0] + 1 == len(ids):
         return "a.id >= ? AND a.id <= ?", (ids[0], ids[-1])
+    if len(ids) <= CHUNK:
+        return in_list("a.id", ids)
     return f"a.id IN ({','.join('?' * len(ids))})", ids
 
 
