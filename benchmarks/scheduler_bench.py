@@ -31,13 +31,14 @@ Measured by h13c (2 cores shared with other test runs, load 2-4; wall times vary
 load): 10k: first pass 1.4-1.7 s (1.3-1.6 s CPU), stall 34 ms, 92 MB; 100k: first pass 11-22 s
 wall (10-13 s CPU), stall 61-271 ms, peak 217-222 MB; Outbox ~2.8 KB a row.
 
-Measured by firstpass (same machine, load 2.2-2.9; the first pass read a partition at a time,
-lean rows; the briefs' composer and the stored instants as of main 705528d): 10k: first pass
-0.53 s wall (0.38 s CPU), stall 22 ms, peak 79 MB; Outbox 1,140 bytes a row. 100k: first pass
-3.7-5.0 s wall (3.4 s CPU), stall 22-47 ms (the wall clock's gap: CPU stall ~22 ms), peak RSS
-125-130 MB (MISSED: 63 MB after imports, ~30 MB the pass's own, ~20 MB the briefs' composer);
-nothing due 1.6 ms; next morning 83 ms; Outbox 10,267 rows, 1,309 bytes a row (briefs and
-lists of a mostly overdue first pass hold most of it); store 105.4 MiB (68.6 MiB before).
+Measured by firstpass (same machine, load 2.9-3.3; the first pass read a partition at a time,
+lean rows; the briefs' composer and the stored instants as of main 705528d, which alone gave
+10k 0.86 s / 100k 7.8 s wall at that load): 10k: first pass 0.40-0.46 s wall (0.38 s CPU),
+stall 21 ms, peak 77-79 MB; Outbox 1,075 bytes a row. 100k: first pass 3.4-3.9 s wall (3.4 s
+CPU), stall 22-33 ms, peak RSS 118-127 MB (MISSED: 64 MB after imports, ~33 MB the pass's own
+through store_next, ~17-20 MB the briefs' composer at the end); nothing due 1.7 ms; next
+morning 84-89 ms; Outbox 10,267 rows, 1,234 bytes a row (the briefs and lists of a mostly
+overdue first pass hold most of it); store 104.1 MiB (68.6 MiB before).
 """
 
 from __future__ import annotations
