@@ -271,6 +271,7 @@ class _Todo:
 
     def notes(self, begin: int, end: int) -> list[Notification]:
         kinds, stages, audiences, befores, triggers, plans, dues, ends, ladders = self.shared
+        number = self._interned.setdefault  # days: a few hundred values, one int object each
         out: list[Notification] = []
         for k in range(begin, min(end, len(self.ids))):
             aid, kind, stage, unit = self.ids[k], kinds[k], stages[k], self.units[k]
@@ -286,7 +287,7 @@ class _Todo:
                     plans[k],
                     None if unit < 0 else unit,
                     dues[k],
-                    self.days[k],
+                    number(("days", self.days[k]), self.days[k]),
                     ends[k],
                     ladders[k],
                 )
