@@ -15,34 +15,55 @@ what this process kept the loop from running while it was itself running, is wha
 assert (`assert_no_stall`); `max_gap` is reported. Work done in a child process counts in
 neither, since it never holds this process's loop. The figures depend on how the work yields,
 not on the machine's speed.
+
+With a worker thread, the CPU time alone still over-counts on a loaded machine: the operating
+system may leave the loop's thread waiting for a core while the worker runs on the other one,
+and the process's CPU time then grows by the worker's. Linux says, per thread, how long it
+waited runnable for a core (/proc/thread-self/schedstat, second field), so a gap is counted
+only as far as the loop's thread was not waiting for a core: a thread blocked on the GIL or
+running the work itself is not runnable-and-waiting, and still counts in full.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from types import TracebackType
+
+_SCHEDSTAT = Path("/proc/thread-self/schedstat")
+
+
+def _runqueue_wait() -> float:
+    """Seconds the calling thread has waited runnable for a core (0 where Linux does not say)."""
+    try:
+        return int(_SCHEDSTAT.read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 class Heartbeat:
     def __init__(self, period: float = 0.001) -> None:
         self.period = period
         self.max_gap = 0.0  # wall clock
-        self.max_stall = 0.0  # CPU time of this process during a gap, at most the gap
+        # CPU time of this process during a gap, at most the gap less the loop thread's wait
+        # for a core
+        self.max_stall = 0.0
         self.beats = 0
         self._task: asyncio.Task[None] | None = None
         self._stop = False
 
     async def _beat(self) -> None:
-        last, last_cpu = time.perf_counter(), time.process_time()
+        last, last_cpu, last_wait = time.perf_counter(), time.process_time(), _runqueue_wait()
         while not self._stop:
             await asyncio.sleep(self.period)
-            now, cpu = time.perf_counter(), time.process_time()
+            now, cpu, wait = time.perf_counter(), time.process_time(), _runqueue_wait()
             gap = now - last
             self.max_gap = max(self.max_gap, gap)
-            self.max_stall = max(self.max_stall, min(gap, cpu - last_cpu))
+            held = gap - (wait - last_wait)  # the gap less the loop thread's wait for a core
+            self.max_stall = max(self.max_stall, min(gap, cpu - last_cpu, held))
             self.beats += 1
-            last, last_cpu = now, cpu
+            last, last_cpu, last_wait = now, cpu, wait
 
     async def __aenter__(self) -> Heartbeat:
         self._task = asyncio.create_task(self._beat())
