@@ -14,15 +14,22 @@ for the four seeds), then (unless `--seeds-only`; `--uploads-only` prints the la
   run);
 - the same for a 10,000-item plan reloaded at start-up (`bot.services.plan_loading.
   reload_folder`) and a 10,000-item upload confirmed.
+`--database-url postgresql+asyncpg://USER@HOST:PORT/DB` runs the uploads and the 10,000-item
+loads on that PostgreSQL server instead (a fresh database of their own, made and dropped there;
+DB is only where the CREATE DATABASE runs), and then times `touch_plan` on a 5,000-item plan and
+`touch_all` on 10,000 assignments (median of 3; `--touch-only` prints only these).
 `time_load(plans, directory)` is reusable by `benchmarks/import_bench.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -69,6 +76,45 @@ def time_load(plans: list[Plan], directory: Any) -> LoadTiming:
     """Migrate a fresh temp SQLite database, load `plans`, load them again; time each step."""
     with tempfile.TemporaryDirectory() as folder:
         return asyncio.run(_time_load(plans, directory, Path(folder)))
+
+
+def _server_url() -> str | None:
+    """The PostgreSQL server of `--database-url`, None for SQLite."""
+    if "--database-url" not in sys.argv:
+        return None
+    return sys.argv[sys.argv.index("--database-url") + 1]
+
+
+def _backend() -> str:
+    return "PostgreSQL" if _server_url() else "SQLite"
+
+
+@asynccontextmanager
+async def _database(folder: Path, name: str) -> AsyncIterator[str]:
+    """A fresh database migrated to head: an SQLite file in `folder`, or a database of its own
+    on the `--database-url` server, dropped afterwards."""
+    server = _server_url()
+    if server is None:
+        url = f"sqlite+aiosqlite:///{folder / f'{name}.sqlite3'}"
+        await upgrade_database(url)
+        yield url
+        return
+    import asyncpg  # type: ignore[import-untyped]
+    from sqlalchemy.engine import make_url
+
+    admin = make_url(server)
+    database = f"load_bench_{os.getpid()}_{name}"
+    dsn = admin.set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        await conn.execute(f"CREATE DATABASE {database}")
+        url = admin.set(database=database).render_as_string(hide_password=False)
+        await upgrade_database(url)
+        yield url
+    finally:
+        await conn.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        await conn.close()
 
 
 def _big_plan(code: str, n: int) -> Plan:
@@ -216,23 +262,24 @@ async def _uploads(folder: Path, plans: int = 10, items: int = 1_000) -> str:
     """Confirm `plans` uploads of `items` items each, one after the other, as the bot does."""
     from bot.services.plan_loading import load_runner
 
-    url = f"sqlite+aiosqlite:///{folder / 'uploads.sqlite3'}"
-    await upgrade_database(url)
-    engine = make_engine(url)
-    try:
-        session_maker = make_session_maker(engine)
-        runner = load_runner()
-        tokens = [await _pending(session_maker, _big_plan(f"U{i}", items)) for i in range(plans)]
+    async with _database(folder, "uploads") as url:
+        engine = make_engine(url)
+        try:
+            session_maker = make_session_maker(engine)
+            runner = load_runner()
+            tokens = [
+                await _pending(session_maker, _big_plan(f"U{i}", items)) for i in range(plans)
+            ]
 
-        async def work() -> None:
-            for token in tokens:
-                await _confirm(session_maker, folder / "uploads", token, runner)
+            async def work() -> None:
+                for token in tokens:
+                    await _confirm(session_maker, folder / "uploads", token, runner)
 
-        wall, cpu, stall = await _measured(work)
-    finally:
-        await engine.dispose()
+            wall, cpu, stall = await _measured(work)
+        finally:
+            await engine.dispose()
     return (
-        f"confirm {plans} uploads of {items:,} items (YAML written + loaded, SQLite): "
+        f"confirm {plans} uploads of {items:,} items (YAML written + loaded, {_backend()}): "
         f"{wall:.2f} s (CPU {cpu:.2f} s), worst stall {stall * 1000:.0f} ms"
     )
 
@@ -245,29 +292,71 @@ async def _stalls(n: int, folder: Path) -> list[str]:
 
     plans_dir = folder / "stall" / "plans"
     write_plan_yaml(_big_plan("BG", n), plans_dir / "bg.yaml")
-    url = f"sqlite+aiosqlite:///{folder / 'stall.sqlite3'}"
-    await upgrade_database(url)
-    engine = make_engine(url)
-    try:
-        session_maker = make_session_maker(engine)
+    async with _database(folder, "stall") as url:
+        engine = make_engine(url)
+        try:
+            session_maker = make_session_maker(engine)
 
-        async def reload() -> None:
-            await reload_folder(session_maker, plans_dir, None, at=AT, default_locale="zh_CN")
+            async def reload() -> None:
+                await reload_folder(session_maker, plans_dir, None, at=AT, default_locale="zh_CN")
 
-        token = await _pending(session_maker, _big_plan("UP", n))
+            token = await _pending(session_maker, _big_plan("UP", n))
 
-        async def upload() -> None:
-            await _confirm(session_maker, folder / "stall", token, load_runner())
+            async def upload() -> None:
+                await _confirm(session_maker, folder / "stall", token, load_runner())
 
-        lines = []
-        for label, work in (("start-up reload", reload), ("upload confirm", upload)):
-            wall, cpu, stall = await _measured(work)
-            lines.append(
-                f"  {label} of {n:,} items: {wall:.2f} s (CPU {cpu:.2f} s), worst stall "
-                f"{stall * 1000:.0f} ms"
-            )
-    finally:
-        await engine.dispose()
+            lines = [f"as the bot loads a {n:,}-item plan ({_backend()}):"]
+            for label, work in (("start-up reload", reload), ("upload confirm", upload)):
+                wall, cpu, stall = await _measured(work)
+                lines.append(
+                    f"  {label} of {n:,} items: {wall:.2f} s (CPU {cpu:.2f} s), worst stall "
+                    f"{stall * 1000:.0f} ms"
+                )
+        finally:
+            await engine.dispose()
+    return lines
+
+
+async def _touch_times(folder: Path) -> list[str]:
+    """Median seconds of `touch_plan` on a 5,000-item plan (beside another of 5,000) and of
+    `touch_all` on their 10,000 assignments, each with every instant set beforehand (the
+    worst case: every row changes), and again with every instant already NULL."""
+    import statistics
+
+    from sqlalchemy import update
+
+    from bot.storage.models import Assignment
+    from bot.storage.next_at import touch_all, touch_plan
+
+    table = Assignment.__table__  # type: ignore[attr-defined]
+    async with _database(folder, "touch") as url:
+        engine = make_engine(url)
+        try:
+            session_maker = make_session_maker(engine)
+            plans = [_big_plan("TA", 5_000), _big_plan("TB", 5_000)]
+            await load_plans(session_maker, plans, None, at=AT)
+            lines = []
+            for label, touch in (
+                ("touch_plan (5,000 of 10,000)", lambda c: touch_plan(c, "TA")),
+                ("touch_all (10,000)", touch_all),
+            ):
+                times: dict[bool, list[float]] = {True: [], False: []}
+                for _ in range(3):
+                    for all_set in (True, False):
+                        if all_set:
+                            async with engine.begin() as conn:
+                                await conn.execute(update(table).values(next_at=AT))
+                        async with engine.begin() as conn:
+                            start = time.perf_counter()
+                            await touch(conn)
+                        times[all_set].append(time.perf_counter() - start)
+                lines.append(
+                    f"{label}, {_backend()}, committed: "
+                    f"{statistics.median(times[True]) * 1000:.1f} ms with every instant set, "
+                    f"{statistics.median(times[False]) * 1000:.1f} ms with none"
+                )
+        finally:
+            await engine.dispose()
     return lines
 
 
@@ -281,8 +370,8 @@ async def _extras(folder: Path) -> list[str]:
             f"{back * 1000:.1f} ms"
         )
     lines.append(await _uploads(folder))
-    lines.append("as the bot loads a 10,000-item plan (SQLite):")
     lines += await _stalls(10_000, folder)
+    lines += await _touch_times(folder)
     return lines
 
 
@@ -304,6 +393,13 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as folder:
             print(asyncio.run(_uploads(Path(folder))))
             for line in asyncio.run(_stalls(10_000, Path(folder))):
+                print(line)
+            for line in asyncio.run(_touch_times(Path(folder))):
+                print(line)
+        return 0
+    if "--touch-only" in sys.argv:
+        with tempfile.TemporaryDirectory() as folder:
+            for line in asyncio.run(_touch_times(Path(folder))):
                 print(line)
         return 0
     if "--withdraw-only" in sys.argv:
