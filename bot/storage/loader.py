@@ -16,6 +16,12 @@ What a reload does:
   withdrawal cancelled, so that the planner plans afresh;
 - changed deadline → Milestone.due moves, `original_due` stays; Assignment.due moves unless an
   approved extension already set a later date; each active assignment gets a "due_change" event.
+- the next instants (bot.storage.next_at) are recomputed at the next tick for what the tick
+  reads and the load changed: the assignments of each task whose recurrence changed or one of
+  whose assignments was created, archived, restored, or got another role or due date (all of
+  a task's, as a report request goes to one carrier per task and unit); the whole plan when
+  its period changed or it was withdrawn. Titles, texts, phrases and targets move no instant
+  (messages are rendered when sent), so a reload that edits only those touches no row.
 
 Roles: when any unit of an item is marked "co" the importer's roles are used as given; otherwise
 the first unit listed leads and the others co-operate. A group unit expands to one assignment per
@@ -39,7 +45,7 @@ from bot.core.history import ACTOR_IMPORT, DueChange, due_change_note
 from bot.core.plan import Indicator, Item, Plan, UnitRef
 from bot.core.units import jurisdiction_of
 from bot.storage import models
-from bot.storage.next_at import touch_plan
+from bot.storage.next_at import touch_plan, touch_tasks
 from bot.storage.withdraw import forget_cancelled_outbox
 
 # Bump when the mapping from Plan to rows changes, so that unchanged YAML is reprocessed once.
@@ -531,6 +537,11 @@ class _PlanWriter:
         self.result = result
         self.events: list[dict[str, Any]] = []
         self.task_ids: dict[str, int] = {}
+        # whose next instants this load may have moved (bot.storage.next_at): the whole plan,
+        # or the assignments of these tasks
+        self.touch_plan = False
+        self.touched_tasks: set[int] = set()
+        self.milestone_tasks: dict[int, int] = {}  # milestone id → task id
 
     async def run(self, plan_row: Any) -> None:
         plan_id = await self._plan(plan_row)
@@ -541,6 +552,10 @@ class _PlanWriter:
         await _insert(self.conn, EVENT, self.events)
         if plan_row is not None and plan_row.archived_at is not None:  # a withdrawn plan is back
             await forget_cancelled_outbox(self.conn, plan_id, self.desired.code)
+        if self.touch_plan:
+            await touch_plan(self.conn, self.desired.code)
+        elif self.touched_tasks:
+            await touch_tasks(self.conn, sorted(self.touched_tasks))
 
     async def _plan(self, row: Any) -> int:
         values = {**self.desired.values, "loaded_at": self.at, "archived_at": None}
@@ -551,6 +566,11 @@ class _PlanWriter:
             assert key is not None  # a single-row INSERT always reports its key
             return int(key[0])
         await self.conn.execute(update(PLAN).where(PLAN.c.id == row.id).values(values))
+        # the plan's period bounds every instant of its recurring duties; a withdrawn plan
+        # comes back whole (new rows need no touch: their instant is NULL already)
+        period = (values["period_start"], values["period_end"])
+        if row.archived_at is not None or (row.period_start, row.period_end) != period:
+            self.touch_plan = True
         return int(row.id)
 
     async def _tasks(self, plan_id: int) -> dict[str, int]:
@@ -575,6 +595,8 @@ class _PlanWriter:
                 counts.unchanged += 1
             if changed or row.archived_at is not None:
                 updates.append({"id": row.id, **item.values, "archived_at": None})
+            if row.recurrence != item.values["recurrence"]:  # the tick reads it
+                self.touched_tasks.add(row.id)
         for ref, row in existing.items():
             if ref not in self.desired.items and row.archived_at is None:
                 updates.append({"id": row.id, "archived_at": self.at})
@@ -600,6 +622,7 @@ class _PlanWriter:
             .order_by(MILESTONE.c.id)
         )
         existing = {(r.task_id, r.seq): r for r in await self.conn.execute(query)}
+        self.milestone_tasks = {r.id: r.task_id for r in existing.values()}
         counts = self.result.milestone_changes
         wanted: dict[tuple[int, int], dict[str, Any]] = {}
         for ref, item in self.desired.items.items():
@@ -719,11 +742,13 @@ class _PlanWriter:
         )
         existing = {(r.milestone_id, r.unit_id): r for r in await self.conn.execute(query)}
         wanted: dict[tuple[int, int], tuple[str, date]] = {}
+        milestone_task: dict[int, int] = {}
         for item in self.desired.items.values():
             roles = [(self.unit_ids[name], role) for name, role in item.assignees.items()]
             for m in item.milestones:
                 key = (self.task_ids[item.ref], m["seq"])
                 milestone_id, due = milestone_ids[key]
+                milestone_task[milestone_id] = key[0]
                 for unit_id, role in roles:
                     wanted[(milestone_id, unit_id)] = (role, due)
         counts = self.result.assignment_changes
@@ -731,6 +756,8 @@ class _PlanWriter:
         for key, (role, due) in wanted.items():
             row = existing.get(key)
             if row is None:
+                if existing:  # its task's other assignments share its duties (next_at)
+                    self.touched_tasks.add(milestone_task[key[0]])
                 new_rows.append(
                     {
                         "milestone_id": key[0],
@@ -754,12 +781,14 @@ class _PlanWriter:
                 change.update(self._move_due(row, *due_moves[key[0]]))
             if change:
                 updates.append({"id": row.id, **change})
+                self.touched_tasks.add(self.milestone_tasks[key[0]])
                 if row.archived_at is None:
                     counts.updated += 1
             elif row.archived_at is None:
                 counts.unchanged += 1
         for key, row in existing.items():
             if key not in wanted and row.archived_at is None:
+                self.touched_tasks.add(self.milestone_tasks[key[0]])
                 updates.append({"id": row.id, "archived_at": self.at})
                 self.events.append(_event(row.id, self.at, "archive", row.status))
                 counts.archived += 1
@@ -908,9 +937,6 @@ async def _load(
         unit_ids = await _upsert_units(conn, facts, report) if facts else {}
         for d, result in todo:
             await _PlanWriter(conn, d, unit_ids, at, result).run(plan_rows.get(d.code))
-            # due dates, units, recurrences, the plan's period may have moved: the scheduler
-            # recomputes the plan's next instants at its next tick (bot.storage.next_at)
-            await touch_plan(conn, d.code)
         if dry_run:
             raise _DryRun()
 

@@ -18,7 +18,9 @@ What sets NULL:
   a coordinator's or plan leader's plan, every plan for a coordinator of all plans. A stage
   that had nobody to address is not retried every tick (its assignment's instant moves on to
   the next stage); binding someone makes it due again, so they get the stage current then;
-- a plan (re)loaded with changes (`bot.storage.loader`): the whole plan (`touch_plan`);
+- a plan (re)loaded with changes (`bot.storage.loader`): the tasks whose assignments,
+  recurrence or milestones changed (`touch_tasks`), or the whole plan when its period changed
+  or a withdrawn plan came back (`touch_plan`);
 - a different policy at start-up (`ensure_policy`): everything.
 
 Core UPDATEs of `assignment` elsewhere must set `next_at = NULL` themselves (or call these).
@@ -65,6 +67,7 @@ _WATCHED = (
     "unit_id",
 )
 _PENDING = "next_at_touch"  # session.info: what to touch after the flush
+_CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
 
 
 def _task_siblings(milestone_ids: set[int]) -> Any:
@@ -169,6 +172,18 @@ def _after_flush(session: Session, _context: Any) -> None:
 async def touch_plan(conn: AsyncConnection, code: str) -> None:
     """Every assignment of plan `code` is recomputed at the next tick (after a reload)."""
     await conn.execute(_of_plans(select(PLAN.c.id).where(PLAN.c.code == code)))
+
+
+async def touch_tasks(conn: AsyncConnection, task_ids: list[int]) -> None:
+    """The assignments of these tasks are recomputed at the next tick (after a reload)."""
+    for start in range(0, len(task_ids), _CHUNK):
+        chunk = task_ids[start : start + _CHUNK]
+        milestones = select(MILESTONE.c.id).where(MILESTONE.c.task_id.in_(chunk))
+        await conn.execute(
+            update(ASSIGNMENT)
+            .where(ASSIGNMENT.c.milestone_id.in_(milestones), ASSIGNMENT.c.next_at.is_not(None))
+            .values(next_at=None)
+        )
 
 
 async def touch_all(conn: AsyncConnection) -> None:
