@@ -17,7 +17,8 @@ for the four seeds), then (unless `--seeds-only`; `--uploads-only` prints the la
 `--database-url postgresql+asyncpg://USER@HOST:PORT/DB` runs the uploads and the 10,000-item
 loads on that PostgreSQL server instead (a fresh database of their own, made and dropped there;
 DB is only where the CREATE DATABASE runs), and then times `touch_plan` on a 5,000-item plan and
-`touch_all` on 10,000 assignments (median of 3; `--touch-only` prints only these).
+`touch_all` on 10,000 assignments (median of 3), and a reload of the 5,000-item plan with one
+title edited, then one deadline moved (`--touch-only` prints only these).
 `time_load(plans, directory)` is reusable by `benchmarks/import_bench.py`.
 """
 
@@ -317,6 +318,39 @@ async def _stalls(n: int, folder: Path) -> list[str]:
     return lines
 
 
+async def _edit_reload(engine: Any, session_maker: Any, plan: Plan) -> str:
+    """Reload `plan` (5,000 items, every instant set) with one title edited, then with one
+    deadline moved: seconds, and how many assignments the next tick must recompute."""
+    import dataclasses
+    from datetime import timedelta
+
+    from sqlalchemy import func, select, update
+
+    from bot.storage.models import Assignment
+
+    table = Assignment.__table__  # type: ignore[attr-defined]
+    first = plan.tasks[0]
+    moved = dataclasses.replace(first.milestones[0], due=first.milestones[0].due - timedelta(1))
+    edits = [
+        ("one title edited", dataclasses.replace(first, title=first.title + "（修订）")),
+        ("one deadline moved", dataclasses.replace(first, milestones=[moved])),
+    ]
+    out = []
+    for label, edited in edits:
+        async with engine.begin() as conn:
+            await conn.execute(update(table).values(next_at=AT))
+        changed = dataclasses.replace(plan, tasks=[edited, *plan.tasks[1:]])
+        start = time.perf_counter()
+        await load_plans(session_maker, [changed], None, at=AT)
+        seconds = time.perf_counter() - start
+        async with engine.connect() as conn:
+            nulls = (
+                await conn.execute(select(func.count()).where(table.c.next_at.is_(None)))
+            ).scalar_one()
+        out.append(f"{label}: {seconds * 1000:.0f} ms, {nulls:,} to recompute")
+    return f"reload a 5,000-item plan ({_backend()}), " + "; ".join(out)
+
+
 async def _touch_times(folder: Path) -> list[str]:
     """Median seconds of `touch_plan` on a 5,000-item plan (beside another of 5,000) and of
     `touch_all` on their 10,000 assignments, each with every instant set beforehand (the
@@ -355,6 +389,7 @@ async def _touch_times(folder: Path) -> list[str]:
                     f"{statistics.median(times[True]) * 1000:.1f} ms with every instant set, "
                     f"{statistics.median(times[False]) * 1000:.1f} ms with none"
                 )
+            lines.append(await _edit_reload(engine, session_maker, plans[0]))
         finally:
             await engine.dispose()
     return lines
