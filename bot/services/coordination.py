@@ -13,7 +13,10 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import desc, func
+from sqlalchemy import bindparam, desc, func, insert, update
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -37,7 +40,7 @@ from bot.services.lookup import find_units, plan_by_code, task_by_ref
 from bot.services.people import liaisons_of_units
 from bot.services.scope import PlanScope
 from bot.services.stats import Scope, unit_names
-from bot.storage.history import claim_decision, latest_decision, record
+from bot.storage.history import assignment_changes, latest_decision, status_event
 from bot.storage.models import (
     Assignment,
     Milestone,
@@ -48,6 +51,7 @@ from bot.storage.models import (
     Task,
     Unit,
 )
+from bot.storage.next_at import touch_decided
 from bot.storage.typed_sql import select_rows, stored_id, table_of
 
 CONFIRM = Action.CONFIRM
@@ -306,16 +310,16 @@ async def act(
     if action not in (CONFIRM, RETURN, APPROVE, DENY):
         raise ServiceError("unknown_action", action=action)
     # one reading of the row: the candidate and the snapshot agree
-    assignment, candidate = await _assignment_and_candidate(session, assignment_id)
+    row, candidate = await _row_and_candidate(session, assignment_id)
     if not roles.coordinates(candidate.plan_id):
         plan = await session.get(Plan, candidate.plan_id)
         raise ServiceError("not_your_plan", plan=plan.code if plan else "")
     snapshot = Snapshot(
-        status=assignment.status,
-        due=assignment.due,
-        acknowledged=assignment.acknowledged_at is not None,
-        progress=assignment.progress,
-        extension_requested_to=assignment.extension_requested_to,
+        status=row.status,
+        due=row.due,
+        acknowledged=row.acknowledged_at is not None,
+        progress=row.progress,
+        extension_requested_to=row.extension_requested_to,
         progress_before_done=(
             await progress_before_done(session, assignment_id) if action == RETURN else None
         ),
@@ -323,17 +327,38 @@ async def act(
     if not pending_for(action, candidate):
         raise await not_pending_error(session, candidate, action)
     transition = apply(snapshot, Action(action), by="coordinator", today=today, reason=reason)
-    claimed = await claim_decision(
-        session,
-        assignment_id,
-        status=snapshot.status,
-        extension_requested_to=snapshot.extension_requested_to,
-        new_status=transition.new_status,
+    changes = assignment_changes(row, transition, at=at)
+    changed = {k: v for k, v in changes.items() if getattr(row, k) != v}
+    # the claim and the change in one conditional UPDATE: the decision is written only if the
+    # row still is what it was made on (status, extension request). False when another
+    # decision came first (two coordinators pressing 办结 on two notices of the same item):
+    # nothing is recorded. On PostgreSQL the second UPDATE waits for the first transaction
+    # and sees its outcome; on SQLite writers are serialised anyway.
+    extension = _ASSIGNMENT.c.extension_requested_to
+    claimed = await session.exec(
+        update(_ASSIGNMENT)
+        .where(
+            _ASSIGNMENT.c.id == assignment_id,
+            _ASSIGNMENT.c.status == snapshot.status,
+            extension.is_(None)
+            if snapshot.extension_requested_to is None
+            else extension == snapshot.extension_requested_to,
+        )
+        .values({**changed, "status": transition.new_status})
     )
-    if not claimed:  # another coordinator decided since we looked: record nothing
+    if claimed.rowcount != 1:  # another coordinator decided since we looked: record nothing
         raise await not_pending_error(session, candidate, action)
-    event = await record(session, assignment, transition, at=at, actor=person, note=reason.strip())
-    await session.flush()
+    touched = await touch_decided(await session.connection(), row.task_id, changed)
+    _sync_loaded(session, assignment_id, changed, touched)
+    event = status_event(
+        assignment_id,
+        transition,
+        at=at,
+        due_before=row.due if "due" in changes else None,
+        actor=person,
+        note=reason.strip(),
+    )
+    await _insert_event(session, event)
     return ActOutcome(
         candidate=candidate,
         action=action,
@@ -342,6 +367,39 @@ async def act(
         reason=reason.strip(),
         event=event,
     )
+
+
+def _sync_loaded(
+    session: AsyncSession, assignment_id: int, changed: dict[str, Any], touched: bool
+) -> None:
+    """The session's Assignment object, when it holds one, as the UPDATE left the row (what
+    an ORM update's synchronize_session does): a later read in the same session sees it."""
+    loaded = session.sync_session.identity_map.get(identity_key(Assignment, assignment_id))
+    if loaded is None:
+        return
+    for name, value in changed.items():
+        set_committed_value(loaded, name, value)
+    if touched:
+        set_committed_value(loaded, "next_at", None)
+
+
+_EVENT = table_of(StatusEvent)
+_EVENT_COLUMNS = tuple(c.name for c in _EVENT.columns if c.name != "id")
+_INSERT_EVENT = insert(_EVENT).values(
+    {name: bindparam(name, type_=_EVENT.c[name].type) for name in _EVENT_COLUMNS}
+)
+
+
+async def _insert_event(session: AsyncSession, event: StatusEvent) -> None:
+    """Store `event` (one constant INSERT, no flush) and make it the session's object."""
+    done = await session.exec(
+        _INSERT_EVENT, params={name: getattr(event, name) for name in _EVENT_COLUMNS}
+    )
+    key = done.inserted_primary_key
+    assert key is not None  # a single-row INSERT
+    event.id = key[0]
+    make_transient_to_detached(event)
+    session.add(event)
 
 
 async def not_pending_error(session: AsyncSession, c: Candidate, action: str) -> ServiceError:
@@ -380,63 +438,81 @@ async def progress_before_done(session: AsyncSession, assignment_id: int) -> int
 
 async def candidate_by_id(session: AsyncSession, assignment_id: int) -> Candidate:
     """Code: unknown_assignment."""
-    return (await _assignment_and_candidate(session, assignment_id))[1]
+    return (await _row_and_candidate(session, assignment_id))[1]
 
 
-async def _assignment_and_candidate(
-    session: AsyncSession, assignment_id: int
-) -> tuple[Assignment, Candidate]:
-    """The active assignment `assignment_id` (the session's object) and the candidate it is,
-    read in one statement: an act on one assignment reads that row with its milestone, item
-    and unit, nothing of the item's other assignments. Code: unknown_assignment."""
-    namesakes = table_of(Unit).alias("namesake")
-    sharing = (
+_ASSIGNMENT = table_of(Assignment)
+_MILESTONE = table_of(Milestone)
+_TASK = table_of(Task)
+_UNIT = table_of(Unit)
+_NAMESAKE = _UNIT.alias("namesake")
+# one assignment with its milestone, item and unit (a constant statement: compiled once per
+# process, SQLAlchemy's statement cache); `sharing`: how many units have its short name
+_ACT_ROW = (
+    select_rows(
+        _ASSIGNMENT.c.id,
+        _ASSIGNMENT.c.milestone_id,
+        _ASSIGNMENT.c.unit_id,
+        _ASSIGNMENT.c.role,
+        _ASSIGNMENT.c.status,
+        _ASSIGNMENT.c.due,
+        _ASSIGNMENT.c.progress,
+        _ASSIGNMENT.c.extension_requested_to,
+        _ASSIGNMENT.c.acknowledged_at,
+        _ASSIGNMENT.c.last_report_at,
+        _ASSIGNMENT.c.done_reported_at,
+        _ASSIGNMENT.c.closed_at,
+        _TASK.c.plan_id,
+        _TASK.c.ref,
+        _TASK.c.title,
+        _MILESTONE.c.task_id,
+        _MILESTONE.c.seq,
+        _MILESTONE.c.original_due,
+        _UNIT.c.name.label("unit_name"),
+        _UNIT.c.short_name,
         select(func.count())
-        .select_from(namesakes)
-        .where(namesakes.c.short_name == col(Unit.short_name))
+        .select_from(_NAMESAKE)
+        .where(_NAMESAKE.c.short_name == _UNIT.c.short_name)
         .scalar_subquery()
+        .label("sharing"),
     )
-    query = (
-        select_rows(
-            Assignment,
-            Task.plan_id,
-            Task.ref,
-            Task.title,
-            Milestone.task_id,
-            Milestone.seq,
-            Milestone.original_due,
-            Unit.name,
-            Unit.short_name,
-            sharing,
-        )
-        .join(Milestone, col(Milestone.id) == Assignment.milestone_id)
-        .join(Task, col(Task.id) == Milestone.task_id)
-        .join(Unit, col(Unit.id) == Assignment.unit_id)
-        .where(
-            col(Assignment.id) == assignment_id,
-            col(Assignment.archived_at).is_(None),
-            col(Milestone.archived_at).is_(None),
-        )
+    .join(_MILESTONE, _MILESTONE.c.id == _ASSIGNMENT.c.milestone_id)
+    .join(_TASK, _TASK.c.id == _MILESTONE.c.task_id)
+    .join(_UNIT, _UNIT.c.id == _ASSIGNMENT.c.unit_id)
+    .where(
+        _ASSIGNMENT.c.id == bindparam("assignment_id"),
+        _ASSIGNMENT.c.archived_at.is_(None),
+        _MILESTONE.c.archived_at.is_(None),
     )
-    found = (await session.exec(query)).first()
+)
+
+
+async def _row_and_candidate(session: AsyncSession, assignment_id: int) -> tuple[Any, Candidate]:
+    """The active assignment `assignment_id` (its columns, as stored) and the candidate it is,
+    read in one statement: an act on one assignment reads that row with its milestone, item
+    and unit, nothing of the item's other assignments, and no ORM object. Changes the session
+    holds are flushed first (as a query through the session would). Code:
+    unknown_assignment."""
+    await session.flush()
+    found: Any = (await session.exec(_ACT_ROW, params={"assignment_id": assignment_id})).first()
     if found is None:
         raise ServiceError("unknown_assignment")
-    a, plan_id, ref, title, task_id, seq, original_due, name, short, shared = found
-    return a, Candidate(
-        assignment_id=stored_id(a.id),
-        task_id=task_id,
-        plan_id=plan_id,
-        ref=ref,
-        title=title,
-        unit_id=a.unit_id,
-        unit_name=short if short and shared == 1 else name,  # as unit_names names it
-        role=a.role,
-        seq=seq,
-        due=a.due,
-        original_due=original_due,
-        status=a.status,
-        extension_requested_to=a.extension_requested_to,
-        acknowledged=a.acknowledged_at is not None,
+    short, shared = found.short_name, found.sharing
+    return found, Candidate(
+        assignment_id=found.id,
+        task_id=found.task_id,
+        plan_id=found.plan_id,
+        ref=found.ref,
+        title=found.title,
+        unit_id=found.unit_id,
+        unit_name=short if short and shared == 1 else found.unit_name,  # as unit_names does
+        role=found.role,
+        seq=found.seq,
+        due=found.due,
+        original_due=found.original_due,
+        status=found.status,
+        extension_requested_to=found.extension_requested_to,
+        acknowledged=found.acknowledged_at is not None,
     )
 
 

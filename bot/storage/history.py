@@ -6,8 +6,9 @@ History is append-only: this module only ever adds StatusEvent rows. The caller 
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import desc, update
+from sqlalchemy import desc
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -15,6 +16,71 @@ from bot.core.history import ACTOR_SYSTEM
 from bot.core.status import DECISION_EVENT_KINDS, DONE_REPORTED, Transition
 from bot.storage.models import CLOSED, Assignment, Person, StatusEvent
 from bot.storage.typed_sql import stored_id
+
+
+def assignment_changes(current: Any, transition: Transition, *, at: datetime) -> dict[str, Any]:
+    """The columns `transition` sets on an assignment (name → value, in the order they are
+    applied) whose stored values `current` has (an Assignment, or a row read with its `due`
+    and `acknowledged_at`): `record` sets them on the session's object, a decision
+    (bot.services.coordination.act) writes them in its one conditional UPDATE."""
+    changes: dict[str, Any] = {}
+    if transition.due_after is not None and transition.due_after != current.due:
+        changes["due"] = transition.due_after
+    changes["status"] = transition.new_status
+    if transition.progress is not None:
+        changes["progress"] = transition.progress
+    if transition.clear_progress:
+        changes["progress"] = None
+    if transition.extension_requested_to is not None:
+        changes["extension_requested_to"] = transition.extension_requested_to
+    if transition.clear_extension:
+        changes["extension_requested_to"] = None
+    if transition.acknowledge and current.acknowledged_at is None:
+        changes["acknowledged_at"] = at
+    if transition.is_report:
+        changes["last_report_at"] = at
+    if transition.new_status == DONE_REPORTED and transition.old_status != DONE_REPORTED:
+        changes["done_reported_at"] = at
+    if transition.new_status == CLOSED:
+        changes["closed_at"] = at
+    if transition.old_status == DONE_REPORTED and transition.new_status != DONE_REPORTED:
+        if transition.new_status != CLOSED:
+            changes["done_reported_at"] = None  # returned (退回): the report no longer stands
+    return changes
+
+
+def status_event(
+    assignment_id: int,
+    transition: Transition,
+    *,
+    at: datetime,
+    due_before: date | None,
+    actor: Person | None = None,
+    actor_label: str = "",
+    note: str = "",
+    evidence_kind: str | None = None,
+    evidence_file_id: str | None = None,
+    evidence_name: str | None = None,
+) -> StatusEvent:
+    """The history row of `transition` (not added to any session); `due_before`: the due date
+    it moved, else None."""
+    due_after = transition.due_after if due_before is not None else None
+    return StatusEvent(
+        assignment_id=assignment_id,
+        at=at,
+        actor_id=actor.id if actor else None,
+        actor_label=actor_label or (actor.name if actor else ACTOR_SYSTEM),
+        kind=transition.event_kind,
+        old_status=transition.old_status,
+        new_status=transition.new_status,
+        progress=transition.progress,
+        note=note,
+        evidence_kind=evidence_kind,
+        evidence_file_id=evidence_file_id,
+        evidence_name=evidence_name,
+        due_before=due_before,
+        due_after=due_after if due_after else transition.extension_requested_to,
+    )
 
 
 async def record(
@@ -31,80 +97,25 @@ async def record(
     evidence_name: str | None = None,
 ) -> StatusEvent:
     """Apply `transition` to `assignment` at instant `at` and add the StatusEvent."""
-    due_before: date | None = None
-    due_after: date | None = None
-    if transition.due_after is not None and transition.due_after != assignment.due:
-        due_before, due_after = assignment.due, transition.due_after
-        assignment.due = transition.due_after
-    assignment.status = transition.new_status
-    if transition.progress is not None:
-        assignment.progress = transition.progress
-    if transition.clear_progress:
-        assignment.progress = None
-    if transition.extension_requested_to is not None:
-        assignment.extension_requested_to = transition.extension_requested_to
-    if transition.clear_extension:
-        assignment.extension_requested_to = None
-    if transition.acknowledge and assignment.acknowledged_at is None:
-        assignment.acknowledged_at = at
-    if transition.is_report:
-        assignment.last_report_at = at
-    if transition.new_status == DONE_REPORTED and transition.old_status != DONE_REPORTED:
-        assignment.done_reported_at = at
-    if transition.new_status == CLOSED:
-        assignment.closed_at = at
-    if transition.old_status == DONE_REPORTED and transition.new_status != DONE_REPORTED:
-        if transition.new_status != CLOSED:
-            assignment.done_reported_at = None  # returned (退回): the report no longer stands
+    changes = assignment_changes(assignment, transition, at=at)
+    due_before = assignment.due if "due" in changes else None
+    for name, value in changes.items():
+        setattr(assignment, name, value)
     session.add(assignment)
-
-    event = StatusEvent(
-        assignment_id=stored_id(assignment.id),
+    event = status_event(
+        stored_id(assignment.id),
+        transition,
         at=at,
-        actor_id=actor.id if actor else None,
-        actor_label=actor_label or (actor.name if actor else ACTOR_SYSTEM),
-        kind=transition.event_kind,
-        old_status=transition.old_status,
-        new_status=transition.new_status,
-        progress=transition.progress,
+        due_before=due_before,
+        actor=actor,
+        actor_label=actor_label,
         note=note,
         evidence_kind=evidence_kind,
         evidence_file_id=evidence_file_id,
         evidence_name=evidence_name,
-        due_before=due_before,
-        due_after=due_after if due_after else transition.extension_requested_to,
     )
     session.add(event)
     return event
-
-
-async def claim_decision(
-    session: AsyncSession,
-    assignment_id: int,
-    *,
-    status: str,
-    extension_requested_to: date | None,
-    new_status: str,
-) -> bool:
-    """Take the right to decide on the assignment: its status becomes `new_status` only if it
-    still is what the decision was made on (`status`, the extension request). False when
-    another decision came first (two coordinators pressing 办结 on two notices of the same
-    item): the caller then records nothing. On PostgreSQL the second UPDATE waits for the
-    first transaction and sees its outcome; on SQLite writers are serialised anyway."""
-    extension = col(Assignment.extension_requested_to)
-    changed = await session.exec(
-        update(Assignment)
-        .where(
-            col(Assignment.id) == assignment_id,
-            col(Assignment.status) == status,
-            extension.is_(None)
-            if extension_requested_to is None
-            else extension == extension_requested_to,
-        )
-        .values(status=new_status)
-        .execution_options(synchronize_session=False)
-    )
-    return changed.rowcount == 1
 
 
 async def latest_decision(session: AsyncSession, assignment_id: int) -> StatusEvent | None:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event, select, update
+from sqlalchemy import bindparam, event, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import Session, attributes
 
@@ -205,4 +205,28 @@ async def ensure_policy(conn: AsyncConnection, fingerprint: str) -> bool:
         await conn.execute(
             update(STATE).where(STATE.c.name == POLICY_KEY).values(value=fingerprint)
         )
+    return True
+
+
+# the assignments of one task (a constant statement: compiled once per process)
+_OF_TASK = (
+    update(ASSIGNMENT)
+    .where(
+        ASSIGNMENT.c.milestone_id.in_(
+            select(MILESTONE.c.id).where(MILESTONE.c.task_id == bindparam("task_id"))
+        ),
+        ASSIGNMENT.c.next_at.is_not(None),
+    )
+    .values(next_at=None)
+)
+
+
+async def touch_decided(conn: AsyncConnection, task_id: int, changed: Any) -> bool:
+    """After a Core UPDATE of one assignment of task `task_id` (a coordinator's decision,
+    `bot.services.coordination.act`), what the listener does for an ORM change: when one of
+    the `changed` columns can move its next notification, NULL for it and the other
+    assignments of its task. True when it did."""
+    if not any(name in _WATCHED for name in changed):
+        return False
+    await conn.execute(_OF_TASK, {"task_id": task_id})
     return True

@@ -174,23 +174,83 @@ async def test_chase_refuses_closed_items_and_units_without_liaison(ledger):
 
 async def test_an_act_by_id_loads_that_one_assignment_not_the_items_others(ledger):
     """approve / deny / 办结 by button: an item may have hundreds of units; only the one
-    assignment acted on is read (no other assignment of the item is loaded)."""
+    assignment acted on is read (one statement, no ORM object of any assignment)."""
     aid = ledger.assignments[("SR-1", 0, "sr_health")]
     loaded: list[int] = []
+    statements: list[str] = []
 
     def on_load(target, _context) -> None:
         loaded.append(target.id)
+
+    def on_execute(_conn, _cursor, statement, *_args) -> None:
+        statements.append(statement)
 
     async with ledger.session_maker() as s:
         c = await co.candidate_by_id(s, aid)
         assert c.assignment_id == aid and c.unit_name == "上饶市卫生健康委员会"
         s.expunge_all()
         event.listen(Assignment, "load", on_load)
+        event.listen(ledger.engine.sync_engine, "before_cursor_execute", on_execute)
         try:
             c = await co.candidate_by_id(s, aid)
         finally:
             event.remove(Assignment, "load", on_load)
+            event.remove(ledger.engine.sync_engine, "before_cursor_execute", on_execute)
         siblings = await co.item_candidates(s, await s.get(Task, c.task_id))
         assert len(siblings) > 1  # the item has other assignments
     assert c.assignment_id == aid
-    assert set(loaded) == {aid}
+    assert loaded == [] and len(statements) == 1
+    assert "assignment.id = " in statements[0]
+
+
+async def test_a_decision_nulls_next_at_of_its_item_and_updates_the_sessions_object(ledger):
+    """approve moves the due date: the next tick recomputes the item's assignments (next_at
+    NULL for all of SR-1's, the other items' kept); deny changes nothing the planner watches
+    (next_at kept). The session's Assignment object, loaded before, sees the decision."""
+    later = date(2026, 6, 30)
+    aid = await set_status(
+        ledger, ("SR-1", 0, "sr_finance"), extension_requested_to=later, status="in_progress"
+    )
+    denied = await set_status(
+        ledger, ("SR-2", 0, "sr_health"), extension_requested_to=later, status="in_progress"
+    )
+    async with ledger.session_maker() as s:
+        for a in (await s.exec(select(Assignment))).all():
+            a.next_at = NOW
+            s.add(a)
+        await s.commit()
+    async with ledger.session_maker() as s:
+        mine = await s.get(Assignment, aid)
+        out = await co.act(
+            s, assignment_id=aid, action="approve", person=None, roles=ALL, at=NOW, today=TODAY
+        )
+        assert (mine.due, mine.extension_requested_to, mine.next_at) == (later, None, None)
+        assert out.event.id is not None and out.event.due_after == later
+        await co.act(
+            s,
+            assignment_id=denied,
+            action="deny",
+            person=None,
+            roles=ALL,
+            at=NOW,
+            today=TODAY,
+            reason="不行",
+        )
+        await s.commit()
+    async with ledger.session_maker() as s:
+        rows = (
+            await s.exec(
+                select(Task.ref, Assignment.id, Assignment.next_at)
+                .join(Milestone, Milestone.id == Assignment.milestone_id)
+                .join(Task, Task.id == Milestone.task_id)
+            )
+        ).all()
+        stored = await s.get(Assignment, aid)
+        assert (stored.due, stored.status) == (later, "in_progress")
+        event_ids = (
+            await s.exec(select(StatusEvent.id).where(StatusEvent.id == out.event.id))
+        ).all()
+    assert event_ids == [out.event.id]
+    assert {ref for ref, _, at in rows if at is None} == {"SR-1"}
+    assert len([1 for ref, _, _ in rows if ref == "SR-1"]) > 1
+    assert all(at is not None for ref, _, at in rows if ref != "SR-1")
