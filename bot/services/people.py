@@ -12,11 +12,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlmodel import col, select, update
+from sqlalchemy import Insert, bindparam, insert
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlmodel import SQLModel, col, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.core.roles import NOBODY, Roles, roles_from_memberships
 from bot.services.errors import ServiceError
+from bot.storage.db import insert_unless_exists
 from bot.storage.models import (
     ROLE_COORDINATOR,
     ROLE_LEADER,
@@ -28,6 +32,8 @@ from bot.storage.models import (
     Plan,
     Unit,
 )
+from bot.storage.next_at import touch_membership
+from bot.storage.typed_sql import select_rows, table_of
 
 INVITE_ROLES = (ROLE_LIAISON, ROLE_LEADER, ROLE_COORDINATOR)
 TOKEN_BYTES = 16  # token_urlsafe(16) → 22 characters of [A-Za-z0-9_-]: fits a deep link (≤ 64)
@@ -40,11 +46,52 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC)
 
 
+def _insert_of(model: type[SQLModel]) -> tuple[Insert, tuple[str, ...]]:
+    """A constant INSERT of a row of `model` (every column but the key) and those columns."""
+    table = table_of(model)
+    columns = tuple(c.name for c in table.columns if not c.primary_key)
+    values = {name: bindparam(name, type_=table.c[name].type) for name in columns}
+    return insert(table).values(values), columns
+
+
+# compiled once per process (SQLAlchemy's statement cache), not built at every call
+_INSERTS = {model: _insert_of(model) for model in (Person, Membership, Invite)}
+
+
+def _new_person_of(dialect: str) -> Insert:
+    """INSERT a person unless their Telegram id has one, returning the new row's id."""
+    person = table_of(Person)
+    values = {name: bindparam(name, type_=person.c[name].type) for name in _INSERTS[Person][1]}
+    return (
+        insert_unless_exists(person, dialect, key=["telegram_id"])
+        .values(values)
+        .returning(person.c.id)
+    )
+
+
+_NEW_PERSON = {dialect: _new_person_of(dialect) for dialect in ("sqlite", "postgresql")}
+
+
+async def _insert(session: AsyncSession, row: Person | Membership | Invite) -> None:
+    """Store the new `row` by one constant INSERT (no unit-of-work flush) and make it the
+    session's object, as a flush would."""
+    statement, columns = _INSERTS[type(row)]
+    done = await session.exec(statement, params={name: getattr(row, name) for name in columns})
+    key = done.inserted_primary_key
+    assert key is not None  # a single-row INSERT
+    row.id = key[0]
+    make_transient_to_detached(row)
+    session.add(row)
+
+
 # --- people ----------------------------------------------------------------------------------
 
 
+_PERSON_BY_TELEGRAM_ID = select(Person).where(Person.telegram_id == bindparam("telegram_id"))
+
+
 async def person_by_telegram_id(session: AsyncSession, telegram_id: int) -> Person | None:
-    result = await session.exec(select(Person).where(Person.telegram_id == telegram_id))
+    result = await session.exec(_PERSON_BY_TELEGRAM_ID, params={"telegram_id": telegram_id})
     return result.first()
 
 
@@ -59,10 +106,7 @@ async def ensure_person(
     """The person with `telegram_id`, created when new; fills an empty name/username."""
     person = await person_by_telegram_id(session, telegram_id)
     if person is None:
-        person = Person(telegram_id=telegram_id, name=name, username=username, created_at=at)
-        session.add(person)
-        await session.flush()
-        return person
+        return await _new_person(session, telegram_id, at=at, name=name, username=username)
     changed = False
     if name and not person.name:
         person.name, changed = name, True
@@ -72,6 +116,35 @@ async def ensure_person(
         person.active, changed = True, True
     if changed:
         session.add(person)
+    return person
+
+
+async def _new_person(
+    session: AsyncSession, telegram_id: int, *, at: datetime, name: str, username: str
+) -> Person:
+    person = Person(telegram_id=telegram_id, name=name, username=username, created_at=at)
+    await _insert(session, person)
+    return person
+
+
+async def _person_unless_exists(
+    session: AsyncSession, telegram_id: int, *, at: datetime, name: str, username: str
+) -> Person | None:
+    """The new person of `telegram_id`, made by one INSERT … ON CONFLICT DO NOTHING (no
+    read first: whoever opens an invitation is mostly new); None when they already exist."""
+    statement = _NEW_PERSON.get(session.sync_session.get_bind().dialect.name)
+    if statement is None:  # pragma: no cover - SQLite and PostgreSQL are the backends
+        if await person_by_telegram_id(session, telegram_id) is not None:
+            return None
+        return await _new_person(session, telegram_id, at=at, name=name, username=username)
+    person = Person(telegram_id=telegram_id, name=name, username=username, created_at=at)
+    columns = _INSERTS[Person][1]
+    row = (await session.exec(statement, params={c: getattr(person, c) for c in columns})).first()
+    if row is None:
+        return None
+    person.id = row[0]
+    make_transient_to_detached(person)
+    session.add(person)
     return person
 
 
@@ -110,15 +183,19 @@ async def add_membership(
     unit_id: int | None = None,
     plan_id: int | None = None,
     source: str = SOURCE_INVITE,
+    new_person: bool = False,
 ) -> Membership:
     """Give `person` a role (idempotent: an identical active membership is returned as is,
-    whatever its source)."""
+    whatever its source). `new_person`: created by this transaction, so without memberships
+    to look at. The assignments the role may address are recomputed at the next tick
+    (bot.storage.next_at)."""
     if role not in INVITE_ROLES:
         raise ServiceError("unknown_role", role=role)
     assert person.id is not None
-    for m in await active_memberships(session, person.id):
-        if m.role == role and m.unit_id == unit_id and m.plan_id == plan_id:
-            return m
+    if not new_person:
+        for m in await active_memberships(session, person.id):
+            if m.role == role and m.unit_id == unit_id and m.plan_id == plan_id:
+                return m
     membership = Membership(
         person_id=person.id,
         role=role,
@@ -127,8 +204,8 @@ async def add_membership(
         created_at=at,
         source=source,
     )
-    session.add(membership)
-    await session.flush()
+    await _insert(session, membership)
+    await touch_membership(await session.connection(), membership)
     return membership
 
 
@@ -237,8 +314,7 @@ async def create_invite(
         created_at=at,
         expires_at=at + timedelta(days=ttl_days),
     )
-    session.add(invite)
-    await session.flush()
+    await _insert(session, invite)
     return invite
 
 
@@ -300,13 +376,36 @@ async def _claim(session: AsyncSession, invite: Invite, at: datetime) -> bool:
     exactly one update matches the row (SQLite serialises writers; PostgreSQL re-checks the
     condition after the row lock). It is the transaction's first write, so a loser holds no
     half-made person or membership."""
-    result = await session.exec(
-        update(Invite)
-        .where(*_still_open(invite), col(Invite.expires_at) > at)
-        .values(used_at=at)
-        .execution_options(synchronize_session=False)
+    result = await session.exec(_CLAIM, params={"invite_id": invite.id, "at": at})
+    if result.rowcount != 1:
+        return False
+    set_committed_value(invite, "used_at", at)  # as stored: not written again
+    return True
+
+
+_INVITE = table_of(Invite)
+# _still_open's conditions and not expired (a constant statement: compiled once per process)
+_CLAIM = (
+    update(_INVITE)
+    .where(
+        _INVITE.c.id == bindparam("invite_id"),
+        _INVITE.c.used_at.is_(None),
+        _INVITE.c.revoked_at.is_(None),
+        _INVITE.c.expires_at > bindparam("at", type_=_INVITE.c.expires_at.type),
     )
-    return result.rowcount == 1
+    .values(used_at=bindparam("at"))
+)
+_USED_BY = (
+    update(_INVITE)
+    .where(_INVITE.c.id == bindparam("invite_id"))
+    .values(used_by=bindparam("person_id"))
+)
+_INVITE_TARGETS = (
+    select_rows(Invite, Unit, Plan)
+    .outerjoin(Unit, col(Unit.id) == Invite.unit_id)
+    .outerjoin(Plan, col(Plan.id) == Invite.plan_id)
+    .where(Invite.token == bindparam("token"))
+)
 
 
 async def redeem_invite(
@@ -326,30 +425,51 @@ async def redeem_invite(
     The invitation's name (a real name, given by the coordinator) wins over the Telegram name.
     Codes: invite_unknown, invite_used, invite_revoked, invite_expired.
     """
-    invite = await invite_by_token(session, token)
-    if invite is None:
+    # the invitation with its unit and plan, in one statement
+    found = (await session.exec(_INVITE_TARGETS, params={"token": token.strip()})).first()
+    if found is None:
         raise ServiceError("invite_unknown")
+    invite, unit, plan = found
     refusal = _refusal(invite, at)
     if refusal is not None:
         raise refusal
     if not await _claim(session, invite, at):
         await session.refresh(invite)
         raise _refusal(invite, at) or ServiceError("invite_used")
-    person = await ensure_person(
-        session, telegram_id=telegram_id, at=at, name=telegram_name, username=username
+    # a new person is named at once (the invitation's name wins over the Telegram name)
+    person = await _person_unless_exists(
+        session, telegram_id, at=at, name=invite.name or telegram_name, username=username
     )
-    if invite.name:
+    new_person = person is not None
+    if person is None:
+        person = await ensure_person(
+            session,
+            telegram_id=telegram_id,
+            at=at,
+            name=telegram_name,
+            username=username,
+        )
+    if invite.name and person.name != invite.name:
         person.name = invite.name
         session.add(person)
     membership = await add_membership(
-        session, person, role=invite.role, at=at, unit_id=invite.unit_id, plan_id=invite.plan_id
+        session,
+        person,
+        role=invite.role,
+        at=at,
+        unit_id=invite.unit_id,
+        plan_id=invite.plan_id,
+        new_person=new_person,
     )
-    invite.used_by = person.id
-    invite.used_at = at
-    session.add(invite)
-    unit = await session.get(Unit, invite.unit_id) if invite.unit_id else None
-    plan = await session.get(Plan, invite.plan_id) if invite.plan_id else None
-    return Redeemed(person=person, membership=membership, invite=invite, unit=unit, plan=plan)
+    await session.exec(_USED_BY, params={"invite_id": invite.id, "person_id": person.id})
+    set_committed_value(invite, "used_by", person.id)
+    return Redeemed(
+        person=person,
+        membership=membership,
+        invite=invite,
+        unit=unit if invite.unit_id else None,
+        plan=plan if invite.plan_id else None,
+    )
 
 
 async def pending_invites(session: AsyncSession, *, at: datetime) -> list[Invite]:

@@ -230,3 +230,25 @@ async def touch_decided(conn: AsyncConnection, task_id: int, changed: Any) -> bo
         return False
     await conn.execute(_OF_TASK, {"task_id": task_id})
     return True
+
+
+# the assignments of one unit (a constant statement: compiled once per process)
+_OF_UNIT = (
+    update(ASSIGNMENT)
+    .where(ASSIGNMENT.c.unit_id == bindparam("unit"), ASSIGNMENT.c.next_at.is_not(None))
+    .values(next_at=None)
+)
+
+
+async def touch_membership(conn: AsyncConnection, membership: Any) -> None:
+    """After a Core INSERT of a membership (`bot.services.people.add_membership`), what the
+    listener does for one added through the ORM: NULL for the assignments its holder may be
+    addressed for (its role, unit and plan)."""
+    scopes: dict[str, set[Any]] = {"units": set(), "plans": set(), "all": set()}
+    _scope_of(membership, scopes)
+    if scopes["all"]:
+        await conn.execute(_all())
+    elif scopes["units"]:
+        await conn.execute(_OF_UNIT, {"unit": membership.unit_id})
+    elif scopes["plans"]:
+        await conn.execute(_of_plans(sorted(scopes["plans"])))

@@ -177,3 +177,42 @@ async def test_revoking_while_someone_opens_the_link_leaves_one_outcome(ledger, 
     members = [p.telegram_id for p in bound.get(ledger.units["sr_finance"], [])]
     assert (stored.used_at is None) != (stored.revoked_at is None)
     assert (503 in members) == (stored.used_at is not None)
+
+
+async def test_binding_someone_makes_what_they_may_be_sent_due_again(ledger):
+    """A liaison bound: their unit's assignments are recomputed at the next tick (next_at
+    NULL), the others keep their instant; a coordinator of all plans: every assignment.
+    The new person carries the invitation's name from the start."""
+    from sqlmodel import select
+
+    from bot.storage.models import Assignment
+
+    async def next_ats(s) -> list[tuple[int, object]]:
+        return list((await s.exec(select(Assignment.unit_id, Assignment.next_at))).all())
+
+    async with ledger.session_maker() as s:
+        for a in (await s.exec(select(Assignment))).all():
+            a.next_at = NOW
+            s.add(a)
+        liaison = await people.create_invite(
+            s, role="liaison", unit_id=ledger.units["sr_finance"], name="李四", at=NOW, ttl_days=7
+        )
+        coordinator = await people.create_invite(s, role="coordinator", at=NOW, ttl_days=7)
+        await s.commit()
+    async with ledger.session_maker() as s:
+        redeemed = await people.redeem_invite(
+            s, liaison.token, telegram_id=900, telegram_name="ls", at=NOW
+        )
+        await s.commit()
+        assert redeemed.person.name == "李四" and redeemed.membership.id is not None
+        assert (await people.person_by_telegram_id(s, 900)) is redeemed.person
+        stamps = await next_ats(s)
+    finance = ledger.units["sr_finance"]
+    assert [at for unit, at in stamps if unit == finance] == [None, None]
+    assert all(at is not None for unit, at in stamps if unit != finance)
+    async with ledger.session_maker() as s:
+        await people.redeem_invite(s, coordinator.token, telegram_id=900, at=NOW)
+        await s.commit()
+        assert {at for _, at in await next_ats(s)} == {None}
+        roles = await people.roles_of(s, await people.person_by_telegram_id(s, 900))
+        assert roles.coordinator_all and roles.liaison_unit_ids == {finance}
