@@ -4,13 +4,15 @@ rows sharing an instant (on PostgreSQL each statement is a round trip)."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections import Counter
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import event, insert, select, text, update
+from sqlalchemy.exc import DBAPIError
 
 import bot.storage.outbox.snapshots as snapshots
 from bot.core.policy import load_policy
@@ -18,6 +20,7 @@ from bot.services.briefs import compose_briefs
 from bot.services.planning import plan_due
 from bot.storage.models import ROLE_LIAISON, Assignment, Outbox
 from bot.storage.outbox.snapshots import load_due, store_next
+from tests.dbs import on_postgres
 from tests.schedules.sched_helpers import local
 
 A = Assignment.__table__  # type: ignore[attr-defined]
@@ -158,11 +161,13 @@ async def test_new_instants_go_in_one_statement_and_spare_a_row_changed_since(
         return _CountingDriver(await real(conn), statements)
 
     monkeypatch.setattr(snapshots, "driver", counted)
+    async with world.engine.begin() as conn:  # instants stored by an earlier tick, now due
+        await conn.execute(update(A).values(next_at=at - timedelta(hours=1)))
     async with world.engine.begin() as conn:
         due = await load_due(conn, at)
         ids = sorted(due.loaded)
         assert len(ids) == 2 * LIAISONS
-        changed = ids[0]  # a report committed meanwhile: recompute at the next tick
+        changed = ids[0]  # a report since the read: recompute at the next tick
         await conn.execute(update(A).where(A.c.id == changed).values(next_at=None))
         wanted = {aid: at + timedelta(hours=i + 1) for i, aid in enumerate(ids)}
         with counting(world.engine) as sent:
@@ -173,6 +178,45 @@ async def test_new_instants_go_in_one_statement_and_spare_a_row_changed_since(
     assert stored[changed] is None
     for aid in ids[1:]:
         assert _utc(stored[aid]) == wanted[aid]
+
+
+async def _write_at_once(world, aid: int) -> None:
+    """Take, from another connection and without waiting, the lock a change of the row needs
+    (PostgreSQL: the row's; SQLite: the database's write lock). Raises when it is held."""
+    if on_postgres():
+        async with world.engine.connect() as other:
+            await other.execute(
+                text("SELECT 1 FROM assignment WHERE id = :id FOR NO KEY UPDATE NOWAIT"),
+                {"id": aid},
+            )
+        return
+    other = sqlite3.connect(world.engine.url.database, timeout=0, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+
+
+async def test_a_row_read_with_no_instant_cannot_change_until_the_tick_commits(world):
+    """A change sets the instant to NULL ("look again"); a row the tick read with NULL would
+    keep NULL through such a change, so the tick holds it locked from before the read until
+    its commit: the change waits and lands after the stored instant."""
+    await _liaisons_with_items(world)
+    at = local("2025-03-24 09:00")
+    async with world.engine.connect() as conn:
+        await conn.begin()
+        due = await load_due(conn, at)
+        ids = sorted(due.loaded)
+        assert len(ids) == 2 * LIAISONS and set(due.loaded.values()) == {None}
+        with pytest.raises((DBAPIError, sqlite3.OperationalError)):
+            await _write_at_once(world, ids[0])
+        await store_next(conn, due, {aid: at + timedelta(hours=1) for aid in ids})
+        await conn.commit()
+    await _write_at_once(world, ids[0])  # free once the tick has committed
+    async with world.engine.begin() as conn:
+        stored = dict((await conn.execute(select(A.c.id, A.c.next_at))).all())
+    assert {_utc(stored[aid]) for aid in ids} == {at + timedelta(hours=1)}
 
 
 def _utc(value: datetime) -> datetime:
