@@ -39,6 +39,13 @@ CPU), stall 22-33 ms, peak RSS 118-127 MB (MISSED: 64 MB after imports, ~33 MB t
 through store_next, ~17-20 MB the briefs' composer at the end); nothing due 1.7 ms; next
 morning 84-89 ms; Outbox 10,267 rows, 1,234 bytes a row (the briefs and lists of a mostly
 overdue first pass hold most of it); store 104.1 MiB (68.6 MiB before).
+
+Measured by pgpass (the NULL rows locked instead of claimed by an UPDATE; load 3-5):
+PostgreSQL 100k first pass 24-30 s -> 21-24 s wall (4.4-5.0 -> 4.1-4.7 s CPU); the server's
+statement time 17.3 -> 13.8 s, of which 7-9.5 s is now store_next's one UPDATE of every row (a
+new row version and ten index entries each: only next_at in a table of its own avoids that).
+10k: server 1.52 -> 1.11 s (wall 1.4-2.3 s either way at that load). SQLite 100k: CPU
+3.6-4.0 -> 3.25-3.55 s, wall 4.3-4.5 -> 3.7-5.1 s.
 """
 
 from __future__ import annotations
