@@ -24,13 +24,23 @@ What sets NULL:
 - a different policy at start-up (`ensure_policy`): everything.
 
 Core UPDATEs of `assignment` elsewhere must set `next_at = NULL` themselves (or call these).
+
+A touch writes only the rows that have an instant (`next_at IS NOT NULL`: a NULL row needs no
+write). On PostgreSQL that filter alone would race a tick: a tick locks the NULL rows it reads
+(`bot.storage.outbox.snapshots`) and stores their new instants at its commit, but an UPDATE
+skips a row whose committed value does not match its WHERE without waiting for the row's lock,
+so a change committed during the tick (someone bound to the unit, a sibling reported) would be
+overwritten by an instant computed without it. So on PostgreSQL a touch first locks the NULL rows
+of its scope (SELECT … FOR NO KEY UPDATE: it waits for a tick holding them, and writes no row
+version), then writes the rows that have an instant by then. SQLite has one writer at a time.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, event, select, update
+from sqlalchemy import ColumnElement, bindparam, event, func, literal, select, true, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import Session, attributes
 
@@ -70,40 +80,59 @@ _PENDING = "next_at_touch"  # session.info: what to touch after the flush
 _CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
 
 
-def _task_siblings(milestone_ids: set[int]) -> Any:
-    """UPDATE: NULL for the assignments of the tasks of these milestones."""
+def _set_null(scope: ColumnElement[bool]) -> Any:
+    """UPDATE: NULL for the assignments of `scope` that have an instant."""
+    return update(ASSIGNMENT).where(scope, ASSIGNMENT.c.next_at.is_not(None)).values(next_at=None)
+
+
+def _lock_null(scope: ColumnElement[bool]) -> Any:
+    """PostgreSQL: lock the NULL rows of `scope` (waits for a tick that holds them)."""
+    rows = (
+        select(literal(1))
+        .where(scope, ASSIGNMENT.c.next_at.is_(None))
+        .with_for_update(key_share=True)  # FOR NO KEY UPDATE
+    )
+    return select(func.count()).select_from(rows.subquery())
+
+
+class _Touch:
+    """The two statements of one touch (built once: constant statements are compiled once)."""
+
+    def __init__(self, scope: ColumnElement[bool]) -> None:
+        self.lock, self.update = _lock_null(scope), _set_null(scope)
+
+    def run(self, conn: Connection, params: dict[str, Any] | None = None) -> None:
+        if conn.dialect.name == "postgresql":
+            conn.execute(self.lock, params)
+        conn.execute(self.update, params)
+
+    async def arun(self, conn: AsyncConnection, params: dict[str, Any] | None = None) -> None:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(self.lock, params)
+        await conn.execute(self.update, params)
+
+
+def _task_siblings(milestone_ids: set[int]) -> _Touch:
+    """NULL for the assignments of the tasks of these milestones."""
     tasks = select(MILESTONE.c.task_id).where(MILESTONE.c.id.in_(sorted(milestone_ids)))
     milestones = select(MILESTONE.c.id).where(MILESTONE.c.task_id.in_(tasks))
-    return (
-        update(ASSIGNMENT)
-        .where(ASSIGNMENT.c.milestone_id.in_(milestones), ASSIGNMENT.c.next_at.is_not(None))
-        .values(next_at=None)
-    )
+    return _Touch(ASSIGNMENT.c.milestone_id.in_(milestones))
 
 
-def _of_plans(plan_ids: Any) -> Any:
+def _of_plans(plan_ids: Any) -> _Touch:
     milestones = (
         select(MILESTONE.c.id)
         .join(TASK, TASK.c.id == MILESTONE.c.task_id)
         .where(TASK.c.plan_id.in_(plan_ids))
     )
-    return (
-        update(ASSIGNMENT)
-        .where(ASSIGNMENT.c.milestone_id.in_(milestones), ASSIGNMENT.c.next_at.is_not(None))
-        .values(next_at=None)
-    )
+    return _Touch(ASSIGNMENT.c.milestone_id.in_(milestones))
 
 
-def _all() -> Any:
-    return update(ASSIGNMENT).where(ASSIGNMENT.c.next_at.is_not(None)).values(next_at=None)
+_ALL = _Touch(true())
 
 
-def _of_units(unit_ids: set[int]) -> Any:
-    return (
-        update(ASSIGNMENT)
-        .where(ASSIGNMENT.c.unit_id.in_(sorted(unit_ids)), ASSIGNMENT.c.next_at.is_not(None))
-        .values(next_at=None)
-    )
+def _of_units(unit_ids: set[int]) -> _Touch:
+    return _Touch(ASSIGNMENT.c.unit_id.in_(sorted(unit_ids)))
 
 
 def _scope_of(membership: Any, scopes: dict[str, set[Any]]) -> None:
@@ -159,19 +188,19 @@ def _after_flush(session: Session, _context: Any) -> None:
         for row in rows:
             _scope_of(row, pending)
     if pending["all"]:
-        conn.execute(_all())
+        _ALL.run(conn)
         return
     if pending["milestones"]:
-        conn.execute(_task_siblings(pending["milestones"]))
+        _task_siblings(pending["milestones"]).run(conn)
     if pending["units"]:
-        conn.execute(_of_units(pending["units"]))
+        _of_units(pending["units"]).run(conn)
     if pending["plans"]:
-        conn.execute(_of_plans(sorted(pending["plans"])))
+        _of_plans(sorted(pending["plans"])).run(conn)
 
 
 async def touch_plan(conn: AsyncConnection, code: str) -> None:
     """Every assignment of plan `code` is recomputed at the next tick (after a reload)."""
-    await conn.execute(_of_plans(select(PLAN.c.id).where(PLAN.c.code == code)))
+    await _of_plans(select(PLAN.c.id).where(PLAN.c.code == code)).arun(conn)
 
 
 async def touch_tasks(conn: AsyncConnection, task_ids: list[int]) -> None:
@@ -179,15 +208,11 @@ async def touch_tasks(conn: AsyncConnection, task_ids: list[int]) -> None:
     for start in range(0, len(task_ids), _CHUNK):
         chunk = task_ids[start : start + _CHUNK]
         milestones = select(MILESTONE.c.id).where(MILESTONE.c.task_id.in_(chunk))
-        await conn.execute(
-            update(ASSIGNMENT)
-            .where(ASSIGNMENT.c.milestone_id.in_(milestones), ASSIGNMENT.c.next_at.is_not(None))
-            .values(next_at=None)
-        )
+        await _Touch(ASSIGNMENT.c.milestone_id.in_(milestones)).arun(conn)
 
 
 async def touch_all(conn: AsyncConnection) -> None:
-    await conn.execute(_all())
+    await _ALL.arun(conn)
 
 
 async def ensure_policy(conn: AsyncConnection, fingerprint: str) -> bool:
@@ -209,15 +234,10 @@ async def ensure_policy(conn: AsyncConnection, fingerprint: str) -> bool:
 
 
 # the assignments of one task (a constant statement: compiled once per process)
-_OF_TASK = (
-    update(ASSIGNMENT)
-    .where(
-        ASSIGNMENT.c.milestone_id.in_(
-            select(MILESTONE.c.id).where(MILESTONE.c.task_id == bindparam("task_id"))
-        ),
-        ASSIGNMENT.c.next_at.is_not(None),
+_OF_TASK = _Touch(
+    ASSIGNMENT.c.milestone_id.in_(
+        select(MILESTONE.c.id).where(MILESTONE.c.task_id == bindparam("task_id"))
     )
-    .values(next_at=None)
 )
 
 
@@ -228,16 +248,12 @@ async def touch_decided(conn: AsyncConnection, task_id: int, changed: Any) -> bo
     assignments of its task. True when it did."""
     if not any(name in _WATCHED for name in changed):
         return False
-    await conn.execute(_OF_TASK, {"task_id": task_id})
+    await _OF_TASK.arun(conn, {"task_id": task_id})
     return True
 
 
 # the assignments of one unit (a constant statement: compiled once per process)
-_OF_UNIT = (
-    update(ASSIGNMENT)
-    .where(ASSIGNMENT.c.unit_id == bindparam("unit"), ASSIGNMENT.c.next_at.is_not(None))
-    .values(next_at=None)
-)
+_OF_UNIT = _Touch(ASSIGNMENT.c.unit_id == bindparam("unit"))
 
 
 async def touch_membership(conn: AsyncConnection, membership: Any) -> None:
@@ -247,8 +263,8 @@ async def touch_membership(conn: AsyncConnection, membership: Any) -> None:
     scopes: dict[str, set[Any]] = {"units": set(), "plans": set(), "all": set()}
     _scope_of(membership, scopes)
     if scopes["all"]:
-        await conn.execute(_all())
+        await _ALL.arun(conn)
     elif scopes["units"]:
-        await conn.execute(_OF_UNIT, {"unit": membership.unit_id})
+        await _OF_UNIT.arun(conn, {"unit": membership.unit_id})
     elif scopes["plans"]:
-        await conn.execute(_of_plans(sorted(scopes["plans"])))
+        await _of_plans(sorted(scopes["plans"])).arun(conn)

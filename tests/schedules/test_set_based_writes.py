@@ -4,10 +4,12 @@ rows sharing an instant (on PostgreSQL each statement is a round trip)."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections import Counter
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -19,6 +21,7 @@ from bot.core.policy import load_policy
 from bot.services.briefs import compose_briefs
 from bot.services.planning import plan_due
 from bot.storage.models import ROLE_LIAISON, Assignment, Outbox
+from bot.storage.next_at import touch_membership
 from bot.storage.outbox.snapshots import load_due, store_next
 from tests.dbs import on_postgres
 from tests.schedules.sched_helpers import local
@@ -217,6 +220,57 @@ async def test_a_row_read_with_no_instant_cannot_change_until_the_tick_commits(w
     async with world.engine.begin() as conn:
         stored = dict((await conn.execute(select(A.c.id, A.c.next_at))).all())
     assert {_utc(stored[aid]) for aid in ids} == {at + timedelta(hours=1)}
+
+
+async def _waits_for_a_lock(world, task: asyncio.Task) -> bool:
+    """Whether `task` (a statement on another connection) ends up waiting for a lock (True)
+    or finishes without waiting (False). Asks PostgreSQL, no sleeping for a fixed time."""
+    async with world.engine.connect() as watcher:
+        while not task.done():
+            waiting = (
+                await watcher.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                        " AND datname = current_database()"
+                    )
+                )
+            ).scalar_one()
+            if waiting:
+                return True
+            await asyncio.sleep(0)
+    return False
+
+
+@pytest.mark.skipif(not on_postgres(), reason="PostgreSQL's row locks (SQLite: one writer)")
+async def test_a_touch_during_a_tick_lands_after_the_stored_instant(world):
+    """Someone bound to a unit while a tick holds that unit's NULL rows: the touch waits for
+    the tick, then sets NULL over the instant the tick stored (computed without the binding),
+    so the next tick plans the unit's assignments with the new liaison."""
+    await _liaisons_with_items(world)
+    at = local("2025-03-24 09:00")
+    async with world.engine.connect() as conn:
+        await conn.begin()
+        due = await load_due(conn, at)
+        ids = sorted(due.loaded)
+        unit = (await conn.execute(select(A.c.unit_id).where(A.c.id == ids[0]))).scalar_one()
+
+        async def bind_someone() -> None:
+            async with world.engine.begin() as other:
+                await touch_membership(
+                    other,
+                    SimpleNamespace(role=ROLE_LIAISON, unit_id=unit, plan_id=None),
+                )
+
+        touch = asyncio.create_task(bind_someone())
+        assert await _waits_for_a_lock(world, touch), "the touch did not wait for the tick"
+        await store_next(conn, due, {aid: at + timedelta(hours=1) for aid in ids})
+        await conn.commit()
+    await touch
+    async with world.engine.begin() as conn:
+        stored = dict(
+            (await conn.execute(select(A.c.id, A.c.next_at).where(A.c.unit_id == unit))).all()
+        )
+    assert stored and set(stored.values()) == {None}
 
 
 def _utc(value: datetime) -> datetime:
