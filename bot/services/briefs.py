@@ -94,7 +94,7 @@ class _Bundle:
     at: datetime
     today: date
     morning: datetime  # today's brief time
-    taken: Mapping[int, int]  # chat → briefs it has today
+    taken: Mapping[int, int] | None  # chat → briefs it has today (read when first needed)
     default_locale: str
     held: dict[datetime, list[int]] = field(default_factory=lambda: defaultdict(list))
     briefs: list[dict[str, Any]] = field(default_factory=list)
@@ -107,6 +107,7 @@ class _Bundle:
     def add(self, chat_id: int, mine: list[_Row]) -> None:
         policy, at, today = self.policy, self.at, self.today
         ids = [r.id for r in mine]
+        assert self.taken is not None, "the day's briefs are read first"
         sent_today = self.taken.get(chat_id, 0)
         number = slot(sent_today)
         if sent_today == 0 and at < self.morning:
@@ -142,19 +143,30 @@ class _Bundle:
         self.bundled[key] = (chat_id, brief_head(today, number), ids)
 
 
+_GROUP_ITEMS = 2000  # brief items read before the chats read whole so far are bundled
+
+
 async def compose_briefs(
     conn: AsyncConnection, policy: Policy, at: datetime, *, default_locale: str = "zh_CN"
 ) -> BriefResult:
     """Bundle the waiting rows of liaisons who get briefs into their brief; see the module doc.
-    Set-based: one streamed read, multi-row INSERTs of the briefs, UPDATEs over lists of ids (a
-    first pass bundles ten thousand rows into hundreds of briefs)."""
+    Set-based: one read (in parts), multi-row INSERTs of the briefs, UPDATEs over lists of ids (a
+    first pass bundles ten thousand rows into hundreds of briefs).
+
+    The rows come chat by chat (`sql.waiting_rows`): once a couple of thousand items are read,
+    the chats read whole are bundled, their briefs written and their rows carried or held
+    before the next rows are read, so that a first pass (tens of thousands of items in
+    thousands of briefs) never holds all its items, nor all its encoded briefs, at once."""
     result = BriefResult()
     if not in_window(at, policy.window):
         return result
-    # each row as its brief items as it is read: a first pass reads tens of thousands of rows,
-    # and their payloads are not kept
+    today = at.astimezone(policy.zone).date()
+    bundle = _Bundle(policy, at, today, brief_time(today, policy), None, default_locale)
+    # each row as its brief items as it is read (their payloads are not kept)
     moot: dict[str, list[int]] = defaultdict(list)  # reason → rows cancelled for it
-    by_chat: dict[int, list[_Row]] = defaultdict(list)
+    group: dict[int, list[_Row]] = {}  # chats read whole, not yet bundled
+    mine: list[_Row] = []  # the rows of the chat being read
+    items = 0  # brief items in `group` and `mine`
     async for part in sql.waiting_rows(conn, at, BRIEFED_KINDS):
         for w in part:
             plan = str(w.payload.get("plan") or "") or None
@@ -164,48 +176,66 @@ async def compose_briefs(
             if reason:
                 moot[reason].append(w.id)
                 continue
+            if mine and mine[0].chat_id != w.chat_id:  # the chat before is read whole
+                group[mine[0].chat_id], mine = mine, []
+                if items >= _GROUP_ITEMS:
+                    await _write(conn, bundle, group, result)
+                    group, items = {}, 0
             found = items_of(w.kind, w.payload, w.assignment_id)
             stages = len(found) if w.kind == OutboxKind.OVERDUE_BATCH else 1
-            by_chat[w.chat_id].append(
+            mine.append(
                 _Row(
                     w.id, w.kind, w.chat_id, w.person_id, w.assignment_id, w.locale, found, stages
                 )
             )
+            items += len(found)
         await asyncio.sleep(0)  # the loop runs between partitions
+    if mine:
+        group[mine[0].chat_id] = mine
+    del mine
+    if group:
+        await _write(conn, bundle, group, result)
+    del group
+    if moot:
+        await sql.cancel(conn, moot)
+        result.cancelled = sum(len(ids) for ids in moot.values())
+    return result
+
+
+async def _write(
+    conn: AsyncConnection, bundle: _Bundle, by_chat: dict[int, list[_Row]], result: BriefResult
+) -> None:
+    """These chats' briefs written and their rows carried by them, or held (steps 3 and 4 of
+    the module doc); `bundle` is left empty for the next chats."""
+    if bundle.taken is None:  # the first chats of the pass
+        bundle.taken = await sql.briefs_today(conn, bundle.today)
     # planned rows refer to their items: the refs they lack from the ledger
     await fill_brief_items(
         conn, [i for mine in by_chat.values() for r in mine for i in r.items], titles=False
     )
-    if moot:
-        await sql.cancel(conn, moot)
-        result.cancelled = sum(len(ids) for ids in moot.values())
-    if not by_chat:
-        return result
-    today = at.astimezone(policy.zone).date()
-    taken = await sql.briefs_today(conn, today)
-    waiting = sum(len(mine) for mine in by_chat.values())
-    bundle = _Bundle(policy, at, today, brief_time(today, policy), taken, default_locale)
-    if waiting > _INLINE:  # merging and encoding hundreds of briefs: off the event loop
+    if sum(len(mine) for mine in by_chat.values()) > _INLINE:
+        # merging and encoding hundreds of briefs: off the event loop
         await asyncio.to_thread(bundle.add_all, by_chat)
     else:
         bundle.add_all(by_chat)
-    del by_chat
+    by_chat.clear()
     held, briefs, bundled = bundle.held, bundle.briefs, bundle.bundled
+    bundle.held, bundle.briefs, bundle.bundled = defaultdict(list), [], {}
     written = await sql.insert_briefs(conn, briefs)
+    del briefs
     carried: dict[str, list[int]] = defaultdict(list)  # brief head → rows carried
     for key, (chat_id, head, ids) in bundled.items():
         if key not in written:
             # an overlapping pass wrote this brief meanwhile: the next pass bundles these
-            held[at].extend(ids)
+            held[bundle.at].extend(ids)
             continue
         carried[head].extend(ids)
         result.briefs += 1
         result.chats.append(chat_id)
-    result.carried = await sql.carry(conn, carried)
+    result.carried += await sql.carry(conn, carried)
     for until, ids in held.items():
         await sql.hold(conn, ids, until)
         result.held += len(ids)
-    return result
 
 
 @dataclass

@@ -259,15 +259,15 @@ class _Todo:
             self.ids.append(n.assignment_id or 0)
             self.days.append(n.days)
             self.units.append(-1 if n.unit_id is None else n.unit_id)
-            kinds.append(n.kind)
+            kinds.append(share(n.kind, n.kind))
             stages.append(share(n.stage, n.stage))
-            audiences.append(n.audience)
+            audiences.append(share(n.audience, n.audience))
             befores.append(share(n.not_before, n.not_before))
             triggers.append(share(n.trigger, n.trigger))
-            plans.append(n.plan)
-            dues.append(n.due)
-            ends.append(n.period_end)
-            ladders.append(n.ladder)
+            plans.append(share(n.plan, n.plan))
+            dues.append(share(n.due, n.due))
+            ends.append(share(n.period_end, n.period_end))
+            ladders.append(share(n.ladder, n.ladder))
 
     def notes(self, begin: int, end: int) -> list[Notification]:
         kinds, stages, audiences, befores, triggers, plans, dues, ends, ladders = self.shared
@@ -447,13 +447,15 @@ async def _plan_in(
             audiences = _Audiences(await load_directory(conn))
         addressed = audiences.addressed(notes, plan_ids, result)
         del notes
-        if addressed:
-            fresh = await new_keys(conn, [note.key for note in addressed])
-            kept = [note for note in addressed if note.key in fresh]
-            todo.extend(kept)
-            # the flooded liaisons' count, over the whole pass (decided before any row)
-            _liaison_load(((n, audiences.of(n, plan_ids)) for n in kept), load)
+        fresh = await new_keys(conn, [note.key for note in addressed]) if addressed else set()
+        kept = [note for note in addressed if note.key in fresh]
+        del addressed, fresh  # (not held through the rest of the pass)
+        todo.extend(kept)
+        # the flooded liaisons' count, over the whole pass (decided before any row)
+        _liaison_load(((n, audiences.of(n, plan_ids)) for n in kept), load)
+        del kept
         await asyncio.sleep(0)
+    del planner  # its calendar caches
     result.new = len(todo)
     batching = _Batching(conn, policy, at)
     # decided over the whole pass, before slicing
@@ -468,7 +470,8 @@ async def _plan_in(
         if marks:  # the batches' keys are known: their marks now (not kept for the end)
             result.markers += await insert_marks(conn, marker_rows(marks, batching.keys, at))
         await asyncio.sleep(0)
-    del todo
+    # what only the rows needed: freed before the summaries, the instants and the briefs
+    del todo, audiences, load
     if batching.batches:
         await batching.chase_summaries()
         result.batched_items = batching.planned

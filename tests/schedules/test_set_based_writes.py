@@ -60,9 +60,9 @@ async def _liaisons_with_items(world) -> dict[str, list[Assignment]]:
 
 
 async def test_briefs_for_many_liaisons_cost_a_few_statements(world):
-    """Thirty liaisons' briefs, thirty rows to cancel: the composer reads once, inserts the
-    briefs at once and updates lists of rows (the old one spent three statements per brief
-    and one per cancelled row)."""
+    """Thirty liaisons' briefs, thirty rows to cancel: the composer reads once (the waiting
+    rows' ids, then the rows by id), inserts the briefs at once and updates lists of rows (the
+    old one spent three statements per brief and one per cancelled row)."""
     policy = load_policy(overrides={"brief": {"time": "10:30"}})
     items = await _liaisons_with_items(world)
     # 09:00: every stage is held for the 10:30 brief
@@ -75,7 +75,7 @@ async def test_briefs_for_many_liaisons_cost_a_few_statements(world):
             result = await compose_briefs(conn, policy, local("2025-03-24 10:30"))
     assert result.briefs == LIAISONS and result.carried == LIAISONS
     assert result.cancelled == LIAISONS and result.held == 0
-    assert len(statements) <= 6, statements
+    assert len(statements) <= 7, statements
     rows = await world.outbox()
     briefs = {r.key: r for r in rows if r.kind == "brief"}
     assert len(briefs) == LIAISONS
@@ -133,6 +133,55 @@ async def test_a_brief_an_overlapping_pass_wrote_meanwhile_is_left_alone(world, 
     mine = [r for r in rows if r.chat_id == chat and r.assignment_id is not None]
     assert len(mine) == 2 and {r.status for r in mine} == {"held"}
     assert {_utc(r.not_before) for r in mine} == {_utc(at)}
+
+
+async def test_briefs_are_written_a_few_chats_at_a_time_as_their_rows_are_read(world, monkeypatch):
+    """A first pass has tens of thousands of waiting rows for thousands of briefs: the
+    composer reads them chat by chat and writes the briefs of the chats read whole every few
+    items, before reading on, so it never holds every item nor every encoded brief at once.
+    The briefs are the same as when they are written at once."""
+    import bot.services.briefs as composer
+    from bot.storage.outbox import briefs as sql
+
+    policy = load_policy(overrides={"brief": {"time": "10:30"}})
+    await _liaisons_with_items(world)
+    await plan_due(world.session_maker, local("2025-03-24 09:00"), policy, digests=False)
+    monkeypatch.setattr(sql, "_PARTITION", 7)  # waiting rows read at a time
+    monkeypatch.setattr(composer, "_GROUP_ITEMS", 5)  # items read before chats are bundled
+    reading, writes = sql.waiting_rows, []
+    parts = 0
+
+    async def counted(*args: Any) -> Any:
+        nonlocal parts
+        async for part in reading(*args):
+            parts += 1
+            yield part
+
+    inserting = sql.insert_briefs
+
+    async def insert(conn: Any, rows: Any) -> set[str]:
+        writes.append((parts, [row["chat_id"] for row in rows]))
+        return await inserting(conn, rows)
+
+    monkeypatch.setattr(sql, "waiting_rows", counted)
+    monkeypatch.setattr(sql, "insert_briefs", insert)
+    async with world.engine.begin() as conn:
+        result = await compose_briefs(conn, policy, local("2025-03-24 10:30"))
+    assert result.briefs == LIAISONS and result.carried == 2 * LIAISONS and result.held == 0
+    # a few chats per write, the first ones written long before the last rows were read
+    assert len(writes) >= LIAISONS // 3 and all(len(chats) <= 3 for _, chats in writes)
+    assert writes[0][0] < parts // 2
+    written = [chat for _, chats in writes for chat in chats]
+    assert written == sorted(set(written)) == sorted(result.chats)  # each chat's brief once
+    rows = await world.outbox()
+    briefs = {r.key: r for r in rows if r.kind == "brief"}
+    assert len(briefs) == LIAISONS
+    for r in rows:
+        if r.assignment_id is not None:  # every stage row carried by its own chat's brief
+            assert r.status == "briefed" and r.via == f"brief:2025-03-24|{r.chat_id}"
+            assert r.assignment_id in [i["id"] for i in briefs[r.via].payload["items"]]
+    for brief in briefs.values():
+        assert len(brief.payload["items"]) == 2
 
 
 class _CountingDriver:

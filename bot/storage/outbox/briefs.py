@@ -4,12 +4,13 @@ connection (SQLite and PostgreSQL); instants are passed in UTC, as the sender's 
 
 Set-based: a first pass bundles ten thousand rows into hundreds of briefs, so nothing here
 costs a statement per row or per brief. The waiting rows come with their assignment's state
-in one streamed query; the briefs go in multi-row INSERTs; carrying, holding and
+read a hundred at a time by id; the briefs go in multi-row INSERTs; carrying, holding and
 cancelling are UPDATEs over lists of ids (at most `CHUNK` per statement)."""
 
 from __future__ import annotations
 
 import asyncio
+from array import array
 from collections import Counter
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -56,10 +57,21 @@ class Waiting:
 async def waiting_rows(
     conn: AsyncConnection, at: datetime, kinds: Collection[str]
 ) -> AsyncIterator[list[Waiting]]:
-    """Pending or held rows of `kinds` due at `at`, to people (chat > 0), oldest first, each
-    with its assignment's state (one query, streamed a hundred rows at a time: a first pass
-    has tens of thousands, and the caller keeps what it needs of each payload, not the
-    payloads)."""
+    """Pending or held rows of `kinds` due at `at`, to people (chat > 0), chat by chat, each
+    chat's oldest first, each with its assignment's state. A hundred rows at a time: a first
+    pass has tens of thousands, and the caller keeps what it needs of each payload, not the
+    payloads. Their ids are read first (in that order), then a hundred rows at a time by id,
+    so that no cursor stays open while the caller writes between two parts (a row that left
+    the waiting states meanwhile is not read)."""
+    waiting = (
+        OB.c.status.in_([PENDING, HELD]),
+        OB.c.not_before <= _utc(at),
+        OB.c.chat_id > 0,
+        OB.c.kind.in_(sorted(kinds)),
+    )
+    order = (OB.c.chat_id, OB.c.not_before, OB.c.id)
+    found = await conn.execute(select(OB.c.id).where(*waiting).order_by(*order))
+    ids = array("q", found.scalars())
     query = (
         select(
             OB.c.id,
@@ -76,16 +88,12 @@ async def waiting_rows(
             A.c.acknowledged_at,
         )
         .select_from(OB.outerjoin(A, A.c.id == OB.c.assignment_id))
-        .where(
-            OB.c.status.in_([PENDING, HELD]),
-            OB.c.not_before <= _utc(at),
-            OB.c.chat_id > 0,
-            OB.c.kind.in_(sorted(kinds)),
-        )
-        .order_by(OB.c.not_before, OB.c.id)
+        .where(*waiting)
+        .order_by(*order)
     )
-    stream = await conn.stream(query)
-    async for part in stream.partitions(_PARTITION):
+    for begin in range(0, len(ids), _PARTITION):
+        part = ids[begin : begin + _PARTITION].tolist()
+        rows = (await conn.execute(query.where(OB.c.id.in_(part)))).all()
         yield [
             Waiting(
                 *row[:8],
@@ -93,7 +101,7 @@ async def waiting_rows(
                 if row[8] is None
                 else (str(row[9]), row[10] is not None, row[11] is not None),
             )
-            for row in part
+            for row in rows
         ]
 
 
