@@ -82,7 +82,7 @@ def _moot(kind: str, state: tuple[str, bool, bool] | None) -> str:
     return ""
 
 
-_INLINE = 500  # more waiting rows than this are bundled in a worker thread
+_INLINE = 200  # more brief items than this are bundled in a worker thread
 
 
 @dataclass
@@ -143,7 +143,7 @@ class _Bundle:
         self.bundled[key] = (chat_id, brief_head(today, number), ids)
 
 
-_GROUP_ITEMS = 2000  # brief items read before the chats read whole so far are bundled
+_GROUP_ITEMS = 5000  # brief items read before the chats read whole so far are bundled
 
 
 async def compose_briefs(
@@ -153,7 +153,7 @@ async def compose_briefs(
     Set-based: one read (in parts), multi-row INSERTs of the briefs, UPDATEs over lists of ids (a
     first pass bundles ten thousand rows into hundreds of briefs).
 
-    The rows come chat by chat (`sql.waiting_rows`): once a couple of thousand items are read,
+    The rows come chat by chat (`sql.waiting_rows`): once a few thousand items are read,
     the chats read whole are bundled, their briefs written and their rows carried or held
     before the next rows are read, so that a first pass (tens of thousands of items in
     thousands of briefs) never holds all its items, nor all its encoded briefs, at once."""
@@ -213,8 +213,8 @@ async def _write(
     await fill_brief_items(
         conn, [i for mine in by_chat.values() for r in mine for i in r.items], titles=False
     )
-    if sum(len(mine) for mine in by_chat.values()) > _INLINE:
-        # merging and encoding hundreds of briefs: off the event loop
+    if sum(len(r.items) for mine in by_chat.values() for r in mine) > _INLINE:
+        # merging and encoding hundreds of items (a 逾期事项清单 row lists many): off the loop
         await asyncio.to_thread(bundle.add_all, by_chat)
     else:
         bundle.add_all(by_chat)

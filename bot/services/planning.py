@@ -259,15 +259,15 @@ class _Todo:
             self.ids.append(n.assignment_id or 0)
             self.days.append(n.days)
             self.units.append(-1 if n.unit_id is None else n.unit_id)
-            kinds.append(share(n.kind, n.kind))
+            kinds.append(n.kind)
             stages.append(share(n.stage, n.stage))
-            audiences.append(share(n.audience, n.audience))
+            audiences.append(n.audience)
             befores.append(share(n.not_before, n.not_before))
             triggers.append(share(n.trigger, n.trigger))
-            plans.append(share(n.plan, n.plan))
-            dues.append(share(n.due, n.due))
-            ends.append(share(n.period_end, n.period_end))
-            ladders.append(share(n.ladder, n.ladder))
+            plans.append(n.plan)
+            dues.append(n.due)
+            ends.append(n.period_end)
+            ladders.append(n.ladder)
 
     def notes(self, begin: int, end: int) -> list[Notification]:
         kinds, stages, audiences, befores, triggers, plans, dues, ends, ladders = self.shared

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.notices import OutboxKind, OutboxStatus
 from bot.storage.models import Assignment, Outbox
-from bot.storage.outbox.raw import chunks, is_postgres
+from bot.storage.outbox.raw import CHUNK, chunks, is_postgres
 
 OB = Outbox.__table__  # type: ignore[attr-defined]
 A = Assignment.__table__  # type: ignore[attr-defined]
@@ -31,7 +31,8 @@ PENDING, HELD, BRIEFED = OutboxStatus.PENDING, OutboxStatus.HELD, OutboxStatus.B
 SENT, CANCELLED = OutboxStatus.SENT, OutboxStatus.CANCELLED
 
 
-_PARTITION = 100  # waiting rows read between two yields to the loop (payloads are decoded)
+_PARTITION = 100  # waiting rows handed over between two yields to the loop (the caller
+# reads their payloads)
 
 
 def _utc(at: datetime) -> datetime:
@@ -60,7 +61,7 @@ async def waiting_rows(
     """Pending or held rows of `kinds` due at `at`, to people (chat > 0), chat by chat, each
     chat's oldest first, each with its assignment's state. A hundred rows at a time: a first
     pass has tens of thousands, and the caller keeps what it needs of each payload, not the
-    payloads. Their ids are read first (in that order), then a hundred rows at a time by id,
+    payloads. Their ids are read first (in that order), then the rows by id (`CHUNK` a query),
     so that no cursor stays open while the caller writes between two parts (a row that left
     the waiting states meanwhile is not read)."""
     waiting = (
@@ -91,18 +92,20 @@ async def waiting_rows(
         .where(*waiting)
         .order_by(*order)
     )
-    for begin in range(0, len(ids), _PARTITION):
-        part = ids[begin : begin + _PARTITION].tolist()
-        rows = (await conn.execute(query.where(OB.c.id.in_(part)))).all()
-        yield [
-            Waiting(
-                *row[:8],
-                None
-                if row[8] is None
-                else (str(row[9]), row[10] is not None, row[11] is not None),
-            )
-            for row in rows
-        ]
+    for begin in range(0, len(ids), CHUNK):
+        some = ids[begin : begin + CHUNK].tolist()
+        rows = (await conn.execute(query.where(OB.c.id.in_(some)))).all()
+        del some
+        for first in range(0, len(rows), _PARTITION):
+            yield [
+                Waiting(
+                    *row[:8],
+                    None
+                    if row[8] is None
+                    else (str(row[9]), row[10] is not None, row[11] is not None),
+                )
+                for row in rows[first : first + _PARTITION]
+            ]
 
 
 async def briefs_today(conn: AsyncConnection, day: date) -> Counter[int]:
