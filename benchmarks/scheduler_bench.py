@@ -51,9 +51,11 @@ Measured by memory (same machine, load 3-4, interleaved with main 564a463's runs
 briefs composed a few chats at a time (rows read chat by chat, ~5,000 items bundled, written
 and carried before reading on) and the pass's planner, audiences and last partition freed
 before the summaries, the instants and the briefs: 100k first pass peak RSS 93-95 MB (main:
-116-117 MB; 65 MB after imports), 4.2-6.7 s wall and 3.7-4.1 s CPU at load 3-4 (main in the
-same minutes: 4.2-5.5 s wall, 3.5-3.6 s CPU; the composer alone on the same rows: 0.98-1.10 s
-CPU, main 1.09-1.20 s), stall 37-80 ms wall-clock at that load (main 32-61 ms); nothing due
+114-117 MB; 65 MB after imports), 4.0-6.7 s wall and 3.7-4.1 s CPU at load 2.5-4 (main in
+the same minutes: 3.7-5.5 s wall, 3.2-3.6 s CPU: the pass is 0.2-0.5 s CPU slower, about
+0.15-0.2 s of it the composer, which reads the waiting rows twice, ids by chat then rows by
+id, through the pass's 2 MiB page cache; alone on the same rows with that cache 0.98 s CPU,
+main 0.90-0.92 s), stall 25-80 ms wall-clock at that load (main 32-61 ms); nothing due
 1.8-4.1 ms, its process 71 MB peak. A bot-like process (`bot.lazy_aiogram` then `bot.app`
 imported, as `python -m bot` does) is 90 MB after imports and 97 MB after 20 nothing-due ticks
 on the 100k ledger (aiogram imported eagerly: 194 MB).
