@@ -242,17 +242,18 @@ class Planner:
 
     # --- the due ladder ------------------------------------------------------------------
 
-    def due_ladder(
-        self, snap: AssignmentSnapshot, rules: PlanRules, max_lead: int
-    ) -> Notification | None:
-        # items due the same day under the same rules share their stage: found once a pass
-        cache_key = (id(rules), snap.due)
-        found = self._due_stages.get(cache_key, _UNKNOWN)
-        if found is _UNKNOWN:
-            found = self._due_stages[cache_key] = self._due_stage(snap.due, rules, max_lead)
-        if found is None:
-            return None
-        kind, stage, audience, trigger, days = found
+    def _note(
+        self,
+        snap: AssignmentSnapshot,
+        kind: OutboxKind,
+        stage: str,
+        audience: tuple[Audience, ...],
+        trigger: datetime,
+        days: int,
+        ladder: str,
+        period_end: date | None = None,
+    ) -> Notification:
+        """The notification of `snap`'s stage, due now (at this pass's instant)."""
         return Notification(
             key=notification_key(kind, snap.id, stage),
             kind=kind,
@@ -265,8 +266,22 @@ class Planner:
             unit_id=snap.unit_id,
             due=snap.due,
             days=days,
-            ladder="due",
+            period_end=period_end,
+            ladder=ladder,
         )
+
+    def due_ladder(
+        self, snap: AssignmentSnapshot, rules: PlanRules, max_lead: int
+    ) -> Notification | None:
+        # items due the same day under the same rules share their stage: found once a pass
+        cache_key = (id(rules), snap.due)
+        found = self._due_stages.get(cache_key, _UNKNOWN)
+        if found is _UNKNOWN:
+            found = self._due_stages[cache_key] = self._due_stage(snap.due, rules, max_lead)
+        if found is None:
+            return None
+        kind, stage, audience, trigger, days = found
+        return self._note(snap, kind, stage, audience, trigger, days, "due")
 
     def _due_stage(
         self, due: date, rules: PlanRules, max_lead: int
@@ -334,20 +349,7 @@ class Planner:
             if trigger > self.at:
                 continue
             stage = ack_stage(working_days)
-            return Notification(
-                key=notification_key(kind, snap.id, stage),
-                kind=kind,
-                stage=stage,
-                audience=audience,
-                not_before=self.at,
-                trigger=trigger,
-                assignment_id=snap.id,
-                plan=snap.plan,
-                unit_id=snap.unit_id,
-                due=snap.due,
-                days=working_days,
-                ladder="ack",
-            )
+            return self._note(snap, kind, stage, audience, trigger, working_days, "ack")
         return None
 
     # --- the periodic ladder ---------------------------------------------------------------
@@ -368,20 +370,9 @@ class Planner:
             return None
         period_end, trigger = found
         stage = periodic_stage(period_end)
-        return Notification(
-            key=notification_key(PERIODIC, snap.id, stage),
-            kind=PERIODIC,
-            stage=stage,
-            audience=TO_LIAISONS,
-            not_before=self.at,
-            trigger=trigger,
-            assignment_id=snap.id,
-            plan=snap.plan,
-            unit_id=snap.unit_id,
-            due=snap.due,
-            days=(period_end - self.today).days,
-            period_end=period_end,
-            ladder="periodic",
+        days = (period_end - self.today).days
+        return self._note(
+            snap, PERIODIC, stage, TO_LIAISONS, trigger, days, "periodic", period_end
         )
 
     def _latest_period(
