@@ -19,3 +19,28 @@ def test_freezing_moves_what_exists_out_of_the_collectors_generations():
         assert not any(obj is survivor for obj in gc.get_objects(2))
     finally:
         gc.unfreeze()
+
+
+def test_overlapping_pauses_resume_the_collector_only_when_the_last_ends():
+    from bot.heap import collector_paused
+
+    assert gc.isenabled()
+    first, second = collector_paused(), collector_paused()
+    first.__enter__()
+    second.__enter__()  # a tick starting during a load
+    first.__exit__(None, None, None)
+    assert not gc.isenabled()  # the tick still runs: no collection under it
+    second.__exit__(None, None, None)
+    assert gc.isenabled()
+
+
+def test_a_pause_leaves_a_collector_that_was_off_off():
+    from bot.heap import collector_paused
+
+    gc.disable()
+    try:
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -23,7 +23,6 @@ a plan whose file left tasks_data/plans is withdrawn) is the same either way.
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import logging
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.errors import InvalidInput
+from bot.heap import collector_paused
 from bot.services.plan_reload import StartupLoad, load_plan_files
 from bot.services.plan_withdraw import withdraw_missing
 from bot.storage.loader import PlanLoadResult
@@ -65,14 +65,9 @@ def _in_background(func: Any, *args: Any) -> Any:
     A load builds ~10^6 objects (a 10,000-item plan, its rows); the collector's full passes
     over them (three of 54–75 ms each) hold the GIL, so the loop's thread would wait for them:
     the collector is paused until the load ends (reference counting still frees what the load
-    drops; it is paused for the whole process, and resumed only if it ran before)."""
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    drops; it is paused for the whole process: bot.heap.collector_paused)."""
+    with collector_paused():
         return func(*args)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 async def off_loop(func: Any, *args: Any) -> Any:

@@ -86,7 +86,6 @@ someone to address are kept for the rows (the 逾期事项清单 decision counts
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import time
 from array import array
@@ -108,6 +107,7 @@ from bot.core.planner import (
 )
 from bot.core.policy import Policy
 from bot.core.workdays import in_window
+from bot.heap import collector_paused
 from bot.services.batching import (
     Batch,
     BatchId,
@@ -216,13 +216,8 @@ async def plan_due(
     # No cyclic garbage collection during the pass: a first pass allocates hundreds of
     # thousands of objects, which sets off full collections of the whole heap, each a stall
     # of the event loop of 100-300 ms; the pass makes (almost) no cycles, so nothing waits.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         return await _plan_due(session_maker, at, policy, default_locale, digests, full, started)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 async def _partitions(
