@@ -2,8 +2,8 @@
 
 Fills a migrated (or `create_all`-ed) database with plans, units, tasks, milestones and
 assignments (statuses as they would be at `at`: overdue ones mostly closed or late, future ones
-mostly open), their history events (ack, report, confirm; the loader's per-assignment "import"
-events are left out), and persons with liaison / coordinator / leader memberships. Rows get
+mostly open), their history events (ack, report, confirm; like the loader, no event for the
+assignment's creation), and persons with liaison / coordinator / leader memberships. Rows get
 explicit ids and go in with one executemany per table, in one transaction (on SQLite through the
 driver, values converted exactly as SQLAlchemy stores them; into empty tables the indexes are
 rebuilt afterwards). Deterministic for a given `seed`.
@@ -132,14 +132,11 @@ def _instant(d: date, rng: random.Random, *, hour: int | None = None) -> datetim
 
 
 class _Builder:
-    def __init__(
-        self, rng: random.Random, at: datetime, ids: _Ids, *, import_events: bool = False
-    ) -> None:
+    def __init__(self, rng: random.Random, at: datetime, ids: _Ids) -> None:
         self.rng = rng
         self.at = at
         self.today = at.date()
         self.loaded_at = datetime(2022, 11, 1, 2, tzinfo=UTC)
-        self.import_events = import_events
         self.ids = ids
         # rows as tuples in the column order of each table's first `add` (call sites are fixed)
         self.rows: dict[str, list[tuple[Any, ...]]] = {name: [] for name in ids.next}
@@ -272,8 +269,6 @@ class _Builder:
             closed_at=closed_at,
             archived_at=None,
         )
-        if self.import_events:
-            self.event(aid, assigned, "import", None, models.NOT_STARTED)
         if ack_at is not None and r() < 0.5:
             self.event(aid, ack_at, "ack", models.NOT_STARTED, models.NOT_STARTED)
         if report_at is not None:

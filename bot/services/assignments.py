@@ -408,7 +408,9 @@ async def task_detail(
 async def task_history(
     session: AsyncSession, assignment_ids: Sequence[int], *, limit: int = 8
 ) -> list[HistoryRow]:
-    """The latest events of these assignments (imports left out), newest first."""
+    """The latest events of these assignments, newest first; archives and restores left out,
+    and the "import" event of each assignment a ledger loaded before this release holds (a load
+    is the plan's event now, bot.storage.plan_history: it is not the assignment's history)."""
     if not assignment_ids:
         return []
     result = await session.exec(

@@ -76,7 +76,8 @@ async def pending_decisions(session: AsyncSession, scope: PlanScope) -> list[Dec
             plan_code=plan.code,
             ref=task.ref,
             unit_name=labels.get(unit.id or 0, unit.short_name or unit.name),
-            since=since,
+            # an assignment without events since its load (as loads write none) waits since then
+            since=since or a.assigned_at,
         )
         if a.status == DONE_REPORTED:
             out.append(Decision(kind=COMPLETION, requested_to=None, **common))

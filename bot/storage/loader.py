@@ -6,8 +6,9 @@ where seq is the milestone's order within its item, Assignment by (milestone, un
 
 What a reload does:
 - same content (hash of the plan as resolved through the unit directory) → the plan is skipped;
-- new item / milestone / assignment → inserted; a new assignment gets `assigned_at=at` and an
-  "import" event;
+- new item / milestone / assignment → inserted; a new assignment gets `assigned_at=at` and no
+  event of its own: the load is recorded once, as the plan's (one PlanEvent "load" per plan
+  written, with the number of assignments it created: bot.storage.plan_history);
 - changed fields → updated in place (ids stay); statuses, progress and events are never touched;
 - gone item / milestone / assignment → `archived_at=at` (never deleted); each assignment archived
   now gets an "archive" event; when it comes back it is restored with a "restore" event;
@@ -36,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Table, bindparam, func, insert, literal, null, select, text, update
+from sqlalchemy import Table, bindparam, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel
 
@@ -46,6 +47,7 @@ from bot.core.plan import Indicator, Item, Plan, UnitRef
 from bot.core.units import jurisdiction_of
 from bot.storage import models
 from bot.storage.next_at import touch_plan, touch_tasks
+from bot.storage.plan_history import LOAD, plan_event
 from bot.storage.withdraw import forget_cancelled_outbox
 
 # Bump when the mapping from Plan to rows changes, so that unchanged YAML is reprocessed once.
@@ -550,6 +552,15 @@ class _PlanWriter:
         await self._window_starts(plan_id)
         await self._assignments(plan_id, milestone_ids, due_moves)
         await _insert(self.conn, EVENT, self.events)
+        # the load is the plan's event, not each new assignment's: their assigned_at is `at`
+        await plan_event(
+            self.conn,
+            plan_id,
+            at=self.at,
+            kind=LOAD,
+            actor_label=ACTOR_LABEL,
+            assignments=self.result.assignment_changes.created,
+        )
         if plan_row is not None and plan_row.archived_at is not None:  # a withdrawn plan is back
             await forget_cancelled_outbox(self.conn, plan_id, self.desired.code)
         if self.touch_plan:
@@ -795,8 +806,6 @@ class _PlanWriter:
         await _insert(self.conn, ASSIGNMENT, new_rows)
         await _bulk_update(self.conn, ASSIGNMENT, updates)
         self.result.assignments = len(wanted)
-        if new_rows:
-            await self._import_events(plan_id, existing)
 
     def _move_due(self, row: Any, old: date, new: date) -> dict[str, Any]:
         """The new effective due of an assignment whose milestone moved from `old` to `new`."""
@@ -816,39 +825,6 @@ class _PlanWriter:
         )
         self.result.due_changes += 1
         return {"due": due_after} if due_after != row.due else {}
-
-    async def _import_events(self, plan_id: int, existing: dict[tuple[int, int], Any]) -> None:
-        """An "import" event for each assignment this load created."""
-        if not existing:  # the plan's first assignments: every one is new, one INSERT … SELECT
-            of_plan = (
-                select(
-                    ASSIGNMENT.c.id,
-                    bindparam("event_at", self.at, type_=EVENT.c.at.type),
-                    literal(ACTOR_LABEL),
-                    literal("import"),
-                    null(),
-                    literal(models.NOT_STARTED),
-                    literal(""),
-                )
-                .join(MILESTONE, ASSIGNMENT.c.milestone_id == MILESTONE.c.id)
-                .join(TASK, MILESTONE.c.task_id == TASK.c.id)
-                .where(TASK.c.plan_id == plan_id)
-                .order_by(ASSIGNMENT.c.id)
-            )
-            names = ["assignment_id", "at", "actor_label", "kind", "old_status", "new_status"]
-            await self.conn.execute(insert(EVENT).from_select([*names, "note"], of_plan))
-            return
-        query = (
-            select(ASSIGNMENT.c.id, ASSIGNMENT.c.milestone_id, ASSIGNMENT.c.unit_id)
-            .join(MILESTONE, ASSIGNMENT.c.milestone_id == MILESTONE.c.id)
-            .join(TASK, MILESTONE.c.task_id == TASK.c.id)
-            .where(TASK.c.plan_id == plan_id)
-            .order_by(ASSIGNMENT.c.id)
-        )
-        for r in await self.conn.execute(query):
-            if (r.milestone_id, r.unit_id) not in existing:
-                event = _event(r.id, self.at, "import", models.NOT_STARTED, old_status=None)
-                self.events.append(event)
 
 
 # PostgreSQL: the key of the transaction-scoped advisory lock that serialises plan loads

@@ -249,7 +249,8 @@ class StatusEvent(SQLModel, table=True):
     actor_id: int | None = Field(default=None, foreign_key="person.id")
     actor_label: str = ""  # "system", "import", or the person's name at the time
     # report | note | ack | confirm | return | extension_request | extension_approve |
-    # extension_deny | remind | import | archive | restore | due_change
+    # extension_deny | remind | archive | restore | due_change | undo; "import" (an assignment
+    # created by a load) only in databases loaded before the load became the plan's PlanEvent
     kind: str
     old_status: str | None = None
     new_status: str | None = None
@@ -263,15 +264,16 @@ class StatusEvent(SQLModel, table=True):
 
 
 class PlanEvent(SQLModel, table=True):
-    """A plan's own history: withdrawn (撤回) or restored as a whole (bot.storage.withdraw),
-    one row per act with the number of assignments it archived or brought back. The
-    assignments keep their own history; the ones a withdrawal archived carry its instant as
-    their `archived_at`."""
+    """A plan's own history (bot.storage.plan_history): each load of its file, with the number
+    of assignments it created (their `assigned_at` is its instant), and each withdrawal (撤回)
+    or restore as a whole (bot.storage.withdraw), with the number of assignments archived or
+    brought back. One row per act: the assignments keep their own history; the ones a
+    withdrawal archived carry its instant as their `archived_at`."""
 
     id: int | None = Field(default=None, primary_key=True)
     plan_id: int = Field(foreign_key="plan.id", index=True)
     at: datetime
-    kind: str  # withdraw | restore
+    kind: str  # load | withdraw | restore
     actor_id: int | None = Field(default=None, foreign_key="person.id")
     actor_label: str = ""  # "system", "import", "cli", or the person's name at the time
     note: str = ""

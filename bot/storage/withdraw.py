@@ -29,7 +29,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    Integer,
     Select,
     Table,
     TextClause,
@@ -44,6 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel
 
 from bot.core.notices import OutboxKind, OutboxStatus
+from bot.storage.plan_history import RESTORE, WITHDRAW, plan_event
 
 WITHDRAWN = "plan withdrawn"  # Outbox.last_error of the rows a withdrawal cancelled
 BATCH_KINDS = (OutboxKind.ESCALATION_BATCH, OutboxKind.OVERDUE_BATCH)  # keyed "kind:CODE:…"
@@ -54,7 +54,6 @@ TASK: Table = _TABLES["task"]
 MILESTONE: Table = _TABLES["milestone"]
 ASSIGNMENT: Table = _TABLES["assignment"]
 OUTBOX: Table = _TABLES["outbox"]
-WITHDRAW, RESTORE = "withdraw", "restore"  # PlanEvent.kind
 
 
 # A restored assignment's next notification instant is recomputed by the planner's next tick
@@ -143,38 +142,6 @@ _ARCHIVE_ITEMS = _sql(
     at=_INSTANT,
 )
 _ARCHIVE_PLAN = _sql('UPDATE "plan" SET archived_at = :at WHERE id = :plan', at=_INSTANT)
-_PLAN_EVENT = _sql(
-    "INSERT INTO planevent (plan_id, at, kind, actor_id, actor_label, note, assignments)"
-    " VALUES (:plan, :at, :kind, :actor_id, :actor_label, :note, :assignments)",
-    at=_INSTANT,
-    actor_id=Integer(),
-)
-
-
-async def _plan_event(
-    conn: AsyncConnection,
-    plan_id: int,
-    *,
-    at: datetime,
-    kind: str,
-    actor_id: int | None,
-    actor_label: str,
-    note: str,
-    assignments: int,
-) -> None:
-    """The plan's history: one row per withdrawal or restore (not one per assignment)."""
-    await conn.execute(
-        _PLAN_EVENT,
-        {
-            "plan": plan_id,
-            "at": at,
-            "kind": kind,
-            "actor_id": actor_id,
-            "actor_label": actor_label,
-            "note": note,
-            "assignments": assignments,
-        },
-    )
 
 
 async def archive_plan(
@@ -208,7 +175,7 @@ async def archive_plan(
     await conn.execute(_ARCHIVE_MILESTONES, stamp)
     items = (await conn.execute(_ARCHIVE_ITEMS, stamp)).rowcount or 0
     await conn.execute(_ARCHIVE_PLAN, stamp)
-    await _plan_event(
+    await plan_event(
         conn,
         pid,
         at=at,
@@ -280,7 +247,7 @@ async def unarchive_plan(
     ).rowcount or 0
     forgotten = await forget_cancelled_outbox(conn, pid, plan.code)
     await conn.execute(update(PLAN).where(PLAN.c.id == pid).values(archived_at=None))
-    await _plan_event(
+    await plan_event(
         conn,
         pid,
         at=at,

@@ -17,6 +17,7 @@ from bot.storage.models import (
     Assignment,
     Milestone,
     Plan,
+    PlanEvent,
     StatusEvent,
     Task,
     Unit,
@@ -58,11 +59,34 @@ async def test_first_load_creates_the_ledger(session_maker, directory):
     assignments = await rows(session_maker, Assignment)
     assert len(assignments) == 12
     assert all(a.assigned_at == AT and a.status == "not_started" for a in assignments)
-    events = await rows(session_maker, StatusEvent)
-    assert sorted(e.assignment_id for e in events) == [a.id for a in assignments]
-    assert {e.kind for e in events} == {"import"}
+    # the load is the plan's event, once, not each assignment's (their assigned_at says it)
+    assert await rows(session_maker, StatusEvent) == []
     plan = (await rows(session_maker, Plan))[0]
     assert plan.content_hash and plan.loaded_at == AT
+    loads = [
+        (e.plan_id, e.kind, e.at, e.assignments) for e in await rows(session_maker, PlanEvent)
+    ]
+    assert loads == [(plan.id, "load", AT, 12)]
+
+
+async def test_each_load_of_a_plan_is_one_plan_event(session_maker, directory):
+    await load_plans(session_maker, [make_plan()], directory, at=AT)
+    more = make_plan()
+    more.tasks.append(item("SR-9", [HEALTH, FINANCE], [date(2024, 6, 30), date(2024, 12, 31)]))
+
+    await load_plans(session_maker, [more], directory, at=LATER)
+    skipped = await load_plans(session_maker, [more], directory, at=LATER + timedelta(1))
+    await load_plans(session_maker, [more], directory, at=LATER + timedelta(2), dry_run=True)
+
+    assert skipped.plans[0].skipped
+    events = await rows(session_maker, PlanEvent)
+    assert [(e.kind, e.at, e.assignments, e.actor_label) for e in events] == [
+        ("load", AT, 12, "import"),
+        ("load", LATER, 4, "import"),  # SR-9: 2 milestones × 2 units created
+    ]
+    assert await rows(session_maker, StatusEvent) == []  # nothing per assignment
+    new = [a for a in await rows(session_maker, Assignment) if a.assigned_at == LATER]
+    assert len(new) == 4
 
 
 async def test_reload_is_idempotent(session_maker, directory):

@@ -17,7 +17,7 @@ from sqlmodel import select
 from bot.core.plan import Milestone, Plan
 from bot.storage.db import SessionMaker, create_all, make_engine, make_session_maker
 from bot.storage.loader import load_plans
-from bot.storage.models import Assignment, StatusEvent, Task, Unit
+from bot.storage.models import Assignment, PlanEvent, StatusEvent, Task, Unit
 from bot.storage.models import Milestone as MilestoneRow
 from bot.storage.models import Plan as PlanRow
 from tests.dbs import database_url, on_postgres, sqlite_url
@@ -27,7 +27,7 @@ from .conftest import AT, DRC, FINANCE, GROUP, HEALTH, FakeDirectory, item, make
 pytestmark = pytest.mark.skipif(not on_postgres(), reason="compares PostgreSQL with SQLite")
 
 ASSIGNMENT = Assignment.__table__  # type: ignore[attr-defined]
-MODELS = (PlanRow, Unit, Task, MilestoneRow, Assignment, StatusEvent)
+MODELS = (PlanRow, Unit, Task, MilestoneRow, Assignment, StatusEvent, PlanEvent)
 UNITS = [HEALTH, FINANCE, DRC, GROUP, "市不存在局"]
 
 
@@ -112,8 +112,9 @@ async def test_postgres_writes_the_rows_sqlite_writes(lite, pg):
         for model in MODELS:
             name = model.__name__
             assert on_pg[name] == on_sqlite[name], f"{name} differs after loading at {at}"
-    assert {e["kind"] for e in on_pg["StatusEvent"]} >= {"import", "archive", "due_change"}
-    assert any(e["kind"] == "restore" for e in on_pg["StatusEvent"])
+    assert {e["kind"] for e in on_pg["StatusEvent"]} == {"archive", "due_change", "restore"}
+    loads = [(e["kind"], e["assignments"] > 0) for e in on_pg["PlanEvent"]]
+    assert loads == [("load", True), ("load", True), ("load", True), ("load", False)]
 
 
 async def test_postgres_sends_no_row_at_a_time(pg):

@@ -175,11 +175,23 @@ async def test_a_plan_whose_file_is_removed_is_no_longer_chased_and_comes_back_w
     assert await _plan_assignments(session_maker, "SR") == sr  # the same rows, not new ones
     after = await _history(session_maker, sr)
     assert after[: len(history)] == history  # nothing of the history rewritten
-    # the withdrawal is the plan's event; the reload that brought the rows back is theirs
+    # the withdrawal and the loads are the plan's events; the rows the reload brought back
+    # each get their "restore"
     assert {k for _, k, _ in after[len(history) :]} == {"restore"}
     async with session_maker() as s:
-        acts = (await s.exec(select(PlanEvent.kind, PlanEvent.note, PlanEvent.at))).all()
-        assert acts == [("withdraw", "plan file removed", WITHDRAWN_AT)]
+        acts = (
+            await s.exec(
+                select(PlanEvent.kind, PlanEvent.note, PlanEvent.at, PlanEvent.assignments)
+                .join(Plan, col(Plan.id) == PlanEvent.plan_id)
+                .where(Plan.code == "SR")
+                .order_by(col(PlanEvent.id))
+            )
+        ).all()
+        assert acts == [
+            ("load", "", AT, len(sr)),
+            ("withdraw", "plan file removed", WITHDRAWN_AT, len(sr)),
+            ("load", "", back, 0),  # no assignment created: all came back
+        ]
     async with session_maker() as s:
         first = await s.get(Assignment, min(sr))
         assert first is not None and (first.status, first.progress) == ("in_progress", 60)

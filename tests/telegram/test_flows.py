@@ -396,3 +396,29 @@ async def test_history_written_by_the_loader_is_shown_in_the_users_language(h):
     assert "已批准的延期至 2026年9月30日继续有效" in zh.text
     en = await h.send(LIAISON, "/task SR-2", language_code="en")
     assert "plan import" in en.text and "the plan moved the due date" in en.text
+
+
+async def test_task_reads_the_same_with_the_import_event_of_an_earlier_load(h):
+    """Loads write no event per assignment now; a ledger loaded by an earlier release keeps
+    each assignment's "import" event, which /task does not show (nor the load twice)."""
+    await h.send(LIAISON, "/report SR-2 进行中 30% 已开工")
+    before = {
+        lang: (await h.send(LIAISON, "/task SR-2", language_code=lang)).text
+        for lang in ("zh", "en")
+    }
+    async with h.ledger.session_maker() as s:
+        for a in (await s.exec(select(Assignment))).all():
+            s.add(
+                StatusEvent(
+                    assignment_id=a.id,
+                    at=a.assigned_at,
+                    actor_label="import",
+                    kind="import",
+                    old_status=None,
+                    new_status="not_started",
+                )
+            )
+        await s.commit()
+    for lang, text in before.items():
+        assert (await h.send(LIAISON, "/task SR-2", language_code=lang)).text == text
+    assert "已开工" in before["zh"] and "计划导入" not in before["zh"]
