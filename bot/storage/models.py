@@ -346,6 +346,14 @@ class Outbox(SQLModel, table=True):
     """A notification to deliver. `key` is the idempotency key (e.g. "remind:42:d7"): planning
     the same stage twice inserts nothing. The sender marks rows sent with the message id."""
 
+    __table_args__ = (
+        # the rows waiting (status) since an instant (not_before) without reading the rows: both
+        # columns come after `payload`, so a filter on them read from the row walks the overflow
+        # pages of every big brief (4.8 MiB of page cache, 6 ms, each tick after a write at
+        # 100k); it also serves every query by status alone
+        Index("ix_outbox_status_not_before", "status", "not_before"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(index=True, unique=True)
     kind: str  # reminder | ack_chase | overdue | escalation | digest | notice | periodic
@@ -359,7 +367,7 @@ class Outbox(SQLModel, table=True):
     not_before: datetime = Field(index=True)
     # pending | sending (claimed by the sender; left so by a crash → retried) | sent |
     # failed (recipient unreachable: 403) | dead (Telegram refused the message: 400)
-    status: str = Field(default="pending", index=True)
+    status: str = "pending"
     attempts: int = 0
     last_error: str = ""
     sent_at: datetime | None = None
