@@ -152,7 +152,12 @@ def make_bot(settings: Settings, token: str) -> Bot:
 
 async def prepare_database(settings: Settings, engine: AsyncEngine) -> None:
     """Create or upgrade the schema in place (the storage migrations); one log line when it
-    changed something."""
+    changed something. A database at the newest migration already is left as it is without
+    importing Alembic (bot.storage.schema_version: ~7 MB less for the life of the process)."""
+    from bot.storage.schema_version import at_head
+
+    if await at_head(engine):
+        return
     from bot.storage.migrate import current_revision, head_revision, upgrade_database
 
     before = await current_revision(settings.database.url)

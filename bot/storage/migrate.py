@@ -31,8 +31,7 @@ from sqlmodel import SQLModel
 from bot.core.errors import InvalidInput
 from bot.storage import models  # noqa: F401  (registers the tables)
 from bot.storage.db import make_engine
-
-MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+from bot.storage.schema_version import MIGRATIONS_DIR
 
 
 class MigrationError(InvalidInput):
