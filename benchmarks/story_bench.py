@@ -179,9 +179,13 @@ class Phase:
         return f"{_ms(self.beat.max_stall)} (gap {_ms(self.beat.max_gap)})"
 
 
-async def upload(sm: Any, plans: list[Plan], tasks_data: Path, directory: Any) -> None:
+async def upload(sm: Any, stories: list[StoryPlan], tasks_data: Path, directory: Any) -> None:
+    """Each plan built as the importer's review hands it over, uploaded and confirmed, then
+    dropped: the bot holds no plan once it is loaded (the peer, like this script, keeps only
+    the plain ledger of story_ledger.py)."""
     runner = load_runner()
-    for plan in plans:
+    for story in stories:
+        plan = core_plan(story)
 
         async def parsed(*_args: Any, plan: Plan = plan) -> plan_upload.ParsedUpload:
             return plan_upload.ParsedUpload(plan)
@@ -364,13 +368,12 @@ async def story(args: argparse.Namespace, folder: Path) -> list[str]:
     tasks_data = folder / "tasks_data"
     (tasks_data / "plans").mkdir(parents=True)
     stories = story_plans(args.plans, args.per_plan)
-    plans = [core_plan(s) for s in stories]
     items = sum(len(s.items) for s in stories)
     assignments = sum(s.assignments for s in stories)
     directory = load_unit_directory(ROOT / "tasks_data" / "units.yaml")
     policy = load_policy()
     lines.append(
-        f"ledger: {len(plans)} plans, {items:,} items, {assignments:,} assignments "
+        f"ledger: {len(stories)} plans, {items:,} items, {assignments:,} assignments "
         f"({args.per_plan:,} a plan), milestones 2025-2026; the story at {AT.isoformat()}"
     )
     async with Phase("migrate") as migrate:
@@ -379,7 +382,7 @@ async def story(args: argparse.Namespace, folder: Path) -> list[str]:
     sm = make_session_maker(engine)
     try:
         async with Phase("upload") as up:
-            await upload(sm, plans, tasks_data, directory)
+            await upload(sm, stories, tasks_data, directory)
         async with Phase("bind") as bind:
             liaisons = await bind_people(sm)
         async with Phase("first pass") as first:
@@ -430,7 +433,7 @@ async def story(args: argparse.Namespace, folder: Path) -> list[str]:
             f"wall, {_ms(statistics.median(moved_cpus))} CPU (best "
             f"{_ms(min(moved_walls))}, worst {_ms(max(moved_walls))})"
         )
-        code = plans[-1].info.code
+        code = stories[-1].code
         async with Phase("withdraw") as out:
             gone = await plan_withdraw.withdraw(
                 sm, code, at=MORNING + timedelta(hours=1), tasks_data=tasks_data
