@@ -39,3 +39,20 @@ def test_the_plan_services_load_without_aiogram() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == ""
+
+
+def test_the_bot_does_not_load_the_document_parser() -> None:
+    """Documents are parsed in a child process (bot.services.parse_runner): the bot's process
+    and the plan services import bot.importer's small modules, not its parsing pipeline."""
+    code = (
+        "import sys\n"
+        "from bot.lazy_aiogram import import_aiogram\n"
+        "import_aiogram()\n"
+        "import bot.app, bot.telegram.setup, bot.services.parse_runner\n"
+        "import bot.services.import_review, bot.services.plan_upload\n"
+        "print(','.join(n for n in sys.modules if n == 'bot.importer.pipeline'))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == ""

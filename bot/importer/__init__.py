@@ -17,10 +17,37 @@ from pathlib import Path
 from bot.core.plan import Plan
 from bot.core.units import UnitDirectory
 from bot.importer.errors import PlanInputError
-from bot.importer.pipeline import parse_lines, parse_plan_text
-from bot.importer.reader import read_source
 
 __all__ = ["PlanInputError", "import_plan", "parse_plan_text"]
+
+# The parsing pipeline (and the reader of .docx / .xlsx / .pdf) is imported by the functions
+# below when they run: the bot's process and the plan services import this package for its
+# small modules (errors, meta, yaml_io, summary) while documents are parsed in a child process
+# (bot.services.parse_runner), so the pipeline's ~2 MB stay out of the bot's memory.
+
+
+def parse_plan_text(
+    text: str,
+    *,
+    source: str,
+    code: str | None = None,
+    default_unit: str | None = None,
+    directory: UnitDirectory | None = None,
+    year: int | None = None,
+    today: date | None = None,
+) -> Plan:
+    """The plan of a document's text (bot.importer.pipeline.parse_plan_text)."""
+    from bot.importer.pipeline import parse_plan_text as parse
+
+    return parse(
+        text,
+        source=source,
+        code=code,
+        default_unit=default_unit,
+        directory=directory,
+        year=year,
+        today=today,
+    )
 
 
 def import_plan(
@@ -35,6 +62,9 @@ def import_plan(
     """Reads and parses one plan file; `Plan.info.source` is the file's name. `year` is the
     year dates without one are read in (overrides the document); `today` (the caller's clock)
     gives the year when nothing else does."""
+    from bot.importer.pipeline import parse_lines
+    from bot.importer.reader import read_source
+
     path = Path(path)
     _, lines = read_source(path)
     return parse_lines(
