@@ -1,6 +1,7 @@
 """The engines' connection settings: on PostgreSQL, JIT compilation off on every pooled
 connection, also after the pool's rollback at check-in (bot.storage.db._pg_session); on SQLite,
-the write-ahead log cut back after a large transaction (journal_size_limit)."""
+the write-ahead log cut back after a large transaction (journal_size_limit) and a small page
+cache on every connection."""
 
 from __future__ import annotations
 
@@ -48,3 +49,48 @@ async def test_sqlite_wal_is_cut_back_after_a_large_transaction(tmp_path) -> Non
         assert wal.stat().st_size <= WAL_LIMIT_BYTES
     finally:
         await engine.dispose()
+
+
+def _sqlite_heap() -> int | None:
+    """SQLite's heap in use in this process (the library Python's sqlite3 is linked with), or
+    None when it cannot be read here."""
+    import ctypes
+    import ctypes.util
+    import sqlite3
+
+    name = ctypes.util.find_library("sqlite3")
+    if not name:
+        return None
+    lib = ctypes.CDLL(name)
+    if lib.sqlite3_libversion_number() != sqlite3.sqlite_version_info[0] * 1_000_000 + (
+        sqlite3.sqlite_version_info[1] * 1000 + sqlite3.sqlite_version_info[2]
+    ):
+        return None  # another copy of the library than the one Python uses
+    lib.sqlite3_memory_used.restype = ctypes.c_int64
+    return int(lib.sqlite3_memory_used())
+
+
+@pytest.mark.skipif(on_postgres(), reason="SQLite's page cache")
+async def test_a_connection_keeps_a_small_page_cache_after_reading_a_large_table(
+    tmp_path,
+) -> None:
+    """Every pooled connection keeps the pages it read up to its cache size, for the life of
+    the process: reading 12 MiB leaves at most SQLite's default 2 MiB cached, not the table."""
+    import sqlite3
+
+    path = tmp_path / "big.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, body TEXT)")
+        db.executemany("INSERT INTO t (body) VALUES (?)", (("x" * 1200,) for _ in range(10_000)))
+    engine = make_engine(f"sqlite+aiosqlite:///{path}")
+    try:
+        async with engine.connect() as conn:
+            before = _sqlite_heap()
+            if not before:
+                pytest.skip("SQLite's heap cannot be read in this process")
+            total = (await conn.exec_driver_sql("SELECT sum(length(body)) FROM t")).scalar()
+            grown = (_sqlite_heap() or 0) - before
+    finally:
+        await engine.dispose()
+    assert total == 12_000_000
+    assert grown < 3 * 2**20, f"{grown / 2**20:.1f} MiB cached"

@@ -140,7 +140,7 @@ async def driver(conn: AsyncConnection) -> Any:
 
 class PageCache:
     """SQLite: this connection's page cache held to `kib` KiB from `limit()` until
-    `restore()` (the bot's connections keep a large one for /status, `bot.storage.db`). A
+    `restore()` (whatever size `bot.storage.db` gives the bot's connections). A
     pass that reads and writes every page of the ledger once gains nothing from keeping them
     all: it would only fill the process's memory with them. PostgreSQL: nothing (the server
     caches)."""
