@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.core.notices import DIGEST_LISTS, DigestItem, DigestPlan
 from bot.core.policy import Policy
 from bot.storage.models import Assignment
-from bot.storage.outbox.raw import as_date, fetch
+from bot.storage.outbox.raw import as_date, fetch, fetch_parts
 
 # an item of a digest list with its unit (lists are cut to a leader's units)
 Listed = tuple[int, DigestItem]
@@ -103,24 +103,33 @@ async def build_plan_digests(
     }
     soon = today + timedelta(days=policy.digest.due_soon_days)
     week_ago = at - timedelta(days=7)
-    rows = await fetch(conn, _ITEMS_SQL, (soon, week_ago))
-    for aid, plan_id, ref, title, unit_id, unit, stored_due, status, _closed in rows:
-        digest = plans.get(plan_id)
-        due = as_date(stored_due)
-        if digest is None or due is None:
-            continue
-        days = (today - due).days
-        if status == "closed":
-            name = "completed"
-        elif days > 7:
-            name = "overdue"
-        elif days > 0:
-            name = "newly_overdue"
-        else:
-            name, days = "due_soon", -days
-        digest.lists[name].append(
-            (unit_id, DigestItem(aid, ref, title, unit, due.isoformat(), days))
-        )
+    # one copy of each text: a task's ref and title come once per unit it is assigned to, a
+    # unit's name and a due date thousands of times (the driver makes a new string each time)
+    keep: dict[str, str] = {}
+    one = keep.setdefault
+    async for rows in fetch_parts(conn, _ITEMS_SQL, (soon, week_ago)):
+        for aid, plan_id, ref, title, unit_id, unit, stored_due, status, _closed in rows:
+            digest = plans.get(plan_id)
+            due = as_date(stored_due)
+            if digest is None or due is None:
+                continue
+            days = (today - due).days
+            if status == "closed":
+                name = "completed"
+            elif days > 7:
+                name = "overdue"
+            elif days > 0:
+                name = "newly_overdue"
+            else:
+                name, days = "due_soon", -days
+            iso = due.isoformat()
+            iso = one(iso, iso)
+            digest.lists[name].append(
+                (
+                    unit_id,
+                    DigestItem(aid, one(ref, ref), one(title, title), one(unit, unit), iso, days),
+                )
+            )
     for plan_id, unit_id in await fetch(conn, _UNITS_SQL):
         if plan_id in plans:
             plans[plan_id].unit_ids.add(unit_id)
