@@ -44,6 +44,14 @@ median in quiet runs (up to 8 ms when the machine is busy); withdraw 11.1-11.7 m
 (75 after imports).
 The peer (benchmarks/peer_jobstore.py) on the same ledger, same machine: 180-225 s, 43.5 MiB,
 0.1 ms (0.5 ms next morning), 8.8-10.6 ms, 8.4-9.2 s, loop blocked 76-100 s, 49 MiB.
+
+Measured by helper "memory" (load 2-6, three runs each): peak RSS 103-105 -> 97-99 MiB (75-76
+after the imports): each plan built at its upload and dropped (this script held all ten,
+~4 MiB), SQLite's default page cache (2 MiB a connection, was 32), the brief composer's
+query answered by ix_outbox_status_not_before. Where the rest goes, per phase (VmRSS, MiB):
+imports 75, the ledger and start-up 80, migrations 85 (Alembic run, the first connection's
+thread and SQLite), uploads 91 (93-94 at their peak: a worker thread and its engine per
+load), first pass 97 (the pass's ~5 MiB of transient objects, kept by the allocator).
 """
 
 from __future__ import annotations
