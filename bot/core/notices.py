@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Self
 
@@ -89,6 +89,45 @@ def _instant(value: Any) -> datetime | None:
 
 def _iso(value: date | None) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+# Lean payloads (summaries, lists, digests, briefs, rankings; README "Rows refer, the sender
+# renders"): an item is a JSON array of what the stage says, not an object that copies it.
+# What follows from the rest is not stored: a date that is the payload's date moved by the
+# item's days is written 0 (`_lean_day`), trailing defaults are dropped (`_trimmed`). Texts
+# (titles, unit and plan names) are read from the ledger when the row is rendered
+# (`bot.storage.outbox.details.rendered_payload`). Rows of earlier releases hold objects.
+
+
+def _lean_day(value: date | None, derived: date | None) -> str | int | None:
+    """A date in a lean item: 0 when it is `derived` (the payload's date and the item's
+    days say it), else the date itself."""
+    if value is not None and value == derived:
+        return 0
+    return _iso(value)
+
+
+def _read_day(value: Any, derived: date | None) -> date | None:
+    """A date of a lean item (see `_lean_day`)."""
+    return derived if value == 0 else _day(value)
+
+
+def _moved(base: date | None, days: int) -> date | None:
+    return None if base is None else base + timedelta(days=days)
+
+
+def _trimmed(values: list[Any], defaults: tuple[Any, ...]) -> list[Any]:
+    """`values` without the trailing ones that are their position's default (`defaults`
+    align with the end of `values`)."""
+    out = list(values)
+    start = len(out) - len(defaults)
+    while len(out) > start and out[-1] == defaults[len(out) - 1 - start]:
+        out.pop()
+    return out
+
+
+def _at(values: list[Any], index: int, default: Any) -> Any:
+    return values[index] if len(values) > index else default
 
 
 # --- one item: reminder, ack_chase, overdue, escalation, periodic, chase ----------------------
@@ -330,6 +369,9 @@ class ChasedBrief:
         )
 
 
+_BATCH_KINDS = ("overdue", "escalation")  # a lean item's kind is its index here
+
+
 @dataclass(slots=True)
 class BatchItem:
     """One item of a 督办汇总 (with `chased`) or of a liaison's 逾期事项清单 (without)."""
@@ -369,9 +411,8 @@ class BatchItem:
         return out
 
     def to_ref_json(self) -> Json:
-        """The item as a planned summary or list stores it: a reference (id, ref) and what
-        the stage says; its title, unit and status are read from the ledger when the
-        message is rendered (`bot.storage.outbox.details.rendered_payload`)."""
+        """The item as rows of the previous release stored it: a reference (id, ref) and what
+        the stage says (rows planned now store `to_lean`)."""
         out: Json = {
             "id": self.id,
             "ref": self.ref,
@@ -385,6 +426,67 @@ class BatchItem:
         if self.chased is not None:
             out["chased"] = self.chased.to_json()
         return out
+
+    def _derived(self, on: date | None) -> tuple[date | None, str]:
+        """The due date and stage an overdue item's days say on the summary's date `on`."""
+        if self.ladder == "due":
+            due = _moved(on, -self.days)
+            return due, f"od{self.days}@{_iso(self.due)}"
+        return None, f"ack{self.days}"
+
+    def to_lean(self, on: date | None) -> list[Any]:
+        """The item as a planned summary or list stores it (`on`: its date): [id, ref, kind,
+        days, due, stage, ladder, chased], due and stage 0 when the days say them, kind 0/1
+        (overdue/escalation), ladder 0 ("due") or its name, chased 0 (never chased) or [n,
+        at, kind, to]; trailing defaults dropped. Its title, unit and status are read from
+        the ledger when the message is rendered; ref is kept (the brief composer, and an
+        item deleted meanwhile, name it by it)."""
+        due, stage = self._derived(on)
+        kind: str | int = _BATCH_KINDS.index(self.kind) if self.kind in _BATCH_KINDS else self.kind
+        chased: Any = None
+        if self.chased is not None:
+            c = self.chased
+            chased = [c.n, c.at.isoformat() if c.at else None, c.kind, list(c.to)] if c.n else 0
+        values = [
+            self.id,
+            self.ref,
+            kind,
+            self.days,
+            _lean_day(self.due, due),
+            0 if self.stage == stage else self.stage,
+            0 if self.ladder == "due" else self.ladder,
+            chased,
+        ]
+        return _trimmed(values, (0, 0, 0, None))
+
+    @classmethod
+    def from_lean(cls, values: list[Any], on: date | None) -> Self:
+        """The item `to_lean` stored (title, unit and status empty: the ledger's)."""
+        kind = values[2]
+        ladder = _at(values, 6, 0) or "due"
+        item = cls(
+            id=values[0],
+            ref=str(values[1] or ""),
+            title="",
+            unit="",
+            kind=_BATCH_KINDS[kind] if isinstance(kind, int) else str(kind),
+            ladder=str(ladder),
+            days=int(values[3] or 0),
+        )
+        due, _ = item._derived(on)
+        item.due = _read_day(_at(values, 4, 0), due)
+        _, stage = item._derived(on)
+        item.stage = stage if _at(values, 5, 0) == 0 else str(values[5])
+        chased = _at(values, 7, None)
+        if chased is not None:
+            item.chased = (
+                ChasedBrief()
+                if chased == 0
+                else ChasedBrief(
+                    int(chased[0]), _instant(chased[1]), str(chased[2]), tuple(chased[3])
+                )
+            )
+        return item
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Self:
@@ -422,33 +524,36 @@ class BatchNotice:
     ranking: RankingBlock | None = None  # a leader's 督办汇总: the plan's units (a picture)
 
     def to_json(self, *, lean: bool = False) -> Json:
-        """`lean`: the items as references (`BatchItem.to_ref_json`), as planned rows store
-        them."""
-        out: Json = {
-            "plan": self.plan,
-            "plan_title": self.plan_title,
-            "date": _iso(self.date),
-            "audience": self.audience,
-            "total": self.total,
-            "counts": dict(self.counts),
-            "items": [i.to_ref_json() if lean else i.to_json() for i in self.items],
-            "more": self.more,
-            "follow_up": self.follow_up,
-        }
+        """`lean`: as planned rows store it: the items as `BatchItem.to_lean`, no plan title,
+        the ranking lean (`RankingBlock.to_json`); the texts are the ledger's when rendered."""
+        out: Json = {"plan": self.plan}
+        if not lean:
+            out["plan_title"] = self.plan_title
+        out["date"] = _iso(self.date)
+        out["audience"] = self.audience
+        out["total"] = self.total
+        out["counts"] = dict(self.counts)
+        out["items"] = [i.to_lean(self.date) if lean else i.to_json() for i in self.items]
+        out["more"] = self.more
+        out["follow_up"] = self.follow_up
         if self.ranking is not None:
-            out["ranking"] = self.ranking.to_json()
+            out["ranking"] = self.ranking.to_json(lean=lean)
         return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Self:
+        on = _day(data.get("date"))
         return cls(
             plan=str(data.get("plan") or ""),
             plan_title=str(data.get("plan_title") or ""),
-            date=_day(data.get("date")),
+            date=on,
             audience=str(data.get("audience") or ""),
             total=int(data.get("total") or 0),
             counts={str(k): int(v) for k, v in (data.get("counts") or {}).items()},
-            items=tuple(BatchItem.from_json(i) for i in data.get("items") or ()),
+            items=tuple(
+                BatchItem.from_lean(i, on) if isinstance(i, list) else BatchItem.from_json(i)
+                for i in data.get("items") or ()
+            ),
             more=int(data.get("more") or 0),
             follow_up=int(data.get("follow_up") or 0),
             ranking=RankingBlock.from_json(data.get("ranking")),
@@ -482,6 +587,9 @@ class BatchMarker:
 # --- the weekly digest ------------------------------------------------------------------------
 
 DIGEST_LISTS = ("completed", "newly_overdue", "overdue", "due_soon")
+# an item's due date is the digest's date moved by its days this way (due soon: days left;
+# the others: days since it was due)
+_DAYS_SIGN = {"due_soon": 1}
 
 
 @dataclass(slots=True)
@@ -514,6 +622,20 @@ class DigestItem:
             unit=str(data.get("unit") or ""),
             due=str(data.get("due") or ""),
             days=int(data.get("days") or 0),
+        )
+
+    def to_lean(self, derived: date | None) -> list[Any]:
+        """[id, days] (+ due when it is not `derived`, the digest's date moved by the days):
+        ref, title and unit are the ledger's when the digest is rendered."""
+        due = _lean_day(_day(self.due), derived) if self.due else self.due
+        return [self.id, self.days] if due == 0 else [self.id, self.days, due]
+
+    @classmethod
+    def from_lean(cls, values: list[Any], today: date | None, sign: int) -> Self:
+        days = int(values[1] or 0)
+        due = _read_day(_at(values, 2, 0), _moved(today, sign * days))
+        return cls(
+            id=int(values[0] or 0), ref="", title="", unit="", due=_iso(due) or "", days=days
         )
 
 
@@ -565,6 +687,38 @@ class ScoreRow:
             mine=bool(data.get("mine", False)),
         )
 
+    def to_lean(self) -> list[Any]:
+        """[rank, unit id, total, closed, overdue, on time n/d, 签收 n/d] (+ red and mine when
+        red is not overdue or mine is set): the unit's name is the ledger's when rendered."""
+        values = [
+            self.rank,
+            self.unit_id,
+            self.total,
+            self.closed,
+            self.overdue,
+            *self.on_time,
+            *self.ack,
+        ]
+        if self.red != self.overdue or self.mine:
+            values += [self.red, int(self.mine)]
+        return values
+
+    @classmethod
+    def from_lean(cls, values: list[Any]) -> Self:
+        overdue = int(values[4])
+        return cls(
+            rank=None if values[0] is None else int(values[0]),
+            unit_id=int(values[1]),
+            unit="",
+            total=int(values[2]),
+            closed=int(values[3]),
+            overdue=overdue,
+            red=int(_at(values, 9, overdue)),
+            on_time=(int(values[5]), int(values[6])),
+            ack=(int(values[7]), int(values[8])),
+            mine=bool(_at(values, 10, 0)),
+        )
+
 
 @dataclass(slots=True)
 class RankingBlock:
@@ -580,14 +734,21 @@ class RankingBlock:
     closed_week: int = 0
     overdue_week: int = 0
 
-    def to_json(self) -> Json:
+    def to_json(self, *, lean: bool = False) -> Json:
+        """`lean`: the plans by code and the rows as `ScoreRow.to_lean` (no names: the
+        ledger's when rendered)."""
         return {
             "at": self.at.isoformat() if self.at is not None else None,
-            "plans": [list(p) for p in self.plans],
-            "rows": [r.to_json() for r in self.rows],
+            "plans": [p[0] if lean else list(p) for p in self.plans],
+            "rows": [r.to_lean() if lean else r.to_json() for r in self.rows],
             "closed_week": self.closed_week,
             "overdue_week": self.overdue_week,
         }
+
+    @property
+    def lean(self) -> bool:
+        """Read from a lean payload: its names are to be read from the ledger."""
+        return any(not title for _, title in self.plans) or any(not r.unit for r in self.rows)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None) -> Self | None:
@@ -595,8 +756,14 @@ class RankingBlock:
             return None
         return cls(
             at=_instant(data.get("at")),
-            plans=tuple((str(p[0]), str(p[1])) for p in data.get("plans") or ()),
-            rows=tuple(ScoreRow.from_json(r) for r in data.get("rows") or ()),
+            plans=tuple(
+                (p, "") if isinstance(p, str) else (str(p[0]), str(p[1]))
+                for p in data.get("plans") or ()
+            ),
+            rows=tuple(
+                ScoreRow.from_lean(r) if isinstance(r, list) else ScoreRow.from_json(r)
+                for r in data.get("rows") or ()
+            ),
             closed_week=int(data.get("closed_week") or 0),
             overdue_week=int(data.get("overdue_week") or 0),
         )
@@ -615,26 +782,51 @@ class DigestPlan:
     totals: Mapping[str, int]
     scorecard: tuple[ScoreRow, ...] = ()
 
-    def to_json(self) -> Json:
-        out: Json = {"code": self.code, "title": self.title, "more": dict(self.more)}
-        for name in DIGEST_LISTS:
-            out[name] = [i.to_json() for i in self.lists.get(name, ())]
-        out["totals"] = dict(self.totals)
+    def to_json(self, *, today: date | None = None, lean: bool = False) -> Json:
+        """`lean` (`today`: the digest's date): no title, the items as `DigestItem.to_lean`,
+        empty lists and `more` left out, the totals as a list in `DIGEST_LISTS` order."""
+        if lean:
+            out: Json = {"code": self.code}
+            if self.more:
+                out["more"] = dict(self.more)
+            for name in DIGEST_LISTS:
+                items = self.lists.get(name, ())
+                if items:
+                    sign = _DAYS_SIGN.get(name, -1)
+                    out[name] = [
+                        i.to_lean(_moved(today, sign * i.days) if today else None) for i in items
+                    ]
+            out["totals"] = [int(self.totals.get(name, 0)) for name in DIGEST_LISTS]
+            if set(self.totals) - set(DIGEST_LISTS):
+                out["totals"] = dict(self.totals)
+        else:
+            out = {"code": self.code, "title": self.title, "more": dict(self.more)}
+            for name in DIGEST_LISTS:
+                out[name] = [i.to_json() for i in self.lists.get(name, ())]
+            out["totals"] = dict(self.totals)
         if self.scorecard:
             out["scorecard"] = [r.to_json() for r in self.scorecard]
         return out
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Self:
+    def from_json(cls, data: Mapping[str, Any], today: date | None = None) -> Self:
+        totals = data.get("totals") or {}
+        if isinstance(totals, list):
+            totals = dict(zip(DIGEST_LISTS, totals, strict=False))
+
+        def item(name: str, value: Any) -> DigestItem:
+            if isinstance(value, list):
+                return DigestItem.from_lean(value, today, _DAYS_SIGN.get(name, -1))
+            return DigestItem.from_json(value)
+
         return cls(
             code=str(data.get("code") or ""),
             title=str(data.get("title") or ""),
             lists={
-                name: tuple(DigestItem.from_json(i) for i in data.get(name) or ())
-                for name in DIGEST_LISTS
+                name: tuple(item(name, i) for i in data.get(name) or ()) for name in DIGEST_LISTS
             },
             more={str(k): int(v) for k, v in (data.get("more") or {}).items()},
-            totals={str(k): int(v) for k, v in (data.get("totals") or {}).items()},
+            totals={str(k): int(v) for k, v in totals.items()},
             scorecard=tuple(ScoreRow.from_json(r) for r in data.get("scorecard") or ()),
         )
 
@@ -652,29 +844,32 @@ class DigestNotice:
     plans: tuple[DigestPlan, ...]
     ranking: RankingBlock | None = None  # the recipient's plans together: picture and text
 
-    def to_json(self) -> Json:
+    def to_json(self, *, lean: bool = False) -> Json:
+        """`lean`: as planned rows store it (`DigestPlan.to_json`, `RankingBlock.to_json`):
+        the texts are the ledger's when rendered."""
         out: Json = {
             "week": self.week,
             "week_start": _iso(self.week_start),
             "today": _iso(self.today),
             "audience": self.audience,
             "unit_ids": list(self.unit_ids) if self.unit_ids is not None else None,
-            "plans": [p.to_json() for p in self.plans],
+            "plans": [p.to_json(today=self.today, lean=lean) for p in self.plans],
         }
         if self.ranking is not None:
-            out["ranking"] = self.ranking.to_json()
+            out["ranking"] = self.ranking.to_json(lean=lean)
         return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Self:
         unit_ids = data.get("unit_ids")
+        today = _day(data.get("today"))
         return cls(
             week=str(data.get("week") or ""),
             week_start=_day(data.get("week_start")),
-            today=_day(data.get("today")),
+            today=today,
             audience=str(data.get("audience") or ""),
             unit_ids=None if unit_ids is None else tuple(int(u) for u in unit_ids),
-            plans=tuple(DigestPlan.from_json(p) for p in data.get("plans") or ()),
+            plans=tuple(DigestPlan.from_json(p, today) for p in data.get("plans") or ()),
             ranking=RankingBlock.from_json(data.get("ranking")),
         )
 
@@ -821,6 +1016,50 @@ class BriefItem:
             also=tuple(int(i) for i in data.get("also") or ()),
         )
 
+    def _due_by_days(self, on: date | None) -> date | None:
+        """The due date the days say on the brief's date `on` (overdue: days late; due
+        soon: days left); None for the other sections."""
+        if self.section == "od":
+            return _moved(on, -self.days)
+        if self.section in ("d0", "d1", "d7", "d30"):
+            return _moved(on, self.days)
+        return None
+
+    def to_lean(self, on: date | None) -> list[Any]:
+        """The item as a planned brief stores it (`on`: its date): [id, section, days, flags,
+        due, also], flags 1 not acknowledged + 2 a 督办, due 0 when the days say it,
+        trailing defaults dropped. Ref, plan, title and plan title are the ledger's when
+        the brief is rendered."""
+        flags = (0 if self.acknowledged else 1) | (2 if self.escalated else 0)
+        values = [
+            self.id,
+            self.section,
+            self.days,
+            flags,
+            _lean_day(self.due, self._due_by_days(on)),
+            list(self.also),
+        ]
+        return _trimmed(values, (0, 0, []))
+
+    @classmethod
+    def from_lean(cls, values: list[Any], on: date | None) -> Self:
+        """The item `to_lean` stored (ref, plan and the titles empty: the ledger's)."""
+        flags = int(_at(values, 3, 0))
+        item = cls(
+            id=int(values[0]),
+            ref="",
+            title="",
+            plan="",
+            plan_title="",
+            section=str(values[1]),
+            days=int(values[2] or 0),
+            acknowledged=not flags & 1,
+            escalated=bool(flags & 2),
+            also=tuple(int(i) for i in _at(values, 5, ())),
+        )
+        item.due = _read_day(_at(values, 4, 0), item._due_by_days(on))
+        return item
+
 
 @dataclass(slots=True)
 class BriefNotice:
@@ -834,21 +1073,26 @@ class BriefNotice:
     audience: str = Audience.LIAISONS
     lines: int = 20  # item lines the message lists (policy brief.max_lines); the rest counted
 
-    def to_json(self) -> Json:
+    def to_json(self, *, lean: bool = False) -> Json:
+        """`lean`: the items as `BriefItem.to_lean` (as planned briefs store them)."""
         return {
             "date": _iso(self.date),
             "audience": self.audience,
             "stages": self.stages,
             "follow_up": self.follow_up,
             "lines": self.lines,
-            "items": [i.to_json() for i in self.items],
+            "items": [i.to_lean(self.date) if lean else i.to_json() for i in self.items],
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Self:
+        on = _day(data.get("date"))
         return cls(
-            date=_day(data.get("date")),
-            items=tuple(BriefItem.from_json(i) for i in data.get("items") or ()),
+            date=on,
+            items=tuple(
+                BriefItem.from_lean(i, on) if isinstance(i, list) else BriefItem.from_json(i)
+                for i in data.get("items") or ()
+            ),
             stages=int(data.get("stages") or 0),
             follow_up=int(data.get("follow_up") or 0),
             audience=str(data.get("audience") or Audience.LIAISONS),

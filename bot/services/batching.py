@@ -234,7 +234,7 @@ async def attach_rankings(
                 session, scope=Scope(plan_id=ids[code]), at=at, policy=policy
             )
             if ranking.rows:
-                blocks[code] = to_block(ranking).to_json()
+                blocks[code] = to_block(ranking).to_json(lean=True)
     for row in rows:
         payload = row["payload"]
         if (

@@ -134,7 +134,7 @@ class _Bundle:
                 "assignment_id": None,
                 "stage": today.isoformat(),
                 "locale": next((r.locale for r in mine if r.locale), None) or self.default_locale,
-                "payload": notice.to_json(),
+                "payload": notice.to_json(lean=True),
                 "created_at": at,
                 "not_before": at,
                 "status": OutboxStatus.PENDING,

@@ -165,7 +165,7 @@ async def digest_rows(
                 "assignment_id": None,
                 "stage": slot.week,
                 "locale": who.locale or default_locale,
-                "payload": notice.to_json(),
+                "payload": notice.to_json(lean=True),
                 "created_at": at,
                 "not_before": slot.not_before,
             }

@@ -171,6 +171,7 @@ async def test_the_digest_text_and_its_picture_rank_like_the_export(tmp_path):
     from bot.core.notices import Audience
     from bot.services.digest import digest_rows
     from bot.storage.models import ROLE_COORDINATOR, ChatSubscription, Membership, Outbox, Person
+    from bot.storage.outbox.delivery import as_rendered
     from bot.telegram.notices import picture_view, render
 
     w = await ledger(tmp_path).write()
@@ -188,8 +189,10 @@ async def test_the_digest_text_and_its_picture_rank_like_the_export(tmp_path):
         async with w.session_maker() as session:
             slot = digest_due(policy, AT)
             assert slot is not None
+            # as the sender renders them: the names are the ledger's (lean payloads)
             rows = {
-                r["chat_id"]: Outbox(**r) for r in await digest_rows(session, slot, policy, AT)
+                r["chat_id"]: await as_rendered(session, Outbox(**r))
+                for r in await digest_rows(session, slot, policy, AT)
             }
             data, _, _ = await ledger_document(
                 session,

@@ -11,6 +11,7 @@ import re
 
 from sqlmodel import col, select
 
+from bot.core.notices import BriefNotice
 from bot.storage.db import make_engine, make_session_maker
 from bot.storage.models import Assignment, Outbox
 
@@ -92,8 +93,8 @@ async def test_the_liaison_gets_one_brief_whose_buttons_lead_to_the_items(make_w
     assert listing.button_data(re.findall(r"SR-[\w.]+", text_of(listing))[0])
 
     # 全部签收: recorded for every waiting item, then the count
-    lines = [i for i in row.payload["items"] if i.get("ack") is False]
-    waiting = [a for i in lines for a in (i["id"], *i.get("also", []))]
+    lines = [i for i in BriefNotice.from_json(row.payload).items if not i.acknowledged]
+    waiting = [a for i in lines for a in (i.id, *i.also)]
     assert waiting and await unacknowledged(world, waiting) == len(waiting)
     pressed = await liaison.press(brief, "全部签收")
     assert pressed.answer is not None

@@ -67,11 +67,13 @@ async def test_summaries_and_lists_refer_to_their_items(world, policy):
     lists = [r for r in stored if r.kind in ("overdue_batch", "escalation_batch")]
     assert {r.kind for r in lists} == {"overdue_batch", "escalation_batch"}
     for row in lists:
-        for item in row.payload["items"]:
-            assert "title" not in item and "unit" not in item and item["ref"].startswith("SR-")
+        assert "plan_title" not in row.payload
+        for item in row.payload["items"]:  # [id, ref, kind, days, …]: no title, no unit
+            assert isinstance(item, list) and item[1].startswith("SR-")
+            assert not any("市卫健委" in str(value) for value in item)
     [listing] = [r for r in lists if r.kind == "overdue_batch"]
     first = listing.payload["items"][0]
-    await _retitle(world, first["id"], "改过的标题")
+    await _retitle(world, first[0], "改过的标题")
     text = render(await _rendered(world, listing)).text
     assert "改过的标题" in text and "SR-9" in text
 

@@ -17,6 +17,7 @@ from sqlalchemy import event, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 import bot.storage.outbox.snapshots as snapshots
+from bot.core.notices import BriefNotice
 from bot.core.policy import load_policy
 from bot.services.briefs import compose_briefs
 from bot.services.planning import plan_due
@@ -28,6 +29,11 @@ from tests.schedules.sched_helpers import local
 
 A = Assignment.__table__  # type: ignore[attr-defined]
 LIAISONS = 30
+
+
+def _ids(brief: Outbox) -> list[int]:
+    """The assignments a brief row lists."""
+    return [i.id for i in BriefNotice.from_json(brief.payload).items]
 
 
 @contextmanager
@@ -84,7 +90,7 @@ async def test_briefs_for_many_liaisons_cost_a_few_statements(world):
             assert r.status == "cancelled" and "done_reported" in r.last_error
         elif r.assignment_id is not None:
             assert r.status == "briefed" and r.via == f"brief:2025-03-24|{r.chat_id}"
-            assert [i["id"] for i in briefs[r.via].payload["items"]] == [r.assignment_id]
+            assert _ids(briefs[r.via]) == [r.assignment_id]
 
 
 async def test_a_brief_an_overlapping_pass_wrote_meanwhile_is_left_alone(world, monkeypatch):
@@ -179,7 +185,7 @@ async def test_briefs_are_written_a_few_chats_at_a_time_as_their_rows_are_read(w
     for r in rows:
         if r.assignment_id is not None:  # every stage row carried by its own chat's brief
             assert r.status == "briefed" and r.via == f"brief:2025-03-24|{r.chat_id}"
-            assert r.assignment_id in [i["id"] for i in briefs[r.via].payload["items"]]
+            assert r.assignment_id in _ids(briefs[r.via])
     for brief in briefs.values():
         assert len(brief.payload["items"]) == 2
 

@@ -23,11 +23,15 @@ from bot.core.notices import (
     Audience,
     BatchItem,
     BatchMarker,
+    BatchNotice,
     BriefItem,
+    BriefNotice,
     ChaseRecord,
+    DigestNotice,
     ItemNotice,
     OutboxKind,
     OutboxStatus,
+    RankingBlock,
     UnitRef,
     is_reference,
     with_item,
@@ -233,25 +237,109 @@ async def rendered_payload(
             history = (await chase_history(conn, [assignment_id])).get(assignment_id, [])
             notice.chased = tuple(earlier_chases(history, kind, notice.stage))
         return with_item(notice, found).to_json()
-    if kind == OutboxKind.BRIEF and any(is_reference(i) for i in data.get("items") or ()):
-        brief = [BriefItem.from_json(i) for i in data.get("items") or ()]
-        await fill_brief_items(conn, brief)
-        return {**data, "items": [{**i.to_json(), **_texts(i)} for i in brief]}
-    if kind in _LISTS and any(is_reference(i) for i in data.get("items") or ()):
-        items = [BatchItem.from_json(i) for i in data.get("items") or ()]
-        details = await item_notices(conn, [i.id for i in items if i.id is not None])
-        for item in items:
+    items = data.get("items") or ()
+    if kind == OutboxKind.BRIEF and any(is_reference(i) for i in items):
+        brief = BriefNotice.from_json(data)
+        # a lean item (an array) has no ref: ref and plan are the ledger's, its 签收 is the
+        # brief's; an item of the previous release's objects has them
+        await fill_brief_items(conn, brief.items, acknowledged=False)
+        return {**data, "items": [{**i.to_json(), **_texts(i)} for i in brief.items]}
+    if kind in _LISTS and ("plan_title" not in data or any(is_reference(i) for i in items)):
+        batch = BatchNotice.from_json(data)
+        details = await item_notices(conn, [i.id for i in batch.items if i.id is not None])
+        for item in batch.items:
             found = details.get(item.id or 0)
             if found is not None:
                 item.title, item.unit, item.status = found.title[:80], found.unit, found.status
                 item.ref = item.ref or found.ref
-        items.sort(key=BatchItem.rank)
-        return {**data, "items": [i.to_json() for i in items]}
+        batch.items = tuple(sorted(batch.items, key=BatchItem.rank))
+        if "plan_title" not in data:
+            titles = await plan_titles(conn, [batch.plan])
+            batch.plan_title = titles.get(batch.plan, "")
+        batch.ranking = await _named(conn, batch.ranking)
+        return {**data, **batch.to_json()}
+    if kind == OutboxKind.DIGEST and _lean_digest(data):
+        digest = DigestNotice.from_json(data)
+        await _fill_digest(conn, digest)
+        return {**data, **digest.to_json()}
     return None
 
 
 def _texts(item: BriefItem) -> dict[str, str]:
     return {"title": item.title, "plan_title": item.plan_title}
+
+
+def _lean_digest(data: dict[str, Any]) -> bool:
+    """A digest planned with lean payloads: plans without their title, a ranking without
+    names (digests of earlier releases copy them)."""
+    ranking = data.get("ranking") or {}
+    return any("title" not in p for p in data.get("plans") or ()) or any(
+        isinstance(r, list) for r in ranking.get("rows") or ()
+    )
+
+
+async def plan_titles(conn: AsyncConnection, codes: Iterable[str]) -> dict[str, str]:
+    """plan code → its title (codes are unique, archived plans included)."""
+    out: dict[str, str] = {}
+    for chunk in chunks(sorted(set(codes))):
+        sql = f"SELECT code, title FROM plan WHERE code IN ({','.join('?' * len(chunk))})"
+        for code, title in await fetch(conn, sql, tuple(chunk)):
+            out[code] = title
+    return out
+
+
+# the units as a ranking names them (`bot.services.stats.unit_names`): the short name plans
+# use, or the full name when several units share that short name
+_UNIT_NAMES_SQL = """
+SELECT id, name, short_name, sharing FROM (
+  SELECT id, name, short_name, count(*) OVER (PARTITION BY short_name) AS sharing FROM unit
+) AS named WHERE {where}
+"""
+
+
+async def _named(conn: AsyncConnection, block: RankingBlock | None) -> RankingBlock | None:
+    """A ranking read from a lean payload with its units' and plans' names from the ledger."""
+    if block is None or not block.lean:
+        return block
+    names: dict[int, str] = {}
+    for where, params in id_clauses("id", {r.unit_id for r in block.rows}):
+        sql = _UNIT_NAMES_SQL.format(where=where)
+        for uid, name, short, sharing in await fetch(conn, sql, params):
+            names[uid] = short if short and sharing == 1 else name
+    titles = await plan_titles(conn, [code for code, _ in block.plans])
+    for row in block.rows:
+        row.unit = row.unit or names.get(row.unit_id, "?")
+    block.plans = tuple((code, title or titles.get(code, "")) for code, title in block.plans)
+    return block
+
+
+_DIGEST_ITEMS_SQL = """
+SELECT a.id, t.ref, t.title, COALESCE(NULLIF(u.short_name, ''), u.name)
+FROM assignment a
+JOIN milestone m ON m.id = a.milestone_id
+JOIN task t ON t.id = m.task_id
+JOIN unit u ON u.id = a.unit_id
+WHERE {where}
+"""
+
+
+async def _fill_digest(conn: AsyncConnection, digest: DigestNotice) -> None:
+    """A digest read from a lean payload with its plans' titles, its items' refs, titles and
+    units, and its ranking's names as the ledger has them (`bot.storage.outbox.digest`
+    lists them so)."""
+    lean = [i for p in digest.plans for items in p.lists.values() for i in items if not i.ref]
+    found: dict[int, tuple[str, str, str]] = {}
+    for where, params in id_clauses("a.id", {i.id for i in lean}):
+        for aid, ref, title, unit in await fetch(
+            conn, _DIGEST_ITEMS_SQL.format(where=where), params
+        ):
+            found[aid] = (ref, title, unit)
+    for item in lean:
+        item.ref, item.title, item.unit = found.get(item.id, ("", "", ""))
+    titles = await plan_titles(conn, [p.code for p in digest.plans if not p.title])
+    for part in digest.plans:
+        part.title = part.title or titles.get(part.code, "")
+    digest.ranking = await _named(conn, digest.ranking)
 
 
 _BRIEF_SQL = """
@@ -265,12 +353,17 @@ WHERE {where}
 
 
 async def fill_brief_items(
-    conn: AsyncConnection, items: Sequence[BriefItem], *, titles: bool = True
+    conn: AsyncConnection,
+    items: Sequence[BriefItem],
+    *,
+    titles: bool = True,
+    acknowledged: bool = True,
 ) -> None:
     """Complete brief items made from referring payloads with their items as the ledger has
-    them: ref and plan, and whether it is acknowledged, for an item whose row referred to it
-    wholly (no ref); with `titles` also the titles (no title) for rendering. The brief
-    composer needs no titles (a brief stores none, `BriefItem.to_json`)."""
+    them: ref and plan, and (`acknowledged`) whether it is acknowledged, for an item whose
+    row referred to it wholly (no ref); with `titles` also the titles (no title) for
+    rendering. The brief composer needs no titles (a brief stores none, `BriefItem.to_lean`);
+    a brief's own items know whether they were acknowledged (`acknowledged=False`)."""
     wanted: dict[int, list[BriefItem]] = defaultdict(list)
     for item in items:
         if not item.ref or (titles and not item.title):
@@ -283,7 +376,9 @@ async def fill_brief_items(
             shown = short_title(title) if titles else ""
             for item in wanted[aid]:
                 if not item.ref:
-                    item.ref, item.acknowledged = ref, acked is not None
+                    item.ref = ref
+                    if acknowledged:
+                        item.acknowledged = acked is not None
                 item.plan = item.plan or share(code, code)
                 if titles:
                     item.title, item.plan_title = shown, share(plan_title, plan_title)

@@ -21,7 +21,7 @@ import re
 from array import array
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -92,7 +92,10 @@ def sqlite_param(value: Any) -> Any:
     return value
 
 
-def chunks(values: Sequence[int], size: int = CHUNK) -> Iterable[Sequence[int]]:
+_T = TypeVar("_T")
+
+
+def chunks(values: Sequence[_T], size: int = CHUNK) -> Iterable[Sequence[_T]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
 

@@ -471,7 +471,10 @@ class Sender:
         the file_id of an earlier upload when there is one. None: nothing to draw."""
         locale = part.locale or self.default_locale
         try:
-            view = self._picture_view(row, locale=locale)
+            # a planned row's ranking names no unit: the ledger's names, as in its text
+            async with self.session_maker() as session:
+                shown = await delivery.as_rendered(session, row)
+            view = self._picture_view(shown, locale=locale)
             if view is None or self.pictures is None:
                 return None
             key = self.pictures.key(view)
