@@ -20,7 +20,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.core.notices import (
     Audience,
     BatchItem,
-    BatchMarker,
     BatchNotice,
     ChasedBrief,
     ChaseRecord,
@@ -35,8 +34,9 @@ from bot.storage.outbox.audiences import Recipient
 
 # what one batch is keyed by while a pass assembles it: (kind, plan, chat)
 BatchId = tuple[OutboxKind, str, int]
-# a batched stage's marker: (notification key, kind, assignment id, stage, batches, liaisons)
-Marker = tuple[str, OutboxKind, int | None, str, list[BatchId], list[str]]
+# a batched stage's marker: (notification key, kind, assignment id, stage, batches, liaisons
+# who got it in a list by person id)
+Marker = tuple[str, OutboxKind, int, str, list[BatchId], list[int]]
 
 
 @dataclass
@@ -178,27 +178,23 @@ def batch_rows(
     return rows
 
 
-def marker_rows(
-    markers: Iterable[Marker], keys: dict[BatchId, str], at: datetime
-) -> list[dict[str, Any]]:
-    """The marks of batched stages (`Markers.rows`; table stagemark, never sent): the keys of
-    the summaries and lists that carry the stage (see `bot.services.planning`). The stages
-    carried by the same batches share one payload."""
+def marker_rows(markers: Iterable[Marker], at: datetime) -> list[dict[str, Any]]:
+    """The marks of batched stages (`Markers.rows`; table stagemark, never sent): the stage
+    and the liaisons who got it in a list, by person id (see `bot.services.planning`). The
+    stages listed to the same liaisons share one list."""
     rows: list[dict[str, Any]] = []
-    payloads: dict[tuple[tuple[BatchId, ...], tuple[str, ...]], dict[str, Any]] = {}
-    for note_key, kind, assignment_id, stage, ids, listed in markers:
-        shared = (tuple(ids), tuple(listed))
-        payload = payloads.get(shared)
-        if payload is None:
-            marker = BatchMarker(tuple([keys[i] for i in ids]), shared[1])
-            payload = payloads[shared] = marker.to_json()
+    shared: dict[tuple[int, ...], list[int]] = {}
+    for _, kind, assignment_id, stage, _, listed in markers:
+        people = tuple(listed)
+        liaisons = shared.get(people)
+        if liaisons is None:
+            liaisons = shared[people] = list(people)
         rows.append(
             {
-                "key": note_key,
                 "kind": str(kind),
                 "assignment_id": assignment_id,
                 "stage": stage,
-                "payload": payload,
+                "liaisons": liaisons,
                 "created_at": at,
             }
         )

@@ -56,13 +56,13 @@ every 7 days) is planned as usual, per item or in the list of its own day.
 
 Bookkeeping ("was this stage planned?") stays per item, in the same key space as before: a
 stage is planned when some Outbox row is keyed f"{kind}:{assignment_id}:{stage}|…" or it has a
-MARK (table stagemark, `bot.storage.outbox.marks`) keyed f"{kind}:{assignment_id}:{stage}". A
+MARK (table stagemark, `bot.storage.outbox.marks`) keyed (assignment_id, kind, stage). A
 batched stage usually has its liaisons' per-item rows; when it has none (no liaison bound, the
 acknowledgement escalation that only goes to leaders), or when a liaison got it in their
-逾期事项清单, a mark is written with the keys of the summaries and lists that carry the stage
-(and, for a list, the liaisons' names: the chase history shown to leaders counts a listed stage
-as a chase of the unit). Marks are never sent and are not Outbox rows (earlier releases wrote
-them as Outbox rows with chat 0, status "batched": migration 0013 moved them). Summaries,
+逾期事项清单, a mark is written (for a list with the liaisons, by person id: the chase history
+shown to leaders counts a listed stage as a chase of the unit). Marks are never sent and are
+not Outbox rows (earlier releases wrote them as Outbox rows with chat 0, status "batched":
+migration 0013 moved them). Summaries,
 lists, marks and per-item rows of a pass are written in the same transaction, so a crash
 leaves all or none, and a restart or an overlapping tick finds the stage planned and the day's
 summary or list keyed. The SQL pre-filter of step 1 and the anti-join of step 4 look at both
@@ -463,7 +463,7 @@ async def _plan_in(
         result.inserted += await insert_rows(conn, rows)
         _count(result, rows)
         if marks:  # the batches' keys are known: their marks now (not kept for the end)
-            result.markers += await insert_marks(conn, marker_rows(marks, batching.keys, at))
+            result.markers += await insert_marks(conn, marker_rows(marks, at))
         await asyncio.sleep(0)
     # what only the rows needed: freed before the summaries, the instants and the briefs
     del todo, audiences, load
@@ -639,19 +639,19 @@ async def _rows_for(
         plan = note.plan or ""
         items: dict[OutboxKind, BatchItem] = {}  # one item shared by every recipient's batch
         ids: list[BatchId] = []
-        listed_to: list[str] = []  # the liaisons who get the item in a list (chase history)
+        listed_to: list[int] = []  # the liaisons who get the item in a list (chase history)
         for kind, audience, who in batched:
             item = items.get(kind)
             if item is None:
                 item = items[kind] = batch_item(note, ref, unit)
             batching.open(kind, plan, plan_title, audience, who).add(item)
             ids.append((kind, plan, who.chat_id))
-            if kind == OVERDUE_BATCH:
-                listed_to.append(who.name)
+            if kind == OVERDUE_BATCH and who.person_id is not None:
+                listed_to.append(who.person_id)
         # the stage's bookkeeping: its per-item rows already show it was planned; without any,
         # or when a liaison got it in a list (the chase history names them), a mark does
         # (see `bot.services.batching.marker_rows`)
         batching.planned += 1
-        if ids and (not single or listed_to):
+        if ids and (not single or listed_to) and note.assignment_id is not None:
             marks.append((note.key, note.kind, note.assignment_id, note.stage, ids, listed_to))
     return rows, marks

@@ -390,17 +390,25 @@ class Outbox(SQLModel, table=True):
 class StageMark(SQLModel, table=True):
     """A stage that went into 督办汇总 or 逾期事项清单 with no per-item Outbox row to show it
     was planned (no liaison bound, the acknowledgement escalation that only goes to leaders, or
-    a liaison who got it in a list): the planner's bookkeeping, never sent. `key` is the
-    notification key f"{kind}:{assignment_id}:{stage}"; `payload` the keys of the summaries and
-    lists that carry it and the liaisons who got it in a list (`bot.core.notices.BatchMarker`).
-    Earlier releases kept these as Outbox rows (status batched, chat 0; migration 0013)."""
+    a liaison who got it in a list): the planner's bookkeeping, never sent. Keyed by the
+    notification's parts (its key is f"{kind}:{assignment_id}:{stage}"); `liaisons` the
+    people who got it in a list (person ids; names in marks of earlier releases), the chase
+    history counts them. Earlier releases kept these as Outbox rows (status batched, chat 0;
+    migration 0013), then with a text key and the keys of their summaries (migration 0015)."""
 
-    key: str = Field(primary_key=True)
-    assignment_id: int | None = Field(default=None, foreign_key="assignment.id", index=True)
-    kind: str
-    stage: str = ""
-    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # SQLite: the rows are the primary key's b-tree (no rowid table beside it)
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    assignment_id: int = Field(foreign_key="assignment.id", primary_key=True)
+    kind: str = Field(primary_key=True)
+    stage: str = Field(primary_key=True)
+    liaisons: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime
+
+    @property
+    def key(self) -> str:
+        """The notification key the mark stands for."""
+        return f"{self.kind}:{self.assignment_id}:{self.stage}"
 
 
 class SentMessage(SQLModel, table=True):

@@ -130,7 +130,15 @@ class World:
     async def marks(self) -> list[StageMark]:
         """The planner's marks of stages that went only into summaries or lists."""
         async with self.session_maker() as s:
-            return list((await s.exec(select(StageMark).order_by(StageMark.key))).all())
+            return list(
+                (
+                    await s.exec(
+                        select(StageMark).order_by(
+                            StageMark.assignment_id, StageMark.kind, StageMark.stage
+                        )
+                    )
+                ).all()
+            )
 
     async def subscribe(self, chat_id: int, *, plan: bool = False) -> None:
         await self.add(

@@ -74,14 +74,13 @@ async def test_over_the_threshold_one_list_per_liaison_plan_and_day(world, polic
         "SR-8",
         "SR-7",
     ]
-    # every listed stage is marked planned (never sent, not in the Outbox), pointing at the list
+    # every listed stage is marked planned (never sent, not in the Outbox), with its liaison
     assert not [r for r in rows if r.chat_id == 0 or r.status == "batched"]
     markers = await world.marks()
     assert len(markers) == 9
     assert {r.assignment_id for r in markers} == {a.id for a in items}
     assert all(r.key == f"{r.kind}:{r.assignment_id}:{r.stage}" for r in markers)
-    assert all(listing.key in r.payload["batches"] for r in markers)
-    assert all(r.payload["liaisons"] == ["张联络"] for r in markers)
+    assert all(r.liaisons == [world.people["张联络"].id] for r in markers)
     assert (result.lists, result.batches, result.markers) == (1, 2, 9)
     text = render(listing, locale="zh_CN").text
     assert "逾期事项清单" in text and "SR-9" in text and "SR-1" in text

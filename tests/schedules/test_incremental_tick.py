@@ -81,7 +81,7 @@ async def _keys(world: World) -> set[str]:
     """The Outbox's keys and the marks of stages that went only into summaries or lists."""
     async with world.session_maker() as s:
         rows = set((await s.exec(select(Outbox.key))).all())
-        marks = {f"mark {key}" for key in (await s.exec(select(StageMark.key))).all()}
+        marks = {f"mark {m.key}" for m in (await s.exec(select(StageMark))).all()}
     return rows | marks
 
 

@@ -113,7 +113,7 @@ def _edit(spec: list[dict[str, Any]], kind: str, which: int, days: int) -> bool:
 async def _keys(world: World) -> set[str]:
     async with world.session_maker() as s:
         rows = set((await s.exec(select(Outbox.key))).all())
-        marks = {f"mark {key}" for key in (await s.exec(select(StageMark.key))).all()}
+        marks = {f"mark {m.key}" for m in (await s.exec(select(StageMark))).all()}
     return rows | marks
 
 

@@ -313,9 +313,8 @@ async def test_marker_rows_of_earlier_releases_become_stage_marks(sqlite_db_url)
             ],
         )
 
-    await upgrade_database(sqlite_db_url)
+    await upgrade_database(sqlite_db_url, revision="0014")
 
-    assert await differences(sqlite_db_url) == []
     with sqlite3.connect(sqlite_path(sqlite_db_url)) as conn:
         outbox = conn.execute("SELECT key, status FROM outbox").fetchall()
         marks = conn.execute(
@@ -325,12 +324,76 @@ async def test_marker_rows_of_earlier_releases_become_stage_marks(sqlite_db_url)
     [(key, mark_aid, kind, stage, stored)] = marks
     assert (key, mark_aid, kind, stage) == (marked, aid, "escalation", "od9@2025-03-14")
     assert json.loads(stored) == payload
+    await upgrade_database(sqlite_db_url)  # 0015: keyed by its parts, its liaisons kept
+    assert await differences(sqlite_db_url) == []
     engine = make_engine(sqlite_db_url)
     async with engine.connect() as conn:
         assert await marked_keys(conn, [aid]) == {marked}
         fresh = await new_keys(conn, [marked, sent, later])
     await engine.dispose()
     assert fresh == {later}  # the marked and the sent stage stay planned
+
+
+async def test_stage_marks_are_keyed_by_their_parts_and_keep_their_liaisons(db_url):
+    """0015: a mark's text key and its summaries' keys go; it is keyed (assignment, kind,
+    stage) and keeps the names of the liaisons who got it in a list (SQLite: a table without
+    rowid, no index beside it); its stage stays planned and a 督办 still lists the chase."""
+    from bot.storage.outbox.details import chase_history
+    from bot.storage.outbox.marks import marked_keys
+    from bot.storage.outbox.snapshots import new_keys
+
+    await upgrade_database(db_url, revision="0014")
+    await load_sample(db_url)
+    [(aid,)] = fetch(db_url, "SELECT min(id) FROM assignment")
+    marked, listed, later = (
+        f"escalation:{aid}:ack5",
+        f"escalation:{aid}:od9@2025-03-14",
+        f"escalation:{aid}:od16@2025-03-14",
+    )
+    rows = (
+        (marked, "ack5", {"audience": "batched", "batches": [f"escalation_batch:X:d|{aid}"]}),
+        (listed, "od9@2025-03-14", {"batches": ["overdue_batch:X:d|5"], "liaisons": ["张联络"]}),
+    )
+    for key, stage, payload in rows:
+        fetch(
+            db_url,
+            "INSERT INTO stagemark (key, assignment_id, kind, stage, payload, created_at) VALUES"
+            f" ('{key}', {aid}, 'escalation', '{stage}', '{json.dumps(payload)}',"
+            " '2025-03-23 01:00:00')",
+        )
+
+    await upgrade_database(db_url)
+
+    assert await differences(db_url) == []
+    stored = fetch(
+        db_url, "SELECT assignment_id, kind, stage, liaisons FROM stagemark ORDER BY stage"
+    )
+    decoded = [(a, k, s, json.loads(v) if isinstance(v, str) else v) for a, k, s, v in stored]
+    assert decoded == [
+        (aid, "escalation", "ack5", []),
+        (aid, "escalation", "od9@2025-03-14", ["张联络"]),
+    ]
+    if not on_postgres():
+        [(sql,)] = fetch(db_url, "SELECT sql FROM sqlite_master WHERE name = 'stagemark'")
+        assert "WITHOUT ROWID" in sql
+        assert (
+            fetch(
+                db_url,
+                "SELECT name FROM sqlite_master WHERE tbl_name = 'stagemark'"
+                " AND type = 'index' AND sql IS NOT NULL",
+            )
+            == []
+        )
+    engine = make_engine(db_url)
+    async with engine.connect() as conn:
+        assert await marked_keys(conn, [aid]) == {marked, listed}
+        fresh = await new_keys(conn, [marked, listed, later])
+        history = (await chase_history(conn, [aid]))[aid]
+    await engine.dispose()
+    assert fresh == {later}
+    assert [(c.stage, c.to, c.audience) for c in history] == [
+        ("od9@2025-03-14", "张联络", "liaisons")
+    ]
 
 
 @pytest.mark.skipif(not on_postgres(), reason="PostgreSQL run only (the SQLite file: above)")

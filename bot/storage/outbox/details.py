@@ -157,11 +157,18 @@ async def chase_history(
                 )
     # stages a liaison got in a 逾期事项清单 (their marks name them; time: the planning pass)
     marked: set[int] = set()
-    for aid, kind, stage, payload, created in await marks_of(conn, ids):
-        data = as_json(payload) if payload else {}
+    marks = await marks_of(conn, ids)
+    listed = [
+        as_json(liaisons) if isinstance(liaisons, str) else liaisons for *_, liaisons, _ in marks
+    ]
+    names = await _person_names(
+        conn, {p for people in listed for p in people if isinstance(p, int)}
+    )
+    for (aid, kind, stage, _, created), people in zip(marks, listed, strict=True):
         when = parse_datetime(created)
-        for person in BatchMarker.from_json(data).liaisons:
-            history[aid].append(ChaseRecord(kind, stage, when, person, Audience.LIAISONS, False))
+        for person in people:  # a person id, or the name a mark of an earlier release kept
+            name = names.get(person, "") if isinstance(person, int) else str(person)
+            history[aid].append(ChaseRecord(kind, stage, when, name, Audience.LIAISONS, False))
             marked.add(aid)
     for aid in marked:  # by time (a pass's marks after its rows: the sort is stable)
         history[aid].sort(key=lambda r: r.at or _EPOCH)
@@ -169,6 +176,14 @@ async def chase_history(
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+async def _person_names(conn: AsyncConnection, person_ids: Iterable[int]) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for where, params in id_clauses("id", person_ids):
+        for pid, name in await fetch(conn, f"SELECT id, name FROM person WHERE {where}", params):
+            out[pid] = name
+    return out
 
 
 def earlier_chases(history: Iterable[ChaseRecord], kind: str, stage: str) -> list[ChaseRecord]:

@@ -74,14 +74,19 @@ async def _due_stages(conn: AsyncConnection, policy: Policy, today: date, horizo
         while day <= last:
             found = calendar_stage(policy.defaults, today, day)
             text = day.isoformat()
-            rows.append((text, f"{found[0]}:", f":{found[1]}") if found else (text, None, None))
+            rows.append(
+                (text, f"{found[0]}:", f":{found[1]}", found[0], found[1])
+                if found
+                else (text, None, None, None, None)
+            )
             day += timedelta(days=1)
     raw = await driver(conn)
     await raw.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS stage_by_due (due DATE PRIMARY KEY, head TEXT, tail TEXT)"
+        "CREATE TEMP TABLE IF NOT EXISTS stage_by_due "
+        "(due DATE PRIMARY KEY, head TEXT, tail TEXT, kind TEXT, stage TEXT)"
     )
     await raw.execute("DELETE FROM temp.stage_by_due")
-    await raw.executemany("INSERT INTO temp.stage_by_due VALUES (?, ?, ?)", rows)
+    await raw.executemany("INSERT INTO temp.stage_by_due VALUES (?, ?, ?, ?, ?)", rows)
 
 
 def _snapshot_sql(policy: Policy) -> str:
@@ -98,7 +103,11 @@ def _snapshot_sql(policy: Policy) -> str:
     most rows.
     """
     stage = "ds.head || a.id || ds.tail"
-    last_ack = f"'{ESCALATION}:' || a.id || ':{ack_stage(policy.defaults.ack_escalate_after)}'"
+    last = ack_stage(policy.defaults.ack_escalate_after)
+    last_ack = f"'{ESCALATION}:' || a.id || ':{last}'"
+    # a mark is keyed by its parts (stagemark's primary key)
+    marked = "s.assignment_id = a.id AND s.kind = ds.kind AND s.stage = ds.stage"
+    ack_marked = f"s.assignment_id = a.id AND s.kind = '{ESCALATION}' AND s.stage = '{last}'"
     own = ",".join(f"'{code}'" for code in policy.plans if code.isalnum())
     bypass = f" OR p.code IN ({own})" if own else ""
     return f"""
@@ -108,11 +117,11 @@ CROSS JOIN milestone m ON m.id = a.milestone_id {_JOINS}
 WHERE a.status IN {_OPEN} AND a.archived_at IS NULL AND m.archived_at IS NULL
   AND ((a.due <= ? AND (ds.head IS NULL OR (NOT EXISTS (
           SELECT 1 FROM outbox o WHERE o.key > {stage} || '|' AND o.key < {stage} || '}}')
-          AND NOT EXISTS (SELECT 1 FROM stagemark s WHERE s.key = {stage}))))
+          AND NOT EXISTS (SELECT 1 FROM stagemark s WHERE {marked}))))
        OR (a.acknowledged_at IS NULL AND a.status = 'not_started' AND a.due >= ?
            AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.key > {last_ack} || '|'
                            AND o.key < {last_ack} || '}}')
-           AND NOT EXISTS (SELECT 1 FROM stagemark s WHERE s.key = {last_ack})){bypass})
+           AND NOT EXISTS (SELECT 1 FROM stagemark s WHERE {ack_marked})){bypass})
 """
 
 
