@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy import Table, func, insert, select, text, tuple_
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel
@@ -65,23 +65,25 @@ async def _count(conn: AsyncConnection, table: Table) -> int:
 async def _copy_table(
     source: AsyncConnection, target: AsyncConnection, table: Table, batch: int
 ) -> int:
-    """Copy `table` in batches of `batch` rows, by primary key (keyset pagination)."""
+    """Copy `table` in batches of `batch` rows, by primary key (keyset pagination; a key of
+    several columns, as stagemark's, compared as a row value)."""
     keys = _order(table)
-    if len(keys) != 1:
-        raise CopyError(f"table {table.name}: a copy needs a one-column primary key")
-    (key,) = keys
+    if not keys:
+        raise CopyError(f"table {table.name}: a copy needs a primary key")
+    position = tuple_(*keys) if len(keys) > 1 else keys[0]
     copied = 0
     last: Any = None
     while True:
-        query = select(table).order_by(key).limit(batch)
+        query = select(table).order_by(*keys).limit(batch)
         if last is not None:
-            query = query.where(key > last)
+            query = query.where(position > last)
         rows = [dict(r._mapping) for r in (await source.execute(query)).all()]
         if not rows:
             return copied
         await target.execute(insert(table), rows)
         copied += len(rows)
-        last = rows[-1][key.name]
+        values = tuple(rows[-1][key.name] for key in keys)
+        last = tuple_(*values) if len(keys) > 1 else values[0]
 
 
 async def _reset_sequences(target: AsyncConnection, tables: list[Table]) -> None:
@@ -89,7 +91,10 @@ async def _reset_sequences(target: AsyncConnection, tables: list[Table]) -> None
     if target.dialect.name != "postgresql":
         return  # SQLite's next rowid is past the largest one by itself
     for table in tables:
-        (key,) = _order(table)
+        keys = _order(table)
+        if len(keys) != 1:  # a key of several columns has no sequence
+            continue
+        (key,) = keys
         if not key.autoincrement or not isinstance(key.type.python_type, type):
             continue
         if key.type.python_type is not int:

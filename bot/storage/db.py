@@ -25,6 +25,7 @@ from bot.storage import (
     models,  # noqa: F401  (registers the tables on SQLModel.metadata)
     next_at,  # noqa: F401  (the session listeners that keep next_at current)
 )
+from bot.storage.jsontext import dump_json
 
 SessionMaker = async_sessionmaker[AsyncSession]
 WAL_LIMIT_BYTES = 1024 * 1024  # SQLite: the -wal file's size kept after a checkpoint
@@ -66,14 +67,15 @@ def make_engine(database_url: str | URL, *, echo: bool = False) -> AsyncEngine:
     if backend == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo)
+        engine = create_async_engine(url, echo=echo, json_serializer=dump_json)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     if backend != "postgresql":
-        return create_async_engine(url, echo=echo)
+        return create_async_engine(url, echo=echo, json_serializer=dump_json)
     engine = create_async_engine(
         url,
         echo=echo,
+        json_serializer=dump_json,
         pool_size=PG_POOL_SIZE,
         max_overflow=PG_MAX_OVERFLOW,
         pool_pre_ping=True,

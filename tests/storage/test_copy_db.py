@@ -23,6 +23,7 @@ from bot.storage.models import (
     Person,
     ReplyReading,
     SentMessage,
+    StageMark,
 )
 from tests.dbs import database_url, sqlite_url
 
@@ -93,6 +94,24 @@ async def sqlite_ledger(path) -> str:
                 readings=[{"ref": "SR-1", "candidates": [{"status": "done_reported"}]}],
                 created_at=AT,
             )
+        )
+        # stage marks: a key of three columns, more rows than a batch (pages by row value)
+        firsts = (
+            (await s.exec(select(Assignment.id).order_by(Assignment.id).limit(160)))
+            .scalars()
+            .all()
+        )
+        s.add_all(
+            StageMark(
+                assignment_id=aid,
+                kind=kind,
+                stage=f"od{n}@2025-03-14",
+                liaisons=[person.id] if n % 2 else ["张联络"],
+                created_at=AT,
+            )
+            for aid in firsts
+            for kind in ("escalation", "overdue")
+            for n in (1, 2)
         )
         await s.commit()
     await engine.dispose()

@@ -33,6 +33,7 @@ from bot.storage.models import (
     Task,
     Unit,
 )
+from bot.storage.outbox.delivery import as_rendered
 
 from .conftest import AT, HEALTH, make_plan
 
@@ -75,12 +76,15 @@ async def _planned(session_maker, ids: set[int], after=None) -> list[Outbox]:
 
 
 async def _briefs_after(session_maker, at) -> list[str]:
-    """The payloads of the briefs planned after `at`, as text."""
+    """The payloads of the briefs planned after `at`, as text, as the sender renders them
+    (a brief refers to its items: their refs are the ledger's)."""
     async with session_maker() as s:
         rows = await s.exec(
             select(Outbox).where(Outbox.kind == "brief", col(Outbox.created_at) > at)
         )
-        return [json.dumps(r.payload, ensure_ascii=False) for r in rows.all()]
+        return [
+            json.dumps((await as_rendered(s, r)).payload, ensure_ascii=False) for r in rows.all()
+        ]
 
 
 async def _history(session_maker, ids: set[int]) -> list[tuple[int, str, str | None]]:

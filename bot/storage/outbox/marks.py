@@ -4,7 +4,6 @@ SQLAlchemy Core, portable (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.storage.jsontext import dump_json
 from bot.storage.models import StageMark
 from bot.storage.outbox.raw import chunks, db_datetime, driver, fetch, id_clauses, is_postgres
 
@@ -41,9 +41,7 @@ async def insert_marks(conn: AsyncConnection, rows: list[dict[str, Any]]) -> int
     def dumps(liaisons: list[Any]) -> str:
         found = encoded.get(id(liaisons))
         if found is None:
-            found = encoded[id(liaisons)] = json.dumps(
-                liaisons, ensure_ascii=False, separators=(",", ":")
-            )
+            found = encoded[id(liaisons)] = dump_json(liaisons)
         return found
 
     if is_postgres(conn):

@@ -2,7 +2,7 @@
 
 The planning pass reads and writes tens of thousands of rows: SQLAlchemy's Row objects and
 per-row parameter processing were most of its cost, so these go to the driver directly, in the
-exact formats SQLAlchemy uses for these columns (JSON as `json.dumps`, datetimes as naive UTC
+exact formats the engine uses for these columns (JSON as `dump_json`, datetimes as naive UTC
 text with microseconds), on the caller's connection and transaction.
 
 One SQL text for both backends: write it with qmark (`?`) parameters and pass dates and aware
@@ -27,6 +27,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.notices import OutboxStatus
+from bot.storage.jsontext import dump_json
 
 CHUNK = 500  # ids per IN (...) list, under SQLite's variable limit
 _INSERT_CHUNK = 200  # rows encoded and inserted at a time
@@ -267,7 +268,7 @@ _INSERT_PG = (
 
 
 async def _insert_rows_pg(conn: AsyncConnection, rows: list[dict[str, Any]]) -> int:
-    dumps = json.dumps
+    dumps = dump_json
     pending = str(OutboxStatus.PENDING)
     inserted = 0
     for start in range(0, len(rows), 5000):
@@ -280,7 +281,7 @@ async def _insert_rows_pg(conn: AsyncConnection, rows: list[dict[str, Any]]) -> 
             [row["assignment_id"] for row in chunk],
             [row["stage"] for row in chunk],
             [row["locale"] for row in chunk],
-            [dumps(row["payload"], ensure_ascii=False) for row in chunk],
+            [dumps(row["payload"]) for row in chunk],
             [row["created_at"] for row in chunk],
             [row["not_before"] for row in chunk],
             [str(row.get("status", pending)) for row in chunk],
@@ -298,7 +299,7 @@ async def insert_rows(conn: AsyncConnection, rows: list[dict[str, Any]]) -> int:
     if is_postgres(conn):
         return await _insert_rows_pg(conn, rows)
     raw = await driver(conn)
-    dumps = json.dumps
+    dumps = dump_json
     pending = str(OutboxStatus.PENDING)
     texts: dict[datetime, str] = {}  # a pass writes most rows with the same instants
 
@@ -321,7 +322,7 @@ async def insert_rows(conn: AsyncConnection, rows: list[dict[str, Any]]) -> int:
                 row["assignment_id"],
                 row["stage"],
                 row["locale"],
-                dumps(row["payload"], ensure_ascii=False),
+                dumps(row["payload"]),
                 stamp(row["created_at"]),
                 stamp(row["not_before"]),
                 str(row.get("status", pending)),
