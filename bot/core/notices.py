@@ -410,23 +410,6 @@ class BatchItem:
             out["chased"] = self.chased.to_json()
         return out
 
-    def to_ref_json(self) -> Json:
-        """The item as rows of the previous release stored it: a reference (id, ref) and what
-        the stage says (rows planned now store `to_lean`)."""
-        out: Json = {
-            "id": self.id,
-            "ref": self.ref,
-            "kind": self.kind,
-            "days": self.days,
-            "due": self.due.isoformat() if self.due is not None else None,
-            "stage": self.stage,
-        }
-        if self.ladder != "due":  # the default when read
-            out["ladder"] = self.ladder
-        if self.chased is not None:
-            out["chased"] = self.chased.to_json()
-        return out
-
     def _derived(self, on: date | None) -> tuple[date | None, str]:
         """The due date and stage an overdue item's days say on the summary's date `on`."""
         if self.ladder == "due":

@@ -131,7 +131,7 @@ def batch_rows(
     someone bound in the afternoon) is not lost but sent in a follow-up keyed
     "…:{date}#2|{chat}" (#3, …). A 督办汇总 lists at most `batch_max_items` (the rest
     counted); a liaison's list has every item (each one needs their report). The items are
-    stored as references (`BatchItem.to_ref_json`).
+    stored as references (`BatchItem.to_lean`).
     """
     local = at.astimezone(policy.zone).date()
     day = local.isoformat()

@@ -72,11 +72,13 @@ Lean rows: a planned row refers to its item, it does not copy it. The payload of
 chase, overdue notice, 督办 or report request (`bot.core.notices.stage_payload`) holds the
 plan's code, the audience and what the stage says (due date, days, ladder, period end); the
 row's assignment and stage columns say which item and stage. A summary or list stores each
-item as id, ref and the stage (`BatchItem.to_ref_json`), a 督办汇总's items also who was
-chased before (read once the summary is cut to its listed items). What the item is (title,
-target, units, status…) is read from the ledger when the message is rendered
-(`bot.storage.outbox.details.rendered_payload`, called by the sender; the briefs'
-`fill_brief_items`). Digests still carry their whole content.
+item as an array of id, ref and the stage (`BatchItem.to_lean`), a 督办汇总's items also who
+was chased before (read once the summary is cut to its listed items), and no plan title; a
+leader's 督办汇总 and a digest their ranking by unit id (`RankingBlock.to_json(lean=True)`),
+a digest its items by id and days, a brief its items by id, section and days. What the item
+is (title, target, units, status…), the plans' titles and the units' names are read from the
+ledger when the message is rendered (`bot.storage.outbox.details.rendered_payload`, called by
+the sender; the briefs' `fill_brief_items`).
 
 Cost: the assignments due are read a partition at a time (`due_partitions`), planned, and
 resolved to their audiences before the next partition is read; only the notifications with

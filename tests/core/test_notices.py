@@ -12,6 +12,8 @@ from bot.core.notices import (
     BatchItem,
     BatchMarker,
     BatchNotice,
+    BriefItem,
+    BriefNotice,
     ChasedBrief,
     ChaseRecord,
     DecisionItem,
@@ -22,6 +24,7 @@ from bot.core.notices import (
     ItemNotice,
     OutboxKind,
     OutboxStatus,
+    RankingBlock,
     ScoreRow,
     TextNotice,
     UnitRef,
@@ -149,3 +152,86 @@ def test_a_liaison_list_item_has_no_chase_history_and_a_marker_names_its_batches
     item = BatchItem(1, "SR-1", "x", "市卫健委", kind="overdue").to_json()
     assert "chased" not in item
     assert BatchMarker(("k|1",)).to_json() == {"audience": "batched", "batches": ["k|1"]}
+
+
+def test_a_lean_summary_stores_what_the_days_do_not_say_and_reads_back_the_rest():
+    chased = ChasedBrief(2, datetime(2025, 3, 20, 1, tzinfo=UTC), "overdue", ("张联络",))
+    items = (
+        # overdue 9 days on the summary's date: due and stage follow from the days
+        BatchItem(7, "SR-1", "", "", "", "escalation", "due", 9, date(2025, 3, 15)),
+        # a stage that is not the days' (an older stage listed late): stored as it is
+        BatchItem(8, "SR-2", "", "", "", "overdue", "due", 4, date(2025, 3, 20), "od3@2025-03-20"),
+        # the acknowledgement ladder: its due date is the item's, stored
+        BatchItem(
+            9, "SR-3", "", "", "", "escalation", "ack", 5, date(2025, 4, 30), "ack5", chased
+        ),
+    )
+    items[0].stage = "od9@2025-03-15"
+    notice = BatchNotice("SR", "", date(2025, 3, 24), "leaders", 3, {"due": 2}, items)
+    stored = notice.to_json(lean=True)
+    assert "plan_title" not in stored
+    assert stored["items"][0] == [7, "SR-1", 1, 9]
+    assert stored["items"][1] == [8, "SR-2", 0, 4, 0, "od3@2025-03-20"]
+    assert stored["items"][2][4:7] == ["2025-04-30", 0, "ack"]
+    assert BatchNotice.from_json(stored) == notice
+
+
+def test_lean_digests_briefs_and_rankings_read_back_as_written():
+    today = date(2025, 3, 24)
+    digest = DigestNotice(
+        "2025-W13",
+        date(2025, 3, 24),
+        today,
+        "leaders",
+        (1,),
+        (
+            DigestPlan(
+                "SR",
+                "",
+                {
+                    "completed": (),
+                    "newly_overdue": (DigestItem(3, "", "", "", "2025-03-20", 4),),
+                    "overdue": (DigestItem(4, "", "", "", "2025-01-01", 9),),  # not 9 days
+                    "due_soon": (DigestItem(5, "", "", "", "2025-03-27", 3),),
+                },
+                {"overdue": 12},
+                {"completed": 0, "newly_overdue": 1, "overdue": 13, "due_soon": 1},
+            ),
+        ),
+        RankingBlock(
+            datetime(2025, 3, 24, 1, tzinfo=UTC),
+            (("SR", ""),),
+            (
+                ScoreRow(1, 11, "", 50, 2, 3, 3, (1, 3), (4, 5)),
+                ScoreRow(None, 12, "", 1, 0, 0, 1, (0, 0), (0, 0), True),
+            ),
+        ),
+    )
+    stored = digest.to_json(lean=True)
+    part = stored["plans"][0]
+    assert "title" not in part and "completed" not in part
+    assert part["newly_overdue"] == [[3, 4]] and part["due_soon"] == [[5, 3]]
+    assert part["overdue"] == [[4, 9, "2025-01-01"]]
+    assert stored["ranking"]["plans"] == ["SR"]
+    assert stored["ranking"]["rows"] == [
+        [1, 11, 50, 2, 3, 1, 3, 4, 5],
+        [None, 12, 1, 0, 0, 0, 0, 0, 0, 1, 1],
+    ]
+    assert DigestNotice.from_json(stored) == digest
+
+    brief = BriefNotice(
+        today,
+        (
+            BriefItem(1, "", "", "", "", "od", 9, date(2025, 3, 15), True, True),
+            BriefItem(2, "", "", "", "", "d7", 3, date(2025, 3, 27), False, False, (5, 6)),
+            BriefItem(3, "", "", "", "", "ack", 4, date(2025, 6, 30), False),
+        ),
+        stages=4,
+    )
+    stored = brief.to_json(lean=True)
+    assert stored["items"] == [
+        [1, "od", 9, 2],
+        [2, "d7", 3, 1, 0, [5, 6]],
+        [3, "ack", 4, 1, "2025-06-30"],
+    ]
+    assert BriefNotice.from_json(stored) == brief

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import pytest
 from sqlmodel import select
 
-from bot.core.notices import BatchNotice, BriefNotice, DigestNotice, RankingBlock
+from bot.core.notices import BatchItem, BatchNotice, BriefNotice, DigestNotice, RankingBlock
 from bot.core.policy import load_policy
 from bot.services.planning import plan_due
 from bot.storage.models import Outbox, Plan, Unit
@@ -26,12 +26,21 @@ LISTED = ("escalation_batch", "overdue_batch", "digest", "brief")
 
 def _previous_release(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make the planner write what the previous release wrote: full rankings, plan titles,
-    digests' and briefs' items as objects, summaries' items as `BatchItem.to_ref_json`."""
+    digests' and briefs' items as objects, summaries' items as objects without their texts."""
     full = {cls: cls.to_json for cls in (BatchNotice, DigestNotice, BriefNotice, RankingBlock)}
+
+    def item(i: BatchItem) -> dict:  # the previous release's `BatchItem.to_ref_json`
+        out = {"id": i.id, "ref": i.ref, "kind": i.kind, "days": i.days}
+        out |= {"due": i.due.isoformat() if i.due else None, "stage": i.stage}
+        if i.ladder != "due":
+            out["ladder"] = i.ladder
+        if i.chased is not None:
+            out["chased"] = i.chased.to_json()
+        return out
 
     def batch(self: BatchNotice, *, lean: bool = False) -> dict:
         out = full[BatchNotice](self)
-        out["items"] = [i.to_ref_json() for i in self.items]
+        out["items"] = [item(i) for i in self.items]
         return out
 
     monkeypatch.setattr(BatchNotice, "to_json", batch)

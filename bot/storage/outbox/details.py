@@ -1,8 +1,9 @@
 """What the messages show about each assignment, and who was chased about it before.
 
-Planned rows refer to their items (lean payloads, `bot.core.notices.stage_payload` and
-`BatchItem.to_ref_json`): what the item is (plan, ref, title, milestone target, units…) is
-read from the ledger when the message is rendered. `item_notices` reads it (for the sender:
+Planned rows refer to their items (lean payloads, `bot.core.notices.stage_payload` and the
+`to_lean` arrays of summaries, lists, digests, briefs and rankings): what the item is (plan,
+ref, title, milestone target, units…), plan titles and unit names are read from the ledger when
+the message is rendered. `item_notices` reads it (for the sender:
 `rendered_payload`; for the liaisons' briefs: `fill_brief_items`), `item_keys` the little a
 planning pass needs to rank the items of a 督办汇总, and `chase_history` the earlier
 reminders, chases and escalations a 督办 lists for leaders and coordinators (from the Outbox
