@@ -920,6 +920,32 @@ class DecisionItem:
             note=str(data.get("note") or ""),
         )
 
+    def to_lean(self) -> list[Any]:
+        """[assignment id, kind, since, requested to, note], trailing defaults dropped: the
+        plan, ref and unit are the ledger's when the notice is rendered."""
+        values = [
+            self.assignment_id,
+            self.kind,
+            self.since.isoformat() if self.since else None,
+            _iso(self.requested_to),
+            self.note,
+        ]
+        return _trimmed(values, (None, None, ""))
+
+    @classmethod
+    def from_lean(cls, values: list[Any]) -> Self:
+        return cls(
+            kind=str(values[1] or "completion"),
+            assignment_id=int(values[0]),
+            plan_id=0,
+            plan="",
+            ref="",
+            unit="",
+            requested_to=_day(_at(values, 3, None)),
+            since=_instant(_at(values, 2, None)),
+            note=str(_at(values, 4, "") or ""),
+        )
+
 
 @dataclass(slots=True)
 class DecisionNotice:
@@ -927,12 +953,23 @@ class DecisionNotice:
 
     items: tuple[DecisionItem, ...]
 
-    def to_json(self) -> Json:
-        return {"items": [i.to_json() for i in self.items]}
+    def to_json(self, *, lean: bool = False) -> Json:
+        """`lean`: the items as `DecisionItem.to_lean` (as rows queued now store them)."""
+        return {"items": [i.to_lean() if lean else i.to_json() for i in self.items]}
+
+    @staticmethod
+    def is_lean(data: Mapping[str, Any]) -> bool:
+        """Stored with lean items (rows of earlier releases copy plan, ref and unit)."""
+        return any(isinstance(i, list) for i in data.get("items") or ())
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Self:
-        return cls(tuple(DecisionItem.from_json(i) for i in data.get("items") or ()))
+        return cls(
+            tuple(
+                DecisionItem.from_lean(i) if isinstance(i, list) else DecisionItem.from_json(i)
+                for i in data.get("items") or ()
+            )
+        )
 
 
 # --- the liaison's brief (今日待办) ------------------------------------------------------------

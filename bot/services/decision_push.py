@@ -90,11 +90,13 @@ async def _join_pending(session: AsyncSession, chat_id: int, item: DecisionItem)
     if len(items) >= MAX_BATCH:
         return False
     notice = DecisionNotice((*(i for i in items if i.identity != item.identity), item))
+    # a row queued by an earlier release keeps its form (its items copy plan, ref and unit)
+    lean = not items or DecisionNotice.is_lean(payload or {})
     # only while still pending: a row the sender claimed meanwhile is left alone
     changed = await session.exec(
         update(Outbox)
         .where(col(Outbox.id) == row_id, col(Outbox.status) == OutboxStatus.PENDING)
-        .values(payload={**(payload or {}), **notice.to_json()})
+        .values(payload={**(payload or {}), **notice.to_json(lean=lean)})
         .execution_options(synchronize_session=False)
     )
     return bool(changed.rowcount)
@@ -128,7 +130,7 @@ async def push_decision(
                     assignment_id=decision.assignment_id,
                     stage=decision.kind,
                     locale=None,  # the coordinator's language when it is sent
-                    payload=DecisionNotice((item,)).to_json(),
+                    payload=DecisionNotice((item,)).to_json(lean=True),
                     created_at=at,
                     not_before=at,
                 )

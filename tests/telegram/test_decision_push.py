@@ -6,21 +6,28 @@ The ledger: plan SR (上饶's 市卫健委 张三, 市财政局 李四), plan LN
 
 from __future__ import annotations
 
+import json
 from zoneinfo import ZoneInfo
 
 from aiogram.types import ForceReply
 from sqlmodel import select
 
+from bot.core.notices import DecisionNotice
 from bot.core.roles import Roles
+from bot.services import assignments as assignments_service
 from bot.services import coordination as co
+from bot.services.decision_push import item_payload
 from bot.services.errors import ServiceError
 from bot.storage.models import Assignment, Outbox, StatusEvent
+from bot.storage.outbox.delivery import as_rendered
 from bot.telegram.delivery.sender import Sender
+from bot.telegram.notices import render
 from tests.services.factories import NOW, TODAY, add_person
 from tests.services.racing import Rendezvous, racing_session_maker
 
 from .conftest import COORDINATOR, FINANCE, LIAISON
 
+ZONE = ZoneInfo("Asia/Shanghai")
 SCOPED = 300  # 王督办, coordinator of plan SR only
 LN_COORDINATOR = 500  # 赵督办, coordinator of plan LN only
 
@@ -122,7 +129,44 @@ async def test_a_plain_reply_naming_the_ref_pushes_as_well(h):
     assert "SR-2" in answer.text
     rows = await decision_rows(h)
     assert sorted(r.chat_id for r in rows) == [COORDINATOR, SCOPED]
-    assert rows[0].payload["items"][0]["ref"] == "SR-2"
+    async with h.ledger.session_maker() as session:  # as the sender renders it
+        shown = await as_rendered(session, rows[0])
+    assert shown.payload["items"][0]["ref"] == "SR-2"
+
+
+async def test_a_lean_decision_notice_reads_as_the_full_one_of_the_previous_release(
+    h, monkeypatch
+):
+    """A notice queued now stores [assignment, kind, since, requested to, note]: plan, ref and
+    unit are the ledger's when it is sent; the previous release copied them. Same ledger, same
+    message, buttons included, in both languages; batching more items keeps a row's form."""
+    from bot.services import decision_push
+
+    await staffed(h)
+    pushed: list = []
+    push = decision_push.push_decision
+
+    async def recording(session, decision, **kwargs):
+        pushed.append(decision)
+        return await push(session, decision, **kwargs)
+
+    monkeypatch.setattr(assignments_service, "push_decision", recording)
+    await h.send(LIAISON, "/report SR-2 已完成 已竣工验收")
+    await h.send(FINANCE, "/report SR-1 extend 2026-03-31 funds late")
+    rows = [r for r in await decision_rows(h) if r.chat_id == SCOPED]
+    assert len(rows) == 1 and len(pushed) == 2
+    [row] = rows
+    assert all(isinstance(i, list) for i in row.payload["items"])
+    assert "SR-" not in json.dumps(row.payload) and "市" not in json.dumps(row.payload)
+    previous = DecisionNotice(tuple(item_payload(d) for d in pushed)).to_json()
+    old = Outbox(**{**row.model_dump(), "payload": previous})
+    async with h.ledger.session_maker() as session:
+        shown = await as_rendered(session, row)
+        assert await as_rendered(session, old) is old  # sent as it was stored
+    assert shown.payload == previous
+    for locale in ("zh_CN", "en"):
+        assert render(shown, locale=locale, zone=ZONE) == render(old, locale=locale, zone=ZONE)
+    assert len(json.dumps(row.payload)) < len(json.dumps(previous)) / 2
 
 
 def buttons_of(message) -> dict[str, str]:

@@ -230,7 +230,8 @@ async def _prune_decided(session: AsyncSession, row: Outbox) -> str:
     if not left:
         return "every item was decided meanwhile"
     if len(left) < len(notice.items):
-        row.payload = {**(row.payload or {}), **DecisionNotice(left).to_json()}
+        lean = DecisionNotice.is_lean(row.payload or {})  # an earlier release's keeps its form
+        row.payload = {**(row.payload or {}), **DecisionNotice(left).to_json(lean=lean)}
     return ""
 
 

@@ -28,6 +28,7 @@ from bot.core.notices import (
     BriefItem,
     BriefNotice,
     ChaseRecord,
+    DecisionNotice,
     DigestNotice,
     ItemNotice,
     OutboxKind,
@@ -278,7 +279,38 @@ async def rendered_payload(
         digest = DigestNotice.from_json(data)
         await _fill_digest(conn, digest)
         return {**data, **digest.to_json()}
+    if kind == OutboxKind.DECISION and DecisionNotice.is_lean(data):
+        decisions = DecisionNotice.from_json(data)
+        await _fill_decisions(conn, decisions)
+        return {**data, **decisions.to_json()}
     return None
+
+
+_DECISION_SQL = """
+SELECT a.id, p.id, p.code, t.ref, a.unit_id
+FROM assignment a
+JOIN milestone m ON m.id = a.milestone_id
+JOIN task t ON t.id = m.task_id
+JOIN plan p ON p.id = t.plan_id
+WHERE {where}
+"""
+
+
+async def _fill_decisions(conn: AsyncConnection, notice: DecisionNotice) -> None:
+    """Decision items read from a lean payload with their plan, ref and unit as the ledger
+    has them (the unit named as /pending names it, `bot.services.stats.unit_names`)."""
+    found: dict[int, tuple[int, str, str, int]] = {}
+    for where, params in id_clauses("a.id", {i.assignment_id for i in notice.items}):
+        for aid, plan_id, code, ref, unit_id in await fetch(
+            conn, _DECISION_SQL.format(where=where), params
+        ):
+            found[aid] = (plan_id, code, ref, unit_id)
+    names = await _unit_names(conn, {unit for *_, unit in found.values()})
+    for item in notice.items:
+        if not item.ref and item.assignment_id in found:
+            plan_id, code, ref, unit_id = found[item.assignment_id]
+            item.plan_id, item.plan, item.ref = plan_id, code, ref
+            item.unit = names.get(unit_id, "")
 
 
 def _texts(item: BriefItem) -> dict[str, str]:
@@ -313,15 +345,20 @@ SELECT id, name, short_name, sharing FROM (
 """
 
 
+async def _unit_names(conn: AsyncConnection, unit_ids: Iterable[int]) -> dict[int, str]:
+    names: dict[int, str] = {}
+    for where, params in id_clauses("id", unit_ids):
+        sql = _UNIT_NAMES_SQL.format(where=where)
+        for uid, name, short, sharing in await fetch(conn, sql, params):
+            names[uid] = short if short and sharing == 1 else name
+    return names
+
+
 async def _named(conn: AsyncConnection, block: RankingBlock | None) -> RankingBlock | None:
     """A ranking read from a lean payload with its units' and plans' names from the ledger."""
     if block is None or not block.lean:
         return block
-    names: dict[int, str] = {}
-    for where, params in id_clauses("id", {r.unit_id for r in block.rows}):
-        sql = _UNIT_NAMES_SQL.format(where=where)
-        for uid, name, short, sharing in await fetch(conn, sql, params):
-            names[uid] = short if short and sharing == 1 else name
+    names = await _unit_names(conn, {r.unit_id for r in block.rows})
     titles = await plan_titles(conn, [code for code, _ in block.plans])
     for row in block.rows:
         row.unit = row.unit or names.get(row.unit_id, "?")
