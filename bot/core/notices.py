@@ -545,7 +545,7 @@ class BatchNotice:
 
 @dataclass(slots=True)
 class BatchMarker:
-    """The payload of a stage's mark as releases before migration 0015 wrote it (before 0013
+    """The payload of a stage's mark as releases before migration 0016 wrote it (before 0013
     a marker row of the Outbox, status batched, chat 0; a mark is now a row of table stagemark
     with its liaisons' ids, `bot.storage.models.StageMark`): the keys of the summaries and
     lists that carried the stage, and the names of the liaisons who got it in a list (the

@@ -394,7 +394,7 @@ class StageMark(SQLModel, table=True):
     notification's parts (its key is f"{kind}:{assignment_id}:{stage}"); `liaisons` the
     people who got it in a list (person ids; names in marks of earlier releases), the chase
     history counts them. Earlier releases kept these as Outbox rows (status batched, chat 0;
-    migration 0013), then with a text key and the keys of their summaries (migration 0015)."""
+    migration 0013), then with a text key and their summaries' keys (until migration 0016)."""
 
     # SQLite: the rows are the primary key's b-tree (no rowid table beside it)
     __table_args__ = {"sqlite_with_rowid": False}

@@ -324,7 +324,7 @@ async def test_marker_rows_of_earlier_releases_become_stage_marks(sqlite_db_url)
     [(key, mark_aid, kind, stage, stored)] = marks
     assert (key, mark_aid, kind, stage) == (marked, aid, "escalation", "od9@2025-03-14")
     assert json.loads(stored) == payload
-    await upgrade_database(sqlite_db_url)  # 0015: keyed by its parts, its liaisons kept
+    await upgrade_database(sqlite_db_url)  # 0016: keyed by its parts, its liaisons kept
     assert await differences(sqlite_db_url) == []
     engine = make_engine(sqlite_db_url)
     async with engine.connect() as conn:
@@ -335,7 +335,7 @@ async def test_marker_rows_of_earlier_releases_become_stage_marks(sqlite_db_url)
 
 
 async def test_stage_marks_are_keyed_by_their_parts_and_keep_their_liaisons(db_url):
-    """0015: a mark's text key and its summaries' keys go; it is keyed (assignment, kind,
+    """0016: a mark's text key and its summaries' keys go; it is keyed (assignment, kind,
     stage) and keeps the names of the liaisons who got it in a list (SQLite: a table without
     rowid, no index beside it); its stage stays planned and a 督办 still lists the chase."""
     from bot.storage.outbox.details import chase_history

@@ -9,8 +9,8 @@ table WITHOUT ROWID: the rows are that index), `liaisons` a JSON array: person i
 written from now on, the names of the marks of earlier releases (their payload's
 "liaisons"), which the chase history reads as they are. Rows are copied, none dropped.
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 """
 
 from collections.abc import Sequence
@@ -19,8 +19,8 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-revision: str = "0015"
-down_revision: str | Sequence[str] | None = "0014"
+revision: str = "0016"
+down_revision: str | Sequence[str] | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
