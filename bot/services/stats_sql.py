@@ -261,8 +261,9 @@ def ledger_ack_run_counts(runs: int, *, pg: bool = False) -> str:
     return "SELECT " + ", ".join([count] * runs)
 
 
-# The packed lights of the live items (open, due today or later), from ix_assignment_live; the
-# milestone (its window start) is looked up only for the items with a percentage.
+# The packed lights of the live items (open, due today or later), a range of ix_assignment_due;
+# the milestone (its window start) is looked up only for the items with a percentage, the
+# last report only for the items due within a few days.
 @lru_cache(maxsize=2)
 def ledger_live_lights(*, pg: bool = False) -> str:
     """See above. PostgreSQL sums the packed lights as numeric (no overflow either), and joins
@@ -291,29 +292,38 @@ ORIGINAL_DUE_RANGE = "SELECT min(original_due), max(original_due) FROM milestone
 
 @lru_cache(maxsize=16)
 def ledger_on_time(offsets: tuple[int, ...], *, pg: bool = False) -> str:
-    """按时办结率 in two counts: the closed items finished on time (ix_assignment_closed),
-    and the open items of milestones not yet originally due (ix_milestone_original_due, then
-    ix_assignment_ontime)."""
+    """按时办结率 in two counts: the closed items finished on time, and the open items of
+    milestones not yet originally due. The closed rows (ix_assignment_closed, which holds only
+    them) are read once with their milestone: on time, and how many are of milestones not yet
+    due; the second count is every item of those milestones (ix_milestone_original_due, then
+    ix_assignment_ontime) less these."""
+    plus = _plus(pg)
     closed = (
-        f"SELECT (SELECT coalesce(sum({finished_on_time(offsets, pg=pg)}), 0)"
+        f"(SELECT coalesce(sum({finished_on_time(offsets, pg=pg)}), 0) AS on_time,"
+        f" {count_when(f'{plus}m.original_due >= :today', pg=pg)} AS not_yet_due"
         " FROM assignment a JOIN milestone m ON m.id = a.milestone_id"
-        f" WHERE a.status = '{CLOSED}' AND a.archived_at IS NULL),"
+        f" WHERE a.status = '{CLOSED}' AND a.archived_at IS NULL) AS c"
     )
     if pg:
         # one count of ix_assignment_ontime per milestone not yet due: PostgreSQL would hash
-        # every open assignment instead (a fifth slower at 100,000)
-        return closed + (
-            " (SELECT CAST(coalesce(sum(n.open), 0) AS bigint) FROM milestone m CROSS JOIN"
-            " LATERAL (SELECT count(*) AS open FROM assignment a WHERE a.milestone_id = m.id"
-            f" AND a.archived_at IS NULL AND a.status <> '{CLOSED}') AS n"
-            " WHERE m.original_due >= :today)"
+        # every assignment instead (a fifth slower at 100,000)
+        items = (
+            "(SELECT coalesce(sum(n.items), 0) AS items FROM milestone m CROSS JOIN LATERAL"
+            " (SELECT count(*) AS items FROM assignment a WHERE a.milestone_id = m.id"
+            " AND a.archived_at IS NULL) AS n WHERE m.original_due >= :today) AS n"
+        )
+        return (
+            "SELECT c.on_time, CAST(n.items - coalesce(c.not_yet_due, 0) AS bigint)"
+            f" FROM {closed}, {items}"
         )
     # CROSS JOIN: SQLite's planner (no statistics) would otherwise walk every row of the
     # partial ix_assignment_ontime instead of the milestones not yet due
-    return closed + (
-        " (SELECT count(*) FROM milestone m CROSS JOIN assignment a ON a.milestone_id = m.id"
-        f" WHERE m.original_due >= :today AND a.archived_at IS NULL AND a.status <> '{CLOSED}')"
+    items = (
+        "(SELECT count(*) AS items FROM milestone m CROSS JOIN assignment a"
+        " ON a.milestone_id = m.id"
+        " WHERE m.original_due >= :today AND a.archived_at IS NULL) AS n"
     )
+    return f"SELECT c.on_time, n.items - coalesce(c.not_yet_due, 0) FROM {closed}, {items}"
 
 
 # --- a plan, a unit, the plans a coordinator may see: the same questions over its rows --------

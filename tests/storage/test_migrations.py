@@ -215,6 +215,44 @@ async def test_a_database_of_the_first_revision_gets_the_models_indexes(
     assert upgraded["ix_assignment_ack"].endswith("WHERE archived_at IS NULL")
 
 
+def assignment_indexes(db_url: str) -> dict[str, str]:
+    """The definitions of the assignment table's indexes, as the database states them."""
+    if on_postgres():
+        rows = fetch(
+            db_url,
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'assignment'",
+        )
+        return {name: " ".join(sql.replace('"', "").split()) for name, sql in rows}
+    return {
+        name: sql for name, sql in index_definitions(db_url).items() if " ON assignment " in sql
+    }
+
+
+async def test_a_database_of_revision_0014_gets_the_consolidated_indexes(db_url, tmp_path: Path):
+    """0015: ix_assignment_live folds into ix_assignment_due, ix_assignment_closed holds the
+    closed rows only, ix_assignment_ontime loses status; the rows stay; the result is what a
+    fresh database of the models has."""
+    await upgrade_database(db_url, revision="0014")
+    await load_sample(db_url)
+    before = table_rows(db_url, "assignment")
+    assert "ix_assignment_live" in assignment_indexes(db_url)
+
+    await upgrade_database(db_url)
+
+    upgraded = assignment_indexes(db_url)
+    assert table_rows(db_url, "assignment") == before
+    assert "ix_assignment_live" not in upgraded
+    closed_where = upgraded["ix_assignment_closed"].split("WHERE")[1]
+    assert "'closed'" in closed_where and "status" in closed_where
+    assert "status" not in upgraded["ix_assignment_ontime"].split("WHERE")[0]
+    assert "acknowledged_at" in upgraded["ix_assignment_due"]
+    fresh = database_url(tmp_path / "fresh.sqlite3", empty=True)
+    engine = make_engine(fresh)
+    await create_all(engine)
+    await engine.dispose()
+    assert upgraded == assignment_indexes(fresh)
+
+
 async def test_memberships_of_an_existing_database_learn_where_they_came_from(sqlite_db_url):
     """0003: a coordinator of all plans that no redeemed invitation explains came from
     ADMIN_IDS, so taking the id out of ADMIN_IDS ends it; invited roles stay."""
