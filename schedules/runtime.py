@@ -35,6 +35,11 @@ left `sending` by the previous holder, then ticks. A holder that fails to renew 
 unreachable, the lease taken) stops sending before the lease can expire for the others
 (`Lease.valid`).
 
+Checkpoints: after every tick, in a task of its own, each process folds SQLite's write-ahead
+log into the database (PASSIVE, on a connection of its own: `bot.storage.db.checkpoint`), so
+that no commit of an update (an approve, a withdrawal) has to do it on the way
+(bot.storage.db).
+
 Shutdown (`stop_scheduler`): the sender stops taking new rows; the message in flight may finish
 within `grace` seconds, else it is cancelled. A cancelled in-flight message stays `sending` in
 the Outbox and is sent again after the next start (`Sender.recover`): at worst one duplicate,
@@ -49,6 +54,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from functools import partial
 from typing import Any
 
 from aiogram import Bot
@@ -60,6 +66,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.core.policy import Policy
 from bot.services.planning import ensure_schedule_policy, plan_due
+from bot.storage.db import checkpoint
 from bot.storage.lease import Lease, holder_id
 from bot.telegram.delivery.sender import Sender
 
@@ -69,6 +76,7 @@ TICK_JOB = "tick"
 WEEKLY_JOB = "weekly-kick"
 
 Planner = Callable[[datetime], Awaitable[Any]]
+Checkpoint = Callable[[], Awaitable[Any]]
 
 LEASE_CHECK = 15.0  # seconds between renewals (holder) and tries (waiting process)
 
@@ -108,14 +116,18 @@ class SchedulerRuntime:
         wall_clock: Clock | None = None,
         lease: Lease | None = None,
         lease_check: float = LEASE_CHECK,
+        checkpoint: Checkpoint | None = None,
     ) -> None:
         """`tz`: the deployment's time zone (TIMEZONE) for the weekly kick; `lease`: the
-        database's sender lease; None runs as if alone (single-process tests)."""
+        database's sender lease; None runs as if alone (single-process tests); `checkpoint`:
+        run after every tick (SQLite's write-ahead log folded into the database, off the
+        commits of the bot's updates: bot.storage.db.checkpoint)."""
         self.sender = sender
         self.clock = clock
         self.settings = settings
         self.tz = tz
         self.planner = planner
+        self.checkpoint = checkpoint
         self.lease = lease
         self.lease_check = lease_check
         self._holding = lease is None  # True once the lease is ours and the outbox recovered
@@ -130,6 +142,7 @@ class SchedulerRuntime:
         self._current: asyncio.Task[Any] | None = None
         self._wake = asyncio.Event()
         self._sending: asyncio.Task[None] | None = None
+        self._checkpointing: asyncio.Task[None] | None = None
         self.ticks = 0
         self.drains = 0
         self.last_tick: float | None = None  # time.monotonic() of the last tick (or the start)
@@ -187,9 +200,30 @@ class SchedulerRuntime:
                 self.last_tick = time.monotonic()
                 self._wake.set()
                 if not self._rerun or self.sender.stopping:
+                    self._start_checkpoint()
                     return report
         finally:
             self._current = None
+
+    def _start_checkpoint(self) -> None:
+        """The checkpoint in a task of its own: the tick (and a kick during it) never waits
+        for it; one at a time."""
+        if self.checkpoint is None or self._stopped:
+            return
+        if self._checkpointing is not None and not self._checkpointing.done():
+            return
+        self._checkpointing = asyncio.create_task(self._checkpoint(), name="checkpoint")
+
+    async def _checkpoint(self) -> None:
+        """Every process checkpoints, the sender or not: any process's writes are in the log."""
+        if self.checkpoint is None:
+            return
+        try:
+            await self.checkpoint()
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # e.g. the database is locked: the next tick tries again
+            log.exception("checkpointing the database's write-ahead log failed")
 
     async def _send_loop(self) -> None:
         """The one sender: drains the Outbox whenever a tick wakes it."""
@@ -343,6 +377,8 @@ class SchedulerRuntime:
             log.exception("releasing the outbox claims failed; they expire by themselves")
         if self._keeper is not None:
             await asyncio.gather(self._keeper, return_exceptions=True)
+        if self._checkpointing is not None:  # PASSIVE: it waits for nobody, soon done
+            await asyncio.gather(self._checkpointing, return_exceptions=True)
         if self.lease is not None and self._holding:
             self._holding = False
             try:  # the waiting process takes over at its next try instead of after expiry
@@ -399,6 +435,7 @@ async def start_scheduler(
         )
     elif planner is False:
         planner = None
+    engine = getattr(session_maker, "kw", {}).get("bind")  # an async_sessionmaker's engine
     runtime = SchedulerRuntime(
         sender=sender
         or Sender(
@@ -418,6 +455,7 @@ async def start_scheduler(
         planner=planner,
         lease=lease or None,
         lease_check=ttl / 4,
+        checkpoint=partial(checkpoint, engine) if engine is not None else None,
     )
     await runtime.start()
     return runtime

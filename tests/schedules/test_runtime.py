@@ -209,3 +209,24 @@ async def test_shutdown_cancels_the_send_in_flight_and_the_next_start_sends_it(
     assert await world.arrived(alice, 2) == ["in flight", "in flight"]
     await stop_scheduler(restarted, grace=5)
     assert await world.status(row) == "sent"
+
+
+async def test_each_tick_folds_the_write_ahead_log_into_the_database(
+    world: World, tmp_path: Path
+) -> None:
+    """SQLite: the tick checkpoints (bot.storage.db.checkpoint), so that the commits of the
+    bot's updates never have to; the log's pages are in the database file afterwards."""
+    if world.db.kw["bind"].dialect.name != "sqlite":
+        return
+    alice = world.user("Alice")
+    for i in range(3):
+        await world.notice(alice, f"note {i}")
+    database = tmp_path / "rt.sqlite3"
+    size_before = database.stat().st_size
+    await world.start()  # the next interval tick is an hour away
+    await asyncio.wait_for(world.planned.wait(), 5)
+    for _ in range(500):  # the tick checkpoints right after planning
+        if database.stat().st_size > size_before:
+            break
+        await asyncio.sleep(0.01)
+    assert database.stat().st_size > size_before
