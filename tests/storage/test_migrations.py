@@ -229,7 +229,7 @@ def assignment_indexes(db_url: str) -> dict[str, str]:
 
 
 async def test_a_database_of_revision_0014_gets_the_consolidated_indexes(db_url, tmp_path: Path):
-    """0015: ix_assignment_live folds into ix_assignment_due, ix_assignment_closed holds the
+    """0017: ix_assignment_live folds into ix_assignment_due, ix_assignment_closed holds the
     closed rows only, ix_assignment_ontime loses status; the rows stay; the result is what a
     fresh database of the models has."""
     await upgrade_database(db_url, revision="0014")
