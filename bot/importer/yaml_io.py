@@ -203,6 +203,20 @@ _HEAD_CODE = re.compile(r"^\s+code:\s*['\"]?([A-Za-z0-9]+)['\"]?\s*$")
 _HEAD_LINES = 40
 
 
+def _head_code(path: Path) -> str | None:
+    """The plan code a YAML file declares in its first lines (upper case), or None."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            head = [next(handle, "") for _ in range(_HEAD_LINES)]
+    except OSError:
+        return None
+    for line in head:
+        match = _HEAD_CODE.match(line.rstrip("\n"))
+        if match:
+            return match.group(1).upper()
+    return None
+
+
 def plan_files(directory: Path) -> dict[str, Path]:
     """Plan code → its YAML file in `directory`, from the first lines of each file (the `plan:`
     mapping comes first in what `write_plan_yaml` writes); files without one are left out."""
@@ -211,14 +225,20 @@ def plan_files(directory: Path) -> dict[str, Path]:
     if not directory.is_dir():
         return found
     for path in sorted(directory.glob("*.yaml")):
-        try:
-            with path.open(encoding="utf-8", errors="replace") as handle:
-                head = [next(handle, "") for _ in range(_HEAD_LINES)]
-        except OSError:
-            continue
-        for line in head:
-            match = _HEAD_CODE.match(line.rstrip("\n"))
-            if match:
-                found.setdefault(match.group(1).upper(), path)
-                break
+        code = _head_code(path)
+        if code is not None:
+            found.setdefault(code, path)
     return found
+
+
+def plan_file(directory: Path, code: str) -> Path | None:
+    """The YAML file of plan `code` in `directory`: the file named after the code (as uploads
+    and `python -m bot import` name it: `sr.yaml`) when it declares that code, else the one
+    `plan_files` finds; reads one file head instead of every file's when the name fits."""
+    directory = Path(directory)
+    wanted = code.strip().upper()
+    for name in (f"{wanted.lower()}.yaml", f"{wanted}.yaml"):
+        path = directory / name
+        if path.is_file() and _head_code(path) == wanted:
+            return path
+    return plan_files(directory).get(wanted)

@@ -32,7 +32,7 @@ from bot.importer.summary import (
     recurring_items,
     unit_names,
 )
-from bot.importer.yaml_io import plan_files, write_atomically, write_plan_yaml
+from bot.importer.yaml_io import plan_file, plan_files, write_atomically, write_plan_yaml
 from bot.services.errors import ServiceError
 from bot.storage import models
 from bot.storage.loader import PlanLoadResult, load_plans
@@ -245,7 +245,7 @@ def plans_dir(tasks_data: Path) -> Path:
 
 def plan_path(tasks_data: Path, code: str) -> Path:
     """Where the plan of `code` is kept: its existing file, else plans/<code>.yaml."""
-    existing = plan_files(plans_dir(tasks_data)).get(code.upper())
+    existing = plan_file(plans_dir(tasks_data), code)
     return existing or plans_dir(tasks_data) / f"{code.lower()}.yaml"
 
 

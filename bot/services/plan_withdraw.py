@@ -28,7 +28,7 @@ from sqlmodel import col, select
 from bot.core.history import ACTOR_IMPORT, ACTOR_SYSTEM
 from bot.core.notices import OutboxKind, TextNotice
 from bot.i18n import gettext
-from bot.importer.yaml_io import plan_files
+from bot.importer.yaml_io import plan_file
 from bot.services.errors import ServiceError
 from bot.storage import withdraw as store
 from bot.storage.loader import begin_immediate
@@ -55,7 +55,7 @@ def plans_folder(tasks_data: Path) -> Path:
 
 
 def _plan_file(folder: Path, code: str) -> Path | None:
-    return plan_files(folder).get(code.upper()) if folder.is_dir() else None
+    return plan_file(folder, code) if folder.is_dir() else None
 
 
 def _move(source: Path, folder: Path) -> Path:

@@ -62,6 +62,30 @@ def test_plan_files_maps_codes_to_files(tmp_path):
     assert plan_files(tmp_path) == {"SR": tmp_path / "shangrao.yaml", "LN2": tmp_path / "ln.yaml"}
 
 
+def test_plan_file_reads_the_file_named_after_the_code_first(tmp_path, monkeypatch):
+    """One file head read when the file is named after its code (as uploads name it); any
+    other name, or a file of that name declaring another plan, is found by the scan."""
+    from bot.importer import yaml_io
+
+    write_plan_yaml(make_plan("SR"), tmp_path / "sr.yaml")
+    write_plan_yaml(make_plan("LN2"), tmp_path / "ln.yaml")  # named otherwise: scanned
+    write_plan_yaml(make_plan("PX"), tmp_path / "jd.yaml")  # named after another code
+    for n in range(5):
+        write_plan_yaml(make_plan(f"Q{n}"), tmp_path / f"q{n}.yaml")
+    read: list[str] = []
+    head_code = yaml_io._head_code
+    monkeypatch.setattr(
+        yaml_io, "_head_code", lambda path: read.append(path.name) or head_code(path)
+    )
+
+    assert yaml_io.plan_file(tmp_path, "sr") == tmp_path / "sr.yaml"
+    assert read == ["sr.yaml"]
+    assert yaml_io.plan_file(tmp_path, "LN2") == tmp_path / "ln.yaml"
+    assert yaml_io.plan_file(tmp_path, "JD") is None  # jd.yaml is PX's
+    assert yaml_io.plan_file(tmp_path, "PX") == tmp_path / "jd.yaml"
+    assert yaml_io.plan_file(tmp_path, "ZZ") is None
+
+
 async def test_a_dry_run_reports_and_writes_nothing(session_maker, directory):
     await load_plans(session_maker, [make_plan()], directory, at=AT)
     short = make_plan(items=make_plan().tasks[:1])
