@@ -48,6 +48,11 @@ def _possible_chats(directory: Directory, policy: Policy) -> set[int]:
     return chats
 
 
+def _leaders_units(directory: Directory, policy: Policy) -> set[int]:
+    """The units whose leaders get a digest cut to their units."""
+    return set(directory.unit_leaders) if policy.digest.to_leaders else set()
+
+
 def _recipients(directory: Directory, plans: dict[int, PlanDigest], policy: Policy) -> Recipients:
     """chat → (audience, recipient, plan ids or None for all, unit ids or None for all)."""
     out: Recipients = {}
@@ -119,7 +124,8 @@ async def digest_rows(
         return []
     if not ledger_had_the_week(slot, await ledger_since(conn), policy.zone):
         return []
-    plans = await build_plan_digests(conn, policy, at)
+    # each list's first items kept per unit only for the units a leader's digest is cut to
+    plans = await build_plan_digests(conn, policy, at, units=_leaders_units(directory, policy))
     recipients = _recipients(directory, plans, policy)
     rows: list[dict[str, Any]] = []
     today = at.astimezone(policy.zone).date()
@@ -137,7 +143,7 @@ async def digest_rows(
             if plan_ids is not None and plan_id not in plan_ids:
                 continue
             if (plan_id, scope) not in cuts:
-                cuts[(plan_id, scope)] = digest.cut(unit_ids, policy.digest.max_items)
+                cuts[(plan_id, scope)] = digest.cut(unit_ids)
             cut = cuts[(plan_id, scope)]
             if cut is not None:
                 parts.append(cut)

@@ -1,0 +1,153 @@
+"""Memory of a bot-like process on the 100k ledger (issue 13: "the bot process under 100 MB
+RSS on 100k assignments at steady state"), through the week's heavy passes.
+
+    .venv/bin/python benchmarks/bot_memory_bench.py [N] [--runs 3] [--fresh]   (default 100000)
+
+The ledger is scheduler_bench's (its builder and cache: `benchmarks.scheduler_bench._ledger`,
+`DATABASE_URL=postgresql+asyncpg://…` for PostgreSQL). Each run works on a copy of it, in two
+FRESH child processes that import what `python -m bot` imports (`bot.lazy_aiogram` first, then
+`bot.app`), build the dispatcher with its routers (`bot.telegram.setup.build_dispatcher`) and
+freeze the start-up heap, as `bot.app.run_app` does, then call the scheduler's pass
+(`bot.services.planning.plan_due`) as its tick would:
+- process 1: the first pass after the load (Monday 10:00, no digest);
+- process 2 (the ledger after that first pass, a bot restarted): 20 nothing-due ticks, the
+  weekly digest pass (Monday 10:02: the digest slot of 09:00 is open), then the next
+  morning's tick (Tuesday 09:00).
+After the imports and after each step the process's RSS (VmRSS) and its high-water mark
+(VmHWM) are printed, in MB. Target (issue 13 and this round's brief): back to <= 95 MB after
+each pass, high-water mark < 100 MB.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+BACK_MB = 95  # RSS after a pass
+HIGH_MB = 100  # high-water mark
+
+
+def _figures(step: str) -> dict[str, float | str]:
+    from benchmarks.scheduler_bench import _status_mb
+
+    return {"step": step, "rss": _status_mb("VmRSS"), "hwm": _status_mb("VmHWM")}
+
+
+async def _bot_like(script: str, target: str) -> None:
+    """One bot-like process: imports and dispatcher as `python -m bot`, then `script`'s passes;
+    one JSON line per step."""
+    from bot.lazy_aiogram import import_aiogram
+
+    import_aiogram()  # first, as `python -m bot` does
+    import bot.app  # noqa: F401  (what `python -m bot run` imports)
+    from benchmarks.scheduler_bench import AT, MORNING, TICKS, _url
+    from bot.app import load_deployment_policy
+    from bot.clock import VirtualClock
+    from bot.config import load_settings
+    from bot.heap import freeze_startup_heap
+    from bot.i18n import make_i18n
+    from bot.services.planning import plan_due
+    from bot.storage.db import make_engine, make_session_maker
+    from bot.telegram.setup import build_dispatcher
+
+    steps = [_figures("imports")]
+    folder = tempfile.mkdtemp()
+    settings = load_settings(
+        env_file=None, bot_token="42:BENCH", tasks_data=Path(folder) / "tasks_data"
+    )
+    policy = load_deployment_policy(settings)
+    engine = make_engine(_url(target))
+    sm = make_session_maker(engine)
+    dispatcher = build_dispatcher(
+        settings=settings,
+        policy=policy,
+        tz=settings.clock.zone,
+        clock=VirtualClock(AT, rate=0),
+        session_maker=sm,
+        directory=None,
+        i18n=make_i18n(),
+    )
+    freeze_startup_heap()
+    steps.append(_figures("dispatcher"))
+    if script == "first":
+        result = await plan_due(sm, AT, policy, digests=False)
+        steps.append(_figures(f"first pass ({result.inserted} rows)"))
+    else:
+        for second in range(1, 1 + TICKS):
+            await plan_due(sm, AT.replace(minute=1, second=second), policy, digests=False)
+        steps.append(_figures(f"{TICKS} nothing-due ticks"))
+        result = await plan_due(sm, AT.replace(minute=2), policy, digests=True)
+        steps.append(_figures(f"digest pass ({result.digests} digests)"))
+        result = await plan_due(sm, MORNING, policy, digests=True)
+        steps.append(_figures(f"next morning's tick ({result.inserted} rows)"))
+    await engine.dispose()
+    del dispatcher
+    for step in steps:
+        print(json.dumps(step))
+
+
+def _child(script: str, target: str) -> list[dict]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", script, target],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    ).stdout
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def _line(step: dict) -> str:
+    return f"{step['step']}: RSS {step['rss']:.1f} MB, high-water {step['hwm']:.1f} MB"
+
+
+def main(n: int, runs: int, fresh: bool) -> None:
+    from benchmarks.scheduler_bench import TICKS, _ledger, _work_copy
+
+    ledger, line = _ledger(n, fresh)
+    print(line, flush=True)
+    table: dict[str, list[dict]] = {}
+    for run in range(runs):
+        with tempfile.TemporaryDirectory() as folder, _work_copy(ledger, folder) as work:
+            steps = _child("first", work) + _child("week", work)
+        for step in steps:
+            print(f"[run {run + 1}] {_line(step)}", flush=True)
+            table.setdefault(step["step"].split(" (")[0], []).append(step)
+    print(f"[{n}] ranges over {runs} runs (load {os.getloadavg()[0]:.1f}):")
+    passes = ("first pass", f"{TICKS} nothing-due ticks", "digest pass", "next morning's tick")
+    for name, steps in table.items():
+        rss = [s["rss"] for s in steps]
+        hwm = [s["hwm"] for s in steps]
+        verdict = ""
+        if name in passes:
+            ok = max(rss) <= BACK_MB and max(hwm) < HIGH_MB
+            verdict = (
+                f" (targets: <= {BACK_MB} MB after, high-water < {HIGH_MB} MB: "
+                f"{'ok' if ok else 'MISSED'})"
+            )
+        print(
+            f"  {name}: RSS {min(rss):.1f}-{max(rss):.1f} MB, high-water "
+            f"{min(hwm):.1f}-{max(hwm):.1f} MB{verdict}"
+        )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        asyncio.run(_bot_like(sys.argv[2], sys.argv[3]))
+    else:
+        args = sys.argv[1:]
+        runs = 3
+        if "--runs" in args:
+            at = args.index("--runs")
+            runs = int(args[at + 1])
+            del args[at : at + 2]
+        sizes = [int(a) for a in args if a != "--fresh"]
+        main(sizes[0] if sizes else 100_000, runs, "--fresh" in args)
