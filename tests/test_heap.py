@@ -44,3 +44,14 @@ def test_a_pause_leaves_a_collector_that_was_off_off():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_free_memory_is_handed_back_on_glibc_and_skipped_elsewhere(monkeypatch):
+    import platform
+
+    from bot.heap import release_free_memory
+
+    glibc = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
+    assert release_free_memory() is glibc
+    monkeypatch.setattr(platform, "libc_ver", lambda *a, **k: ("musl", "1.2"))
+    assert release_free_memory() is False
