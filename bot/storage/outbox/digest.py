@@ -143,7 +143,7 @@ class PlanDigest:
 # Unordered: each list's order is its items' sort key (`build_plan_digests`), so that the
 # database never sorts the rows (SQLite would, in its heap, all of them at 100,000)
 _ITEMS_SQL = """
-SELECT a.id, t.plan_id, t.ref, a.unit_id, COALESCE(NULLIF(u.short_name, ''), u.name),
+SELECT a.id, t.plan_id, t.ref, t.title, a.unit_id, COALESCE(NULLIF(u.short_name, ''), u.name),
        a.due, a.status, t.position
 FROM assignment a
 JOIN milestone m ON m.id = a.milestone_id
@@ -179,7 +179,7 @@ async def build_plan_digests(
     week_ago = at - timedelta(days=7)
     # parts of 1,000 rows: 5,000 at a time were ~4 MiB of tuples in the pass's peak
     async for rows in fetch_parts(conn, _ITEMS_SQL, (soon, week_ago), size=1000):
-        for aid, plan_id, ref, unit_id, unit, stored_due, status, position in rows:
+        for aid, plan_id, ref, title, unit_id, unit, stored_due, status, position in rows:
             digest = plans.get(plan_id)
             due = as_date(stored_due)
             if digest is None or due is None:
@@ -196,9 +196,7 @@ async def build_plan_digests(
             order: tuple[Any, ...] = (due, position or 0, aid)  # the ledger's order
             if name == "overdue":  # the longest overdue first, then by ref and unit
                 order = (-days, ref, unit, *order)
-            # no title: the row stores an item as id and days (`DigestItem.to_lean`), what it
-            # is comes from the ledger when rendered; ref and unit order the overdue list
-            item = DigestItem(aid, ref, "", unit, due.isoformat(), days)
+            item = DigestItem(aid, ref, title, unit, due.isoformat(), days)
             digest.add(name, (order, unit_id, item))
     for plan_id, unit_id in await fetch(conn, _UNITS_SQL):
         if plan_id in plans:
