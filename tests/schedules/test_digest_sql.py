@@ -99,6 +99,18 @@ async def test_the_digest_content_is_read_a_part_at_a_time(world, policy, monkey
     )
 
 
+async def _python_peak(work):
+    """The peak of Python's allocations while `work` (a coroutine) runs, in bytes."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        await work
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def _cut_of_everything(everything, unit_ids, limit):
     """The reference cut: every listed item kept (no limit while reading), then the
     recipient's units chosen and the lists cut, as the digest did before it kept only the
@@ -118,12 +130,9 @@ async def test_each_list_keeps_only_its_first_items_yet_cuts_as_if_it_kept_all(
 ):
     """Per plan and list, the digest keeps the count and the first `max_items` items for
     every unit together and for each leader's unit; any cut (all units, one unit, several)
-    is the same as keeping every item and cutting afterwards. Memory: reading 100-row parts
-    of a synthetic ledger, the pass's Python peak stays far under what holding every listed
-    item would take (a digest item and its entry are ~350 bytes; this asserts < 128 a listed
-    item), so it does not grow with the ledger."""
-    import tracemalloc
-
+    is the same as keeping every item and cutting afterwards. Memory (tracemalloc, not
+    timing): reading a synthetic ledger 100 rows at a time, the Python peak is a fraction
+    of what keeping every listed item takes, so it does not grow with the ledger."""
     from benchmarks.synthetic import build_synthetic_ledger
     from bot.storage.db import make_engine, make_session_maker
     from bot.storage.migrate import upgrade_database
@@ -150,18 +159,20 @@ async def test_each_list_keeps_only_its_first_items_yet_cuts_as_if_it_kept_all(
         async with engine.connect() as conn:
             (unit_ids,) = await raw.fetch(conn, "SELECT min(id), max(id) FROM unit")
             leaders = {unit_ids[0], unit_ids[0] + 1, unit_ids[1]}
+            # once before measuring: the statement's first run fills the engine's caches
             everything = await digest_sql.build_plan_digests(conn, everything_policy, at)
-            tracemalloc.start()
-            try:
-                plans = await digest_sql.build_plan_digests(conn, policy, at, units=leaders)
-                _, peak = tracemalloc.get_traced_memory()
-            finally:
-                tracemalloc.stop()
+            keeping_all = await _python_peak(
+                digest_sql.build_plan_digests(conn, everything_policy, at, units=leaders)
+            )
+            peak = await _python_peak(
+                digest_sql.build_plan_digests(conn, policy, at, units=leaders)
+            )
+            plans = await digest_sql.build_plan_digests(conn, policy, at, units=leaders)
     finally:
         await engine.dispose()
     listed = sum(x.count for d in everything.values() for x in d.lists.values())
     assert listed > 2_000
-    assert peak < 128 * listed, (peak, listed)
+    assert peak * 3 < keeping_all, (peak, keeping_all)  # SQLite 13x, PostgreSQL 4.8x
     scopes = [None, {unit_ids[0]}, {unit_ids[1]}, {unit_ids[0], unit_ids[0] + 1}]
     seen = set()
     for plan_id, digest in plans.items():
