@@ -87,7 +87,9 @@ async def _bot_like(script: str, target: str) -> None:
         result = await plan_due(sm, AT.replace(minute=2), policy, digests=True)
         steps.append(_figures(f"digest pass ({result.digests} digests)"))
         result = await plan_due(sm, MORNING, policy, digests=True)
-        steps.append(_figures(f"next morning's tick ({result.inserted} rows)"))
+        steps.append(
+            _figures(f"next morning's tick ({result.considered} read, {result.inserted} rows)")
+        )
     await engine.dispose()
     del dispatcher
     for step in steps:

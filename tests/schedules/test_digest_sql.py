@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import text
+
 from bot.core.digest_slot import digest_due
 from bot.core.policy import load_policy
 from bot.core.status import CLOSED
@@ -207,27 +209,30 @@ async def test_each_list_keeps_only_its_first_items_yet_cuts_as_if_it_kept_all(
 async def test_a_digest_pass_hands_its_memory_back_and_a_quiet_tick_does_not(
     world, policy, monkeypatch
 ):
-    """After a heavy pass (a digest, a first pass) the pass's connection frees its caches and
-    the C heap its free pages (a bot at 100,000 assignments kept 5-7 MB more otherwise,
-    benchmarks/bot_memory_bench.py); a tick with little to do does neither."""
+    """After a heavy pass (a digest, a first pass) its pooled connection is closed with its
+    caches (SQLite; the server caches PostgreSQL's) and the C heap hands back its free pages
+    (a bot at 100,000 assignments kept 5-7 MB more otherwise, benchmarks/bot_memory_bench.py);
+    a tick with little to do does neither."""
+    from sqlalchemy import event
+
     from bot.services import planning
 
     released: list[str] = []
-    caches = planning.release_caches
-
-    async def release_caches(conn):
-        released.append("caches")
-        await caches(conn)  # runs on the backend: SQLite's PRAGMA, nothing on PostgreSQL
-
-    monkeypatch.setattr(planning, "release_caches", release_caches)
     monkeypatch.setattr(planning, "release_free_memory", lambda: released.append("heap"))
+    closed: list[object] = []
+    event.listen(world.engine.sync_engine, "close", lambda conn, record: closed.append(conn))
     await world.subscribe(-100123)
     await world.item("SR-1", date(2025, 3, 20), ["市卫健委"])
     at = datetime(2025, 3, 24, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai: the digest slot
     result = await planning.plan_due(world.session_maker, at, policy)
     assert result.digests > 0
-    assert released == ["caches", "heap"]
+    assert released == ["heap"]
+    assert len(closed) == (0 if world.engine.dialect.name == "postgresql" else 1)
+    async with world.session_maker() as session:  # the pool opens another one
+        conn = await session.connection()
+        assert (await conn.execute(text("SELECT 1"))).scalar() == 1
     released.clear()
+    closed.clear()
     quiet = await planning.plan_due(world.session_maker, at.replace(minute=1), policy)
     assert (quiet.digests, quiet.inserted) == (0, 0)
-    assert released == []
+    assert (released, closed) == ([], [])

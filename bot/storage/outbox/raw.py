@@ -169,14 +169,6 @@ class PageCache:
             self._previous = None
 
 
-async def release_caches(conn: AsyncConnection) -> None:
-    """SQLite: free what this connection caches (its pages, `PRAGMA shrink_memory`); kept by
-    the pool, it would otherwise hold up to its cache size of pages a heavy pass read once.
-    PostgreSQL: nothing (the server caches)."""
-    if not is_postgres(conn):
-        await (await driver(conn)).execute("PRAGMA shrink_memory")
-
-
 async def fetch(conn: AsyncConnection, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
     """Plain tuples straight from the driver: no Row objects, no type processing (the hot path
     reads 100,000 rows). `sql` in qmark style, on either backend (see the module docstring)."""
