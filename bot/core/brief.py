@@ -30,6 +30,7 @@ from bot.core.notices import (
     BriefItem,
     ItemNotice,
     OutboxKind,
+    lean_listed,
     read_payload,
 )
 from bot.core.policy import Policy
@@ -67,8 +68,31 @@ def short_title(text: str) -> str:
     return text if len(text) <= TITLE_CHARS else text[: TITLE_CHARS - 1] + "…"
 
 
+_LISTS = frozenset({OutboxKind.OVERDUE_BATCH, OutboxKind.ESCALATION_BATCH})
+
+
 def items_of(kind: str, payload: Mapping[str, Any], assignment_id: int | None) -> list[BriefItem]:
     """The brief items of one carried row (a 逾期事项清单 row carries several)."""
+    if kind in _LISTS:
+        found = lean_listed(payload)
+        if found is not None:  # the items as lean lists: read without making them
+            plan = str(payload.get("plan") or "")
+            plan_title = str(payload.get("plan_title") or "")
+            return [
+                BriefItem(
+                    id=int(aid),
+                    ref=ref,
+                    title="",
+                    plan=plan,
+                    plan_title=plan_title,
+                    section="od",
+                    days=days,
+                    due=due,
+                    escalated=escalated,
+                )
+                for aid, ref, days, due, escalated in found
+                if aid
+            ]
     notice = read_payload(kind, payload)
     if isinstance(notice, BatchNotice):
         return [

@@ -543,6 +543,33 @@ class BatchNotice:
         )
 
 
+def lean_listed(data: Mapping[str, Any]) -> list[tuple[Any, str, int, date | None, bool]] | None:
+    """(id, ref, days, due, escalated) of each item of a summary's or list's payload, as
+    `BatchNotice.from_json` reads them, when every item is lean (`BatchItem.to_lean`); None
+    otherwise. Without making the items: the brief composer reads tens of thousands of them
+    after a first pass, and needs no more of them."""
+    on = _day(data.get("date"))
+    dues: dict[int, date | None] = {}  # the due dates the days say (an item's days: few values)
+    out = []
+    for values in data.get("items") or ():
+        if not isinstance(values, list):
+            return None
+        kind = values[2]
+        days = int(values[3] or 0)
+        stored = _at(values, 4, 0)
+        if stored != 0:
+            due = _day(stored)
+        elif (_at(values, 6, 0) or "due") != "due":
+            due = None  # the acknowledgement ladder: no due date derived
+        elif days in dues:
+            due = dues[days]
+        else:
+            due = dues[days] = _moved(on, -days)
+        escalated = (_BATCH_KINDS[kind] if isinstance(kind, int) else str(kind)) == "escalation"
+        out.append((values[0], str(values[1] or ""), days, due, escalated))
+    return out
+
+
 @dataclass(slots=True)
 class BatchMarker:
     """The payload of a stage's mark as releases before migration 0016 wrote it (before 0013

@@ -134,3 +134,54 @@ def test_briefs_are_on_for_liaisons_by_default_and_can_be_switched_off_per_plan(
     assert policy.briefs("SR", "liaisons") and not policy.briefs("LN", "liaisons")
     off = load_policy(overrides={"brief": {"audiences": []}})
     assert not off.briefs("SR", "liaisons")
+
+
+def test_a_lean_list_gives_the_items_its_notice_reads_without_making_them(monkeypatch):
+    """A planned list stores its items lean (`BatchItem.to_lean`): the brief composer reads
+    tens of thousands of them after a first pass straight from the arrays (`lean_listed`),
+    and gets the items the notice read gives (dates said by the days or stored, the
+    acknowledgement ladder without a due date, kinds, an item without id left out)."""
+    on = date(2025, 12, 1)
+    items = (
+        BatchItem(11, "SR-11", "a", "u", kind="escalation", days=9, due=date(2025, 11, 22)),
+        BatchItem(12, "SR-12", "b", "u", kind="overdue", days=2, due=date(2025, 11, 20)),
+        BatchItem(13, "SR-13", "c", "u", kind="overdue", days=2, due=date(2025, 11, 29)),
+        BatchItem(14, "SR-14", "d", "u", kind="escalation", ladder="ack", days=4),
+        BatchItem(15, "SR-15", "e", "u", kind="overdue", days=0, due=on, stage="od0@x"),
+        BatchItem(0, "SR-0", "f", "u", kind="overdue", days=3, due=date(2025, 11, 28)),
+    )
+    for kind in ("overdue_batch", "escalation_batch"):
+        listing = BatchNotice("SR", "T", on, "liaisons", len(items), {}, items)
+        payload = listing.to_json(lean=True)
+        assert all(isinstance(i, list) for i in payload["items"])
+        notice = BatchNotice.from_json(payload)  # what the brief made of it so far
+        wanted = [
+            BriefItem(
+                id=int(i.id or 0),
+                ref=i.ref,
+                title="",
+                plan="SR",
+                plan_title="",
+                section="od",
+                days=i.days,
+                due=i.due,
+                escalated=i.kind == "escalation",
+            )
+            for i in notice.items
+            if i.id
+        ]
+
+        def unused(*_args, **_kw):
+            raise AssertionError("a lean list is read without making its items")
+
+        with monkeypatch.context() as patched:
+            patched.setattr(BatchItem, "from_lean", unused)
+            found = items_of(kind, payload, None)
+        assert found == wanted
+        assert [i.due for i in found] == [
+            date(2025, 11, 22),
+            date(2025, 11, 20),
+            date(2025, 11, 29),
+            None,
+            on,
+        ]

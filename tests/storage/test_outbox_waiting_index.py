@@ -8,35 +8,40 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+import pytest
 
 from bot.core.notices import OutboxKind
 from bot.storage.db import make_engine
 from bot.storage.migrate import upgrade_database
-from bot.storage.outbox.briefs import waiting_rows
+from bot.storage.outbox import briefs
+from bot.storage.outbox.raw import sqlite_param
 from tests.dbs import sqlite_url
 
 AT = datetime(2025, 3, 24, 2, 0, tzinfo=UTC)
 
 
 async def test_the_waiting_rows_are_found_by_status_and_instant_in_the_index(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = sqlite_url(tmp_path / "ledger.sqlite3")
     await upgrade_database(url)  # the migrations' schema, as a deployment has it
     engine = make_engine(url)
     seen: list[tuple[str, Any]] = []
+    reading = briefs.fetch_ids
 
-    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
-        seen.append((statement, parameters))
+    async def record(conn: Any, sql: str, params: Any = ()) -> Any:
+        seen.append((sql, [sqlite_param(p) for p in params]))
+        return await reading(conn, sql, params)
 
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    monkeypatch.setattr(briefs, "fetch_ids", record)  # the query that finds the rows
     try:
         async with engine.connect() as conn:
-            async for _part in waiting_rows(conn, AT, [OutboxKind.REMINDER, OutboxKind.BRIEF]):
+            async for _part in briefs.waiting_rows(
+                conn, AT, [OutboxKind.REMINDER, OutboxKind.BRIEF]
+            ):
                 pass
-            finding = next(s for s in seen if s[0].lstrip().startswith("SELECT outbox.id"))
-            plan = await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + finding[0], finding[1])
+            [(finding, params)] = seen
+            plan = await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + finding, tuple(params))
             details = " ".join(str(row[-1]) for row in plan.all())
     finally:
         await engine.dispose()

@@ -10,7 +10,6 @@ cancelling are UPDATEs over lists of ids (at most `CHUNK` per statement)."""
 from __future__ import annotations
 
 import asyncio
-from array import array
 from collections import Counter
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,11 +21,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.core.notices import OutboxKind, OutboxStatus
-from bot.storage.models import Assignment, Outbox
-from bot.storage.outbox.raw import CHUNK, chunks, is_postgres
+from bot.storage.models import Outbox
+from bot.storage.outbox.raw import (
+    CHUNK,
+    as_json,
+    chunks,
+    fetch,
+    fetch_ids,
+    in_list,
+    is_postgres,
+)
 
 OB = Outbox.__table__  # type: ignore[attr-defined]
-A = Assignment.__table__  # type: ignore[attr-defined]
 PENDING, HELD, BRIEFED = OutboxStatus.PENDING, OutboxStatus.HELD, OutboxStatus.BRIEFED
 SENT, CANCELLED = OutboxStatus.SENT, OutboxStatus.CANCELLED
 
@@ -55,6 +61,22 @@ class Waiting:
     state: tuple[str, bool, bool] | None
 
 
+# the waiting rows of some kinds (`_WAITING_SQL`'s {kinds}: one `?` each), in the order the
+# composer reads them: chat by chat, each chat's oldest first
+_WAITING = (
+    f"o.status IN ('{PENDING}', '{HELD}') AND o.not_before <= ? AND o.chat_id > 0 "
+    "AND o.kind IN ({kinds})"
+)
+_ORDER = "ORDER BY o.chat_id, o.not_before, o.id"
+_WAITING_IDS_SQL = f"SELECT o.id FROM outbox o WHERE {_WAITING} {_ORDER}"
+_WAITING_SQL = (
+    "SELECT o.id, o.key, o.kind, o.chat_id, o.person_id, o.assignment_id, o.locale, o.payload, "
+    "a.id, a.status, a.archived_at, a.acknowledged_at "
+    "FROM outbox o LEFT JOIN assignment a ON a.id = o.assignment_id "
+    f"WHERE {_WAITING} AND {{ids}} {_ORDER}"
+)
+
+
 async def waiting_rows(
     conn: AsyncConnection, at: datetime, kinds: Collection[str]
 ) -> AsyncIterator[list[Waiting]]:
@@ -63,48 +85,47 @@ async def waiting_rows(
     pass has tens of thousands, and the caller keeps what it needs of each payload, not the
     payloads. Their ids are read first (in that order), then the rows by id (`CHUNK` a query),
     so that no cursor stays open while the caller writes between two parts (a row that left
-    the waiting states meanwhile is not read)."""
-    waiting = (
-        OB.c.status.in_([PENDING, HELD]),
-        OB.c.not_before <= _utc(at),
-        OB.c.chat_id > 0,
-        OB.c.kind.in_(sorted(kinds)),
-    )
-    order = (OB.c.chat_id, OB.c.not_before, OB.c.id)
-    found = await conn.execute(select(OB.c.id).where(*waiting).order_by(*order))
-    ids = array("q", found.scalars())
-    query = (
-        select(
-            OB.c.id,
-            OB.c.key,
-            OB.c.kind,
-            OB.c.chat_id,
-            OB.c.person_id,
-            OB.c.assignment_id,
-            OB.c.locale,
-            OB.c.payload,
-            A.c.id,
-            A.c.status,
-            A.c.archived_at,
-            A.c.acknowledged_at,
-        )
-        .select_from(OB.outerjoin(A, A.c.id == OB.c.assignment_id))
-        .where(*waiting)
-        .order_by(*order)
-    )
+    the waiting states meanwhile is not read). Plain tuples from the driver (`raw.fetch`):
+    SQLAlchemy's rows and JSON processing of a first pass's ten thousand rows cost more
+    than reading them."""
+    chosen = sorted(str(kind) for kind in kinds)
+    marks = ",".join("?" * len(chosen))
+    params = (_utc(at), *chosen)
+    ids = await fetch_ids(conn, _WAITING_IDS_SQL.format(kinds=marks), params)
     for begin in range(0, len(ids), CHUNK):
-        some = ids[begin : begin + CHUNK].tolist()
-        rows = (await conn.execute(query.where(OB.c.id.in_(some)))).all()
+        where, some = in_list("o.id", ids[begin : begin + CHUNK].tolist())
+        sql = _WAITING_SQL.format(kinds=marks, ids=where)
+        rows = await fetch(conn, sql, (*params, *some))
         del some
         for first in range(0, len(rows), _PARTITION):
             yield [
                 Waiting(
-                    *row[:8],
+                    aid,
+                    key,
+                    kind,
+                    chat_id,
+                    person_id,
+                    assignment_id,
+                    locale,
+                    as_json(payload),
                     None
-                    if row[8] is None
-                    else (str(row[9]), row[10] is not None, row[11] is not None),
+                    if found is None
+                    else (str(status), archived is not None, acked is not None),
                 )
-                for row in rows[first : first + _PARTITION]
+                for (
+                    aid,
+                    key,
+                    kind,
+                    chat_id,
+                    person_id,
+                    assignment_id,
+                    locale,
+                    payload,
+                    found,
+                    status,
+                    archived,
+                    acked,
+                ) in rows[first : first + _PARTITION]
             ]
 
 
