@@ -119,11 +119,11 @@ def _moved(base: date | None, days: int) -> date | None:
 def _trimmed(values: list[Any], defaults: tuple[Any, ...]) -> list[Any]:
     """`values` without the trailing ones that are their position's default (`defaults`
     align with the end of `values`)."""
-    out = list(values)
-    start = len(out) - len(defaults)
-    while len(out) > start and out[-1] == defaults[len(out) - 1 - start]:
-        out.pop()
-    return out
+    start = end = len(values)
+    start -= len(defaults)
+    while end > start and values[end - 1] == defaults[end - 1 - start]:
+        end -= 1
+    return values[:end]  # (a first pass trims the lean form of every item it plans)
 
 
 def _at(values: list[Any], index: int, default: Any) -> Any:

@@ -185,3 +185,26 @@ def test_a_lean_list_gives_the_items_its_notice_reads_without_making_them(monkey
             None,
             on,
         ]
+
+
+def test_merge_keeps_every_field_of_the_line_it_chooses():
+    """`merge` builds each line with every field of `BriefItem` given (no
+    `dataclasses.replace`, for speed): a field added to BriefItem must be added there."""
+    from dataclasses import fields
+
+    assert [f.name for f in fields(BriefItem)] == [
+        "id",
+        "ref",
+        "title",
+        "plan",
+        "plan_title",
+        "section",
+        "days",
+        "due",
+        "acknowledged",
+        "escalated",
+        "also",
+    ]
+    first = BriefItem(7, "SR-7", "t", "SR", "T", "od", 5, date(2025, 3, 1), True, True)
+    other = replace(first, id=8, section="d7", days=3, acknowledged=False, escalated=False)
+    assert merge([first, other]) == (replace(first, acknowledged=False, also=(8,)),)
