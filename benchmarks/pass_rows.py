@@ -1,6 +1,6 @@
 """What a first pass writes, as fingerprints to compare two versions of the code.
 
-    .venv/bin/python benchmarks/pass_rows.py [N] [--dump FILE]     (default N: 10000)
+    .venv/bin/python benchmarks/pass_rows.py [N] [--dump FILE] [--ledger FILE]   (N: 10000)
 
 Runs the first pass after load (Monday 10:00) and then the next morning's tick (Tuesday
 09:00) of `benchmarks/scheduler_bench.py` on a copy of its cached synthetic ledger of N
@@ -8,7 +8,9 @@ assignments (SQLite; built if missing), and prints one SHA-256 per table over ev
 passes left, in primary-key order: the Outbox (every column, payloads as stored), the stage
 marks, and the assignments' stored instants (`next_at`). A change that must not change what
 is planned or sent leaves every line the same; `--dump` writes the rows themselves (one line
-each) to FILE for a diff when a line differs.
+each) to FILE for a diff when a line differs. `--ledger` takes that ledger file instead (as
+`scheduler_bench.py --build FILE N` writes it: the cache holds one ledger per size, which
+another checkout's run may replace).
 """
 
 from __future__ import annotations
@@ -46,8 +48,8 @@ async def _passes(target: str) -> None:
     await engine.dispose()
 
 
-def fingerprints(n: int, dump: Path | None = None) -> dict[str, str]:
-    ledger, _ = _ledger(n, False)
+def fingerprints(n: int, dump: Path | None = None, ledger: str = "") -> dict[str, str]:
+    ledger = ledger or _ledger(n, False)[0]
     out: dict[str, str] = {}
     with tempfile.TemporaryDirectory() as folder:
         work = str(Path(folder) / "pass.sqlite3")
@@ -76,5 +78,10 @@ if __name__ == "__main__":
         at = args.index("--dump")
         dump = Path(args[at + 1])
         del args[at : at + 2]
-    for table, line in fingerprints(int(args[0]) if args else 10_000, dump).items():
+    ledger = ""
+    if "--ledger" in args:
+        at = args.index("--ledger")
+        ledger = args[at + 1]
+        del args[at : at + 2]
+    for table, line in fingerprints(int(args[0]) if args else 10_000, dump, ledger).items():
         print(f"{table}: {line}")

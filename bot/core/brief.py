@@ -30,6 +30,7 @@ from bot.core.notices import (
     ItemNotice,
     OutboxKind,
     lean_listed,
+    lean_stage,
     read_payload,
 )
 from bot.core.policy import Policy
@@ -68,6 +69,17 @@ def short_title(text: str) -> str:
 
 
 _LISTS = frozenset({OutboxKind.OVERDUE_BATCH, OutboxKind.ESCALATION_BATCH})
+# the kinds of one item's stage (their payloads `bot.core.notices.stage_payload`)
+_STAGES = frozenset(
+    {
+        OutboxKind.REMINDER,
+        OutboxKind.ACK_CHASE,
+        OutboxKind.OVERDUE,
+        OutboxKind.ESCALATION,
+        OutboxKind.PERIODIC,
+        OutboxKind.CHASE,
+    }
+)
 
 
 def items_of(kind: str, payload: Mapping[str, Any], assignment_id: int | None) -> list[BriefItem]:
@@ -92,6 +104,10 @@ def items_of(kind: str, payload: Mapping[str, Any], assignment_id: int | None) -
                 for aid, ref, days, due, escalated in found
                 if aid
             ]
+    elif kind in _STAGES and assignment_id is not None:
+        stage = lean_stage(payload)
+        if stage is not None:  # a planned row's lean payload: read without the notice
+            return [_stage_item(kind, assignment_id, *stage)]
     notice = read_payload(kind, payload)
     if isinstance(notice, BatchNotice):
         return [
@@ -111,7 +127,37 @@ def items_of(kind: str, payload: Mapping[str, Any], assignment_id: int | None) -
         ]
     if not isinstance(notice, ItemNotice) or assignment_id is None:
         return []
-    days = notice.days or 0
+    return [
+        _stage_item(
+            kind,
+            assignment_id,
+            notice.plan,
+            notice.days,
+            notice.due,
+            notice.period_end,
+            notice.ref,
+            short_title(notice.title),
+            notice.plan_title,
+            notice.acknowledged,
+        )
+    ]
+
+
+def _stage_item(
+    kind: str,
+    assignment_id: int,
+    plan: str,
+    days: int | None,
+    due: date | None,
+    period_end: date | None,
+    ref: str = "",
+    title: str = "",
+    plan_title: str = "",
+    acknowledged: bool = True,
+) -> BriefItem:
+    """The brief item of one stage row (a reminder, chase, overdue notice, 督办 or report
+    request)."""
+    days = days or 0
     if kind == OutboxKind.REMINDER:
         section = reminder_section(days)
     elif kind == OutboxKind.ACK_CHASE:
@@ -120,20 +166,18 @@ def items_of(kind: str, payload: Mapping[str, Any], assignment_id: int | None) -
         section = "od"
     else:
         section = "per"
-    return [
-        BriefItem(
-            id=assignment_id,
-            ref=notice.ref,
-            title=short_title(notice.title),
-            plan=notice.plan,
-            plan_title=notice.plan_title,
-            section=section,
-            days=days,
-            due=notice.period_end if section == "per" else notice.due,
-            acknowledged=notice.acknowledged,
-            escalated=kind == OutboxKind.ESCALATION,
-        )
-    ]
+    return BriefItem(
+        id=assignment_id,
+        ref=ref,
+        title=title,
+        plan=plan,
+        plan_title=plan_title,
+        section=section,
+        days=days,
+        due=period_end if section == "per" else due,
+        acknowledged=acknowledged,
+        escalated=kind == OutboxKind.ESCALATION,
+    )
 
 
 def merge(items: Iterable[BriefItem]) -> tuple[BriefItem, ...]:

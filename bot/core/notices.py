@@ -286,6 +286,25 @@ class ItemNotice:
 STAGE_FIELDS = ("plan", "audience", "stage", "due", "days", "ladder", "period_end", "chased")
 
 
+_LEAN_STAGE = frozenset(STAGE_FIELDS) - {"chased"}
+
+
+def lean_stage(data: Mapping[str, Any]) -> tuple[str, int | None, date | None, date | None] | None:
+    """(plan, days, due, period end) of a planned row's lean payload (`stage_payload`: no key
+    beyond what a stage says), as `ItemNotice.from_json` reads them (the item's texts are
+    then empty, and it counts as acknowledged); None for any other payload. The brief
+    composer reads thousands after a first pass."""
+    if not _LEAN_STAGE.issuperset(data):
+        return None
+    days = data.get("days")
+    return (
+        str(data.get("plan") or ""),
+        days if isinstance(days, int) and not isinstance(days, bool) else None,
+        _day(data.get("due")),
+        _day(data.get("period_end")),
+    )
+
+
 def stage_payload(
     plan: str | None,
     audience: str,

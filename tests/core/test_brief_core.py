@@ -208,3 +208,37 @@ def test_merge_keeps_every_field_of_the_line_it_chooses():
     first = BriefItem(7, "SR-7", "t", "SR", "T", "od", 5, date(2025, 3, 1), True, True)
     other = replace(first, id=8, section="d7", days=3, acknowledged=False, escalated=False)
     assert merge([first, other]) == (replace(first, acknowledged=False, also=(8,)),)
+
+
+@pytest.mark.parametrize(
+    ("kind", "days", "ladder", "period_end"),
+    [
+        ("reminder", 7, "due", None),
+        ("reminder", None, "due", None),
+        ("ack_chase", 3, "ack", None),
+        ("overdue", 2, "due", None),
+        ("escalation", 14, "due", None),
+        ("periodic", 20, "periodic", date(2025, 12, 31)),
+    ],
+)
+def test_a_planned_stage_row_gives_the_item_its_notice_reads_without_making_it(
+    monkeypatch, kind, days, ladder, period_end
+):
+    """A planned stage row stores a lean payload (`stage_payload`): the brief composer reads
+    its plan, days and dates straight from it (`lean_stage`), and gets the item the notice
+    read gives; any other payload (a copy of the item, as earlier releases stored) is read
+    as a notice."""
+    from bot.core.notices import stage_payload
+
+    payload = stage_payload("SR", "liaisons", date(2025, 12, 8), days, ladder, period_end)
+    wanted = items_of(kind, {**payload, "ref": ""}, 42)  # not lean: read as a notice
+
+    def unused(*_args, **_kw):
+        raise AssertionError("a lean stage payload is read without making its notice")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ItemNotice, "from_json", unused)
+        found = items_of(kind, payload, 42)
+    assert found == wanted and len(found) == 1
+    assert found[0].plan == "SR" and found[0].days == (days or 0)
+    assert found[0].due == (period_end or date(2025, 12, 8))
