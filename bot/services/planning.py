@@ -94,6 +94,7 @@ from array import array
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
@@ -138,11 +139,12 @@ from bot.storage.outbox.details import chase_history, earlier_chases, item_keys
 from bot.storage.outbox.marks import insert_marks
 from bot.storage.outbox.raw import PageCache, insert_rows
 from bot.storage.outbox.snapshots import (
+    NEVER,
     DueRows,
     due_partitions,
     load_snapshots,
     new_keys,
-    store_next,
+    store_changes,
 )
 from bot.storage.statistics import refresh_statistics
 
@@ -152,6 +154,7 @@ _SLICE = 500  # notifications turned into rows at a time (the loop runs between 
 _INLINE = 2000  # more snapshots than this are planned in a worker thread
 _HEAVY = 200  # a pass that read and wrote more rows than this hands its memory back after
 _PAGE_CACHE_KIB = 2048  # SQLite's page cache during a pass (it reads each page about once)
+_first = itemgetter(0)
 LIAISONS, ESCALATION = Audience.LIAISONS, OutboxKind.ESCALATION
 ESCALATION_BATCH, OVERDUE_BATCH = OutboxKind.ESCALATION_BATCH, OutboxKind.OVERDUE_BATCH
 # (notification, its recipients): what a pass turns into rows
@@ -238,23 +241,28 @@ async def _partitions(
 class _Todo:
     """The notifications a pass keeps for its rows (tens of thousands after a plan is loaded),
     column by column: ids and days in arrays, the values notifications share (kind, stage,
-    audience, plan, dates, instants) as references to one object each; `notes` makes the
-    `Notification`s of a slice again."""
+    audience, plan, dates, instants) as references to one object each, and each one's
+    recipients (resolved once, when the notification was addressed); `targets` makes the
+    `Notification`s of a slice again, with their recipients."""
 
     def __init__(self) -> None:
         self.ids: array[int] = array("q")
         self.days: array[int] = array("q")
         self.units: array[int] = array("q")  # -1: none
         self.shared: list[list[Any]] = [[] for _ in range(9)]
+        # each notification's recipients (lists shared by the notifications of one audience)
+        self.members: list[list[tuple[Audience, Recipient]]] = []
         self._interned: dict[Any, Any] = {}
 
     def __len__(self) -> int:
         return len(self.ids)
 
-    def extend(self, notes: Iterable[Notification]) -> None:
+    def extend(self, targets: Iterable[Target]) -> None:
         share = self._interned.setdefault
         kinds, stages, audiences, befores, triggers, plans, dues, ends, ladders = self.shared
-        for n in notes:
+        members = self.members.append
+        for n, who in targets:
+            members(who)
             self.ids.append(n.assignment_id or 0)
             self.days.append(n.days)
             self.units.append(-1 if n.unit_id is None else n.unit_id)
@@ -267,6 +275,10 @@ class _Todo:
             dues.append(n.due)
             ends.append(n.period_end)
             ladders.append(n.ladder)
+
+    def targets(self, begin: int, end: int) -> list[Target]:
+        """The notifications `begin` to `end` with their recipients."""
+        return list(zip(self.notes(begin, end), self.members[begin:end], strict=True))
 
     def notes(self, begin: int, end: int) -> list[Notification]:
         kinds, stages, audiences, befores, triggers, plans, dues, ends, ladders = self.shared
@@ -317,19 +329,21 @@ class _Schedule:
             ids.append(aid)
 
     async def store(self, conn: AsyncConnection) -> int:
+        """The rows whose instant moves (retired: NEVER; no new one: NEVER), a few thousand
+        at a time in order of id, straight from the groups (`store_next`'s rule)."""
         written = 0
-        batch, next_at = DueRows([], {}, [], {}), {}
+        changes: list[tuple[int, datetime | None, datetime]] = []
         for (old, new, gone), ids in self.groups.items():
-            for aid in ids:
-                batch.loaded[aid] = old
-                next_at[aid] = new
-            if gone:
-                batch.retired.extend(ids)
-            if len(batch.loaded) >= self._BATCH:
-                written += await store_next(conn, batch, next_at)
-                batch, next_at = DueRows([], {}, [], {}), {}
-        if batch.loaded:
-            written += await store_next(conn, batch, next_at)
+            moved = NEVER if gone or new is None else new
+            if moved != old:
+                changes.extend([(aid, old, moved) for aid in ids])
+            if len(changes) >= self._BATCH:
+                changes.sort(key=_first)
+                written += await store_changes(conn, changes)
+                changes = []
+        if changes:
+            changes.sort(key=_first)
+            written += await store_changes(conn, changes)
         self.groups = {}
         return written
 
@@ -354,12 +368,14 @@ class _Audiences:
 
     def addressed(
         self, notes: list[Notification], plan_ids: dict[str, int], result: PlanResult
-    ) -> list[Notification]:
-        """The notifications with someone to address (the others counted as unresolved)."""
-        out: list[Notification] = []
+    ) -> list[Target]:
+        """The notifications with someone to address, with them (the others counted as
+        unresolved)."""
+        out: list[Target] = []
         for note in notes:
-            if self.of(note, plan_ids):
-                out.append(note)
+            members = self.of(note, plan_ids)
+            if members:
+                out.append((note, members))
             else:
                 result.unresolved += 1
         return out
@@ -461,12 +477,12 @@ async def _plan_in(
             audiences = _Audiences(await load_directory(conn))
         addressed = audiences.addressed(notes, plan_ids, result)
         del notes
-        fresh = await new_keys(conn, [note.key for note in addressed]) if addressed else set()
-        kept = [note for note in addressed if note.key in fresh]
+        fresh = await new_keys(conn, [n.key for n, _ in addressed]) if addressed else set()
+        kept = [target for target in addressed if target[0].key in fresh]
         del addressed, fresh  # (not held through the rest of the pass)
         todo.extend(kept)
         # the flooded liaisons' count, over the whole pass (decided before any row)
-        _liaison_load(((n, audiences.of(n, plan_ids)) for n in kept), load)
+        _liaison_load(kept, load)
         del kept
         await asyncio.sleep(0)
     del planner  # its calendar caches
@@ -475,8 +491,7 @@ async def _plan_in(
     # decided over the whole pass, before slicing
     # in slices, so that the burst after loading a mostly overdue plan stays small in memory
     for begin in range(0, len(todo), _SLICE):
-        assert audiences is not None
-        chunk = [(n, audiences.of(n, plan_ids)) for n in todo.notes(begin, begin + _SLICE)]
+        chunk = todo.targets(begin, begin + _SLICE)
         rows, marks = await _rows_for(conn, chunk, policy, at, default_locale, batching, load)
         del chunk
         result.inserted += await insert_rows(conn, rows)
@@ -574,7 +589,9 @@ class _Batching:
             cap = self.policy.for_plan(plan).batch_max_items if kind == ESCALATION_BATCH else 0
             batch.cap = cap if cap > 0 else None
             self.keys[bid] = batch_key(kind, plan, self.day, self._taken.get(bid, 0), who.chat_id)
-        elif AUDIENCE_ORDER.index(audience) < AUDIENCE_ORDER.index(batch.audience):
+        elif audience != batch.audience and AUDIENCE_ORDER.index(audience) < AUDIENCE_ORDER.index(
+            batch.audience
+        ):
             batch.audience = audience
         return batch
 
@@ -608,8 +625,11 @@ async def _rows_for(
     `load`: chat → overdue notices and 督办 the pass has for that liaison (`_liaison_load`)."""
     # who gets each notification on its own, and who in a batch (batch kind, audience, who)
     split: list[tuple[Notification, list[tuple[Audience, Recipient]], list[tuple]]] = []
+    plans: dict[str | None, Any] = {}  # plan → its rules
     for note, members in todo:
-        rules = policy.for_plan(note.plan)
+        rules = plans.get(note.plan)
+        if rules is None:
+            rules = plans[note.plan] = policy.for_plan(note.plan)
         batch_for = rules.batch_for if note.kind == ESCALATION else ()
         over = rules.liaison_batch_over if note.kind in _LISTABLE and note.ladder == "due" else 0
         single: list[tuple[Audience, Recipient]] = []

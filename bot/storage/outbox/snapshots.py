@@ -521,15 +521,28 @@ async def store_next(
         changes = await asyncio.to_thread(_changes, due, next_at)
     else:
         changes = _changes(due, next_at)
+    return await store_changes(conn, changes)
+
+
+async def store_changes(conn: AsyncConnection, changes: Sequence[tuple[int, Any, Any]]) -> int:
+    """`store_next`'s writes: (row, instant read, new instant) each, by row (a caller that
+    knows which rows move, `bot.services.planning`, passes them so)."""
     postgres = is_postgres(conn)
     raw = None if postgres else await driver(conn)
-    texts: dict[Any, Any] = {}  # a pass stores few distinct instants: each converted once
+    # a pass stores few distinct instants: each converted once (looked up inline: 100,000 rows)
+    texts: dict[Any, Any] = {None: None}
+    text = texts.get
 
-    def text(value: Any) -> Any:
-        found = texts.get(value)
-        if found is None and value is not None:
-            found = texts[value] = sqlite_param(value)
-        return found
+    def params(chunk: Sequence[tuple[int, Any, Any]]) -> list[tuple[Any, int, Any]]:
+        out = []
+        for aid, old, new in chunk:
+            stored, was = text(new, texts), text(old, texts)
+            if stored is texts:
+                stored = texts[new] = sqlite_param(new)
+            if was is texts:
+                was = texts[old] = sqlite_param(old)
+            out.append((stored, aid, was))
+        return out
 
     written = 0
     for start in range(0, len(changes), _STORE_CHUNK):
@@ -547,9 +560,7 @@ async def store_next(
             )
             written += max(result.rowcount or 0, 0)
         else:
-            cursor = await raw.executemany(
-                _STORE_SQLITE, [(text(new), aid, text(old)) for aid, old, new in chunk]
-            )
+            cursor = await raw.executemany(_STORE_SQLITE, params(chunk))
             written += max(cursor.rowcount or 0, 0)
             await cursor.close()
     return written
