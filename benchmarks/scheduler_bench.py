@@ -78,6 +78,21 @@ MB (unchanged); the steady tick's process 71 -> 66-67 MB, the next morning's 79 
 first pass's CPU (one run, per thread): the loop's thread ~2.2 s (brief composer, rows of
 notifications, JSON), SQLite's thread ~1.4 s (next_at UPDATE of 100,000 rows 0.42 s, the
 snapshot reads 0.41 s, stage marks 0.13 s), the planning worker ~0.4 s: not cut this round.
+
+Measured by firstpass, round 2 (load 1.7-2.4; same rows written: benchmarks/pass_rows.py's
+fingerprints of the Outbox, the stage marks and the stored instants are those of 2d2ad34 at
+10k and 100k): the brief composer reads the waiting rows as plain tuples and the lean
+payloads without making notices, lean forms are trimmed by a slice, brief lines made
+without dataclasses.replace, reads are one call to aiosqlite's thread instead of three,
+the instants stored straight from their groups, recipients resolved once per notification.
+This script, 100k first pass: 3.93-6.00 -> 3.40-3.65 s wall, 3.80-4.05 -> 3.11-3.59 s CPU,
+stall 25-68 -> 27-42 ms, peak RSS 92 -> 93 MB; nothing due 1.5-1.9 -> 0.9-1.4 ms; next
+morning 70-101 -> 69-118 ms wall. The pass alone (no heartbeat), interleaved with 2d2ad34 on
+one ledger file: 3.34-4.07 -> 2.83-3.54 s CPU; per thread (one run each) the loop 2.06 ->
+1.49 s, SQLite's 1.44 -> 1.29 s, the worker 0.41 -> 0.30 s. What remains is mostly per-row
+work: SQLite's next_at UPDATE of 100,000 rows (0.38 s in sqlite3 alone, 0.13 s of it the
+next_at index; 0.5 s in the pass; a statement per group of ids is slower), its snapshot
+reads 0.26 s, carrying the 10,000 stage rows into briefs 0.14 s; the planner 0.3 s.
 """
 
 from __future__ import annotations
