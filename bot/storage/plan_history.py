@@ -17,21 +17,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, Table, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlmodel import SQLModel
+
+from bot.storage.outbox import raw
 
 LOAD, WITHDRAW, RESTORE = "load", "withdraw", "restore"  # PlanEvent.kind
 
-PLAN_EVENT: Table = SQLModel.metadata.tables["planevent"]
-# written out (both SQLite and PostgreSQL read it): one row per act, compiling SQLAlchemy's
-# construct would cost more than running it
-_PLAN_EVENT = text(
+# written out in qmark style and run on the driver (bot.storage.outbox.raw.execute, numbered
+# for PostgreSQL): one row per act, compiling SQLAlchemy's construct would cost more than
+# running it
+_PLAN_EVENT = (
     "INSERT INTO planevent (plan_id, at, kind, actor_id, actor_label, note, assignments)"
-    " VALUES (:plan, :at, :kind, :actor_id, :actor_label, :note, :assignments)"
-).bindparams(
-    bindparam("at", type_=PLAN_EVENT.c.at.type),  # instants as the models store them (UTC)
-    bindparam("actor_id", type_=Integer()),
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -47,15 +44,6 @@ async def plan_event(
     note: str = "",
 ) -> None:
     """Append one act to the plan's history."""
-    await conn.execute(
-        _PLAN_EVENT,
-        {
-            "plan": plan_id,
-            "at": at,
-            "kind": kind,
-            "actor_id": actor_id,
-            "actor_label": actor_label,
-            "note": note,
-            "assignments": assignments,
-        },
+    await raw.execute(
+        conn, _PLAN_EVENT, [plan_id, at, kind, actor_id, actor_label, note, assignments]
     )

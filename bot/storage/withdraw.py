@@ -34,7 +34,6 @@ from sqlalchemy import (
     and_,
     delete,
     select,
-    text,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -83,8 +82,11 @@ class PlanRow:
 
 async def plan_row(conn: AsyncConnection, code: str) -> PlanRow | None:
     """The plan of `code` (case-insensitive), active or withdrawn."""
-    found = (await conn.execute(_PLAN_ROW, {"code": code.strip().upper()})).first()
-    return None if found is None else PlanRow(*found)
+    found = await raw.fetch(conn, _PLAN_ROW, [code.strip().upper()])
+    if not found:
+        return None
+    pid, plan_code, title, archived_at = found[0]
+    return PlanRow(pid, plan_code, title, raw.parse_datetime(archived_at))
 
 
 def _milestones_of(plan_id: int) -> Select[Any]:
@@ -102,9 +104,7 @@ def _batch_keys(code: str) -> Any:
     return ranges[0] | ranges[1]
 
 
-_PLAN_ROW = text(
-    'SELECT id, code, title, archived_at FROM "plan" WHERE upper(code) = :code'
-).columns(PLAN.c.id, PLAN.c.code, PLAN.c.title, PLAN.c.archived_at)
+_PLAN_ROW = 'SELECT id, code, title, archived_at FROM "plan" WHERE upper(code) = ?'
 
 # The withdrawal's statements are written out in qmark style and run on the driver
 # (bot.storage.outbox.raw.execute; numbered for PostgreSQL): a withdrawal is rare, so each
