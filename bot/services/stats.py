@@ -30,6 +30,7 @@ from bot.core.lights import Light, LightPolicy
 from bot.core.status import CLOSED, DONE_REPORTED, OPEN_STATUSES
 from bot.services import stats_sql as sql
 from bot.storage.models import Assignment, Membership, Milestone, Person, Plan, Task, Unit
+from bot.storage.outbox import details
 from bot.storage.typed_sql import RowSelect, select_rows, table_of
 
 A = table_of(Assignment)
@@ -410,11 +411,7 @@ class StatusReport:
 async def unit_names(session: AsyncSession, unit_ids: Iterable[int]) -> dict[int, str]:
     """How to name units in a list, by id: the short name plans use (市卫健委), or the full
     name when several units share that short name (each city has a 市卫健委)."""
-    ids = set(unit_ids)
-    if not ids:
-        return {}
-    rows = await _run(session, sql.unit_names(ids), ())
-    return {uid: (short if short and sharing == 1 else name) for uid, name, short, sharing in rows}
+    return await details.unit_names(await session.connection(), unit_ids)
 
 
 async def _unit_status_counts(

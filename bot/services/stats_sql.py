@@ -193,17 +193,6 @@ def ack_counted(runs: int, *, all_windows_over: bool, pg: bool = False) -> str:
     )
 
 
-def unit_names(unit_ids: Iterable[int]) -> str:
-    """Id, name, short name of the units `unit_ids`, and how many units share that short name
-    (in the whole directory, hence the window over every unit before the filter)."""
-    ids = ", ".join(str(int(i)) for i in sorted(unit_ids))
-    return (
-        "SELECT id, name, short_name, sharing FROM (SELECT id, name, short_name,"
-        " count(*) OVER (PARTITION BY short_name) AS sharing FROM unit) AS named"
-        f" WHERE id IN ({ids})"
-    )
-
-
 # --- the whole ledger: one statement per question, each over its index ------------------------
 
 

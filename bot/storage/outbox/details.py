@@ -305,7 +305,7 @@ async def _fill_decisions(conn: AsyncConnection, notice: DecisionNotice) -> None
             conn, _DECISION_SQL.format(where=where), params
         ):
             found[aid] = (plan_id, code, ref, unit_id)
-    names = await _unit_names(conn, {unit for *_, unit in found.values()})
+    names = await unit_names(conn, {unit for *_, unit in found.values()})
     for item in notice.items:
         if not item.ref and item.assignment_id in found:
             plan_id, code, ref, unit_id = found[item.assignment_id]
@@ -336,8 +336,8 @@ async def plan_titles(conn: AsyncConnection, codes: Iterable[str]) -> dict[str, 
     return out
 
 
-# the units as a ranking names them (`bot.services.stats.unit_names`): the short name plans
-# use, or the full name when several units share that short name
+# how lists name units: the short name plans use (市卫健委), or the full name when several
+# units share that short name (each city has a 市卫健委); the window runs over every unit
 _UNIT_NAMES_SQL = """
 SELECT id, name, short_name, sharing FROM (
   SELECT id, name, short_name, count(*) OVER (PARTITION BY short_name) AS sharing FROM unit
@@ -345,7 +345,9 @@ SELECT id, name, short_name, sharing FROM (
 """
 
 
-async def _unit_names(conn: AsyncConnection, unit_ids: Iterable[int]) -> dict[int, str]:
+async def unit_names(conn: AsyncConnection, unit_ids: Iterable[int]) -> dict[int, str]:
+    """How to name units in a list, by id (see `_UNIT_NAMES_SQL`): /status, rankings,
+    decisions and the messages rendered from lean rows all name them so."""
     names: dict[int, str] = {}
     for where, params in id_clauses("id", unit_ids):
         sql = _UNIT_NAMES_SQL.format(where=where)
@@ -358,7 +360,7 @@ async def _named(conn: AsyncConnection, block: RankingBlock | None) -> RankingBl
     """A ranking read from a lean payload with its units' and plans' names from the ledger."""
     if block is None or not block.lean:
         return block
-    names = await _unit_names(conn, {r.unit_id for r in block.rows})
+    names = await unit_names(conn, {r.unit_id for r in block.rows})
     titles = await plan_titles(conn, [code for code, _ in block.plans])
     for row in block.rows:
         row.unit = row.unit or names.get(row.unit_id, "?")
